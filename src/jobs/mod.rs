@@ -1,0 +1,59 @@
+//! The queue engine: typed jobs, an explicit registry, transactional enqueue,
+//! and a worker that claims, leases, retries and rescues.
+
+mod builtin;
+mod completer;
+mod enqueue;
+mod executor;
+mod job;
+mod maintenance;
+mod periodic;
+mod producer;
+mod registry;
+pub mod retry;
+mod worker;
+
+pub use builtin::Noop;
+pub use enqueue::{enqueue, enqueue_many, enqueue_now, EnqueueOptions};
+pub use job::{idempotency_key, Job, JobContext, JobError, JobKind, JobMeta, JobResult, KindOptions, Outcome};
+pub use registry::Registry;
+pub use worker::{DrainLimits, Report, StopReason, Worker, WorkerConfig};
+
+pub use crate::store::types::{Inserted, JobFilter, JobRow, JobState, RunAt};
+
+use thiserror::Error;
+
+use crate::store::StoreError;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("unknown job kind {0:?}")]
+    UnknownKind(String),
+    #[error("invalid args for kind {kind:?}: {message}")]
+    InvalidArgs { kind: String, message: String },
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
+    #[error("cannot encode args: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// Enqueues a job of a kind known only by name (CLI, admin, API), after
+/// checking its args against the registry.
+pub async fn enqueue_raw<C>(
+    tx: &mut crate::store::Tx,
+    registry: &Registry<C>,
+    kind: &str,
+    args: serde_json::Value,
+    opts: EnqueueOptions,
+) -> Result<Inserted, Error> {
+    registry.validate(kind, &args)?;
+    let defaults = registry.options(kind).ok_or_else(|| Error::UnknownKind(kind.to_string()))?;
+    let row = enqueue::new_job(kind, args, defaults, opts)?;
+    let inserted = tx.insert_jobs(std::slice::from_ref(&row)).await?;
+    inserted
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Store(StoreError::Database("insert returned no row".into())))
+}

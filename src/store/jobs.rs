@@ -1,0 +1,166 @@
+//! Job operations of the seam: one method per operation, dispatched to the
+//! backend that owns the SQL.
+
+use std::time::Duration;
+
+use super::tx::TxInner;
+use super::types::{ClaimParams, ClaimedJob, Finish, Inserted, JobFilter, JobRow, NewJob, QueueCount, WorkerInfo};
+use super::{postgres, sqlite, Inner, Store, StoreError, Tx};
+
+macro_rules! dispatch {
+    ($store:expr, $module:ident :: $f:ident ( $($arg:expr),* )) => {
+        match &$store.inner {
+            Inner::Postgres(s) => postgres::$module::$f(s, $($arg),*).await,
+            Inner::Sqlite(s) => sqlite::$module::$f(s, $($arg),*).await,
+        }
+    };
+}
+
+impl Tx {
+    /// Inserts jobs inside this transaction; they exist only if it commits.
+    /// Results are in input order.
+    #[tracing::instrument(skip_all, fields(count = jobs.len()))]
+    pub async fn insert_jobs(&mut self, jobs: &[NewJob]) -> Result<Vec<Inserted>, StoreError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let out = match &mut self.inner {
+            TxInner::Postgres(tx) => postgres::jobs::insert(tx, jobs).await?,
+            TxInner::Sqlite(tx) => sqlite::jobs::insert(tx, jobs).await?,
+        };
+        if out.iter().any(|i| matches!(i, Inserted::New(_))) {
+            self.wake_workers_on_commit();
+        }
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// Whether a job of `queue` is due (a read; cheap while idle).
+    pub async fn has_due_jobs(&self, queue: &str) -> Result<bool, StoreError> {
+        dispatch!(self, jobs::has_due(queue))
+    }
+
+    /// Moves up to `limit` due jobs of a queue to `running` under this worker's
+    /// lease, most urgent first. No two claimers ever get the same job.
+    #[tracing::instrument(skip_all, fields(queue = p.queue, limit = p.limit))]
+    pub async fn claim_jobs(&self, p: &ClaimParams<'_>) -> Result<Vec<ClaimedJob>, StoreError> {
+        dispatch!(self, jobs::claim(p))
+    }
+
+    /// Marks attempts `(id, attempt)` completed; stale attempts (rescued since,
+    /// cancelled) are left alone. Returns how many rows changed.
+    #[tracing::instrument(skip_all, fields(count = done.len()))]
+    pub async fn complete_jobs(&self, done: &[(i64, i32)]) -> Result<u64, StoreError> {
+        if done.is_empty() {
+            return Ok(0);
+        }
+        dispatch!(self, jobs::complete(done))
+    }
+
+    /// Records how an attempt ended. `false` when the attempt no longer owned
+    /// the job (rescued or cancelled meanwhile).
+    #[tracing::instrument(skip(self, how))]
+    pub async fn finish_job(&self, id: i64, attempt: i32, how: &Finish) -> Result<bool, StoreError> {
+        dispatch!(self, jobs::finish(id, attempt, how))
+    }
+
+    /// Extends the lease of every job this worker holds; returns their ids, so
+    /// the worker can stop any job it no longer owns.
+    #[tracing::instrument(skip(self))]
+    pub async fn heartbeat(&self, worker_id: &str, lease: Duration) -> Result<Vec<i64>, StoreError> {
+        dispatch!(self, jobs::heartbeat(worker_id, lease))
+    }
+
+    /// Makes jobs whose lease expired (their worker died) retryable now, or
+    /// discarded when they had no attempt left. Returns their ids.
+    #[tracing::instrument(skip(self))]
+    pub async fn rescue_expired(&self, limit: i64) -> Result<Vec<i64>, StoreError> {
+        let ids = dispatch!(self, jobs::rescue(limit))?;
+        if !ids.is_empty() {
+            self.wake_local();
+        }
+        Ok(ids)
+    }
+
+    /// Gives claimed but unstarted jobs back to the queue, attempt not used.
+    #[tracing::instrument(skip(self, jobs), fields(count = jobs.len()))]
+    pub async fn release_jobs(&self, worker_id: &str, jobs: &[(i64, i32)]) -> Result<u64, StoreError> {
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let n = dispatch!(self, jobs::release(worker_id, jobs))?;
+        self.wake_local();
+        Ok(n)
+    }
+
+    /// Deletes up to `limit` finished jobs older than `older_than`.
+    #[tracing::instrument(skip(self))]
+    pub async fn prune_jobs(&self, older_than: Duration, limit: i64) -> Result<u64, StoreError> {
+        dispatch!(self, jobs::prune(older_than, limit))
+    }
+
+    /// Saves a running attempt's progress (any JSON, e.g. `{"done": 10, "total": 100}`).
+    pub async fn set_job_progress(&self, id: i64, attempt: i32, progress: &serde_json::Value) -> Result<bool, StoreError> {
+        dispatch!(self, jobs::set_progress(id, attempt, progress))
+    }
+
+    pub async fn get_job(&self, id: i64) -> Result<JobRow, StoreError> {
+        dispatch!(self, admin::get(id))
+    }
+
+    /// Newest first.
+    pub async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobRow>, StoreError> {
+        dispatch!(self, admin::list(filter))
+    }
+
+    /// Makes a job that is not running available now, with at least one attempt left.
+    #[tracing::instrument(skip(self))]
+    pub async fn retry_job(&self, id: i64) -> Result<JobRow, StoreError> {
+        let job = dispatch!(self, admin::retry(id))?;
+        self.wake_local();
+        Ok(job)
+    }
+
+    /// Cancels a job that has not finished; a running one is stopped by its
+    /// worker at the next heartbeat.
+    #[tracing::instrument(skip(self))]
+    pub async fn cancel_job(&self, id: i64, reason: &str) -> Result<JobRow, StoreError> {
+        dispatch!(self, admin::cancel(id, reason))
+    }
+
+    pub async fn count_jobs(&self) -> Result<Vec<QueueCount>, StoreError> {
+        dispatch!(self, admin::counts())
+    }
+
+    pub async fn register_worker(&self, worker: &WorkerInfo) -> Result<(), StoreError> {
+        dispatch!(self, admin::register_worker(worker))
+    }
+
+    /// Renews a worker's row and forgets workers silent for longer than `forget_after`.
+    pub async fn touch_worker(&self, id: &str, forget_after: Duration) -> Result<(), StoreError> {
+        dispatch!(self, admin::touch_worker(id, super::types::millis(forget_after)))
+    }
+
+    pub async fn remove_worker(&self, id: &str) -> Result<(), StoreError> {
+        dispatch!(self, admin::remove_worker(id))
+    }
+
+    pub async fn list_workers(&self) -> Result<Vec<WorkerInfo>, StoreError> {
+        dispatch!(self, admin::workers())
+    }
+}
+
+/// `%text%` with LIKE's wildcards escaped (escape character `\`).
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}

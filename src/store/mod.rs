@@ -1,0 +1,209 @@
+//! The storage seam: the only place SQL lives.
+//!
+//! [`Store`] is a handle on one database, PostgreSQL or SQLite, chosen by the
+//! `DATABASE_URL` scheme. Every operation is one named method that dispatches
+//! to the backend module owning its SQL (`postgres/`, `sqlite/`); callers never
+//! see a dialect. Backend errors become the neutral [`StoreError`].
+
+mod error;
+mod exclusive;
+pub mod jobs;
+mod migrate;
+mod postgres;
+mod sqlite;
+mod tx;
+pub mod types;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+pub use error::StoreError;
+pub use exclusive::ExclusiveGuard;
+pub use migrate::MigrationStatus;
+pub use tx::Tx;
+
+/// Which engine a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// A handle on the database. Cheap to clone; clones share the pool.
+#[derive(Clone)]
+pub struct Store {
+    inner: Inner,
+    /// Wakes this process's idle workers after a local commit that made jobs
+    /// available (the only push mechanism on SQLite; on PostgreSQL, other
+    /// processes are woken through `LISTEN/NOTIFY`).
+    wake: Arc<Notify>,
+}
+
+#[derive(Clone)]
+enum Inner {
+    Postgres(postgres::PgStore),
+    Sqlite(sqlite::SqliteStore),
+}
+
+impl Store {
+    /// Connects to `url`: `postgres://…`/`postgresql://…` or `sqlite://path`.
+    #[tracing::instrument(skip_all, fields(backend))]
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let inner = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            tracing::Span::current().record("backend", "postgres");
+            Inner::Postgres(postgres::PgStore::connect(url).await?)
+        } else if url.starts_with("sqlite:") {
+            tracing::Span::current().record("backend", "sqlite");
+            Inner::Sqlite(sqlite::SqliteStore::connect(url).await?)
+        } else {
+            return Err(StoreError::Config(format!(
+                "unsupported database URL {:?}: expected postgres://… or sqlite://…",
+                redact_url(url)
+            )));
+        };
+        Ok(Store {
+            inner,
+            wake: Arc::new(Notify::new()),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match &self.inner {
+            Inner::Postgres(_) => Backend::Postgres,
+            Inner::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Applies the pending migrations of this backend; safe to run from many
+    /// processes at once.
+    pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        match &self.inner {
+            Inner::Postgres(s) => migrate::run_postgres(&s.pool).await,
+            Inner::Sqlite(s) => migrate::run_sqlite(&s.writer).await,
+        }
+    }
+
+    /// Which migrations are applied and which are pending.
+    pub async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
+        match &self.inner {
+            Inner::Postgres(s) => migrate::status_postgres(&s.pool).await,
+            Inner::Sqlite(s) => migrate::status_sqlite(&s.reader).await,
+        }
+    }
+
+    /// Starts a transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so it never fails half-way on a lock upgrade.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Tx::begin(self).await
+    }
+
+    /// The database clock, which decides leases and due times.
+    pub async fn now(&self) -> Result<DateTime<Utc>, StoreError> {
+        match &self.inner {
+            Inner::Postgres(s) => postgres::now(&s.pool).await,
+            Inner::Sqlite(s) => sqlite::now(&s.reader).await,
+        }
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.now().await.map(|_| ())
+    }
+
+    /// Takes a named lock held until the guard is dropped or the process dies
+    /// (PostgreSQL: a session advisory lock; SQLite: an exclusive file lock).
+    /// `None` when another holder has it.
+    pub async fn try_exclusive(&self, name: &str) -> Result<Option<ExclusiveGuard>, StoreError> {
+        match &self.inner {
+            Inner::Postgres(s) => exclusive::postgres(&s.pool, name).await,
+            Inner::Sqlite(s) => exclusive::sqlite(&s.path, name),
+        }
+    }
+
+    /// A future that resolves when a local commit made jobs available.
+    pub fn wake_handle(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Wakes this process's idle workers.
+    pub fn wake_local(&self) {
+        self.wake.notify_waiters();
+    }
+
+    /// Forwards `LISTEN/NOTIFY` wake-ups from other processes to
+    /// [`Store::wake_handle`]. `None` on backends without notifications
+    /// (workers then rely on polling). Abort the handle to stop listening.
+    pub async fn spawn_listener(&self) -> Result<Option<tokio::task::JoinHandle<()>>, StoreError> {
+        match &self.inner {
+            Inner::Postgres(s) => Ok(Some(postgres::spawn_listener(&s.pool, self.wake.clone()).await?)),
+            Inner::Sqlite(_) => Ok(None),
+        }
+    }
+
+    /// How long an idle worker should wait between two polls when nothing woke it.
+    pub fn default_poll_interval(&self) -> Duration {
+        match self.backend() {
+            // LISTEN/NOTIFY does the waking; polling only catches scheduled jobs.
+            Backend::Postgres => Duration::from_secs(1),
+            // Other processes can only be seen by polling.
+            Backend::Sqlite => Duration::from_millis(200),
+        }
+    }
+
+    /// Closes the pools; in-flight queries finish first.
+    pub async fn close(&self) {
+        match &self.inner {
+            Inner::Postgres(s) => s.pool.close().await,
+            Inner::Sqlite(s) => {
+                s.writer.close().await;
+                s.reader.close().await;
+            }
+        }
+    }
+}
+
+/// Hides a password in a database URL before it reaches a log or an error.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redacts_password_only() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(redact_url("postgres://app@db/x"), "postgres://app@db/x");
+        assert_eq!(redact_url("sqlite://data/c.db"), "sqlite://data/c.db");
+    }
+}

@@ -1,0 +1,321 @@
+//! The queue engine's SQL on PostgreSQL: insert, claim, complete, finish,
+//! heartbeat, rescue, release, prune. Claims use `FOR UPDATE SKIP LOCKED`;
+//! the clock is always `now()`.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, Row};
+
+use super::super::types::{millis, ClaimParams, ClaimedJob, Finish, Inserted, NewJob, RunAt};
+use super::super::StoreError;
+use super::PgStore;
+
+const LIVE_UNIQUE: &str = "(unique_key) WHERE unique_key IS NOT NULL AND state NOT IN ('cancelled', 'discarded')";
+/// Rows per INSERT statement in a bulk enqueue.
+const INSERT_CHUNK: usize = 5_000;
+
+pub(crate) async fn insert(conn: &mut PgConnection, jobs: &[NewJob]) -> Result<Vec<Inserted>, StoreError> {
+    let mut out = Vec::with_capacity(jobs.len());
+    for chunk in jobs.chunks(INSERT_CHUNK) {
+        out.extend(insert_chunk(conn, chunk).await?);
+    }
+    Ok(out)
+}
+
+async fn insert_chunk(conn: &mut PgConnection, jobs: &[NewJob]) -> Result<Vec<Inserted>, StoreError> {
+    let mut kinds = Vec::with_capacity(jobs.len());
+    let mut args = Vec::with_capacity(jobs.len());
+    let mut queues = Vec::with_capacity(jobs.len());
+    let mut priorities = Vec::with_capacity(jobs.len());
+    let mut max_attempts = Vec::with_capacity(jobs.len());
+    let mut run_ats: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(jobs.len());
+    let mut delays = Vec::with_capacity(jobs.len());
+    let mut keys = Vec::with_capacity(jobs.len());
+    for j in jobs {
+        kinds.push(j.kind.as_str());
+        args.push(&j.args);
+        queues.push(j.queue.as_str());
+        priorities.push(j.priority);
+        max_attempts.push(j.max_attempts);
+        let (at, delay) = match j.run_at {
+            RunAt::Now => (None, 0),
+            RunAt::In(d) => (None, millis(d)),
+            RunAt::At(t) => (Some(t), 0),
+        };
+        run_ats.push(at);
+        delays.push(delay);
+        keys.push(j.unique_key.as_deref());
+    }
+    // Ids come from one sequence in row order, so sorting them restores the input order.
+    let rows = sqlx::query(&format!(
+        "INSERT INTO comptoir_jobs (kind, args, queue, priority, max_attempts, run_at, state, unique_key)
+         SELECT kind, args, queue, priority, max_attempts, due,
+                CASE WHEN due > now() THEN 'scheduled' ELSE 'available' END, unique_key
+         FROM (SELECT t.*, COALESCE(t.at, now() + t.delay_ms * interval '1 millisecond') AS due
+               FROM unnest($1::text[], $2::jsonb[], $3::text[], $4::smallint[], $5::int[],
+                           $6::timestamptz[], $7::bigint[], $8::text[])
+                    WITH ORDINALITY AS t(kind, args, queue, priority, max_attempts, at, delay_ms, unique_key, ord)
+               ORDER BY t.ord) AS s
+         ON CONFLICT {LIVE_UNIQUE} DO NOTHING
+         RETURNING id, unique_key"
+    ))
+    .bind(&kinds)
+    .bind(&args)
+    .bind(&queues)
+    .bind(&priorities)
+    .bind(&max_attempts)
+    .bind(&run_ats)
+    .bind(&delays)
+    .bind(&keys)
+    .fetch_all(&mut *conn)
+    .await?;
+
+    let mut plain_ids = Vec::new();
+    let mut keyed: HashMap<String, i64> = HashMap::new();
+    for row in rows {
+        let id: i64 = row.try_get("id")?;
+        match row.try_get::<Option<String>, _>("unique_key")? {
+            Some(key) => {
+                keyed.insert(key, id);
+            }
+            None => plain_ids.push(id),
+        }
+    }
+    plain_ids.sort_unstable();
+    let missing: Vec<&str> = jobs
+        .iter()
+        .filter_map(|j| j.unique_key.as_deref())
+        .filter(|k| !keyed.contains_key(*k))
+        .collect();
+    let existing: HashMap<String, i64> = if missing.is_empty() {
+        HashMap::new()
+    } else {
+        sqlx::query(
+            "SELECT unique_key, id FROM comptoir_jobs
+             WHERE unique_key = ANY($1) AND state NOT IN ('cancelled', 'discarded')",
+        )
+        .bind(&missing)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| Ok((r.try_get("unique_key")?, r.try_get("id")?)))
+        .collect::<Result<_, sqlx::Error>>()?
+    };
+
+    let mut plain = plain_ids.into_iter();
+    let mut seen = HashSet::new();
+    jobs.iter()
+        .map(|j| match j.unique_key.as_deref() {
+            None => plain
+                .next()
+                .map(Inserted::New)
+                .ok_or_else(|| StoreError::Database("insert returned fewer rows than jobs".into())),
+            Some(key) => match keyed.get(key) {
+                Some(&id) if seen.insert(key) => Ok(Inserted::New(id)),
+                Some(&id) => Ok(Inserted::Duplicate(id)),
+                None => existing
+                    .get(key)
+                    .map(|&id| Inserted::Duplicate(id))
+                    .ok_or_else(|| StoreError::Conflict(format!("unique key {key:?} is taken by a job being finished"))),
+            },
+        })
+        .collect()
+}
+
+pub(crate) async fn has_due(s: &PgStore, queue: &str) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM comptoir_jobs
+         WHERE state IN ('available', 'scheduled', 'retryable') AND queue = $1 AND run_at <= now())",
+    )
+    .bind(queue)
+    .fetch_one(&s.pool)
+    .await?)
+}
+
+pub(crate) async fn claim(s: &PgStore, p: &ClaimParams<'_>) -> Result<Vec<ClaimedJob>, StoreError> {
+    let rows = sqlx::query(
+        "WITH picked AS (
+             SELECT id FROM comptoir_jobs
+             WHERE state IN ('available', 'scheduled', 'retryable') AND queue = $1 AND run_at <= now()
+             ORDER BY priority, run_at, id
+             LIMIT $2
+             FOR UPDATE SKIP LOCKED)
+         UPDATE comptoir_jobs j
+         SET state = 'running', attempt = j.attempt + 1, locked_by = $3, locked_at = now(),
+             lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
+         FROM picked WHERE j.id = picked.id
+         RETURNING j.id, j.kind, j.args, j.queue, j.priority, j.attempt, j.max_attempts, j.created_at, j.run_at",
+    )
+    .bind(p.queue)
+    .bind(p.limit)
+    .bind(p.worker_id)
+    .bind(millis(p.lease))
+    .fetch_all(&s.pool)
+    .await?;
+    let mut jobs = rows
+        .into_iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<DateTime<Utc>, _>("run_at")?,
+                ClaimedJob {
+                    id: r.try_get("id")?,
+                    kind: r.try_get("kind")?,
+                    args: r.try_get("args")?,
+                    queue: r.try_get("queue")?,
+                    priority: r.try_get("priority")?,
+                    attempt: r.try_get("attempt")?,
+                    max_attempts: r.try_get("max_attempts")?,
+                    created_at: r.try_get("created_at")?,
+                },
+            ))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    jobs.sort_by_key(|(run_at, j)| (j.priority, *run_at, j.id));
+    Ok(jobs.into_iter().map(|(_, j)| j).collect())
+}
+
+pub(crate) async fn complete(s: &PgStore, done: &[(i64, i32)]) -> Result<u64, StoreError> {
+    let (ids, attempts): (Vec<i64>, Vec<i32>) = done.iter().copied().unzip();
+    let res = sqlx::query(
+        "UPDATE comptoir_jobs j
+         SET state = 'completed', finished_at = now(), updated_at = now(), lease_expires_at = NULL
+         FROM unnest($1::bigint[], $2::int[]) AS t(id, attempt)
+         WHERE j.id = t.id AND j.attempt = t.attempt AND j.state = 'running'",
+    )
+    .bind(&ids)
+    .bind(&attempts)
+    .execute(&s.pool)
+    .await?;
+    Ok(res.rows_affected())
+}
+
+pub(crate) async fn finish(s: &PgStore, id: i64, attempt: i32, how: &Finish) -> Result<bool, StoreError> {
+    const GUARD: &str = "WHERE id = $1 AND attempt = $2 AND state = 'running'";
+    const PUSH_ERROR: &str =
+        "errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', now(), 'error', $3::text))";
+    let result = match how {
+        Finish::Retry { delay, error } => sqlx::query(&format!(
+            "UPDATE comptoir_jobs SET state = 'retryable', run_at = now() + $4 * interval '1 millisecond',
+                 {PUSH_ERROR}, lease_expires_at = NULL, updated_at = now() {GUARD}"
+        ))
+        .bind(id)
+        .bind(attempt)
+        .bind(error.as_str())
+        .bind(millis(*delay))
+        .execute(&s.pool)
+        .await?,
+        Finish::Discard { error: text } | Finish::Cancel { reason: text } => {
+            let state = if matches!(how, Finish::Discard { .. }) { "discarded" } else { "cancelled" };
+            sqlx::query(&format!(
+                "UPDATE comptoir_jobs SET state = '{state}', finished_at = now(),
+                     {PUSH_ERROR}, lease_expires_at = NULL, updated_at = now() {GUARD}"
+            ))
+            .bind(id)
+            .bind(attempt)
+            .bind(text.as_str())
+            .execute(&s.pool)
+            .await?
+        }
+        Finish::Snooze { delay } => sqlx::query(&format!(
+            "UPDATE comptoir_jobs SET state = 'scheduled', attempt = attempt - 1,
+                 run_at = now() + $3 * interval '1 millisecond', lease_expires_at = NULL, updated_at = now() {GUARD}"
+        ))
+        .bind(id)
+        .bind(attempt)
+        .bind(millis(*delay))
+        .execute(&s.pool)
+        .await?,
+    };
+    Ok(result.rows_affected() == 1)
+}
+
+pub(crate) async fn heartbeat(s: &PgStore, worker_id: &str, lease: Duration) -> Result<Vec<i64>, StoreError> {
+    let ids = sqlx::query_scalar(
+        "UPDATE comptoir_jobs SET lease_expires_at = now() + $2 * interval '1 millisecond'
+         WHERE locked_by = $1 AND state = 'running' RETURNING id",
+    )
+    .bind(worker_id)
+    .bind(millis(lease))
+    .fetch_all(&s.pool)
+    .await?;
+    Ok(ids)
+}
+
+pub(crate) async fn rescue(s: &PgStore, limit: i64) -> Result<Vec<i64>, StoreError> {
+    let ids = sqlx::query_scalar(
+        "WITH expired AS (
+             SELECT id FROM comptoir_jobs
+             WHERE state = 'running' AND lease_expires_at < now()
+             ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED),
+         rescued AS (
+             UPDATE comptoir_jobs j
+             SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'discarded' ELSE 'retryable' END,
+                 finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END,
+                 run_at = now(), lease_expires_at = NULL, updated_at = now(),
+                 errors = j.errors || jsonb_build_array(jsonb_build_object(
+                     'attempt', j.attempt, 'at', now(),
+                     'error', 'lease expired: worker ' || coalesce(j.locked_by, '?')
+                              || ' stopped renewing it (killed, frozen or cut off)'))
+             FROM expired WHERE j.id = expired.id
+             RETURNING j.id, j.queue, j.state),
+         woken AS (
+             SELECT pg_notify('comptoir_jobs', q.queue)
+             FROM (SELECT DISTINCT queue FROM rescued WHERE state = 'retryable') q)
+         SELECT id FROM rescued WHERE (SELECT count(*) FROM woken) >= 0",
+    )
+    .bind(limit)
+    .fetch_all(&s.pool)
+    .await?;
+    Ok(ids)
+}
+
+pub(crate) async fn release(s: &PgStore, worker_id: &str, jobs: &[(i64, i32)]) -> Result<u64, StoreError> {
+    let (ids, attempts): (Vec<i64>, Vec<i32>) = jobs.iter().copied().unzip();
+    let n: i64 = sqlx::query_scalar(
+        "WITH released AS (
+             UPDATE comptoir_jobs j
+             SET state = 'available', attempt = j.attempt - 1, locked_by = NULL, locked_at = NULL,
+                 lease_expires_at = NULL, updated_at = now()
+             FROM unnest($2::bigint[], $3::int[]) AS t(id, attempt)
+             WHERE j.id = t.id AND j.attempt = t.attempt AND j.locked_by = $1 AND j.state = 'running'
+             RETURNING j.queue),
+         woken AS (SELECT pg_notify('comptoir_jobs', q.queue) FROM (SELECT DISTINCT queue FROM released) q)
+         SELECT count(*) FROM released WHERE (SELECT count(*) FROM woken) >= 0",
+    )
+    .bind(worker_id)
+    .bind(&ids)
+    .bind(&attempts)
+    .fetch_one(&s.pool)
+    .await?;
+    Ok(n as u64)
+}
+
+pub(crate) async fn prune(s: &PgStore, older_than: Duration, limit: i64) -> Result<u64, StoreError> {
+    let res = sqlx::query(
+        "DELETE FROM comptoir_jobs WHERE id IN (
+             SELECT id FROM comptoir_jobs
+             WHERE state IN ('completed', 'cancelled', 'discarded')
+               AND finished_at < now() - $1 * interval '1 millisecond'
+             LIMIT $2)",
+    )
+    .bind(millis(older_than))
+    .bind(limit)
+    .execute(&s.pool)
+    .await?;
+    Ok(res.rows_affected())
+}
+
+pub(crate) async fn set_progress(s: &PgStore, id: i64, attempt: i32, progress: &serde_json::Value) -> Result<bool, StoreError> {
+    let res = sqlx::query(
+        "UPDATE comptoir_jobs SET progress = $3, updated_at = now()
+         WHERE id = $1 AND attempt = $2 AND state = 'running'",
+    )
+    .bind(id)
+    .bind(attempt)
+    .bind(progress)
+    .execute(&s.pool)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}

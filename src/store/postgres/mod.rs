@@ -1,0 +1,67 @@
+//! PostgreSQL backend: the production engine (many workers, many machines).
+
+pub(super) mod admin;
+pub(super) mod jobs;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::PgPool;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::StoreError;
+
+/// The channel the insert trigger notifies (see the first migration).
+pub(super) const CHANNEL: &str = "comptoir_jobs";
+
+#[derive(Clone)]
+pub(super) struct PgStore {
+    pub pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?
+            .application_name("comptoir");
+        let max = std::env::var("COMPTOIR_PG_POOL_SIZE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10);
+        let pool = PgPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(PgStore { pool })
+    }
+}
+
+pub(super) async fn now(pool: &PgPool) -> Result<DateTime<Utc>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT now()").fetch_one(pool).await?)
+}
+
+/// Listens on [`CHANNEL`] and wakes local waiters on every notification. After
+/// a lost connection it wakes them too, since notifications may have been missed.
+pub(super) async fn spawn_listener(pool: &PgPool, wake: Arc<Notify>) -> Result<JoinHandle<()>, StoreError> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(tokio::spawn(async move {
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(_)) => wake.notify_waiters(),
+                // The connection was lost and is re-established by the next call.
+                Ok(None) => wake.notify_waiters(),
+                Err(sqlx::Error::PoolClosed) => return,
+                Err(err) => {
+                    tracing::warn!(error = %err, "LISTEN connection failed; polling until it is back");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }))
+}

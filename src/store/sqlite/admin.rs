@@ -1,0 +1,187 @@
+//! Inspection and repair on SQLite: what the CLI and the admin show and do.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::super::types::{AttemptError, JobFilter, JobRow, JobState, QueueCount, WorkerInfo};
+use super::super::StoreError;
+use super::{from_ms, opt_from_ms, SqliteStore, NOW_MS};
+
+const COLUMNS: &str = "id, kind, args, queue, priority, state, attempt, max_attempts, run_at, locked_by, locked_at,
+    lease_expires_at, errors, unique_key, progress, created_at, updated_at, finished_at";
+const STAMP: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+fn decode(r: &SqliteRow) -> Result<JobRow, StoreError> {
+    let state: String = r.try_get("state")?;
+    let args: String = r.try_get("args")?;
+    let errors: String = r.try_get("errors")?;
+    let progress: Option<String> = r.try_get("progress")?;
+    Ok(JobRow {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        args: serde_json::from_str(&args)?,
+        queue: r.try_get("queue")?,
+        priority: r.try_get("priority")?,
+        state: state.parse().map_err(StoreError::Corrupt)?,
+        attempt: r.try_get("attempt")?,
+        max_attempts: r.try_get("max_attempts")?,
+        run_at: from_ms(r.try_get("run_at")?)?,
+        locked_by: r.try_get("locked_by")?,
+        locked_at: opt_from_ms(r.try_get("locked_at")?)?,
+        lease_expires_at: opt_from_ms(r.try_get("lease_expires_at")?)?,
+        errors: serde_json::from_str::<Vec<AttemptError>>(&errors)?,
+        unique_key: r.try_get("unique_key")?,
+        progress: progress.as_deref().map(serde_json::from_str).transpose()?,
+        created_at: from_ms(r.try_get("created_at")?)?,
+        updated_at: from_ms(r.try_get("updated_at")?)?,
+        finished_at: opt_from_ms(r.try_get("finished_at")?)?,
+    })
+}
+
+pub(crate) async fn get(s: &SqliteStore, id: i64) -> Result<JobRow, StoreError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM comptoir_jobs WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(&s.reader)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    decode(&row)
+}
+
+pub(crate) async fn list(s: &SqliteStore, f: &JobFilter) -> Result<Vec<JobRow>, StoreError> {
+    let pattern = f.text.as_deref().map(super::super::jobs::like_pattern);
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM comptoir_jobs
+         WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR kind = ?2)
+           AND (?3 IS NULL OR queue = ?3) AND (?4 IS NULL OR id < ?4)
+           AND (?5 IS NULL OR kind LIKE ?5 ESCAPE '\\' OR args LIKE ?5 ESCAPE '\\'
+                OR unique_key LIKE ?5 ESCAPE '\\' OR errors LIKE ?5 ESCAPE '\\')
+         ORDER BY id DESC LIMIT ?6"
+    ))
+    .bind(f.state.map(JobState::as_str))
+    .bind(f.kind.as_deref())
+    .bind(f.queue.as_deref())
+    .bind(f.before_id)
+    .bind(pattern)
+    .bind(f.limit)
+    .fetch_all(&s.reader)
+    .await?;
+    rows.iter().map(decode).collect()
+}
+
+async fn explain_miss(s: &SqliteStore, id: i64, refused: &str) -> StoreError {
+    match get(s, id).await {
+        Ok(job) => StoreError::Conflict(format!("job {id} is {}: {refused}", job.state)),
+        Err(e) => e,
+    }
+}
+
+pub(crate) async fn retry(s: &SqliteStore, id: i64) -> Result<JobRow, StoreError> {
+    let row = sqlx::query(&format!(
+        "UPDATE comptoir_jobs
+         SET state = 'available', run_at = {NOW_MS}, max_attempts = max(max_attempts, attempt + 1),
+             finished_at = NULL, locked_by = NULL, locked_at = NULL, lease_expires_at = NULL, updated_at = {NOW_MS}
+         WHERE id = ? AND state <> 'running'
+         RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .fetch_optional(&s.writer)
+    .await?;
+    match row {
+        Some(r) => decode(&r),
+        None => Err(explain_miss(s, id, "a running job cannot be retried").await),
+    }
+}
+
+pub(crate) async fn cancel(s: &SqliteStore, id: i64, reason: &str) -> Result<JobRow, StoreError> {
+    let row = sqlx::query(&format!(
+        "UPDATE comptoir_jobs
+         SET state = 'cancelled', finished_at = {NOW_MS}, lease_expires_at = NULL, updated_at = {NOW_MS},
+             errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', {STAMP}, 'error', ?))
+         WHERE id = ? AND state NOT IN ('completed', 'cancelled', 'discarded')
+         RETURNING {COLUMNS}"
+    ))
+    .bind(reason)
+    .bind(id)
+    .fetch_optional(&s.writer)
+    .await?;
+    match row {
+        Some(r) => decode(&r),
+        None => Err(explain_miss(s, id, "only a job that has not finished can be cancelled").await),
+    }
+}
+
+pub(crate) async fn counts(s: &SqliteStore) -> Result<Vec<QueueCount>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT queue, state, count(*) AS n FROM comptoir_jobs GROUP BY queue, state ORDER BY queue, state",
+    )
+    .fetch_all(&s.reader)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let state: String = r.try_get("state")?;
+            Ok(QueueCount {
+                queue: r.try_get("queue")?,
+                state: state.parse().map_err(StoreError::Corrupt)?,
+                count: r.try_get("n")?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn register_worker(s: &SqliteStore, w: &WorkerInfo) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "INSERT INTO comptoir_workers (id, hostname, pid, queues, mode) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET last_seen_at = {NOW_MS}"
+    ))
+    .bind(&w.id)
+    .bind(&w.hostname)
+    .bind(w.pid)
+    .bind(&w.queues)
+    .bind(&w.mode)
+    .execute(&s.writer)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn touch_worker(s: &SqliteStore, id: &str, forget_after_ms: i64) -> Result<(), StoreError> {
+    let mut tx = s.writer.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query(&format!("UPDATE comptoir_workers SET last_seen_at = {NOW_MS} WHERE id = ?"))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(&format!("DELETE FROM comptoir_workers WHERE last_seen_at < {NOW_MS} - ?"))
+        .bind(forget_after_ms)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn remove_worker(s: &SqliteStore, id: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM comptoir_workers WHERE id = ?")
+        .bind(id)
+        .execute(&s.writer)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn workers(s: &SqliteStore) -> Result<Vec<WorkerInfo>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, hostname, pid, queues, mode, started_at, last_seen_at FROM comptoir_workers ORDER BY started_at",
+    )
+    .fetch_all(&s.reader)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(WorkerInfo {
+                id: r.try_get("id")?,
+                hostname: r.try_get("hostname")?,
+                pid: r.try_get("pid")?,
+                queues: r.try_get("queues")?,
+                mode: r.try_get("mode")?,
+                started_at: from_ms(r.try_get("started_at")?)?,
+                last_seen_at: from_ms(r.try_get("last_seen_at")?)?,
+            })
+        })
+        .collect()
+}

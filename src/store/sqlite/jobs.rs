@@ -1,0 +1,301 @@
+//! The queue engine's SQL on SQLite. Writes go through the single writer
+//! connection (`BEGIN IMMEDIATE` where several statements must agree); the
+//! clock is SQLite's, in integer milliseconds.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use sqlx::{Row, SqliteConnection};
+
+use super::super::types::{millis, ClaimParams, ClaimedJob, Finish, Inserted, NewJob, RunAt};
+use super::super::StoreError;
+use super::{from_ms, SqliteStore, NOW_MS};
+
+/// Rows per INSERT statement: 9 parameters each, well under SQLite's 32,766.
+const INSERT_CHUNK: usize = 500;
+const STAMP: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+pub(crate) async fn insert(conn: &mut SqliteConnection, jobs: &[NewJob]) -> Result<Vec<Inserted>, StoreError> {
+    let mut out = Vec::with_capacity(jobs.len());
+    for chunk in jobs.chunks(INSERT_CHUNK) {
+        out.extend(insert_chunk(conn, chunk).await?);
+    }
+    Ok(out)
+}
+
+async fn insert_chunk(conn: &mut SqliteConnection, jobs: &[NewJob]) -> Result<Vec<Inserted>, StoreError> {
+    let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; jobs.len()].join(", ");
+    let sql = format!(
+        "INSERT INTO comptoir_jobs (kind, args, queue, priority, max_attempts, run_at, state, unique_key)
+         SELECT kind, args, queue, priority, max_attempts, due,
+                CASE WHEN due > n THEN 'scheduled' ELSE 'available' END, unique_key
+         FROM (SELECT v.column1 AS ord, v.column2 AS kind, v.column3 AS args, v.column4 AS queue,
+                      v.column5 AS priority, v.column6 AS max_attempts,
+                      COALESCE(v.column7, c.n + v.column8) AS due, v.column9 AS unique_key, c.n AS n
+               FROM (VALUES {values}) AS v CROSS JOIN (SELECT {NOW_MS} AS n) AS c
+               ORDER BY v.column1)
+         WHERE true
+         ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state NOT IN ('cancelled', 'discarded')
+         DO NOTHING
+         RETURNING id, unique_key"
+    );
+    let mut query = sqlx::query(&sql);
+    for (ord, j) in jobs.iter().enumerate() {
+        let (at, delay) = match j.run_at {
+            RunAt::Now => (None, 0),
+            RunAt::In(d) => (None, millis(d)),
+            RunAt::At(t) => (Some(t.timestamp_millis()), 0),
+        };
+        query = query
+            .bind(ord as i64)
+            .bind(&j.kind)
+            .bind(j.args.to_string())
+            .bind(&j.queue)
+            .bind(j.priority)
+            .bind(j.max_attempts)
+            .bind(at)
+            .bind(delay)
+            .bind(j.unique_key.as_deref());
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+
+    let mut plain_ids = Vec::new();
+    let mut keyed: HashMap<String, i64> = HashMap::new();
+    for row in rows {
+        let id: i64 = row.try_get("id")?;
+        match row.try_get::<Option<String>, _>("unique_key")? {
+            Some(key) => {
+                keyed.insert(key, id);
+            }
+            None => plain_ids.push(id),
+        }
+    }
+    // AUTOINCREMENT ids grow in insertion order, which follows `ord`.
+    plain_ids.sort_unstable();
+    let mut plain = plain_ids.into_iter();
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(jobs.len());
+    for j in jobs {
+        let inserted = match j.unique_key.as_deref() {
+            None => Inserted::New(
+                plain
+                    .next()
+                    .ok_or_else(|| StoreError::Database("insert returned fewer rows than jobs".into()))?,
+            ),
+            Some(key) => match keyed.get(key) {
+                Some(&id) if seen.insert(key.to_string()) => Inserted::New(id),
+                Some(&id) => Inserted::Duplicate(id),
+                None => {
+                    let id: Option<i64> = sqlx::query_scalar(
+                        "SELECT id FROM comptoir_jobs
+                         WHERE unique_key = ? AND state NOT IN ('cancelled', 'discarded')",
+                    )
+                    .bind(key)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    Inserted::Duplicate(id.ok_or_else(|| {
+                        StoreError::Conflict(format!("unique key {key:?} is taken by a job being finished"))
+                    })?)
+                }
+            },
+        };
+        out.push(inserted);
+    }
+    Ok(out)
+}
+
+pub(crate) async fn has_due(s: &SqliteStore, queue: &str) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT EXISTS (SELECT 1 FROM comptoir_jobs
+         WHERE state IN ('available', 'scheduled', 'retryable') AND queue = ? AND run_at <= {NOW_MS})"
+    ))
+    .bind(queue)
+    .fetch_one(&s.reader)
+    .await?)
+}
+
+pub(crate) async fn claim(s: &SqliteStore, p: &ClaimParams<'_>) -> Result<Vec<ClaimedJob>, StoreError> {
+    // One statement: SQLite takes the write lock before reading, so two
+    // claimers (threads or processes) never pick the same row.
+    let rows = sqlx::query(&format!(
+        "UPDATE comptoir_jobs
+         SET state = 'running', attempt = attempt + 1, locked_by = ?, locked_at = {NOW_MS},
+             lease_expires_at = {NOW_MS} + ?, updated_at = {NOW_MS}
+         WHERE id IN (SELECT id FROM comptoir_jobs
+                      WHERE state IN ('available', 'scheduled', 'retryable') AND queue = ? AND run_at <= {NOW_MS}
+                      ORDER BY priority, run_at, id LIMIT ?)
+         RETURNING id, kind, args, queue, priority, attempt, max_attempts, created_at, run_at"
+    ))
+    .bind(p.worker_id)
+    .bind(millis(p.lease))
+    .bind(p.queue)
+    .bind(p.limit)
+    .fetch_all(&s.writer)
+    .await?;
+    let mut jobs = rows
+        .into_iter()
+        .map(|r| {
+            let args: String = r.try_get("args")?;
+            Ok((
+                r.try_get::<i64, _>("run_at")?,
+                ClaimedJob {
+                    id: r.try_get("id")?,
+                    kind: r.try_get("kind")?,
+                    args: serde_json::from_str(&args)?,
+                    queue: r.try_get("queue")?,
+                    priority: r.try_get("priority")?,
+                    attempt: r.try_get("attempt")?,
+                    max_attempts: r.try_get("max_attempts")?,
+                    created_at: from_ms(r.try_get("created_at")?)?,
+                },
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    jobs.sort_by_key(|(run_at, j)| (j.priority, *run_at, j.id));
+    Ok(jobs.into_iter().map(|(_, j)| j).collect())
+}
+
+pub(crate) async fn complete(s: &SqliteStore, done: &[(i64, i32)]) -> Result<u64, StoreError> {
+    let mut tx = s.writer.begin_with("BEGIN IMMEDIATE").await?;
+    let sql = format!(
+        "UPDATE comptoir_jobs SET state = 'completed', finished_at = {NOW_MS}, updated_at = {NOW_MS},
+             lease_expires_at = NULL
+         WHERE id = ? AND attempt = ? AND state = 'running'"
+    );
+    let mut n = 0;
+    for (id, attempt) in done {
+        n += sqlx::query(&sql)
+            .bind(id)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+pub(crate) async fn finish(s: &SqliteStore, id: i64, attempt: i32, how: &Finish) -> Result<bool, StoreError> {
+    let push_error = format!(
+        "errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', {STAMP}, 'error', ?3))"
+    );
+    let guard = "WHERE id = ?1 AND attempt = ?2 AND state = 'running'";
+    let result = match how {
+        Finish::Retry { delay, error } => sqlx::query(&format!(
+            "UPDATE comptoir_jobs SET state = 'retryable', run_at = {NOW_MS} + ?4, {push_error},
+                 lease_expires_at = NULL, updated_at = {NOW_MS} {guard}"
+        ))
+        .bind(id)
+        .bind(attempt)
+        .bind(error.as_str())
+        .bind(millis(*delay))
+        .execute(&s.writer)
+        .await?,
+        Finish::Discard { error: text } | Finish::Cancel { reason: text } => {
+            let state = if matches!(how, Finish::Discard { .. }) { "discarded" } else { "cancelled" };
+            sqlx::query(&format!(
+                "UPDATE comptoir_jobs SET state = '{state}', finished_at = {NOW_MS}, {push_error},
+                     lease_expires_at = NULL, updated_at = {NOW_MS} {guard}"
+            ))
+            .bind(id)
+            .bind(attempt)
+            .bind(text.as_str())
+            .execute(&s.writer)
+            .await?
+        }
+        Finish::Snooze { delay } => sqlx::query(&format!(
+            "UPDATE comptoir_jobs SET state = 'scheduled', attempt = attempt - 1, run_at = {NOW_MS} + ?3,
+                 lease_expires_at = NULL, updated_at = {NOW_MS} {guard}"
+        ))
+        .bind(id)
+        .bind(attempt)
+        .bind(millis(*delay))
+        .execute(&s.writer)
+        .await?,
+    };
+    Ok(result.rows_affected() == 1)
+}
+
+pub(crate) async fn heartbeat(s: &SqliteStore, worker_id: &str, lease: Duration) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar(&format!(
+        "UPDATE comptoir_jobs SET lease_expires_at = {NOW_MS} + ?
+         WHERE locked_by = ? AND state = 'running' RETURNING id"
+    ))
+    .bind(millis(lease))
+    .bind(worker_id)
+    .fetch_all(&s.writer)
+    .await?)
+}
+
+pub(crate) async fn rescue(s: &SqliteStore, limit: i64) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar(&format!(
+        "UPDATE comptoir_jobs
+         SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END,
+             finished_at = CASE WHEN attempt >= max_attempts THEN {NOW_MS} END,
+             run_at = {NOW_MS}, lease_expires_at = NULL, updated_at = {NOW_MS},
+             errors = json_insert(errors, '$[#]', json_object(
+                 'attempt', attempt, 'at', {STAMP},
+                 'error', 'lease expired: worker ' || coalesce(locked_by, '?')
+                          || ' stopped renewing it (killed, frozen or cut off)'))
+         WHERE id IN (SELECT id FROM comptoir_jobs WHERE state = 'running' AND lease_expires_at < {NOW_MS}
+                      ORDER BY lease_expires_at LIMIT ?)
+         RETURNING id"
+    ))
+    .bind(limit)
+    .fetch_all(&s.writer)
+    .await?)
+}
+
+pub(crate) async fn release(s: &SqliteStore, worker_id: &str, jobs: &[(i64, i32)]) -> Result<u64, StoreError> {
+    let mut tx = s.writer.begin_with("BEGIN IMMEDIATE").await?;
+    let sql = format!(
+        "UPDATE comptoir_jobs
+         SET state = 'available', attempt = attempt - 1, locked_by = NULL, locked_at = NULL,
+             lease_expires_at = NULL, updated_at = {NOW_MS}
+         WHERE id = ? AND attempt = ? AND locked_by = ? AND state = 'running'"
+    );
+    let mut n = 0;
+    for (id, attempt) in jobs {
+        n += sqlx::query(&sql)
+            .bind(id)
+            .bind(attempt)
+            .bind(worker_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+pub(crate) async fn prune(s: &SqliteStore, older_than: Duration, limit: i64) -> Result<u64, StoreError> {
+    let res = sqlx::query(&format!(
+        "DELETE FROM comptoir_jobs WHERE id IN (
+             SELECT id FROM comptoir_jobs
+             WHERE state IN ('completed', 'cancelled', 'discarded') AND finished_at < {NOW_MS} - ?
+             LIMIT ?)"
+    ))
+    .bind(millis(older_than))
+    .bind(limit)
+    .execute(&s.writer)
+    .await?;
+    Ok(res.rows_affected())
+}
+
+pub(crate) async fn set_progress(
+    s: &SqliteStore,
+    id: i64,
+    attempt: i32,
+    progress: &serde_json::Value,
+) -> Result<bool, StoreError> {
+    let res = sqlx::query(&format!(
+        "UPDATE comptoir_jobs SET progress = ?, updated_at = {NOW_MS}
+         WHERE id = ? AND attempt = ? AND state = 'running'"
+    ))
+    .bind(progress.to_string())
+    .bind(id)
+    .bind(attempt)
+    .execute(&s.writer)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}

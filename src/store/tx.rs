@@ -1,0 +1,59 @@
+use super::{Inner, Store, StoreError};
+
+/// A transaction on either backend. Domain code passes `&mut Tx` to every
+/// operation that must commit or vanish together (an invoice and its e-mail
+/// job). Dropping it without [`Tx::commit`] rolls back.
+pub struct Tx {
+    pub(crate) inner: TxInner,
+    store: Store,
+    wake_on_commit: bool,
+}
+
+pub(crate) enum TxInner {
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+impl Tx {
+    pub(super) async fn begin(store: &Store) -> Result<Tx, StoreError> {
+        let inner = match &store.inner {
+            Inner::Postgres(s) => TxInner::Postgres(s.pool.begin().await?),
+            Inner::Sqlite(s) => TxInner::Sqlite(s.writer.begin_with("BEGIN IMMEDIATE").await?),
+        };
+        Ok(Tx {
+            inner,
+            store: store.clone(),
+            wake_on_commit: false,
+        })
+    }
+
+    /// The store this transaction runs on.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Asks for this process's idle workers to be woken once the transaction commits.
+    pub(crate) fn wake_workers_on_commit(&mut self) {
+        self.wake_on_commit = true;
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self.inner {
+            TxInner::Postgres(tx) => tx.commit().await?,
+            TxInner::Sqlite(tx) => tx.commit().await?,
+        }
+        if self.wake_on_commit {
+            self.store.wake_local();
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self.inner {
+            TxInner::Postgres(tx) => tx.rollback().await?,
+            TxInner::Sqlite(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}

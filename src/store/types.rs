@@ -1,0 +1,210 @@
+//! Neutral shapes that cross the storage seam.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a job is in its lifecycle (see DESIGN.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Available,
+    Scheduled,
+    Running,
+    Retryable,
+    Completed,
+    Cancelled,
+    Discarded,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 7] = [
+        JobState::Available,
+        JobState::Scheduled,
+        JobState::Running,
+        JobState::Retryable,
+        JobState::Completed,
+        JobState::Cancelled,
+        JobState::Discarded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Available => "available",
+            JobState::Scheduled => "scheduled",
+            JobState::Running => "running",
+            JobState::Retryable => "retryable",
+            JobState::Completed => "completed",
+            JobState::Cancelled => "cancelled",
+            JobState::Discarded => "discarded",
+        }
+    }
+
+    /// Completed, cancelled and discarded jobs never run again by themselves.
+    pub fn is_final(self) -> bool {
+        matches!(self, JobState::Completed | JobState::Cancelled | JobState::Discarded)
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        JobState::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = JobState::ALL.iter().map(|s| s.as_str()).collect();
+                format!("unknown job state {s:?} (expected one of {})", names.join(", "))
+            })
+    }
+}
+
+/// One failed attempt, kept for the whole life of the job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptError {
+    pub attempt: i32,
+    pub at: DateTime<Utc>,
+    pub error: String,
+}
+
+/// A job row as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobRow {
+    pub id: i64,
+    pub kind: String,
+    pub args: serde_json::Value,
+    pub queue: String,
+    pub priority: i16,
+    pub state: JobState,
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub run_at: DateTime<Utc>,
+    pub locked_by: Option<String>,
+    pub locked_at: Option<DateTime<Utc>>,
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    pub errors: Vec<AttemptError>,
+    pub unique_key: Option<String>,
+    pub progress: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// When a new job becomes due.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RunAt {
+    /// Now, by the database clock.
+    Now,
+    /// After this delay, by the database clock.
+    In(Duration),
+    /// At this instant.
+    At(DateTime<Utc>),
+}
+
+/// A job to insert.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: String,
+    pub args: serde_json::Value,
+    pub queue: String,
+    pub priority: i16,
+    pub max_attempts: i32,
+    pub run_at: RunAt,
+    pub unique_key: Option<String>,
+}
+
+/// What an insert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    New(i64),
+    /// A live job already holds the unique key; this is its id.
+    Duplicate(i64),
+}
+
+impl Inserted {
+    pub fn id(self) -> i64 {
+        match self {
+            Inserted::New(id) | Inserted::Duplicate(id) => id,
+        }
+    }
+}
+
+/// A job handed to a worker by a claim.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub id: i64,
+    pub kind: String,
+    pub args: serde_json::Value,
+    pub queue: String,
+    pub priority: i16,
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClaimParams<'a> {
+    pub queue: &'a str,
+    pub limit: i64,
+    pub worker_id: &'a str,
+    pub lease: Duration,
+}
+
+/// How an attempt ended, when it did not simply complete.
+#[derive(Debug, Clone)]
+pub enum Finish {
+    /// Failed; runs again after `delay`.
+    Retry { delay: Duration, error: String },
+    /// Failed for the last time (or cannot succeed): kept with its errors.
+    Discard { error: String },
+    /// The job asked to stop for good.
+    Cancel { reason: String },
+    /// Not ready yet: runs again after `delay` without using an attempt.
+    Snooze { delay: Duration },
+}
+
+/// Filters for listing jobs; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub state: Option<JobState>,
+    pub kind: Option<String>,
+    pub queue: Option<String>,
+    /// Matched against kind, args, unique key and errors.
+    pub text: Option<String>,
+    pub limit: i64,
+    /// Only jobs with an id below this (keyset pagination, newest first).
+    pub before_id: Option<i64>,
+}
+
+/// Count of jobs per queue and state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueCount {
+    pub queue: String,
+    pub state: JobState,
+    pub count: i64,
+}
+
+/// A worker process as seen through its heartbeat.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkerInfo {
+    pub id: String,
+    pub hostname: String,
+    pub pid: i32,
+    pub queues: String,
+    pub mode: String,
+    pub started_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+pub(crate) fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
