@@ -1,4 +1,11 @@
 //! Comptoir: a database-backed job queue and the billing of a one-person business.
 
+pub mod app;
+pub mod bench;
+pub mod billing;
+pub mod cli;
+pub mod config;
 pub mod jobs;
 pub mod store;
+pub mod telemetry;
+pub mod web;

@@ -1,1 +1,5 @@
-fn main(){}
+//! `comptoir-worker`: see `comptoir::cli::worker`.
+
+fn main() -> std::process::ExitCode {
+    comptoir::cli::worker::main()
+}
