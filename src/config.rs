@@ -41,7 +41,11 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         "m" | "min" => value * 60.0,
         "h" => value * 3600.0,
         "d" => value * 86_400.0,
-        other => return Err(format!("unknown duration unit {other:?} in {text:?} (use ms, s, m, h or d)")),
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?} in {text:?} (use ms, s, m, h or d)"
+            ))
+        }
     };
     if !seconds.is_finite() || seconds < 0.0 || seconds > 1e10 {
         return Err(format!("duration {text:?} is out of range"));

@@ -126,7 +126,16 @@ impl From<jobs::Error> for Failure {
 
 async fn execute(store: &Store, registry: &Registry<AppContext>, cmd: JobsCommand) -> Result<(), Failure> {
     match cmd {
-        JobsCommand::Enqueue { kind, args, queue, priority, max_attempts, delay, at, unique_key } => {
+        JobsCommand::Enqueue {
+            kind,
+            args,
+            queue,
+            priority,
+            max_attempts,
+            delay,
+            at,
+            unique_key,
+        } => {
             let args: serde_json::Value =
                 serde_json::from_str(&args).map_err(|e| Failure::Refused(format!("args are not valid JSON: {e}")))?;
             let opts = EnqueueOptions {
@@ -137,13 +146,15 @@ async fn execute(store: &Store, registry: &Registry<AppContext>, cmd: JobsComman
                 unique_key,
             };
             let mut tx = store.begin().await?;
-            let inserted = jobs::enqueue_raw(&mut tx, registry, &kind, args, opts).await.map_err(|e| match e {
-                jobs::Error::UnknownKind(k) => {
-                    let known: Vec<_> = registry.kinds().collect();
-                    Failure::Refused(format!("unknown job kind {k:?} (known: {})", known.join(", ")))
-                }
-                other => other.into(),
-            })?;
+            let inserted = jobs::enqueue_raw(&mut tx, registry, &kind, args, opts)
+                .await
+                .map_err(|e| match e {
+                    jobs::Error::UnknownKind(k) => {
+                        let known: Vec<_> = registry.kinds().collect();
+                        Failure::Refused(format!("unknown job kind {k:?} (known: {})", known.join(", ")))
+                    }
+                    other => other.into(),
+                })?;
             tx.commit().await?;
             match inserted {
                 Inserted::New(id) => println!("{id}"),
@@ -153,7 +164,15 @@ async fn execute(store: &Store, registry: &Registry<AppContext>, cmd: JobsComman
                 }
             }
         }
-        JobsCommand::List { state, kind, queue, search, limit, before, json } => {
+        JobsCommand::List {
+            state,
+            kind,
+            queue,
+            search,
+            limit,
+            before,
+            json,
+        } => {
             let filter = JobFilter {
                 state,
                 kind,
@@ -216,7 +235,10 @@ async fn execute(store: &Store, registry: &Registry<AppContext>, cmd: JobsComman
                 }
                 println!("\n{} worker(s)", workers.len());
                 for w in &workers {
-                    println!("  {} ({}, pid {}) {} queues {} last seen {}", w.id, w.mode, w.pid, w.hostname, w.queues, w.last_seen_at);
+                    println!(
+                        "  {} ({}, pid {}) {} queues {} last seen {}",
+                        w.id, w.mode, w.pid, w.hostname, w.queues, w.last_seen_at
+                    );
                 }
             }
         }

@@ -129,7 +129,11 @@ struct BenchArgs {
     #[arg(long, value_delimiter = ',', default_value = "postgres,sqlite")]
     backends: Vec<String>,
     /// A PostgreSQL URL allowed to create and drop a scratch database.
-    #[arg(long, env = "COMPTOIR_BENCH_POSTGRES", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(
+        long,
+        env = "COMPTOIR_BENCH_POSTGRES",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
     postgres_url: String,
 }
 
@@ -172,7 +176,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 .await
                 .with_context(|| format!("cannot open database {}", redact_url(&url)))?;
             let applied = store.migrate().await.context("cannot apply migrations")?;
-            println!("migrations applied: {applied:?}; database {} is current", redact_url(&url));
+            println!(
+                "migrations applied: {applied:?}; database {} is current",
+                redact_url(&url)
+            );
             store.close().await;
             Ok(exit::OK)
         }
@@ -189,7 +196,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             tracing::info!(completed = report.completed, "bye");
             Ok(exit::OK)
         }
-        Command::Drain { worker, max_jobs, max_time } => {
+        Command::Drain {
+            worker,
+            max_jobs,
+            max_time,
+        } => {
             let worker_config = match worker.config() {
                 Ok(c) => c,
                 Err(e) => return usage(&e),
@@ -218,7 +229,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             );
             drop(_guard);
             store.close().await;
-            Ok(if report.all_succeeded() { exit::OK } else { exit::JOBS_FAILED })
+            Ok(if report.all_succeeded() {
+                exit::OK
+            } else {
+                exit::JOBS_FAILED
+            })
         }
         Command::Jobs(cmd) => {
             let store = open(&config).await?;

@@ -72,7 +72,9 @@ pub(crate) fn new_job(
         )));
     }
     if job.queue.trim().is_empty() || job.queue.len() > 100 {
-        return Err(Error::InvalidOption("queue must be a name of 1 to 100 characters".into()));
+        return Err(Error::InvalidOption(
+            "queue must be a name of 1 to 100 characters".into(),
+        ));
     }
     if job.unique_key.as_deref().is_some_and(|k| k.is_empty()) {
         return Err(Error::InvalidOption("unique_key must not be empty".into()));

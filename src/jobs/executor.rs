@@ -35,12 +35,20 @@ pub(crate) async fn execute<C: Clone + Send + Sync + 'static>(
     let ended = run_and_record(&shared, &job, &completer).await;
     shared.running.lock().expect("running map poisoned").remove(&job.id);
     shared.stats.record(ended);
-    tracing::debug!(?ended, elapsed_ms = started.elapsed().as_millis() as u64, "attempt ended");
+    tracing::debug!(
+        ?ended,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "attempt ended"
+    );
     shared.active.fetch_sub(1, Ordering::SeqCst);
     shared.finished.notify_waiters();
 }
 
-async fn run_and_record<C: Clone + Send + Sync + 'static>(shared: &Arc<Shared<C>>, job: &ClaimedJob, completer: &Completer) -> Ended {
+async fn run_and_record<C: Clone + Send + Sync + 'static>(
+    shared: &Arc<Shared<C>>,
+    job: &ClaimedJob,
+    completer: &Completer,
+) -> Ended {
     let Some(handler) = shared.registry.handler(&job.kind).cloned() else {
         let error = format!("no handler for kind {:?} in this worker", job.kind);
         return record(shared, job, Finish::Discard { error }).await;
@@ -83,7 +91,14 @@ async fn run_and_record<C: Clone + Send + Sync + 'static>(shared: &Arc<Shared<C>
         }
         Ok(Ok(Ok(Outcome::Snooze(delay)))) => return record(shared, job, Finish::Snooze { delay }).await,
         Ok(Ok(Ok(Outcome::Cancel(reason)))) => {
-            return record(shared, job, Finish::Cancel { reason: format!("cancelled: {reason}") }).await
+            return record(
+                shared,
+                job,
+                Finish::Cancel {
+                    reason: format!("cancelled: {reason}"),
+                },
+            )
+            .await
         }
         Ok(Ok(Ok(Outcome::Discard(error)))) => return record(shared, job, Finish::Discard { error }).await,
         Ok(Ok(Err(e))) => e.message().to_string(),
@@ -128,7 +143,10 @@ async fn record<C>(shared: &Shared<C>, job: &ClaimedJob, how: Finish) -> Ended {
         match shared.store.finish_job(job.id, job.attempt, &how).await {
             Ok(true) => return ended,
             Ok(false) => {
-                tracing::info!(job.id = job.id, "outcome not recorded: the job was rescued or cancelled meanwhile");
+                tracing::info!(
+                    job.id = job.id,
+                    "outcome not recorded: the job was rescued or cancelled meanwhile"
+                );
                 return Ended::Interrupted;
             }
             Err(e) => {

@@ -30,7 +30,10 @@ pub(crate) async fn heartbeat<C>(shared: Arc<Shared<C>>, mut stop: watch::Receiv
                 let running = shared.running.lock().expect("running map poisoned");
                 for (id, job) in running.iter() {
                     if job.claimed < asked && !held.contains(id) {
-                        tracing::warn!(job.id = id, "job no longer held by this worker (cancelled or rescued); stopping it");
+                        tracing::warn!(
+                            job.id = id,
+                            "job no longer held by this worker (cancelled or rescued); stopping it"
+                        );
                         job.abort.abort();
                     }
                 }
@@ -49,7 +52,11 @@ pub(crate) async fn rescue_once<C>(shared: &Shared<C>) {
         match shared.store.rescue_expired(RESCUE_BATCH).await {
             Ok(ids) if ids.is_empty() => return,
             Ok(ids) => {
-                tracing::warn!(count = ids.len(), ?ids, "rescued jobs whose worker stopped renewing their lease");
+                tracing::warn!(
+                    count = ids.len(),
+                    ?ids,
+                    "rescued jobs whose worker stopped renewing their lease"
+                );
                 if (ids.len() as i64) < RESCUE_BATCH {
                     return;
                 }

@@ -49,7 +49,9 @@ pub async fn enqueue_raw<C>(
     opts: EnqueueOptions,
 ) -> Result<Inserted, Error> {
     registry.validate(kind, &args)?;
-    let defaults = registry.options(kind).ok_or_else(|| Error::UnknownKind(kind.to_string()))?;
+    let defaults = registry
+        .options(kind)
+        .ok_or_else(|| Error::UnknownKind(kind.to_string()))?;
     let row = enqueue::new_job(kind, args, defaults, opts)?;
     let inserted = tx.insert_jobs(std::slice::from_ref(&row)).await?;
     inserted

@@ -99,7 +99,10 @@ mod tests {
         assert_eq!(slot, Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap());
         assert_eq!(p.unique_key(slot), "periodic:billing-run:2026-12-01T00:00:00Z");
         // Strictly after: the slot itself leads to the next one.
-        assert_eq!(p.next_after(slot).unwrap(), Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap());
+        assert_eq!(
+            p.next_after(slot).unwrap(),
+            Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap()
+        );
     }
 
     #[test]

@@ -110,7 +110,10 @@ pub(crate) async fn produce<C: Clone + Send + Sync + 'static>(
             Ok(n) => tracing::info!(queue = %q.queue, released = n, "released claimed jobs that had not started"),
             Err(e) => tracing::error!(queue = %q.queue, error = %e, "cannot release jobs; their leases will expire"),
         }
-        shared.stats.released.fetch_add(unstarted.len() as u64, Ordering::Relaxed);
+        shared
+            .stats
+            .released
+            .fetch_add(unstarted.len() as u64, Ordering::Relaxed);
     }
 }
 

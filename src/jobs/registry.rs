@@ -67,7 +67,13 @@ impl<C: Clone + Send + Sync + 'static> Registry<C> {
         if !self.kinds.contains_key(J::KIND) {
             return Err(Error::UnknownKind(J::KIND.to_string()));
         }
-        self.periodic.push(Periodic::new(name, cron, J::KIND, serde_json::to_value(job)?, J::options())?);
+        self.periodic.push(Periodic::new(
+            name,
+            cron,
+            J::KIND,
+            serde_json::to_value(job)?,
+            J::options(),
+        )?);
         Ok(self)
     }
 }
@@ -91,7 +97,10 @@ impl<C> Registry<C> {
 
     /// Checks that `args` deserialize into `kind`'s args.
     pub fn validate(&self, kind: &str, args: &Value) -> Result<(), Error> {
-        let handler = self.kinds.get(kind).ok_or_else(|| Error::UnknownKind(kind.to_string()))?;
+        let handler = self
+            .kinds
+            .get(kind)
+            .ok_or_else(|| Error::UnknownKind(kind.to_string()))?;
         (handler.validate)(args).map_err(|e| Error::InvalidArgs {
             kind: kind.to_string(),
             message: e.to_string(),

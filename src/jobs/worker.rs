@@ -235,7 +235,11 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
 
     fn queue_runs(&self) -> Result<Vec<QueueRun>, Error> {
         let queues: Vec<(String, usize)> = if self.config.queues.is_empty() {
-            self.registry.queues().into_iter().map(|q| (q, self.config.concurrency)).collect()
+            self.registry
+                .queues()
+                .into_iter()
+                .map(|q| (q, self.config.concurrency))
+                .collect()
         } else {
             self.config.queues.clone()
         };
@@ -243,25 +247,47 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
             .into_iter()
             .map(|(queue, concurrency)| {
                 if concurrency == 0 {
-                    return Err(Error::InvalidOption(format!("queue {queue:?}: concurrency must be at least 1")));
+                    return Err(Error::InvalidOption(format!(
+                        "queue {queue:?}: concurrency must be at least 1"
+                    )));
                 }
-                let fetch = self.config.prefetch.max(1).min(concurrency.saturating_mul(10)).max(concurrency);
-                Ok(QueueRun { queue, concurrency, fetch })
+                let fetch = self
+                    .config
+                    .prefetch
+                    .max(1)
+                    .min(concurrency.saturating_mul(10))
+                    .max(concurrency);
+                Ok(QueueRun {
+                    queue,
+                    concurrency,
+                    fetch,
+                })
             })
             .collect()
     }
 
     #[tracing::instrument(skip_all, fields(mode = ?mode))]
-    async fn work(self, mode: Mode, limits: DrainLimits, shutdown: impl Future<Output = ()> + Send) -> Result<Report, Error> {
+    async fn work(
+        self,
+        mode: Mode,
+        limits: DrainLimits,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<Report, Error> {
         let started = Instant::now();
         let queues = self.queue_runs()?;
         if self.config.lease < Duration::from_millis(300) {
             return Err(Error::InvalidOption("lease must be at least 300ms".into()));
         }
         let worker_id = self.config.worker_id.clone().unwrap_or_else(default_worker_id);
-        let queue_names: Vec<String> = queues.iter().map(|q| format!("{}={}", q.queue, q.concurrency)).collect();
+        let queue_names: Vec<String> = queues
+            .iter()
+            .map(|q| format!("{}={}", q.queue, q.concurrency))
+            .collect();
         let shared = Arc::new(Shared {
-            poll_interval: self.config.poll_interval.unwrap_or_else(|| self.store.default_poll_interval()),
+            poll_interval: self
+                .config
+                .poll_interval
+                .unwrap_or_else(|| self.store.default_poll_interval()),
             store: self.store.clone(),
             registry: self.registry,
             app: self.app,
@@ -310,8 +336,17 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
         loop {
             let mut producers = tokio::task::JoinSet::new();
             for q in &queues {
-                let q = QueueRun { queue: q.queue.clone(), ..*q };
-                producers.spawn(produce(shared.clone(), q, completer.clone(), budget.clone(), stop_rx.clone()));
+                let q = QueueRun {
+                    queue: q.queue.clone(),
+                    ..*q
+                };
+                producers.spawn(produce(
+                    shared.clone(),
+                    q,
+                    completer.clone(),
+                    budget.clone(),
+                    stop_rx.clone(),
+                ));
             }
             let all_done = async { while producers.join_next().await.is_some() {} };
             let timer = async {

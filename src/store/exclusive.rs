@@ -60,8 +60,6 @@ pub(super) fn sqlite(db_path: &Path, name: &str) -> Result<Option<ExclusiveGuard
             _held: Held::Sqlite(file),
         })),
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Unavailable(format!(
-            "cannot lock {lock_path:?}: {e}"
-        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Unavailable(format!("cannot lock {lock_path:?}: {e}"))),
     }
 }

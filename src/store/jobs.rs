@@ -101,7 +101,12 @@ impl Store {
     }
 
     /// Saves a running attempt's progress (any JSON, e.g. `{"done": 10, "total": 100}`).
-    pub async fn set_job_progress(&self, id: i64, attempt: i32, progress: &serde_json::Value) -> Result<bool, StoreError> {
+    pub async fn set_job_progress(
+        &self,
+        id: i64,
+        attempt: i32,
+        progress: &serde_json::Value,
+    ) -> Result<bool, StoreError> {
         dispatch!(self, jobs::set_progress(id, attempt, progress))
     }
 

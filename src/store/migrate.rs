@@ -63,7 +63,10 @@ pub(super) async fn run_postgres(pool: &PgPool) -> Result<Vec<i64>, StoreError> 
         sqlx::raw_sql(m.sql)
             .execute(&mut *tx)
             .await
-            .map_err(|e| StoreError::Migration { version: m.version, message: e.to_string() })?;
+            .map_err(|e| StoreError::Migration {
+                version: m.version,
+                message: e.to_string(),
+            })?;
         sqlx::query("INSERT INTO comptoir_migrations (version, name) VALUES ($1, $2)")
             .bind(m.version)
             .bind(m.name)
@@ -93,7 +96,10 @@ pub(super) async fn run_sqlite(pool: &SqlitePool) -> Result<Vec<i64>, StoreError
         sqlx::raw_sql(m.sql)
             .execute(&mut *tx)
             .await
-            .map_err(|e| StoreError::Migration { version: m.version, message: e.to_string() })?;
+            .map_err(|e| StoreError::Migration {
+                version: m.version,
+                message: e.to_string(),
+            })?;
         sqlx::query("INSERT INTO comptoir_migrations (version, name) VALUES (?, ?)")
             .bind(m.version)
             .bind(m.name)

@@ -58,13 +58,10 @@ impl fmt::Display for JobState {
 impl FromStr for JobState {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        JobState::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = JobState::ALL.iter().map(|s| s.as_str()).collect();
-                format!("unknown job state {s:?} (expected one of {})", names.join(", "))
-            })
+        JobState::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
+            let names: Vec<_> = JobState::ALL.iter().map(|s| s.as_str()).collect();
+            format!("unknown job state {s:?} (expected one of {})", names.join(", "))
+        })
     }
 }
 

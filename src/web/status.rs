@@ -18,10 +18,20 @@ pub fn router() -> Router<AppState> {
 async fn page(State(state): State<AppState>) -> Result<Html<String>, WebError> {
     let counts = state.store.count_jobs().await?;
     let workers = state.store.list_workers().await?;
-    let latest = state.store.list_jobs(&JobFilter { limit: 25, ..JobFilter::default() }).await?;
+    let latest = state
+        .store
+        .list_jobs(&JobFilter {
+            limit: 25,
+            ..JobFilter::default()
+        })
+        .await?;
     let mut by_queue: BTreeMap<String, BTreeMap<&'static str, i64>> = BTreeMap::new();
     for c in &counts {
-        *by_queue.entry(c.queue.clone()).or_default().entry(c.state.as_str()).or_default() += c.count;
+        *by_queue
+            .entry(c.queue.clone())
+            .or_default()
+            .entry(c.state.as_str())
+            .or_default() += c.count;
     }
     let states: Vec<&str> = JobState::ALL.iter().map(|s| s.as_str()).collect();
     let latest: Vec<_> = latest

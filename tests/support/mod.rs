@@ -54,7 +54,12 @@ impl TestDb {
         };
         let store = Store::connect(&url).await.expect("connect");
         store.migrate().await.expect("migrate");
-        TestDb { backend, url, store, dir }
+        TestDb {
+            backend,
+            url,
+            store,
+            dir,
+        }
     }
 
     /// Another handle on the same database, as another process would have.

@@ -115,10 +115,9 @@ async fn insert_chunk(conn: &mut PgConnection, jobs: &[NewJob]) -> Result<Vec<In
             Some(key) => match keyed.get(key) {
                 Some(&id) if seen.insert(key) => Ok(Inserted::New(id)),
                 Some(&id) => Ok(Inserted::Duplicate(id)),
-                None => existing
-                    .get(key)
-                    .map(|&id| Inserted::Duplicate(id))
-                    .ok_or_else(|| StoreError::Conflict(format!("unique key {key:?} is taken by a job being finished"))),
+                None => existing.get(key).map(|&id| Inserted::Duplicate(id)).ok_or_else(|| {
+                    StoreError::Conflict(format!("unique key {key:?} is taken by a job being finished"))
+                }),
             },
         })
         .collect()
@@ -196,18 +195,24 @@ pub(crate) async fn finish(s: &PgStore, id: i64, attempt: i32, how: &Finish) -> 
     const PUSH_ERROR: &str =
         "errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', now(), 'error', $3::text))";
     let result = match how {
-        Finish::Retry { delay, error } => sqlx::query(&format!(
-            "UPDATE comptoir_jobs SET state = 'retryable', run_at = now() + $4 * interval '1 millisecond',
+        Finish::Retry { delay, error } => {
+            sqlx::query(&format!(
+                "UPDATE comptoir_jobs SET state = 'retryable', run_at = now() + $4 * interval '1 millisecond',
                  {PUSH_ERROR}, lease_expires_at = NULL, updated_at = now() {GUARD}"
-        ))
-        .bind(id)
-        .bind(attempt)
-        .bind(error.as_str())
-        .bind(millis(*delay))
-        .execute(&s.pool)
-        .await?,
+            ))
+            .bind(id)
+            .bind(attempt)
+            .bind(error.as_str())
+            .bind(millis(*delay))
+            .execute(&s.pool)
+            .await?
+        }
         Finish::Discard { error: text } | Finish::Cancel { reason: text } => {
-            let state = if matches!(how, Finish::Discard { .. }) { "discarded" } else { "cancelled" };
+            let state = if matches!(how, Finish::Discard { .. }) {
+                "discarded"
+            } else {
+                "cancelled"
+            };
             sqlx::query(&format!(
                 "UPDATE comptoir_jobs SET state = '{state}', finished_at = now(),
                      {PUSH_ERROR}, lease_expires_at = NULL, updated_at = now() {GUARD}"
@@ -218,15 +223,17 @@ pub(crate) async fn finish(s: &PgStore, id: i64, attempt: i32, how: &Finish) -> 
             .execute(&s.pool)
             .await?
         }
-        Finish::Snooze { delay } => sqlx::query(&format!(
-            "UPDATE comptoir_jobs SET state = 'scheduled', attempt = attempt - 1,
+        Finish::Snooze { delay } => {
+            sqlx::query(&format!(
+                "UPDATE comptoir_jobs SET state = 'scheduled', attempt = attempt - 1,
                  run_at = now() + $3 * interval '1 millisecond', lease_expires_at = NULL, updated_at = now() {GUARD}"
-        ))
-        .bind(id)
-        .bind(attempt)
-        .bind(millis(*delay))
-        .execute(&s.pool)
-        .await?,
+            ))
+            .bind(id)
+            .bind(attempt)
+            .bind(millis(*delay))
+            .execute(&s.pool)
+            .await?
+        }
     };
     Ok(result.rows_affected() == 1)
 }
@@ -307,7 +314,12 @@ pub(crate) async fn prune(s: &PgStore, older_than: Duration, limit: i64) -> Resu
     Ok(res.rows_affected())
 }
 
-pub(crate) async fn set_progress(s: &PgStore, id: i64, attempt: i32, progress: &serde_json::Value) -> Result<bool, StoreError> {
+pub(crate) async fn set_progress(
+    s: &PgStore,
+    id: i64,
+    attempt: i32,
+    progress: &serde_json::Value,
+) -> Result<bool, StoreError> {
     let res = sqlx::query(
         "UPDATE comptoir_jobs SET progress = $3, updated_at = now()
          WHERE id = $1 AND attempt = $2 AND state = 'running'",

@@ -145,14 +145,18 @@ pub(crate) async fn register_worker(s: &SqliteStore, w: &WorkerInfo) -> Result<(
 
 pub(crate) async fn touch_worker(s: &SqliteStore, id: &str, forget_after_ms: i64) -> Result<(), StoreError> {
     let mut tx = s.writer.begin_with("BEGIN IMMEDIATE").await?;
-    sqlx::query(&format!("UPDATE comptoir_workers SET last_seen_at = {NOW_MS} WHERE id = ?"))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(&format!("DELETE FROM comptoir_workers WHERE last_seen_at < {NOW_MS} - ?"))
-        .bind(forget_after_ms)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(&format!(
+        "UPDATE comptoir_workers SET last_seen_at = {NOW_MS} WHERE id = ?"
+    ))
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(&format!(
+        "DELETE FROM comptoir_workers WHERE last_seen_at < {NOW_MS} - ?"
+    ))
+    .bind(forget_after_ms)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }

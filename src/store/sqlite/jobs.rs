@@ -176,23 +176,28 @@ pub(crate) async fn complete(s: &SqliteStore, done: &[(i64, i32)]) -> Result<u64
 }
 
 pub(crate) async fn finish(s: &SqliteStore, id: i64, attempt: i32, how: &Finish) -> Result<bool, StoreError> {
-    let push_error = format!(
-        "errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', {STAMP}, 'error', ?3))"
-    );
+    let push_error =
+        format!("errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', {STAMP}, 'error', ?3))");
     let guard = "WHERE id = ?1 AND attempt = ?2 AND state = 'running'";
     let result = match how {
-        Finish::Retry { delay, error } => sqlx::query(&format!(
-            "UPDATE comptoir_jobs SET state = 'retryable', run_at = {NOW_MS} + ?4, {push_error},
+        Finish::Retry { delay, error } => {
+            sqlx::query(&format!(
+                "UPDATE comptoir_jobs SET state = 'retryable', run_at = {NOW_MS} + ?4, {push_error},
                  lease_expires_at = NULL, updated_at = {NOW_MS} {guard}"
-        ))
-        .bind(id)
-        .bind(attempt)
-        .bind(error.as_str())
-        .bind(millis(*delay))
-        .execute(&s.writer)
-        .await?,
+            ))
+            .bind(id)
+            .bind(attempt)
+            .bind(error.as_str())
+            .bind(millis(*delay))
+            .execute(&s.writer)
+            .await?
+        }
         Finish::Discard { error: text } | Finish::Cancel { reason: text } => {
-            let state = if matches!(how, Finish::Discard { .. }) { "discarded" } else { "cancelled" };
+            let state = if matches!(how, Finish::Discard { .. }) {
+                "discarded"
+            } else {
+                "cancelled"
+            };
             sqlx::query(&format!(
                 "UPDATE comptoir_jobs SET state = '{state}', finished_at = {NOW_MS}, {push_error},
                      lease_expires_at = NULL, updated_at = {NOW_MS} {guard}"
@@ -203,15 +208,17 @@ pub(crate) async fn finish(s: &SqliteStore, id: i64, attempt: i32, how: &Finish)
             .execute(&s.writer)
             .await?
         }
-        Finish::Snooze { delay } => sqlx::query(&format!(
-            "UPDATE comptoir_jobs SET state = 'scheduled', attempt = attempt - 1, run_at = {NOW_MS} + ?3,
+        Finish::Snooze { delay } => {
+            sqlx::query(&format!(
+                "UPDATE comptoir_jobs SET state = 'scheduled', attempt = attempt - 1, run_at = {NOW_MS} + ?3,
                  lease_expires_at = NULL, updated_at = {NOW_MS} {guard}"
-        ))
-        .bind(id)
-        .bind(attempt)
-        .bind(millis(*delay))
-        .execute(&s.writer)
-        .await?,
+            ))
+            .bind(id)
+            .bind(attempt)
+            .bind(millis(*delay))
+            .execute(&s.writer)
+            .await?
+        }
     };
     Ok(result.rows_affected() == 1)
 }
