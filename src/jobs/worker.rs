@@ -314,12 +314,14 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
         tracing::info!(worker = %worker_id, queues = %queue_names.join(","), "worker started");
 
         let listener = self.store.spawn_listener().await?;
+        // Producers stop first; leases are renewed until the last running job has ended.
         let (stop_tx, stop_rx) = watch::channel(false);
-        let heartbeat = tokio::spawn(maintenance::heartbeat(shared.clone(), stop_rx.clone()));
+        let (upkeep_stop_tx, upkeep_stop_rx) = watch::channel(false);
+        let heartbeat = tokio::spawn(maintenance::heartbeat(shared.clone(), upkeep_stop_rx.clone()));
         let upkeep = if !self.config.maintenance {
             None
         } else if mode == Mode::Run {
-            Some(tokio::spawn(maintenance::run(shared.clone(), stop_rx.clone())))
+            Some(tokio::spawn(maintenance::run(shared.clone(), upkeep_stop_rx)))
         } else {
             // A drain does one pass first: rescue what a dead run left, enqueue due periodic slots.
             maintenance::rescue_once(&shared).await;
@@ -390,7 +392,7 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
         shutdown_running(&shared, self.config.shutdown_grace).await;
         drop(completer);
         let _ = completer_task.await;
-        let _ = stop_tx.send(true);
+        let _ = upkeep_stop_tx.send(true);
         let _ = heartbeat.await;
         if let Some(task) = upkeep {
             let _ = task.await;
