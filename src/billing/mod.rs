@@ -1,2 +1,17 @@
-//! The billing domain (customers, invoices, payments, ledger, livre de
-//! recettes) lands here with issue 3; nothing in this crate depends on it yet.
+//! The billing domain: money, customers, contracts, invoices, payments,
+//! ledger, livre de recettes, and their documents.
+
+pub mod catalog;
+pub mod contracts;
+pub mod credit_notes;
+pub mod customers;
+pub mod error;
+pub mod invoices;
+pub mod ledger;
+pub mod documents;
+pub mod monthly;
+pub mod money;
+pub mod settings;
+pub mod validate;
+
+pub use error::{BillingError, Refusal};

@@ -10,17 +10,31 @@ pub(crate) struct Migration {
     pub sql: &'static str,
 }
 
-pub(crate) const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "jobs",
-    sql: include_str!("../../migrations/postgres/0001_jobs.sql"),
-}];
+pub(crate) const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "jobs",
+        sql: include_str!("../../migrations/postgres/0001_jobs.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "billing",
+        sql: include_str!("../../migrations/postgres/0002_billing.sql"),
+    },
+];
 
-pub(crate) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "jobs",
-    sql: include_str!("../../migrations/sqlite/0001_jobs.sql"),
-}];
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "jobs",
+        sql: include_str!("../../migrations/sqlite/0001_jobs.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "billing",
+        sql: include_str!("../../migrations/sqlite/0002_billing.sql"),
+    },
+];
 
 /// Applied and pending migration versions.
 #[derive(Debug, Clone, PartialEq, Eq)]

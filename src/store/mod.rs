@@ -5,13 +5,15 @@
 //! to the backend module owning its SQL (`postgres/`, `sqlite/`); callers never
 //! see a dialect. Backend errors become the neutral [`StoreError`].
 
+pub(crate) mod billing;
 mod error;
 mod exclusive;
 pub mod jobs;
 mod migrate;
 mod postgres;
 mod sqlite;
-mod tx;
+pub(crate) mod sql;
+pub(crate) mod tx;
 pub mod types;
 
 use std::sync::Arc;
@@ -162,6 +164,14 @@ impl Store {
         }
     }
 
+    /// The pools for reads outside a transaction (SQLite: the read-only pool).
+    pub(crate) fn pools(&self) -> Pools<'_> {
+        match &self.inner {
+            Inner::Postgres(s) => Pools::Postgres(&s.pool),
+            Inner::Sqlite(s) => Pools::Sqlite(&s.reader),
+        }
+    }
+
     /// Closes the pools; in-flight queries finish first.
     pub async fn close(&self) {
         match &self.inner {
@@ -172,6 +182,11 @@ impl Store {
             }
         }
     }
+}
+
+pub(crate) enum Pools<'a> {
+    Postgres(&'a sqlx::PgPool),
+    Sqlite(&'a sqlx::SqlitePool),
 }
 
 /// Hides a password in a database URL before it reaches a log or an error.

@@ -27,6 +27,10 @@ impl Tx {
         })
     }
 
+    pub fn backend(&self) -> super::Backend {
+        self.store.backend()
+    }
+
     /// The store this transaction runs on.
     pub fn store(&self) -> &Store {
         &self.store

@@ -1,0 +1,132 @@
+//! Credit notes (factures d'avoir): the only way to cancel or correct an
+//! issued invoice. A credit note cites the original number and date, is
+//! numbered in its own series, and never credits more than what remains.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::error::{invalid, BillingError};
+use super::invoices::{self, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, NewInvoice};
+use super::money::Money;
+use super::validate;
+use crate::store::billing::invoices as sql;
+use crate::store::Tx;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CreditRequest {
+    /// `None` credits everything that remains creditable.
+    pub amount: Option<Money>,
+    pub reason: String,
+    pub issue_date: NaiveDate,
+}
+
+/// Issues a credit note on invoice `invoice_id`.
+#[tracing::instrument(skip(tx, request), fields(amount = ?request.amount))]
+pub async fn issue(tx: &mut Tx, invoice_id: i64, request: CreditRequest) -> Result<Invoice, BillingError> {
+    let original = invoices::lock(tx, invoice_id).await?;
+    if original.kind != InvoiceKind::Invoice {
+        return Err(BillingError::Conflict("a credit note cannot itself be credited".into()));
+    }
+    if matches!(original.status, InvoiceStatus::Draft | InvoiceStatus::Cancelled) {
+        return Err(BillingError::Conflict(format!(
+            "invoice {invoice_id} is {}: only an issued invoice can be credited",
+            original.status.as_str()
+        )));
+    }
+    let reason = validate::text("reason", &request.reason, 300)?;
+    let creditable = Money::new(original.total.minor - original.credited.minor, original.total.currency);
+    let amount = request.amount.unwrap_or(creditable);
+    if amount.currency != original.total.currency {
+        return Err(invalid("amount", format!("currency must be {}", original.total.currency)));
+    }
+    if amount.minor <= 0 {
+        return Err(invalid("amount", "must be positive"));
+    }
+    if amount.minor > creditable.minor {
+        return Err(invalid(
+            "amount",
+            format!("{} exceeds what remains creditable on {} ({})", amount.format_fr(), reference(&original), creditable.format_fr()),
+        ));
+    }
+    let lines = credit_lines(&original, amount, &reason);
+    let new = NewInvoice {
+        customer_id: original.customer_id,
+        currency: amount.currency,
+        lines: Vec::new(),
+        contract_id: original.contract_id,
+        order_id: original.order_id,
+        period: None,
+    };
+    let id = sql::insert_draft(tx, InvoiceKind::CreditNote, &new, amount, Some(original.id), Some(&reason)).await?;
+    sql::insert_lines(tx, id, &lines).await?;
+    let note = invoices::issue(tx, id, request.issue_date).await?;
+
+    let credited = original.credited.minor + amount.minor;
+    let status = if credited >= original.total.minor && original.paid.minor == 0 {
+        InvoiceStatus::Cancelled
+    } else if original.paid.minor + credited >= original.total.minor {
+        InvoiceStatus::Paid
+    } else {
+        original.status
+    };
+    sql::set_credited(tx, original.id, credited, status).await?;
+    Ok(note)
+}
+
+fn reference(i: &Invoice) -> String {
+    i.reference.clone().unwrap_or_else(|| format!("#{}", i.id))
+}
+
+/// A full credit repeats the original lines; a partial one splits the amount
+/// over the natures of the original in proportion (largest remainder, exact).
+fn credit_lines(original: &Invoice, amount: Money, reason: &str) -> Vec<InvoiceLine> {
+    let cites = format!(
+        "Avoir sur la facture n° {} du {}",
+        reference(original),
+        original.issue_date.map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_default()
+    );
+    if amount.minor == original.total.minor && original.credited.minor == 0 {
+        return original
+            .lines
+            .iter()
+            .map(|l| InvoiceLine { description: format!("{} ({cites})", l.description), ..l.clone() })
+            .collect();
+    }
+    let by_nature = original.totals_by_nature();
+    let total = original.total.minor.max(1);
+    let mut shares: Vec<(usize, i64, i64)> = by_nature
+        .iter()
+        .enumerate()
+        .map(|(i, (_, m))| {
+            let exact = i128::from(amount.minor) * i128::from(m.minor);
+            (i, (exact / i128::from(total)) as i64, (exact % i128::from(total)) as i64)
+        })
+        .collect();
+    let mut left = amount.minor - shares.iter().map(|s| s.1).sum::<i64>();
+    shares.sort_by(|a, b| b.2.cmp(&a.2));
+    for share in shares.iter_mut() {
+        if left <= 0 {
+            break;
+        }
+        share.1 += 1;
+        left -= 1;
+    }
+    shares.sort_by_key(|s| s.0);
+    shares
+        .into_iter()
+        .filter(|(_, minor, _)| *minor > 0)
+        .enumerate()
+        .map(|(pos, (i, minor, _))| {
+            let part = Money::new(minor, amount.currency);
+            InvoiceLine {
+                position: pos as i32 + 1,
+                description: format!("{cites} : {reason}"),
+                nature: by_nature[i].0,
+                quantity: Decimal::ONE,
+                unit_price: part,
+                total: part,
+            }
+        })
+        .collect()
+}

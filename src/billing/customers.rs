@@ -1,0 +1,95 @@
+//! Customers: people, or businesses identified by their SIREN.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::error::{invalid, BillingError};
+use super::validate;
+use crate::store::billing::customers as sql;
+use crate::store::{Store, StoreError, Tx};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CustomerKind {
+    Person,
+    Business,
+}
+
+impl CustomerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerKind::Person => "person",
+            CustomerKind::Business => "business",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<CustomerKind, BillingError> {
+        match s {
+            "person" => Ok(CustomerKind::Person),
+            "business" => Ok(CustomerKind::Business),
+            other => Err(invalid("kind", format!("{other:?} is not person or business"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewCustomer {
+    pub kind: CustomerKind,
+    pub name: String,
+    pub email: Option<String>,
+    pub address: String,
+    pub siren: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Customer {
+    pub id: i64,
+    pub kind: CustomerKind,
+    pub name: String,
+    pub email: Option<String>,
+    pub address: String,
+    pub siren: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl NewCustomer {
+    fn validated(self) -> Result<NewCustomer, BillingError> {
+        let siren = match (self.kind, self.siren.as_deref().map(str::trim).filter(|s| !s.is_empty())) {
+            (CustomerKind::Business, None) => return Err(invalid("siren", "is required for a business customer")),
+            (_, Some(s)) => Some(validate::siren(s)?),
+            (CustomerKind::Person, None) => None,
+        };
+        Ok(NewCustomer {
+            kind: self.kind,
+            name: validate::text("name", &self.name, 200)?,
+            email: validate::email(self.email.as_deref())?,
+            address: validate::text("address", &self.address, 500)?,
+            siren,
+        })
+    }
+}
+
+pub async fn create(tx: &mut Tx, new: NewCustomer) -> Result<Customer, BillingError> {
+    let new = new.validated()?;
+    Ok(sql::insert(tx, &new).await?)
+}
+
+pub async fn get(store: &Store, id: i64) -> Result<Customer, BillingError> {
+    sql::get(store, id).await.map_err(|e| not_found(e, id))
+}
+
+pub async fn get_in(tx: &mut Tx, id: i64) -> Result<Customer, BillingError> {
+    sql::get_in(tx, id).await.map_err(|e| not_found(e, id))
+}
+
+/// Newest first; `before` is the last id of the previous page.
+pub async fn list(store: &Store, limit: i64, before: Option<i64>) -> Result<Vec<Customer>, BillingError> {
+    Ok(sql::list(store, limit.clamp(1, 1000), before).await?)
+}
+
+fn not_found(e: StoreError, id: i64) -> BillingError {
+    match e {
+        StoreError::NotFound => BillingError::NotFound(format!("customer {id}")),
+        other => other.into(),
+    }
+}

@@ -1,0 +1,120 @@
+//! The seller's identity as printed on documents, and the document series.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::error::{invalid, BillingError};
+use super::money::Currency;
+use super::validate;
+use crate::store::{Store, Tx};
+
+/// What the seller sells; decides the nature of receipts in the livre de recettes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activity {
+    Goods,
+    Services,
+    Mixed,
+}
+
+impl Activity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Activity::Goods => "goods",
+            Activity::Services => "services",
+            Activity::Mixed => "mixed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Activity, BillingError> {
+        match s {
+            "goods" => Ok(Activity::Goods),
+            "services" => Ok(Activity::Services),
+            "mixed" => Ok(Activity::Mixed),
+            other => Err(invalid("activity", format!("{other:?} is not goods, services or mixed"))),
+        }
+    }
+}
+
+pub const FRANCHISE_MENTION: &str = "TVA non applicable, art. 293 B du CGI";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Printed as is; a micro-entrepreneur's name must carry "EI".
+    pub seller_name: String,
+    pub siren: String,
+    pub address: String,
+    pub email: Option<String>,
+    pub activity: Activity,
+    pub vat_mention: String,
+    pub payment_terms_days: i32,
+    /// As printed, e.g. "trois fois le taux d'intérêt légal".
+    pub late_penalty_rate: String,
+    pub invoice_prefix: String,
+    pub credit_note_prefix: String,
+    pub currency: Currency,
+}
+
+impl Settings {
+    /// Checks and normalises every field.
+    pub fn validated(mut self) -> Result<Settings, BillingError> {
+        self.seller_name = validate::text("seller_name", &self.seller_name, 200)?;
+        let words: Vec<&str> = self
+            .seller_name
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        if !words.contains(&"EI") {
+            return Err(invalid(
+                "seller_name",
+                "an individual entrepreneur's name must carry \"EI\" (e.g. \"Marie Dupont EI\")",
+            ));
+        }
+        self.siren = validate::siren(&self.siren)?;
+        self.address = validate::text("address", &self.address, 500)?;
+        self.email = validate::email(self.email.as_deref())?;
+        self.vat_mention = validate::text("vat_mention", &self.vat_mention, 200)?;
+        if !(0..=60).contains(&self.payment_terms_days) {
+            return Err(invalid("payment_terms_days", "must be between 0 and 60 days (Code de commerce L441-10)"));
+        }
+        self.late_penalty_rate = validate::text("late_penalty_rate", &self.late_penalty_rate, 200)?;
+        for (field, prefix) in [("invoice_prefix", &mut self.invoice_prefix), ("credit_note_prefix", &mut self.credit_note_prefix)] {
+            *prefix = validate::text(field, prefix, 10)?;
+            if !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(invalid(field, "letters and digits only"));
+            }
+        }
+        if self.invoice_prefix == self.credit_note_prefix {
+            return Err(invalid("credit_note_prefix", "credit notes need their own series"));
+        }
+        Ok(self)
+    }
+
+    /// The series an invoice issued on `date` numbers in, e.g. `F2026`.
+    pub fn invoice_series(&self, date: NaiveDate) -> String {
+        format!("{}{}", self.invoice_prefix, date.year())
+    }
+
+    pub fn credit_note_series(&self, date: NaiveDate) -> String {
+        format!("{}{}", self.credit_note_prefix, date.year())
+    }
+}
+
+/// The printed number of document `number` in `series`: `F2026-0042`.
+pub fn reference(series: &str, number: i64) -> String {
+    format!("{series}-{number:04}")
+}
+
+pub async fn save(tx: &mut Tx, settings: Settings) -> Result<Settings, BillingError> {
+    let settings = settings.validated()?;
+    crate::store::billing::settings::save(tx, &settings).await?;
+    Ok(settings)
+}
+
+pub async fn load(store: &Store) -> Result<Settings, BillingError> {
+    crate::store::billing::settings::load(store).await?.ok_or(BillingError::NoSettings)
+}
+
+pub async fn load_in(tx: &mut Tx) -> Result<Settings, BillingError> {
+    crate::store::billing::settings::load_in(tx).await?.ok_or(BillingError::NoSettings)
+}

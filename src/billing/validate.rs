@@ -1,0 +1,144 @@
+//! Identifiers checked by their control keys.
+
+use super::error::{invalid, BillingError};
+
+/// A SIREN: 9 digits whose Luhn key is valid. Spaces are ignored.
+pub fn siren(text: &str) -> Result<String, BillingError> {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() != 9 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(invalid("siren", format!("{text:?} is not 9 digits")));
+    }
+    if !luhn(&digits) {
+        return Err(invalid("siren", format!("{text:?} has a wrong control key (Luhn)")));
+    }
+    Ok(digits)
+}
+
+fn luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// An IBAN checked by ISO 13616 mod-97 (and its length for the common SEPA
+/// countries). Returned without spaces, upper case.
+pub fn iban(text: &str) -> Result<String, BillingError> {
+    let iban: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+    if iban.len() < 15 || iban.len() > 34 || !iban.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(invalid("iban", format!("{text:?} is not an IBAN")));
+    }
+    let (country, check) = (&iban[..2], &iban[2..4]);
+    if !country.chars().all(|c| c.is_ascii_uppercase()) || !check.chars().all(|c| c.is_ascii_digit()) {
+        return Err(invalid("iban", format!("{text:?} does not start with a country code and check digits")));
+    }
+    let expected_len = match country {
+        "FR" | "MC" | "IT" | "SM" => Some(27),
+        "DE" => Some(22),
+        "BE" => Some(16),
+        "ES" | "SE" => Some(24),
+        "NL" => Some(18),
+        "LU" => Some(20),
+        "CH" | "LI" => Some(21),
+        "PT" => Some(25),
+        "GB" | "IE" => Some(22),
+        "AT" => Some(20),
+        _ => None,
+    };
+    if let Some(n) = expected_len {
+        if iban.len() != n {
+            return Err(invalid("iban", format!("an IBAN of {country} has {n} characters, {text:?} has {}", iban.len())));
+        }
+    }
+    let rearranged = format!("{}{}", &iban[4..], &iban[..4]);
+    let mut remainder: u32 = 0;
+    for c in rearranged.chars() {
+        let value = c.to_digit(36).expect("alphanumeric checked");
+        for digit in value.to_string().bytes() {
+            remainder = (remainder * 10 + u32::from(digit - b'0')) % 97;
+        }
+    }
+    if remainder != 1 {
+        return Err(invalid("iban", format!("{text:?} has wrong check digits (mod 97)")));
+    }
+    Ok(iban)
+}
+
+/// A required text, trimmed, at most `max` characters.
+pub fn text(field: &'static str, value: &str, max: usize) -> Result<String, BillingError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(invalid(field, "is required"));
+    }
+    if v.chars().count() > max {
+        return Err(invalid(field, format!("is longer than {max} characters")));
+    }
+    Ok(v.to_string())
+}
+
+/// An optional e-mail address, loosely checked (one `@`, a dot in the domain, no spaces).
+pub fn email(value: Option<&str>) -> Result<Option<String>, BillingError> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let ok = v.len() <= 254
+        && !v.chars().any(char::is_whitespace)
+        && v.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
+        && v.matches('@').count() == 1;
+    if ok {
+        Ok(Some(v.to_string()))
+    } else {
+        Err(invalid("email", format!("{v:?} is not an e-mail address")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn siren_luhn() {
+        assert_eq!(siren("732 829 320").unwrap(), "732829320");
+        assert_eq!(siren("552100554").unwrap(), "552100554");
+        assert!(siren("732829321").is_err());
+        assert!(siren("12345678").is_err());
+        assert!(siren("abcdefghi").is_err());
+    }
+
+    #[test]
+    fn iban_mod97() {
+        assert_eq!(
+            iban("fr76 3000 6000 0112 3456 7890 189").unwrap(),
+            "FR7630006000011234567890189"
+        );
+        assert_eq!(iban("DE89370400440532013000").unwrap(), "DE89370400440532013000");
+        assert!(iban("FR7630006000011234567890188").is_err());
+        assert!(iban("FR76300060000112345678901").is_err());
+        assert!(iban("not an iban").is_err());
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(email(Some(" a@b.fr ")).unwrap().as_deref(), Some("a@b.fr"));
+        assert_eq!(email(None).unwrap(), None);
+        assert!(email(Some("a@b")).is_err());
+        assert!(email(Some("a b@c.fr")).is_err());
+    }
+}

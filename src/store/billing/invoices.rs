@@ -1,0 +1,294 @@
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use super::catalog::money;
+use crate::billing::catalog::Nature;
+use crate::billing::invoices::{
+    Invoice, InvoiceFilter, InvoiceKind, InvoiceLine, InvoiceStatus, NewInvoice, Snapshot,
+};
+use crate::billing::money::Money;
+use crate::store::sql::{read, sql, AnyRow};
+use crate::store::{Backend, Store, StoreError, Tx};
+
+const COLUMNS: &str = "id, kind, status, series, number, reference, customer_id, contract_id, order_id, period,
+    currency, total_minor, paid_minor, credited_minor, issue_date, due_date, credited_invoice_id, reason,
+    snapshot, sent_at";
+const LINE_COLUMNS: &str = "position, description, nature, quantity, unit_price_minor, total_minor";
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {value:?}"))
+}
+
+fn decode(r: &AnyRow) -> Result<Invoice, StoreError> {
+    let kind: String = r.get("kind")?;
+    let status: String = r.get("status")?;
+    let total = money(r, "total_minor", "currency")?;
+    Ok(Invoice {
+        id: r.get("id")?,
+        kind: match kind.as_str() {
+            "invoice" => InvoiceKind::Invoice,
+            "credit_note" => InvoiceKind::CreditNote,
+            other => return Err(corrupt("invoice kind", other)),
+        },
+        status: match status.as_str() {
+            "draft" => InvoiceStatus::Draft,
+            "issued" => InvoiceStatus::Issued,
+            "paid" => InvoiceStatus::Paid,
+            "cancelled" => InvoiceStatus::Cancelled,
+            other => return Err(corrupt("invoice status", other)),
+        },
+        series: r.get("series")?,
+        number: r.get("number")?,
+        reference: r.get("reference")?,
+        customer_id: r.get("customer_id")?,
+        contract_id: r.get("contract_id")?,
+        order_id: r.get("order_id")?,
+        period: r.get("period")?,
+        paid: Money::new(r.get("paid_minor")?, total.currency),
+        credited: Money::new(r.get("credited_minor")?, total.currency),
+        total,
+        issue_date: r.get("issue_date")?,
+        due_date: r.get("due_date")?,
+        credited_invoice_id: r.get("credited_invoice_id")?,
+        reason: r.get("reason")?,
+        snapshot: r.opt_json::<Snapshot>("snapshot")?,
+        sent_at: r.get("sent_at")?,
+        lines: Vec::new(),
+    })
+}
+
+fn decode_line(r: &AnyRow, currency: crate::billing::money::Currency) -> Result<InvoiceLine, StoreError> {
+    let nature: String = r.get("nature")?;
+    let quantity: String = r.get("quantity")?;
+    Ok(InvoiceLine {
+        position: r.get("position")?,
+        description: r.get("description")?,
+        nature: Nature::parse(&nature).map_err(|_| corrupt("nature", &nature))?,
+        quantity: Decimal::from_str(&quantity).map_err(|_| corrupt("quantity", &quantity))?,
+        unit_price: Money::new(r.get("unit_price_minor")?, currency),
+        total: Money::new(r.get("total_minor")?, currency),
+    })
+}
+
+pub(crate) async fn insert_draft(
+    tx: &mut Tx,
+    kind: InvoiceKind,
+    new: &NewInvoice,
+    total: Money,
+    credited_invoice_id: Option<i64>,
+    reason: Option<&str>,
+) -> Result<i64, StoreError> {
+    let row = sql!(
+        fetch_one,
+        tx,
+        "INSERT INTO invoices (kind, status, customer_id, contract_id, order_id, period, currency, total_minor,
+             credited_invoice_id, reason, created_at)
+         VALUES ($1, 'draft', $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        kind.as_str(),
+        new.customer_id,
+        new.contract_id,
+        new.order_id,
+        new.period.as_deref(),
+        total.currency.code(),
+        total.minor,
+        credited_invoice_id,
+        reason,
+        Utc::now()
+    )?;
+    row.get("id")
+}
+
+pub(crate) async fn insert_lines(tx: &mut Tx, invoice_id: i64, lines: &[InvoiceLine]) -> Result<(), StoreError> {
+    for l in lines {
+        sql!(
+            execute,
+            tx,
+            "INSERT INTO invoice_lines (invoice_id, position, description, nature, quantity, unit_price_minor,
+                 total_minor) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            invoice_id,
+            l.position,
+            &l.description,
+            l.nature.as_str(),
+            l.quantity.to_string(),
+            l.unit_price.minor,
+            l.total.minor
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn delete_draft(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
+    sql!(execute, tx, "DELETE FROM invoice_lines WHERE invoice_id = $1", id)?;
+    sql!(execute, tx, "DELETE FROM invoices WHERE id = $1 AND status = 'draft'", id)?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn mark_issued(
+    tx: &mut Tx,
+    id: i64,
+    series: &str,
+    number: i64,
+    reference: &str,
+    issue_date: NaiveDate,
+    due_date: NaiveDate,
+    snapshot: &Snapshot,
+) -> Result<(), StoreError> {
+    let n = sql!(
+        execute,
+        tx,
+        "UPDATE invoices SET status = 'issued', series = $1, number = $2, reference = $3, issue_date = $4,
+             due_date = $5, snapshot = $6
+         WHERE id = $7 AND status = 'draft'",
+        series,
+        number,
+        reference,
+        issue_date,
+        due_date,
+        sqlx::types::Json(serde_json::to_value(snapshot)?),
+        id
+    )?;
+    if n != 1 {
+        return Err(StoreError::Conflict(format!("invoice {id} is no longer a draft")));
+    }
+    Ok(())
+}
+
+pub(crate) async fn set_paid(tx: &mut Tx, id: i64, paid_minor: i64, status: InvoiceStatus) -> Result<(), StoreError> {
+    sql!(
+        execute,
+        tx,
+        "UPDATE invoices SET paid_minor = $1, status = $2 WHERE id = $3",
+        paid_minor,
+        status.as_str(),
+        id
+    )?;
+    Ok(())
+}
+
+pub(crate) async fn set_credited(tx: &mut Tx, id: i64, credited_minor: i64, status: InvoiceStatus) -> Result<(), StoreError> {
+    sql!(
+        execute,
+        tx,
+        "UPDATE invoices SET credited_minor = $1, status = $2 WHERE id = $3",
+        credited_minor,
+        status.as_str(),
+        id
+    )?;
+    Ok(())
+}
+
+pub(crate) async fn set_sent(tx: &mut Tx, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+    sql!(execute, tx, "UPDATE invoices SET sent_at = $1 WHERE id = $2", at, id)?;
+    Ok(())
+}
+
+async fn with_lines_in(tx: &mut Tx, mut invoice: Invoice) -> Result<Invoice, StoreError> {
+    let currency = invoice.total.currency;
+    invoice.lines = sql!(
+        fetch_all,
+        tx,
+        &format!("SELECT {LINE_COLUMNS} FROM invoice_lines WHERE invoice_id = $1 ORDER BY position"),
+        invoice.id
+    )?
+    .iter()
+    .map(|r| decode_line(r, currency))
+    .collect::<Result<_, _>>()?;
+    Ok(invoice)
+}
+
+async fn with_lines(store: &Store, mut invoice: Invoice) -> Result<Invoice, StoreError> {
+    let currency = invoice.total.currency;
+    invoice.lines = read!(
+        fetch_all,
+        store,
+        &format!("SELECT {LINE_COLUMNS} FROM invoice_lines WHERE invoice_id = $1 ORDER BY position"),
+        invoice.id
+    )?
+    .iter()
+    .map(|r| decode_line(r, currency))
+    .collect::<Result<_, _>>()?;
+    Ok(invoice)
+}
+
+pub(crate) async fn get_in(tx: &mut Tx, id: i64, for_update: bool) -> Result<Option<Invoice>, StoreError> {
+    let lock = if for_update && tx.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
+    let row = sql!(fetch_optional, tx, &format!("SELECT {COLUMNS} FROM invoices WHERE id = $1{lock}"), id)?;
+    match row {
+        Some(r) => Ok(Some(with_lines_in(tx, decode(&r)?).await?)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn get(store: &Store, id: i64) -> Result<Option<Invoice>, StoreError> {
+    match read!(fetch_optional, store, &format!("SELECT {COLUMNS} FROM invoices WHERE id = $1"), id)? {
+        Some(r) => Ok(Some(with_lines(store, decode(&r)?).await?)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn by_reference(store: &Store, reference: &str) -> Result<Option<Invoice>, StoreError> {
+    match read!(fetch_optional, store, &format!("SELECT {COLUMNS} FROM invoices WHERE reference = $1"), reference)? {
+        Some(r) => Ok(Some(with_lines(store, decode(&r)?).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The invoice of a contract for a period (the monthly run's key).
+pub(crate) async fn for_contract_period(tx: &mut Tx, contract_id: i64, period: &str) -> Result<Option<Invoice>, StoreError> {
+    let row = sql!(
+        fetch_optional,
+        tx,
+        &format!("SELECT {COLUMNS} FROM invoices WHERE contract_id = $1 AND period = $2 AND kind = 'invoice'"),
+        contract_id,
+        period
+    )?;
+    match row {
+        Some(r) => Ok(Some(with_lines_in(tx, decode(&r)?).await?)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn list(store: &Store, f: &InvoiceFilter) -> Result<Vec<Invoice>, StoreError> {
+    let rows = read!(
+        fetch_all,
+        store,
+        &format!(
+            "SELECT {COLUMNS} FROM invoices
+             WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR kind = $3)
+               AND id < $4
+             ORDER BY id DESC LIMIT $5"
+        ),
+        f.customer_id,
+        f.status.map(InvoiceStatus::as_str),
+        f.kind.map(InvoiceKind::as_str),
+        f.before_id.unwrap_or(i64::MAX),
+        f.limit.clamp(1, 1000)
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(with_lines(store, decode(r)?).await?);
+    }
+    Ok(out)
+}
+
+pub(crate) async fn overdue(store: &Store, date: NaiveDate) -> Result<Vec<Invoice>, StoreError> {
+    let rows = read!(
+        fetch_all,
+        store,
+        &format!(
+            "SELECT {COLUMNS} FROM invoices
+             WHERE kind = 'invoice' AND status = 'issued' AND due_date < $1
+               AND total_minor > paid_minor + credited_minor
+             ORDER BY due_date, id"
+        ),
+        date
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(with_lines(store, decode(r)?).await?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,9 @@
+//! Billing SQL, one module per part of the domain. Statements are shared by
+//! both backends through `store::sql` unless a module says otherwise.
+
+pub(crate) mod catalog;
+pub(crate) mod contracts;
+pub(crate) mod customers;
+pub(crate) mod invoices;
+pub(crate) mod ledger;
+pub(crate) mod settings;
