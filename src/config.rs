@@ -47,7 +47,7 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
             ))
         }
     };
-    if !seconds.is_finite() || seconds < 0.0 || seconds > 1e10 {
+    if !seconds.is_finite() || !(0.0..=1e10).contains(&seconds) {
         return Err(format!("duration {text:?} is out of range"));
     }
     Ok(std::time::Duration::from_secs_f64(seconds))

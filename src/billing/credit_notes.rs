@@ -104,7 +104,7 @@ fn credit_lines(original: &Invoice, amount: Money, reason: &str) -> Vec<InvoiceL
         })
         .collect();
     let mut left = amount.minor - shares.iter().map(|s| s.1).sum::<i64>();
-    shares.sort_by(|a, b| b.2.cmp(&a.2));
+    shares.sort_by_key(|s| std::cmp::Reverse(s.2));
     for share in shares.iter_mut() {
         if left <= 0 {
             break;

@@ -11,6 +11,10 @@ pub mod ledger;
 pub mod documents;
 pub mod monthly;
 pub mod money;
+pub mod orders;
+pub mod payments;
+pub mod refunds;
+pub mod revenue_book;
 pub mod settings;
 pub mod validate;
 

@@ -33,7 +33,7 @@ fn luhn(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// An IBAN checked by ISO 13616 mod-97 (and its length for the common SEPA

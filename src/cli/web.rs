@@ -50,6 +50,7 @@ pub fn main() -> ExitCode {
 }
 
 async fn serve(cli: Cli) -> anyhow::Result<()> {
+    let shutdown = crate::telemetry::shutdown_signal();
     let config = Arc::new(cli.config);
     let url = config.database_url();
     let store = Store::connect(&url)
@@ -84,7 +85,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
     let server = tokio::spawn(crate::web::serve(listener, state, async move {
         let _ = stop.wait_for(|s| *s).await;
     }));
-    crate::telemetry::shutdown_signal().await;
+    shutdown.await;
     let _ = stop_tx.send(true);
     if let Some(w) = worker {
         w.await.context("worker task failed")?.context("worker failed")?;

@@ -168,6 +168,7 @@ async fn open(config: &Config) -> anyhow::Result<Store> {
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    let shutdown = crate::telemetry::shutdown_signal();
     let config = Arc::new(cli.config);
     match cli.command {
         Command::Migrate => {
@@ -191,7 +192,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             let store = open(&config).await?;
             let app = AppContext { config: config.clone() };
             let worker = Worker::new(store.clone(), Arc::new(registry()), app, worker_config);
-            let report = worker.run(crate::telemetry::shutdown_signal()).await?;
+            let report = worker.run(shutdown).await?;
             store.close().await;
             tracing::info!(completed = report.completed, "bye");
             Ok(exit::OK)
@@ -213,7 +214,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             let app = AppContext { config: config.clone() };
             let limits = DrainLimits { max_jobs, max_time };
             let report = Worker::new(store.clone(), Arc::new(registry()), app, worker_config)
-                .drain(limits, crate::telemetry::shutdown_signal())
+                .drain(limits, shutdown)
                 .await?;
             println!(
                 "drain: {} completed, {} failed and will retry, {} discarded, {} cancelled, {} snoozed, {} interrupted, {} released; stopped by {:?} after {} ms",

@@ -44,9 +44,13 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Decode(_)
             | sqlx::Error::TypeNotFound { .. } => StoreError::Corrupt(err.to_string()),
             sqlx::Error::Database(db) => {
-                if db.is_unique_violation() {
-                    StoreError::Conflict(db.message().to_string())
-                } else if db.is_check_violation() || db.is_foreign_key_violation() {
+                // SQLite reports a trigger's RAISE(ABORT) as SQLITE_CONSTRAINT_TRIGGER (1811);
+                // PostgreSQL's guard functions raise check_violation.
+                if db.is_unique_violation()
+                    || db.is_check_violation()
+                    || db.is_foreign_key_violation()
+                    || db.code().as_deref() == Some("1811")
+                {
                     StoreError::Conflict(db.message().to_string())
                 } else if is_busy(db.code().as_deref()) {
                     StoreError::Unavailable(db.message().to_string())

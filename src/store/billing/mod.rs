@@ -6,4 +6,7 @@ pub(crate) mod contracts;
 pub(crate) mod customers;
 pub(crate) mod invoices;
 pub(crate) mod ledger;
+pub(crate) mod orders;
+pub(crate) mod payments;
+pub(crate) mod revenue_book;
 pub(crate) mod settings;

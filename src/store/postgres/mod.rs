@@ -32,6 +32,10 @@ impl PgStore {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(10);
+        // One direct attempt first: a refused or misconfigured connection is
+        // reported at once with its cause, instead of a pool time-out.
+        use sqlx::{ConnectOptions, Connection};
+        options.connect().await?.close().await.ok();
         let pool = PgPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(10))

@@ -1,0 +1,113 @@
+//! Livre de recettes: one line per receipt, on the date the money was
+//! received; refunds are new negative lines citing the credit note. Lines are
+//! never changed (the database refuses it) and each carries a SHA-256 hash
+//! chained to the previous line, so an edit behind the application's back is
+//! found by [`verify`].
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::catalog::Nature;
+use super::error::BillingError;
+use super::money::Money;
+use crate::store::billing::revenue_book as sql;
+use crate::store::{Store, Tx};
+
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewBookLine {
+    pub received_on: NaiveDate,
+    pub customer_id: i64,
+    pub client_name: String,
+    pub nature: Nature,
+    /// Negative for a refund.
+    pub amount: Money,
+    /// A payment method code (`card`, `cash`, …).
+    pub method: String,
+    pub invoice_reference: String,
+    pub credit_note_reference: Option<String>,
+    pub payment_id: Option<i64>,
+    pub refund_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BookLine {
+    pub seq: i64,
+    #[serde(flatten)]
+    pub line: NewBookLine,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl BookLine {
+    pub fn is_cash(&self) -> bool {
+        self.line.method == "cash"
+    }
+}
+
+/// The hash of a line: SHA-256 over a JSON array of its fields and the previous hash.
+pub fn line_hash(seq: i64, line: &NewBookLine, prev_hash: &str) -> String {
+    let canonical = serde_json::json!([
+        seq,
+        line.received_on.to_string(),
+        line.customer_id,
+        line.client_name,
+        line.nature.as_str(),
+        line.amount.minor,
+        line.amount.currency.code(),
+        line.method,
+        line.invoice_reference,
+        line.credit_note_reference,
+        line.payment_id,
+        line.refund_id,
+        prev_hash,
+    ]);
+    let digest = Sha256::digest(canonical.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Appends a line at the end of the chain (serialised with other appenders).
+pub async fn append(tx: &mut Tx, line: NewBookLine) -> Result<BookLine, BillingError> {
+    let seq = crate::store::billing::settings::next_number(tx, sql::SEQ_SERIES).await?;
+    let prev_hash = if seq == 1 { GENESIS.to_string() } else { sql::hash_of(tx, seq - 1).await? };
+    let hash = line_hash(seq, &line, &prev_hash);
+    sql::insert(tx, seq, &line, &prev_hash, &hash).await?;
+    Ok(BookLine { seq, line, prev_hash, hash })
+}
+
+/// Lines received between `from` and `to` (inclusive), by date then order of entry.
+pub async fn list(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<Vec<BookLine>, BillingError> {
+    Ok(sql::list(store, from, to).await?)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    pub lines_checked: i64,
+    /// The first line that no longer matches the chain, and why.
+    pub first_bad: Option<(i64, String)>,
+}
+
+/// Recomputes the whole chain in order of entry.
+pub async fn verify(store: &Store) -> Result<Verification, BillingError> {
+    let lines = sql::all_by_seq(store).await?;
+    let mut expected_prev = GENESIS.to_string();
+    for (i, l) in lines.iter().enumerate() {
+        let expected_seq = i as i64 + 1;
+        let bad = if l.seq != expected_seq {
+            Some(format!("line {expected_seq} is missing"))
+        } else if l.prev_hash != expected_prev {
+            Some("its link to the previous line does not match".to_string())
+        } else if line_hash(l.seq, &l.line, &l.prev_hash) != l.hash {
+            Some("its content does not match its hash".to_string())
+        } else {
+            None
+        };
+        if let Some(reason) = bad {
+            return Ok(Verification { lines_checked: i as i64 + 1, first_bad: Some((expected_seq.min(l.seq), reason)) });
+        }
+        expected_prev = l.hash.clone();
+    }
+    Ok(Verification { lines_checked: lines.len() as i64, first_bad: None })
+}

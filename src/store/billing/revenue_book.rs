@@ -1,0 +1,84 @@
+use chrono::{NaiveDate, Utc};
+
+use super::catalog::money;
+use crate::billing::catalog::Nature;
+use crate::billing::revenue_book::{BookLine, NewBookLine};
+use crate::store::sql::{read, sql, AnyRow};
+use crate::store::{Store, StoreError, Tx};
+
+/// The counter row (in `document_series`) that orders the book.
+pub(crate) const SEQ_SERIES: &str = "__livre_de_recettes";
+
+const COLUMNS: &str = "seq, received_on, customer_id, client_name, nature, amount_minor, currency, method,
+    invoice_reference, credit_note_reference, payment_id, refund_id, prev_hash, hash";
+
+fn decode(r: &AnyRow) -> Result<BookLine, StoreError> {
+    let nature: String = r.get("nature")?;
+    Ok(BookLine {
+        seq: r.get("seq")?,
+        line: NewBookLine {
+            received_on: r.get("received_on")?,
+            customer_id: r.get("customer_id")?,
+            client_name: r.get("client_name")?,
+            nature: Nature::parse(&nature).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            amount: money(r, "amount_minor", "currency")?,
+            method: r.get("method")?,
+            invoice_reference: r.get("invoice_reference")?,
+            credit_note_reference: r.get("credit_note_reference")?,
+            payment_id: r.get("payment_id")?,
+            refund_id: r.get("refund_id")?,
+        },
+        prev_hash: r.get("prev_hash")?,
+        hash: r.get("hash")?,
+    })
+}
+
+pub(crate) async fn hash_of(tx: &mut Tx, seq: i64) -> Result<String, StoreError> {
+    sql!(fetch_one, tx, "SELECT hash FROM revenue_book WHERE seq = $1", seq)?.get("hash")
+}
+
+pub(crate) async fn insert(tx: &mut Tx, seq: i64, l: &NewBookLine, prev_hash: &str, hash: &str) -> Result<(), StoreError> {
+    sql!(
+        execute,
+        tx,
+        "INSERT INTO revenue_book (seq, received_on, customer_id, client_name, nature, amount_minor, currency, method,
+             invoice_reference, credit_note_reference, payment_id, refund_id, prev_hash, hash, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        seq,
+        l.received_on,
+        l.customer_id,
+        &l.client_name,
+        l.nature.as_str(),
+        l.amount.minor,
+        l.amount.currency.code(),
+        &l.method,
+        &l.invoice_reference,
+        l.credit_note_reference.as_deref(),
+        l.payment_id,
+        l.refund_id,
+        prev_hash,
+        hash,
+        Utc::now()
+    )?;
+    Ok(())
+}
+
+pub(crate) async fn list(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<Vec<BookLine>, StoreError> {
+    read!(
+        fetch_all,
+        store,
+        &format!("SELECT {COLUMNS} FROM revenue_book WHERE received_on >= $1 AND received_on <= $2 ORDER BY received_on, seq"),
+        from,
+        to
+    )?
+    .iter()
+    .map(decode)
+    .collect()
+}
+
+pub(crate) async fn all_by_seq(store: &Store) -> Result<Vec<BookLine>, StoreError> {
+    read!(fetch_all, store, &format!("SELECT {COLUMNS} FROM revenue_book ORDER BY seq"))?
+        .iter()
+        .map(decode)
+        .collect()
+}
