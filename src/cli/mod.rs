@@ -1,5 +1,6 @@
 //! Command lines of the binaries. The binaries only call `main` here.
 
+pub mod billing;
 pub mod jobs;
 pub mod web;
 pub mod worker;

@@ -44,6 +44,9 @@ enum Command {
     /// Inspect and repair jobs.
     #[command(subcommand)]
     Jobs(super::jobs::JobsCommand),
+    /// Seller settings, livre de recettes, invoice PDFs, monthly run.
+    #[command(subcommand)]
+    Billing(super::billing::BillingCommand),
     /// Measure enqueue, drain and wake-up speed on fresh databases.
     Bench(BenchArgs),
 }
@@ -140,7 +143,7 @@ struct BenchArgs {
 /// Entry point of `comptoir-worker`.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(cli.command, Command::Bench(_) | Command::Jobs(_));
+    let quiet = matches!(cli.command, Command::Bench(_) | Command::Jobs(_) | Command::Billing(_));
     crate::telemetry::init(if quiet { "warn" } else { "info,sqlx=warn" });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -239,6 +242,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Jobs(cmd) => {
             let store = open(&config).await?;
             let code = super::jobs::run(&store, &registry(), cmd).await;
+            store.close().await;
+            Ok(code)
+        }
+        Command::Billing(cmd) => {
+            let store = open(&config).await?;
+            let code = super::billing::run(&store, cmd).await;
             store.close().await;
             Ok(code)
         }

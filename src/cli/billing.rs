@@ -1,0 +1,161 @@
+//! `comptoir-worker billing …`: what an operator needs before the admin
+//! exists, and for scripts: seller settings, the livre de recettes check and
+//! export, invoice PDFs, the monthly run.
+
+use std::path::PathBuf;
+
+use chrono::{NaiveDate, Utc};
+use clap::{Args, Subcommand};
+
+use super::exit;
+use crate::billing::render::{self, BookPeriod};
+use crate::billing::settings::{self, Activity, Settings, FRANCHISE_MENTION};
+use crate::billing::{invoices, monthly, revenue_book, BillingError};
+use crate::store::Store;
+
+#[derive(Debug, Subcommand)]
+pub enum BillingCommand {
+    /// Show the seller's identity and series.
+    Settings {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the seller's identity and series (all printed on documents).
+    Configure(ConfigureArgs),
+    /// Check the livre de recettes hash chain; names the first line that no longer matches.
+    VerifyBook,
+    /// Write the livre de recettes of a period (2026, 2026-Q1, 2026-11) as CSV and PDF.
+    ExportBook {
+        period: String,
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Write the PDF of an issued invoice or credit note (by number, e.g. F2026-0001).
+    InvoicePdf {
+        reference: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Invoice every contract's operations of a month (YYYY-MM); safe to run twice.
+    MonthlyRun {
+        period: String,
+        /// Default: today.
+        #[arg(long)]
+        issue_date: Option<NaiveDate>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigureArgs {
+    /// With "EI", e.g. "Marie Dupont EI".
+    #[arg(long)]
+    seller_name: String,
+    #[arg(long)]
+    siren: String,
+    /// Lines separated by "\n" or given as one line.
+    #[arg(long)]
+    address: String,
+    #[arg(long)]
+    email: Option<String>,
+    /// goods, services or mixed.
+    #[arg(long, default_value = "services")]
+    activity: String,
+    #[arg(long, default_value = FRANCHISE_MENTION)]
+    vat_mention: String,
+    #[arg(long, default_value_t = 30)]
+    payment_terms_days: i32,
+    #[arg(long, default_value = "trois fois le taux d'intérêt légal")]
+    late_penalty_rate: String,
+    #[arg(long, default_value = "F")]
+    invoice_prefix: String,
+    #[arg(long, default_value = "AV")]
+    credit_note_prefix: String,
+    #[arg(long, default_value = "EUR")]
+    currency: String,
+}
+
+pub async fn run(store: &Store, cmd: BillingCommand) -> u8 {
+    match execute(store, cmd).await {
+        Ok(code) => code,
+        Err(BillingError::Store(e)) if e.is_transient() => {
+            eprintln!("error: {e}");
+            exit::UNAVAILABLE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::JOBS_FAILED
+        }
+    }
+}
+
+async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError> {
+    match cmd {
+        BillingCommand::Settings { json } => {
+            let s = settings::load(store).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+            } else {
+                println!("{}\nSIREN {}\n{}", s.seller_name, s.siren, s.address.replace("\\n", "\n"));
+                println!("{} · paiement à {} jours · pénalités : {}", s.vat_mention, s.payment_terms_days, s.late_penalty_rate);
+                println!("séries : {}AAAA / {}AAAA · {}", s.invoice_prefix, s.credit_note_prefix, s.currency);
+            }
+        }
+        BillingCommand::Configure(a) => {
+            let new = Settings {
+                seller_name: a.seller_name,
+                siren: a.siren,
+                address: a.address.replace("\\n", "\n"),
+                email: a.email,
+                activity: Activity::parse(&a.activity)?,
+                vat_mention: a.vat_mention,
+                payment_terms_days: a.payment_terms_days,
+                late_penalty_rate: a.late_penalty_rate,
+                invoice_prefix: a.invoice_prefix,
+                credit_note_prefix: a.credit_note_prefix,
+                currency: a.currency.parse()?,
+            };
+            let mut tx = store.begin().await?;
+            let saved = settings::save(&mut tx, new).await?;
+            tx.commit().await?;
+            println!("settings saved for {} (SIREN {})", saved.seller_name, saved.siren);
+        }
+        BillingCommand::VerifyBook => {
+            let v = revenue_book::verify(store).await?;
+            match v.first_bad {
+                None => println!("livre de recettes intact: {} line(s) checked", v.lines_checked),
+                Some((seq, why)) => {
+                    eprintln!("livre de recettes altered: line {seq} no longer matches ({why})");
+                    return Ok(exit::JOBS_FAILED);
+                }
+            }
+        }
+        BillingCommand::ExportBook { period, out } => {
+            let period = BookPeriod::parse(&period)?;
+            let export = render::export_book(store, period).await?;
+            let base = out.join(format!("livre-de-recettes-{}", period.key()));
+            let (csv, pdf) = (base.with_extension("csv"), base.with_extension("pdf"));
+            write(&csv, &export.csv)?;
+            write(&pdf, &export.pdf)?;
+            println!("{} line(s): {} and {}", export.lines, csv.display(), pdf.display());
+        }
+        BillingCommand::InvoicePdf { reference, out } => {
+            let invoice = invoices::by_reference(store, &reference).await?;
+            let pdf = render::invoice_pdf(store, invoice.id).await?;
+            let path = out.unwrap_or_else(|| PathBuf::from(format!("{reference}.pdf")));
+            write(&path, &pdf)?;
+            println!("{}", path.display());
+        }
+        BillingCommand::MonthlyRun { period, issue_date } => {
+            let period = monthly::Period::parse(&period)?;
+            let date = issue_date.unwrap_or_else(|| Utc::now().date_naive());
+            for (contract, outcome) in monthly::run(store, period, date).await? {
+                println!("contract {contract}: {}", serde_json::to_string(&outcome).unwrap_or_default());
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn write(path: &std::path::Path, bytes: &[u8]) -> Result<(), BillingError> {
+    std::fs::write(path, bytes).map_err(|e| BillingError::Document(format!("cannot write {}: {e}", path.display())))
+}
