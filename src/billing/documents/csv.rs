@@ -1,0 +1,111 @@
+//! The livre des recettes as CSV, the way French spreadsheets open it: UTF-8 with a BOM, `;`
+//! between fields, CRLF line ends, dates `DD/MM/YYYY`, amounts `-12,50` (no thousands grouping).
+
+use super::wording::t;
+use super::{date_fr, RevenueLine};
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+const SEPARATOR: char = ';';
+const LINE_END: &str = "\r\n";
+
+/// `Date;Client;Nature;Montant;Devise;Mode de règlement;Référence`, then one row per line.
+pub fn revenue_book_csv(lines: &[RevenueLine]) -> Vec<u8> {
+    let header = [
+        t("book.col.date"),
+        t("book.col.client"),
+        t("book.col.nature"),
+        t("book.col.amount"),
+        t("book.col.currency"),
+        t("book.col.method"),
+        t("book.col.reference"),
+    ];
+    let mut out = String::with_capacity(64 * (lines.len() + 1));
+    write_record(&mut out, &header);
+    for line in lines {
+        let date = date_fr(line.date);
+        let amount = line.amount.format_number_fr(false);
+        let client = inert(&line.client);
+        let method = inert(&line.method);
+        let reference = inert(&line.reference);
+        let record = [
+            date.as_str(),
+            client.as_ref(),
+            line.nature.label(),
+            amount.as_str(),
+            line.amount.currency.code(),
+            method.as_ref(),
+            reference.as_ref(),
+        ];
+        write_record(&mut out, &record);
+    }
+    let mut bytes = Vec::with_capacity(BOM.len() + out.len());
+    bytes.extend_from_slice(BOM);
+    bytes.extend_from_slice(out.as_bytes());
+    bytes
+}
+
+fn write_record(out: &mut String, fields: &[&str]) {
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(SEPARATOR);
+        }
+        write_field(out, field);
+    }
+    out.push_str(LINE_END);
+}
+
+/// A text cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`,
+/// tab, CR at the start) gets a leading apostrophe, which spreadsheets show as
+/// plain text. The database keeps the name as recorded; only the export is made inert.
+fn inert(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// Quotes a field holding `;`, `"`, CR or LF, doubling its quotes (RFC 4180).
+fn write_field(out: &mut String, field: &str) {
+    if field.contains([SEPARATOR, '"', '\r', '\n']) {
+        out.push('"');
+        out.push_str(&field.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(field);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(text: &str) -> String {
+        let mut out = String::new();
+        write_field(&mut out, text);
+        out
+    }
+
+    #[test]
+    fn quotes_only_when_needed() {
+        assert_eq!(field("Dupont"), "Dupont");
+        assert_eq!(field("A;B"), "\"A;B\"");
+        assert_eq!(field("Le \"Bon\" Coin"), "\"Le \"\"Bon\"\" Coin\"");
+        assert_eq!(field("deux\r\nlignes"), "\"deux\r\nlignes\"");
+    }
+
+    #[test]
+    fn formulas_are_made_inert() {
+        assert_eq!(inert("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        assert_eq!(inert("+33 1 23"), "'+33 1 23");
+        assert_eq!(inert("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(inert("Dupont"), "Dupont");
+    }
+
+    #[test]
+    fn empty_book_is_bom_and_header() {
+        let bytes = revenue_book_csv(&[]);
+        let expected = "\u{feff}Date;Client;Nature;Montant;Devise;Mode de règlement;Référence\r\n";
+        assert_eq!(bytes, expected.as_bytes());
+    }
+}
