@@ -37,7 +37,10 @@ pub(crate) async fn produce<C: Clone + Send + Sync + 'static>(
     let mut failures = 0u32;
     let mut idle = false;
     loop {
-        if *stop.borrow() {
+        // Marks the value seen: a receiver cloned for a later drain round
+        // still carries the earlier stop/restart as unseen changes, which
+        // would make every `stop.changed()` below fire at once.
+        if *stop.borrow_and_update() {
             break;
         }
         let permit = tokio::select! {
