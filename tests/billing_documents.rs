@@ -19,9 +19,20 @@ use support::{Backend, TestDb};
 fn pdf_text(dir: &std::path::Path, name: &str, bytes: &[u8]) -> String {
     let path = dir.join(name);
     std::fs::write(&path, bytes).expect("write pdf");
-    let out = Command::new("pdftotext").args(["-layout"]).arg(&path).arg("-").output().expect("pdftotext installed");
-    assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8").replace(['\u{a0}', '\u{202f}'], " ")
+    let out = Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext installed");
+    assert!(
+        out.status.success(),
+        "pdftotext failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .replace(['\u{a0}', '\u{202f}'], " ")
 }
 
 fn assert_has(text: &str, needles: &[&str]) {
@@ -41,8 +52,18 @@ async fn issued_and_paid(db: &TestDb) -> (i64, i64) {
             customer_id: customer.id,
             currency: Currency::EUR,
             lines: vec![
-                NewLine { description: "Théière en fonte émaillée".into(), nature: Nature::Goods, quantity: Decimal::from(2), unit_price: eur(45_000) },
-                NewLine { description: "Atelier de dégustation".into(), nature: Nature::Services, quantity: Decimal::ONE, unit_price: eur(33_456) },
+                NewLine {
+                    description: "Théière en fonte émaillée".into(),
+                    nature: Nature::Goods,
+                    quantity: Decimal::from(2),
+                    unit_price: eur(45_000),
+                },
+                NewLine {
+                    description: "Atelier de dégustation".into(),
+                    nature: Nature::Services,
+                    quantity: Decimal::ONE,
+                    unit_price: eur(33_456),
+                },
             ],
             contract_id: None,
             order_id: None,
@@ -66,9 +87,17 @@ async fn issued_and_paid(db: &TestDb) -> (i64, i64) {
     )
     .await
     .unwrap();
-    payments::complete(&mut tx, payment.id, Completion { received_on: date(2026, 11, 25), fee: eur(0), provider_reference: None })
-        .await
-        .unwrap();
+    payments::complete(
+        &mut tx,
+        payment.id,
+        Completion {
+            received_on: date(2026, 11, 25),
+            fee: eur(0),
+            provider_reference: None,
+        },
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     (invoice.id, payment.id)
 }
@@ -77,7 +106,11 @@ async fn invoice_credit_note_and_book_read_back(backend: Backend) {
     let db = TestDb::new(backend).await;
     let (invoice_id, payment_id) = issued_and_paid(&db).await;
 
-    let text = pdf_text(db.dir.path(), "invoice.pdf", &render::invoice_pdf(&db.store, invoice_id).await.unwrap());
+    let text = pdf_text(
+        db.dir.path(),
+        "invoice.pdf",
+        &render::invoice_pdf(&db.store, invoice_id).await.unwrap(),
+    );
     assert_has(
         &text,
         &[
@@ -101,26 +134,72 @@ async fn invoice_credit_note_and_book_read_back(backend: Backend) {
     );
 
     let mut tx = db.store.begin().await.unwrap();
-    let refund = refunds::refund_now(&mut tx, payment_id, eur(33_456), "Atelier annulé", "refund-1", date(2026, 12, 2))
-        .await
-        .unwrap();
+    let refund = refunds::refund_now(
+        &mut tx,
+        payment_id,
+        eur(33_456),
+        "Atelier annulé",
+        "refund-1",
+        date(2026, 12, 2),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let note_id = refund.credit_note_id.expect("credit note");
-    let text = pdf_text(db.dir.path(), "credit.pdf", &render::invoice_pdf(&db.store, note_id).await.unwrap());
-    assert_has(&text, &["AV2026-0001", "F2026-0001", "20/11/2026", "334,56 €", "Marie Dupont EI", "552100554"]);
+    let text = pdf_text(
+        db.dir.path(),
+        "credit.pdf",
+        &render::invoice_pdf(&db.store, note_id).await.unwrap(),
+    );
+    assert_has(
+        &text,
+        &[
+            "AV2026-0001",
+            "F2026-0001",
+            "20/11/2026",
+            "334,56 €",
+            "Marie Dupont EI",
+            "552100554",
+        ],
+    );
 
-    let export = render::export_book(&db.store, BookPeriod::parse("2026").unwrap()).await.unwrap();
+    let export = render::export_book(&db.store, BookPeriod::parse("2026").unwrap())
+        .await
+        .unwrap();
     // Goods and services apart, on the receipt and on the refund: a partial
     // credit note is split over the invoice's natures in proportion, exactly
     // (33 456 × 90 000 / 123 456 = 24 389.58 → 24 390 by largest remainder; services 9 066).
     assert_eq!(export.lines, 4);
     let csv = String::from_utf8(export.csv[3..].to_vec()).unwrap();
-    assert!(csv.contains("25/11/2026;Atelier Dupré SARL;Vente de marchandises;900,00;EUR;Virement;F2026-0001\r\n"), "{csv}");
-    assert!(csv.contains("25/11/2026;Atelier Dupré SARL;Prestation de services;334,56;EUR;Virement;F2026-0001\r\n"), "{csv}");
-    assert!(csv.contains("02/12/2026;Atelier Dupré SARL;Vente de marchandises;-243,90;EUR;Virement;AV2026-0001"), "{csv}");
-    assert!(csv.contains("02/12/2026;Atelier Dupré SARL;Prestation de services;-90,66;EUR;Virement;AV2026-0001"), "{csv}");
+    assert!(
+        csv.contains("25/11/2026;Atelier Dupré SARL;Vente de marchandises;900,00;EUR;Virement;F2026-0001\r\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("25/11/2026;Atelier Dupré SARL;Prestation de services;334,56;EUR;Virement;F2026-0001\r\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("02/12/2026;Atelier Dupré SARL;Vente de marchandises;-243,90;EUR;Virement;AV2026-0001"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("02/12/2026;Atelier Dupré SARL;Prestation de services;-90,66;EUR;Virement;AV2026-0001"),
+        "{csv}"
+    );
     let text = pdf_text(db.dir.path(), "book.pdf", &export.pdf);
-    assert_has(&text, &["Livre des recettes", "Année 2026", "page 1 / 1", "AV2026-0001", "-243,90 €", "-90,66 €", "900,00 €"]);
+    assert_has(
+        &text,
+        &[
+            "Livre des recettes",
+            "Année 2026",
+            "page 1 / 1",
+            "AV2026-0001",
+            "-243,90 €",
+            "-90,66 €",
+            "900,00 €",
+        ],
+    );
 }
 
 fn worker(db: &TestDb, args: &[&str]) -> std::process::Output {
@@ -169,4 +248,7 @@ async fn verify_book_command_names_the_altered_line(backend: Backend) {
     assert!(stderr.contains("line 2 no longer matches"), "{stderr}");
 }
 
-on_both_backends!(invoice_credit_note_and_book_read_back, verify_book_command_names_the_altered_line);
+on_both_backends!(
+    invoice_credit_note_and_book_read_back,
+    verify_book_command_names_the_altered_line
+);

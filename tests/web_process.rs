@@ -95,7 +95,13 @@ async fn start_web(db: &TestDb) -> Web {
             .spawn()
             .expect("spawn comptoir-web");
         let pid = child.id().expect("pid");
-        let mut web = Web { child, pid, port, stderr, status: None };
+        let mut web = Web {
+            child,
+            pid,
+            port,
+            stderr,
+            status: None,
+        };
         let deadline = Instant::now() + LIVENESS;
         loop {
             if let Ok(Some(status)) = web.child.try_wait() {
@@ -153,9 +159,20 @@ async fn get(port: u16, path: &str) -> std::io::Result<Response> {
     let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad response: {text:?}"));
     let (head, body) = text.split_once("\r\n\r\n").ok_or_else(bad)?;
     let (status_line, headers) = head.split_once("\r\n").unwrap_or((head, ""));
-    let status = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-    let mut response = Response { status, headers: headers.to_string(), body: body.to_string() };
-    if response.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
+    let mut response = Response {
+        status,
+        headers: headers.to_string(),
+        body: body.to_string(),
+    };
+    if response
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
         response.body = dechunk(body).ok_or_else(bad)?;
     }
     Ok(response)
@@ -187,33 +204,62 @@ async fn web_serves_and_runs_jobs(backend: Backend) {
     assert_eq!(ready.json()["status"], "ready", "{ready:?}");
 
     // The embedded worker runs what the library enqueues.
-    let id = enqueue_now(&db.store, &Noop { sleep_ms: Some(1), fail: None }, EnqueueOptions::new())
-        .await
-        .expect("enqueue")
-        .id();
+    let id = enqueue_now(
+        &db.store,
+        &Noop {
+            sleep_ms: Some(1),
+            fail: None,
+        },
+        EnqueueOptions::new(),
+    )
+    .await
+    .expect("enqueue")
+    .id();
     let done = support::eventually(LIVENESS, || async {
-        db.store.get_job(id).await.map(|j| j.state == JobState::Completed).unwrap_or(false)
+        db.store
+            .get_job(id)
+            .await
+            .map(|j| j.state == JobState::Completed)
+            .unwrap_or(false)
     })
     .await;
     let job = db.store.get_job(id).await.expect("get job");
     assert!(done, "the embedded worker did not run the job: {job:?}");
     assert_eq!(job.attempt, 1, "{job:?}");
     let by = job.locked_by.clone().unwrap_or_default();
-    assert!(by.contains(&format!(":{}:", web.pid)), "ran by {by}, not by the web process");
+    assert!(
+        by.contains(&format!(":{}:", web.pid)),
+        "ran by {by}, not by the web process"
+    );
 
     let page = get(port, "/").await.expect("GET /");
     assert_eq!(page.status, 200, "{page:?}");
-    assert!(page.header("content-type").is_some_and(|t| t.starts_with("text/html")), "{page:?}");
-    assert!(page.body.contains("noop"), "the status page should list the job: {}", page.body);
+    assert!(
+        page.header("content-type").is_some_and(|t| t.starts_with("text/html")),
+        "{page:?}"
+    );
+    assert!(
+        page.body.contains("noop"),
+        "the status page should list the job: {}",
+        page.body
+    );
     assert!(page.body.contains("completed"), "{}", page.body);
 
     let missing = get(port, "/nope").await.expect("GET /nope");
     assert_eq!(missing.status, 404, "{missing:?}");
-    assert!(missing.header("content-type").is_some_and(|t| t.starts_with("application/json")), "{missing:?}");
+    assert!(
+        missing
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("application/json")),
+        "{missing:?}"
+    );
     let body = missing.json();
     assert!(body["error"].is_string(), "{missing:?}");
     for internal in ["sqlx", "StoreError", "panicked", ".rs:", "RUST_BACKTRACE", "comptoir::"] {
-        assert!(!missing.body.contains(internal), "404 body leaks {internal:?}: {missing:?}");
+        assert!(
+            !missing.body.contains(internal),
+            "404 body leaks {internal:?}: {missing:?}"
+        );
     }
 
     let asked = Instant::now();
@@ -223,8 +269,16 @@ async fn web_serves_and_runs_jobs(backend: Backend) {
         .expect("run kill");
     assert!(kill.success());
     let status = web.wait_exit(LIVENESS * 2).await;
-    assert_eq!(status.code(), Some(0), "comptoir-web on SIGTERM: {status}\n{}", web.stderr());
-    eprintln!("[{backend:?}] comptoir-web exited 0 in {:?} after SIGTERM", asked.elapsed());
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "comptoir-web on SIGTERM: {status}\n{}",
+        web.stderr()
+    );
+    eprintln!(
+        "[{backend:?}] comptoir-web exited 0 in {:?} after SIGTERM",
+        asked.elapsed()
+    );
 }
 
 /// Children log warnings only, unless `COMPTOIR_TEST_CHILD_LOG` says otherwise

@@ -119,7 +119,12 @@ impl Child {
 
     /// What the process said, for assertion messages.
     fn said(&self) -> String {
-        format!("{}\n--- stdout ---\n{}--- stderr ---\n{}", self.label, self.stdout(), self.stderr())
+        format!(
+            "{}\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.label,
+            self.stdout(),
+            self.stderr()
+        )
     }
 }
 
@@ -179,12 +184,18 @@ async fn enqueue_noops(store: &Store, n: usize, noop: Noop) -> Vec<i64> {
 }
 
 fn sleeping(ms: u64) -> Noop {
-    Noop { sleep_ms: Some(ms), fail: None }
+    Noop {
+        sleep_ms: Some(ms),
+        fail: None,
+    }
 }
 
 async fn all_jobs(store: &Store) -> Vec<JobRow> {
     let mut jobs = store
-        .list_jobs(&JobFilter { limit: 100_000, ..JobFilter::default() })
+        .list_jobs(&JobFilter {
+            limit: 100_000,
+            ..JobFilter::default()
+        })
         .await
         .expect("list jobs");
     jobs.sort_by_key(|j| j.id);
@@ -267,14 +278,24 @@ async fn many_processes_run_each_job_once(backend: Backend) {
     let mut per_worker: HashMap<String, usize> = HashMap::new();
     for j in &jobs {
         assert_eq!(j.state, JobState::Completed, "{j:?}");
-        assert_eq!(j.attempt, 1, "job {} ran more than once (or was claimed twice): {j:?}", j.id);
+        assert_eq!(
+            j.attempt, 1,
+            "job {} ran more than once (or was claimed twice): {j:?}",
+            j.id
+        );
         assert!(j.errors.is_empty(), "{j:?}");
-        let by = j.locked_by.clone().unwrap_or_else(|| panic!("completed job without its worker: {j:?}"));
+        let by = j
+            .locked_by
+            .clone()
+            .unwrap_or_else(|| panic!("completed job without its worker: {j:?}"));
         *per_worker.entry(by).or_default() += 1;
     }
     let pids: Vec<String> = workers.iter().map(|w| format!(":{}:", w.pid)).collect();
     for by in per_worker.keys() {
-        assert!(pids.iter().any(|p| by.contains(p)), "job run by an unknown worker {by} (children: {pids:?})");
+        assert!(
+            pids.iter().any(|p| by.contains(p)),
+            "job run by an unknown worker {by} (children: {pids:?})"
+        );
     }
     eprintln!("[{backend:?}] jobs per worker: {per_worker:?}");
     assert!(per_worker.len() >= 2, "the work was not shared: {per_worker:?}");
@@ -287,14 +308,21 @@ async fn sigkill_mid_job_is_rescued(backend: Backend) {
     let id = enqueue_noops(&db.store, 1, sleeping(3_000)).await[0];
     let mut a = spawn(&db, "A", &["run", "--lease", "2s"]);
     let holder = wait_running(&db.store, id, &mut [&mut a]).await;
-    assert!(holder.contains(&format!(":{}:", a.pid)), "job held by {holder}, not by A");
+    assert!(
+        holder.contains(&format!(":{}:", a.pid)),
+        "job held by {holder}, not by A"
+    );
     a.signal("-KILL");
     let status = a.wait_exit(LIVENESS).await;
     assert_eq!(status.code(), None, "A should have died of SIGKILL: {status}");
 
     let mut b = spawn(&db, "B", &["run", "--lease", "2s"]);
     let rescued = support::eventually(Duration::from_secs(30), || async {
-        db.store.get_job(id).await.map(|j| j.state == JobState::Completed).unwrap_or(false)
+        db.store
+            .get_job(id)
+            .await
+            .map(|j| j.state == JobState::Completed)
+            .unwrap_or(false)
     })
     .await;
     let job = db.store.get_job(id).await.expect("get job");
@@ -302,9 +330,15 @@ async fn sigkill_mid_job_is_rescued(backend: Backend) {
     assert_eq!(job.attempt, 2, "{job:?}");
     assert_eq!(job.errors.len(), 1, "{job:?}");
     assert!(job.errors[0].error.contains("lease expired"), "{job:?}");
-    assert!(job.errors[0].error.contains(&holder), "the error should name A: {job:?}");
+    assert!(
+        job.errors[0].error.contains(&holder),
+        "the error should name A: {job:?}"
+    );
     let by = job.locked_by.clone().unwrap_or_default();
-    assert!(by.contains(&format!(":{}:", b.pid)), "second attempt ran by {by}, not by B");
+    assert!(
+        by.contains(&format!(":{}:", b.pid)),
+        "second attempt ran by {by}, not by B"
+    );
 
     b.signal("-TERM");
     let status = b.wait_exit(LIVENESS).await;
@@ -329,7 +363,11 @@ async fn sigterm_finishes_running_job_and_claims_no_more(backend: Backend) {
     eprintln!("[{backend:?}] exit {:?} after SIGTERM in {took:?}", status.code());
 
     let job = db.store.get_job(first).await.expect("get job");
-    assert_eq!(job.state, JobState::Completed, "the running job should finish within the grace: {job:?}");
+    assert_eq!(
+        job.state,
+        JobState::Completed,
+        "the running job should finish within the grace: {job:?}"
+    );
     assert_eq!(job.attempt, 1, "{job:?}");
     for id in others {
         let j = db.store.get_job(id).await.expect("get job");
@@ -361,7 +399,15 @@ async fn drain_exit_codes(backend: Backend) {
     assert!(r.stdout.contains("3 completed"), "{r:?}");
 
     // (c) A failing job: exit 1, the job waits for its retry, the drain returns.
-    let failing = enqueue_noops(&db.store, 1, Noop { sleep_ms: None, fail: Some("boom".into()) }).await[0];
+    let failing = enqueue_noops(
+        &db.store,
+        1,
+        Noop {
+            sleep_ms: None,
+            fail: Some("boom".into()),
+        },
+    )
+    .await[0];
     let r = run(&db, &["drain"]).await;
     assert_eq!(r.code, Some(1), "failed job: {r:?}");
     assert!(r.stdout.contains("1 failed and will retry"), "{r:?}");
@@ -370,7 +416,10 @@ async fn drain_exit_codes(backend: Backend) {
     assert_eq!((j.attempt, j.max_attempts), (1, 25), "{j:?}");
     assert_eq!(j.errors.len(), 1, "the drain ran the job again: {j:?}");
     assert_eq!(j.errors[0].error, "boom", "{j:?}");
-    assert!(j.run_at > db.store.now().await.unwrap(), "the retry should be in the future: {j:?}");
+    assert!(
+        j.run_at > db.store.now().await.unwrap(),
+        "the retry should be in the future: {j:?}"
+    );
     db.store.cancel_job(failing, "test").await.unwrap();
 
     // (d) At most two jobs.
@@ -383,7 +432,11 @@ async fn drain_exit_codes(backend: Backend) {
         let j = db.store.get_job(*id).await.unwrap();
         *states.entry((j.state.as_str(), j.attempt)).or_insert(0) += 1;
     }
-    assert_eq!(states, BTreeMap::from([(("available", 0), 3), (("completed", 1), 2)]), "--max-jobs 2");
+    assert_eq!(
+        states,
+        BTreeMap::from([(("available", 0), 3), (("completed", 1), 2)]),
+        "--max-jobs 2"
+    );
     // Leave the queue empty for (e).
     let r = run(&db, &["drain"]).await;
     assert_eq!(r.code, Some(0), "{r:?}");
@@ -391,8 +444,17 @@ async fn drain_exit_codes(backend: Backend) {
     // (e) Time budget shorter than the first job: that job finishes within
     // the grace time (exit 0 because it completed), the rest go back.
     let ids = enqueue_noops(&db.store, 3, sleeping(3_000)).await;
-    let r = run(&db, &["drain", "--max-time", "1s", "--concurrency", "1", "--grace", "5s"]).await;
-    eprintln!("[{backend:?}] (e) drain --max-time 1s: exit {:?} after {:?}: {}", r.code, r.elapsed, r.stdout.trim());
+    let r = run(
+        &db,
+        &["drain", "--max-time", "1s", "--concurrency", "1", "--grace", "5s"],
+    )
+    .await;
+    eprintln!(
+        "[{backend:?}] (e) drain --max-time 1s: exit {:?} after {:?}: {}",
+        r.code,
+        r.elapsed,
+        r.stdout.trim()
+    );
     assert_eq!(r.code, Some(0), "--max-time: {r:?}");
     assert!(r.stdout.contains("MaxTime"), "{r:?}");
     let first = db.store.get_job(ids[0]).await.unwrap();
@@ -449,7 +511,10 @@ async fn second_drain_exits_at_once(backend: Backend) {
     assert_ne!(d.code, Some(75), "the killed drain still holds the lock: {tries:?}");
     assert_eq!(d.code, Some(0), "{d:?}");
     if tries.len() > 1 {
-        eprintln!("[{backend:?}] lock of the killed drain released after {} tries", tries.len());
+        eprintln!(
+            "[{backend:?}] lock of the killed drain released after {} tries",
+            tries.len()
+        );
     }
     // C's job is still under C's (30s) lease: D did not run it.
     let j = db.store.get_job(sleeper).await.unwrap();
@@ -459,18 +524,40 @@ async fn second_drain_exits_at_once(backend: Backend) {
 /// The `jobs` commands, through the CLI only.
 async fn cli_enqueue_list_show_retry_cancel(backend: Backend) {
     let db = TestDb::new(backend).await;
-    let enqueue = ["jobs", "enqueue", "noop", r#"{"sleep_ms":1}"#, "--queue", "default", "--priority", "3", "--unique-key", "k1"];
+    let enqueue = [
+        "jobs",
+        "enqueue",
+        "noop",
+        r#"{"sleep_ms":1}"#,
+        "--queue",
+        "default",
+        "--priority",
+        "3",
+        "--unique-key",
+        "k1",
+    ];
     let r = run(&db, &enqueue).await;
     assert_eq!(r.code, Some(0), "{r:?}");
-    let id: i64 = r.stdout.trim().parse().unwrap_or_else(|_| panic!("enqueue should print an id: {r:?}"));
+    let id: i64 = r
+        .stdout
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("enqueue should print an id: {r:?}"));
     let again = run(&db, &enqueue).await;
     assert_eq!(again.code, Some(0), "{again:?}");
-    assert_eq!(again.stdout.trim(), id.to_string(), "same unique key, same job: {again:?}");
+    assert_eq!(
+        again.stdout.trim(),
+        id.to_string(),
+        "same unique key, same job: {again:?}"
+    );
     assert!(again.stderr.contains("already exists"), "{again:?}");
 
     let r = run(&db, &["jobs", "enqueue", "nope", "{}"]).await;
     assert_eq!(r.code, Some(1), "{r:?}");
-    assert!(r.stderr.contains("unknown job kind") && r.stderr.contains("noop"), "{r:?}");
+    assert!(
+        r.stderr.contains("unknown job kind") && r.stderr.contains("noop"),
+        "{r:?}"
+    );
     let r = run(&db, &["jobs", "enqueue", "noop", r#"{"x":1}"#]).await;
     assert_eq!(r.code, Some(1), "{r:?}");
     assert!(r.stderr.contains("invalid args"), "{r:?}");
@@ -528,7 +615,9 @@ async fn cli_enqueue_list_show_retry_cancel(backend: Backend) {
     let stats: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
     let counts = stats["counts"].as_array().unwrap_or_else(|| panic!("no counts: {r:?}"));
     assert!(
-        counts.iter().any(|c| c["queue"] == "default" && c["state"] == "available" && c["count"] == 1),
+        counts
+            .iter()
+            .any(|c| c["queue"] == "default" && c["state"] == "available" && c["count"] == 1),
         "{r:?}"
     );
     assert!(stats["workers"].is_array(), "{r:?}");
@@ -565,9 +654,16 @@ async fn unreachable_database_is_a_clear_error() {
         attempt("postgres://postgres:hunter2@127.0.0.1:1/x"),
         attempt("mysql://x")
     );
-    eprintln!("unreachable PostgreSQL: exit {:?} after {took:?}: {}", status.code(), stderr.trim());
+    eprintln!(
+        "unreachable PostgreSQL: exit {:?} after {took:?}: {}",
+        status.code(),
+        stderr.trim()
+    );
     assert_eq!(status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("postgres://postgres:***@127.0.0.1:1/x"), "should name the database: {stderr}");
+    assert!(
+        stderr.contains("postgres://postgres:***@127.0.0.1:1/x"),
+        "should name the database: {stderr}"
+    );
     assert!(!stderr.contains("hunter2"), "password leaked: {stderr}");
     assert_eq!(mstatus.code(), Some(3), "{mstderr}");
     assert!(mstderr.contains("unsupported database URL"), "{mstderr}");

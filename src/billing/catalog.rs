@@ -54,7 +54,10 @@ pub struct Product {
 
 pub async fn create(tx: &mut Tx, new: NewProduct) -> Result<Product, BillingError> {
     let sku = validate::text("sku", &new.sku, 64)?;
-    if !sku.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+    if !sku
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
         return Err(invalid("sku", "letters, digits, '-', '_' and '.' only"));
     }
     if new.unit_price.is_negative() {
@@ -66,7 +69,9 @@ pub async fn create(tx: &mut Tx, new: NewProduct) -> Result<Product, BillingErro
         ..new
     };
     sql::insert(tx, &product).await.map_err(|e| match e {
-        crate::store::StoreError::Conflict(_) => BillingError::Conflict(format!("sku {:?} already exists", product.sku)),
+        crate::store::StoreError::Conflict(_) => {
+            BillingError::Conflict(format!("sku {:?} already exists", product.sku))
+        }
         other => other.into(),
     })
 }
@@ -77,7 +82,9 @@ pub async fn price_list(store: &Store) -> Result<Vec<Product>, BillingError> {
 }
 
 pub async fn by_sku(tx: &mut Tx, sku: &str) -> Result<Product, BillingError> {
-    sql::by_sku(tx, sku).await?.ok_or_else(|| BillingError::NotFound(format!("product {sku:?}")))
+    sql::by_sku(tx, sku)
+        .await?
+        .ok_or_else(|| BillingError::NotFound(format!("product {sku:?}")))
 }
 
 pub async fn set_active(tx: &mut Tx, sku: &str, active: bool) -> Result<(), BillingError> {

@@ -57,12 +57,18 @@ impl Mandate {
     /// or since signature when never used).
     pub fn check(&self, today: NaiveDate) -> Result<(), Refusal> {
         if let Some(on) = self.revoked_on.filter(|on| *on <= today) {
-            return Err(Refusal::MandateRevoked { reference: self.reference.clone(), on });
+            return Err(Refusal::MandateRevoked {
+                reference: self.reference.clone(),
+                on,
+            });
         }
         let since = self.last_debit_on.unwrap_or(self.signed_on);
         match since.checked_add_months(Months::new(MANDATE_LAPSE_MONTHS)) {
             Some(lapse) if today < lapse => Ok(()),
-            _ => Err(Refusal::MandateLapsed { reference: self.reference.clone(), since }),
+            _ => Err(Refusal::MandateLapsed {
+                reference: self.reference.clone(),
+                since,
+            }),
         }
     }
 }
@@ -93,24 +99,39 @@ pub async fn subscribe(tx: &mut Tx, new: NewContract) -> Result<Contract, Billin
     let reference = validate::text("mandate_reference", &new.mandate_reference, 35)?;
     let iban = validate::iban(&new.iban)?;
     super::customers::get_in(tx, new.customer_id).await?;
-    let new = NewContract { mandate_reference: reference, iban, ..new };
+    let new = NewContract {
+        mandate_reference: reference,
+        iban,
+        ..new
+    };
     sql::insert(tx, &new).await.map_err(|e| match e {
-        StoreError::Conflict(_) => BillingError::Conflict(format!("mandate reference {:?} is already used", new.mandate_reference)),
+        StoreError::Conflict(_) => {
+            BillingError::Conflict(format!("mandate reference {:?} is already used", new.mandate_reference))
+        }
         other => other.into(),
     })
 }
 
 pub async fn get(store: &Store, id: i64) -> Result<Contract, BillingError> {
-    sql::get(store, id).await?.ok_or_else(|| BillingError::NotFound(format!("contract {id}")))
+    sql::get(store, id)
+        .await?
+        .ok_or_else(|| BillingError::NotFound(format!("contract {id}")))
 }
 
 /// Reads the contract and locks it until `tx` ends: operations on one
 /// contract are decided one at a time.
 pub async fn lock(tx: &mut Tx, id: i64) -> Result<Contract, BillingError> {
-    sql::lock(tx, id).await?.ok_or_else(|| BillingError::NotFound(format!("contract {id}")))
+    sql::lock(tx, id)
+        .await?
+        .ok_or_else(|| BillingError::NotFound(format!("contract {id}")))
 }
 
-async fn transition(tx: &mut Tx, id: i64, from: &[ContractStatus], to: ContractStatus) -> Result<Contract, BillingError> {
+async fn transition(
+    tx: &mut Tx,
+    id: i64,
+    from: &[ContractStatus],
+    to: ContractStatus,
+) -> Result<Contract, BillingError> {
     let contract = lock(tx, id).await?;
     if !from.contains(&contract.status) {
         return Err(BillingError::Conflict(format!(
@@ -132,7 +153,13 @@ pub async fn resume(tx: &mut Tx, id: i64) -> Result<Contract, BillingError> {
 }
 
 pub async fn cancel(tx: &mut Tx, id: i64) -> Result<Contract, BillingError> {
-    transition(tx, id, &[ContractStatus::Active, ContractStatus::Suspended], ContractStatus::Cancelled).await
+    transition(
+        tx,
+        id,
+        &[ContractStatus::Active, ContractStatus::Suspended],
+        ContractStatus::Cancelled,
+    )
+    .await
 }
 
 pub async fn revoke_mandate(tx: &mut Tx, id: i64, on: NaiveDate) -> Result<(), BillingError> {
@@ -200,10 +227,16 @@ pub fn lines_total(lines: &[OperationLine], currency: Currency) -> Result<Money,
     for (i, line) in lines.iter().enumerate() {
         validate::text("lines.description", &line.description, 300)?;
         if line.quantity <= Decimal::ZERO {
-            return Err(invalid("lines.quantity", format!("line {}: quantity must be positive", i + 1)));
+            return Err(invalid(
+                "lines.quantity",
+                format!("line {}: quantity must be positive", i + 1),
+            ));
         }
         if line.unit_price.is_negative() {
-            return Err(invalid("lines.unit_price", format!("line {}: unit price must not be negative", i + 1)));
+            return Err(invalid(
+                "lines.unit_price",
+                format!("line {}: unit price must not be negative", i + 1),
+            ));
         }
         if line.unit_price.currency != currency {
             return Err(Refusal::CurrencyMismatch {
@@ -233,7 +266,11 @@ pub async fn post_operation(
     let contract = lock(tx, contract_id).await?;
     let amount = lines_total(&new.lines, contract.ceiling.currency)?;
     if contract.status != ContractStatus::Active {
-        return Err(Refusal::ContractNotActive { contract: contract_id, status: contract.status.as_str().into() }.into());
+        return Err(Refusal::ContractNotActive {
+            contract: contract_id,
+            status: contract.status.as_str().into(),
+        }
+        .into());
     }
     contract.mandate.check(today)?;
     let balance = sql::balance(tx, contract_id).await?;

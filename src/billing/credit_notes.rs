@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use super::catalog::Nature;
 use super::error::{invalid, BillingError};
 use super::invoices::{self, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, NewInvoice};
 use super::money::Money;
@@ -38,7 +39,10 @@ pub async fn issue(tx: &mut Tx, invoice_id: i64, request: CreditRequest) -> Resu
     let creditable = Money::new(original.total.minor - original.credited.minor, original.total.currency);
     let amount = request.amount.unwrap_or(creditable);
     if amount.currency != original.total.currency {
-        return Err(invalid("amount", format!("currency must be {}", original.total.currency)));
+        return Err(invalid(
+            "amount",
+            format!("currency must be {}", original.total.currency),
+        ));
     }
     if amount.minor <= 0 {
         return Err(invalid("amount", "must be positive"));
@@ -46,10 +50,16 @@ pub async fn issue(tx: &mut Tx, invoice_id: i64, request: CreditRequest) -> Resu
     if amount.minor > creditable.minor {
         return Err(invalid(
             "amount",
-            format!("{} exceeds what remains creditable on {} ({})", amount.format_fr(), reference(&original), creditable.format_fr()),
+            format!(
+                "{} exceeds what remains creditable on {} ({})",
+                amount.format_fr(),
+                reference(&original),
+                creditable.format_fr()
+            ),
         ));
     }
-    let lines = credit_lines(&original, amount, &reason);
+    let already = sql::credited_by_nature(tx, original.id).await?;
+    let lines = credit_lines(&original, &already, amount, &reason);
     let new = NewInvoice {
         customer_id: original.customer_id,
         currency: amount.currency,
@@ -58,7 +68,15 @@ pub async fn issue(tx: &mut Tx, invoice_id: i64, request: CreditRequest) -> Resu
         order_id: original.order_id,
         period: None,
     };
-    let id = sql::insert_draft(tx, InvoiceKind::CreditNote, &new, amount, Some(original.id), Some(&reason)).await?;
+    let id = sql::insert_draft(
+        tx,
+        InvoiceKind::CreditNote,
+        &new,
+        amount,
+        Some(original.id),
+        Some(&reason),
+    )
+    .await?;
     sql::insert_lines(tx, id, &lines).await?;
     let note = invoices::issue(tx, id, request.issue_date).await?;
 
@@ -80,27 +98,48 @@ fn reference(i: &Invoice) -> String {
 
 /// A full credit repeats the original lines; a partial one splits the amount
 /// over the natures of the original in proportion (largest remainder, exact).
-fn credit_lines(original: &Invoice, amount: Money, reason: &str) -> Vec<InvoiceLine> {
+fn credit_lines(original: &Invoice, already: &[(Nature, i64)], amount: Money, reason: &str) -> Vec<InvoiceLine> {
     let cites = format!(
         "Avoir sur la facture n° {} du {}",
         reference(original),
-        original.issue_date.map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_default()
+        original
+            .issue_date
+            .map(|d| d.format("%d/%m/%Y").to_string())
+            .unwrap_or_default()
     );
     if amount.minor == original.total.minor && original.credited.minor == 0 {
         return original
             .lines
             .iter()
-            .map(|l| InvoiceLine { description: format!("{} ({cites})", l.description), ..l.clone() })
+            .map(|l| InvoiceLine {
+                description: format!("{} ({cites})", l.description),
+                ..l.clone()
+            })
             .collect();
     }
-    let by_nature = original.totals_by_nature();
-    let total = original.total.minor.max(1);
+    // Split over what remains creditable per nature, so that successive
+    // partial credits end with every nature credited exactly.
+    let by_nature: Vec<(Nature, Money)> = original
+        .totals_by_nature()
+        .into_iter()
+        .map(|(n, m)| {
+            let done = already.iter().find(|(k, _)| *k == n).map_or(0, |(_, c)| *c);
+            (n, Money::new(m.minor - done, m.currency))
+        })
+        .collect();
+    let total = by_nature.iter().map(|(_, m)| m.minor).sum::<i64>().max(1);
     let mut shares: Vec<(usize, i64, i64)> = by_nature
         .iter()
         .enumerate()
         .map(|(i, (_, m))| {
+            // Floor division: a nature netted negative (a refund line of the
+            // monthly run) gets its negative share, and every remainder is >= 0.
             let exact = i128::from(amount.minor) * i128::from(m.minor);
-            (i, (exact / i128::from(total)) as i64, (exact % i128::from(total)) as i64)
+            (
+                i,
+                exact.div_euclid(i128::from(total)) as i64,
+                exact.rem_euclid(i128::from(total)) as i64,
+            )
         })
         .collect();
     let mut left = amount.minor - shares.iter().map(|s| s.1).sum::<i64>();
@@ -115,7 +154,7 @@ fn credit_lines(original: &Invoice, amount: Money, reason: &str) -> Vec<InvoiceL
     shares.sort_by_key(|s| s.0);
     shares
         .into_iter()
-        .filter(|(_, minor, _)| *minor > 0)
+        .filter(|(_, minor, _)| *minor != 0)
         .enumerate()
         .map(|(pos, (i, minor, _))| {
             let part = Money::new(minor, amount.currency);

@@ -54,7 +54,10 @@ pub struct Customer {
 
 impl NewCustomer {
     fn validated(self) -> Result<NewCustomer, BillingError> {
-        let siren = match (self.kind, self.siren.as_deref().map(str::trim).filter(|s| !s.is_empty())) {
+        let siren = match (
+            self.kind,
+            self.siren.as_deref().map(str::trim).filter(|s| !s.is_empty()),
+        ) {
             (CustomerKind::Business, None) => return Err(invalid("siren", "is required for a business customer")),
             (_, Some(s)) => Some(validate::siren(s)?),
             (CustomerKind::Person, None) => None,

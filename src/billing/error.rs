@@ -11,9 +11,16 @@ pub enum Refusal {
     #[error("the SEPA mandate {reference} was revoked on {on}")]
     MandateRevoked { reference: String, on: chrono::NaiveDate },
     #[error("the SEPA mandate {reference} lapsed: unused since {since} (36 months)")]
-    MandateLapsed { reference: String, since: chrono::NaiveDate },
+    MandateLapsed {
+        reference: String,
+        since: chrono::NaiveDate,
+    },
     #[error("ceiling exceeded: outstanding {outstanding} + {amount} > ceiling {ceiling}")]
-    CeilingExceeded { outstanding: String, amount: String, ceiling: String },
+    CeilingExceeded {
+        outstanding: String,
+        amount: String,
+        ceiling: String,
+    },
     #[error("refund of {amount} exceeds the {open} open on the contract")]
     RefundAboveOpen { amount: String, open: String },
     #[error("currency {got} differs from the contract's {expected}")]
@@ -66,6 +73,8 @@ impl From<StoreError> for BillingError {
 }
 
 pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> BillingError {
-    BillingError::Invalid { field, message: message.into() }
+    BillingError::Invalid {
+        field,
+        message: message.into(),
+    }
 }
-

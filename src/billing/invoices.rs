@@ -130,7 +130,10 @@ pub struct Invoice {
 impl Invoice {
     /// What is still due: total less paid and credited (never negative).
     pub fn balance_due(&self) -> Money {
-        Money::new((self.total.minor - self.paid.minor - self.credited.minor).max(0), self.total.currency)
+        Money::new(
+            (self.total.minor - self.paid.minor - self.credited.minor).max(0),
+            self.total.currency,
+        )
     }
 
     /// Totals per nature (goods / services), for the ledger and the livre de recettes.
@@ -171,10 +174,16 @@ pub(crate) fn priced_lines(lines: &[NewLine], currency: Currency) -> Result<(Vec
     for (i, l) in lines.iter().enumerate() {
         let description = validate::text("lines.description", &l.description, 300)?;
         if l.quantity <= Decimal::ZERO {
-            return Err(invalid("lines.quantity", format!("line {}: quantity must be positive", i + 1)));
+            return Err(invalid(
+                "lines.quantity",
+                format!("line {}: quantity must be positive", i + 1),
+            ));
         }
         if l.unit_price.currency != currency {
-            return Err(invalid("lines.unit_price", format!("line {}: currency must be {currency}", i + 1)));
+            return Err(invalid(
+                "lines.unit_price",
+                format!("line {}: currency must be {currency}", i + 1),
+            ));
         }
         let line_total = l.unit_price.times(l.quantity)?;
         total = total.checked_add(line_total)?;
@@ -205,7 +214,9 @@ pub async fn create_draft(tx: &mut Tx, new: NewInvoice) -> Result<Invoice, Billi
 pub async fn delete_draft(tx: &mut Tx, id: i64) -> Result<(), BillingError> {
     let invoice = lock(tx, id).await?;
     if invoice.status != InvoiceStatus::Draft {
-        return Err(BillingError::Conflict(format!("invoice {id} is issued: cancel it with a credit note")));
+        return Err(BillingError::Conflict(format!(
+            "invoice {id} is issued: cancel it with a credit note"
+        )));
     }
     sql::delete_draft(tx, id).await?;
     Ok(())
@@ -233,8 +244,22 @@ pub async fn issue(tx: &mut Tx, id: i64, issue_date: NaiveDate) -> Result<Invoic
         .checked_add_days(Days::new(seller.payment_terms_days as u64))
         .ok_or_else(|| invalid("issue_date", "out of range"))?;
     let number = crate::store::billing::settings::next_number(tx, &series).await?;
+    // Numbers are chronological: with the series' counter locked, no later
+    // number may carry an earlier date than the last one issued.
+    if let Some(last) = sql::last_issue_date(tx, &series).await? {
+        if issue_date < last {
+            return Err(BillingError::Conflict(format!(
+                "series {series} was last issued on {}: a later number cannot be dated {}",
+                last.format("%d/%m/%Y"),
+                issue_date.format("%d/%m/%Y")
+            )));
+        }
+    }
     let reference = settings::reference(&series, number);
-    let snapshot = Snapshot { seller, customer: SnapshotCustomer::from(&customer) };
+    let snapshot = Snapshot {
+        seller,
+        customer: SnapshotCustomer::from(&customer),
+    };
     sql::mark_issued(tx, id, &series, number, &reference, issue_date, due_date, &snapshot).await?;
     let issued = get_in(tx, id).await?;
     post_issue(tx, &issued).await?;
@@ -271,10 +296,16 @@ async fn post_issue(tx: &mut Tx, doc: &Invoice) -> Result<(), BillingError> {
 pub async fn apply_payment(tx: &mut Tx, id: i64, amount: Money) -> Result<Invoice, BillingError> {
     let invoice = lock(tx, id).await?;
     if invoice.kind != InvoiceKind::Invoice || !matches!(invoice.status, InvoiceStatus::Issued | InvoiceStatus::Paid) {
-        return Err(BillingError::Conflict(format!("invoice {id} is {} and cannot take a payment", invoice.status.as_str())));
+        return Err(BillingError::Conflict(format!(
+            "invoice {id} is {} and cannot take a payment",
+            invoice.status.as_str()
+        )));
     }
     if amount.currency != invoice.total.currency {
-        return Err(invalid("amount", format!("currency must be {}", invoice.total.currency)));
+        return Err(invalid(
+            "amount",
+            format!("currency must be {}", invoice.total.currency),
+        ));
     }
     let paid = invoice.paid.checked_add(amount)?;
     let status = if paid.minor + invoice.credited.minor >= invoice.total.minor {
@@ -289,23 +320,31 @@ pub async fn apply_payment(tx: &mut Tx, id: i64, amount: Money) -> Result<Invoic
 pub async fn mark_sent(tx: &mut Tx, id: i64, at: DateTime<Utc>) -> Result<(), BillingError> {
     let invoice = lock(tx, id).await?;
     if invoice.status == InvoiceStatus::Draft {
-        return Err(BillingError::Conflict(format!("invoice {id} is a draft: issue it before sending it")));
+        return Err(BillingError::Conflict(format!(
+            "invoice {id} is a draft: issue it before sending it"
+        )));
     }
     sql::set_sent(tx, id, at).await?;
     Ok(())
 }
 
 pub async fn get(store: &Store, id: i64) -> Result<Invoice, BillingError> {
-    sql::get(store, id).await?.ok_or_else(|| BillingError::NotFound(format!("invoice {id}")))
+    sql::get(store, id)
+        .await?
+        .ok_or_else(|| BillingError::NotFound(format!("invoice {id}")))
 }
 
 pub async fn get_in(tx: &mut Tx, id: i64) -> Result<Invoice, BillingError> {
-    sql::get_in(tx, id, false).await?.ok_or_else(|| BillingError::NotFound(format!("invoice {id}")))
+    sql::get_in(tx, id, false)
+        .await?
+        .ok_or_else(|| BillingError::NotFound(format!("invoice {id}")))
 }
 
 /// Reads and locks the invoice until `tx` ends.
 pub async fn lock(tx: &mut Tx, id: i64) -> Result<Invoice, BillingError> {
-    sql::get_in(tx, id, true).await?.ok_or_else(|| BillingError::NotFound(format!("invoice {id}")))
+    sql::get_in(tx, id, true)
+        .await?
+        .ok_or_else(|| BillingError::NotFound(format!("invoice {id}")))
 }
 
 pub async fn by_reference(store: &Store, reference: &str) -> Result<Invoice, BillingError> {

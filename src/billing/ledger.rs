@@ -40,10 +40,16 @@ pub struct Posting {
 
 impl Posting {
     pub fn debit(account: impl Into<String>, amount: Money) -> Posting {
-        Posting { account: account.into(), amount }
+        Posting {
+            account: account.into(),
+            amount,
+        }
     }
     pub fn credit(account: impl Into<String>, amount: Money) -> Posting {
-        Posting { account: account.into(), amount: amount.negate() }
+        Posting {
+            account: account.into(),
+            amount: amount.negate(),
+        }
     }
 }
 
@@ -60,10 +66,15 @@ pub async fn post(tx: &mut Tx, kind: &str, reference: &str, postings: &[Posting]
     let mut sums: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
     for p in &postings {
         let sum = sums.entry(p.amount.currency.to_string()).or_default();
-        *sum = sum.checked_add(p.amount.minor).ok_or_else(|| invalid("ledger", "amount overflow"))?;
+        *sum = sum
+            .checked_add(p.amount.minor)
+            .ok_or_else(|| invalid("ledger", "amount overflow"))?;
     }
     if let Some((currency, sum)) = sums.iter().find(|(_, s)| **s != 0) {
-        return Err(invalid("ledger", format!("transaction {kind} {reference} is unbalanced by {sum} in {currency}")));
+        return Err(invalid(
+            "ledger",
+            format!("transaction {kind} {reference} is unbalanced by {sum} in {currency}"),
+        ));
     }
     if postings.is_empty() {
         return Ok(0);

@@ -24,7 +24,11 @@ pub enum MoneyError {
     #[error("cannot mix {0} and {1}")]
     CurrencyMismatch(Currency, Currency),
     #[error("{amount} has more decimals than {currency} allows ({exponent})")]
-    TooPrecise { amount: Decimal, currency: Currency, exponent: u32 },
+    TooPrecise {
+        amount: Decimal,
+        currency: Currency,
+        exponent: u32,
+    },
     #[error("amount out of range")]
     Overflow,
     #[error("{0:?} is not an amount")]
@@ -126,7 +130,11 @@ impl Money {
             .checked_mul(Decimal::from(10i64.pow(exponent)))
             .ok_or(MoneyError::Overflow)?;
         if scaled.fract() != Decimal::ZERO {
-            return Err(MoneyError::TooPrecise { amount, currency, exponent });
+            return Err(MoneyError::TooPrecise {
+                amount,
+                currency,
+                exponent,
+            });
         }
         let minor = i64::try_from(scaled.trunc()).map_err(|_| MoneyError::Overflow)?;
         Ok(Money { minor, currency })
@@ -150,12 +158,18 @@ impl Money {
 
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        Ok(Money::new(self.minor.checked_add(other.minor).ok_or(MoneyError::Overflow)?, self.currency))
+        Ok(Money::new(
+            self.minor.checked_add(other.minor).ok_or(MoneyError::Overflow)?,
+            self.currency,
+        ))
     }
 
     pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        Ok(Money::new(self.minor.checked_sub(other.minor).ok_or(MoneyError::Overflow)?, self.currency))
+        Ok(Money::new(
+            self.minor.checked_sub(other.minor).ok_or(MoneyError::Overflow)?,
+            self.currency,
+        ))
     }
 
     /// `self × quantity`, rounded half away from zero to the minor unit.
@@ -164,7 +178,10 @@ impl Money {
             .to_decimal()
             .checked_mul(quantity)
             .ok_or(MoneyError::Overflow)?
-            .round_dp_with_strategy(self.currency.exponent(), rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            .round_dp_with_strategy(
+                self.currency.exponent(),
+                rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+            );
         Money::from_decimal(total, self.currency)
     }
 
@@ -239,8 +256,14 @@ mod tests {
         assert_eq!(Money::parse("1 234,56", Currency::EUR).unwrap(), eur(123_456));
         assert_eq!(Money::parse("12.5", Currency::EUR).unwrap(), eur(1_250));
         assert_eq!(Money::parse("-3,00 €", Currency::EUR).unwrap(), eur(-300));
-        assert!(matches!(Money::parse("1,234", Currency::EUR), Err(MoneyError::TooPrecise { .. })));
-        assert!(matches!(Money::parse("abc", Currency::EUR), Err(MoneyError::NotANumber(_))));
+        assert!(matches!(
+            Money::parse("1,234", Currency::EUR),
+            Err(MoneyError::TooPrecise { .. })
+        ));
+        assert!(matches!(
+            Money::parse("abc", Currency::EUR),
+            Err(MoneyError::NotANumber(_))
+        ));
     }
 
     #[test]

@@ -21,13 +21,19 @@ impl Period {
     pub fn parse(text: &str) -> Result<Period, BillingError> {
         let bad = || invalid("period", format!("{text:?} is not a month (YYYY-MM)"));
         let (y, m) = text.trim().split_once('-').ok_or_else(bad)?;
-        let period = Period { year: y.parse().map_err(|_| bad())?, month: m.parse().map_err(|_| bad())? };
+        let period = Period {
+            year: y.parse().map_err(|_| bad())?,
+            month: m.parse().map_err(|_| bad())?,
+        };
         period.first_day().ok_or_else(bad)?;
         Ok(period)
     }
 
     pub fn of(date: NaiveDate) -> Period {
-        Period { year: date.year(), month: date.month() }
+        Period {
+            year: date.year(),
+            month: date.month(),
+        }
     }
 
     pub fn first_day(&self) -> Option<NaiveDate> {
@@ -40,9 +46,15 @@ impl Period {
 
     pub fn previous(&self) -> Period {
         if self.month == 1 {
-            Period { year: self.year - 1, month: 12 }
+            Period {
+                year: self.year - 1,
+                month: 12,
+            }
         } else {
-            Period { year: self.year, month: self.month - 1 }
+            Period {
+                year: self.year,
+                month: self.month - 1,
+            }
         }
     }
 
@@ -55,9 +67,14 @@ impl Period {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum ContractOutcome {
-    Invoiced { invoice_id: i64, reference: String },
+    Invoiced {
+        invoice_id: i64,
+        reference: String,
+    },
     /// The period was invoiced before (by this run or another).
-    AlreadyInvoiced { invoice_id: i64 },
+    AlreadyInvoiced {
+        invoice_id: i64,
+    },
     NothingToInvoice,
     /// Refunds outweigh purchases: the operations stay open for the next period.
     NetNotPositive,
@@ -77,8 +94,12 @@ pub async fn invoice_contract(
         Err(BillingError::Conflict(_)) | Err(BillingError::Store(StoreError::Conflict(_))) => {
             let mut tx = store.begin().await?;
             match crate::store::billing::invoices::for_contract_period(&mut tx, contract_id, &period.key()).await? {
-                Some(existing) => Ok(ContractOutcome::AlreadyInvoiced { invoice_id: existing.id }),
-                None => Err(BillingError::Conflict(format!("contract {contract_id}: concurrent change, try again"))),
+                Some(existing) => Ok(ContractOutcome::AlreadyInvoiced {
+                    invoice_id: existing.id,
+                }),
+                None => Err(BillingError::Conflict(format!(
+                    "contract {contract_id}: concurrent change, try again"
+                ))),
             }
         }
         other => other,
@@ -94,8 +115,12 @@ async fn try_invoice(
     let last_day = period.last_day().ok_or_else(|| invalid("period", "out of range"))?;
     let mut tx = store.begin().await?;
     let contract = contracts::lock(&mut tx, contract_id).await?;
-    if let Some(existing) = crate::store::billing::invoices::for_contract_period(&mut tx, contract_id, &period.key()).await? {
-        return Ok(ContractOutcome::AlreadyInvoiced { invoice_id: existing.id });
+    if let Some(existing) =
+        crate::store::billing::invoices::for_contract_period(&mut tx, contract_id, &period.key()).await?
+    {
+        return Ok(ContractOutcome::AlreadyInvoiced {
+            invoice_id: existing.id,
+        });
     }
     let operations = contracts::open_operations(&mut tx, contract_id, last_day).await?;
     if operations.is_empty() {
@@ -103,7 +128,13 @@ async fn try_invoice(
     }
     let net: i64 = operations
         .iter()
-        .map(|o| if o.kind == OperationKind::Purchase { o.amount.minor } else { -o.amount.minor })
+        .map(|o| {
+            if o.kind == OperationKind::Purchase {
+                o.amount.minor
+            } else {
+                -o.amount.minor
+            }
+        })
         .sum();
     if net <= 0 {
         return Ok(ContractOutcome::NetNotPositive);
@@ -114,9 +145,17 @@ async fn try_invoice(
             let date = op.occurred_on.format("%d/%m/%Y");
             let (description, unit_price) = match op.kind {
                 OperationKind::Purchase => (format!("{} ({date})", l.description), l.unit_price),
-                OperationKind::Refund => (format!("Remboursement : {} ({date})", l.description), l.unit_price.negate()),
+                OperationKind::Refund => (
+                    format!("Remboursement : {} ({date})", l.description),
+                    l.unit_price.negate(),
+                ),
             };
-            lines.push(NewLine { description, nature: l.nature, quantity: l.quantity, unit_price });
+            lines.push(NewLine {
+                description,
+                nature: l.nature,
+                quantity: l.quantity,
+                unit_price,
+            });
         }
     }
     let draft = invoices::create_draft(
@@ -135,7 +174,10 @@ async fn try_invoice(
     let ids: Vec<i64> = operations.iter().map(|o| o.id).collect();
     crate::store::billing::contracts::mark_invoiced(&mut tx, &ids, issued.id).await?;
     tx.commit().await?;
-    Ok(ContractOutcome::Invoiced { invoice_id: issued.id, reference: issued.reference.unwrap_or_default() })
+    Ok(ContractOutcome::Invoiced {
+        invoice_id: issued.id,
+        reference: issued.reference.unwrap_or_default(),
+    })
 }
 
 /// Contracts with operations not yet invoiced up to the end of `period`.
@@ -145,10 +187,17 @@ pub async fn contracts_to_invoice(store: &Store, period: Period) -> Result<Vec<i
 }
 
 /// Runs the whole period, contract by contract (each in its own transaction).
-pub async fn run(store: &Store, period: Period, issue_date: NaiveDate) -> Result<Vec<(i64, ContractOutcome)>, BillingError> {
+pub async fn run(
+    store: &Store,
+    period: Period,
+    issue_date: NaiveDate,
+) -> Result<Vec<(i64, ContractOutcome)>, BillingError> {
     let mut out = Vec::new();
     for contract_id in contracts_to_invoice(store, period).await? {
-        out.push((contract_id, invoice_contract(store, contract_id, period, issue_date).await?));
+        out.push((
+            contract_id,
+            invoice_contract(store, contract_id, period, issue_date).await?,
+        ));
     }
     Ok(out)
 }

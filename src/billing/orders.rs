@@ -76,7 +76,10 @@ pub async fn create(tx: &mut Tx, new: NewOrder) -> Result<Order, BillingError> {
     let mut lines = Vec::with_capacity(new.items.len());
     for (i, item) in new.items.iter().enumerate() {
         if item.quantity == 0 || item.quantity > MAX_QUANTITY {
-            return Err(invalid("items.quantity", format!("item {}: quantity must be 1 to {MAX_QUANTITY}", i + 1)));
+            return Err(invalid(
+                "items.quantity",
+                format!("item {}: quantity must be 1 to {MAX_QUANTITY}", i + 1),
+            ));
         }
         let product = catalog::by_sku(tx, item.sku.trim()).await?;
         if !product.active {
@@ -107,11 +110,15 @@ pub async fn create(tx: &mut Tx, new: NewOrder) -> Result<Order, BillingError> {
 }
 
 pub async fn get(store: &Store, id: i64) -> Result<Order, BillingError> {
-    sql::get(store, id).await?.ok_or_else(|| BillingError::NotFound(format!("order {id}")))
+    sql::get(store, id)
+        .await?
+        .ok_or_else(|| BillingError::NotFound(format!("order {id}")))
 }
 
 pub async fn lock(tx: &mut Tx, id: i64) -> Result<Order, BillingError> {
-    sql::lock(tx, id).await?.ok_or_else(|| BillingError::NotFound(format!("order {id}")))
+    sql::lock(tx, id)
+        .await?
+        .ok_or_else(|| BillingError::NotFound(format!("order {id}")))
 }
 
 /// Issues the order's invoice on `issue_date` (once: later calls return it).
@@ -121,7 +128,10 @@ pub async fn invoice(tx: &mut Tx, order_id: i64, issue_date: NaiveDate) -> Resul
         return invoices::get_in(tx, id).await;
     }
     if order.status != OrderStatus::Pending {
-        return Err(BillingError::Conflict(format!("order {order_id} is {}", order.status.as_str())));
+        return Err(BillingError::Conflict(format!(
+            "order {order_id} is {}",
+            order.status.as_str()
+        )));
     }
     let lines = order
         .lines

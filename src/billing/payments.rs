@@ -106,7 +106,10 @@ impl PaymentStatus {
 
     /// Money was received (whether or not some went back since).
     pub fn received(self) -> bool {
-        matches!(self, PaymentStatus::Completed | PaymentStatus::Refunded | PaymentStatus::PartiallyRefunded)
+        matches!(
+            self,
+            PaymentStatus::Completed | PaymentStatus::Refunded | PaymentStatus::PartiallyRefunded
+        )
     }
 }
 
@@ -155,29 +158,77 @@ pub async fn initiate(tx: &mut Tx, new: NewPayment) -> Result<Payment, BillingEr
     }
     if let Some(existing) = sql::by_key(tx, &key).await? {
         if existing.amount != new.amount || existing.customer_id != new.customer_id {
-            return Err(BillingError::Conflict(format!("idempotency key {key:?} was used for another payment")));
+            return Err(BillingError::Conflict(format!(
+                "idempotency key {key:?} was used for another payment"
+            )));
         }
         return Ok(existing);
     }
     if let Some(invoice_id) = new.invoice_id {
         let invoice = invoices::get_in(tx, invoice_id).await?;
         if invoice.customer_id != new.customer_id || invoice.total.currency != new.amount.currency {
-            return Err(invalid("invoice_id", "the invoice belongs to another customer or currency"));
+            return Err(invalid(
+                "invoice_id",
+                "the invoice belongs to another customer or currency",
+            ));
+        }
+        if new.amount.minor > invoice.balance_due().minor {
+            return Err(invalid(
+                "amount",
+                format!(
+                    "{} is more than what {} still owes ({})",
+                    new.amount.format_fr(),
+                    invoice.reference.as_deref().unwrap_or("the invoice"),
+                    invoice.balance_due().format_fr()
+                ),
+            ));
         }
     }
-    let new = NewPayment { idempotency_key: key, provider, ..new };
+    if let Some(order_id) = new.order_id {
+        // Completing marks the order paid and invoices its customer: the payment must be
+        // that customer's, for the total the server computed, while the order is still open.
+        let order = super::orders::lock(tx, order_id).await?;
+        if order.customer_id != new.customer_id {
+            return Err(invalid("order_id", "the order belongs to another customer"));
+        }
+        if order.status != super::orders::OrderStatus::Pending {
+            return Err(BillingError::Conflict(format!(
+                "order {order_id} is {}",
+                order.status.as_str()
+            )));
+        }
+        if order.total != new.amount {
+            return Err(invalid(
+                "amount",
+                format!("must be the order's total, {}", order.total.format_fr()),
+            ));
+        }
+    }
+    let new = NewPayment {
+        idempotency_key: key,
+        provider,
+        ..new
+    };
     Ok(sql::insert(tx, &new).await?)
 }
 
 pub async fn get(store: &Store, id: i64) -> Result<Payment, BillingError> {
-    sql::get(store, id).await?.ok_or_else(|| BillingError::NotFound(format!("payment {id}")))
+    sql::get(store, id)
+        .await?
+        .ok_or_else(|| BillingError::NotFound(format!("payment {id}")))
 }
 
 pub async fn lock(tx: &mut Tx, id: i64) -> Result<Payment, BillingError> {
-    sql::lock(tx, id).await?.ok_or_else(|| BillingError::NotFound(format!("payment {id}")))
+    sql::lock(tx, id)
+        .await?
+        .ok_or_else(|| BillingError::NotFound(format!("payment {id}")))
 }
 
-pub async fn by_provider_reference(store: &Store, provider: &str, reference: &str) -> Result<Option<Payment>, BillingError> {
+pub async fn by_provider_reference(
+    store: &Store,
+    provider: &str,
+    reference: &str,
+) -> Result<Option<Payment>, BillingError> {
     Ok(sql::by_provider_reference(store, provider, reference).await?)
 }
 
@@ -201,7 +252,10 @@ pub async fn fail(tx: &mut Tx, id: i64, reason: &str) -> Result<Payment, Billing
             lock(tx, id).await
         }
         PaymentStatus::Failed => Ok(p),
-        other => Err(BillingError::Conflict(format!("payment {id} is {} and cannot fail", other.as_str()))),
+        other => Err(BillingError::Conflict(format!(
+            "payment {id} is {} and cannot fail",
+            other.as_str()
+        ))),
     }
 }
 
@@ -232,10 +286,15 @@ pub async fn complete(tx: &mut Tx, id: i64, done: Completion) -> Result<Payment,
         return Ok(p);
     }
     if p.status == PaymentStatus::Failed {
-        return Err(BillingError::Conflict(format!("payment {id} failed and cannot complete")));
+        return Err(BillingError::Conflict(format!(
+            "payment {id} failed and cannot complete"
+        )));
     }
     if done.fee.currency != p.amount.currency || done.fee.is_negative() || done.fee.minor > p.amount.minor {
-        return Err(invalid("fee", "must be in the payment's currency, between zero and the amount"));
+        return Err(invalid(
+            "fee",
+            "must be in the payment's currency, between zero and the amount",
+        ));
     }
     let invoice_id = match (p.invoice_id, p.order_id) {
         (Some(i), _) => i,
@@ -243,7 +302,15 @@ pub async fn complete(tx: &mut Tx, id: i64, done: Completion) -> Result<Payment,
         (None, None) => return Err(invalid("invoice_id", "payment settles nothing")),
     };
     let invoice = invoices::apply_payment(tx, invoice_id, p.amount).await?;
-    sql::set_completed(tx, id, invoice_id, done.received_on, done.fee.minor, done.provider_reference.as_deref()).await?;
+    sql::set_completed(
+        tx,
+        id,
+        invoice_id,
+        done.received_on,
+        done.fee.minor,
+        done.provider_reference.as_deref(),
+    )
+    .await?;
     if let Some(order_id) = p.order_id {
         super::orders::mark_paid(tx, order_id).await?;
     }
@@ -255,18 +322,28 @@ pub async fn complete(tx: &mut Tx, id: i64, done: Completion) -> Result<Payment,
         tx,
         "payment_received",
         &reference,
-        &[Posting::debit(holding.clone(), p.amount), Posting::credit(receivable, p.amount)],
+        &[
+            Posting::debit(holding.clone(), p.amount),
+            Posting::credit(receivable, p.amount),
+        ],
     )
     .await?;
     ledger::post(
         tx,
         "provider_fee",
         &reference,
-        &[Posting::debit(accounts::PROVIDER_FEES, done.fee), Posting::credit(holding, done.fee)],
+        &[
+            Posting::debit(accounts::PROVIDER_FEES, done.fee),
+            Posting::credit(holding, done.fee),
+        ],
     )
     .await?;
 
-    let client_name = invoice.snapshot.as_ref().map(|s| s.customer.name.clone()).unwrap_or_default();
+    let client_name = invoice
+        .snapshot
+        .as_ref()
+        .map(|s| s.customer.name.clone())
+        .unwrap_or_default();
     for (nature, amount) in split_by_nature(&invoice, p.amount) {
         revenue_book::append(
             tx,
@@ -306,7 +383,11 @@ pub fn split_by_nature(document: &Invoice, amount: Money) -> Vec<(Nature, Money)
         .enumerate()
         .map(|(i, (_, m))| {
             let exact = i128::from(amount.minor) * i128::from(*m);
-            (i, (exact / i128::from(whole)) as i64, (exact % i128::from(whole)) as i64)
+            (
+                i,
+                (exact / i128::from(whole)) as i64,
+                (exact % i128::from(whole)) as i64,
+            )
         })
         .collect();
     let mut left = amount.minor - shares.iter().map(|s| s.1).sum::<i64>();

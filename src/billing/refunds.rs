@@ -49,12 +49,20 @@ pub struct Refund {
 
 /// Reserves `amount` of payment `payment_id` for a refund. Idempotent by key.
 #[tracing::instrument(skip(tx, reason))]
-pub async fn begin(tx: &mut Tx, payment_id: i64, amount: Money, reason: &str, key: &str) -> Result<Refund, BillingError> {
+pub async fn begin(
+    tx: &mut Tx,
+    payment_id: i64,
+    amount: Money,
+    reason: &str,
+    key: &str,
+) -> Result<Refund, BillingError> {
     let reason = validate::text("reason", reason, 300)?;
     let key = validate::text("idempotency_key", key, 200)?;
     if let Some(existing) = sql::refund_by_key(tx, &key).await? {
         if existing.payment_id != payment_id || existing.amount != amount {
-            return Err(BillingError::Conflict(format!("idempotency key {key:?} was used for another refund")));
+            return Err(BillingError::Conflict(format!(
+                "idempotency key {key:?} was used for another refund"
+            )));
         }
         return Ok(existing);
     }
@@ -66,7 +74,10 @@ pub async fn begin(tx: &mut Tx, payment_id: i64, amount: Money, reason: &str, ke
         )));
     }
     if amount.currency != payment.amount.currency {
-        return Err(invalid("amount", format!("currency must be {}", payment.amount.currency)));
+        return Err(invalid(
+            "amount",
+            format!("currency must be {}", payment.amount.currency),
+        ));
     }
     if amount.minor <= 0 {
         return Err(invalid("amount", "must be positive"));
@@ -93,7 +104,13 @@ pub async fn fail(tx: &mut Tx, refund_id: i64, why: &str) -> Result<Refund, Bill
         return Ok(refund);
     }
     let payment = payments::lock(tx, refund.payment_id).await?;
-    sql::set_refunded(tx, payment.id, payment.refunded.minor - refund.amount.minor, payment.status).await?;
+    sql::set_refunded(
+        tx,
+        payment.id,
+        payment.refunded.minor - refund.amount.minor,
+        payment.status,
+    )
+    .await?;
     sql::set_refund_failed(tx, refund_id, why).await?;
     lock(tx, refund_id).await
 }
@@ -120,11 +137,19 @@ pub async fn complete(
     let note = credit_notes::issue(
         tx,
         invoice_id,
-        credit_notes::CreditRequest { amount: Some(refund.amount), reason: refund.reason.clone(), issue_date: refunded_on },
+        credit_notes::CreditRequest {
+            amount: Some(refund.amount),
+            reason: refund.reason.clone(),
+            issue_date: refunded_on,
+        },
     )
     .await?;
     let original = super::invoices::get_in(tx, invoice_id).await?;
-    let client_name = original.snapshot.as_ref().map(|s| s.customer.name.clone()).unwrap_or_default();
+    let client_name = original
+        .snapshot
+        .as_ref()
+        .map(|s| s.customer.name.clone())
+        .unwrap_or_default();
     for (nature, amount) in split_by_nature(&note, refund.amount) {
         revenue_book::append(
             tx,
@@ -177,7 +202,9 @@ pub async fn refund_now(
 }
 
 pub async fn lock(tx: &mut Tx, id: i64) -> Result<Refund, BillingError> {
-    sql::lock_refund(tx, id).await?.ok_or_else(|| BillingError::NotFound(format!("refund {id}")))
+    sql::lock_refund(tx, id)
+        .await?
+        .ok_or_else(|| BillingError::NotFound(format!("refund {id}")))
 }
 
 pub async fn for_payment(store: &crate::store::Store, payment_id: i64) -> Result<Vec<Refund>, BillingError> {

@@ -22,7 +22,12 @@ impl From<Nature> for doc::Nature {
 }
 
 fn lines_of(address: &str) -> Vec<String> {
-    address.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()
+    address
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 fn payment_terms(days: i32) -> String {
@@ -36,7 +41,12 @@ fn payment_terms(days: i32) -> String {
 /// The printable form of an issued invoice or credit note; `credited` is the
 /// invoice a credit note corrects.
 pub fn invoice_document(invoice: &Invoice, credited: Option<&Invoice>) -> Result<InvoiceDoc, BillingError> {
-    let draft = || BillingError::Conflict(format!("invoice {} is a draft: only issued documents print", invoice.id));
+    let draft = || {
+        BillingError::Conflict(format!(
+            "invoice {} is a draft: only issued documents print",
+            invoice.id
+        ))
+    };
     let snapshot = invoice.snapshot.as_ref().ok_or_else(draft)?;
     let (number, issue_date, due_date) = match (&invoice.reference, invoice.issue_date, invoice.due_date) {
         (Some(r), Some(i), Some(d)) => (r.clone(), i, d),
@@ -47,10 +57,14 @@ pub fn invoice_document(invoice: &Invoice, credited: Option<&Invoice>) -> Result
     let credited = match (invoice.kind, credited) {
         (InvoiceKind::CreditNote, Some(original)) => Some((
             original.reference.clone().unwrap_or_default(),
-            original.issue_date.ok_or_else(|| BillingError::Conflict("credited invoice has no date".into()))?,
+            original
+                .issue_date
+                .ok_or_else(|| BillingError::Conflict("credited invoice has no date".into()))?,
         )),
         (InvoiceKind::CreditNote, None) => {
-            return Err(BillingError::Conflict(format!("credit note {number} needs the invoice it corrects")))
+            return Err(BillingError::Conflict(format!(
+                "credit note {number} needs the invoice it corrects"
+            )))
         }
         (InvoiceKind::Invoice, _) => None,
     };
@@ -78,7 +92,12 @@ pub fn invoice_document(invoice: &Invoice, credited: Option<&Invoice>) -> Result
         lines: invoice
             .lines
             .iter()
-            .map(|l| DocLine { description: l.description.clone(), quantity: l.quantity, unit_price: l.unit_price, total: l.total })
+            .map(|l| DocLine {
+                description: l.description.clone(),
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                total: l.total,
+            })
             .collect(),
         total: invoice.total,
         vat_mention: seller.vat_mention.clone(),
@@ -101,7 +120,9 @@ pub async fn invoice_pdf(store: &Store, id: i64) -> Result<Vec<u8>, BillingError
 }
 
 pub fn revenue_line(l: &BookLine) -> RevenueLine {
-    let method = PaymentMethod::parse(&l.line.method).map(PaymentMethod::label_fr).unwrap_or(l.line.method.as_str());
+    let method = PaymentMethod::parse(&l.line.method)
+        .map(PaymentMethod::label_fr)
+        .unwrap_or(l.line.method.as_str());
     RevenueLine {
         date: l.line.received_on,
         client: l.line.client_name.clone(),
@@ -132,13 +153,26 @@ impl BookPeriod {
             BookPeriod::Month(y, m) => (NaiveDate::from_ymd_opt(y, m, 1)?, 1),
             BookPeriod::Quarter(..) => return None,
         };
-        Some((start, start.checked_add_months(chrono::Months::new(months))?.pred_opt()?))
+        Some((
+            start,
+            start.checked_add_months(chrono::Months::new(months))?.pred_opt()?,
+        ))
     }
 
     pub fn label(self) -> String {
         const MONTHS: [&str; 12] = [
-            "Janvier", "Février", "Mars", "Avril", "Mai", "Juin", "Juillet", "Août", "Septembre", "Octobre",
-            "Novembre", "Décembre",
+            "Janvier",
+            "Février",
+            "Mars",
+            "Avril",
+            "Mai",
+            "Juin",
+            "Juillet",
+            "Août",
+            "Septembre",
+            "Octobre",
+            "Novembre",
+            "Décembre",
         ];
         match self {
             BookPeriod::Year(y) => format!("Année {y}"),
@@ -157,7 +191,12 @@ impl BookPeriod {
     }
 
     pub fn parse(text: &str) -> Result<BookPeriod, BillingError> {
-        let bad = || super::error::invalid("period", format!("{text:?} is not a year, quarter or month (2026, 2026-Q1, 2026-11)"));
+        let bad = || {
+            super::error::invalid(
+                "period",
+                format!("{text:?} is not a year, quarter or month (2026, 2026-Q1, 2026-11)"),
+            )
+        };
         let t = text.trim();
         let period = match t.split_once('-') {
             None => BookPeriod::Year(t.parse().map_err(|_| bad())?),
@@ -187,9 +226,15 @@ pub struct BookExport {
 }
 
 pub async fn export_book(store: &Store, period: BookPeriod) -> Result<BookExport, BillingError> {
-    let (from, to) = period.bounds().ok_or_else(|| super::error::invalid("period", "out of range"))?;
+    let (from, to) = period
+        .bounds()
+        .ok_or_else(|| super::error::invalid("period", "out of range"))?;
     let seller = settings::load(store).await?;
-    let lines: Vec<RevenueLine> = revenue_book::list(store, from, to).await?.iter().map(revenue_line).collect();
+    let lines: Vec<RevenueLine> = revenue_book::list(store, from, to)
+        .await?
+        .iter()
+        .map(revenue_line)
+        .collect();
     let book = RevenueBookDoc {
         seller: Party {
             name: seller.seller_name.clone(),
@@ -216,9 +261,18 @@ mod tests {
     #[test]
     fn periods() {
         let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
-        assert_eq!(BookPeriod::parse("2026").unwrap().bounds(), Some((d(2026, 1, 1), d(2026, 12, 31))));
-        assert_eq!(BookPeriod::parse("2026-Q2").unwrap().bounds(), Some((d(2026, 4, 1), d(2026, 6, 30))));
-        assert_eq!(BookPeriod::parse("2024-02").unwrap().bounds(), Some((d(2024, 2, 1), d(2024, 2, 29))));
+        assert_eq!(
+            BookPeriod::parse("2026").unwrap().bounds(),
+            Some((d(2026, 1, 1), d(2026, 12, 31)))
+        );
+        assert_eq!(
+            BookPeriod::parse("2026-Q2").unwrap().bounds(),
+            Some((d(2026, 4, 1), d(2026, 6, 30)))
+        );
+        assert_eq!(
+            BookPeriod::parse("2024-02").unwrap().bounds(),
+            Some((d(2024, 2, 1), d(2024, 2, 29)))
+        );
         assert_eq!(BookPeriod::parse("2026-11").unwrap().label(), "Novembre 2026");
         assert!(BookPeriod::parse("2026-Q5").is_err());
         assert!(BookPeriod::parse("2026-13").is_err());

@@ -71,10 +71,19 @@ pub fn line_hash(seq: i64, line: &NewBookLine, prev_hash: &str) -> String {
 /// Appends a line at the end of the chain (serialised with other appenders).
 pub async fn append(tx: &mut Tx, line: NewBookLine) -> Result<BookLine, BillingError> {
     let seq = crate::store::billing::settings::next_number(tx, sql::SEQ_SERIES).await?;
-    let prev_hash = if seq == 1 { GENESIS.to_string() } else { sql::hash_of(tx, seq - 1).await? };
+    let prev_hash = if seq == 1 {
+        GENESIS.to_string()
+    } else {
+        sql::hash_of(tx, seq - 1).await?
+    };
     let hash = line_hash(seq, &line, &prev_hash);
     sql::insert(tx, seq, &line, &prev_hash, &hash).await?;
-    Ok(BookLine { seq, line, prev_hash, hash })
+    Ok(BookLine {
+        seq,
+        line,
+        prev_hash,
+        hash,
+    })
 }
 
 /// Lines received between `from` and `to` (inclusive), by date then order of entry.
@@ -105,9 +114,15 @@ pub async fn verify(store: &Store) -> Result<Verification, BillingError> {
             None
         };
         if let Some(reason) = bad {
-            return Ok(Verification { lines_checked: i as i64 + 1, first_bad: Some((expected_seq.min(l.seq), reason)) });
+            return Ok(Verification {
+                lines_checked: i as i64 + 1,
+                first_bad: Some((expected_seq.min(l.seq), reason)),
+            });
         }
         expected_prev = l.hash.clone();
     }
-    Ok(Verification { lines_checked: lines.len() as i64, first_bad: None })
+    Ok(Verification {
+        lines_checked: lines.len() as i64,
+        first_bad: None,
+    })
 }

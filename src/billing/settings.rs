@@ -31,7 +31,10 @@ impl Activity {
             "goods" => Ok(Activity::Goods),
             "services" => Ok(Activity::Services),
             "mixed" => Ok(Activity::Mixed),
-            other => Err(invalid("activity", format!("{other:?} is not goods, services or mixed"))),
+            other => Err(invalid(
+                "activity",
+                format!("{other:?} is not goods, services or mixed"),
+            )),
         }
     }
 }
@@ -75,10 +78,16 @@ impl Settings {
         self.email = validate::email(self.email.as_deref())?;
         self.vat_mention = validate::text("vat_mention", &self.vat_mention, 200)?;
         if !(0..=60).contains(&self.payment_terms_days) {
-            return Err(invalid("payment_terms_days", "must be between 0 and 60 days (Code de commerce L441-10)"));
+            return Err(invalid(
+                "payment_terms_days",
+                "must be between 0 and 60 days (Code de commerce L441-10)",
+            ));
         }
         self.late_penalty_rate = validate::text("late_penalty_rate", &self.late_penalty_rate, 200)?;
-        for (field, prefix) in [("invoice_prefix", &mut self.invoice_prefix), ("credit_note_prefix", &mut self.credit_note_prefix)] {
+        for (field, prefix) in [
+            ("invoice_prefix", &mut self.invoice_prefix),
+            ("credit_note_prefix", &mut self.credit_note_prefix),
+        ] {
             *prefix = validate::text(field, prefix, 10)?;
             if !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
                 return Err(invalid(field, "letters and digits only"));
@@ -112,9 +121,13 @@ pub async fn save(tx: &mut Tx, settings: Settings) -> Result<Settings, BillingEr
 }
 
 pub async fn load(store: &Store) -> Result<Settings, BillingError> {
-    crate::store::billing::settings::load(store).await?.ok_or(BillingError::NoSettings)
+    crate::store::billing::settings::load(store)
+        .await?
+        .ok_or(BillingError::NoSettings)
 }
 
 pub async fn load_in(tx: &mut Tx) -> Result<Settings, BillingError> {
-    crate::store::billing::settings::load_in(tx).await?.ok_or(BillingError::NoSettings)
+    crate::store::billing::settings::load_in(tx)
+        .await?
+        .ok_or(BillingError::NoSettings)
 }

@@ -39,13 +39,20 @@ fn luhn(digits: &str) -> bool {
 /// An IBAN checked by ISO 13616 mod-97 (and its length for the common SEPA
 /// countries). Returned without spaces, upper case.
 pub fn iban(text: &str) -> Result<String, BillingError> {
-    let iban: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+    let iban: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
     if iban.len() < 15 || iban.len() > 34 || !iban.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(invalid("iban", format!("{text:?} is not an IBAN")));
     }
     let (country, check) = (&iban[..2], &iban[2..4]);
     if !country.chars().all(|c| c.is_ascii_uppercase()) || !check.chars().all(|c| c.is_ascii_digit()) {
-        return Err(invalid("iban", format!("{text:?} does not start with a country code and check digits")));
+        return Err(invalid(
+            "iban",
+            format!("{text:?} does not start with a country code and check digits"),
+        ));
     }
     let expected_len = match country {
         "FR" | "MC" | "IT" | "SM" => Some(27),
@@ -62,7 +69,10 @@ pub fn iban(text: &str) -> Result<String, BillingError> {
     };
     if let Some(n) = expected_len {
         if iban.len() != n {
-            return Err(invalid("iban", format!("an IBAN of {country} has {n} characters, {text:?} has {}", iban.len())));
+            return Err(invalid(
+                "iban",
+                format!("an IBAN of {country} has {n} characters, {text:?} has {}", iban.len()),
+            ));
         }
     }
     let rearranged = format!("{}{}", &iban[4..], &iban[..4]);

@@ -95,9 +95,20 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
             if json {
                 println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
             } else {
-                println!("{}\nSIREN {}\n{}", s.seller_name, s.siren, s.address.replace("\\n", "\n"));
-                println!("{} · paiement à {} jours · pénalités : {}", s.vat_mention, s.payment_terms_days, s.late_penalty_rate);
-                println!("séries : {}AAAA / {}AAAA · {}", s.invoice_prefix, s.credit_note_prefix, s.currency);
+                println!(
+                    "{}\nSIREN {}\n{}",
+                    s.seller_name,
+                    s.siren,
+                    s.address.replace("\\n", "\n")
+                );
+                println!(
+                    "{} · paiement à {} jours · pénalités : {}",
+                    s.vat_mention, s.payment_terms_days, s.late_penalty_rate
+                );
+                println!(
+                    "séries : {}AAAA / {}AAAA · {}",
+                    s.invoice_prefix, s.credit_note_prefix, s.currency
+                );
             }
         }
         BillingCommand::Configure(a) => {
@@ -149,7 +160,10 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
             let period = monthly::Period::parse(&period)?;
             let date = issue_date.unwrap_or_else(|| Utc::now().date_naive());
             for (contract, outcome) in monthly::run(store, period, date).await? {
-                println!("contract {contract}: {}", serde_json::to_string(&outcome).unwrap_or_default());
+                println!(
+                    "contract {contract}: {}",
+                    serde_json::to_string(&outcome).unwrap_or_default()
+                );
             }
         }
     }

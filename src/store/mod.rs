@@ -11,8 +11,8 @@ mod exclusive;
 pub mod jobs;
 mod migrate;
 mod postgres;
-mod sqlite;
 pub(crate) mod sql;
+mod sqlite;
 pub(crate) mod tx;
 pub mod types;
 

@@ -36,7 +36,9 @@ impl AnyRow {
 
     pub fn opt_json<T: serde::de::DeserializeOwned>(&self, column: &str) -> Result<Option<T>, StoreError> {
         let value: Option<sqlx::types::Json<serde_json::Value>> = self.get(column)?;
-        value.map(|v| serde_json::from_value(v.0).map_err(StoreError::from)).transpose()
+        value
+            .map(|v| serde_json::from_value(v.0).map_err(StoreError::from))
+            .transpose()
     }
 }
 

@@ -2,6 +2,8 @@
 //! macro that runs one test body against both.
 #![allow(dead_code)]
 
+pub mod billing;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use comptoir::store::Store;

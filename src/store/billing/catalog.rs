@@ -1,6 +1,6 @@
 use chrono::Utc;
 
-use crate::billing::catalog::{NewProduct, Nature, Product};
+use crate::billing::catalog::{Nature, NewProduct, Product};
 use crate::billing::money::{Currency, Money};
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Store, StoreError, Tx};
@@ -22,7 +22,9 @@ fn decode(r: &AnyRow) -> Result<Product, StoreError> {
 /// Reads an amount column and its currency column.
 pub(crate) fn money(r: &AnyRow, minor: &str, currency: &str) -> Result<Money, StoreError> {
     let code: String = r.get(currency)?;
-    let currency: Currency = code.parse().map_err(|e: crate::billing::money::MoneyError| StoreError::Corrupt(e.to_string()))?;
+    let currency: Currency = code
+        .parse()
+        .map_err(|e: crate::billing::money::MoneyError| StoreError::Corrupt(e.to_string()))?;
     Ok(Money::new(r.get(minor)?, currency))
 }
 
@@ -46,19 +48,35 @@ pub(crate) async fn insert(tx: &mut Tx, p: &NewProduct) -> Result<Product, Store
 }
 
 pub(crate) async fn list_active(store: &Store) -> Result<Vec<Product>, StoreError> {
-    read!(fetch_all, store, &format!("SELECT {COLUMNS} FROM products WHERE active = $1 ORDER BY sku"), true)?
-        .iter()
-        .map(decode)
-        .collect()
+    read!(
+        fetch_all,
+        store,
+        &format!("SELECT {COLUMNS} FROM products WHERE active = $1 ORDER BY sku"),
+        true
+    )?
+    .iter()
+    .map(decode)
+    .collect()
 }
 
 pub(crate) async fn by_sku(tx: &mut Tx, sku: &str) -> Result<Option<Product>, StoreError> {
-    sql!(fetch_optional, tx, &format!("SELECT {COLUMNS} FROM products WHERE sku = $1"), sku)?
-        .as_ref()
-        .map(decode)
-        .transpose()
+    sql!(
+        fetch_optional,
+        tx,
+        &format!("SELECT {COLUMNS} FROM products WHERE sku = $1"),
+        sku
+    )?
+    .as_ref()
+    .map(decode)
+    .transpose()
 }
 
 pub(crate) async fn set_active(tx: &mut Tx, sku: &str, active: bool) -> Result<u64, StoreError> {
-    sql!(execute, tx, "UPDATE products SET active = $1 WHERE sku = $2", active, sku)
+    sql!(
+        execute,
+        tx,
+        "UPDATE products SET active = $1 WHERE sku = $2",
+        active,
+        sku
+    )
 }

@@ -1,7 +1,9 @@
 use chrono::{NaiveDate, Utc};
 
 use super::catalog::money;
-use crate::billing::contracts::{Contract, ContractStatus, Mandate, NewContract, Operation, OperationKind, OperationLine};
+use crate::billing::contracts::{
+    Contract, ContractStatus, Mandate, NewContract, Operation, OperationKind, OperationLine,
+};
 use crate::billing::money::Money;
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Backend, Store, StoreError, Tx};
@@ -67,19 +69,33 @@ pub(crate) async fn insert(tx: &mut Tx, c: &NewContract) -> Result<Contract, Sto
 }
 
 pub(crate) async fn get(store: &Store, id: i64) -> Result<Option<Contract>, StoreError> {
-    read!(fetch_optional, store, &format!("SELECT {COLUMNS} FROM contracts WHERE id = $1"), id)?
-        .as_ref()
-        .map(decode)
-        .transpose()
+    read!(
+        fetch_optional,
+        store,
+        &format!("SELECT {COLUMNS} FROM contracts WHERE id = $1"),
+        id
+    )?
+    .as_ref()
+    .map(decode)
+    .transpose()
 }
 
 /// PostgreSQL locks the row; SQLite's transaction already holds the write lock.
 pub(crate) async fn lock(tx: &mut Tx, id: i64) -> Result<Option<Contract>, StoreError> {
-    let lock = if tx.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
-    sql!(fetch_optional, tx, &format!("SELECT {COLUMNS} FROM contracts WHERE id = $1{lock}"), id)?
-        .as_ref()
-        .map(decode)
-        .transpose()
+    let lock = if tx.backend() == Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    sql!(
+        fetch_optional,
+        tx,
+        &format!("SELECT {COLUMNS} FROM contracts WHERE id = $1{lock}"),
+        id
+    )?
+    .as_ref()
+    .map(decode)
+    .transpose()
 }
 
 pub(crate) async fn set_status(tx: &mut Tx, id: i64, status: ContractStatus) -> Result<(), StoreError> {
@@ -166,7 +182,11 @@ pub(crate) async fn insert_operation(
     decode_operation(&row)
 }
 
-pub(crate) async fn open_operations(tx: &mut Tx, contract_id: i64, until: NaiveDate) -> Result<Vec<Operation>, StoreError> {
+pub(crate) async fn open_operations(
+    tx: &mut Tx,
+    contract_id: i64,
+    until: NaiveDate,
+) -> Result<Vec<Operation>, StoreError> {
     sql!(
         fetch_all,
         tx,

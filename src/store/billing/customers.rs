@@ -38,11 +38,21 @@ pub(crate) async fn insert(tx: &mut Tx, c: &NewCustomer) -> Result<Customer, Sto
 }
 
 pub(crate) async fn get(store: &Store, id: i64) -> Result<Customer, StoreError> {
-    decode(&read!(fetch_one, store, &format!("SELECT {COLUMNS} FROM customers WHERE id = $1"), id)?)
+    decode(&read!(
+        fetch_one,
+        store,
+        &format!("SELECT {COLUMNS} FROM customers WHERE id = $1"),
+        id
+    )?)
 }
 
 pub(crate) async fn get_in(tx: &mut Tx, id: i64) -> Result<Customer, StoreError> {
-    decode(&sql!(fetch_one, tx, &format!("SELECT {COLUMNS} FROM customers WHERE id = $1"), id)?)
+    decode(&sql!(
+        fetch_one,
+        tx,
+        &format!("SELECT {COLUMNS} FROM customers WHERE id = $1"),
+        id
+    )?)
 }
 
 pub(crate) async fn list(store: &Store, limit: i64, before: Option<i64>) -> Result<Vec<Customer>, StoreError> {

@@ -5,9 +5,7 @@ use rust_decimal::Decimal;
 
 use super::catalog::money;
 use crate::billing::catalog::Nature;
-use crate::billing::invoices::{
-    Invoice, InvoiceFilter, InvoiceKind, InvoiceLine, InvoiceStatus, NewInvoice, Snapshot,
-};
+use crate::billing::invoices::{Invoice, InvoiceFilter, InvoiceKind, InvoiceLine, InvoiceStatus, NewInvoice, Snapshot};
 use crate::billing::money::Money;
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Backend, Store, StoreError, Tx};
@@ -121,7 +119,12 @@ pub(crate) async fn insert_lines(tx: &mut Tx, invoice_id: i64, lines: &[InvoiceL
 
 pub(crate) async fn delete_draft(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
     sql!(execute, tx, "DELETE FROM invoice_lines WHERE invoice_id = $1", id)?;
-    sql!(execute, tx, "DELETE FROM invoices WHERE id = $1 AND status = 'draft'", id)?;
+    sql!(
+        execute,
+        tx,
+        "DELETE FROM invoices WHERE id = $1 AND status = 'draft'",
+        id
+    )?;
     Ok(())
 }
 
@@ -168,7 +171,12 @@ pub(crate) async fn set_paid(tx: &mut Tx, id: i64, paid_minor: i64, status: Invo
     Ok(())
 }
 
-pub(crate) async fn set_credited(tx: &mut Tx, id: i64, credited_minor: i64, status: InvoiceStatus) -> Result<(), StoreError> {
+pub(crate) async fn set_credited(
+    tx: &mut Tx,
+    id: i64,
+    credited_minor: i64,
+    status: InvoiceStatus,
+) -> Result<(), StoreError> {
     sql!(
         execute,
         tx,
@@ -214,8 +222,17 @@ async fn with_lines(store: &Store, mut invoice: Invoice) -> Result<Invoice, Stor
 }
 
 pub(crate) async fn get_in(tx: &mut Tx, id: i64, for_update: bool) -> Result<Option<Invoice>, StoreError> {
-    let lock = if for_update && tx.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
-    let row = sql!(fetch_optional, tx, &format!("SELECT {COLUMNS} FROM invoices WHERE id = $1{lock}"), id)?;
+    let lock = if for_update && tx.backend() == Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let row = sql!(
+        fetch_optional,
+        tx,
+        &format!("SELECT {COLUMNS} FROM invoices WHERE id = $1{lock}"),
+        id
+    )?;
     match row {
         Some(r) => Ok(Some(with_lines_in(tx, decode(&r)?).await?)),
         None => Ok(None),
@@ -223,21 +240,35 @@ pub(crate) async fn get_in(tx: &mut Tx, id: i64, for_update: bool) -> Result<Opt
 }
 
 pub(crate) async fn get(store: &Store, id: i64) -> Result<Option<Invoice>, StoreError> {
-    match read!(fetch_optional, store, &format!("SELECT {COLUMNS} FROM invoices WHERE id = $1"), id)? {
+    match read!(
+        fetch_optional,
+        store,
+        &format!("SELECT {COLUMNS} FROM invoices WHERE id = $1"),
+        id
+    )? {
         Some(r) => Ok(Some(with_lines(store, decode(&r)?).await?)),
         None => Ok(None),
     }
 }
 
 pub(crate) async fn by_reference(store: &Store, reference: &str) -> Result<Option<Invoice>, StoreError> {
-    match read!(fetch_optional, store, &format!("SELECT {COLUMNS} FROM invoices WHERE reference = $1"), reference)? {
+    match read!(
+        fetch_optional,
+        store,
+        &format!("SELECT {COLUMNS} FROM invoices WHERE reference = $1"),
+        reference
+    )? {
         Some(r) => Ok(Some(with_lines(store, decode(&r)?).await?)),
         None => Ok(None),
     }
 }
 
 /// The invoice of a contract for a period (the monthly run's key).
-pub(crate) async fn for_contract_period(tx: &mut Tx, contract_id: i64, period: &str) -> Result<Option<Invoice>, StoreError> {
+pub(crate) async fn for_contract_period(
+    tx: &mut Tx,
+    contract_id: i64,
+    period: &str,
+) -> Result<Option<Invoice>, StoreError> {
     let row = sql!(
         fetch_optional,
         tx,
@@ -291,4 +322,39 @@ pub(crate) async fn overdue(store: &Store, date: NaiveDate) -> Result<Vec<Invoic
         out.push(with_lines(store, decode(r)?).await?);
     }
     Ok(out)
+}
+
+/// What issued credit notes already credited on invoice `id`, per nature.
+pub(crate) async fn credited_by_nature(tx: &mut Tx, id: i64) -> Result<Vec<(Nature, i64)>, StoreError> {
+    sql!(
+        fetch_all,
+        tx,
+        "SELECT l.nature, CAST(SUM(l.total_minor) AS BIGINT) AS credited
+         FROM invoice_lines l JOIN invoices c ON c.id = l.invoice_id
+         WHERE c.credited_invoice_id = $1 AND c.kind = 'credit_note' AND c.status <> 'draft'
+         GROUP BY l.nature",
+        id
+    )?
+    .iter()
+    .map(|r| {
+        let nature: String = r.get("nature")?;
+        Ok((
+            Nature::parse(&nature).map_err(|_| corrupt("nature", &nature))?,
+            r.get("credited")?,
+        ))
+    })
+    .collect()
+}
+
+/// The issue date of the last number taken in `series`.
+pub(crate) async fn last_issue_date(tx: &mut Tx, series: &str) -> Result<Option<NaiveDate>, StoreError> {
+    sql!(
+        fetch_optional,
+        tx,
+        "SELECT issue_date FROM invoices WHERE series = $1 AND number IS NOT NULL ORDER BY number DESC LIMIT 1",
+        series
+    )?
+    .map(|r| r.get("issue_date"))
+    .transpose()
+    .map(Option::flatten)
 }

@@ -5,7 +5,12 @@ use crate::billing::money::Money;
 use crate::store::sql::{read, sql};
 use crate::store::{Store, StoreError, Tx};
 
-pub(crate) async fn insert(tx: &mut Tx, kind: &str, reference: &str, entries: &[(String, Money)]) -> Result<i64, StoreError> {
+pub(crate) async fn insert(
+    tx: &mut Tx,
+    kind: &str,
+    reference: &str,
+    entries: &[(String, Money)],
+) -> Result<i64, StoreError> {
     let row = sql!(
         fetch_one,
         tx,

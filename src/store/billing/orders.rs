@@ -27,7 +27,12 @@ fn decode(r: &AnyRow) -> Result<Order, StoreError> {
     })
 }
 
-pub(crate) async fn insert(tx: &mut Tx, customer_id: i64, total: Money, lines: &[OrderLine]) -> Result<Order, StoreError> {
+pub(crate) async fn insert(
+    tx: &mut Tx,
+    customer_id: i64,
+    total: Money,
+    lines: &[OrderLine],
+) -> Result<Order, StoreError> {
     let row = sql!(
         fetch_one,
         tx,
@@ -45,22 +50,42 @@ pub(crate) async fn insert(tx: &mut Tx, customer_id: i64, total: Money, lines: &
 }
 
 pub(crate) async fn get(store: &Store, id: i64) -> Result<Option<Order>, StoreError> {
-    read!(fetch_optional, store, &format!("SELECT {COLUMNS} FROM orders WHERE id = $1"), id)?
-        .as_ref()
-        .map(decode)
-        .transpose()
+    read!(
+        fetch_optional,
+        store,
+        &format!("SELECT {COLUMNS} FROM orders WHERE id = $1"),
+        id
+    )?
+    .as_ref()
+    .map(decode)
+    .transpose()
 }
 
 pub(crate) async fn lock(tx: &mut Tx, id: i64) -> Result<Option<Order>, StoreError> {
-    let lock = if tx.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
-    sql!(fetch_optional, tx, &format!("SELECT {COLUMNS} FROM orders WHERE id = $1{lock}"), id)?
-        .as_ref()
-        .map(decode)
-        .transpose()
+    let lock = if tx.backend() == Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    sql!(
+        fetch_optional,
+        tx,
+        &format!("SELECT {COLUMNS} FROM orders WHERE id = $1{lock}"),
+        id
+    )?
+    .as_ref()
+    .map(decode)
+    .transpose()
 }
 
 pub(crate) async fn set_invoice(tx: &mut Tx, id: i64, invoice_id: i64) -> Result<(), StoreError> {
-    sql!(execute, tx, "UPDATE orders SET invoice_id = $1 WHERE id = $2", invoice_id, id)?;
+    sql!(
+        execute,
+        tx,
+        "UPDATE orders SET invoice_id = $1 WHERE id = $2",
+        invoice_id,
+        id
+    )?;
     Ok(())
 }
 

@@ -88,28 +88,47 @@ pub(crate) async fn insert(tx: &mut Tx, p: &NewPayment) -> Result<Payment, Store
 }
 
 pub(crate) async fn by_key(tx: &mut Tx, key: &str) -> Result<Option<Payment>, StoreError> {
-    sql!(fetch_optional, tx, &format!("SELECT {COLUMNS} FROM payments WHERE idempotency_key = $1"), key)?
-        .as_ref()
-        .map(decode)
-        .transpose()
+    sql!(
+        fetch_optional,
+        tx,
+        &format!("SELECT {COLUMNS} FROM payments WHERE idempotency_key = $1"),
+        key
+    )?
+    .as_ref()
+    .map(decode)
+    .transpose()
 }
 
 pub(crate) async fn lock(tx: &mut Tx, id: i64) -> Result<Option<Payment>, StoreError> {
     let lock = for_update(tx);
-    sql!(fetch_optional, tx, &format!("SELECT {COLUMNS} FROM payments WHERE id = $1{lock}"), id)?
-        .as_ref()
-        .map(decode)
-        .transpose()
+    sql!(
+        fetch_optional,
+        tx,
+        &format!("SELECT {COLUMNS} FROM payments WHERE id = $1{lock}"),
+        id
+    )?
+    .as_ref()
+    .map(decode)
+    .transpose()
 }
 
 pub(crate) async fn get(store: &Store, id: i64) -> Result<Option<Payment>, StoreError> {
-    read!(fetch_optional, store, &format!("SELECT {COLUMNS} FROM payments WHERE id = $1"), id)?
-        .as_ref()
-        .map(decode)
-        .transpose()
+    read!(
+        fetch_optional,
+        store,
+        &format!("SELECT {COLUMNS} FROM payments WHERE id = $1"),
+        id
+    )?
+    .as_ref()
+    .map(decode)
+    .transpose()
 }
 
-pub(crate) async fn by_provider_reference(store: &Store, provider: &str, reference: &str) -> Result<Option<Payment>, StoreError> {
+pub(crate) async fn by_provider_reference(
+    store: &Store,
+    provider: &str,
+    reference: &str,
+) -> Result<Option<Payment>, StoreError> {
     read!(
         fetch_optional,
         store,
@@ -171,7 +190,12 @@ pub(crate) async fn set_completed(
 }
 
 /// The database's CHECK (refunded ≤ amount) backs the application's own check.
-pub(crate) async fn set_refunded(tx: &mut Tx, id: i64, refunded_minor: i64, status: PaymentStatus) -> Result<(), StoreError> {
+pub(crate) async fn set_refunded(
+    tx: &mut Tx,
+    id: i64,
+    refunded_minor: i64,
+    status: PaymentStatus,
+) -> Result<(), StoreError> {
     sql!(
         execute,
         tx,
@@ -217,7 +241,13 @@ pub(crate) async fn stuck(store: &Store, before: DateTime<Utc>) -> Result<Vec<Pa
     .collect()
 }
 
-pub(crate) async fn insert_refund(tx: &mut Tx, payment_id: i64, amount: Money, reason: &str, key: &str) -> Result<Refund, StoreError> {
+pub(crate) async fn insert_refund(
+    tx: &mut Tx,
+    payment_id: i64,
+    amount: Money,
+    reason: &str,
+    key: &str,
+) -> Result<Refund, StoreError> {
     let row = sql!(
         fetch_one,
         tx,
@@ -236,25 +266,40 @@ pub(crate) async fn insert_refund(tx: &mut Tx, payment_id: i64, amount: Money, r
 }
 
 pub(crate) async fn refund_by_key(tx: &mut Tx, key: &str) -> Result<Option<Refund>, StoreError> {
-    sql!(fetch_optional, tx, &format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE idempotency_key = $1"), key)?
-        .as_ref()
-        .map(decode_refund)
-        .transpose()
+    sql!(
+        fetch_optional,
+        tx,
+        &format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE idempotency_key = $1"),
+        key
+    )?
+    .as_ref()
+    .map(decode_refund)
+    .transpose()
 }
 
 pub(crate) async fn lock_refund(tx: &mut Tx, id: i64) -> Result<Option<Refund>, StoreError> {
     let lock = for_update(tx);
-    sql!(fetch_optional, tx, &format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1{lock}"), id)?
-        .as_ref()
-        .map(decode_refund)
-        .transpose()
+    sql!(
+        fetch_optional,
+        tx,
+        &format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1{lock}"),
+        id
+    )?
+    .as_ref()
+    .map(decode_refund)
+    .transpose()
 }
 
 pub(crate) async fn refunds_for_payment(store: &Store, payment_id: i64) -> Result<Vec<Refund>, StoreError> {
-    read!(fetch_all, store, &format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = $1 ORDER BY id"), payment_id)?
-        .iter()
-        .map(decode_refund)
-        .collect()
+    read!(
+        fetch_all,
+        store,
+        &format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = $1 ORDER BY id"),
+        payment_id
+    )?
+    .iter()
+    .map(decode_refund)
+    .collect()
 }
 
 pub(crate) async fn set_refund_failed(tx: &mut Tx, id: i64, why: &str) -> Result<(), StoreError> {

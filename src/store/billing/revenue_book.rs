@@ -37,7 +37,13 @@ pub(crate) async fn hash_of(tx: &mut Tx, seq: i64) -> Result<String, StoreError>
     sql!(fetch_one, tx, "SELECT hash FROM revenue_book WHERE seq = $1", seq)?.get("hash")
 }
 
-pub(crate) async fn insert(tx: &mut Tx, seq: i64, l: &NewBookLine, prev_hash: &str, hash: &str) -> Result<(), StoreError> {
+pub(crate) async fn insert(
+    tx: &mut Tx,
+    seq: i64,
+    l: &NewBookLine,
+    prev_hash: &str,
+    hash: &str,
+) -> Result<(), StoreError> {
     sql!(
         execute,
         tx,
@@ -77,8 +83,12 @@ pub(crate) async fn list(store: &Store, from: NaiveDate, to: NaiveDate) -> Resul
 }
 
 pub(crate) async fn all_by_seq(store: &Store) -> Result<Vec<BookLine>, StoreError> {
-    read!(fetch_all, store, &format!("SELECT {COLUMNS} FROM revenue_book ORDER BY seq"))?
-        .iter()
-        .map(decode)
-        .collect()
+    read!(
+        fetch_all,
+        store,
+        &format!("SELECT {COLUMNS} FROM revenue_book ORDER BY seq")
+    )?
+    .iter()
+    .map(decode)
+    .collect()
 }

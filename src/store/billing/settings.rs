@@ -22,7 +22,9 @@ fn decode(r: &AnyRow) -> Result<Settings, StoreError> {
         late_penalty_rate: r.get("late_penalty_rate")?,
         invoice_prefix: r.get("invoice_prefix")?,
         credit_note_prefix: r.get("credit_note_prefix")?,
-        currency: currency.parse::<Currency>().map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        currency: currency
+            .parse::<Currency>()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
     })
 }
 
