@@ -8,6 +8,7 @@ pub mod customers;
 pub mod documents;
 pub mod error;
 pub mod invoices;
+pub mod jobs;
 pub mod ledger;
 pub mod money;
 pub mod monthly;

@@ -21,6 +21,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "billing",
         sql: include_str!("../../migrations/postgres/0002_billing.sql"),
     },
+    Migration {
+        version: 3,
+        name: "outside_world",
+        sql: include_str!("../../migrations/postgres/0003_outside_world.sql"),
+    },
 ];
 
 pub(crate) const SQLITE: &[Migration] = &[
@@ -33,6 +38,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         version: 2,
         name: "billing",
         sql: include_str!("../../migrations/sqlite/0002_billing.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "outside_world",
+        sql: include_str!("../../migrations/sqlite/0003_outside_world.sql"),
     },
 ];
 

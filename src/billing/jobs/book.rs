@@ -1,0 +1,77 @@
+//! Generating the livre de recettes of a period as CSV and PDF, kept in the
+//! database for download (the book must be kept ten years).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::settle;
+use crate::app::AppContext;
+use crate::billing::render::{export_book, BookPeriod};
+use crate::billing::BillingError;
+use crate::jobs::{EnqueueOptions, Inserted, Job, JobContext, JobKind, JobResult, KindOptions};
+use crate::store::billing::documents::{self, StoredDocument};
+use crate::store::{Store, Tx};
+
+pub const DOCUMENT_KIND: &str = "livre_de_recettes";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateRevenueBook {
+    /// `2026`, `2026-Q1` or `2026-11`.
+    pub period: String,
+}
+
+impl JobKind for GenerateRevenueBook {
+    const KIND: &'static str = "billing.generate_revenue_book";
+    fn options() -> KindOptions {
+        KindOptions { queue: "documents".into(), max_attempts: 5, ..KindOptions::default() }
+    }
+}
+
+impl Job<AppContext> for GenerateRevenueBook {
+    async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
+        settle(generate(ctx.store(), &self.period, Some(ctx.job.id)).await.map(|_| ()))
+    }
+}
+
+/// Exports the period and stores both files; returns their document ids (CSV, PDF).
+pub async fn generate(store: &Store, period: &str, job_id: Option<i64>) -> Result<(i64, i64), BillingError> {
+    let period = BookPeriod::parse(period)?;
+    let export = export_book(store, period).await?;
+    let base = format!("livre-de-recettes-{}", period.key());
+    let mut tx = store.begin().await?;
+    let csv = save(&mut tx, &period.key(), "csv", &format!("{base}.csv"), &export.csv, job_id).await?;
+    let pdf = save(&mut tx, &period.key(), "pdf", &format!("{base}.pdf"), &export.pdf, job_id).await?;
+    tx.commit().await?;
+    tracing::info!(period = %period.key(), lines = export.lines, "livre de recettes generated");
+    Ok((csv, pdf))
+}
+
+async fn save(tx: &mut Tx, key: &str, format: &str, filename: &str, bytes: &[u8], job_id: Option<i64>) -> Result<i64, BillingError> {
+    let sha: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    Ok(documents::insert(tx, DOCUMENT_KIND, key, format, filename, bytes, &sha, job_id).await?)
+}
+
+/// Asks for a generation; one per period and day (a second request the same
+/// day returns the first job).
+pub async fn request(tx: &mut Tx, period: &str, today: chrono::NaiveDate) -> Result<Inserted, BillingError> {
+    let period = BookPeriod::parse(period)?;
+    crate::jobs::enqueue(
+        tx,
+        &GenerateRevenueBook { period: period.key() },
+        EnqueueOptions::new().unique_key(format!("revenue-book:{}:{today}", period.key())),
+    )
+    .await
+    .map_err(|e| BillingError::Conflict(e.to_string()))
+}
+
+/// The newest generated file of a period (`csv` or `pdf`).
+pub async fn latest(store: &Store, period: &str, format: &str) -> Result<Option<StoredDocument>, BillingError> {
+    let period = BookPeriod::parse(period)?;
+    Ok(documents::latest(store, DOCUMENT_KIND, &period.key(), format).await?)
+}
+
+/// One stored document, for download.
+pub async fn document(store: &Store, id: i64) -> Result<StoredDocument, BillingError> {
+    documents::get(store, id).await?.ok_or_else(|| BillingError::NotFound(format!("document {id}")))
+}

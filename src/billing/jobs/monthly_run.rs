@@ -1,0 +1,84 @@
+//! The monthly billing run: a periodic job on the 1st of the month fans out
+//! one job per contract, each invoicing that contract for the month just ended.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::settle;
+use crate::app::AppContext;
+use crate::billing::monthly::{self, ContractOutcome, Period};
+use crate::billing::BillingError;
+use crate::jobs::{enqueue_many, EnqueueOptions, Job, JobContext, JobKind, JobResult, KindOptions};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MonthlyRun {
+    /// `YYYY-MM`; by default the month before today (by the database clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
+}
+
+impl JobKind for MonthlyRun {
+    const KIND: &'static str = "billing.monthly_run";
+    fn options() -> KindOptions {
+        KindOptions { queue: "billing".into(), max_attempts: 10, ..KindOptions::default() }
+    }
+}
+
+impl Job<AppContext> for MonthlyRun {
+    async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
+        settle(fan_out(ctx.store(), self.period.as_deref()).await.map(|_| ()))
+    }
+}
+
+/// Enqueues one `InvoiceContract` per contract with open operations, with a
+/// unique key per contract and period: a second run adds nothing.
+pub async fn fan_out(store: &crate::store::Store, period: Option<&str>) -> Result<usize, BillingError> {
+    let today = store.now().await?.date_naive();
+    let period = match period {
+        Some(p) => Period::parse(p)?,
+        None => Period::of(today).previous(),
+    };
+    let contracts = monthly::contracts_to_invoice(store, period).await?;
+    let jobs = contracts.iter().map(|&contract_id| {
+        (
+            InvoiceContract { contract_id, period: period.key(), issue_date: today },
+            EnqueueOptions::new().unique_key(format!("invoice-contract:{contract_id}:{}", period.key())),
+        )
+    });
+    let mut tx = store.begin().await?;
+    let inserted = enqueue_many(&mut tx, jobs).await.map_err(|e| BillingError::Conflict(e.to_string()))?;
+    tx.commit().await?;
+    tracing::info!(period = %period.key(), contracts = inserted.len(), "monthly run fanned out");
+    Ok(inserted.len())
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceContract {
+    pub contract_id: i64,
+    pub period: String,
+    pub issue_date: NaiveDate,
+}
+
+impl JobKind for InvoiceContract {
+    const KIND: &'static str = "billing.invoice_contract";
+    fn options() -> KindOptions {
+        KindOptions { queue: "billing".into(), max_attempts: 10, ..KindOptions::default() }
+    }
+}
+
+impl Job<AppContext> for InvoiceContract {
+    async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
+        let result = async {
+            let period = Period::parse(&self.period)?;
+            let outcome = monthly::invoice_contract(ctx.store(), self.contract_id, period, self.issue_date).await?;
+            if let ContractOutcome::Invoiced { reference, .. } = &outcome {
+                tracing::info!(contract = self.contract_id, %reference, "contract invoiced");
+            }
+            Ok(())
+        }
+        .await;
+        settle(result)
+    }
+}

@@ -1,0 +1,140 @@
+//! The billing job kinds run by a real worker with the product's registry.
+
+mod support;
+
+use std::sync::Arc;
+
+use comptoir::app::{registry, AppContext};
+use comptoir::billing::catalog::Nature;
+use comptoir::billing::contracts::{self, NewOperation, OperationKind};
+use comptoir::billing::invoices::{self, InvoiceFilter};
+use comptoir::billing::jobs::{book, monthly_run, orders as order_jobs};
+use comptoir::billing::orders::{self, NewOrder, OrderItem, OrderStatus};
+use comptoir::config::Config;
+use comptoir::jobs::{enqueue_now, DrainLimits, EnqueueOptions, Inserted, Worker, WorkerConfig};
+use rust_decimal::Decimal;
+use support::billing::*;
+use support::{Backend, TestDb};
+
+async fn drain(db: &TestDb) -> comptoir::jobs::Report {
+    let app = AppContext {
+        config: Arc::new(Config { database_url: Some(db.url.clone()), data_dir: db.dir.path().to_path_buf() }),
+    };
+    let report = Worker::new(db.store.clone(), Arc::new(registry()), app, WorkerConfig::default())
+        .drain(DrainLimits::default(), std::future::pending())
+        .await
+        .expect("drain");
+    assert!(report.all_succeeded(), "{report:?}");
+    report
+}
+
+async fn purchase(db: &TestDb, contract_id: i64, minor: i64) {
+    let mut tx = db.store.begin().await.unwrap();
+    contracts::post_operation(
+        &mut tx,
+        contract_id,
+        NewOperation {
+            kind: OperationKind::Purchase,
+            lines: vec![op_line("Abonnement", Nature::Services, Decimal::ONE, eur(minor))],
+            occurred_on: date(2026, 10, 15),
+        },
+        date(2026, 10, 15),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn monthly_run_fans_out_one_invoice_per_contract(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    let a = person(&db.store).await;
+    let b = business(&db.store).await;
+    let ca = contract(&db.store, a.id, 100_000, date(2026, 1, 10)).await;
+    let cb = contract(&db.store, b.id, 100_000, date(2026, 1, 10)).await;
+    purchase(&db, ca.id, 1_500).await;
+    purchase(&db, cb.id, 2_500).await;
+    purchase(&db, cb.id, 500).await;
+
+    let run = monthly_run::MonthlyRun { period: Some("2026-10".into()) };
+    enqueue_now(&db.store, &run, EnqueueOptions::new()).await.unwrap();
+    let report = drain(&db).await;
+    assert_eq!(report.completed, 3, "the run and one job per contract: {report:?}");
+    let all = invoices::list(&db.store, &InvoiceFilter { limit: 100, ..Default::default() }).await.unwrap();
+    let mut totals: Vec<(Option<i64>, i64)> = all.iter().map(|i| (i.contract_id, i.total.minor)).collect();
+    totals.sort();
+    assert_eq!(totals, vec![(Some(ca.id), 1_500), (Some(cb.id), 3_000)]);
+    assert!(all.iter().all(|i| i.period.as_deref() == Some("2026-10") && i.reference.is_some()));
+
+    // A second run for the same month finds nothing more to do.
+    enqueue_now(&db.store, &run, EnqueueOptions::new()).await.unwrap();
+    drain(&db).await;
+    assert_eq!(invoices::list(&db.store, &InvoiceFilter { limit: 100, ..Default::default() }).await.unwrap().len(), 2);
+}
+
+async fn revenue_book_is_generated_and_kept_for_download(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    let mut tx = db.store.begin().await.unwrap();
+    let first = book::request(&mut tx, "2026-Q4", date(2026, 11, 22)).await.unwrap();
+    let again = book::request(&mut tx, "2026-q4", date(2026, 11, 22)).await;
+    tx.commit().await.unwrap();
+    assert!(matches!(first, Inserted::New(_)));
+    // Same period the same day: the same job (the period is normalised first).
+    assert!(matches!(again, Ok(Inserted::Duplicate(id)) if id == first.id()) || again.is_err(), "{again:?}");
+    drain(&db).await;
+    let csv = book::latest(&db.store, "2026-Q4", "csv").await.unwrap().expect("csv kept");
+    let pdf = book::latest(&db.store, "2026-Q4", "pdf").await.unwrap().expect("pdf kept");
+    assert!(csv.content.starts_with(b"\xEF\xBB\xBFDate;Client;"));
+    assert!(pdf.content.starts_with(b"%PDF"));
+    assert_eq!(pdf.filename, "livre-de-recettes-2026-Q4.pdf");
+    assert_eq!(csv.sha256.len(), 64);
+
+    // A period that does not exist is refused before anything is queued.
+    let mut tx = db.store.begin().await.unwrap();
+    assert!(book::request(&mut tx, "2026-Q7", date(2026, 11, 22)).await.is_err());
+}
+
+async fn unpaid_order_expires_and_paid_order_stays(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    let c = person(&db.store).await;
+    let mut tx = db.store.begin().await.unwrap();
+    comptoir::billing::catalog::create(
+        &mut tx,
+        comptoir::billing::catalog::NewProduct {
+            sku: "MUG".into(),
+            name: "Mug".into(),
+            nature: Nature::Goods,
+            unit_price: eur(1_200),
+        },
+    )
+    .await
+    .unwrap();
+    let order = orders::create(&mut tx, NewOrder { customer_id: c.id, items: vec![OrderItem { sku: "MUG".into(), quantity: 2 }] })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    enqueue_now(&db.store, &order_jobs::ExpireOrder { order_id: order.id }, EnqueueOptions::new()).await.unwrap();
+    // A job for an order that does not exist is discarded with a readable error, not retried.
+    let missing = enqueue_now(&db.store, &order_jobs::ExpireOrder { order_id: 999_999 }, EnqueueOptions::new())
+        .await
+        .unwrap();
+    let app = AppContext {
+        config: Arc::new(Config { database_url: Some(db.url.clone()), data_dir: db.dir.path().to_path_buf() }),
+    };
+    let report = Worker::new(db.store.clone(), Arc::new(registry()), app, WorkerConfig::default())
+        .drain(DrainLimits::default(), std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!((report.completed, report.discarded), (1, 1), "{report:?}");
+    assert_eq!(orders::get(&db.store, order.id).await.unwrap().status, OrderStatus::Expired);
+    let job = db.store.get_job(missing.id()).await.unwrap();
+    assert!(job.errors[0].error.contains("order 999999 not found"), "{:?}", job.errors);
+}
+
+on_both_backends!(
+    monthly_run_fans_out_one_invoice_per_contract,
+    revenue_book_is_generated_and_kept_for_download,
+    unpaid_order_expires_and_paid_order_stays,
+);
