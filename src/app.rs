@@ -2,14 +2,25 @@
 
 use std::sync::Arc;
 
+use crate::billing::jobs::{book, dunning, emails, monthly_run, orders};
 use crate::config::Config;
-use crate::billing::jobs::{book, monthly_run, orders};
 use crate::jobs::{Noop, Registry};
+use crate::mail::{MailConfig, MailError, Mailer};
 
 /// Handed to every job of the product.
 #[derive(Clone)]
 pub struct AppContext {
     pub config: Arc<Config>,
+    pub mailer: Mailer,
+}
+
+impl AppContext {
+    /// Builds the context from the configuration and the environment
+    /// (SMTP settings; without them e-mails are written as files in the data directory).
+    pub fn from_config(config: Arc<Config>) -> Result<AppContext, MailError> {
+        let mailer = Mailer::new(MailConfig::from_env(&config.data_dir)?)?;
+        Ok(AppContext { config, mailer })
+    }
 }
 
 /// Every kind the product's workers run.
@@ -19,9 +30,24 @@ pub fn registry() -> Registry<AppContext> {
         .register::<book::GenerateRevenueBook>()
         .register::<monthly_run::MonthlyRun>()
         .register::<monthly_run::InvoiceContract>()
-        .register::<orders::ExpireOrder>();
-    // The 1st of each month at 02:00 UTC, for the month just ended.
+        .register::<orders::ExpireOrder>()
+        .register::<emails::SendInvoiceEmail>()
+        .register::<emails::SendReceipt>()
+        .register::<emails::SendReminder>()
+        .register::<dunning::Dunning>();
+    // The 1st of each month at 02:00 UTC, for the month just ended; reminders every morning.
     registry
         .periodic("monthly-billing-run", "0 2 1 * *", &monthly_run::MonthlyRun::default())
-        .expect("valid cron expression")
+        .and_then(|r| r.periodic("dunning", "0 8 * * *", &dunning::Dunning::default()))
+        .expect("constant cron expressions are valid")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn registry_builds_with_its_schedules() {
+        let registry = super::registry();
+        assert!(registry.kinds().any(|k| k == "billing.dunning"));
+        assert!(registry.queues().contains("mail"));
+    }
 }

@@ -6,6 +6,7 @@ pub mod billing;
 pub mod cli;
 pub mod config;
 pub mod jobs;
+pub mod mail;
 pub mod store;
 pub mod telemetry;
 pub mod web;

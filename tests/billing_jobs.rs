@@ -16,10 +16,14 @@ use rust_decimal::Decimal;
 use support::billing::*;
 use support::{Backend, TestDb};
 
+fn app(db: &TestDb) -> AppContext {
+    let config = Config { database_url: Some(db.url.clone()), data_dir: db.dir.path().to_path_buf() };
+    let mailer = comptoir::mail::Mailer::new(comptoir::mail::MailConfig::file(None, db.dir.path().join("mail"))).unwrap();
+    AppContext { config: Arc::new(config), mailer }
+}
+
 async fn drain(db: &TestDb) -> comptoir::jobs::Report {
-    let app = AppContext {
-        config: Arc::new(Config { database_url: Some(db.url.clone()), data_dir: db.dir.path().to_path_buf() }),
-    };
+    let app = app(db);
     let report = Worker::new(db.store.clone(), Arc::new(registry()), app, WorkerConfig::default())
         .drain(DrainLimits::default(), std::future::pending())
         .await
@@ -120,9 +124,7 @@ async fn unpaid_order_expires_and_paid_order_stays(backend: Backend) {
     let missing = enqueue_now(&db.store, &order_jobs::ExpireOrder { order_id: 999_999 }, EnqueueOptions::new())
         .await
         .unwrap();
-    let app = AppContext {
-        config: Arc::new(Config { database_url: Some(db.url.clone()), data_dir: db.dir.path().to_path_buf() }),
-    };
+    let app = app(&db);
     let report = Worker::new(db.store.clone(), Arc::new(registry()), app, WorkerConfig::default())
         .drain(DrainLimits::default(), std::future::pending())
         .await
@@ -138,3 +140,63 @@ on_both_backends!(
     revenue_book_is_generated_and_kept_for_download,
     unpaid_order_expires_and_paid_order_stays,
 );
+
+async fn issue_for(db: &TestDb, customer_id: i64, on: chrono::NaiveDate) -> comptoir::billing::invoices::Invoice {
+    let draft = simple_draft(&db.store, customer_id, 4_200).await;
+    issue(&db.store, draft.id, on).await
+}
+
+async fn invoice_email_and_dunning_run_as_jobs(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    let customer = person(&db.store).await;
+    let today = chrono::Utc::now().date_naive();
+    // Issued 40 days ago, due 30 days later: 10 days late, reminder level 1.
+    let late = issue_for(&db, customer.id, today - chrono::Days::new(40)).await;
+    let fresh = issue_for(&db, customer.id, today).await;
+
+    enqueue_now(&db.store, &comptoir::billing::jobs::emails::SendInvoiceEmail { invoice_id: fresh.id }, EnqueueOptions::new())
+        .await
+        .unwrap();
+    enqueue_now(&db.store, &comptoir::billing::jobs::dunning::Dunning::default(), EnqueueOptions::new()).await.unwrap();
+    let report = drain(&db).await;
+    assert_eq!(report.completed, 3, "invoice e-mail, dunning, one reminder: {report:?}");
+
+    let sent = comptoir::mail::for_invoice(&db.store, fresh.id).await.unwrap();
+    assert_eq!(sent.len(), 1);
+    assert!(invoices::get(&db.store, fresh.id).await.unwrap().sent_at.is_some());
+    let reminders = comptoir::mail::for_invoice(&db.store, late.id).await.unwrap();
+    assert_eq!(reminders.len(), 1, "{reminders:?}");
+    assert_eq!(reminders[0].kind, "reminder_1");
+    let files = std::fs::read_dir(db.dir.path().join("mail")).unwrap().count();
+    assert_eq!(files, 2, "two .eml files written by the default transport");
+
+    // The next day's dunning sends nothing new for the same level.
+    enqueue_now(&db.store, &comptoir::billing::jobs::dunning::Dunning::default(), EnqueueOptions::new()).await.unwrap();
+    drain(&db).await;
+    assert_eq!(comptoir::mail::for_invoice(&db.store, late.id).await.unwrap().len(), 1);
+
+    // Paid meanwhile: a pending reminder is cancelled, not sent.
+    let mut tx = db.store.begin().await.unwrap();
+    comptoir::billing::invoices::apply_payment(&mut tx, late.id, eur(4_200)).await.unwrap();
+    tx.commit().await.unwrap();
+    let job = enqueue_now(
+        &db.store,
+        &comptoir::billing::jobs::emails::SendReminder { invoice_id: late.id, level: 2 },
+        EnqueueOptions::new(),
+    )
+    .await
+    .unwrap();
+    let report = Worker::new(db.store.clone(), Arc::new(registry()), app(&db), WorkerConfig::default())
+        .drain(DrainLimits::default(), std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(report.cancelled, 1, "{report:?}");
+    assert_eq!(db.store.get_job(job.id()).await.unwrap().state, comptoir::jobs::JobState::Cancelled);
+    assert_eq!(comptoir::mail::for_invoice(&db.store, late.id).await.unwrap().len(), 1);
+}
+
+mod mail_jobs {
+    use super::*;
+    on_both_backends!(invoice_email_and_dunning_run_as_jobs);
+}

@@ -6,6 +6,7 @@ pub mod contracts;
 pub mod credit_notes;
 pub mod customers;
 pub mod documents;
+pub mod emails;
 pub mod error;
 pub mod invoices;
 pub mod jobs;

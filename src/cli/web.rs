@@ -70,7 +70,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
         let worker = Worker::new(
             store.clone(),
             Arc::new(registry()),
-            AppContext { config: config.clone() },
+            AppContext::from_config(config.clone()).context("mail configuration")?,
             WorkerConfig {
                 concurrency: cli.concurrency.max(1),
                 ..WorkerConfig::default()

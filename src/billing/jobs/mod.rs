@@ -2,6 +2,8 @@
 //! the queue, enqueued in the same transaction as the fact that causes it.
 
 pub mod book;
+pub mod dunning;
+pub mod emails;
 pub mod monthly_run;
 pub mod orders;
 

@@ -1,0 +1,85 @@
+//! E-mail jobs: an invoice (or credit note) with its PDF, a receipt after a
+//! payment, a reminder for an overdue invoice. The job's idempotency key is
+//! the e-mail's: a retried or rescued job finds the e-mail sent and stops.
+
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppContext;
+use crate::billing::emails::{self, EmailError};
+use crate::jobs::{Job, JobContext, JobError, JobKind, JobResult, KindOptions, Outcome};
+
+fn outcome(result: Result<(), EmailError>) -> JobResult {
+    match result {
+        Ok(()) => Ok(Outcome::Done),
+        // A reminder for an invoice paid meanwhile: dunning stops there.
+        Err(EmailError::NotSendable(why)) => Ok(Outcome::Cancel(why)),
+        Err(e) if e.is_transient() => Err(JobError::msg(e)),
+        Err(e) => Ok(Outcome::Discard(e.to_string())),
+    }
+}
+
+fn mail_options() -> KindOptions {
+    KindOptions { queue: "mail".into(), max_attempts: 12, ..KindOptions::default() }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SendInvoiceEmail {
+    pub invoice_id: i64,
+}
+
+impl JobKind for SendInvoiceEmail {
+    const KIND: &'static str = "billing.send_invoice_email";
+    fn options() -> KindOptions {
+        mail_options()
+    }
+}
+
+impl Job<AppContext> for SendInvoiceEmail {
+    async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
+        let key = ctx.idempotency_key();
+        outcome(emails::send_invoice(ctx.store(), &ctx.app.mailer, self.invoice_id, &key).await.map(|_| ()))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SendReceipt {
+    pub payment_id: i64,
+}
+
+impl JobKind for SendReceipt {
+    const KIND: &'static str = "billing.send_receipt";
+    fn options() -> KindOptions {
+        mail_options()
+    }
+}
+
+impl Job<AppContext> for SendReceipt {
+    async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
+        let key = ctx.idempotency_key();
+        outcome(emails::send_receipt(ctx.store(), &ctx.app.mailer, self.payment_id, &key).await.map(|_| ()))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SendReminder {
+    pub invoice_id: i64,
+    /// 1, 2 or 3 (formal notice).
+    pub level: u8,
+}
+
+impl JobKind for SendReminder {
+    const KIND: &'static str = "billing.send_reminder";
+    fn options() -> KindOptions {
+        mail_options()
+    }
+}
+
+impl Job<AppContext> for SendReminder {
+    async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
+        let key = ctx.idempotency_key();
+        outcome(emails::send_reminder(ctx.store(), &ctx.app.mailer, self.invoice_id, self.level, &key).await.map(|_| ()))
+    }
+}
