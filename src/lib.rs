@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod jobs;
 pub mod mail;
+pub mod providers;
 pub mod store;
 pub mod telemetry;
 pub mod web;
