@@ -2,24 +2,41 @@
 
 use std::sync::Arc;
 
-use crate::billing::jobs::{book, dunning, emails, monthly_run, orders};
+use crate::billing::jobs::{book, dunning, emails, monthly_run, orders, payments};
 use crate::config::Config;
 use crate::jobs::{Noop, Registry};
 use crate::mail::{MailConfig, MailError, Mailer};
+use crate::providers::{ConfigError, Providers};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("mail: {0}")]
+    Mail(#[from] MailError),
+    #[error("payment providers: {0}")]
+    Providers(#[from] ConfigError),
+}
 
 /// Handed to every job of the product.
 #[derive(Clone)]
 pub struct AppContext {
     pub config: Arc<Config>,
     pub mailer: Mailer,
+    pub providers: Providers,
 }
 
 impl AppContext {
     /// Builds the context from the configuration and the environment
-    /// (SMTP settings; without them e-mails are written as files in the data directory).
-    pub fn from_config(config: Arc<Config>) -> Result<AppContext, MailError> {
+    /// (SMTP settings, without which e-mails are written as files in the data
+    /// directory; provider credentials, without which only `manual` and
+    /// `simulated` payments exist).
+    pub fn from_config(config: Arc<Config>) -> Result<AppContext, AppError> {
         let mailer = Mailer::new(MailConfig::from_env(&config.data_dir)?)?;
-        Ok(AppContext { config, mailer })
+        let providers = Providers::from_env()?;
+        Ok(AppContext {
+            config,
+            mailer,
+            providers,
+        })
     }
 }
 
@@ -34,11 +51,22 @@ pub fn registry() -> Registry<AppContext> {
         .register::<emails::SendInvoiceEmail>()
         .register::<emails::SendReceipt>()
         .register::<emails::SendReminder>()
-        .register::<dunning::Dunning>();
+        .register::<dunning::Dunning>()
+        .register::<payments::ChargePayment>()
+        .register::<payments::CapturePayment>()
+        .register::<payments::RefundPayment>()
+        .register::<payments::ReconcilePayments>();
     // The 1st of each month at 02:00 UTC, for the month just ended; reminders every morning.
     registry
         .periodic("monthly-billing-run", "0 2 1 * *", &monthly_run::MonthlyRun::default())
         .and_then(|r| r.periodic("dunning", "0 8 * * *", &dunning::Dunning::default()))
+        .and_then(|r| {
+            r.periodic(
+                "reconcile-payments",
+                "*/15 * * * *",
+                &payments::ReconcilePayments::default(),
+            )
+        })
         .expect("constant cron expressions are valid")
 }
 

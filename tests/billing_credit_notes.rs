@@ -222,6 +222,7 @@ async fn over_credit_is_refused_and_changes_nothing(backend: Backend) {
             &mut tx,
             original.id,
             comptoir::billing::credit_notes::CreditRequest {
+                nature: None,
                 amount,
                 reason: "Erreur".into(),
                 issue_date: date(2026, 6, 3),
@@ -252,6 +253,7 @@ async fn over_credit_is_refused_and_changes_nothing(backend: Backend) {
         &mut tx,
         original.id,
         comptoir::billing::credit_notes::CreditRequest {
+            nature: None,
             amount: None,
             reason: "   ".into(),
             issue_date: date(2026, 6, 3),

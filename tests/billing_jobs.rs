@@ -17,9 +17,20 @@ use support::billing::*;
 use support::{Backend, TestDb};
 
 fn app(db: &TestDb) -> AppContext {
-    let config = Config { database_url: Some(db.url.clone()), data_dir: db.dir.path().to_path_buf() };
-    let mailer = comptoir::mail::Mailer::new(comptoir::mail::MailConfig::file(None, db.dir.path().join("mail"))).unwrap();
-    AppContext { config: Arc::new(config), mailer }
+    let config = Config {
+        database_url: Some(db.url.clone()),
+        data_dir: db.dir.path().to_path_buf(),
+    };
+    let mailer =
+        comptoir::mail::Mailer::new(comptoir::mail::MailConfig::file(None, db.dir.path().join("mail"))).unwrap();
+    let providers =
+        comptoir::providers::Providers::new(comptoir::providers::ProvidersConfig::from_lookup(|_| None).unwrap())
+            .unwrap();
+    AppContext {
+        config: Arc::new(config),
+        mailer,
+        providers,
+    }
 }
 
 async fn drain(db: &TestDb) -> comptoir::jobs::Report {
@@ -60,20 +71,44 @@ async fn monthly_run_fans_out_one_invoice_per_contract(backend: Backend) {
     purchase(&db, cb.id, 2_500).await;
     purchase(&db, cb.id, 500).await;
 
-    let run = monthly_run::MonthlyRun { period: Some("2026-10".into()) };
+    let run = monthly_run::MonthlyRun {
+        period: Some("2026-10".into()),
+    };
     enqueue_now(&db.store, &run, EnqueueOptions::new()).await.unwrap();
     let report = drain(&db).await;
     assert_eq!(report.completed, 3, "the run and one job per contract: {report:?}");
-    let all = invoices::list(&db.store, &InvoiceFilter { limit: 100, ..Default::default() }).await.unwrap();
+    let all = invoices::list(
+        &db.store,
+        &InvoiceFilter {
+            limit: 100,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let mut totals: Vec<(Option<i64>, i64)> = all.iter().map(|i| (i.contract_id, i.total.minor)).collect();
     totals.sort();
     assert_eq!(totals, vec![(Some(ca.id), 1_500), (Some(cb.id), 3_000)]);
-    assert!(all.iter().all(|i| i.period.as_deref() == Some("2026-10") && i.reference.is_some()));
+    assert!(all
+        .iter()
+        .all(|i| i.period.as_deref() == Some("2026-10") && i.reference.is_some()));
 
     // A second run for the same month finds nothing more to do.
     enqueue_now(&db.store, &run, EnqueueOptions::new()).await.unwrap();
     drain(&db).await;
-    assert_eq!(invoices::list(&db.store, &InvoiceFilter { limit: 100, ..Default::default() }).await.unwrap().len(), 2);
+    assert_eq!(
+        invoices::list(
+            &db.store,
+            &InvoiceFilter {
+                limit: 100,
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap()
+        .len(),
+        2
+    );
 }
 
 async fn revenue_book_is_generated_and_kept_for_download(backend: Backend) {
@@ -85,10 +120,19 @@ async fn revenue_book_is_generated_and_kept_for_download(backend: Backend) {
     tx.commit().await.unwrap();
     assert!(matches!(first, Inserted::New(_)));
     // Same period the same day: the same job (the period is normalised first).
-    assert!(matches!(again, Ok(Inserted::Duplicate(id)) if id == first.id()) || again.is_err(), "{again:?}");
+    assert!(
+        matches!(again, Ok(Inserted::Duplicate(id)) if id == first.id()) || again.is_err(),
+        "{again:?}"
+    );
     drain(&db).await;
-    let csv = book::latest(&db.store, "2026-Q4", "csv").await.unwrap().expect("csv kept");
-    let pdf = book::latest(&db.store, "2026-Q4", "pdf").await.unwrap().expect("pdf kept");
+    let csv = book::latest(&db.store, "2026-Q4", "csv")
+        .await
+        .unwrap()
+        .expect("csv kept");
+    let pdf = book::latest(&db.store, "2026-Q4", "pdf")
+        .await
+        .unwrap()
+        .expect("pdf kept");
     assert!(csv.content.starts_with(b"\xEF\xBB\xBFDate;Client;"));
     assert!(pdf.content.starts_with(b"%PDF"));
     assert_eq!(pdf.filename, "livre-de-recettes-2026-Q4.pdf");
@@ -115,24 +159,50 @@ async fn unpaid_order_expires_and_paid_order_stays(backend: Backend) {
     )
     .await
     .unwrap();
-    let order = orders::create(&mut tx, NewOrder { customer_id: c.id, items: vec![OrderItem { sku: "MUG".into(), quantity: 2 }] })
-        .await
-        .unwrap();
+    let order = orders::create(
+        &mut tx,
+        NewOrder {
+            customer_id: c.id,
+            items: vec![OrderItem {
+                sku: "MUG".into(),
+                quantity: 2,
+            }],
+        },
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
-    enqueue_now(&db.store, &order_jobs::ExpireOrder { order_id: order.id }, EnqueueOptions::new()).await.unwrap();
+    enqueue_now(
+        &db.store,
+        &order_jobs::ExpireOrder { order_id: order.id },
+        EnqueueOptions::new(),
+    )
+    .await
+    .unwrap();
     // A job for an order that does not exist is discarded with a readable error, not retried.
-    let missing = enqueue_now(&db.store, &order_jobs::ExpireOrder { order_id: 999_999 }, EnqueueOptions::new())
-        .await
-        .unwrap();
+    let missing = enqueue_now(
+        &db.store,
+        &order_jobs::ExpireOrder { order_id: 999_999 },
+        EnqueueOptions::new(),
+    )
+    .await
+    .unwrap();
     let app = app(&db);
     let report = Worker::new(db.store.clone(), Arc::new(registry()), app, WorkerConfig::default())
         .drain(DrainLimits::default(), std::future::pending())
         .await
         .unwrap();
     assert_eq!((report.completed, report.discarded), (1, 1), "{report:?}");
-    assert_eq!(orders::get(&db.store, order.id).await.unwrap().status, OrderStatus::Expired);
+    assert_eq!(
+        orders::get(&db.store, order.id).await.unwrap().status,
+        OrderStatus::Expired
+    );
     let job = db.store.get_job(missing.id()).await.unwrap();
-    assert!(job.errors[0].error.contains("order 999999 not found"), "{:?}", job.errors);
+    assert!(
+        job.errors[0].error.contains("order 999999 not found"),
+        "{:?}",
+        job.errors
+    );
 }
 
 on_both_backends!(
@@ -155,10 +225,20 @@ async fn invoice_email_and_dunning_run_as_jobs(backend: Backend) {
     let late = issue_for(&db, customer.id, today - chrono::Days::new(40)).await;
     let fresh = issue_for(&db, customer.id, today).await;
 
-    enqueue_now(&db.store, &comptoir::billing::jobs::emails::SendInvoiceEmail { invoice_id: fresh.id }, EnqueueOptions::new())
-        .await
-        .unwrap();
-    enqueue_now(&db.store, &comptoir::billing::jobs::dunning::Dunning::default(), EnqueueOptions::new()).await.unwrap();
+    enqueue_now(
+        &db.store,
+        &comptoir::billing::jobs::emails::SendInvoiceEmail { invoice_id: fresh.id },
+        EnqueueOptions::new(),
+    )
+    .await
+    .unwrap();
+    enqueue_now(
+        &db.store,
+        &comptoir::billing::jobs::dunning::Dunning::default(),
+        EnqueueOptions::new(),
+    )
+    .await
+    .unwrap();
     let report = drain(&db).await;
     assert_eq!(report.completed, 3, "invoice e-mail, dunning, one reminder: {report:?}");
 
@@ -172,27 +252,46 @@ async fn invoice_email_and_dunning_run_as_jobs(backend: Backend) {
     assert_eq!(files, 2, "two .eml files written by the default transport");
 
     // The next day's dunning sends nothing new for the same level.
-    enqueue_now(&db.store, &comptoir::billing::jobs::dunning::Dunning::default(), EnqueueOptions::new()).await.unwrap();
+    enqueue_now(
+        &db.store,
+        &comptoir::billing::jobs::dunning::Dunning::default(),
+        EnqueueOptions::new(),
+    )
+    .await
+    .unwrap();
     drain(&db).await;
     assert_eq!(comptoir::mail::for_invoice(&db.store, late.id).await.unwrap().len(), 1);
 
     // Paid meanwhile: a pending reminder is cancelled, not sent.
     let mut tx = db.store.begin().await.unwrap();
-    comptoir::billing::invoices::apply_payment(&mut tx, late.id, eur(4_200)).await.unwrap();
+    comptoir::billing::invoices::apply_payment(&mut tx, late.id, eur(4_200))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let job = enqueue_now(
         &db.store,
-        &comptoir::billing::jobs::emails::SendReminder { invoice_id: late.id, level: 2 },
+        &comptoir::billing::jobs::emails::SendReminder {
+            invoice_id: late.id,
+            level: 2,
+        },
         EnqueueOptions::new(),
     )
     .await
     .unwrap();
-    let report = Worker::new(db.store.clone(), Arc::new(registry()), app(&db), WorkerConfig::default())
-        .drain(DrainLimits::default(), std::future::pending())
-        .await
-        .unwrap();
+    let report = Worker::new(
+        db.store.clone(),
+        Arc::new(registry()),
+        app(&db),
+        WorkerConfig::default(),
+    )
+    .drain(DrainLimits::default(), std::future::pending())
+    .await
+    .unwrap();
     assert_eq!(report.cancelled, 1, "{report:?}");
-    assert_eq!(db.store.get_job(job.id()).await.unwrap().state, comptoir::jobs::JobState::Cancelled);
+    assert_eq!(
+        db.store.get_job(job.id()).await.unwrap().state,
+        comptoir::jobs::JobState::Cancelled
+    );
     assert_eq!(comptoir::mail::for_invoice(&db.store, late.id).await.unwrap().len(), 1);
 }
 

@@ -190,6 +190,7 @@ async fn random_sequence(backend: Backend, seed: u64) {
                 let amount =
                     (action == "partial_credit").then(|| Money::new(rng.i64(1..=m.creditable()), m.currency.unwrap()));
                 let request = CreditRequest {
+                    nature: None,
                     amount,
                     reason: format!("Avoir {step}"),
                     issue_date: today,

@@ -70,3 +70,5 @@ CREATE TABLE provider_events (
 
 -- Where the customer approves a payment (PayPal), kept for the API's answer.
 ALTER TABLE payments ADD COLUMN approval_url TEXT;
+-- What a refund pays back, when the operator says (else split over the invoice's natures).
+ALTER TABLE refunds ADD COLUMN nature TEXT CHECK (nature IN ('goods', 'services'));

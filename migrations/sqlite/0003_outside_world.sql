@@ -63,3 +63,5 @@ CREATE TABLE provider_events (
 ) STRICT;
 
 ALTER TABLE payments ADD COLUMN approval_url TEXT;
+-- What a refund pays back, when the operator says (else split over the invoice's natures).
+ALTER TABLE refunds ADD COLUMN nature TEXT CHECK (nature IN ('goods', 'services'));

@@ -20,6 +20,10 @@ pub struct CreditRequest {
     pub amount: Option<Money>,
     pub reason: String,
     pub issue_date: NaiveDate,
+    /// Credit this nature only (e.g. the service that was cancelled); `None`
+    /// splits the amount over the invoice's natures in proportion.
+    #[serde(default)]
+    pub nature: Option<Nature>,
 }
 
 /// Issues a credit note on invoice `invoice_id`.
@@ -59,7 +63,44 @@ pub async fn issue(tx: &mut Tx, invoice_id: i64, request: CreditRequest) -> Resu
         ));
     }
     let already = sql::credited_by_nature(tx, original.id).await?;
-    let lines = credit_lines(&original, &already, amount, &reason);
+    let lines = match request.nature {
+        Some(nature) => {
+            let billed = original
+                .totals_by_nature()
+                .into_iter()
+                .find(|(n, _)| *n == nature)
+                .map_or(0, |(_, m)| m.minor);
+            let credited = already.iter().find(|(n, _)| *n == nature).map_or(0, |(_, c)| *c);
+            if amount.minor > billed - credited {
+                return Err(invalid(
+                    "amount",
+                    format!(
+                        "{} exceeds what remains creditable for {} on {} ({})",
+                        amount.format_fr(),
+                        nature.as_str(),
+                        reference(&original),
+                        Money::new((billed - credited).max(0), amount.currency).format_fr()
+                    ),
+                ));
+            }
+            vec![InvoiceLine {
+                position: 1,
+                description: format!(
+                    "Avoir sur la facture n° {} du {} : {reason}",
+                    reference(&original),
+                    original
+                        .issue_date
+                        .map(|d| d.format("%d/%m/%Y").to_string())
+                        .unwrap_or_default()
+                ),
+                nature,
+                quantity: Decimal::ONE,
+                unit_price: amount,
+                total: amount,
+            }]
+        }
+        None => credit_lines(&original, &already, amount, &reason),
+    };
     let new = NewInvoice {
         customer_id: original.customer_id,
         currency: amount.currency,

@@ -130,6 +130,8 @@ pub struct Payment {
     pub idempotency_key: String,
     pub received_on: Option<NaiveDate>,
     pub failure_reason: Option<String>,
+    /// Where the payer approves the payment (PayPal), while pending.
+    pub approval_url: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -230,6 +232,21 @@ pub async fn by_provider_reference(
     reference: &str,
 ) -> Result<Option<Payment>, BillingError> {
     Ok(sql::by_provider_reference(store, provider, reference).await?)
+}
+
+/// The payer must approve the payment at `url` (PayPal checkout).
+pub async fn await_approval(
+    tx: &mut Tx,
+    id: i64,
+    provider_reference: &str,
+    url: &str,
+) -> Result<Payment, BillingError> {
+    let p = mark_pending(tx, id, provider_reference).await?;
+    sql::set_approval_url(tx, id, url).await?;
+    Ok(Payment {
+        approval_url: Some(url.to_string()),
+        ..p
+    })
 }
 
 /// The provider accepted the payment and will confirm it later.

@@ -7,6 +7,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::catalog::Nature;
 use super::error::{invalid, BillingError};
 use super::ledger::{self, accounts, Posting};
 use super::money::Money;
@@ -45,14 +46,28 @@ pub struct Refund {
     pub provider_reference: Option<String>,
     pub idempotency_key: String,
     pub refunded_on: Option<NaiveDate>,
+    /// What is paid back, when the operator said (else split by nature).
+    pub nature: Option<Nature>,
 }
 
 /// Reserves `amount` of payment `payment_id` for a refund. Idempotent by key.
-#[tracing::instrument(skip(tx, reason))]
 pub async fn begin(
     tx: &mut Tx,
     payment_id: i64,
     amount: Money,
+    reason: &str,
+    key: &str,
+) -> Result<Refund, BillingError> {
+    begin_for(tx, payment_id, amount, None, reason, key).await
+}
+
+/// As [`begin`], for one nature of the invoice (a cancelled service, returned goods).
+#[tracing::instrument(skip(tx, reason))]
+pub async fn begin_for(
+    tx: &mut Tx,
+    payment_id: i64,
+    amount: Money,
+    nature: Option<Nature>,
     reason: &str,
     key: &str,
 ) -> Result<Refund, BillingError> {
@@ -93,8 +108,13 @@ pub async fn begin(
             ),
         ));
     }
+    // The credit note that completes the refund must be possible: check now,
+    // before the provider pays anything back.
+    if let Some(invoice_id) = payment.invoice_id {
+        creditable(tx, invoice_id, amount, nature).await?;
+    }
     sql::set_refunded(tx, payment_id, payment.refunded.minor + amount.minor, payment.status).await?;
-    Ok(sql::insert_refund(tx, payment_id, amount, &reason, &key).await?)
+    Ok(sql::insert_refund(tx, payment_id, amount, nature, &reason, &key).await?)
 }
 
 /// The provider refused or failed: the reservation is released, nothing else happened.
@@ -141,6 +161,7 @@ pub async fn complete(
             amount: Some(refund.amount),
             reason: refund.reason.clone(),
             issue_date: refunded_on,
+            nature: refund.nature,
         },
     )
     .await?;
@@ -209,4 +230,41 @@ pub async fn lock(tx: &mut Tx, id: i64) -> Result<Refund, BillingError> {
 
 pub async fn for_payment(store: &crate::store::Store, payment_id: i64) -> Result<Vec<Refund>, BillingError> {
     Ok(sql::refunds_for_payment(store, payment_id).await?)
+}
+
+/// Refuses a refund that its credit note could not carry: more than what
+/// remains creditable on the invoice (overall, and in `nature` when given),
+/// net of refunds still pending.
+async fn creditable(tx: &mut Tx, invoice_id: i64, amount: Money, nature: Option<Nature>) -> Result<(), BillingError> {
+    let invoice = super::invoices::get_in(tx, invoice_id).await?;
+    let pending = sql::pending_refunds(tx, invoice_id).await?;
+    let credited_by_nature = crate::store::billing::invoices::credited_by_nature(tx, invoice_id).await?;
+    let pending_total: i64 = pending.iter().map(|(_, m)| m).sum();
+    let left = invoice.total.minor - invoice.credited.minor - pending_total;
+    let left_in = |n: Nature| -> i64 {
+        let billed = invoice
+            .totals_by_nature()
+            .into_iter()
+            .find(|(k, _)| *k == n)
+            .map_or(0, |(_, m)| m.minor);
+        let credited = credited_by_nature.iter().find(|(k, _)| *k == n).map_or(0, |(_, c)| *c);
+        let pending_n: i64 = pending.iter().filter(|(k, _)| *k == Some(n)).map(|(_, m)| m).sum();
+        billed - credited - pending_n
+    };
+    let (limit, what) = match nature {
+        Some(n) => (left.min(left_in(n)), format!("for {} on", n.as_str())),
+        None => (left, "on".to_string()),
+    };
+    if amount.minor > limit {
+        return Err(invalid(
+            "amount",
+            format!(
+                "{} exceeds what remains creditable {what} {} ({})",
+                amount.format_fr(),
+                invoice.reference.as_deref().unwrap_or("the invoice"),
+                Money::new(limit.max(0), amount.currency).format_fr()
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -289,6 +289,7 @@ pub async fn credit(
         &mut tx,
         invoice_id,
         CreditRequest {
+            nature: None,
             amount,
             reason: "Geste commercial".into(),
             issue_date: on,

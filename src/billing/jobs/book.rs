@@ -24,7 +24,11 @@ pub struct GenerateRevenueBook {
 impl JobKind for GenerateRevenueBook {
     const KIND: &'static str = "billing.generate_revenue_book";
     fn options() -> KindOptions {
-        KindOptions { queue: "documents".into(), max_attempts: 5, ..KindOptions::default() }
+        KindOptions {
+            queue: "documents".into(),
+            max_attempts: 5,
+            ..KindOptions::default()
+        }
     }
 }
 
@@ -40,14 +44,37 @@ pub async fn generate(store: &Store, period: &str, job_id: Option<i64>) -> Resul
     let export = export_book(store, period).await?;
     let base = format!("livre-de-recettes-{}", period.key());
     let mut tx = store.begin().await?;
-    let csv = save(&mut tx, &period.key(), "csv", &format!("{base}.csv"), &export.csv, job_id).await?;
-    let pdf = save(&mut tx, &period.key(), "pdf", &format!("{base}.pdf"), &export.pdf, job_id).await?;
+    let csv = save(
+        &mut tx,
+        &period.key(),
+        "csv",
+        &format!("{base}.csv"),
+        &export.csv,
+        job_id,
+    )
+    .await?;
+    let pdf = save(
+        &mut tx,
+        &period.key(),
+        "pdf",
+        &format!("{base}.pdf"),
+        &export.pdf,
+        job_id,
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(period = %period.key(), lines = export.lines, "livre de recettes generated");
     Ok((csv, pdf))
 }
 
-async fn save(tx: &mut Tx, key: &str, format: &str, filename: &str, bytes: &[u8], job_id: Option<i64>) -> Result<i64, BillingError> {
+async fn save(
+    tx: &mut Tx,
+    key: &str,
+    format: &str,
+    filename: &str,
+    bytes: &[u8],
+    job_id: Option<i64>,
+) -> Result<i64, BillingError> {
     let sha: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
     Ok(documents::insert(tx, DOCUMENT_KIND, key, format, filename, bytes, &sha, job_id).await?)
 }
@@ -73,5 +100,7 @@ pub async fn latest(store: &Store, period: &str, format: &str) -> Result<Option<
 
 /// One stored document, for download.
 pub async fn document(store: &Store, id: i64) -> Result<StoredDocument, BillingError> {
-    documents::get(store, id).await?.ok_or_else(|| BillingError::NotFound(format!("document {id}")))
+    documents::get(store, id)
+        .await?
+        .ok_or_else(|| BillingError::NotFound(format!("document {id}")))
 }

@@ -21,7 +21,11 @@ pub struct Dunning {}
 impl JobKind for Dunning {
     const KIND: &'static str = "billing.dunning";
     fn options() -> KindOptions {
-        KindOptions { queue: "billing".into(), max_attempts: 5, ..KindOptions::default() }
+        KindOptions {
+            queue: "billing".into(),
+            max_attempts: 5,
+            ..KindOptions::default()
+        }
     }
 }
 
@@ -51,7 +55,10 @@ pub async fn schedule(store: &Store, today: NaiveDate) -> Result<usize, BillingE
         .filter_map(|invoice| {
             let level = level_on(invoice.due_date?, today)?;
             Some((
-                SendReminder { invoice_id: invoice.id, level },
+                SendReminder {
+                    invoice_id: invoice.id,
+                    level,
+                },
                 EnqueueOptions::new().unique_key(format!("reminder:{}:{level}", invoice.id)),
             ))
         })
@@ -60,9 +67,14 @@ pub async fn schedule(store: &Store, today: NaiveDate) -> Result<usize, BillingE
         return Ok(0);
     }
     let mut tx = store.begin().await?;
-    let inserted = enqueue_many(&mut tx, jobs).await.map_err(|e| BillingError::Conflict(e.to_string()))?;
+    let inserted = enqueue_many(&mut tx, jobs)
+        .await
+        .map_err(|e| BillingError::Conflict(e.to_string()))?;
     tx.commit().await?;
-    Ok(inserted.iter().filter(|i| matches!(i, crate::jobs::Inserted::New(_))).count())
+    Ok(inserted
+        .iter()
+        .filter(|i| matches!(i, crate::jobs::Inserted::New(_)))
+        .count())
 }
 
 #[cfg(test)]

@@ -19,7 +19,11 @@ fn outcome(result: Result<(), EmailError>) -> JobResult {
 }
 
 fn mail_options() -> KindOptions {
-    KindOptions { queue: "mail".into(), max_attempts: 12, ..KindOptions::default() }
+    KindOptions {
+        queue: "mail".into(),
+        max_attempts: 12,
+        ..KindOptions::default()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -38,7 +42,11 @@ impl JobKind for SendInvoiceEmail {
 impl Job<AppContext> for SendInvoiceEmail {
     async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
         let key = ctx.idempotency_key();
-        outcome(emails::send_invoice(ctx.store(), &ctx.app.mailer, self.invoice_id, &key).await.map(|_| ()))
+        outcome(
+            emails::send_invoice(ctx.store(), &ctx.app.mailer, self.invoice_id, &key)
+                .await
+                .map(|_| ()),
+        )
     }
 }
 
@@ -58,7 +66,11 @@ impl JobKind for SendReceipt {
 impl Job<AppContext> for SendReceipt {
     async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
         let key = ctx.idempotency_key();
-        outcome(emails::send_receipt(ctx.store(), &ctx.app.mailer, self.payment_id, &key).await.map(|_| ()))
+        outcome(
+            emails::send_receipt(ctx.store(), &ctx.app.mailer, self.payment_id, &key)
+                .await
+                .map(|_| ()),
+        )
     }
 }
 
@@ -80,6 +92,10 @@ impl JobKind for SendReminder {
 impl Job<AppContext> for SendReminder {
     async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
         let key = ctx.idempotency_key();
-        outcome(emails::send_reminder(ctx.store(), &ctx.app.mailer, self.invoice_id, self.level, &key).await.map(|_| ()))
+        outcome(
+            emails::send_reminder(ctx.store(), &ctx.app.mailer, self.invoice_id, self.level, &key)
+                .await
+                .map(|_| ()),
+        )
     }
 }

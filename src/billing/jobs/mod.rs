@@ -6,6 +6,7 @@ pub mod dunning;
 pub mod emails;
 pub mod monthly_run;
 pub mod orders;
+pub mod payments;
 
 use crate::billing::BillingError;
 use crate::jobs::{JobError, Outcome};

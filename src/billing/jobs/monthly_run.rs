@@ -21,7 +21,11 @@ pub struct MonthlyRun {
 impl JobKind for MonthlyRun {
     const KIND: &'static str = "billing.monthly_run";
     fn options() -> KindOptions {
-        KindOptions { queue: "billing".into(), max_attempts: 10, ..KindOptions::default() }
+        KindOptions {
+            queue: "billing".into(),
+            max_attempts: 10,
+            ..KindOptions::default()
+        }
     }
 }
 
@@ -42,12 +46,18 @@ pub async fn fan_out(store: &crate::store::Store, period: Option<&str>) -> Resul
     let contracts = monthly::contracts_to_invoice(store, period).await?;
     let jobs = contracts.iter().map(|&contract_id| {
         (
-            InvoiceContract { contract_id, period: period.key(), issue_date: today },
+            InvoiceContract {
+                contract_id,
+                period: period.key(),
+                issue_date: today,
+            },
             EnqueueOptions::new().unique_key(format!("invoice-contract:{contract_id}:{}", period.key())),
         )
     });
     let mut tx = store.begin().await?;
-    let inserted = enqueue_many(&mut tx, jobs).await.map_err(|e| BillingError::Conflict(e.to_string()))?;
+    let inserted = enqueue_many(&mut tx, jobs)
+        .await
+        .map_err(|e| BillingError::Conflict(e.to_string()))?;
     tx.commit().await?;
     tracing::info!(period = %period.key(), contracts = inserted.len(), "monthly run fanned out");
     Ok(inserted.len())
@@ -64,7 +74,11 @@ pub struct InvoiceContract {
 impl JobKind for InvoiceContract {
     const KIND: &'static str = "billing.invoice_contract";
     fn options() -> KindOptions {
-        KindOptions { queue: "billing".into(), max_attempts: 10, ..KindOptions::default() }
+        KindOptions {
+            queue: "billing".into(),
+            max_attempts: 10,
+            ..KindOptions::default()
+        }
     }
 }
 

@@ -16,7 +16,10 @@ pub struct ExpireOrder {
 impl JobKind for ExpireOrder {
     const KIND: &'static str = "billing.expire_order";
     fn options() -> KindOptions {
-        KindOptions { queue: "billing".into(), ..KindOptions::default() }
+        KindOptions {
+            queue: "billing".into(),
+            ..KindOptions::default()
+        }
     }
 }
 

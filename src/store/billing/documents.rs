@@ -63,14 +63,24 @@ pub(crate) async fn insert(
 }
 
 pub(crate) async fn get(store: &Store, id: i64) -> Result<Option<StoredDocument>, StoreError> {
-    read!(fetch_optional, store, &format!("SELECT {COLUMNS} FROM documents WHERE id = $1"), id)?
-        .as_ref()
-        .map(decode)
-        .transpose()
+    read!(
+        fetch_optional,
+        store,
+        &format!("SELECT {COLUMNS} FROM documents WHERE id = $1"),
+        id
+    )?
+    .as_ref()
+    .map(decode)
+    .transpose()
 }
 
 /// The newest document of a kind, period and format.
-pub(crate) async fn latest(store: &Store, kind: &str, period_key: &str, format: &str) -> Result<Option<StoredDocument>, StoreError> {
+pub(crate) async fn latest(
+    store: &Store,
+    kind: &str,
+    period_key: &str,
+    format: &str,
+) -> Result<Option<StoredDocument>, StoreError> {
     read!(
         fetch_optional,
         store,

@@ -8,9 +8,9 @@ use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Backend, Store, StoreError, Tx};
 
 const COLUMNS: &str = "id, customer_id, invoice_id, order_id, provider, provider_reference, method, status,
-    amount_minor, currency, fee_minor, refunded_minor, idempotency_key, received_on, failure_reason, created_at";
+    amount_minor, currency, fee_minor, refunded_minor, idempotency_key, received_on, failure_reason, approval_url, created_at";
 const REFUND_COLUMNS: &str = "id, payment_id, amount_minor, currency, reason, status, credit_note_id,
-    provider_reference, idempotency_key, refunded_on";
+    provider_reference, idempotency_key, refunded_on, nature";
 
 fn decode(r: &AnyRow) -> Result<Payment, StoreError> {
     let method: String = r.get("method")?;
@@ -32,6 +32,7 @@ fn decode(r: &AnyRow) -> Result<Payment, StoreError> {
         idempotency_key: r.get("idempotency_key")?,
         received_on: r.get("received_on")?,
         failure_reason: r.get("failure_reason")?,
+        approval_url: r.get("approval_url")?,
         created_at: r.get("created_at")?,
     })
 }
@@ -53,6 +54,10 @@ fn decode_refund(r: &AnyRow) -> Result<Refund, StoreError> {
         provider_reference: r.get("provider_reference")?,
         idempotency_key: r.get("idempotency_key")?,
         refunded_on: r.get("refunded_on")?,
+        nature: r
+            .get::<Option<String>>("nature")?
+            .map(|n| crate::billing::catalog::Nature::parse(&n).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()?,
     })
 }
 
@@ -245,6 +250,7 @@ pub(crate) async fn insert_refund(
     tx: &mut Tx,
     payment_id: i64,
     amount: Money,
+    nature: Option<crate::billing::catalog::Nature>,
     reason: &str,
     key: &str,
 ) -> Result<Refund, StoreError> {
@@ -252,14 +258,15 @@ pub(crate) async fn insert_refund(
         fetch_one,
         tx,
         &format!(
-            "INSERT INTO refunds (payment_id, amount_minor, currency, reason, status, idempotency_key, created_at)
-             VALUES ($1, $2, $3, $4, 'pending', $5, $6) RETURNING {REFUND_COLUMNS}"
+            "INSERT INTO refunds (payment_id, amount_minor, currency, reason, status, idempotency_key, nature, created_at)
+             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7) RETURNING {REFUND_COLUMNS}"
         ),
         payment_id,
         amount.minor,
         amount.currency.code(),
         reason,
         key,
+        nature.map(|n| n.as_str()),
         Utc::now()
     )?;
     decode_refund(&row)
@@ -331,4 +338,42 @@ pub(crate) async fn set_refund_completed(
         id
     )?;
     Ok(())
+}
+
+pub(crate) async fn set_approval_url(tx: &mut Tx, id: i64, url: &str) -> Result<(), StoreError> {
+    sql!(
+        execute,
+        tx,
+        "UPDATE payments SET approval_url = $1, updated_at = $2 WHERE id = $3",
+        url,
+        Utc::now(),
+        id
+    )?;
+    Ok(())
+}
+
+/// Refunds still pending on the payments of invoice `invoice_id`, per nature
+/// (`None`: to be split over the invoice's natures).
+pub(crate) async fn pending_refunds(
+    tx: &mut Tx,
+    invoice_id: i64,
+) -> Result<Vec<(Option<crate::billing::catalog::Nature>, i64)>, StoreError> {
+    sql!(
+        fetch_all,
+        tx,
+        "SELECT r.nature, CAST(SUM(r.amount_minor) AS BIGINT) AS pending
+         FROM refunds r JOIN payments p ON p.id = r.payment_id
+         WHERE p.invoice_id = $1 AND r.status = 'pending'
+         GROUP BY r.nature",
+        invoice_id
+    )?
+    .iter()
+    .map(|r| {
+        let nature = r
+            .get::<Option<String>>("nature")?
+            .map(|n| crate::billing::catalog::Nature::parse(&n).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()?;
+        Ok((nature, r.get("pending")?))
+    })
+    .collect()
 }

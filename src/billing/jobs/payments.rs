@@ -1,0 +1,389 @@
+//! Payment jobs, in three phases each: the payment (or refund) was recorded
+//! by the caller; the job calls the provider with an idempotency key that
+//! stays the same across retries and lease rescues; the provider's answer is
+//! recorded in one transaction with what follows from it (invoice settled,
+//! livre de recettes, e-mails enqueued). A job killed after the provider call
+//! runs again, gets the same answer for the same key, and records it once.
+
+use chrono::{Duration as Days, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::emails::{SendInvoiceEmail, SendReceipt};
+use crate::app::AppContext;
+use crate::billing::money::Money;
+use crate::billing::payments::{self, Completion, Payment, PaymentStatus};
+use crate::billing::refunds::{self, Refund, RefundStatus};
+use crate::billing::{invoices, BillingError};
+use crate::jobs::{enqueue, EnqueueOptions, Job, JobContext, JobError, JobKind, JobResult, KindOptions, Outcome};
+use crate::providers::{ChargeOutcome, ChargeRequest, Provider, ProviderError, RefundStatus as ProviderRefund};
+use crate::store::{Store, Tx};
+
+fn payment_options() -> KindOptions {
+    KindOptions {
+        queue: "payments".into(),
+        max_attempts: 10,
+        ..KindOptions::default()
+    }
+}
+
+/// Provider errors: transient ones retry the job, others end it.
+fn provider_failure(e: ProviderError) -> Result<Outcome, JobError> {
+    if e.is_transient() {
+        Err(JobError::msg(e))
+    } else {
+        Ok(Outcome::Discard(e.to_string()))
+    }
+}
+
+fn billing_failure(e: BillingError) -> Result<Outcome, JobError> {
+    super::settle(Err(e))
+}
+
+async fn today(store: &Store) -> Result<NaiveDate, BillingError> {
+    Ok(store.now().await?.date_naive())
+}
+
+/// The e-mails that follow a completed payment: the invoice issued for an
+/// order, and the receipt.
+async fn after_completion(tx: &mut Tx, before: &Payment, after: &Payment) -> Result<(), BillingError> {
+    let enqueue_err = |e: crate::jobs::Error| BillingError::Conflict(e.to_string());
+    if before.invoice_id.is_none() {
+        if let Some(invoice_id) = after.invoice_id {
+            enqueue(tx, &SendInvoiceEmail { invoice_id }, EnqueueOptions::new())
+                .await
+                .map_err(enqueue_err)?;
+        }
+    }
+    enqueue(tx, &SendReceipt { payment_id: after.id }, EnqueueOptions::new())
+        .await
+        .map_err(enqueue_err)?;
+    Ok(())
+}
+
+/// Records what the provider answered about a payment. Returns whether the
+/// payment is settled (completed or failed) or still waiting.
+async fn record(store: &Store, payment_id: i64, outcome: ChargeOutcome) -> Result<Outcome, BillingError> {
+    let day = today(store).await?;
+    let mut tx = store.begin().await?;
+    let before = payments::lock(&mut tx, payment_id).await?;
+    if before.status.received() || before.status == PaymentStatus::Failed {
+        return Ok(Outcome::Done);
+    }
+    let result = match outcome {
+        ChargeOutcome::Succeeded { reference, fee } => {
+            let fee = fee
+                .filter(|f| f.currency == before.amount.currency)
+                .unwrap_or(Money::zero(before.amount.currency));
+            let done = Completion {
+                received_on: day,
+                fee,
+                provider_reference: Some(reference),
+            };
+            let after = payments::complete(&mut tx, payment_id, done).await?;
+            after_completion(&mut tx, &before, &after).await?;
+            Outcome::Done
+        }
+        ChargeOutcome::Authorized { reference } => {
+            payments::mark_pending(&mut tx, payment_id, &reference).await?;
+            enqueue(
+                &mut tx,
+                &CapturePayment { payment_id },
+                EnqueueOptions::new().unique_key(format!("capture:{payment_id}")),
+            )
+            .await
+            .map_err(|e| BillingError::Conflict(e.to_string()))?;
+            Outcome::Done
+        }
+        ChargeOutcome::RequiresApproval {
+            reference,
+            approval_url,
+        } => {
+            payments::await_approval(&mut tx, payment_id, &reference, &approval_url).await?;
+            Outcome::Done
+        }
+        ChargeOutcome::Pending { reference } => {
+            payments::mark_pending(&mut tx, payment_id, &reference).await?;
+            Outcome::Done
+        }
+        ChargeOutcome::Declined { reason, code } => {
+            let why = match code {
+                Some(code) => format!("{reason} ({code})"),
+                None => reason,
+            };
+            payments::fail(&mut tx, payment_id, &why).await?;
+            Outcome::Done
+        }
+    };
+    tx.commit().await?;
+    Ok(result)
+}
+
+fn provider_of(ctx: &JobContext<AppContext>, payment: &Payment) -> Result<Provider, ProviderError> {
+    ctx.app.providers.get(&payment.provider)
+}
+
+/// Charges a recorded payment through its provider.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ChargePayment {
+    pub payment_id: i64,
+    /// Stripe: the PaymentMethod (`pm_…`) the checkout page collected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method: Option<String>,
+    /// PayPal: where the payer returns after approving.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+}
+
+impl JobKind for ChargePayment {
+    const KIND: &'static str = "billing.charge_payment";
+    fn options() -> KindOptions {
+        payment_options()
+    }
+}
+
+impl Job<AppContext> for ChargePayment {
+    async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
+        let payment = match payments::get(ctx.store(), self.payment_id).await {
+            Ok(p) => p,
+            Err(e) => return billing_failure(e),
+        };
+        if payment.status != PaymentStatus::Initiated {
+            return Ok(Outcome::Done);
+        }
+        let provider = match provider_of(&ctx, &payment) {
+            Ok(p) => p,
+            Err(e) => return provider_failure(e),
+        };
+        let description = match payment.invoice_id {
+            Some(id) => invoices::get(ctx.store(), id).await.ok().and_then(|i| i.reference),
+            None => None,
+        };
+        let mut request = ChargeRequest::new(
+            payment.amount,
+            format!("{}:charge", payment.idempotency_key),
+            description.clone().map_or_else(
+                || format!("Commande {}", payment.order_id.unwrap_or_default()),
+                |r| format!("Facture {r}"),
+            ),
+        );
+        request.payment_id = Some(payment.id);
+        request.invoice_reference = description;
+        request.payment_method = self.payment_method.clone();
+        request.return_url = self.return_url.clone();
+        match provider.create_payment(&request).await {
+            Ok(outcome) => record(ctx.store(), payment.id, outcome).await.or_else(billing_failure),
+            Err(e) if !e.is_transient() => {
+                // Refused for good (bad parameters, credentials): the payment fails with the reason.
+                let mut tx = ctx.store().begin().await?;
+                payments::fail(&mut tx, payment.id, &e.to_string())
+                    .await
+                    .map_err(JobError::msg)?;
+                tx.commit().await?;
+                Ok(Outcome::Discard(e.to_string()))
+            }
+            Err(e) => provider_failure(e),
+        }
+    }
+}
+
+/// Captures an authorized or approved payment.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CapturePayment {
+    pub payment_id: i64,
+}
+
+impl JobKind for CapturePayment {
+    const KIND: &'static str = "billing.capture_payment";
+    fn options() -> KindOptions {
+        payment_options()
+    }
+}
+
+impl Job<AppContext> for CapturePayment {
+    async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
+        let payment = match payments::get(ctx.store(), self.payment_id).await {
+            Ok(p) => p,
+            Err(e) => return billing_failure(e),
+        };
+        if payment.status != PaymentStatus::Pending {
+            return Ok(Outcome::Done);
+        }
+        let Some(reference) = payment.provider_reference.clone() else {
+            return Ok(Outcome::Discard(format!(
+                "payment {} has no provider reference to capture",
+                payment.id
+            )));
+        };
+        let provider = match provider_of(&ctx, &payment) {
+            Ok(p) => p,
+            Err(e) => return provider_failure(e),
+        };
+        match provider
+            .capture(&reference, &format!("{}:capture", payment.idempotency_key))
+            .await
+        {
+            Ok(ChargeOutcome::Pending { .. }) => Ok(Outcome::Snooze(std::time::Duration::from_secs(60))),
+            Ok(outcome) => record(ctx.store(), payment.id, outcome).await.or_else(billing_failure),
+            Err(e) => provider_failure(e),
+        }
+    }
+}
+
+/// Reserves a refund and enqueues the job that makes it, in the caller's transaction.
+pub async fn request_refund(
+    tx: &mut Tx,
+    payment_id: i64,
+    amount: Money,
+    nature: Option<crate::billing::catalog::Nature>,
+    reason: &str,
+    key: &str,
+) -> Result<Refund, BillingError> {
+    let refund = refunds::begin_for(tx, payment_id, amount, nature, reason, key).await?;
+    if refund.status == RefundStatus::Pending {
+        enqueue(
+            tx,
+            &RefundPayment { refund_id: refund.id },
+            EnqueueOptions::new().unique_key(format!("refund:{}", refund.id)),
+        )
+        .await
+        .map_err(|e| BillingError::Conflict(e.to_string()))?;
+    }
+    Ok(refund)
+}
+
+/// Pays a reserved refund back through the provider, then records the credit
+/// note, the negative livre de recettes line and the ledger entries; a
+/// provider refusal releases the reservation and leaves nothing behind.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RefundPayment {
+    pub refund_id: i64,
+}
+
+impl JobKind for RefundPayment {
+    const KIND: &'static str = "billing.refund_payment";
+    fn options() -> KindOptions {
+        payment_options()
+    }
+}
+
+impl Job<AppContext> for RefundPayment {
+    async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
+        let store = ctx.store();
+        let (refund, payment) = {
+            let mut tx = store.begin().await?;
+            let refund = match refunds::lock(&mut tx, self.refund_id).await {
+                Ok(r) => r,
+                Err(e) => return billing_failure(e),
+            };
+            let payment = payments::lock(&mut tx, refund.payment_id)
+                .await
+                .map_err(JobError::msg)?;
+            tx.rollback().await?;
+            (refund, payment)
+        };
+        if refund.status != RefundStatus::Pending {
+            return Ok(Outcome::Done);
+        }
+        let provider = match provider_of(&ctx, &payment) {
+            Ok(p) => p,
+            Err(e) => return provider_failure(e),
+        };
+        let reference = payment
+            .provider_reference
+            .clone()
+            .unwrap_or_else(|| format!("payment-{}", payment.id));
+        let answer = provider
+            .refund(&reference, refund.amount, &refund.idempotency_key)
+            .await;
+        let day = today(store).await.map_err(JobError::msg)?;
+        let mut tx = store.begin().await?;
+        let outcome = match answer {
+            Ok(r) => match r.status {
+                ProviderRefund::Succeeded => {
+                    let done = refunds::complete(&mut tx, refund.id, day, Some(&r.reference)).await;
+                    match done {
+                        Ok(done) => {
+                            if let Some(note) = done.credit_note_id {
+                                enqueue(&mut tx, &SendInvoiceEmail { invoice_id: note }, EnqueueOptions::new())
+                                    .await
+                                    .map_err(JobError::msg)?;
+                            }
+                            Outcome::Done
+                        }
+                        Err(e) => return billing_failure(e),
+                    }
+                }
+                ProviderRefund::Pending => Outcome::Snooze(std::time::Duration::from_secs(600)),
+                ProviderRefund::Failed { reason } => {
+                    refunds::fail(&mut tx, refund.id, &reason)
+                        .await
+                        .map_err(JobError::msg)?;
+                    Outcome::Done
+                }
+            },
+            Err(e) if e.is_transient() => return Err(JobError::msg(e)),
+            Err(e) => {
+                refunds::fail(&mut tx, refund.id, &e.to_string())
+                    .await
+                    .map_err(JobError::msg)?;
+                Outcome::Discard(e.to_string())
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+}
+
+/// Asks the providers about payments stuck in initiated or pending for more
+/// than a quarter of an hour, and records their answers (a missed webhook).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcilePayments {}
+
+impl JobKind for ReconcilePayments {
+    const KIND: &'static str = "billing.reconcile_payments";
+    fn options() -> KindOptions {
+        KindOptions {
+            queue: "payments".into(),
+            max_attempts: 3,
+            ..KindOptions::default()
+        }
+    }
+}
+
+impl Job<AppContext> for ReconcilePayments {
+    async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
+        let before = Utc::now() - Days::minutes(15);
+        let stuck = payments::stuck(ctx.store(), before).await.map_err(JobError::msg)?;
+        let mut failures = Vec::new();
+        for payment in stuck {
+            let Some(reference) = payment.provider_reference.clone() else {
+                continue;
+            };
+            let provider = match provider_of(&ctx, &payment) {
+                Ok(p) => p,
+                Err(e) => {
+                    failures.push(format!("payment {}: {e}", payment.id));
+                    continue;
+                }
+            };
+            match provider.status(&reference).await {
+                Ok(ChargeOutcome::Pending { .. } | ChargeOutcome::RequiresApproval { .. }) => {}
+                Ok(outcome) => {
+                    if let Err(e) = record(ctx.store(), payment.id, outcome).await {
+                        failures.push(format!("payment {}: {e}", payment.id));
+                    }
+                }
+                Err(e) => failures.push(format!("payment {}: {e}", payment.id)),
+            }
+        }
+        if failures.is_empty() {
+            Ok(Outcome::Done)
+        } else {
+            Err(JobError::msg(failures.join("; ")))
+        }
+    }
+}

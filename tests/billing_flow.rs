@@ -1,0 +1,294 @@
+//! The whole flow, on both backends, with the product's worker and jobs:
+//! order → payment charged through the provider → invoice issued and e-mailed
+//! → livre de recettes line → refund through the provider → credit note
+//! e-mailed → negative line → livre de recettes export.
+
+mod support;
+
+use std::sync::Arc;
+
+use comptoir::app::{registry, AppContext};
+use comptoir::billing::catalog::{self, Nature, NewProduct};
+use comptoir::billing::invoices;
+use comptoir::billing::jobs::{book, payments as payment_jobs};
+use comptoir::billing::orders::{self, NewOrder, OrderItem, OrderStatus};
+use comptoir::billing::payments::{self, NewPayment, PaymentMethod, PaymentStatus};
+use comptoir::billing::revenue_book;
+use comptoir::config::Config;
+use comptoir::jobs::{enqueue, DrainLimits, EnqueueOptions, Worker, WorkerConfig};
+use comptoir::providers::{ChargeRequest, Providers, ProvidersConfig};
+use support::billing::*;
+use support::{Backend, TestDb};
+
+fn app(db: &TestDb) -> AppContext {
+    let config = Config {
+        database_url: Some(db.url.clone()),
+        data_dir: db.dir.path().to_path_buf(),
+    };
+    let mailer =
+        comptoir::mail::Mailer::new(comptoir::mail::MailConfig::file(None, db.dir.path().join("mail"))).unwrap();
+    let providers = Providers::new(ProvidersConfig::from_lookup(|_| None).unwrap()).unwrap();
+    AppContext {
+        config: Arc::new(config),
+        mailer,
+        providers,
+    }
+}
+
+async fn drain(db: &TestDb, app: &AppContext) -> comptoir::jobs::Report {
+    let report = Worker::new(
+        db.store.clone(),
+        Arc::new(registry()),
+        app.clone(),
+        WorkerConfig::default(),
+    )
+    .drain(DrainLimits::default(), std::future::pending())
+    .await
+    .expect("drain");
+    assert!(report.all_succeeded(), "{report:?}");
+    report
+}
+
+/// A customer orders 2 mugs (goods) and a workshop (services): 2 × 19,90 + 45,00 = 84,80 €.
+async fn order_and_payment(db: &TestDb) -> (i64, i64) {
+    save_settings(&db.store).await;
+    let customer = person(&db.store).await;
+    let mut tx = db.store.begin().await.unwrap();
+    for (sku, name, nature, price) in [
+        ("MUG", "Mug émaillé", Nature::Goods, 1_990),
+        ("ATELIER", "Atelier", Nature::Services, 4_500),
+    ] {
+        catalog::create(
+            &mut tx,
+            NewProduct {
+                sku: sku.into(),
+                name: name.into(),
+                nature,
+                unit_price: eur(price),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let order = orders::create(
+        &mut tx,
+        NewOrder {
+            customer_id: customer.id,
+            items: vec![
+                OrderItem {
+                    sku: "MUG".into(),
+                    quantity: 2,
+                },
+                OrderItem {
+                    sku: "ATELIER".into(),
+                    quantity: 1,
+                },
+            ],
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(order.total, eur(8_480));
+    let payment = payments::initiate(
+        &mut tx,
+        NewPayment {
+            customer_id: customer.id,
+            invoice_id: None,
+            order_id: Some(order.id),
+            provider: "simulated".into(),
+            method: PaymentMethod::Card,
+            amount: order.total,
+            idempotency_key: format!("checkout-{}", order.id),
+        },
+    )
+    .await
+    .unwrap();
+    // The charge job is enqueued with the payment: both commit or neither.
+    enqueue(
+        &mut tx,
+        &payment_jobs::ChargePayment {
+            payment_id: payment.id,
+            payment_method: None,
+            return_url: None,
+        },
+        EnqueueOptions::new(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    (order.id, payment.id)
+}
+
+fn eml_files(db: &TestDb) -> Vec<String> {
+    let dir = db.dir.path().join("mail");
+    let mut out: Vec<String> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect())
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+async fn order_to_refund_to_book(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = app(&db);
+    let (order_id, payment_id) = order_and_payment(&db).await;
+
+    // Charge, then the invoice e-mail and the receipt it enqueued.
+    let report = drain(&db, &app).await;
+    assert_eq!(report.completed, 3, "{report:?}");
+    let payment = payments::get(&db.store, payment_id).await.unwrap();
+    assert_eq!(payment.status, PaymentStatus::Completed);
+    assert!(
+        payment
+            .provider_reference
+            .as_deref()
+            .is_some_and(|r| r.starts_with("sim_")),
+        "{payment:?}"
+    );
+    // 1.4 % + 0,25 € kept by the provider.
+    assert_eq!(payment.fee, eur(144));
+    assert_eq!(
+        orders::get(&db.store, order_id).await.unwrap().status,
+        OrderStatus::Paid
+    );
+    let invoice = invoices::get(&db.store, payment.invoice_id.unwrap()).await.unwrap();
+    assert_eq!(
+        invoice.reference.as_deref(),
+        Some("F2026-0001")
+            .filter(|_| invoice.issue_date.unwrap().format("%Y").to_string() == "2026")
+            .or(invoice.reference.as_deref())
+    );
+    assert_eq!(invoice.paid, eur(8_480));
+    assert!(invoice.sent_at.is_some(), "invoice e-mailed");
+    let mails = eml_files(&db);
+    assert_eq!(mails.len(), 2, "invoice and receipt");
+    let reference = invoice.reference.clone().unwrap();
+    assert!(
+        mails.iter().any(|m| m.contains(&format!("{reference}.pdf"))),
+        "invoice PDF attached"
+    );
+
+    let today = db.store.now().await.unwrap().date_naive();
+    let lines = revenue_book::list(&db.store, today, today).await.unwrap();
+    let amounts: Vec<(Nature, i64)> = lines.iter().map(|l| (l.line.nature, l.line.amount.minor)).collect();
+    assert_eq!(amounts, vec![(Nature::Goods, 3_980), (Nature::Services, 4_500)]);
+
+    // Refund the workshop: reserved and enqueued together, then paid back by the provider.
+    let mut tx = db.store.begin().await.unwrap();
+    payment_jobs::request_refund(
+        &mut tx,
+        payment_id,
+        eur(4_500),
+        Some(Nature::Services),
+        "Atelier annulé",
+        "refund-atelier",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let report = drain(&db, &app).await;
+    assert_eq!(report.completed, 2, "refund, credit note e-mail: {report:?}");
+    let payment = payments::get(&db.store, payment_id).await.unwrap();
+    assert_eq!(payment.status, PaymentStatus::PartiallyRefunded);
+    let lines = revenue_book::list(&db.store, today, today).await.unwrap();
+    let negative: i64 = lines
+        .iter()
+        .filter(|l| l.line.amount.minor < 0)
+        .map(|l| l.line.amount.minor)
+        .sum();
+    assert_eq!(negative, -4_500);
+    let credit = lines
+        .iter()
+        .find_map(|l| l.line.credit_note_reference.clone())
+        .expect("cites the credit note");
+    assert!(credit.starts_with("AV"));
+    let mails = eml_files(&db);
+    assert_eq!(mails.len(), 3);
+    assert!(
+        mails.iter().any(|m| m.contains(&format!("{credit}.pdf"))),
+        "credit note e-mailed with its PDF"
+    );
+
+    // Nothing of the workshop is left to refund; a refund above what remains is refused too,
+    // both before anything is enqueued or asked of the provider.
+    let mut tx = db.store.begin().await.unwrap();
+    let err = payment_jobs::request_refund(
+        &mut tx,
+        payment_id,
+        eur(100),
+        Some(Nature::Services),
+        "encore",
+        "refund-3",
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("creditable for services"), "{err}");
+    drop(tx);
+    // A refund above what remains is refused before anything is enqueued.
+    let mut tx = db.store.begin().await.unwrap();
+    assert!(
+        payment_jobs::request_refund(&mut tx, payment_id, eur(4_000), None, "trop", "refund-2")
+            .await
+            .is_err()
+    );
+    drop(tx);
+
+    // The livre de recettes of the year, generated by its job.
+    let mut tx = db.store.begin().await.unwrap();
+    let year = today.format("%Y").to_string();
+    book::request(&mut tx, &year, today).await.unwrap();
+    tx.commit().await.unwrap();
+    drain(&db, &app).await;
+    let csv = book::latest(&db.store, &year, "csv").await.unwrap().expect("generated");
+    let text = String::from_utf8(csv.content).unwrap();
+    assert!(
+        text.contains(&reference) && text.contains(&credit) && text.contains("-45,00"),
+        "{text}"
+    );
+    assert!(revenue_book::verify(&db.store).await.unwrap().first_bad.is_none());
+}
+
+/// A charge whose first attempt reached the provider but died before
+/// recording: the retry hands the provider the same key and the customer is
+/// charged once.
+async fn a_charge_rescued_after_the_provider_call_charges_once(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = app(&db);
+    let (_, payment_id) = order_and_payment(&db).await;
+    let payment = payments::get(&db.store, payment_id).await.unwrap();
+    let key = format!("{}:charge", payment.idempotency_key);
+    // The attempt that died: it called the provider, then its process was killed.
+    let first = app
+        .providers
+        .get("simulated")
+        .unwrap()
+        .create_payment(&ChargeRequest::new(payment.amount, key.clone(), "x"))
+        .await
+        .unwrap();
+    drain(&db, &app).await;
+    assert_eq!(
+        app.providers.simulated().attempts(&key),
+        2,
+        "the provider saw the same key twice"
+    );
+    let payment = payments::get(&db.store, payment_id).await.unwrap();
+    assert_eq!(payment.status, PaymentStatus::Completed);
+    assert_eq!(
+        payment.provider_reference.as_deref(),
+        first.reference(),
+        "one charge: the first one"
+    );
+    let today = db.store.now().await.unwrap().date_naive();
+    let booked: i64 = revenue_book::list(&db.store, today, today)
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.line.amount.minor)
+        .sum();
+    assert_eq!(booked, 8_480, "booked once");
+}
+
+on_both_backends!(
+    order_to_refund_to_book,
+    a_charge_rescued_after_the_provider_call_charges_once
+);
