@@ -55,7 +55,8 @@ pub fn registry() -> Registry<AppContext> {
         .register::<payments::ChargePayment>()
         .register::<payments::CapturePayment>()
         .register::<payments::RefundPayment>()
-        .register::<payments::ReconcilePayments>();
+        .register::<payments::ReconcilePayments>()
+        .register::<payments::SyncPayment>();
     // The 1st of each month at 02:00 UTC, for the month just ended; reminders every morning.
     registry
         .periodic("monthly-billing-run", "0 2 1 * *", &monthly_run::MonthlyRun::default())

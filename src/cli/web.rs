@@ -62,6 +62,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", cli.bind))?;
     tracing::info!(address = %listener.local_addr()?, database = %redact_url(&url), "admin at http://{}/", listener.local_addr()?);
 
+    let app = AppContext::from_config(config.clone()).context("configuration")?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = if cli.no_worker {
         None
@@ -70,7 +71,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
         let worker = Worker::new(
             store.clone(),
             Arc::new(registry()),
-            AppContext::from_config(config.clone()).context("mail configuration")?,
+            app.clone(),
             WorkerConfig {
                 concurrency: cli.concurrency.max(1),
                 ..WorkerConfig::default()
@@ -80,7 +81,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
             let _ = stop.wait_for(|s| *s).await;
         })))
     };
-    let state = AppState::new(store.clone()).context("cannot load templates")?;
+    let state = AppState::new(store.clone(), app.providers.clone()).context("cannot load templates")?;
     let mut stop = stop_rx.clone();
     let server = tokio::spawn(crate::web::serve(listener, state, async move {
         let _ = stop.wait_for(|s| *s).await;

@@ -193,7 +193,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 Err(e) => return usage(&e),
             };
             let store = open(&config).await?;
-            let app = AppContext::from_config(config.clone()).context("mail configuration")?;
+            let app = AppContext::from_config(config.clone()).context("configuration")?;
             let worker = Worker::new(store.clone(), Arc::new(registry()), app, worker_config);
             let report = worker.run(shutdown).await?;
             store.close().await;
@@ -214,7 +214,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 eprintln!("another `comptoir-worker drain` is running on this database; nothing done");
                 return Ok(exit::ALREADY_RUNNING);
             };
-            let app = AppContext::from_config(config.clone()).context("mail configuration")?;
+            let app = AppContext::from_config(config.clone()).context("configuration")?;
             let limits = DrainLimits { max_jobs, max_time };
             let report = Worker::new(store.clone(), Arc::new(registry()), app, worker_config)
                 .drain(limits, shutdown)

@@ -4,12 +4,14 @@
 mod error;
 mod health;
 mod status;
+mod webhooks;
 
 use std::sync::Arc;
 
 use axum::Router;
 use minijinja::Environment;
 
+use crate::providers::Providers;
 use crate::store::Store;
 
 pub use error::WebError;
@@ -19,13 +21,15 @@ pub use error::WebError;
 pub struct AppState {
     pub store: Store,
     pub templates: Arc<Environment<'static>>,
+    pub providers: Providers,
 }
 
 impl AppState {
-    pub fn new(store: Store) -> Result<AppState, minijinja::Error> {
+    pub fn new(store: Store, providers: Providers) -> Result<AppState, minijinja::Error> {
         Ok(AppState {
             store,
             templates: Arc::new(templates()?),
+            providers,
         })
     }
 }
@@ -42,6 +46,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(status::router())
+        .merge(webhooks::router())
         .fallback(|| async { WebError::NotFound })
         .with_state(state)
 }

@@ -387,3 +387,71 @@ impl Job<AppContext> for ReconcilePayments {
         }
     }
 }
+
+/// Asks the provider where one payment stands and records it: what a webhook
+/// triggers (its payload is never trusted for amounts or states).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SyncPayment {
+    pub payment_id: i64,
+}
+
+impl JobKind for SyncPayment {
+    const KIND: &'static str = "billing.sync_payment";
+    fn options() -> KindOptions {
+        payment_options()
+    }
+}
+
+impl Job<AppContext> for SyncPayment {
+    async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
+        let payment = match payments::get(ctx.store(), self.payment_id).await {
+            Ok(p) => p,
+            Err(e) => return billing_failure(e),
+        };
+        if payment.status.received() || payment.status == PaymentStatus::Failed {
+            return Ok(Outcome::Done);
+        }
+        let Some(reference) = payment.provider_reference.clone() else {
+            return Ok(Outcome::Discard(format!("payment {} has no provider reference yet", payment.id)));
+        };
+        let provider = match provider_of(&ctx, &payment) {
+            Ok(p) => p,
+            Err(e) => return provider_failure(e),
+        };
+        match provider.status(&reference).await {
+            Ok(ChargeOutcome::Pending { .. } | ChargeOutcome::RequiresApproval { .. }) => Ok(Outcome::Done),
+            Ok(outcome) => record(ctx.store(), payment.id, outcome).await.or_else(billing_failure),
+            Err(e) => provider_failure(e),
+        }
+    }
+}
+
+/// Handles a verified provider event: recorded once, and for a payment we
+/// know, a job that asks the provider. Returns whether the event was new.
+pub async fn on_provider_event(store: &Store, event: &crate::providers::WebhookEvent) -> Result<bool, BillingError> {
+    let mut tx = store.begin().await?;
+    let new = crate::store::billing::provider_events::record(&mut tx, event.provider, &event.id, &event.kind, &event.payload)
+        .await?;
+    if !new {
+        return Ok(false);
+    }
+    let mut payment = None;
+    for reference in [&event.reference, &event.object_id, &event.capture_id].into_iter().flatten() {
+        if let Some(p) = payments::by_provider_reference(store, event.provider, reference).await? {
+            payment = Some(p);
+            break;
+        }
+    }
+    match payment {
+        Some(p) => {
+            enqueue(&mut tx, &SyncPayment { payment_id: p.id }, EnqueueOptions::new())
+                .await
+                .map_err(|e| BillingError::Conflict(e.to_string()))?;
+            crate::store::billing::provider_events::mark_processed(&mut tx, event.provider, &event.id).await?;
+        }
+        None => tracing::info!(provider = event.provider, event = %event.id, kind = %event.kind, "event for no known payment"),
+    }
+    tx.commit().await?;
+    Ok(true)
+}

@@ -10,5 +10,6 @@ pub(crate) mod invoices;
 pub(crate) mod ledger;
 pub(crate) mod orders;
 pub(crate) mod payments;
+pub(crate) mod provider_events;
 pub(crate) mod revenue_book;
 pub(crate) mod settings;
