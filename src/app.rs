@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::billing::jobs::{book, dunning, emails, monthly_run, orders, payments};
+use crate::billing::jobs::{book, dunning, emails, import, monthly_run, orders, payments, sepa};
 use crate::config::Config;
 use crate::jobs::{Noop, Registry};
 use crate::mail::{MailConfig, MailError, Mailer};
@@ -56,7 +56,9 @@ pub fn registry() -> Registry<AppContext> {
         .register::<payments::CapturePayment>()
         .register::<payments::RefundPayment>()
         .register::<payments::ReconcilePayments>()
-        .register::<payments::SyncPayment>();
+        .register::<payments::SyncPayment>()
+        .register::<sepa::ChargeSepa>()
+        .register::<import::ImportCsv>();
     // The 1st of each month at 02:00 UTC, for the month just ended; reminders every morning.
     registry
         .periodic("monthly-billing-run", "0 2 1 * *", &monthly_run::MonthlyRun::default())

@@ -64,7 +64,8 @@ async fn monthly_run_fans_out_one_invoice_per_contract(backend: Backend) {
     let db = TestDb::new(backend).await;
     save_settings(&db.store).await;
     let a = person(&db.store).await;
-    let b = business(&db.store).await;
+    // Both have an e-mail address: the monthly run also e-mails each invoice.
+    let b = create_customer(&db.store, person_input("Léa Roux")).await;
     let ca = contract(&db.store, a.id, 100_000, date(2026, 1, 10)).await;
     let cb = contract(&db.store, b.id, 100_000, date(2026, 1, 10)).await;
     purchase(&db, ca.id, 1_500).await;
@@ -76,7 +77,10 @@ async fn monthly_run_fans_out_one_invoice_per_contract(backend: Backend) {
     };
     enqueue_now(&db.store, &run, EnqueueOptions::new()).await.unwrap();
     let report = drain(&db).await;
-    assert_eq!(report.completed, 3, "the run and one job per contract: {report:?}");
+    assert_eq!(
+        report.completed, 5,
+        "the run, one job per contract, one e-mail per invoice: {report:?}"
+    );
     let all = invoices::list(
         &db.store,
         &InvoiceFilter {
@@ -171,6 +175,29 @@ async fn unpaid_order_expires_and_paid_order_stays(backend: Backend) {
     )
     .await
     .unwrap();
+    // The payer was sent to approve the payment and never came back.
+    let waiting = comptoir::billing::payments::initiate(
+        &mut tx,
+        comptoir::billing::payments::NewPayment {
+            customer_id: c.id,
+            invoice_id: None,
+            order_id: Some(order.id),
+            provider: "paypal".into(),
+            method: comptoir::billing::payments::PaymentMethod::Paypal,
+            amount: order.total,
+            idempotency_key: "checkout-expired".into(),
+        },
+    )
+    .await
+    .unwrap();
+    comptoir::billing::payments::await_approval(
+        &mut tx,
+        waiting.id,
+        "5O190127TN364715T",
+        "https://paypal.test/approve",
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     enqueue_now(
         &db.store,
@@ -197,6 +224,8 @@ async fn unpaid_order_expires_and_paid_order_stays(backend: Backend) {
         orders::get(&db.store, order.id).await.unwrap().status,
         OrderStatus::Expired
     );
+    let waiting = comptoir::billing::payments::get(&db.store, waiting.id).await.unwrap();
+    assert_eq!(waiting.status, comptoir::billing::payments::PaymentStatus::Failed);
     let job = db.store.get_job(missing.id()).await.unwrap();
     assert!(
         job.errors[0].error.contains("order 999999 not found"),
@@ -298,4 +327,147 @@ async fn invoice_email_and_dunning_run_as_jobs(backend: Backend) {
 mod mail_jobs {
     use super::*;
     on_both_backends!(invoice_email_and_dunning_run_as_jobs);
+}
+
+async fn csv_import_runs_as_a_job_with_progress(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    // Windows-1252, ';', as a French spreadsheet saves it.
+    let (text, _, _) = encoding_rs::WINDOWS_1252.encode(
+        "Type;Nom;E-mail;Adresse;SIREN\r\nparticulier;Hélène Dupré;helene@example.fr;3 rue de l'Église, 69002 Lyon;\r\nentreprise;Café Zoé SARL;;5 quai Saône, 69005 Lyon;552100554\r\n",
+    );
+    let file = db.dir.path().join("clients.csv");
+    std::fs::write(&file, &text).unwrap();
+    let import = comptoir::billing::jobs::import::start(
+        &db.store,
+        db.dir.path(),
+        comptoir::billing::import::ImportKind::Customers,
+        &file,
+    )
+    .await
+    .unwrap();
+    drain(&db).await;
+    let done = comptoir::billing::import::get(&db.store, import.id).await.unwrap();
+    assert_eq!((done.imported_rows, done.skipped_rows), (2, 0), "{done:?}");
+    let names: Vec<String> = comptoir::billing::customers::list(&db.store, 10, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert!(
+        names.contains(&"Hélène Dupré".to_string()) && names.contains(&"Café Zoé SARL".to_string()),
+        "{names:?}"
+    );
+    let job = db.store.get_job(done.job_id.expect("job attached")).await.unwrap();
+    assert_eq!(job.progress, Some(serde_json::json!({ "done": 2, "total": 2 })));
+
+    // A file with a bad row is refused whole: the job ends cancelled, the report names the line.
+    let bad = db.dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "Type;Nom;E-mail;Adresse;SIREN\nentreprise;X SA;;1 rue A;123456789\n",
+    )
+    .unwrap();
+    let refused = comptoir::billing::jobs::import::start(
+        &db.store,
+        db.dir.path(),
+        comptoir::billing::import::ImportKind::Customers,
+        &bad,
+    )
+    .await
+    .unwrap();
+    let report = Worker::new(
+        db.store.clone(),
+        Arc::new(registry()),
+        app(&db),
+        WorkerConfig::default(),
+    )
+    .drain(DrainLimits::default(), std::future::pending())
+    .await
+    .unwrap();
+    assert_eq!(report.cancelled, 1, "{report:?}");
+    let refused = comptoir::billing::import::get(&db.store, refused.id).await.unwrap();
+    assert_eq!(refused.errors.len(), 1);
+    assert_eq!(refused.errors[0].line, 2, "{:?}", refused.errors);
+    assert_eq!(
+        comptoir::billing::customers::list(&db.store, 10, None)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+async fn contract_invoice_is_emailed_then_debited_after_prenotification(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    let customer = person(&db.store).await;
+    let c = contract(&db.store, customer.id, 100_000, date(2026, 1, 10)).await;
+    purchase(&db, c.id, 3_000).await;
+    enqueue_now(
+        &db.store,
+        &monthly_run::MonthlyRun {
+            period: Some("2026-10".into()),
+        },
+        EnqueueOptions::new(),
+    )
+    .await
+    .unwrap();
+    drain(&db).await;
+    let invoice = invoices::list(
+        &db.store,
+        &InvoiceFilter {
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .remove(0);
+    assert!(
+        invoice.sent_at.is_some(),
+        "the invoice (the SEPA pre-notification) is e-mailed at once"
+    );
+    let sepa = db
+        .store
+        .list_jobs(&comptoir::jobs::JobFilter {
+            kind: Some("billing.charge_sepa".into()),
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(sepa.len(), 1);
+    assert_eq!(sepa[0].state, comptoir::jobs::JobState::Scheduled);
+    let wait = sepa[0].run_at - sepa[0].created_at;
+    assert!(
+        (13..=14).contains(&wait.num_days()),
+        "debit after the pre-notification delay: {wait}"
+    );
+
+    // The operator runs it now: the debit goes through the (simulated) provider.
+    db.store.retry_job(sepa[0].id).await.unwrap();
+    drain(&db).await;
+    let paid = invoices::get(&db.store, invoice.id).await.unwrap();
+    assert_eq!(paid.status, comptoir::billing::invoices::InvoiceStatus::Paid);
+    let contract = contracts::get(&db.store, c.id).await.unwrap();
+    assert_eq!(
+        contract.mandate.last_debit_on,
+        Some(db.store.now().await.unwrap().date_naive()),
+        "the mandate was used"
+    );
+    let payment = comptoir::billing::payments::list(&db.store, &Default::default())
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(payment.method, comptoir::billing::payments::PaymentMethod::SepaDebit);
+}
+
+mod more_jobs {
+    use super::*;
+    on_both_backends!(
+        csv_import_runs_as_a_job_with_progress,
+        contract_invoice_is_emailed_then_debited_after_prenotification
+    );
 }

@@ -25,7 +25,11 @@ fn sign(payload: &str, timestamp: i64, secret: &str) -> String {
 async fn counts(db: &TestDb) -> (usize, usize) {
     let jobs = db
         .store
-        .list_jobs(&JobFilter { kind: Some("billing.sync_payment".into()), limit: 100, ..Default::default() })
+        .list_jobs(&JobFilter {
+            kind: Some("billing.sync_payment".into()),
+            limit: 100,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .len();
@@ -33,12 +37,18 @@ async fn counts(db: &TestDb) -> (usize, usize) {
         Backend::Postgres => {
             use sqlx::Connection;
             let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
-            sqlx::query_scalar("SELECT count(*) FROM provider_events").fetch_one(&mut c).await.unwrap()
+            sqlx::query_scalar("SELECT count(*) FROM provider_events")
+                .fetch_one(&mut c)
+                .await
+                .unwrap()
         }
         Backend::Sqlite => {
             use sqlx::Connection;
             let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-            sqlx::query_scalar("SELECT count(*) FROM provider_events").fetch_one(&mut c).await.unwrap()
+            sqlx::query_scalar("SELECT count(*) FROM provider_events")
+                .fetch_one(&mut c)
+                .await
+                .unwrap()
         }
     };
     (jobs, events as usize)
@@ -48,7 +58,12 @@ async fn signatures_are_checked_and_events_recorded_once(backend: Backend) {
     let db = TestDb::new(backend).await;
     save_settings(&db.store).await;
     let customer = person(&db.store).await;
-    let invoice = issue(&db.store, simple_draft(&db.store, customer.id, 5_000).await.id, date(2026, 11, 2)).await;
+    let invoice = issue(
+        &db.store,
+        simple_draft(&db.store, customer.id, 5_000).await.id,
+        date(2026, 11, 2),
+    )
+    .await;
     let mut tx = db.store.begin().await.unwrap();
     let payment = payments::initiate(
         &mut tx,
@@ -64,7 +79,9 @@ async fn signatures_are_checked_and_events_recorded_once(backend: Backend) {
     )
     .await
     .unwrap();
-    payments::mark_pending(&mut tx, payment.id, "pi_3Comptoir").await.unwrap();
+    payments::mark_pending(&mut tx, payment.id, "pi_3Comptoir")
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let lookup = |name: &str| match name {
@@ -83,7 +100,10 @@ async fn signatures_are_checked_and_events_recorded_once(backend: Backend) {
     let payload = r#"{"id":"evt_1Comptoir","object":"event","type":"payment_intent.succeeded","data":{"object":{"id":"pi_3Comptoir","object":"payment_intent","amount":5000,"currency":"eur","status":"succeeded"}}}"#;
     let now = chrono::Utc::now().timestamp();
     let post = |signature: Option<String>| {
-        let mut request = client.post(&url).header("content-type", "application/json").body(payload);
+        let mut request = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(payload);
         if let Some(s) = signature {
             request = request.header("Stripe-Signature", s);
         }
@@ -99,7 +119,10 @@ async fn signatures_are_checked_and_events_recorded_once(backend: Backend) {
         let answer = post(signature).await.unwrap();
         assert_eq!(answer.status(), 400, "{what}");
         let body = answer.text().await.unwrap();
-        assert!(body.contains("invalid webhook signature") && !body.contains("hmac"), "{what}: {body}");
+        assert!(
+            body.contains("invalid webhook signature") && !body.contains("hmac"),
+            "{what}: {body}"
+        );
         assert_eq!(counts(&db).await, (0, 0), "{what} changed something");
     }
     // A tampered body under a signature made for the original is refused too.
@@ -121,11 +144,28 @@ async fn signatures_are_checked_and_events_recorded_once(backend: Backend) {
     assert_eq!(again.status(), 200);
     assert!(again.text().await.unwrap().contains(r#""duplicate":true"#));
     assert_eq!(counts(&db).await, (1, 1));
-    let job = &db.store.list_jobs(&JobFilter { kind: Some("billing.sync_payment".into()), limit: 1, ..Default::default() }).await.unwrap()[0];
+    let job = &db
+        .store
+        .list_jobs(&JobFilter {
+            kind: Some("billing.sync_payment".into()),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0];
     assert_eq!(job.args["payment_id"], payment.id);
 
     // PayPal without credentials: not there.
-    assert_eq!(client.post(format!("{base}/webhooks/paypal")).body("{}").send().await.unwrap().status(), 404);
+    assert_eq!(
+        client
+            .post(format!("{base}/webhooks/paypal"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     server.abort();
 }
 

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod documents;
 pub mod emails;
 pub mod error;
+pub mod import;
 pub mod invoices;
 pub mod jobs;
 pub mod ledger;

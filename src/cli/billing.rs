@@ -36,6 +36,15 @@ pub enum BillingCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Import a CSV (customers, or payments from a bank export): the file is
+    /// kept in the data directory and imported by a worker; prints the import id.
+    Import {
+        /// customers or payments
+        kind: String,
+        file: PathBuf,
+    },
+    /// Show an import's report: counts, and each bad or skipped row by line.
+    ImportReport { id: i64 },
     /// Invoice every contract's operations of a month (YYYY-MM); safe to run twice.
     MonthlyRun {
         period: String,
@@ -74,7 +83,12 @@ pub struct ConfigureArgs {
     currency: String,
 }
 
-pub async fn run(store: &Store, cmd: BillingCommand) -> u8 {
+pub async fn run(store: &Store, data_dir: &std::path::Path, cmd: BillingCommand) -> u8 {
+    match cmd {
+        BillingCommand::Import { kind, file } => return import(store, data_dir, &kind, &file).await,
+        BillingCommand::ImportReport { id } => return import_report(store, id).await,
+        _ => {}
+    }
     match execute(store, cmd).await {
         Ok(code) => code,
         Err(BillingError::Store(e)) if e.is_transient() => {
@@ -156,6 +170,7 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
             write(&path, &pdf)?;
             println!("{}", path.display());
         }
+        BillingCommand::Import { .. } | BillingCommand::ImportReport { .. } => unreachable!("handled in run"),
         BillingCommand::MonthlyRun { period, issue_date } => {
             let period = monthly::Period::parse(&period)?;
             let date = issue_date.unwrap_or_else(|| Utc::now().date_naive());
@@ -172,4 +187,42 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
 
 fn write(path: &std::path::Path, bytes: &[u8]) -> Result<(), BillingError> {
     std::fs::write(path, bytes).map_err(|e| BillingError::Document(format!("cannot write {}: {e}", path.display())))
+}
+
+async fn import(store: &Store, data_dir: &std::path::Path, kind: &str, file: &std::path::Path) -> u8 {
+    let Some(kind) = crate::billing::import::ImportKind::parse(kind) else {
+        eprintln!("error: import kind {kind:?}: expected customers or payments");
+        return exit::USAGE;
+    };
+    match crate::billing::jobs::import::start(store, data_dir, kind, file).await {
+        Ok(import) => {
+            println!("{}", import.id);
+            eprintln!(
+                "import {} queued; follow it with `comptoir-worker billing import-report {}`",
+                import.id, import.id
+            );
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            if e.is_transient() {
+                exit::UNAVAILABLE
+            } else {
+                exit::JOBS_FAILED
+            }
+        }
+    }
+}
+
+async fn import_report(store: &Store, id: i64) -> u8 {
+    match crate::billing::import::get(store, id).await {
+        Ok(import) => {
+            println!("{}", serde_json::to_string_pretty(&import.report()).unwrap_or_default());
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::JOBS_FAILED
+        }
+    }
 }

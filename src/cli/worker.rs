@@ -247,7 +247,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Billing(cmd) => {
             let store = open(&config).await?;
-            let code = super::billing::run(&store, cmd).await;
+            let code = super::billing::run(&store, &config.data_dir, cmd).await;
             store.close().await;
             Ok(code)
         }

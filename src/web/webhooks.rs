@@ -15,7 +15,9 @@ use crate::billing::jobs::payments::on_provider_event;
 use crate::providers::{PaypalTransmission, WebhookError, WebhookEvent};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/webhooks/stripe", post(stripe)).route("/webhooks/paypal", post(paypal))
+    Router::new()
+        .route("/webhooks/stripe", post(stripe))
+        .route("/webhooks/paypal", post(paypal))
 }
 
 type Answer = (StatusCode, Json<Value>);
@@ -41,7 +43,10 @@ async fn paypal(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
 }
 
 fn not_configured(provider: &str) -> Answer {
-    (StatusCode::NOT_FOUND, Json(json!({ "error": format!("{provider} is not configured") })))
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": format!("{provider} is not configured") })),
+    )
 }
 
 async fn handle(state: &AppState, verified: Result<WebhookEvent, WebhookError>) -> Answer {
@@ -49,19 +54,28 @@ async fn handle(state: &AppState, verified: Result<WebhookEvent, WebhookError>) 
         Ok(event) => event,
         Err(e) if e.is_rejection() => {
             tracing::warn!(error = %e, "webhook refused");
-            return (StatusCode::BAD_REQUEST, Json(json!({ "error": "invalid webhook signature" })));
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": "invalid webhook signature" })),
+            );
         }
         Err(e) => {
             // The provider retries later: its own verification service was unreachable.
             tracing::error!(error = %e, "webhook could not be verified now");
-            return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": "try again later" })));
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "error": "try again later" })),
+            );
         }
     };
     match on_provider_event(&state.store, &event).await {
         Ok(new) => (StatusCode::OK, Json(json!({ "received": event.id, "duplicate": !new }))),
         Err(e) => {
             tracing::error!(error = %e, event = %event.id, "webhook not recorded");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": "try again later" })))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "error": "try again later" })),
+            )
         }
     }
 }

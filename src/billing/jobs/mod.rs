@@ -4,9 +4,11 @@
 pub mod book;
 pub mod dunning;
 pub mod emails;
+pub mod import;
 pub mod monthly_run;
 pub mod orders;
 pub mod payments;
+pub mod sepa;
 
 use crate::billing::BillingError;
 use crate::jobs::{JobError, Outcome};

@@ -87,12 +87,44 @@ impl Job<AppContext> for InvoiceContract {
         let result = async {
             let period = Period::parse(&self.period)?;
             let outcome = monthly::invoice_contract(ctx.store(), self.contract_id, period, self.issue_date).await?;
-            if let ContractOutcome::Invoiced { reference, .. } = &outcome {
-                tracing::info!(contract = self.contract_id, %reference, "contract invoiced");
-            }
-            Ok(())
+            let invoice_id = match &outcome {
+                ContractOutcome::Invoiced { invoice_id, reference } => {
+                    tracing::info!(contract = self.contract_id, %reference, "contract invoiced");
+                    *invoice_id
+                }
+                // Rescued after the invoice committed: the follow-ups may be missing.
+                ContractOutcome::AlreadyInvoiced { invoice_id } => *invoice_id,
+                _ => return Ok(()),
+            };
+            follow_ups(ctx.store(), invoice_id).await
         }
         .await;
         settle(result)
     }
+}
+
+/// The invoice e-mail at once and the SEPA debit after the pre-notification
+/// delay, each under a unique key: enqueued once however often this runs.
+async fn follow_ups(store: &crate::store::Store, invoice_id: i64) -> Result<(), BillingError> {
+    let enqueue_err = |e: crate::jobs::Error| BillingError::Conflict(e.to_string());
+    let mut tx = store.begin().await?;
+    crate::jobs::enqueue(
+        &mut tx,
+        &super::emails::SendInvoiceEmail { invoice_id },
+        EnqueueOptions::new().unique_key(format!("invoice-email:{invoice_id}")),
+    )
+    .await
+    .map_err(enqueue_err)?;
+    let delay = std::time::Duration::from_secs(86_400 * super::sepa::prenotification_days());
+    crate::jobs::enqueue(
+        &mut tx,
+        &super::sepa::ChargeSepa { invoice_id },
+        EnqueueOptions::new()
+            .unique_key(format!("sepa:{invoice_id}"))
+            .run_in(delay),
+    )
+    .await
+    .map_err(enqueue_err)?;
+    tx.commit().await?;
+    Ok(())
 }

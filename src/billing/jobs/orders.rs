@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::settle;
 use crate::app::AppContext;
-use crate::billing::orders;
+use crate::billing::{orders, payments};
 use crate::jobs::{Job, JobContext, JobKind, JobResult, KindOptions};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -30,6 +30,12 @@ impl Job<AppContext> for ExpireOrder {
             orders::lock(&mut tx, self.order_id).await?;
             // Only a pending order expires; a paid one is left alone.
             let expired = orders::expire(&mut tx, self.order_id).await?;
+            if expired {
+                // A payment still waiting for the payer's approval will not be captured now.
+                for payment_id in crate::store::billing::payments::waiting_for_order(&mut tx, self.order_id).await? {
+                    payments::fail(&mut tx, payment_id, "the order expired before the payment was approved").await?;
+                }
+            }
             tx.commit().await?;
             if expired {
                 tracing::info!(order = self.order_id, "order expired unpaid");

@@ -413,7 +413,10 @@ impl Job<AppContext> for SyncPayment {
             return Ok(Outcome::Done);
         }
         let Some(reference) = payment.provider_reference.clone() else {
-            return Ok(Outcome::Discard(format!("payment {} has no provider reference yet", payment.id)));
+            return Ok(Outcome::Discard(format!(
+                "payment {} has no provider reference yet",
+                payment.id
+            )));
         };
         let provider = match provider_of(&ctx, &payment) {
             Ok(p) => p,
@@ -431,13 +434,17 @@ impl Job<AppContext> for SyncPayment {
 /// know, a job that asks the provider. Returns whether the event was new.
 pub async fn on_provider_event(store: &Store, event: &crate::providers::WebhookEvent) -> Result<bool, BillingError> {
     let mut tx = store.begin().await?;
-    let new = crate::store::billing::provider_events::record(&mut tx, event.provider, &event.id, &event.kind, &event.payload)
-        .await?;
+    let new =
+        crate::store::billing::provider_events::record(&mut tx, event.provider, &event.id, &event.kind, &event.payload)
+            .await?;
     if !new {
         return Ok(false);
     }
     let mut payment = None;
-    for reference in [&event.reference, &event.object_id, &event.capture_id].into_iter().flatten() {
+    for reference in [&event.reference, &event.object_id, &event.capture_id]
+        .into_iter()
+        .flatten()
+    {
         if let Some(p) = payments::by_provider_reference(store, event.provider, reference).await? {
             payment = Some(p);
             break;
@@ -450,7 +457,9 @@ pub async fn on_provider_event(store: &Store, event: &crate::providers::WebhookE
                 .map_err(|e| BillingError::Conflict(e.to_string()))?;
             crate::store::billing::provider_events::mark_processed(&mut tx, event.provider, &event.id).await?;
         }
-        None => tracing::info!(provider = event.provider, event = %event.id, kind = %event.kind, "event for no known payment"),
+        None => {
+            tracing::info!(provider = event.provider, event = %event.id, kind = %event.kind, "event for no known payment")
+        }
     }
     tx.commit().await?;
     Ok(true)

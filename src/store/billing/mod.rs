@@ -6,6 +6,7 @@ pub(crate) mod contracts;
 pub(crate) mod customers;
 pub(crate) mod documents;
 pub(crate) mod emails;
+pub(crate) mod imports;
 pub(crate) mod invoices;
 pub(crate) mod ledger;
 pub(crate) mod orders;

@@ -377,3 +377,16 @@ pub(crate) async fn pending_refunds(
     })
     .collect()
 }
+
+/// Payments of an order still waiting (initiated or pending).
+pub(crate) async fn waiting_for_order(tx: &mut Tx, order_id: i64) -> Result<Vec<i64>, StoreError> {
+    sql!(
+        fetch_all,
+        tx,
+        "SELECT id FROM payments WHERE order_id = $1 AND status IN ('initiated', 'pending') ORDER BY id",
+        order_id
+    )?
+    .iter()
+    .map(|r| r.get("id"))
+    .collect()
+}

@@ -1,0 +1,439 @@
+//! CSV imports: customers, and payments received outside the providers (a
+//! bank export). An import is registered with the file's SHA-256, then run:
+//!
+//! 1. the file is read once to check its hash and detect its encoding, then
+//!    its separator and header line are sniffed;
+//! 2. pass one validates every row, streaming, and collects one error per bad
+//!    row with its line in the file; if any row is bad nothing is applied and
+//!    the import is `failed` with that report;
+//! 3. pass two applies the rows in chunks, one transaction each. Every row is
+//!    guarded by an `import_keys` entry written in the row's transaction, so a
+//!    file imported twice, or an import re-run after a crash, adds nothing twice.
+//!
+//! Rows that need no action (already imported, a debit on a bank statement, a
+//! credit that pays no invoice) are skipped with a reason, not errors.
+
+mod chunk;
+mod customers;
+pub(crate) mod decode;
+mod payments;
+mod rows;
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::BillingError;
+use crate::store::billing::imports as sql;
+use crate::store::{Store, StoreError, Tx};
+use chunk::Ctx;
+use decode::{Layout, Scan};
+use rows::Rows;
+
+/// Rows applied per transaction.
+pub const CHUNK_ROWS: usize = 1000;
+/// Rows listed per kind of note in a report (counts stay exact).
+pub const MAX_LISTED: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportKind {
+    Customers,
+    Payments,
+}
+
+impl ImportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportKind::Customers => "customers",
+            ImportKind::Payments => "payments",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ImportKind> {
+        match s {
+            "customers" => Some(ImportKind::Customers),
+            "payments" => Some(ImportKind::Payments),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportStatus {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+}
+
+impl ImportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportStatus::Pending => "pending",
+            ImportStatus::Running => "running",
+            ImportStatus::Completed => "completed",
+            ImportStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ImportStatus> {
+        [
+            ImportStatus::Pending,
+            ImportStatus::Running,
+            ImportStatus::Completed,
+            ImportStatus::Failed,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+/// A row of the file (its first physical line; the header is on line 1) and what was said about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowNote {
+    pub line: u64,
+    pub message: String,
+}
+
+/// An import as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Import {
+    pub id: i64,
+    pub kind: ImportKind,
+    pub filename: String,
+    pub sha256: String,
+    pub status: ImportStatus,
+    pub total_rows: i64,
+    pub imported_rows: i64,
+    pub skipped_rows: i64,
+    /// Bad rows (at most [`MAX_LISTED`]).
+    pub errors: Vec<RowNote>,
+    /// Skipped rows and why (at most [`MAX_LISTED`]).
+    pub skips: Vec<RowNote>,
+    /// Why the import failed as a whole, if it did.
+    pub failure: Option<String>,
+    pub job_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// One entry of the `errors` JSON column: a row's error, a skipped row, or
+/// (without a line) the reason the whole import failed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StoredNote {
+    pub line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+impl Import {
+    pub(crate) fn with_notes(mut self, notes: Vec<StoredNote>) -> Import {
+        for n in notes {
+            match (n.line, n.error, n.skipped) {
+                (Some(line), Some(message), _) => self.errors.push(RowNote { line, message }),
+                (Some(line), None, Some(message)) => self.skips.push(RowNote { line, message }),
+                (None, Some(message), _) | (None, None, Some(message)) => self.failure = Some(message),
+                (_, None, None) => {}
+            }
+        }
+        self
+    }
+
+    /// The report of a finished import, as stored.
+    pub fn report(&self) -> ImportReport {
+        ImportReport {
+            import_id: self.id,
+            status: self.status,
+            total: self.total_rows as u64,
+            imported: self.imported_rows as u64,
+            skipped: self.skipped_rows as u64,
+            bad_rows: self.errors.len() as u64,
+            skips: self.skips.clone(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportReport {
+    pub import_id: i64,
+    /// `Completed`, or `Failed` when rows were bad (then nothing was applied).
+    pub status: ImportStatus,
+    /// Data rows in the file (blank rows aside).
+    pub total: u64,
+    pub imported: u64,
+    pub skipped: u64,
+    pub bad_rows: u64,
+    /// The first [`MAX_LISTED`] skipped rows, with their reasons.
+    pub skips: Vec<RowNote>,
+    /// The first [`MAX_LISTED`] bad rows, with what is wrong.
+    pub errors: Vec<RowNote>,
+}
+
+/// Rows applied so far, reported after each committed chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ImportProgress {
+    pub done: u64,
+    pub total: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("import {0} not found")]
+    NotFound(i64),
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the file is empty")]
+    EmptyFile,
+    #[error("the file has a header line but no data rows")]
+    NoRows,
+    #[error("not a CSV file: {0}")]
+    NotText(String),
+    #[error("missing column {column}: the header (line {line}) has {found}")]
+    MissingColumn { column: String, line: u64, found: String },
+    #[error("the file is not the one registered (SHA-256 {actual}, registered {expected})")]
+    ChecksumMismatch { expected: String, actual: String },
+    #[error("other imports kept writing the same rows at the same time; run it again")]
+    Contention,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ImportError {
+    /// Whether running the import again later may succeed as is.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ImportError::Store(e) => e.is_transient(),
+            ImportError::Contention => true,
+            _ => false,
+        }
+    }
+}
+
+/// The SHA-256 of `bytes`, in lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SHA-256 of a file, read in chunks.
+pub fn file_sha256(path: &Path) -> Result<String, ImportError> {
+    Ok(decode::scan(path)?.sha256)
+}
+
+/// Records an import of `kind` of the file `filename` (the name the user gave;
+/// directories are dropped) whose content has the SHA-256 `bytes_sha256`.
+pub async fn register(
+    tx: &mut Tx,
+    kind: ImportKind,
+    filename: &str,
+    bytes_sha256: &str,
+) -> Result<Import, ImportError> {
+    let name = filename.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
+        return Err(ImportError::Invalid {
+            field: "filename",
+            message: format!("{filename:?} is not a file name"),
+        });
+    }
+    let sha = bytes_sha256.trim().to_ascii_lowercase();
+    if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(ImportError::Invalid {
+            field: "sha256",
+            message: format!("{bytes_sha256:?} is not a SHA-256 in hex"),
+        });
+    }
+    Ok(sql::insert(tx, kind, name, &sha).await?)
+}
+
+/// Links an import to the job that runs it.
+pub async fn attach_job(tx: &mut Tx, import_id: i64, job_id: i64) -> Result<(), ImportError> {
+    Ok(sql::set_job(tx, import_id, job_id).await?)
+}
+
+pub async fn get(store: &Store, id: i64) -> Result<Import, ImportError> {
+    sql::get(store, id).await?.ok_or(ImportError::NotFound(id))
+}
+
+/// Runs import `import_id` on the file at `path` (the file registered).
+/// Returns the report when the file was read to a verdict: `Completed`, or
+/// `Failed` with its bad rows (nothing applied). A file that cannot be
+/// imported at all (empty, a missing column, not the registered file…) is an
+/// error, also stored on the import. Running a completed import again
+/// returns its report; running a failed or interrupted one starts it again,
+/// and rows already applied by it are counted, not applied twice.
+pub async fn run<P>(store: &Store, import_id: i64, path: &Path, mut progress: P) -> Result<ImportReport, ImportError>
+where
+    P: FnMut(ImportProgress) + Send,
+{
+    let import = get(store, import_id).await?;
+    if import.status == ImportStatus::Completed {
+        return Ok(import.report());
+    }
+    sql::start(store, import_id).await?;
+    let mut ctx = Ctx::new(store, import_id, &mut progress);
+    match execute(&mut ctx, &import, path).await {
+        Ok(()) => {
+            let status = if ctx.tally.bad_rows == 0 {
+                ImportStatus::Completed
+            } else {
+                ImportStatus::Failed
+            };
+            sql::finish(store, import_id, status, &ctx.tally.counts(), &ctx.tally.notes()).await?;
+            tracing::info!(
+                import_id,
+                status = status.as_str(),
+                total = ctx.tally.total,
+                imported = ctx.tally.imported,
+                skipped = ctx.tally.skipped,
+                bad_rows = ctx.tally.bad_rows,
+                "import finished"
+            );
+            Ok(ctx.tally.report(import_id, status))
+        }
+        Err(e) => {
+            let note = StoredNote {
+                line: None,
+                error: Some(e.to_string()),
+                skipped: None,
+            };
+            if let Err(store_error) =
+                sql::finish(store, import_id, ImportStatus::Failed, &ctx.tally.counts(), &[note]).await
+            {
+                tracing::warn!(import_id, error = %store_error, "could not record the import's failure");
+            }
+            tracing::warn!(import_id, error = %e, "import failed");
+            Err(e)
+        }
+    }
+}
+
+async fn execute(ctx: &mut Ctx<'_>, import: &Import, path: &Path) -> Result<(), ImportError> {
+    let Scan { encoding, sha256 } = decode::scan(path)?;
+    if sha256 != import.sha256 {
+        return Err(ImportError::ChecksumMismatch {
+            expected: import.sha256.clone(),
+            actual: sha256,
+        });
+    }
+    let layout = decode::sniff(path, encoding, |fields| match import.kind {
+        ImportKind::Customers => customers::recognizes(fields),
+        ImportKind::Payments => payments::recognizes(fields),
+    })?;
+    let open = || -> Result<(Rows, Header), ImportError> {
+        let (rows, names) = Rows::open(path, encoding, layout)?;
+        Ok((rows, Header::new(names, layout)))
+    };
+    let separator = char::from(layout.separator).escape_default().to_string();
+    tracing::info!(
+        import_id = ctx.import_id,
+        kind = import.kind.as_str(),
+        encoding = encoding.name(),
+        separator,
+        header_line = layout.header_line,
+        "import started"
+    );
+    match import.kind {
+        ImportKind::Customers => customers::import(ctx, open).await,
+        ImportKind::Payments => payments::import(ctx, open).await,
+    }
+}
+
+/// The header's columns, matched by name whatever the case, accents and punctuation.
+pub(crate) struct Header {
+    pub names: Vec<String>,
+    keys: Vec<String>,
+    line: u64,
+}
+
+impl Header {
+    fn new(names: Vec<String>, layout: Layout) -> Header {
+        let keys = names.iter().map(|n| decode::header_key(n)).collect();
+        Header {
+            names,
+            keys,
+            line: layout.header_line,
+        }
+    }
+
+    /// The first column named like one of `aliases` (space-separated, in order of preference).
+    pub fn find(&self, aliases: &str) -> Option<usize> {
+        aliases
+            .split_whitespace()
+            .find_map(|a| self.keys.iter().position(|k| k == a))
+    }
+
+    pub fn require(&self, aliases: &str, column: &str) -> Result<usize, ImportError> {
+        self.find(aliases).ok_or_else(|| self.missing(column))
+    }
+
+    pub fn missing(&self, column: &str) -> ImportError {
+        let found: Vec<String> = self
+            .names
+            .iter()
+            .filter(|n| !n.is_empty())
+            .map(|n| format!("{n:?}"))
+            .collect();
+        ImportError::MissingColumn {
+            column: column.to_string(),
+            line: self.line,
+            found: if found.is_empty() {
+                "no column names".into()
+            } else {
+                found.join(", ")
+            },
+        }
+    }
+
+    /// A row that does not fit the header: more filled fields than columns, or
+    /// a quoted field running over many lines (an unclosed quote).
+    pub fn misfit(&self, record: &csv::StringRecord) -> Option<String> {
+        if let Some(extra) = record.iter().skip(self.names.len()).position(|f| !f.trim().is_empty()) {
+            return Some(format!(
+                "the row has a value in field {} but the header has {} columns (a separator inside an unquoted value?)",
+                self.names.len() + extra + 1,
+                self.names.len()
+            ));
+        }
+        record
+            .iter()
+            .map(|f| f.matches('\n').count())
+            .max()
+            .filter(|n| *n > 20)
+            .map(|n| {
+                format!(
+                    "a quoted field runs over {} lines: is its closing quote missing?",
+                    n + 1
+                )
+            })
+    }
+
+    pub fn name(&self, index: usize) -> &str {
+        &self.names[index]
+    }
+}
+
+/// A trimmed field (empty when the row is short).
+pub(crate) fn field(record: &csv::StringRecord, index: Option<usize>) -> &str {
+    index.and_then(|i| record.get(i)).unwrap_or("").trim()
+}
+
+/// The message of a validation error, without its field name.
+pub(crate) fn reason(e: BillingError) -> String {
+    match e {
+        BillingError::Invalid { message, .. } => message,
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,98 @@
+//! Running a CSV import as a job: its progress is the job's progress, a file
+//! with bad rows is refused whole (the report lists each by line), a file
+//! that can be retried (database busy) is retried.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppContext;
+use crate::billing::import::{self, Import, ImportError, ImportKind, ImportProgress, ImportStatus};
+use crate::jobs::{enqueue, EnqueueOptions, Job, JobContext, JobError, JobKind, JobResult, KindOptions, Outcome};
+use crate::store::Store;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ImportCsv {
+    pub import_id: i64,
+    /// The stored copy of the uploaded file.
+    pub path: PathBuf,
+}
+
+impl JobKind for ImportCsv {
+    const KIND: &'static str = "billing.import_csv";
+    fn options() -> KindOptions {
+        KindOptions {
+            queue: "imports".into(),
+            max_attempts: 5,
+            timeout: std::time::Duration::from_secs(6 * 3600),
+            ..KindOptions::default()
+        }
+    }
+}
+
+impl Job<AppContext> for ImportCsv {
+    async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
+        // The import reports progress synchronously; a task writes it to the job row.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<ImportProgress>();
+        let writer = {
+            let store = ctx.store().clone();
+            let (id, attempt) = (ctx.job.id, ctx.job.attempt);
+            tokio::spawn(async move {
+                while let Some(p) = rx.recv().await {
+                    let value = serde_json::json!({ "done": p.done, "total": p.total });
+                    let _ = store.set_job_progress(id, attempt, &value).await;
+                }
+            })
+        };
+        let result = import::run(ctx.store(), self.import_id, &self.path, move |p| {
+            let _ = tx.send(p);
+        })
+        .await;
+        let _ = writer.await;
+        match result {
+            Ok(report) if report.status == ImportStatus::Completed => Ok(Outcome::Done),
+            Ok(report) => Ok(Outcome::Cancel(format!(
+                "file refused, nothing imported: {} bad row(s) (see import {})",
+                report.bad_rows, report.import_id
+            ))),
+            Err(e) if e.is_transient() => Err(JobError::msg(e)),
+            Err(e) => Ok(Outcome::Discard(e.to_string())),
+        }
+    }
+}
+
+/// Keeps a copy of `file` under `<data dir>/imports/`, registers the import and
+/// enqueues its job in one transaction. Importing the same bytes again is
+/// harmless: rows already imported are skipped.
+pub async fn start(store: &Store, data_dir: &Path, kind: ImportKind, file: &Path) -> Result<Import, ImportError> {
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| ImportError::Io { path, source }
+    };
+    let bytes = std::fs::read(file).map_err(io(file))?;
+    let sha = import::sha256_hex(&bytes);
+    let dir = data_dir.join("imports");
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let stored = dir.join(format!("{sha}.csv"));
+    std::fs::write(&stored, &bytes).map_err(io(&stored))?;
+    let filename = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "import.csv".into());
+    let mut tx = store.begin().await?;
+    let registered = import::register(&mut tx, kind, &filename, &sha).await?;
+    let job = enqueue(
+        &mut tx,
+        &ImportCsv {
+            import_id: registered.id,
+            path: stored,
+        },
+        EnqueueOptions::new(),
+    )
+    .await
+    .map_err(|e| ImportError::Store(crate::store::StoreError::Database(e.to_string())))?;
+    import::attach_job(&mut tx, registered.id, job.id()).await?;
+    tx.commit().await?;
+    Ok(registered)
+}
