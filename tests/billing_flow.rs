@@ -292,3 +292,114 @@ on_both_backends!(
     order_to_refund_to_book,
     a_charge_rescued_after_the_provider_call_charges_once
 );
+
+/// The provider refuses the refund: no credit note, no negative line, and the
+/// amount is refundable again.
+async fn a_refused_refund_leaves_nothing_behind(backend: Backend) {
+    use axum::routing::post;
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    let customer = person(&db.store).await;
+    let invoice = issue(
+        &db.store,
+        simple_draft(&db.store, customer.id, 3_000).await.id,
+        date(2026, 11, 3),
+    )
+    .await;
+    let mut tx = db.store.begin().await.unwrap();
+    let payment = payments::initiate(
+        &mut tx,
+        NewPayment {
+            customer_id: customer.id,
+            invoice_id: Some(invoice.id),
+            order_id: None,
+            provider: "stripe".into(),
+            method: PaymentMethod::Card,
+            amount: eur(3_000),
+            idempotency_key: "paid-by-card".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let completion = payments::Completion {
+        received_on: date(2026, 11, 3),
+        fee: eur(0),
+        provider_reference: Some("pi_3Refused".into()),
+    };
+    payments::complete(&mut tx, payment.id, completion).await.unwrap();
+    payment_jobs::request_refund(
+        &mut tx,
+        payment.id,
+        eur(1_000),
+        None,
+        "Geste commercial",
+        "refund-refused",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    // Stripe answers the documented 400 for a charge it will not refund.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let stripe = axum::Router::new().route(
+        "/v1/refunds",
+        post(|| async {
+            (
+                axum::http::StatusCode::BAD_REQUEST,
+                r#"{"error":{"type":"invalid_request_error","code":"charge_disputed","message":"Charge pi_3Refused has been disputed."}}"#,
+            )
+        }),
+    );
+    let server = tokio::spawn(async move { axum::serve(listener, stripe).await });
+    let mut app = app(&db);
+    let lookup = |name: &str| match name {
+        "COMPTOIR_STRIPE_SECRET_KEY" => Some("sk_test_comptoir".to_string()),
+        "COMPTOIR_STRIPE_API_BASE" => Some(base.clone()),
+        _ => None,
+    };
+    app.providers = Providers::new(ProvidersConfig::from_lookup(lookup).unwrap()).unwrap();
+    let report = Worker::new(
+        db.store.clone(),
+        Arc::new(registry()),
+        app.clone(),
+        WorkerConfig::default(),
+    )
+    .drain(DrainLimits::default(), std::future::pending())
+    .await
+    .unwrap();
+    assert_eq!(report.discarded, 1, "{report:?}");
+
+    let refunds = comptoir::billing::refunds::for_payment(&db.store, payment.id)
+        .await
+        .unwrap();
+    assert_eq!(refunds[0].status, comptoir::billing::refunds::RefundStatus::Failed);
+    assert!(refunds[0].credit_note_id.is_none());
+    let after = payments::get(&db.store, payment.id).await.unwrap();
+    assert_eq!(
+        (after.status, after.refunded),
+        (PaymentStatus::Completed, eur(0)),
+        "reservation released"
+    );
+    let notes = invoices::list(
+        &db.store,
+        &invoices::InvoiceFilter {
+            kind: Some(invoices::InvoiceKind::CreditNote),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(notes.is_empty(), "no credit note");
+    let lines = revenue_book::list(&db.store, date(2026, 1, 1), date(2026, 12, 31))
+        .await
+        .unwrap();
+    assert!(lines.iter().all(|l| l.line.amount.minor > 0), "no negative line");
+    server.abort();
+}
+
+mod refused {
+    use super::*;
+    on_both_backends!(a_refused_refund_leaves_nothing_behind);
+}
