@@ -403,3 +403,98 @@ mod refused {
     use super::*;
     on_both_backends!(a_refused_refund_leaves_nothing_behind);
 }
+
+/// PayPal: the payer must approve; the payment waits with its approval URL
+/// and the order expires if nobody approves in time.
+async fn an_order_awaiting_approval_expires_in_time(backend: Backend) {
+    use axum::routing::post;
+    let db = TestDb::new(backend).await;
+    let (order_id, payment_id) = order_and_payment(&db).await;
+    // The payment was recorded for the simulated provider; this customer pays with PayPal instead.
+    sqlx_exec(
+        &db,
+        &format!("UPDATE payments SET provider = 'paypal', method = 'paypal' WHERE id = {payment_id}"),
+    )
+    .await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let paypal = axum::Router::new()
+        .route(
+            "/v1/oauth2/token",
+            post(|| async { include_str!("providers_replay/fixtures/paypal_token.json") }),
+        )
+        .route(
+            "/v2/checkout/orders",
+            post(|| async {
+                (
+                    axum::http::StatusCode::CREATED,
+                    include_str!("providers_replay/fixtures/paypal_order_created.json"),
+                )
+            }),
+        );
+    let server = tokio::spawn(async move { axum::serve(listener, paypal).await });
+    let mut app = app(&db);
+    let lookup = |name: &str| match name {
+        "COMPTOIR_PAYPAL_CLIENT_ID" => Some("client".to_string()),
+        "COMPTOIR_PAYPAL_CLIENT_SECRET" => Some("secret".to_string()),
+        "COMPTOIR_PAYPAL_API_BASE" => Some(base.clone()),
+        _ => None,
+    };
+    app.providers = Providers::new(ProvidersConfig::from_lookup(lookup).unwrap()).unwrap();
+    drain(&db, &app).await;
+
+    let waiting = payments::get(&db.store, payment_id).await.unwrap();
+    assert_eq!(waiting.status, PaymentStatus::Pending);
+    assert!(
+        waiting
+            .approval_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://")),
+        "{waiting:?}"
+    );
+    let expiry = db
+        .store
+        .list_jobs(&comptoir::jobs::JobFilter {
+            kind: Some("billing.expire_order".into()),
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(expiry.len(), 1);
+    let window = expiry[0].run_at - expiry[0].created_at;
+    assert!((179..=180).contains(&window.num_minutes()), "{window}");
+
+    // Nobody approved: when it runs, the order expires and the payment fails.
+    db.store.retry_job(expiry[0].id).await.unwrap();
+    drain(&db, &app).await;
+    assert_eq!(
+        orders::get(&db.store, order_id).await.unwrap().status,
+        OrderStatus::Expired
+    );
+    assert_eq!(
+        payments::get(&db.store, payment_id).await.unwrap().status,
+        PaymentStatus::Failed
+    );
+    server.abort();
+}
+
+async fn sqlx_exec(db: &TestDb, sql: &str) {
+    use sqlx::Connection;
+    match db.backend {
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+        }
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+        }
+    }
+}
+
+mod approval {
+    use super::*;
+    on_both_backends!(an_order_awaiting_approval_expires_in_time);
+}

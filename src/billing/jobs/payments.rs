@@ -99,6 +99,18 @@ async fn record(store: &Store, payment_id: i64, outcome: ChargeOutcome) -> Resul
             approval_url,
         } => {
             payments::await_approval(&mut tx, payment_id, &reference, &approval_url).await?;
+            // Not approved in time, the order expires (and this payment fails with it).
+            if let Some(order_id) = before.order_id {
+                enqueue(
+                    &mut tx,
+                    &super::orders::ExpireOrder { order_id },
+                    EnqueueOptions::new()
+                        .unique_key(format!("expire-order:{order_id}"))
+                        .run_in(approval_window()),
+                )
+                .await
+                .map_err(|e| BillingError::Conflict(e.to_string()))?;
+            }
             Outcome::Done
         }
         ChargeOutcome::Pending { reference } => {
@@ -116,6 +128,15 @@ async fn record(store: &Store, payment_id: i64, outcome: ChargeOutcome) -> Resul
     };
     tx.commit().await?;
     Ok(result)
+}
+
+/// How long a payer has to approve a payment before its order expires.
+pub fn approval_window() -> std::time::Duration {
+    let minutes = std::env::var("COMPTOIR_APPROVAL_WINDOW_MINUTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(180);
+    std::time::Duration::from_secs(60 * minutes)
 }
 
 fn provider_of(ctx: &JobContext<AppContext>, payment: &Payment) -> Result<Provider, ProviderError> {
