@@ -175,19 +175,33 @@ pub(crate) async fn claim(s: &PgStore, p: &ClaimParams<'_>) -> Result<Vec<Claime
     Ok(jobs.into_iter().map(|(_, j)| j).collect())
 }
 
+/// Groups `(id, attempt)` pairs by attempt: a batch nearly always holds one
+/// attempt number, and `id = ANY($1) AND attempt = $2` always uses the primary
+/// key, where a join against `unnest(ids, attempts)` could be planned as a
+/// scan of the whole table per batch.
+fn by_attempt(jobs: &[(i64, i32)]) -> std::collections::BTreeMap<i32, Vec<i64>> {
+    let mut groups: std::collections::BTreeMap<i32, Vec<i64>> = std::collections::BTreeMap::new();
+    for &(id, attempt) in jobs {
+        groups.entry(attempt).or_default().push(id);
+    }
+    groups
+}
+
 pub(crate) async fn complete(s: &PgStore, done: &[(i64, i32)]) -> Result<u64, StoreError> {
-    let (ids, attempts): (Vec<i64>, Vec<i32>) = done.iter().copied().unzip();
-    let res = sqlx::query(
-        "UPDATE comptoir_jobs j
-         SET state = 'completed', finished_at = now(), updated_at = now(), lease_expires_at = NULL
-         FROM unnest($1::bigint[], $2::int[]) AS t(id, attempt)
-         WHERE j.id = t.id AND j.attempt = t.attempt AND j.state = 'running'",
-    )
-    .bind(&ids)
-    .bind(&attempts)
-    .execute(&s.pool)
-    .await?;
-    Ok(res.rows_affected())
+    let mut n = 0;
+    for (attempt, ids) in by_attempt(done) {
+        n += sqlx::query(
+            "UPDATE comptoir_jobs
+             SET state = 'completed', finished_at = now(), updated_at = now(), lease_expires_at = NULL
+             WHERE id = ANY($1) AND attempt = $2 AND state = 'running'",
+        )
+        .bind(&ids)
+        .bind(attempt)
+        .execute(&s.pool)
+        .await?
+        .rows_affected();
+    }
+    Ok(n)
 }
 
 pub(crate) async fn finish(s: &PgStore, id: i64, attempt: i32, how: &Finish) -> Result<bool, StoreError> {
@@ -279,24 +293,26 @@ pub(crate) async fn rescue(s: &PgStore, limit: i64) -> Result<Vec<i64>, StoreErr
 }
 
 pub(crate) async fn release(s: &PgStore, worker_id: &str, jobs: &[(i64, i32)]) -> Result<u64, StoreError> {
-    let (ids, attempts): (Vec<i64>, Vec<i32>) = jobs.iter().copied().unzip();
-    let n: i64 = sqlx::query_scalar(
-        "WITH released AS (
-             UPDATE comptoir_jobs j
-             SET state = 'available', attempt = j.attempt - 1, locked_by = NULL, locked_at = NULL,
-                 lease_expires_at = NULL, updated_at = now()
-             FROM unnest($2::bigint[], $3::int[]) AS t(id, attempt)
-             WHERE j.id = t.id AND j.attempt = t.attempt AND j.locked_by = $1 AND j.state = 'running'
-             RETURNING j.queue),
-         woken AS (SELECT pg_notify('comptoir_jobs', q.queue) FROM (SELECT DISTINCT queue FROM released) q)
-         SELECT count(*) FROM released WHERE (SELECT count(*) FROM woken) >= 0",
-    )
-    .bind(worker_id)
-    .bind(&ids)
-    .bind(&attempts)
-    .fetch_one(&s.pool)
-    .await?;
-    Ok(n as u64)
+    let mut total = 0;
+    for (attempt, ids) in by_attempt(jobs) {
+        let n: i64 = sqlx::query_scalar(
+            "WITH released AS (
+                 UPDATE comptoir_jobs
+                 SET state = 'available', attempt = attempt - 1, locked_by = NULL, locked_at = NULL,
+                     lease_expires_at = NULL, updated_at = now()
+                 WHERE id = ANY($2) AND attempt = $3 AND locked_by = $1 AND state = 'running'
+                 RETURNING queue),
+             woken AS (SELECT pg_notify('comptoir_jobs', q.queue) FROM (SELECT DISTINCT queue FROM released) q)
+             SELECT count(*) FROM released WHERE (SELECT count(*) FROM woken) >= 0",
+        )
+        .bind(worker_id)
+        .bind(&ids)
+        .bind(attempt)
+        .fetch_one(&s.pool)
+        .await?;
+        total += n as u64;
+    }
+    Ok(total)
 }
 
 pub(crate) async fn prune(s: &PgStore, older_than: Duration, limit: i64) -> Result<u64, StoreError> {
