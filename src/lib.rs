@@ -1,6 +1,8 @@
 //! Comptoir: a database-backed job queue and the billing of a one-person business.
 
 pub mod app;
+pub mod audit;
+pub mod auth;
 pub mod bench;
 pub mod billing;
 pub mod cli;

@@ -1,5 +1,5 @@
 //! `comptoir-web` as a real process on both backends: health and readiness,
-//! the embedded worker, the status page, a clean 404, SIGTERM.
+//! the embedded worker, the first start's setup link, clean 404s, SIGTERM.
 //!
 //! HTTP is spoken by hand over a `TcpStream` (HTTP/1.1, `Connection: close`)
 //! to need no client dependency.
@@ -232,34 +232,41 @@ async fn web_serves_and_runs_jobs(backend: Backend) {
         "ran by {by}, not by the web process"
     );
 
-    let page = get(port, "/").await.expect("GET /");
-    assert_eq!(page.status, 200, "{page:?}");
-    assert!(
-        page.header("content-type").is_some_and(|t| t.starts_with("text/html")),
-        "{page:?}"
-    );
-    assert!(
-        page.body.contains("noop"),
-        "the status page should list the job: {}",
-        page.body
-    );
-    assert!(page.body.contains("completed"), "{}", page.body);
+    // The root leads to the admin, which wants a signed-in operator.
+    let root = get(port, "/").await.expect("GET /");
+    assert_eq!(root.status, 303, "{root:?}");
+    assert_eq!(root.header("location"), Some("/admin"));
+    let admin = get(port, "/admin").await.expect("GET /admin");
+    assert_eq!(admin.status, 303, "{admin:?}");
+    assert!(admin.header("location").is_some_and(|l| l.starts_with("/admin/login")));
+    // No operator yet: the first start printed a one-time link that opens the setup form.
+    let stderr = web.stderr();
+    let link = stderr
+        .split_whitespace()
+        .find(|w| w.starts_with("http://") && w.contains("/setup/"))
+        .unwrap_or_else(|| panic!("no setup link printed:\n{stderr}"));
+    let path = &link[link.find("/setup/").unwrap()..];
+    let setup = get(port, path).await.expect("GET setup link");
+    assert_eq!(setup.status, 200, "{setup:?}");
+    assert!(setup.body.contains("premier compte"), "{}", setup.body);
 
-    let missing = get(port, "/nope").await.expect("GET /nope");
-    assert_eq!(missing.status, 404, "{missing:?}");
-    assert!(
-        missing
-            .header("content-type")
-            .is_some_and(|t| t.starts_with("application/json")),
-        "{missing:?}"
-    );
-    let body = missing.json();
-    assert!(body["error"].is_string(), "{missing:?}");
-    for internal in ["sqlx", "StoreError", "panicked", ".rs:", "RUST_BACKTRACE", "comptoir::"] {
+    for (path, json) in [("/nope", false), ("/api/nope", true)] {
+        let missing = get(port, path).await.expect("GET a missing page");
+        assert_eq!(missing.status, 404, "{missing:?}");
+        let kind = if json { "application/json" } else { "text/html" };
         assert!(
-            !missing.body.contains(internal),
-            "404 body leaks {internal:?}: {missing:?}"
+            missing.header("content-type").is_some_and(|t| t.starts_with(kind)),
+            "{missing:?}"
         );
+        if json {
+            assert_eq!(missing.json()["error"]["code"], "not_found", "{missing:?}");
+        }
+        for internal in ["sqlx", "StoreError", "panicked", ".rs:", "RUST_BACKTRACE", "comptoir::"] {
+            assert!(
+                !missing.body.contains(internal),
+                "404 body leaks {internal:?}: {missing:?}"
+            );
+        }
     }
 
     let asked = Instant::now();

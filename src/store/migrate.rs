@@ -26,6 +26,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "outside_world",
         sql: include_str!("../../migrations/postgres/0003_outside_world.sql"),
     },
+    Migration {
+        version: 4,
+        name: "admin",
+        sql: include_str!("../../migrations/postgres/0004_admin.sql"),
+    },
 ];
 
 pub(crate) const SQLITE: &[Migration] = &[
@@ -43,6 +48,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         version: 3,
         name: "outside_world",
         sql: include_str!("../../migrations/sqlite/0003_outside_world.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "admin",
+        sql: include_str!("../../migrations/sqlite/0004_admin.sql"),
     },
 ];
 

@@ -5,6 +5,8 @@
 //! to the backend module owning its SQL (`postgres/`, `sqlite/`); callers never
 //! see a dialect. Backend errors become the neutral [`StoreError`].
 
+pub(crate) mod access;
+pub(crate) mod audit;
 pub(crate) mod billing;
 mod error;
 mod exclusive;

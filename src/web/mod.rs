@@ -1,54 +1,121 @@
-//! The HTTP side: status page, health and readiness. Handlers stay next to
-//! their routes; one error type answers without leaking internals.
+//! The HTTP side: the operator's admin (server-rendered pages), the JSON API,
+//! provider webhooks, health, readiness and metrics. Every route is declared
+//! in a [`Routes`] table with its access; handlers stay next to their routes;
+//! errors answer without leaking internals.
 
+pub mod admin;
+pub mod api;
+mod assets;
+pub mod cookies;
 mod error;
+pub mod guard;
 mod health;
-mod status;
+mod metrics;
+pub mod routes;
+mod templates;
 mod webhooks;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::extract::Request;
+use axum::http::header::{HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Router;
 use minijinja::Environment;
 
-use crate::providers::Providers;
+use crate::app::AppContext;
 use crate::store::Store;
 
 pub use error::WebError;
+pub use routes::{Access, RouteInfo, Routes};
+
+/// How the web process sees the outside.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    /// Where operators reach the admin (`https://admin.example.fr`); used in
+    /// printed links. An https URL makes cookies `Secure`.
+    pub public_url: Option<String>,
+    /// Take the client's address from the last `X-Forwarded-For` hop.
+    pub trust_proxy: bool,
+}
+
+impl WebConfig {
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub templates: Arc<Environment<'static>>,
-    pub providers: Providers,
+    /// The jobs' context: configuration, mailer, payment providers.
+    pub app: AppContext,
+    pub web: Arc<WebConfig>,
 }
 
 impl AppState {
-    pub fn new(store: Store, providers: Providers) -> Result<AppState, minijinja::Error> {
+    pub fn new(store: Store, app: AppContext, web: WebConfig) -> Result<AppState, minijinja::Error> {
         Ok(AppState {
             store,
-            templates: Arc::new(templates()?),
-            providers,
+            templates: Arc::new(templates::environment()?),
+            app,
+            web: Arc::new(web),
         })
     }
 }
 
-/// Templates are compiled into the binary from `templates/`.
-fn templates() -> Result<Environment<'static>, minijinja::Error> {
-    let mut env = Environment::new();
-    env.add_template("layout.html", include_str!("../../templates/layout.html"))?;
-    env.add_template("status.html", include_str!("../../templates/status.html"))?;
-    Ok(env)
+/// Every route of the app, with its access.
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/", Access::Public, || async { Redirect::to("/admin") })
+        .merge(health::routes())
+        .merge(assets::routes())
+        .merge(webhooks::routes())
+        .merge(metrics::routes())
+        .merge(admin::routes())
+        .merge(api::routes())
 }
 
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .merge(health::router())
-        .merge(status::router())
-        .merge(webhooks::router())
-        .fallback(|| async { WebError::NotFound })
+    routes()
+        .into_router(&state)
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
+}
+
+async fn not_found(request: Request) -> Response {
+    if request.uri().path().starts_with("/api/") {
+        api::ApiError::NotFound("route".into()).into_response()
+    } else {
+        admin::AdminError::NotFound.into_response()
+    }
+}
+
+/// Headers every answer carries: no framing, no sniffing, no referrer to
+/// other sites, and a content policy that allows only this site's own
+/// scripts and styles.
+async fn security_headers(request: Request, next: axum::middleware::Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "same-origin"),
+        (
+            "content-security-policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    ] {
+        headers
+            .entry(HeaderName::from_static(name))
+            .or_insert(HeaderValue::from_static(value));
+    }
+    response
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
@@ -57,5 +124,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -6,24 +6,24 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
-use super::AppState;
+use super::{Access, AppState, Routes};
 use crate::billing::jobs::payments::on_provider_event;
 use crate::providers::{PaypalTransmission, WebhookError, WebhookEvent};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/webhooks/stripe", post(stripe))
-        .route("/webhooks/paypal", post(paypal))
+/// Public: a delivery proves itself by its signature, checked below.
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .post("/webhooks/stripe", Access::Public, stripe)
+        .post("/webhooks/paypal", Access::Public, paypal)
 }
 
 type Answer = (StatusCode, Json<Value>);
 
 async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Answer {
-    let verified = match state.providers.stripe() {
+    let verified = match state.app.providers.stripe() {
         Ok(client) => client.verify_webhook(&headers, &body),
         Err(_) => return not_configured("stripe"),
     };
@@ -31,7 +31,7 @@ async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
 }
 
 async fn paypal(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Answer {
-    let client = match state.providers.paypal() {
+    let client = match state.app.providers.paypal() {
         Ok(client) => client,
         Err(_) => return not_configured("paypal"),
     };

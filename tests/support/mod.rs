@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod billing;
+pub mod web;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -78,7 +79,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    super::$name(super::support::Backend::Postgres).await
+                    super::$name($crate::support::Backend::Postgres).await
                 }
             )*
         }
@@ -86,7 +87,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    super::$name(super::support::Backend::Sqlite).await
+                    super::$name($crate::support::Backend::Sqlite).await
                 }
             )*
         }

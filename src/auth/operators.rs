@@ -1,0 +1,109 @@
+//! Operators of the admin: created from the command line or the setup link.
+
+use super::{hash_password, invalid, AuthError, Operator};
+use crate::store::{access, Store, StoreError, Tx};
+
+/// What it takes to create an operator.
+#[derive(Debug, Clone)]
+pub struct NewOperator {
+    pub email: String,
+    pub name: String,
+    pub password: String,
+}
+
+impl NewOperator {
+    /// The e-mail lower-cased and checked, the name trimmed.
+    fn validated(&self) -> Result<(String, String), AuthError> {
+        let email = self.email.trim().to_lowercase();
+        let well_formed = email.len() <= 254
+            && email.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            })
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !well_formed {
+            return Err(invalid("email", "not an e-mail address / adresse e-mail invalide"));
+        }
+        let name = self.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+            return Err(invalid("name", "1 to 200 characters / 1 à 200 caractères"));
+        }
+        Ok((email, name))
+    }
+}
+
+/// Creates an operator inside `tx` (the setup link uses its own transaction).
+pub(crate) async fn insert(tx: &mut Tx, new: &NewOperator) -> Result<Operator, AuthError> {
+    let (email, name) = new.validated()?;
+    let password = new.password.clone();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| AuthError::Hash(e.to_string()))??;
+    match access::insert_operator(tx, &email, &name, &hash).await {
+        Err(StoreError::Conflict(_)) => Err(AuthError::Exists(email)),
+        other => Ok(other?),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(email = %new.email))]
+pub async fn create_operator(store: &Store, new: &NewOperator) -> Result<Operator, AuthError> {
+    let mut tx = store.begin().await?;
+    let operator = insert(&mut tx, new).await?;
+    tx.commit().await?;
+    Ok(operator)
+}
+
+pub async fn count_operators(store: &Store) -> Result<i64, AuthError> {
+    Ok(access::count_operators(store).await?)
+}
+
+pub async fn list_operators(store: &Store) -> Result<Vec<Operator>, AuthError> {
+    Ok(access::list_operators(store).await?)
+}
+
+/// Sets a new password and ends every session of the operator.
+#[tracing::instrument(skip_all, fields(email))]
+pub async fn reset_password(store: &Store, email: &str, password: &str) -> Result<Operator, AuthError> {
+    let email = email.trim().to_lowercase();
+    let (operator, _) = access::credentials(store, &email).await?.ok_or(AuthError::NotFound)?;
+    let password = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| AuthError::Hash(e.to_string()))??;
+    let mut tx = store.begin().await?;
+    access::set_password(&mut tx, operator.id, &hash).await?;
+    access::delete_sessions_of(&mut tx, operator.id).await?;
+    tx.commit().await?;
+    Ok(operator)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(email: &str, name: &str) -> NewOperator {
+        NewOperator {
+            email: email.into(),
+            name: name.into(),
+            password: "long enough password".into(),
+        }
+    }
+
+    #[test]
+    fn emails_are_checked_and_lowercased() {
+        assert_eq!(
+            new(" Marie@Example.FR ", "Marie").validated().unwrap(),
+            ("marie@example.fr".into(), "Marie".into())
+        );
+        for bad in [
+            "",
+            "marie",
+            "@example.fr",
+            "marie@example",
+            "ma rie@example.fr",
+            "marie@.fr",
+        ] {
+            assert!(new(bad, "Marie").validated().is_err(), "{bad:?}");
+        }
+        assert!(new("marie@example.fr", "  ").validated().is_err());
+    }
+}

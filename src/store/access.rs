@@ -1,0 +1,458 @@
+//! Who may use the admin and the API: operators, sessions, sign-in failures,
+//! the one-time setup link, API keys and API idempotency. Written once for
+//! both backends (see `store::sql`).
+
+use chrono::{DateTime, Utc};
+
+use crate::auth::{ApiKey, Operator};
+use crate::store::sql::{read, sql, AnyRow};
+use crate::store::{Store, StoreError, Tx};
+
+const OPERATOR: &str = "id, email, name, created_at, disabled_at";
+const API_KEY: &str = "id, operator_id, name, prefix, created_at, last_used_at, revoked_at";
+
+fn operator(r: &AnyRow) -> Result<Operator, StoreError> {
+    Ok(Operator {
+        id: r.get("id")?,
+        email: r.get("email")?,
+        name: r.get("name")?,
+        created_at: r.get("created_at")?,
+        disabled_at: r.get("disabled_at")?,
+    })
+}
+
+fn api_key(r: &AnyRow) -> Result<ApiKey, StoreError> {
+    Ok(ApiKey {
+        id: r.get("id")?,
+        operator_id: r.get("operator_id")?,
+        name: r.get("name")?,
+        prefix: r.get("prefix")?,
+        created_at: r.get("created_at")?,
+        last_used_at: r.get("last_used_at")?,
+        revoked_at: r.get("revoked_at")?,
+    })
+}
+
+pub(crate) async fn insert_operator(
+    tx: &mut Tx,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+) -> Result<Operator, StoreError> {
+    let row = sql!(
+        fetch_one,
+        tx,
+        &format!(
+            "INSERT INTO operators (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4)
+             RETURNING {OPERATOR}"
+        ),
+        email,
+        name,
+        password_hash,
+        Utc::now()
+    )?;
+    operator(&row)
+}
+
+pub(crate) async fn set_password(tx: &mut Tx, id: i64, password_hash: &str) -> Result<(), StoreError> {
+    match sql!(
+        execute,
+        tx,
+        "UPDATE operators SET password_hash = $1 WHERE id = $2",
+        password_hash,
+        id
+    )? {
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) async fn count_operators(store: &Store) -> Result<i64, StoreError> {
+    read!(fetch_one, store, "SELECT COUNT(*) AS n FROM operators")?.get("n")
+}
+
+pub(crate) async fn count_operators_in(tx: &mut Tx) -> Result<i64, StoreError> {
+    sql!(fetch_one, tx, "SELECT COUNT(*) AS n FROM operators")?.get("n")
+}
+
+pub(crate) async fn list_operators(store: &Store) -> Result<Vec<Operator>, StoreError> {
+    read!(
+        fetch_all,
+        store,
+        &format!("SELECT {OPERATOR} FROM operators ORDER BY id")
+    )?
+    .iter()
+    .map(operator)
+    .collect()
+}
+
+/// The operator and its password hash, for a sign-in.
+pub(crate) async fn credentials(store: &Store, email: &str) -> Result<Option<(Operator, String)>, StoreError> {
+    let row = read!(
+        fetch_optional,
+        store,
+        &format!("SELECT {OPERATOR}, password_hash FROM operators WHERE email = $1"),
+        email
+    )?;
+    match row {
+        Some(r) => Ok(Some((operator(&r)?, r.get("password_hash")?))),
+        None => Ok(None),
+    }
+}
+
+// ---- sessions ----------------------------------------------------------
+
+pub(crate) struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub operator_id: i64,
+    pub csrf_token: &'a str,
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub(crate) async fn insert_session(store: &Store, s: &NewSession<'_>) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    let now = Utc::now();
+    sql!(
+        execute,
+        tx,
+        "INSERT INTO sessions (token_hash, operator_id, csrf_token, ip, user_agent, created_at, last_seen_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+        s.token_hash,
+        s.operator_id,
+        s.csrf_token,
+        s.ip,
+        s.user_agent,
+        now,
+        s.expires_at
+    )?;
+    // Expired sessions of anyone go at each sign-in: the table stays small.
+    sql!(execute, tx, "DELETE FROM sessions WHERE expires_at < $1", now)?;
+    tx.commit().await
+}
+
+/// A session row with its operator: (operator, csrf token, last seen, expires at).
+pub(crate) async fn session(
+    store: &Store,
+    token_hash: &str,
+) -> Result<Option<(Operator, String, DateTime<Utc>, DateTime<Utc>)>, StoreError> {
+    let row = read!(
+        fetch_optional,
+        store,
+        "SELECT o.id, o.email, o.name, o.created_at, o.disabled_at,
+                s.csrf_token, s.last_seen_at, s.expires_at
+         FROM sessions s JOIN operators o ON o.id = s.operator_id
+         WHERE s.token_hash = $1",
+        token_hash
+    )?;
+    match row {
+        Some(r) => Ok(Some((
+            operator(&r)?,
+            r.get("csrf_token")?,
+            r.get("last_seen_at")?,
+            r.get("expires_at")?,
+        ))),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn touch_session(store: &Store, token_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    sql!(
+        execute,
+        tx,
+        "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2",
+        at,
+        token_hash
+    )?;
+    tx.commit().await
+}
+
+pub(crate) async fn delete_session(store: &Store, token_hash: &str) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    sql!(execute, tx, "DELETE FROM sessions WHERE token_hash = $1", token_hash)?;
+    tx.commit().await
+}
+
+pub(crate) async fn delete_sessions_of(tx: &mut Tx, operator_id: i64) -> Result<u64, StoreError> {
+    sql!(execute, tx, "DELETE FROM sessions WHERE operator_id = $1", operator_id)
+}
+
+// ---- sign-in throttling ------------------------------------------------
+
+pub(crate) async fn record_signin_failure(store: &Store, email: &str, ip: &str) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    let now = Utc::now();
+    sql!(
+        execute,
+        tx,
+        "INSERT INTO signin_failures (email, ip, at) VALUES ($1, $2, $3)",
+        email,
+        ip,
+        now
+    )?;
+    // Failures older than a day count for nothing.
+    sql!(
+        execute,
+        tx,
+        "DELETE FROM signin_failures WHERE at < $1",
+        now - chrono::Duration::days(1)
+    )?;
+    tx.commit().await
+}
+
+/// Failures since `since` for this e-mail and for this address, and the
+/// oldest of them (when the window frees a slot).
+pub(crate) async fn signin_failures(
+    store: &Store,
+    email: &str,
+    ip: &str,
+    since: DateTime<Utc>,
+) -> Result<(i64, i64, Option<DateTime<Utc>>), StoreError> {
+    let r = read!(
+        fetch_one,
+        store,
+        "SELECT
+            (SELECT COUNT(*) FROM signin_failures WHERE email = $1 AND at >= $3) AS by_email,
+            (SELECT COUNT(*) FROM signin_failures WHERE ip = $2 AND at >= $3) AS by_ip,
+            (SELECT MIN(at) FROM signin_failures WHERE (email = $1 OR ip = $2) AND at >= $3) AS oldest",
+        email,
+        ip,
+        since
+    )?;
+    Ok((r.get("by_email")?, r.get("by_ip")?, r.get("oldest")?))
+}
+
+pub(crate) async fn clear_signin_failures(store: &Store, email: &str) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    sql!(execute, tx, "DELETE FROM signin_failures WHERE email = $1", email)?;
+    tx.commit().await
+}
+
+// ---- the one-time setup link --------------------------------------------
+
+pub(crate) async fn insert_setup_token(
+    store: &Store,
+    token_hash: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    sql!(
+        execute,
+        tx,
+        "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)",
+        token_hash,
+        Utc::now(),
+        expires_at
+    )?;
+    tx.commit().await
+}
+
+/// Whether the token is unused and unexpired.
+pub(crate) async fn setup_token_valid(store: &Store, token_hash: &str) -> Result<bool, StoreError> {
+    let row = read!(
+        fetch_optional,
+        store,
+        "SELECT 1 AS ok FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        token_hash,
+        Utc::now()
+    )?;
+    Ok(row.is_some())
+}
+
+/// Marks the token used; false when it was not valid any more.
+pub(crate) async fn use_setup_token(tx: &mut Tx, token_hash: &str) -> Result<bool, StoreError> {
+    let n = sql!(
+        execute,
+        tx,
+        "UPDATE setup_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
+        Utc::now(),
+        token_hash
+    )?;
+    Ok(n == 1)
+}
+
+// ---- API keys ------------------------------------------------------------
+
+pub(crate) async fn insert_api_key(
+    tx: &mut Tx,
+    operator_id: i64,
+    name: &str,
+    prefix: &str,
+    key_hash: &str,
+) -> Result<ApiKey, StoreError> {
+    let row = sql!(
+        fetch_one,
+        tx,
+        &format!(
+            "INSERT INTO api_keys (operator_id, name, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)
+             RETURNING {API_KEY}"
+        ),
+        operator_id,
+        name,
+        prefix,
+        key_hash,
+        Utc::now()
+    )?;
+    api_key(&row)
+}
+
+/// The live key with this prefix and its hash, with its operator.
+pub(crate) async fn api_key_by_prefix(
+    store: &Store,
+    prefix: &str,
+) -> Result<Option<(ApiKey, String, Operator)>, StoreError> {
+    let row = read!(
+        fetch_optional,
+        store,
+        "SELECT k.id AS key_id, k.operator_id, k.name AS key_name, k.prefix, k.key_hash,
+                k.created_at AS key_created_at, k.last_used_at, k.revoked_at,
+                o.id, o.email, o.name, o.created_at, o.disabled_at
+         FROM api_keys k JOIN operators o ON o.id = k.operator_id
+         WHERE k.prefix = $1",
+        prefix
+    )?;
+    let Some(r) = row else { return Ok(None) };
+    let key = ApiKey {
+        id: r.get("key_id")?,
+        operator_id: r.get("operator_id")?,
+        name: r.get("key_name")?,
+        prefix: r.get("prefix")?,
+        created_at: r.get("key_created_at")?,
+        last_used_at: r.get("last_used_at")?,
+        revoked_at: r.get("revoked_at")?,
+    };
+    Ok(Some((key, r.get("key_hash")?, operator(&r)?)))
+}
+
+pub(crate) async fn touch_api_key(store: &Store, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    sql!(
+        execute,
+        tx,
+        "UPDATE api_keys SET last_used_at = $1 WHERE id = $2",
+        at,
+        id
+    )?;
+    tx.commit().await
+}
+
+pub(crate) async fn list_api_keys(store: &Store) -> Result<Vec<ApiKey>, StoreError> {
+    read!(
+        fetch_all,
+        store,
+        &format!("SELECT {API_KEY} FROM api_keys ORDER BY id DESC")
+    )?
+    .iter()
+    .map(api_key)
+    .collect()
+}
+
+/// Revokes a live key; `NotFound` when no live key has this id.
+pub(crate) async fn revoke_api_key(tx: &mut Tx, id: i64) -> Result<ApiKey, StoreError> {
+    let row = sql!(
+        fetch_optional,
+        tx,
+        &format!("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING {API_KEY}"),
+        Utc::now(),
+        id
+    )?;
+    row.as_ref().map(api_key).transpose()?.ok_or(StoreError::NotFound)
+}
+
+// ---- API idempotency -----------------------------------------------------
+
+/// What a request under an idempotency key finds.
+#[allow(dead_code)] // for the API's Idempotency-Key, being built
+pub(crate) enum Replay {
+    /// First time: the caller does the work, then calls [`save_api_response`].
+    New,
+    /// Done before with the same request: this answer.
+    Answer {
+        status: u16,
+        body: serde_json::Value,
+    },
+    /// The key was used with another request body, or its first use is still running.
+    Mismatch,
+    InFlight,
+}
+
+#[allow(dead_code)] // for the API's Idempotency-Key, being built
+pub(crate) async fn begin_api_request(
+    store: &Store,
+    api_key_id: i64,
+    key: &str,
+    request_hash: &str,
+) -> Result<Replay, StoreError> {
+    let mut tx = store.begin().await?;
+    let inserted = sql!(
+        execute,
+        tx,
+        "INSERT INTO api_requests (api_key_id, idempotency_key, request_hash, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (api_key_id, idempotency_key) DO NOTHING",
+        api_key_id,
+        key,
+        request_hash,
+        Utc::now()
+    )?;
+    if inserted == 1 {
+        tx.commit().await?;
+        return Ok(Replay::New);
+    }
+    let r = sql!(
+        fetch_one,
+        tx,
+        "SELECT request_hash, status, response FROM api_requests WHERE api_key_id = $1 AND idempotency_key = $2",
+        api_key_id,
+        key
+    )?;
+    tx.commit().await?;
+    let hash: String = r.get("request_hash")?;
+    if hash != request_hash {
+        return Ok(Replay::Mismatch);
+    }
+    let status: Option<i64> = r.get("status")?;
+    match status {
+        Some(status) => Ok(Replay::Answer {
+            status: u16::try_from(status).map_err(|_| StoreError::Corrupt(format!("status {status}")))?,
+            body: r.opt_json("response")?.unwrap_or(serde_json::Value::Null),
+        }),
+        None => Ok(Replay::InFlight),
+    }
+}
+
+#[allow(dead_code)] // for the API's Idempotency-Key, being built
+pub(crate) async fn save_api_response(
+    store: &Store,
+    api_key_id: i64,
+    key: &str,
+    status: u16,
+    body: &serde_json::Value,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    sql!(
+        execute,
+        tx,
+        "UPDATE api_requests SET status = $1, response = $2 WHERE api_key_id = $3 AND idempotency_key = $4",
+        i64::from(status),
+        sqlx::types::Json(body.clone()),
+        api_key_id,
+        key
+    )?;
+    tx.commit().await
+}
+
+/// Forgets a request that failed before answering, so that a retry runs it again.
+#[allow(dead_code)] // for the API's Idempotency-Key, being built
+pub(crate) async fn forget_api_request(store: &Store, api_key_id: i64, key: &str) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    sql!(
+        execute,
+        tx,
+        "DELETE FROM api_requests WHERE api_key_id = $1 AND idempotency_key = $2 AND status IS NULL",
+        api_key_id,
+        key
+    )?;
+    tx.commit().await
+}

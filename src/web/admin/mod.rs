@@ -1,0 +1,168 @@
+//! The operator's admin: server-rendered pages under `/admin`, French first
+//! with English beside. Every page works without JavaScript; `admin.js` only
+//! adds live updates (progress bars, the dashboard's counts).
+//!
+//! What a page handler uses: the [`Admin`] extractor (the signed-in operator,
+//! its CSRF token, the flash message, the audit actor), [`Admin::render`],
+//! [`Admin::redirect`] (303 with a flash message), the [`Form`] and [`Query`]
+//! extractors (their rejections become readable pages), and [`AdminError`].
+
+mod api_keys;
+mod audit;
+mod book;
+mod contracts;
+mod customers;
+mod dashboard;
+mod error;
+mod extract;
+mod imports;
+mod invoices;
+mod jobs;
+mod orders;
+mod payments;
+mod signin;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::SET_COOKIE;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use minijinja::Value;
+use serde::Serialize;
+
+pub use error::AdminError;
+pub use extract::{empty_as_none, Form, Path, Query};
+
+use super::cookies;
+use super::guard::{Caller, CSRF_FIELD};
+use super::{AppState, Routes};
+use crate::audit::Actor;
+use crate::auth::Session;
+
+/// How many rows a list page shows.
+pub const PAGE_SIZE: i64 = 50;
+
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .merge(signin::routes())
+        .merge(dashboard::routes())
+        .merge(jobs::routes())
+        .merge(customers::routes())
+        .merge(contracts::routes())
+        .merge(orders::routes())
+        .merge(invoices::routes())
+        .merge(payments::routes())
+        .merge(imports::routes())
+        .merge(book::routes())
+        .merge(audit::routes())
+        .merge(api_keys::routes())
+}
+
+pub(super) fn templates() -> impl Iterator<Item = (&'static str, &'static str)> {
+    [
+        crate::template!("admin/layout.html"),
+        crate::template!("admin/macros.html"),
+    ]
+    .into_iter()
+    .chain(signin::TEMPLATES.iter().copied())
+    .chain(dashboard::TEMPLATES.iter().copied())
+    .chain(jobs::TEMPLATES.iter().copied())
+    .chain(customers::TEMPLATES.iter().copied())
+    .chain(contracts::TEMPLATES.iter().copied())
+    .chain(orders::TEMPLATES.iter().copied())
+    .chain(invoices::TEMPLATES.iter().copied())
+    .chain(payments::TEMPLATES.iter().copied())
+    .chain(imports::TEMPLATES.iter().copied())
+    .chain(book::TEMPLATES.iter().copied())
+    .chain(audit::TEMPLATES.iter().copied())
+    .chain(api_keys::TEMPLATES.iter().copied())
+}
+
+/// The signed-in operator of an admin request (the guard put it there).
+pub struct Admin {
+    pub state: AppState,
+    pub session: Session,
+    pub actor: Actor,
+    /// The message left by the previous action, shown once.
+    pub flash: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<Caller>() {
+            Some(Caller::Operator { session, actor }) => Ok(Admin {
+                state: state.clone(),
+                session: session.clone(),
+                actor: actor.clone(),
+                flash: cookies::get(&parts.headers, cookies::FLASH).filter(|f| !f.is_empty()),
+            }),
+            // Only reachable if a route's access were wrong: refuse rather than guess.
+            _ => Err(AdminError::Forbidden),
+        }
+    }
+}
+
+impl Admin {
+    /// Renders `template` inside the layout. Besides `ctx`, the template sees
+    /// `operator`, `csrf` (for `<input type="hidden" name="_csrf">`),
+    /// `csrf_field` (the field's name), `flash` and `section` (for the nav).
+    pub fn render(&self, template: &str, section: &str, ctx: impl Serialize) -> Result<Response, AdminError> {
+        self.render_status(StatusCode::OK, template, section, ctx)
+    }
+
+    /// The same, with another status (422 for a form shown again with its errors).
+    pub fn render_status(
+        &self,
+        status: StatusCode,
+        template: &str,
+        section: &str,
+        ctx: impl Serialize,
+    ) -> Result<Response, AdminError> {
+        let common = minijinja::context! {
+            operator => &self.session.operator,
+            csrf => &self.session.csrf_token,
+            csrf_field => CSRF_FIELD,
+            flash => &self.flash,
+            section => section,
+        };
+        let html = self
+            .state
+            .templates
+            .get_template(template)?
+            .render(minijinja::context! { ..Value::from_serialize(&ctx), ..common })?;
+        let mut response = (status, Html(html)).into_response();
+        if self.flash.is_some() {
+            let clear = cookies::clear(cookies::FLASH, self.state.web.secure_cookies());
+            if let Ok(v) = clear.parse() {
+                response.headers_mut().append(SET_COOKIE, v);
+            }
+        }
+        Ok(response)
+    }
+
+    /// 303 to `location`, with a message shown on the next page.
+    pub fn redirect(&self, location: &str, flash: &str) -> Response {
+        redirect_with_flash(&self.state, location, flash)
+    }
+}
+
+/// 303 to `location` with a flash message.
+pub fn redirect_with_flash(state: &AppState, location: &str, flash: &str) -> Response {
+    let mut response = Redirect::to(location).into_response();
+    let cookie = cookies::set(cookies::FLASH, flash, Some(60), state.web.secure_cookies());
+    if let Ok(v) = cookie.parse() {
+        response.headers_mut().append(SET_COOKIE, v);
+    }
+    response
+}
+
+/// Keyset pagination: the `before` of the next page, when this one is full.
+pub fn next_before<T>(rows: &[T], limit: i64, id: impl Fn(&T) -> i64) -> Option<i64> {
+    if rows.len() as i64 >= limit {
+        rows.last().map(id)
+    } else {
+        None
+    }
+}

@@ -1,0 +1,287 @@
+//! Sign-in, sign-out, and the first operator's setup link.
+//!
+//! The sign-in form has no session yet, so its CSRF token is a double
+//! submit: a random value in a cookie and in the form, which must match.
+
+use axum::extract::{Path, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{Admin, AdminError, Form, Query};
+use crate::audit::{self, Actor, Record};
+use crate::auth::{self, AuthError, NewOperator};
+use crate::web::guard::{ClientIp, CSRF_FIELD};
+use crate::web::{cookies, Access, AppState, Routes};
+
+pub(super) const TEMPLATES: &[(&str, &str)] = &[
+    crate::template!("admin/signin.html"),
+    crate::template!("admin/setup.html"),
+];
+
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .get("/admin/login", Access::Public, form)
+        .post("/admin/login", Access::Public, submit)
+        .post("/admin/logout", Access::Operator, sign_out)
+        .get("/setup/{token}", Access::Public, setup_form)
+        .post("/setup/{token}", Access::Public, setup_submit)
+}
+
+#[derive(Deserialize)]
+struct Next {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// Only a path of the admin: never another site (`//evil`, `https://…`).
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains('\\') => n,
+        _ => "/admin",
+    }
+}
+
+fn page(state: &AppState, status: StatusCode, template: &str, ctx: minijinja::Value) -> Result<Response, AdminError> {
+    let html = state.templates.get_template(template)?.render(ctx)?;
+    Ok((status, Html(html)).into_response())
+}
+
+/// Renders the sign-in form with a fresh double-submit token.
+fn signin_page(
+    state: &AppState,
+    status: StatusCode,
+    next: &str,
+    email: &str,
+    error: Option<String>,
+) -> Result<Response, AdminError> {
+    let token = auth::random_token(16);
+    let mut response = page(
+        state,
+        status,
+        "admin/signin.html",
+        minijinja::context! { csrf => &token, csrf_field => CSRF_FIELD, next => next, email => email, error => error },
+    )?;
+    let cookie = cookies::set(cookies::SIGNIN_CSRF, &token, Some(3600), state.web.secure_cookies());
+    if let Ok(v) = cookie.parse() {
+        response.headers_mut().append(SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+async fn form(State(state): State<AppState>, Query(q): Query<Next>) -> Result<Response, AdminError> {
+    signin_page(&state, StatusCode::OK, safe_next(q.next.as_deref()), "", None)
+}
+
+#[derive(Deserialize)]
+struct SignIn {
+    email: String,
+    password: String,
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<SignIn>,
+) -> Result<Response, AdminError> {
+    let next = safe_next(f.next.as_deref()).to_string();
+    let expected = cookies::get(&headers, cookies::SIGNIN_CSRF).unwrap_or_default();
+    if expected.is_empty() || !auth::constant_time_eq(&expected, &f.csrf) {
+        tracing::warn!(%ip, "sign-in form without its CSRF token");
+        return signin_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            &next,
+            &f.email,
+            Some("Le formulaire a expiré, réessayez. / The form expired, try again.".into()),
+        );
+    }
+    let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("");
+    match auth::sign_in(&state.store, &f.email, &f.password, &ip, user_agent).await {
+        Ok(signed_in) => {
+            let actor = Actor {
+                operator_id: Some(signed_in.session.operator.id),
+                name: signed_in.session.operator.email.clone(),
+                ip,
+            };
+            audit::record(&state.store, &actor, Record::new("session.sign_in", "session")).await?;
+            let secure = state.web.secure_cookies();
+            let mut response = Redirect::to(&next).into_response();
+            for cookie in [
+                cookies::set(cookies::SESSION, &signed_in.token, None, secure),
+                cookies::clear(cookies::SIGNIN_CSRF, secure),
+            ] {
+                if let Ok(v) = cookie.parse() {
+                    response.headers_mut().append(SET_COOKIE, v);
+                }
+            }
+            Ok(response)
+        }
+        Err(AuthError::BadCredentials) => signin_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            &next,
+            &f.email,
+            Some("E-mail ou mot de passe incorrect. / Wrong e-mail or password.".into()),
+        ),
+        Err(AuthError::Throttled { retry_after_secs }) => {
+            let minutes = retry_after_secs.div_ceil(60);
+            let mut response = signin_page(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                &next,
+                &f.email,
+                Some(format!(
+                    "Trop d'essais : réessayez dans {minutes} min. / Too many attempts: try again in {minutes} min."
+                )),
+            )?;
+            if let Ok(v) = retry_after_secs.to_string().parse() {
+                response.headers_mut().insert("retry-after", v);
+            }
+            Ok(response)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn sign_out(admin: Admin) -> Result<Response, AdminError> {
+    auth::end_session(&admin.state.store, &admin.session).await?;
+    audit::record(
+        &admin.state.store,
+        &admin.actor,
+        Record::new("session.sign_out", "session"),
+    )
+    .await?;
+    let mut response = Redirect::to("/admin/login").into_response();
+    let cookie = cookies::clear(cookies::SESSION, admin.state.web.secure_cookies());
+    if let Ok(v) = cookie.parse() {
+        response.headers_mut().append(SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+fn setup_page(
+    state: &AppState,
+    status: StatusCode,
+    token: &str,
+    valid: bool,
+    email: &str,
+    name: &str,
+    error: Option<String>,
+) -> Result<Response, AdminError> {
+    page(
+        state,
+        status,
+        "admin/setup.html",
+        minijinja::context! { token => token, valid => valid, email => email, name => name, error => error,
+        min_password => auth::MIN_PASSWORD_CHARS },
+    )
+}
+
+async fn setup_form(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, AdminError> {
+    let valid = auth::setup_token_valid(&state.store, &token).await?;
+    let status = if valid { StatusCode::OK } else { StatusCode::NOT_FOUND };
+    setup_page(&state, status, &token, valid, "", "", None)
+}
+
+#[derive(Deserialize)]
+struct Setup {
+    email: String,
+    name: String,
+    password: String,
+    password_again: String,
+}
+
+/// The setup token itself is the proof that the request comes from the
+/// person who read the server's log; it is single-use.
+async fn setup_submit(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<Setup>,
+) -> Result<Response, AdminError> {
+    if f.password != f.password_again {
+        return setup_page(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &token,
+            true,
+            &f.email,
+            &f.name,
+            Some("Les deux mots de passe diffèrent. / The passwords differ.".into()),
+        );
+    }
+    let new = NewOperator {
+        email: f.email.clone(),
+        name: f.name.clone(),
+        password: f.password.clone(),
+    };
+    let operator = match auth::setup_first_operator(&state.store, &token, &new).await {
+        Ok(op) => op,
+        Err(AuthError::SetupLinkInvalid) => {
+            return setup_page(&state, StatusCode::NOT_FOUND, &token, false, "", "", None);
+        }
+        Err(e @ AuthError::Invalid { .. }) => {
+            return setup_page(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &token,
+                true,
+                &f.email,
+                &f.name,
+                Some(e.to_string()),
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let actor = Actor {
+        operator_id: Some(operator.id),
+        name: operator.email.clone(),
+        ip: ip.clone(),
+    };
+    audit::record(
+        &state.store,
+        &actor,
+        Record::new("operator.create", format!("operator:{}", operator.id))
+            .details(serde_json::json!({ "via": "setup link" })),
+    )
+    .await?;
+    let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let signed_in = auth::sign_in(&state.store, &f.email, &f.password, &ip, user_agent).await?;
+    let mut response = Redirect::to("/admin").into_response();
+    let cookie = cookies::set(cookies::SESSION, &signed_in.token, None, state.web.secure_cookies());
+    if let Ok(v) = cookie.parse() {
+        response.headers_mut().append(SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_in_the_admin() {
+        assert_eq!(
+            safe_next(Some("/admin/jobs?state=running")),
+            "/admin/jobs?state=running"
+        );
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/api/orders",
+            "/admin\\..",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/admin", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/admin");
+    }
+}
