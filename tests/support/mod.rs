@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 pub mod billing;
+pub mod smtp;
 pub mod web;
+pub mod webdriver;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
