@@ -199,6 +199,14 @@ async fn web_serves_and_runs_jobs(backend: Backend) {
     let health = get(port, "/healthz").await.expect("GET /healthz");
     assert_eq!(health.status, 200, "{health:?}");
     assert_eq!(health.json()["status"], "ok", "{health:?}");
+    // Not ready until the seller's identity is set: nothing could be invoiced.
+    let ready = get(port, "/readyz").await.expect("GET /readyz");
+    assert_eq!(ready.status, 503, "{ready:?}");
+    assert_eq!(
+        ready.json()["checks"]["configuration"], "billing settings missing",
+        "{ready:?}"
+    );
+    support::billing::save_settings(&db.store).await;
     let ready = get(port, "/readyz").await.expect("GET /readyz");
     assert_eq!(ready.status, 200, "{ready:?}");
     assert_eq!(ready.json()["status"], "ready", "{ready:?}");

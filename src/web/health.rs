@@ -1,5 +1,7 @@
-//! `/healthz`: the process answers. `/readyz`: the database answers and its
-//! migrations are current.
+//! `/healthz`: the process answers. `/readyz`: the database answers, its
+//! migrations are current, and the configuration is complete (the seller's
+//! identity, without which nothing can be invoiced). Each check is named in
+//! the answer, so an operator sees what is missing.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -7,6 +9,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::{Access, AppState, Routes};
+use crate::billing::{settings, BillingError};
 
 pub(super) fn routes() -> Routes {
     Routes::new()
@@ -19,18 +22,40 @@ async fn healthz() -> Json<Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.store.migration_status().await {
-        Ok(status) if status.is_current() => (StatusCode::OK, Json(json!({ "status": "ready" }))),
-        Ok(status) => (
+    let unavailable = |reason: &str, checks: Value| {
+        (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "unavailable", "reason": "migrations pending", "pending": status.pending })),
+            Json(json!({ "status": "unavailable", "reason": reason, "checks": checks })),
+        )
+    };
+    let migrations = match state.store.migration_status().await {
+        Ok(status) => status,
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            return unavailable("database unreachable", json!({ "database": "unreachable" }));
+        }
+    };
+    if !migrations.is_current() {
+        return unavailable(
+            "migrations pending",
+            json!({ "database": "ok", "migrations": { "pending": migrations.pending } }),
+        );
+    }
+    match settings::load(&state.store).await {
+        Ok(_) => (
+            StatusCode::OK,
+            Json(json!({
+                "status": "ready",
+                "checks": { "database": "ok", "migrations": "ok", "configuration": "ok" },
+            })),
+        ),
+        Err(BillingError::NoSettings) => unavailable(
+            "configuration incomplete: the seller's identity is not set (comptoir-worker billing configure)",
+            json!({ "database": "ok", "migrations": "ok", "configuration": "billing settings missing" }),
         ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "reason": "database unreachable" })),
-            )
+            unavailable("database unreachable", json!({ "database": "unreachable" }))
         }
     }
 }
