@@ -131,3 +131,9 @@ pub async fn load_in(tx: &mut Tx) -> Result<Settings, BillingError> {
         .await?
         .ok_or(BillingError::NoSettings)
 }
+
+/// Whether a document has been numbered: the series prefixes and the
+/// currency are then fixed (a new prefix would start a second numbering).
+pub async fn series_in_use(store: &Store) -> Result<bool, BillingError> {
+    Ok(crate::store::billing::settings::any_numbered(store).await?)
+}

@@ -83,3 +83,13 @@ pub(crate) async fn next_number(tx: &mut Tx, series: &str) -> Result<i64, StoreE
     )?;
     row.get("last_number")
 }
+
+/// Whether any document has been numbered (its series then exist for good).
+pub(crate) async fn any_numbered(store: &Store) -> Result<bool, StoreError> {
+    Ok(read!(
+        fetch_optional,
+        store,
+        "SELECT 1 AS one FROM invoices WHERE reference IS NOT NULL LIMIT 1"
+    )?
+    .is_some())
+}

@@ -20,6 +20,7 @@ mod invoices;
 mod jobs;
 mod orders;
 mod payments;
+mod settings;
 mod signin;
 
 use axum::extract::FromRequestParts;
@@ -56,6 +57,7 @@ pub(super) fn routes() -> Routes {
         .merge(book::routes())
         .merge(audit::routes())
         .merge(api_keys::routes())
+        .merge(settings::routes())
 }
 
 pub(super) fn templates() -> impl Iterator<Item = (&'static str, &'static str)> {
@@ -76,6 +78,7 @@ pub(super) fn templates() -> impl Iterator<Item = (&'static str, &'static str)> 
     .chain(book::TEMPLATES.iter().copied())
     .chain(audit::TEMPLATES.iter().copied())
     .chain(api_keys::TEMPLATES.iter().copied())
+    .chain(settings::TEMPLATES.iter().copied())
 }
 
 /// The signed-in operator of an admin request (the guard put it there).
