@@ -203,7 +203,8 @@ async fn web_serves_and_runs_jobs(backend: Backend) {
     let ready = get(port, "/readyz").await.expect("GET /readyz");
     assert_eq!(ready.status, 503, "{ready:?}");
     assert_eq!(
-        ready.json()["checks"]["configuration"], "billing settings missing",
+        ready.json()["checks"]["configuration"],
+        "billing settings missing",
         "{ready:?}"
     );
     support::billing::save_settings(&db.store).await;
