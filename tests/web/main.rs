@@ -6,5 +6,6 @@
 mod support;
 
 mod access;
+mod book;
 mod imports;
 mod signin;
