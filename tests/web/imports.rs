@@ -222,7 +222,7 @@ async fn files_that_are_no_usable_csv_fail_in_words(backend: Backend) {
         let text = page.text();
         assert!(text.contains("échec / failed"), "{text}");
         assert!(
-            text.contains(&format!("rien n'a été importé / file refused, nothing was imported : {words}")),
+            text.contains(&format!("Échec de l'import / import failed : {words}")),
             "import {id} should say {words:?}: {text}"
         );
         let live = client.get(&format!("/admin/imports/{id}.json")).await.json();
