@@ -51,6 +51,10 @@ pub struct AuditFilter {
     pub action: Option<String>,
     /// Matches the target (substring).
     pub target: Option<String>,
+    /// Entries at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Entries strictly before this instant.
+    pub until: Option<DateTime<Utc>>,
     pub before_id: Option<i64>,
     pub limit: i64,
 }

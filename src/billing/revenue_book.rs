@@ -91,6 +91,11 @@ pub async fn list(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<Vec<B
     Ok(sql::list(store, from, to).await?)
 }
 
+/// The day of the earliest receipt in the book, if there is one.
+pub async fn first_date(store: &Store) -> Result<Option<NaiveDate>, BillingError> {
+    Ok(sql::first_date(store).await?)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verification {
     pub lines_checked: i64,

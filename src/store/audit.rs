@@ -61,12 +61,16 @@ pub(crate) async fn list(store: &Store, f: &AuditFilter) -> Result<Vec<AuditEntr
            AND ($3 IS NULL OR action LIKE $3 ESCAPE '\\')
            AND ($4 IS NULL OR LOWER(target) LIKE LOWER($4) ESCAPE '\\')
            AND ($5 IS NULL OR id < $5)
-         ORDER BY id DESC LIMIT $6",
+           AND ($6 IS NULL OR at >= $6)
+           AND ($7 IS NULL OR at < $7)
+         ORDER BY id DESC LIMIT $8",
         actor,
         exact,
         prefix,
         target,
         f.before_id,
+        f.since,
+        f.until,
         f.limit.clamp(1, 500)
     )?
     .iter()

@@ -146,6 +146,18 @@ impl Answer {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 
+    /// The body with the HTML escapes of the templates undone, to look
+    /// for a message as the operator reads it.
+    pub fn text(&self) -> String {
+        self.body
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&#x2f;", "/")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    }
+
     /// Where a redirect goes.
     pub fn location(&self) -> Option<&str> {
         self.header("location")

@@ -6,5 +6,8 @@
 mod support;
 
 mod access;
+mod audit;
+mod book;
+mod imports;
 mod settings;
 mod signin;

@@ -267,6 +267,12 @@ pub async fn get(store: &Store, id: i64) -> Result<Import, ImportError> {
     sql::get(store, id).await?.ok_or(ImportError::NotFound(id))
 }
 
+/// Imports, newest first, below id `before` if given; without their rows'
+/// notes (`errors`, `skips` and `failure` are empty: [`get`] has them).
+pub async fn list(store: &Store, before: Option<i64>, limit: i64) -> Result<Vec<Import>, ImportError> {
+    Ok(sql::list(store, before, limit).await?)
+}
+
 /// Runs import `import_id` on the file at `path` (the file registered).
 /// Returns the report when the file was read to a verdict: `Completed`, or
 /// `Failed` with its bad rows (nothing applied). A file that cannot be

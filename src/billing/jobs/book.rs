@@ -98,6 +98,12 @@ pub async fn latest(store: &Store, period: &str, format: &str) -> Result<Option<
     Ok(documents::latest(store, DOCUMENT_KIND, &period.key(), format).await?)
 }
 
+/// The files generated for a period, newest first, without their bytes.
+pub async fn generated(store: &Store, period: &str, limit: i64) -> Result<Vec<StoredDocument>, BillingError> {
+    let period = BookPeriod::parse(period)?;
+    Ok(documents::list(store, DOCUMENT_KIND, &period.key(), limit).await?)
+}
+
 /// One stored document, for download.
 pub async fn document(store: &Store, id: i64) -> Result<StoredDocument, BillingError> {
     documents::get(store, id)

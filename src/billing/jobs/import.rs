@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::AppContext;
 use crate::billing::import::{self, Import, ImportError, ImportKind, ImportProgress, ImportStatus};
 use crate::jobs::{enqueue, EnqueueOptions, Job, JobContext, JobError, JobKind, JobResult, KindOptions, Outcome};
-use crate::store::Store;
+use crate::store::{Store, Tx};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -62,6 +62,11 @@ impl Job<AppContext> for ImportCsv {
     }
 }
 
+/// Where the copy of an imported file whose content has SHA-256 `sha256` is kept.
+pub fn stored_path(data_dir: &Path, sha256: &str) -> PathBuf {
+    data_dir.join("imports").join(format!("{sha256}.csv"))
+}
+
 /// Keeps a copy of `file` under `<data dir>/imports/`, registers the import and
 /// enqueues its job in one transaction. Importing the same bytes again is
 /// harmless: rows already imported are skipped.
@@ -72,18 +77,34 @@ pub async fn start(store: &Store, data_dir: &Path, kind: ImportKind, file: &Path
     };
     let bytes = std::fs::read(file).map_err(io(file))?;
     let sha = import::sha256_hex(&bytes);
-    let dir = data_dir.join("imports");
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let stored = dir.join(format!("{sha}.csv"));
+    let stored = stored_path(data_dir, &sha);
+    if let Some(dir) = stored.parent() {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
     std::fs::write(&stored, &bytes).map_err(io(&stored))?;
     let filename = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "import.csv".into());
     let mut tx = store.begin().await?;
-    let registered = import::register(&mut tx, kind, &filename, &sha).await?;
+    let registered = register_stored(&mut tx, kind, &filename, &sha, stored).await?;
+    tx.commit().await?;
+    Ok(registered)
+}
+
+/// Registers an import of the file kept at `stored` (see [`stored_path`])
+/// and enqueues its job, in the caller's transaction (with the caller's
+/// audit entry, say). `filename` is the name the user gave.
+pub async fn register_stored(
+    tx: &mut Tx,
+    kind: ImportKind,
+    filename: &str,
+    sha256: &str,
+    stored: PathBuf,
+) -> Result<Import, ImportError> {
+    let mut registered = import::register(tx, kind, filename, sha256).await?;
     let job = enqueue(
-        &mut tx,
+        tx,
         &ImportCsv {
             import_id: registered.id,
             path: stored,
@@ -92,7 +113,7 @@ pub async fn start(store: &Store, data_dir: &Path, kind: ImportKind, file: &Path
     )
     .await
     .map_err(|e| ImportError::Store(crate::store::StoreError::Database(e.to_string())))?;
-    import::attach_job(&mut tx, registered.id, job.id()).await?;
-    tx.commit().await?;
+    import::attach_job(tx, registered.id, job.id()).await?;
+    registered.job_id = Some(job.id());
     Ok(registered)
 }

@@ -11,23 +11,39 @@ pub struct StoredDocument {
     pub period_key: String,
     pub format: String,
     pub filename: String,
+    /// Empty when listed ([`list`] leaves the bytes in the database).
     #[serde(skip)]
     pub content: Vec<u8>,
+    /// The content's length in bytes.
+    pub size: i64,
     pub sha256: String,
     pub job_id: Option<i64>,
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, kind, period_key, format, filename, content, sha256, job_id, created_at";
+const COLUMNS: &str =
+    "id, kind, period_key, format, filename, content, CAST(LENGTH(content) AS BIGINT) AS size, sha256, job_id,
+    created_at";
+const LISTED: &str =
+    "id, kind, period_key, format, filename, CAST(LENGTH(content) AS BIGINT) AS size, sha256, job_id, created_at";
 
 fn decode(r: &AnyRow) -> Result<StoredDocument, StoreError> {
+    Ok(StoredDocument {
+        content: r.get("content")?,
+        ..decode_listed(r)?
+    })
+}
+
+fn decode_listed(r: &AnyRow) -> Result<StoredDocument, StoreError> {
+    let size: Option<i64> = r.get("size")?;
     Ok(StoredDocument {
         id: r.get("id")?,
         kind: r.get("kind")?,
         period_key: r.get("period_key")?,
         format: r.get("format")?,
         filename: r.get("filename")?,
-        content: r.get("content")?,
+        content: Vec::new(),
+        size: size.unwrap_or(0),
         sha256: r.get("sha256")?,
         job_id: r.get("job_id")?,
         created_at: r.get("created_at")?,
@@ -95,4 +111,24 @@ pub(crate) async fn latest(
     .as_ref()
     .map(decode)
     .transpose()
+}
+
+/// The documents of a kind and period, newest first, without their bytes.
+pub(crate) async fn list(
+    store: &Store,
+    kind: &str,
+    period_key: &str,
+    limit: i64,
+) -> Result<Vec<StoredDocument>, StoreError> {
+    read!(
+        fetch_all,
+        store,
+        &format!("SELECT {LISTED} FROM documents WHERE kind = $1 AND period_key = $2 ORDER BY id DESC LIMIT $3"),
+        kind,
+        period_key,
+        limit.clamp(1, 500)
+    )?
+    .iter()
+    .map(decode_listed)
+    .collect()
 }

@@ -20,10 +20,15 @@ pub(crate) struct Counts {
 }
 
 fn decode(r: &AnyRow) -> Result<Import, StoreError> {
+    let notes: Vec<StoredNote> = r.json("errors")?;
+    Ok(decode_summary(r)?.with_notes(notes))
+}
+
+/// An import without its notes (rows listed in the report).
+fn decode_summary(r: &AnyRow) -> Result<Import, StoreError> {
     let kind: String = r.get("kind")?;
     let status: String = r.get("status")?;
-    let notes: Vec<StoredNote> = r.json("errors")?;
-    let import = Import {
+    Ok(Import {
         id: r.get("id")?,
         kind: ImportKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("import kind {kind:?}")))?,
         filename: r.get("filename")?,
@@ -38,8 +43,7 @@ fn decode(r: &AnyRow) -> Result<Import, StoreError> {
         job_id: r.get("job_id")?,
         created_at: r.get("created_at")?,
         finished_at: r.get("finished_at")?,
-    };
-    Ok(import.with_notes(notes))
+    })
 }
 
 pub(crate) async fn insert(tx: &mut Tx, kind: ImportKind, filename: &str, sha256: &str) -> Result<Import, StoreError> {
@@ -75,6 +79,22 @@ pub(crate) async fn get(store: &Store, id: i64) -> Result<Option<Import>, StoreE
     .as_ref()
     .map(decode)
     .transpose()
+}
+
+/// Imports, newest first, without their notes; keyset-paginated by id.
+pub(crate) async fn list(store: &Store, before_id: Option<i64>, limit: i64) -> Result<Vec<Import>, StoreError> {
+    read!(
+        fetch_all,
+        store,
+        "SELECT id, kind, filename, sha256, status, total_rows, imported_rows, skipped_rows, job_id, created_at,
+             finished_at
+         FROM imports WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
+        before_id,
+        limit.clamp(1, 500)
+    )?
+    .iter()
+    .map(decode_summary)
+    .collect()
 }
 
 /// Marks the import running, its counts and notes reset (a run recounts everything).

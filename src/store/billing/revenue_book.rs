@@ -92,3 +92,14 @@ pub(crate) async fn all_by_seq(store: &Store) -> Result<Vec<BookLine>, StoreErro
     .map(decode)
     .collect()
 }
+
+/// The date of the earliest receipt in the book, if any.
+pub(crate) async fn first_date(store: &Store) -> Result<Option<NaiveDate>, StoreError> {
+    read!(
+        fetch_optional,
+        store,
+        "SELECT received_on FROM revenue_book ORDER BY received_on, seq LIMIT 1"
+    )?
+    .map(|r| r.get("received_on"))
+    .transpose()
+}

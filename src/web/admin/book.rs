@@ -1,9 +1,287 @@
-//! Admin pages: book (to be built; see issue 5).
+//! `/admin/book`: the livre de recettes. Choose a year, a quarter or a month;
+//! see its lines and totals; "Générer" asks for its CSV and PDF (a job, one
+//! per period and day: `billing::jobs::book::request`), audited
+//! (`book.generate`); while it runs the page says so and reloads when done;
+//! the generated files are downloaded from `/admin/book/documents/{id}`
+//! (audited, `book.download`).
 
-use crate::web::Routes;
+mod view;
 
-pub(super) const TEMPLATES: &[(&str, &str)] = &[];
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Admin, AdminError, Form, Path, Query};
+use crate::audit::{self, Record};
+use crate::billing::jobs::book::{self, GenerateRevenueBook, DOCUMENT_KIND};
+use crate::billing::render::BookPeriod;
+use crate::billing::{revenue_book, settings};
+use crate::jobs::{Inserted, JobKind};
+use crate::store::types::{JobFilter, JobRow, JobState};
+use crate::web::{Access, Routes};
+
+pub(super) const TEMPLATES: &[(&str, &str)] = &[crate::template!("admin/book/page.html")];
+
+/// Generated files listed per period.
+const DOCUMENTS_LISTED: i64 = 20;
 
 pub(super) fn routes() -> Routes {
     Routes::new()
+        .get("/admin/book", Access::Operator, page)
+        .post("/admin/book/generate", Access::Operator, generate)
+        .get("/admin/book/status.json", Access::Operator, status)
+        .get("/admin/book/documents/{id}", Access::Operator, download)
+}
+
+#[derive(Deserialize)]
+struct PeriodQuery {
+    #[serde(default)]
+    period: Option<String>,
+}
+
+/// The period asked for, or the current quarter.
+async fn chosen(admin: &Admin, period: Option<&str>) -> Result<(BookPeriod, chrono::NaiveDate), AdminError> {
+    let today = admin.state.store.now().await?.date_naive();
+    let period = match period.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => BookPeriod::parse(p)?,
+        None => view::current_quarter(today),
+    };
+    Ok((period, today))
+}
+
+/// The period's generation jobs still alive, and the newest one.
+struct Generation {
+    pending: Option<JobRow>,
+    latest: Option<JobRow>,
+}
+
+async fn generation(admin: &Admin, period: BookPeriod) -> Result<Generation, AdminError> {
+    // The jobs' unique keys are `revenue-book:<period>:<day>`.
+    let jobs = admin
+        .state
+        .store
+        .list_jobs(&JobFilter {
+            kind: Some(GenerateRevenueBook::KIND.to_string()),
+            text: Some(format!("revenue-book:{}:", period.key())),
+            limit: 20,
+            ..JobFilter::default()
+        })
+        .await?;
+    Ok(Generation {
+        pending: jobs.iter().find(|j| !j.state.is_final()).cloned(),
+        latest: jobs.into_iter().next(),
+    })
+}
+
+/// What `#book-status` says, and whether generation is over.
+#[derive(Serialize)]
+struct Status {
+    state: &'static str,
+    label: String,
+    /// The last attempt's error of a job that failed or is failing.
+    error: Option<String>,
+    done: bool,
+}
+
+fn status_of(g: &Generation) -> Status {
+    let last_error = |j: &JobRow| j.errors.last().map(|e| e.error.clone());
+    if let Some(job) = &g.pending {
+        return Status {
+            state: job.state.as_str(),
+            label: format!(
+                "Génération en cours / generating… (tâche n°{}, {})",
+                job.id,
+                job.state.as_str()
+            ),
+            error: if job.state == JobState::Retryable {
+                last_error(job)
+            } else {
+                None
+            },
+            done: false,
+        };
+    }
+    match &g.latest {
+        Some(job) if matches!(job.state, JobState::Discarded | JobState::Cancelled) => Status {
+            state: job.state.as_str(),
+            label: format!(
+                "La dernière génération a échoué / the last generation failed (tâche n°{})",
+                job.id
+            ),
+            error: last_error(job),
+            done: true,
+        },
+        Some(job) => Status {
+            state: job.state.as_str(),
+            label: "Générée / generated".into(),
+            error: None,
+            done: true,
+        },
+        None => Status {
+            state: "none",
+            label: "Aucune génération en cours / no generation running".into(),
+            error: None,
+            done: true,
+        },
+    }
+}
+
+async fn page(admin: Admin, Query(q): Query<PeriodQuery>) -> Result<Response, AdminError> {
+    let (period, today) = chosen(&admin, q.period.as_deref()).await?;
+    let store = &admin.state.store;
+    let (from, to) = period
+        .bounds()
+        .ok_or_else(|| AdminError::Invalid("period : hors limites / out of range".into()))?;
+    let book_lines = revenue_book::list(store, from, to).await?;
+    let (lines, totals) = view::lines_and_totals(period, &book_lines);
+    let first_year = revenue_book::first_date(store)
+        .await?
+        .map(|d| chrono::Datelike::year(&d));
+    let documents = book::generated(store, &period.key(), DOCUMENTS_LISTED).await?;
+    let newest = |format: &str| documents.iter().find(|d| d.format == format);
+    let generation = generation(&admin, period).await?;
+    admin.render(
+        "admin/book/page.html",
+        "book",
+        context! {
+            period => period.key(),
+            period_label => period.label(),
+            years => view::period_options(first_year, chrono::Datelike::year(&today), period),
+            lines => lines,
+            line_count => book_lines.len(),
+            lines_shown => view::LINES_SHOWN,
+            totals => totals,
+            documents => &documents,
+            newest_csv => newest("csv"),
+            newest_pdf => newest("pdf"),
+            status => status_of(&generation),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct GenerateForm {
+    period: String,
+}
+
+async fn generate(admin: Admin, Form(form): Form<GenerateForm>) -> Result<Response, AdminError> {
+    if form.period.trim().is_empty() {
+        return Err(AdminError::Invalid(
+            "period : choisissez une période / choose a period".into(),
+        ));
+    }
+    let (period, today) = chosen(&admin, Some(&form.period)).await?;
+    let store = &admin.state.store;
+    // Without the seller's identity the job could only wait: say so now.
+    settings::load(store).await?;
+    let back = format!("/admin/book?period={}", period.key());
+    let mut tx = store.begin().await?;
+    let job_id = match book::request(&mut tx, &period.key(), today).await? {
+        Inserted::New(id) => id,
+        Inserted::Duplicate(id) => {
+            tx.rollback().await?;
+            let job = store.get_job(id).await?;
+            let message = if job.state.is_final() {
+                format!(
+                    "Le livre de {} a déjà été généré aujourd'hui (tâche n°{id}) : téléchargez-le ci-dessous / already generated today: download it below",
+                    period.label()
+                )
+            } else {
+                format!(
+                    "Une génération du livre de {} est déjà en cours (tâche n°{id}) / a generation of this period is already pending",
+                    period.label()
+                )
+            };
+            return Ok(admin.redirect(&back, &message));
+        }
+    };
+    audit::record_in(
+        &mut tx,
+        &admin.actor,
+        Record::new("book.generate", format!("book:{}", period.key())).details(json!({
+            "period": period.key(),
+            "job_id": job_id,
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(admin.redirect(
+        &back,
+        &format!(
+            "Génération du livre de {} demandée (tâche n°{job_id}) / generation requested",
+            period.label()
+        ),
+    ))
+}
+
+async fn status(admin: Admin, Query(q): Query<PeriodQuery>) -> Result<Response, AdminError> {
+    let (period, _) = chosen(&admin, q.period.as_deref()).await?;
+    let status = status_of(&generation(&admin, period).await?);
+    Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(status)).into_response())
+}
+
+async fn download(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+    let document = book::document(&admin.state.store, id).await?;
+    if document.kind != DOCUMENT_KIND {
+        return Err(AdminError::NotFound);
+    }
+    let content_type = match document.format.as_str() {
+        "csv" => "text/csv; charset=utf-8",
+        "pdf" => "application/pdf",
+        _ => "application/octet-stream",
+    };
+    audit::record(
+        &admin.state.store,
+        &admin.actor,
+        Record::new("book.download", format!("document:{id}")).details(json!({
+            "period": document.period_key,
+            "format": document.format,
+            "filename": document.filename,
+            "sha256": document.sha256,
+        })),
+    )
+    .await?;
+    let disposition = format!("attachment; filename=\"{}\"", safe_filename(&document.filename));
+    let mut response = (StatusCode::OK, document.content).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+/// A file name fit for a header: letters, digits, `.`, `-` and `_`.
+fn safe_filename(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if cleaned.trim_matches(['.', '_']).is_empty() {
+        "document".into()
+    } else {
+        cleaned
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn file_names_fit_a_header() {
+        assert_eq!(
+            super::safe_filename("livre-de-recettes-2026-Q4.csv"),
+            "livre-de-recettes-2026-Q4.csv"
+        );
+        assert_eq!(super::safe_filename("a\"b\r\n.pdf"), "a_b__.pdf");
+        assert_eq!(super::safe_filename(".."), "document");
+    }
 }

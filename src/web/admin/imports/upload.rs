@@ -1,0 +1,201 @@
+//! Receiving an uploaded CSV: the multipart body is streamed to a temporary
+//! file beside the imports' kept copies (hashed on the way), never held in
+//! memory; the file is removed again unless it is kept.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::Multipart;
+use axum::http::StatusCode;
+use sha2::{Digest, Sha256};
+
+use crate::billing::import::ImportKind;
+
+/// The largest upload accepted (the route's body limit).
+pub(crate) const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
+/// Bytes gathered before each write to disk.
+const WRITE_CHUNK: usize = 256 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum UploadError {
+    #[error("formulaire d'envoi de fichier attendu / a file upload form (multipart/form-data) was expected")]
+    NotMultipart,
+    #[error("fichier trop volumineux : 64 Mio au plus / file too large: 64 MiB at most")]
+    TooLarge,
+    #[error("envoi interrompu ou illisible, réessayez / upload interrupted or unreadable, try again")]
+    Malformed,
+    #[error("choisissez un fichier CSV / choose a CSV file (field file)")]
+    NoFile,
+    #[error("un seul fichier à la fois / one file at a time")]
+    TwoFiles,
+    #[error("le fichier {0:?} est vide / the file is empty")]
+    EmptyFile(String),
+    #[error("choisissez le type d'import / choose the kind of import (field kind: customers or payments)")]
+    NoKind,
+    #[error("type d'import inconnu / unknown kind of import {0:?} (field kind: customers or payments)")]
+    BadKind(String),
+    #[error("le fichier n'a pas pu être enregistré / the file could not be stored: {0}")]
+    Io(String),
+}
+
+impl UploadError {
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            UploadError::NotMultipart | UploadError::Malformed => StatusCode::BAD_REQUEST,
+            UploadError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            UploadError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+}
+
+fn multipart_error(e: MultipartError) -> UploadError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        UploadError::TooLarge
+    } else {
+        tracing::info!(error = %e.body_text(), "unreadable upload");
+        UploadError::Malformed
+    }
+}
+
+fn io(e: std::io::Error) -> UploadError {
+    UploadError::Io(e.kind().to_string())
+}
+
+/// A file under construction, removed when dropped unless [`TempFile::persist`]ed.
+pub(crate) struct TempFile {
+    path: PathBuf,
+    kept: bool,
+}
+
+impl TempFile {
+    /// Moves the file to `to` (same file system: an atomic rename).
+    pub(crate) fn persist(mut self, to: &Path) -> Result<(), UploadError> {
+        std::fs::rename(&self.path, to).map_err(io)?;
+        self.kept = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.kept {
+            if let Err(e) = std::fs::remove_file(&self.path) {
+                tracing::warn!(path = %self.path.display(), error = %e, "could not remove an upload's temporary file");
+            }
+        }
+    }
+}
+
+/// A file received whole.
+pub(crate) struct Received {
+    pub kind: ImportKind,
+    /// The name the browser gave.
+    pub filename: String,
+    pub sha256: String,
+    pub size: u64,
+    pub file: TempFile,
+}
+
+/// Reads the form: `kind` and one `file`, in any order; the file goes to a
+/// temporary file in `dir`.
+#[tracing::instrument(skip_all, fields(dir = %dir.display()))]
+pub(crate) async fn receive(mut multipart: Multipart, dir: &Path) -> Result<Received, UploadError> {
+    let mut kind: Option<String> = None;
+    let mut file: Option<(String, String, u64, TempFile)> = None;
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        match field.name() {
+            Some("kind") => kind = Some(short_text(field).await?),
+            Some("file") => {
+                let name = field.file_name().unwrap_or("").trim().to_string();
+                if name.is_empty() {
+                    // A form sent without choosing a file: an empty part without a name.
+                    continue;
+                }
+                if file.is_some() {
+                    return Err(UploadError::TwoFiles);
+                }
+                let (sha, size, temp) = stream_to_disk(field, dir).await?;
+                file = Some((name, sha, size, temp));
+            }
+            _ => {} // other fields (none expected) are skipped unread
+        }
+    }
+    let kind = match kind.as_deref().map(str::trim) {
+        None | Some("") => return Err(UploadError::NoKind),
+        Some(k) => ImportKind::parse(k).ok_or_else(|| UploadError::BadKind(k.chars().take(40).collect()))?,
+    };
+    let (filename, sha256, size, file) = file.ok_or(UploadError::NoFile)?;
+    if size == 0 {
+        return Err(UploadError::EmptyFile(filename));
+    }
+    Ok(Received {
+        kind,
+        filename,
+        sha256,
+        size,
+        file,
+    })
+}
+
+/// A small text field (the kind), read at most 256 bytes.
+async fn short_text(mut field: Field<'_>) -> Result<String, UploadError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > 256 {
+            return Err(UploadError::BadKind(String::from_utf8_lossy(&bytes[..40]).into_owned()));
+        }
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+async fn stream_to_disk(mut field: Field<'_>, dir: &Path) -> Result<(String, u64, TempFile), UploadError> {
+    let path = dir.join(format!(
+        ".upload-{}-{:016x}.part",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let mut out = {
+        let (dir, path) = (dir.to_path_buf(), path.clone());
+        blocking(move || {
+            std::fs::create_dir_all(&dir)?;
+            std::fs::File::create_new(&path)
+        })
+        .await?
+    };
+    // From here on, `temp` removes the file if anything fails.
+    let temp = TempFile { path, kept: false };
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    let mut pending: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        hasher.update(&chunk);
+        size += chunk.len() as u64;
+        pending.extend_from_slice(&chunk);
+        if pending.len() >= WRITE_CHUNK {
+            let bytes = std::mem::replace(&mut pending, Vec::with_capacity(WRITE_CHUNK));
+            out = blocking(move || out.write_all(&bytes).map(|()| out)).await?;
+        }
+    }
+    blocking(move || {
+        out.write_all(&pending)?;
+        out.sync_all()
+    })
+    .await?;
+    let sha: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((sha, size, temp))
+}
+
+/// Runs file I/O off the async threads.
+async fn blocking<T, F>(f: F) -> Result<T, UploadError>
+where
+    F: FnOnce() -> std::io::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| UploadError::Io(e.to_string()))?
+        .map_err(io)
+}

@@ -1,0 +1,148 @@
+//! `/admin/audit`: the audit log, filtered by actor, action (exact or
+//! prefix), target and days, paginated by id.
+
+use comptoir::audit::{self, Actor, AuditFilter, Record};
+use serde_json::json;
+
+use crate::on_both_backends;
+use crate::support::web::{Answer, TestApp};
+use crate::support::Backend;
+
+on_both_backends!(the_log_is_listed_filtered_and_paginated);
+
+/// The ids of the entries a page lists, in order.
+fn ids(page: &Answer) -> Vec<i64> {
+    let body = &page.body;
+    let table = &body[body.find("<table id=\"audit\">").expect("the audit table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    table
+        .split("<td class=\"n\">")
+        .skip(1)
+        .map(|cell| cell[..cell.find('<').unwrap()].parse().expect("an id"))
+        .collect()
+}
+
+/// The `href` of the "next page" link, if any.
+fn next_link(page: &Answer) -> Option<String> {
+    let at = page.body.find("rel=\"next\" href=\"")? + "rel=\"next\" href=\"".len();
+    let end = page.body[at..].find('"')?;
+    Some(page.body[at..at + end].replace("&#x2f;", "/").replace("&amp;", "&"))
+}
+
+async fn the_log_is_listed_filtered_and_paginated(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = &app.db.store;
+    let bob = Actor {
+        operator_id: None,
+        name: "bob@example.fr".into(),
+        ip: "203.0.113.7".into(),
+    };
+    let key = Actor {
+        operator_id: None,
+        name: "api:ck_12345678".into(),
+        ip: "198.51.100.2".into(),
+    };
+    // 60 invoice issues by Bob, 25 job retries by an API key (plus the sign-in below).
+    for n in 1..=60 {
+        audit::record(
+            store,
+            &bob,
+            Record::new("invoice.issue", format!("invoice:{n}")).details(json!({ "amount": n * 100 })),
+        )
+        .await
+        .unwrap();
+    }
+    for n in 1..=25 {
+        audit::record(store, &key, Record::new("job.retry", format!("job:{n}")))
+            .await
+            .unwrap();
+    }
+    let mut client = app.signed_in().await;
+    let all = audit::list(
+        store,
+        &AuditFilter {
+            limit: 500,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(all.len(), 86, "85 entries and the sign-in");
+    let newest_first: Vec<i64> = all.iter().map(|e| e.id).collect();
+
+    // Unfiltered: 50 a page, newest first, then the rest.
+    let first = client.get("/admin/audit").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(ids(&first), newest_first[..50]);
+    let text = first.text();
+    assert!(text.contains("session.sign_in") && text.contains("127.0.0.1"), "{text}");
+    let next = next_link(&first).expect("a second page");
+    assert_eq!(next, format!("/admin/audit?before={}", newest_first[49]));
+    let second = client.get(&next).await;
+    assert_eq!(ids(&second), newest_first[50..]);
+    assert!(next_link(&second).is_none(), "the last page");
+
+    // Columns: when, who, from, action, target, compact details.
+    let row = &text[text
+        .find(&format!(
+            "<td class=\"n\">{}</td>",
+            all.iter().find(|e| e.target == "invoice:60").unwrap().id
+        ))
+        .unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("bob@example.fr") && row.contains("203.0.113.7"), "{row}");
+    assert!(row.contains(">invoice.issue<") && row.contains(">invoice:60<"), "{row}");
+    assert!(row.contains("{\"amount\":6000}"), "{row}");
+    assert!(row.contains(" UTC</td>"), "{row}");
+
+    // A prefix: the 60 invoice entries, paginated with the filter kept.
+    let page = client.get("/admin/audit?action=invoice.").await;
+    let mut listed = ids(&page);
+    assert_eq!(listed.len(), 50);
+    let next = next_link(&page).expect("a second page of invoices");
+    assert!(next.starts_with("/admin/audit?action=invoice.&before="), "{next}");
+    listed.extend(ids(&client.get(&next).await));
+    let expected: Vec<i64> = all
+        .iter()
+        .filter(|e| e.action == "invoice.issue")
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(listed, expected);
+
+    // Exact action, actor and target substrings, combined.
+    assert_eq!(ids(&client.get("/admin/audit?action=job.retry").await).len(), 25);
+    assert!(
+        ids(&client.get("/admin/audit?action=job").await).is_empty(),
+        "no prefix without its dot"
+    );
+    assert_eq!(ids(&client.get("/admin/audit?actor=api%3Ack_").await).len(), 25);
+    assert_eq!(
+        ids(&client.get("/admin/audit?actor=BOB&target=invoice%3A5").await).len(),
+        11,
+        "invoice:5, 50-59"
+    );
+    let one = client.get("/admin/audit?actor=marie&action=session.sign_in").await;
+    assert_eq!(ids(&one), [newest_first[0]]);
+    let none = client.get("/admin/audit?actor=nobody").await;
+    assert!(ids(&none).is_empty());
+    assert!(none.text().contains("pour ces filtres / for these filters"));
+
+    // Days (UTC), from the entries' own clock.
+    let day = all[0].at.date_naive();
+    let (before, after) = (day.pred_opt().unwrap(), day.succ_opt().unwrap());
+    let that_day: Vec<i64> = all
+        .iter()
+        .filter(|e| e.at.date_naive() == day)
+        .map(|e| e.id)
+        .take(50)
+        .collect();
+    assert_eq!(
+        ids(&client.get(&format!("/admin/audit?from={day}&to={day}")).await),
+        that_day
+    );
+    assert!(ids(&client.get(&format!("/admin/audit?from={after}")).await).is_empty());
+    assert!(ids(&client.get(&format!("/admin/audit?to={before}")).await).is_empty());
+    let bad = client.get("/admin/audit?from=yesterday").await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.text().contains("from"), "{}", bad.body);
+}

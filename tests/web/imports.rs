@@ -1,0 +1,329 @@
+//! `/admin/imports`: a CSV uploaded through the form is kept in the data
+//! directory, registered, run as a job and reported; bad rows are named by
+//! line and nothing is applied; unusable uploads are refused and leave
+//! nothing behind.
+
+use comptoir::audit::{self, AuditFilter};
+use comptoir::billing::import::sha256_hex;
+
+use crate::on_both_backends;
+use crate::support::billing::count;
+use crate::support::web::{Client, TestApp, EMAIL};
+use crate::support::Backend;
+
+on_both_backends!(
+    a_good_csv_is_uploaded_run_and_reported,
+    a_csv_with_two_bad_rows_names_both_and_imports_nothing,
+    files_that_are_no_usable_csv_fail_in_words,
+    unusable_uploads_are_refused_and_register_nothing,
+    an_oversized_upload_is_refused_and_leaves_no_file,
+);
+
+const CUSTOMERS: &str = "Type;Nom;E-mail;Adresse;SIREN\r\n\
+    particulier;Hélène Dupré;helene@example.fr;3 rue de l'Église, 69002 Lyon;\r\n\
+    entreprise;Café Zoé SARL;;5 quai Saône, 69005 Lyon;552100554\r\n\
+    particulier;Jean Martin;jean@example.fr;1 place du Marché, 75004 Paris;\r\n";
+
+/// Uploads `bytes` through the form; returns the new import's id.
+async fn upload(client: &mut Client, kind: &str, name: &str, bytes: &[u8]) -> i64 {
+    let answer = client
+        .post_file("/admin/imports", &[("kind", kind)], "file", name, bytes)
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let location = answer.location().expect("redirect").to_string();
+    location
+        .strip_prefix("/admin/imports/")
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("redirect to the import's page, not {location}"))
+}
+
+/// The files in `<data dir>/imports` (the kept copies and any leftover).
+fn kept_files(app: &TestApp) -> Vec<String> {
+    match std::fs::read_dir(app.ctx.config.data_dir.join("imports")) {
+        Ok(dir) => {
+            let mut names: Vec<String> = dir
+                .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+async fn a_good_csv_is_uploaded_run_and_reported(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut client = app.signed_in().await;
+    let form = client.get("/admin/imports").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(form.body.contains("id=\"import-form\""), "{}", form.body);
+    assert!(
+        form.body.contains("enctype=\"multipart/form-data\"")
+            && form.body.contains(&format!(
+                "action=\"/admin/imports?_csrf={}\"",
+                client.csrf.clone().unwrap()
+            )),
+        "the token rides in the action's query: {}",
+        form.body
+    );
+
+    let id = upload(&mut client, "customers", "clients.csv", CUSTOMERS.as_bytes()).await;
+    // Kept under its SHA-256, nothing else left in the directory.
+    let sha = sha256_hex(CUSTOMERS.as_bytes());
+    assert_eq!(kept_files(&app), [format!("{sha}.csv")]);
+    let kept = std::fs::read(app.ctx.config.data_dir.join("imports").join(format!("{sha}.csv"))).unwrap();
+    assert_eq!(kept, CUSTOMERS.as_bytes());
+
+    let page = client.get(&format!("/admin/imports/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.text().contains("en attente / pending"), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("data-poll=\"/admin/imports/{id}.json\"")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<progress id=\"import-progress\""), "{}", page.body);
+    let live = client.get(&format!("/admin/imports/{id}.json")).await;
+    assert_eq!(live.status, 200, "{}", live.body);
+    let live = live.json();
+    assert_eq!(
+        (live["status"].as_str(), live["done"].as_bool()),
+        (Some("pending"), Some(false))
+    );
+    assert!(live["percent"].is_null(), "{live}");
+    assert_eq!(count(&app.db, "customers").await, 0);
+
+    let report = app.drain().await;
+    assert!(report.all_succeeded(), "{report:?}");
+    assert_eq!(count(&app.db, "customers").await, 3);
+
+    let live = client.get(&format!("/admin/imports/{id}.json")).await.json();
+    assert_eq!(
+        live,
+        serde_json::json!({
+            "status": "completed", "label": "terminé / completed",
+            "rows_done": 3, "total": 3, "percent": 100, "done": true
+        })
+    );
+    let page = client.get(&format!("/admin/imports/{id}")).await;
+    let text = page.text();
+    assert!(text.contains("terminé / completed"), "{text}");
+    assert!(!page.body.contains("data-poll"), "finished: no more polling");
+    assert!(page.body.contains("value=\"100\""), "{}", page.body);
+    for (card, n) in [
+        ("count-total", 3),
+        ("count-imported", 3),
+        ("count-skipped", 0),
+        ("count-bad", 0),
+    ] {
+        assert!(
+            page.body.contains(&format!("id=\"{card}\">{n}<")),
+            "{card} = {n}: {}",
+            page.body
+        );
+    }
+    assert!(!page.body.contains("id=\"import-errors\""));
+
+    // The list shows it with its counts.
+    let list = client.get("/admin/imports").await;
+    assert!(list.text().contains("clients.csv") && list.text().contains("terminé / completed"));
+
+    let entries = audit::list(
+        &app.db.store,
+        &AuditFilter {
+            action: Some("import.upload".into()),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let e = &entries[0];
+    assert_eq!((e.actor.as_str(), e.target.clone()), (EMAIL, format!("import:{id}")));
+    assert_eq!(e.details["kind"], "customers");
+    assert_eq!(e.details["filename"], "clients.csv");
+    assert_eq!(e.details["sha256"], sha.as_str());
+    assert_eq!(e.details["bytes"], CUSTOMERS.len());
+}
+
+async fn a_csv_with_two_bad_rows_names_both_and_imports_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut client = app.signed_in().await;
+    let text = "Type;Nom;E-mail;Adresse;SIREN\r\n\
+        particulier;Jean Martin;jean@example.fr;3 place du Marché, 69002 Lyon;\r\n\
+        entreprise;Mauvais SIREN SARL;;1 rue du Bac, 75007 Paris;552 100 555\r\n\
+        particulier;Zoé Roux;zoe@example.fr;2 rue du Four, 75006 Paris;\r\n\
+        inconnu;Quelqu'un;;4 rue Neuve, 75001 Paris;\r\n";
+    let id = upload(&mut client, "customers", "clients.csv", text.as_bytes()).await;
+    app.drain().await;
+
+    assert_eq!(count(&app.db, "customers").await, 0, "nothing applied");
+    assert_eq!(count(&app.db, "import_keys").await, 0);
+    let live = client.get(&format!("/admin/imports/{id}.json")).await.json();
+    assert_eq!(
+        (live["status"].as_str(), live["done"].as_bool()),
+        (Some("failed"), Some(true))
+    );
+
+    let page = client.get(&format!("/admin/imports/{id}")).await;
+    assert_eq!(page.status, 200);
+    let text = page.text();
+    assert!(text.contains("échec / failed"), "{text}");
+    assert!(text.contains("2 bad rows: nothing was imported"), "{text}");
+    assert!(page.body.contains("id=\"import-errors\""), "{}", page.body);
+    assert!(page.body.contains("id=\"count-imported\">0<") && page.body.contains("id=\"count-bad\">2<"));
+    let errors = &text[text.find("id=\"import-errors\"").unwrap()..];
+    assert!(
+        errors.contains("<td class=\"n\">3</td><td>SIREN: \"552100555\" has a wrong control key (Luhn)</td>"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains(
+            "<td class=\"n\">5</td><td>Type: \"inconnu\" is neither particulier/person nor entreprise/business</td>"
+        ),
+        "{errors}"
+    );
+}
+
+async fn files_that_are_no_usable_csv_fail_in_words(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut client = app.signed_in().await;
+    // A spreadsheet saved as .xlsx (a ZIP), a CSV without the address column.
+    let zip = upload(
+        &mut client,
+        "customers",
+        "clients.xlsx",
+        b"PK\x03\x04\x14\x00\x06\x00garbage\x00\x01",
+    )
+    .await;
+    let no_address = upload(
+        &mut client,
+        "customers",
+        "sans-adresse.csv",
+        "Type;Nom;E-mail;SIREN\r\nparticulier;Zoé;;\r\n".as_bytes(),
+    )
+    .await;
+    let blank = upload(&mut client, "payments", "vide.csv", b"\r\n  \r\n").await;
+    app.drain().await;
+    for (id, words) in [
+        (
+            zip,
+            "not a CSV file: this is a ZIP file (an .xlsx or .ods spreadsheet?): save it as CSV",
+        ),
+        (
+            no_address,
+            "missing column \"adresse\" / \"address\": the header (line 1) has \"Type\", \"Nom\", \"E-mail\", \"SIREN\"",
+        ),
+        (blank, "the file is empty"),
+    ] {
+        let page = client.get(&format!("/admin/imports/{id}")).await;
+        assert_eq!(page.status, 200);
+        let text = page.text();
+        assert!(text.contains("échec / failed"), "{text}");
+        assert!(
+            text.contains(&format!("Échec de l'import / import failed : {words}")),
+            "import {id} should say {words:?}: {text}"
+        );
+        let live = client.get(&format!("/admin/imports/{id}.json")).await.json();
+        assert_eq!(live["done"], true);
+    }
+    assert_eq!(count(&app.db, "customers").await, 0);
+}
+
+async fn unusable_uploads_are_refused_and_register_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut client = app.signed_in().await;
+    let csv = CUSTOMERS.as_bytes();
+
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a [u8], &'a str);
+    let cases: [Case; 4] = [
+        (&[], "clients.csv", csv, "choisissez le type d'import"),
+        (
+            &[("kind", "invoices")],
+            "clients.csv",
+            csv,
+            "type d'import inconnu / unknown kind of import \"invoices\"",
+        ),
+        (
+            &[("kind", "customers")],
+            "vide.csv",
+            b"",
+            "le fichier \"vide.csv\" est vide / the file is empty",
+        ),
+        (&[("kind", "customers")], "", csv, "choisissez un fichier CSV"),
+    ];
+    for (fields, name, bytes, message) in cases {
+        let answer = client.post_file("/admin/imports", fields, "file", name, bytes).await;
+        assert_eq!(answer.status, 422, "{message}: {}", answer.body);
+        assert!(answer.text().contains(message), "{message}: {}", answer.text());
+        assert!(answer.body.contains("id=\"import-form\""), "the form again");
+    }
+
+    // Not a multipart form at all.
+    let answer = client.post_form("/admin/imports", &[("kind", "customers")]).await;
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert!(answer.text().contains("multipart/form-data"), "{}", answer.body);
+
+    // Without the CSRF token in the query: refused before the body is read.
+    let token = client.csrf.take();
+    let answer = client
+        .post_file("/admin/imports", &[("kind", "customers")], "file", "clients.csv", csv)
+        .await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    client.csrf = token;
+
+    assert_eq!(count(&app.db, "imports").await, 0);
+    assert_eq!(count(&app.db, "comptoir_jobs").await, 0);
+    assert!(kept_files(&app).is_empty(), "{:?}", kept_files(&app));
+    let audited = audit::list(
+        &app.db.store,
+        &AuditFilter {
+            action: Some("import.".into()),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(audited.is_empty(), "{audited:?}");
+}
+
+async fn an_oversized_upload_is_refused_and_leaves_no_file(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut client = app.signed_in().await;
+    let row = "particulier;Jean Martin;jean@example.fr;1 place du Marché, 75004 Paris;\r\n";
+    let csv_of = |bytes: usize| {
+        let mut text = String::from("Type;Nom;E-mail;Adresse;SIREN\r\n");
+        while text.len() < bytes {
+            text.push_str(row);
+        }
+        text
+    };
+    // Well above axum's default 2 MB body limit, well below the route's 64 MiB.
+    let large = csv_of(8 * 1024 * 1024);
+    upload(&mut client, "customers", "grand.csv", large.as_bytes()).await;
+    let kept = kept_files(&app);
+    assert_eq!(kept, [format!("{}.csv", sha256_hex(large.as_bytes()))]);
+
+    // 1 KiB over 64 MiB.
+    let huge = csv_of(64 * 1024 * 1024 + 1024);
+    let answer = client
+        .post_file(
+            "/admin/imports",
+            &[("kind", "customers")],
+            "file",
+            "enorme.csv",
+            huge.as_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status, 413, "{}", answer.body);
+    assert!(
+        answer.text().contains("fichier trop volumineux : 64 Mio au plus"),
+        "{}",
+        answer.body
+    );
+    assert_eq!(count(&app.db, "imports").await, 1, "only the large one");
+    assert_eq!(count(&app.db, "comptoir_jobs").await, 1);
+    assert_eq!(kept_files(&app), kept, "the partial file is removed");
+}
