@@ -119,8 +119,8 @@ async fn revenue_book_is_generated_and_kept_for_download(backend: Backend) {
     let db = TestDb::new(backend).await;
     save_settings(&db.store).await;
     let mut tx = db.store.begin().await.unwrap();
-    let first = book::request(&mut tx, "2026-Q4", date(2026, 11, 22)).await.unwrap();
-    let again = book::request(&mut tx, "2026-q4", date(2026, 11, 22)).await;
+    let first = book::request(&mut tx, "2026-Q4").await.unwrap();
+    let again = book::request(&mut tx, "2026-q4").await;
     tx.commit().await.unwrap();
     assert!(matches!(first, Inserted::New(_)));
     // Same period the same day: the same job (the period is normalised first).
@@ -142,9 +142,37 @@ async fn revenue_book_is_generated_and_kept_for_download(backend: Backend) {
     assert_eq!(pdf.filename, "livre-de-recettes-2026-Q4.pdf");
     assert_eq!(csv.sha256.len(), 64);
 
+    // Asked again with the book unchanged: the same job. Once a receipt is
+    // written, the book has changed and may be generated anew.
+    let customer = person(&db.store).await;
+    let mut tx = db.store.begin().await.unwrap();
+    assert_eq!(
+        book::request(&mut tx, "2026-Q4").await.unwrap(),
+        Inserted::Duplicate(first.id())
+    );
+    comptoir::billing::revenue_book::append(
+        &mut tx,
+        comptoir::billing::revenue_book::NewBookLine {
+            received_on: date(2026, 11, 23),
+            customer_id: customer.id,
+            client_name: customer.name.clone(),
+            nature: comptoir::billing::catalog::Nature::Services,
+            amount: eur(5_000),
+            method: "transfer".into(),
+            invoice_reference: "F2026-0001".into(),
+            credit_note_reference: None,
+            payment_id: None,
+            refund_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(book::request(&mut tx, "2026-Q4").await.unwrap(), Inserted::New(id) if id != first.id()));
+    tx.commit().await.unwrap();
+
     // A period that does not exist is refused before anything is queued.
     let mut tx = db.store.begin().await.unwrap();
-    assert!(book::request(&mut tx, "2026-Q7", date(2026, 11, 22)).await.is_err());
+    assert!(book::request(&mut tx, "2026-Q7").await.is_err());
 }
 
 async fn unpaid_order_expires_and_paid_order_stays(backend: Backend) {

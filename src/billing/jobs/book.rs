@@ -79,14 +79,16 @@ async fn save(
     Ok(documents::insert(tx, DOCUMENT_KIND, key, format, filename, bytes, &sha, job_id).await?)
 }
 
-/// Asks for a generation; one per period and day (a second request the same
-/// day returns the first job).
-pub async fn request(tx: &mut Tx, period: &str, today: chrono::NaiveDate) -> Result<Inserted, BillingError> {
+/// Asks for a generation of the book as it stands: one per period and state
+/// of the book (its last line), so a second request returns the first job
+/// until a new receipt or refund is written.
+pub async fn request(tx: &mut Tx, period: &str) -> Result<Inserted, BillingError> {
     let period = BookPeriod::parse(period)?;
+    let head = crate::store::billing::revenue_book::last_seq(tx).await?;
     crate::jobs::enqueue(
         tx,
         &GenerateRevenueBook { period: period.key() },
-        EnqueueOptions::new().unique_key(format!("revenue-book:{}:{today}", period.key())),
+        EnqueueOptions::new().unique_key(format!("revenue-book:{}:{head}", period.key())),
     )
     .await
     .map_err(|e| BillingError::Conflict(e.to_string()))

@@ -103,3 +103,9 @@ pub(crate) async fn first_date(store: &Store) -> Result<Option<NaiveDate>, Store
     .map(|r| r.get("received_on"))
     .transpose()
 }
+
+/// The last line's number (0 for an empty book): the book as it stands.
+pub(crate) async fn last_seq(tx: &mut Tx) -> Result<i64, StoreError> {
+    let seq: Option<i64> = sql!(fetch_one, tx, "SELECT MAX(seq) AS seq FROM revenue_book")?.get("seq")?;
+    Ok(seq.unwrap_or(0))
+}

@@ -1,6 +1,6 @@
 //! `/admin/book`: the livre de recettes. Choose a year, a quarter or a month;
 //! see its lines and totals; "Générer" asks for its CSV and PDF (a job, one
-//! per period and day: `billing::jobs::book::request`), audited
+//! per period and state of the book: `billing::jobs::book::request`), audited
 //! (`book.generate`); while it runs the page says so and reloads when done;
 //! the generated files are downloaded from `/admin/book/documents/{id}`
 //! (audited, `book.download`).
@@ -58,7 +58,7 @@ struct Generation {
 }
 
 async fn generation(admin: &Admin, period: BookPeriod) -> Result<Generation, AdminError> {
-    // The jobs' unique keys are `revenue-book:<period>:<day>`.
+    // The jobs' unique keys are `revenue-book:<period>:<last line of the book>`.
     let jobs = admin
         .state
         .store
@@ -172,20 +172,20 @@ async fn generate(admin: Admin, Form(form): Form<GenerateForm>) -> Result<Respon
             "period : choisissez une période / choose a period".into(),
         ));
     }
-    let (period, today) = chosen(&admin, Some(&form.period)).await?;
+    let (period, _) = chosen(&admin, Some(&form.period)).await?;
     let store = &admin.state.store;
     // Without the seller's identity the job could only wait: say so now.
     settings::load(store).await?;
     let back = format!("/admin/book?period={}", period.key());
     let mut tx = store.begin().await?;
-    let job_id = match book::request(&mut tx, &period.key(), today).await? {
+    let job_id = match book::request(&mut tx, &period.key()).await? {
         Inserted::New(id) => id,
         Inserted::Duplicate(id) => {
             tx.rollback().await?;
             let job = store.get_job(id).await?;
             let message = if job.state.is_final() {
                 format!(
-                    "Le livre de {} a déjà été généré aujourd'hui (tâche n°{id}) : téléchargez-le ci-dessous / already generated today: download it below",
+                    "Le livre de {} est déjà généré tel qu'il est (tâche n°{id}) : téléchargez-le ci-dessous / already generated as it stands: download it below",
                     period.label()
                 )
             } else {
