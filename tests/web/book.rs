@@ -283,10 +283,10 @@ async fn a_quarter_is_shown_generated_once_and_downloaded_as_stored(backend: Bac
         .iter()
         .all(|e| e.actor == EMAIL && e.details["period"] == "2026-Q4"));
 
-    // Again the same day, once generated: the files are there, nothing is queued.
+    // Again with the book unchanged: the files are there, nothing is queued.
     let again = client.post_form("/admin/book/generate", &[("period", "2026-Q4")]).await;
     let page = client.follow(again).await;
-    assert!(page.text().contains("déjà été généré aujourd'hui"), "{}", page.body);
+    assert!(page.text().contains("déjà généré tel qu'il est"), "{}", page.body);
     assert_eq!(generation_jobs(&app).await, 1);
 
     // A document that does not exist.
