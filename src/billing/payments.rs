@@ -102,8 +102,8 @@ impl PaymentStatus {
     pub fn parse(s: &str) -> Result<PaymentStatus, BillingError> {
         PaymentStatus::ALL
             .into_iter()
-        .find(|st| st.as_str() == s)
-        .ok_or_else(|| invalid("status", format!("{s:?} is not a payment status")))
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| invalid("status", format!("{s:?} is not a payment status")))
     }
 
     /// Money was received (whether or not some went back since).

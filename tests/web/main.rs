@@ -6,4 +6,9 @@
 mod support;
 
 mod access;
+mod billing_contracts;
+mod billing_customers;
+mod billing_html;
+mod billing_invoices;
+mod billing_payments;
 mod signin;
