@@ -9,7 +9,7 @@ use comptoir::store::types::{JobFilter, JobState};
 
 use crate::billing_html::{audit_actions, get_bytes, id_in, pdf_text, text_by_id};
 use crate::on_both_backends;
-use crate::support::billing::{count, person, save_settings};
+use crate::support::billing::{count, create_customer, person, person_input, raw_execute, save_settings, simple_draft};
 use crate::support::web::{Client, TestApp};
 use crate::support::Backend;
 
@@ -199,6 +199,108 @@ async fn an_invoice_is_drafted_issued_emailed_and_downloaded(backend: Backend) {
             "invoice.resend"
         ]
     );
+    // Issued, its terms are frozen by the database too.
+    let changed = raw_execute(
+        &app.db,
+        &format!("UPDATE invoices SET payment_terms_days = 30 WHERE id = {id}"),
+    )
+    .await;
+    assert!(changed.unwrap_err().contains("immutable"));
+}
+
+async fn a_credit_note_is_issued_from_the_form_and_emailed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    save_settings(&app.db.store).await;
+    let mut client = app.signed_in().await;
+    let id = draft_through_forms(&mut client).await;
+    client.post_form(&format!("/admin/invoices/{id}/issue"), &[]).await;
+    let page = client.get(&format!("/admin/invoices/{id}")).await;
+    assert!(page.body.contains("id=\"credit-form\""));
+    let post = |amount: &'static str, reason: &'static str, nature: &'static str| {
+        [("amount", amount), ("reason", reason), ("nature", nature)]
+    };
+    // Refusals: more than the invoice, a nature it does not carry enough of, no reason.
+    for (fields, message) in [
+        (post("33,01", "Remise", ""), "exceeds what remains creditable"),
+        (
+            post("9,00", "Mug cassé", "goods"),
+            "exceeds what remains creditable for goods",
+        ),
+        (post("5,00", " ", ""), "obligatoire"),
+    ] {
+        let answer = client
+            .post_form(&format!("/admin/invoices/{id}/credit-notes"), &fields)
+            .await;
+        assert_eq!(answer.status, 422, "{fields:?}");
+        assert!(answer.body.contains(message), "{message}: {}", answer.body);
+    }
+    assert_eq!(count(&app.db, "invoices").await, 1, "no credit note");
+
+    let answer = client
+        .post_form(
+            &format!("/admin/invoices/{id}/credit-notes"),
+            &post("8,00", "Mug cassé", "goods"),
+        )
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let note_id = id_in(answer.location());
+    let today = app.db.store.now().await.unwrap().date_naive();
+    let note_page = client.follow(answer).await;
+    let note_reference = format!("AV{}-0001", today.year());
+    assert_eq!(
+        text_by_id(&note_page.body, "invoice-reference").as_deref(),
+        Some(note_reference.as_str())
+    );
+    assert!(note_page.body.contains("Mug cassé"));
+    app.drain().await;
+    let note_page = client.get(&format!("/admin/invoices/{note_id}")).await;
+    assert!(text_by_id(&note_page.body, "email-status").unwrap().contains("envoyé"));
+    let original = client.get(&format!("/admin/invoices/{id}")).await;
+    assert_eq!(
+        text_by_id(&original.body, "invoice-credited").as_deref(),
+        Some("8,00 €")
+    );
+    assert_eq!(text_by_id(&original.body, "invoice-due").as_deref(), Some("25,00 €"));
+    // The rest, blank amount: everything creditable; unpaid, the invoice is cancelled.
+    let answer = client
+        .post_form(
+            &format!("/admin/invoices/{id}/credit-notes"),
+            &post("", "Annulation", ""),
+        )
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let original = invoices::get(&app.db.store, id).await.unwrap();
+    assert_eq!(original.status, InvoiceStatus::Cancelled);
+    assert_eq!(
+        audit_actions(&app, &format!("invoice:{note_id}")).await,
+        ["credit_note.issue"]
+    );
+}
+
+async fn an_email_that_cannot_be_sent_says_why(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    save_settings(&app.db.store).await;
+    let mut customer = person_input("Sans Courriel");
+    customer.email = None;
+    let customer = create_customer(&app.db.store, customer).await;
+    let draft = simple_draft(&app.db.store, customer.id, 5_000).await;
+    let mut client = app.signed_in().await;
+    let answer = client
+        .post_form(&format!("/admin/invoices/{}/issue", draft.id), &[])
+        .await;
+    assert_eq!(answer.status, 303);
+    app.drain().await;
+    let live = client
+        .get(&format!("/admin/invoices/{}/emails.json", draft.id))
+        .await
+        .json();
+    assert_eq!(live["done"], true);
+    let summary = live["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("échec") && summary.contains("has no e-mail address"),
+        "{summary}"
+    );
+    assert!(!summary.contains("envoyé"));
 }
 
 async fn issuing_without_settings_is_refused_and_enqueues_nothing(backend: Backend) {
@@ -312,4 +414,6 @@ on_both_backends!(
     issuing_without_settings_is_refused_and_enqueues_nothing,
     an_invalid_invoice_form_is_shown_again_and_nothing_is_created,
     the_invoice_list_filters_by_status_kind_and_customer,
+    a_credit_note_is_issued_from_the_form_and_emailed,
+    an_email_that_cannot_be_sent_says_why,
 );
