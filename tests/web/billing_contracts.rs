@@ -67,6 +67,14 @@ async fn a_contract_takes_operations_within_its_rules(backend: Backend) {
     let answer = client.post_form("/admin/contracts", &fields).await;
     assert_eq!(answer.status, 303, "{}", answer.body);
     let id = id_in(answer.location());
+    let taken = client.post_form("/admin/contracts", &fields).await;
+    assert_eq!(taken.status, 422, "a mandate reference is unique");
+    let at = taken.body.find("name=\"mandate_reference\"").unwrap();
+    assert!(
+        taken.body[at..at + 300].contains("is already used"),
+        "said by its field"
+    );
+    assert_eq!(count(&app.db, "contracts").await, 1);
     let page = client.follow(answer).await;
     assert!(text_by_id(&page.body, "mandate-validity")
         .unwrap()

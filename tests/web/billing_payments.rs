@@ -155,6 +155,7 @@ async fn a_recorded_payment_settles_the_invoice_and_a_refund_is_confirmed_then_p
         .post_form(&format!("/admin/payments/{payment_id}/refund/confirm"), &fields)
         .await;
     assert_eq!(again.status, 303);
+    assert!(client.follow(again).await.body.contains("déjà demandé"));
     assert_eq!(count(&app.db, "refunds").await, 1);
     let page = client.get(&format!("/admin/payments/{payment_id}")).await;
     assert!(page.body.contains("class=\"refund\" data-status=\"pending\""));
@@ -195,7 +196,8 @@ async fn a_recorded_payment_settles_the_invoice_and_a_refund_is_confirmed_then_p
 
     assert_eq!(
         audit_actions(&app, &format!("payment:{payment_id}")).await,
-        ["payment.record", "refund.request", "refund.request"]
+        ["payment.record", "refund.request"],
+        "the second confirmation found its refund and recorded nothing"
     );
 }
 

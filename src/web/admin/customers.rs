@@ -97,6 +97,7 @@ async fn new_form(admin: Admin) -> Result<Response, AdminError> {
     form_page(&admin, StatusCode::OK, &form, &FieldErrors::new(), None)
 }
 
+#[tracing::instrument(skip_all)]
 async fn create(admin: Admin, Form(form): Form<CustomerForm>) -> Result<Response, AdminError> {
     let mut errors = FieldErrors::new();
     let kind = match CustomerKind::parse(form.kind.trim()) {

@@ -152,6 +152,7 @@ async fn new_form(admin: Admin, Query(q): Query<NewQuery>) -> Result<Response, A
     form_page(&admin, StatusCode::OK, &form, &FieldErrors::new(), None).await
 }
 
+#[tracing::instrument(skip_all)]
 async fn create(admin: Admin, Form(form): Form<ContractForm>) -> Result<Response, AdminError> {
     let mut errors = FieldErrors::new();
     let customer_id = form.customer_id.trim().parse::<i64>().ok();
@@ -185,6 +186,12 @@ async fn create(admin: Admin, Form(form): Form<ContractForm>) -> Result<Response
         Err(crate::billing::BillingError::NotFound(_)) => {
             tx.rollback().await?;
             errors.add("customer_id", "client inconnu / unknown customer");
+            return form_page(&admin, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, None).await;
+        }
+        Err(crate::billing::BillingError::Conflict(m)) => {
+            // The only conflict of a subscription: the mandate reference is taken.
+            tx.rollback().await?;
+            errors.add("mandate_reference", m);
             return form_page(&admin, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, None).await;
         }
         Err(e) => {

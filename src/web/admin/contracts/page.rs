@@ -101,6 +101,7 @@ async fn show(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError>
 }
 
 /// A state change in its transaction with its audit entry; a refusal shows the page with it.
+#[tracing::instrument(skip_all)]
 async fn transition(admin: Admin, id: i64, action: &'static str) -> Result<Response, AdminError> {
     let mut tx = admin.state.store.begin().await?;
     let result = match action {
@@ -153,6 +154,7 @@ struct RevokeForm {
     revoked_on: String,
 }
 
+#[tracing::instrument(skip_all)]
 async fn revoke_mandate(
     admin: Admin,
     Path(id): Path<i64>,
@@ -182,6 +184,7 @@ async fn revoke_mandate(
     ))
 }
 
+#[tracing::instrument(skip_all)]
 async fn post_operation(
     admin: Admin,
     Path(id): Path<i64>,

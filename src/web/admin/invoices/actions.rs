@@ -40,6 +40,7 @@ async fn refused(admin: &Admin, id: i64, status: StatusCode, e: BillingError) ->
     page(admin, id, status, notice).await
 }
 
+#[tracing::instrument(skip_all)]
 async fn issue(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
     let store = &admin.state.store;
     let today = billing_input::today(store).await?;
@@ -73,6 +74,7 @@ async fn issue(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError
     ))
 }
 
+#[tracing::instrument(skip_all)]
 async fn delete(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
     let mut tx = admin.state.store.begin().await?;
     let draft = invoices::lock(&mut tx, id).await?;
@@ -97,6 +99,7 @@ async fn delete(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminErro
     ))
 }
 
+#[tracing::instrument(skip_all)]
 async fn resend(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
     let mut tx = admin.state.store.begin().await?;
     let invoice = invoices::lock(&mut tx, id).await?;
@@ -132,6 +135,7 @@ struct CreditForm {
     nature: String,
 }
 
+#[tracing::instrument(skip_all)]
 async fn credit(admin: Admin, Path(id): Path<i64>, Form(form): Form<CreditForm>) -> Result<Response, AdminError> {
     let store = &admin.state.store;
     let invoice = invoices::get(store, id).await?;

@@ -83,6 +83,7 @@ async fn form(admin: Admin, Query(q): Query<NewQuery>) -> Result<Response, Admin
     page(&admin, StatusCode::OK, typed, &FieldErrors::new(), None).await
 }
 
+#[tracing::instrument(skip_all)]
 async fn create(admin: Admin, Form(form): Form<HashMap<String, String>>) -> Result<Response, AdminError> {
     let store = &admin.state.store;
     let field = |name: &str| form.get(name).cloned().unwrap_or_default();

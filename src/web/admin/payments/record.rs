@@ -58,6 +58,7 @@ async fn in_flight(store: &Store, invoice: &Invoice) -> Result<i64, AdminError> 
     Ok(sum)
 }
 
+#[tracing::instrument(skip_all)]
 async fn record(admin: Admin, Path(id): Path<i64>, Form(form): Form<PaymentForm>) -> Result<Response, AdminError> {
     let store = &admin.state.store;
     let invoice = invoices::get(store, id).await?;

@@ -176,6 +176,7 @@ async fn review(admin: Admin, Path(id): Path<i64>, Form(mut form): Form<RefundFo
     )
 }
 
+#[tracing::instrument(skip_all, fields(payment = id))]
 async fn confirm(admin: Admin, Path(id): Path<i64>, Form(form): Form<RefundForm>) -> Result<Response, AdminError> {
     let store = &admin.state.store;
     let payment = payments::get(store, id).await?;
@@ -191,6 +192,8 @@ async fn confirm(admin: Admin, Path(id): Path<i64>, Form(form): Form<RefundForm>
         return form_page(&admin, &payment, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, None).await;
     };
     let key = format!("admin-refund-{}", form.key.trim());
+    // The same confirmation posted again finds its refund: nothing more to do or record.
+    let known: Vec<i64> = refunds::for_payment(store, id).await?.iter().map(|r| r.id).collect();
     let mut tx = store.begin().await?;
     let refund = match request_refund(&mut tx, id, checked.amount, checked.nature, &checked.reason, &key).await {
         Ok(r) => r,
@@ -208,6 +211,13 @@ async fn confirm(admin: Admin, Path(id): Path<i64>, Form(form): Form<RefundForm>
             .await;
         }
     };
+    if known.contains(&refund.id) {
+        tx.rollback().await?;
+        return Ok(admin.redirect(
+            &format!("/admin/payments/{id}"),
+            &format!("Remboursement n° {} déjà demandé / already requested", refund.id),
+        ));
+    }
     audit::record_in(
         &mut tx,
         &admin.actor,
