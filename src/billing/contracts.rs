@@ -308,3 +308,43 @@ pub async fn open_operations(tx: &mut Tx, contract_id: i64, until: NaiveDate) ->
 pub async fn list_operations(store: &Store, contract_id: i64) -> Result<Vec<Operation>, BillingError> {
     Ok(sql::list_operations(store, contract_id).await?)
 }
+
+/// Filters for listing contracts; newest first.
+#[derive(Debug, Clone, Default)]
+pub struct ContractFilter {
+    pub customer_id: Option<i64>,
+    pub status: Option<ContractStatus>,
+    pub limit: i64,
+    pub before_id: Option<i64>,
+}
+
+pub async fn list(store: &Store, filter: &ContractFilter) -> Result<Vec<Contract>, BillingError> {
+    Ok(sql::list(store, filter).await?)
+}
+
+/// What a contract owes now, against its ceiling.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContractBalance {
+    /// Purchases less refunds, not yet invoiced.
+    pub open_operations: Money,
+    /// Issued invoices of the contract less what was paid or credited.
+    pub unpaid_invoices: Money,
+    /// The two together: what the ceiling is checked against.
+    pub outstanding: Money,
+    /// What may still be bought before the ceiling (never negative).
+    pub available: Money,
+}
+
+/// The outstanding balance of contract `id` (read outside any lock: a page's view).
+pub async fn balance(store: &Store, id: i64) -> Result<ContractBalance, BillingError> {
+    let contract = get(store, id).await?;
+    let b = sql::balance_now(store, id).await?;
+    let currency = contract.ceiling.currency;
+    let outstanding = b.open_operations + b.unpaid_invoices;
+    Ok(ContractBalance {
+        open_operations: Money::new(b.open_operations, currency),
+        unpaid_invoices: Money::new(b.unpaid_invoices, currency),
+        outstanding: Money::new(outstanding, currency),
+        available: Money::new((contract.ceiling.minor - outstanding).max(0), currency),
+    })
+}

@@ -90,6 +90,24 @@ pub async fn list(store: &Store, limit: i64, before: Option<i64>) -> Result<Vec<
     Ok(sql::list(store, limit.clamp(1, 1000), before).await?)
 }
 
+/// Customers whose name or e-mail contains `text` (ASCII letters match in
+/// any case, other characters exactly), newest first; blank `text` lists all.
+pub async fn search(store: &Store, text: &str, limit: i64, before: Option<i64>) -> Result<Vec<Customer>, BillingError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return list(store, limit, before).await;
+    }
+    Ok(sql::search(store, text, limit.clamp(1, 1000), before).await?)
+}
+
+/// The names of customers `ids` (unknown ids are left out).
+pub async fn names(store: &Store, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>, BillingError> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(sql::names(store, &ids).await?)
+}
+
 fn not_found(e: StoreError, id: i64) -> BillingError {
     match e {
         StoreError::NotFound => BillingError::NotFound(format!("customer {id}")),

@@ -370,3 +370,13 @@ pub async fn send_reminder(
         )
         .await?)
 }
+
+/// The e-mails recorded for an invoice or credit note, oldest first.
+pub async fn for_invoice(store: &Store, invoice_id: i64) -> Result<Vec<crate::mail::EmailRecord>, BillingError> {
+    Ok(crate::store::billing::emails::for_invoice(store, invoice_id).await?)
+}
+
+/// The e-mails recorded for a payment (its receipt), oldest first.
+pub async fn for_payment(store: &Store, payment_id: i64) -> Result<Vec<crate::mail::EmailRecord>, BillingError> {
+    Ok(crate::store::billing::emails::for_payment(store, payment_id).await?)
+}

@@ -124,6 +124,8 @@ pub struct Invoice {
     pub reason: Option<String>,
     pub snapshot: Option<Snapshot>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// Days from issue to due date chosen for this invoice; none: the seller's default.
+    pub payment_terms_days: Option<i32>,
     pub lines: Vec<InvoiceLine>,
 }
 
@@ -210,6 +212,24 @@ pub async fn create_draft(tx: &mut Tx, new: NewInvoice) -> Result<Invoice, Billi
     get_in(tx, id).await
 }
 
+/// Sets the payment terms of draft `id`: days from issue to due date (0 to
+/// 60, the legal maximum), or `None` for the seller's default.
+pub async fn set_payment_terms(tx: &mut Tx, id: i64, days: Option<i32>) -> Result<(), BillingError> {
+    if let Some(d) = days {
+        if !(0..=60).contains(&d) {
+            return Err(invalid("payment_terms_days", "must be between 0 and 60 days"));
+        }
+    }
+    let invoice = lock(tx, id).await?;
+    if invoice.status != InvoiceStatus::Draft {
+        return Err(BillingError::Conflict(format!(
+            "invoice {id} is issued: its terms are frozen"
+        )));
+    }
+    sql::set_payment_terms(tx, id, days).await?;
+    Ok(())
+}
+
 /// Deletes a draft (an issued invoice cannot be deleted).
 pub async fn delete_draft(tx: &mut Tx, id: i64) -> Result<(), BillingError> {
     let invoice = lock(tx, id).await?;
@@ -240,8 +260,14 @@ pub async fn issue(tx: &mut Tx, id: i64, issue_date: NaiveDate) -> Result<Invoic
         InvoiceKind::CreditNote => seller.credit_note_series(issue_date),
     };
     let customer = super::customers::get_in(tx, draft.customer_id).await?;
+    // Terms chosen for this invoice are frozen into its snapshot, so that the
+    // printed terms and the due date agree.
+    let mut seller = seller;
+    if let Some(days) = draft.payment_terms_days {
+        seller.payment_terms_days = days;
+    }
     let due_date = issue_date
-        .checked_add_days(Days::new(seller.payment_terms_days as u64))
+        .checked_add_days(Days::new(seller.payment_terms_days.max(0) as u64))
         .ok_or_else(|| invalid("issue_date", "out of range"))?;
     let number = crate::store::billing::settings::next_number(tx, &series).await?;
     // Numbers are chronological: with the series' counter locked, no later
@@ -359,6 +385,10 @@ pub struct InvoiceFilter {
     pub customer_id: Option<i64>,
     pub status: Option<InvoiceStatus>,
     pub kind: Option<InvoiceKind>,
+    /// The credit notes of this invoice.
+    pub credited_invoice_id: Option<i64>,
+    pub contract_id: Option<i64>,
+    pub order_id: Option<i64>,
     pub limit: i64,
     pub before_id: Option<i64>,
 }

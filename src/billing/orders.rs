@@ -44,6 +44,13 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    pub const ALL: [OrderStatus; 4] = [
+        OrderStatus::Pending,
+        OrderStatus::Paid,
+        OrderStatus::Cancelled,
+        OrderStatus::Expired,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             OrderStatus::Pending => "pending",
@@ -51,6 +58,13 @@ impl OrderStatus {
             OrderStatus::Cancelled => "cancelled",
             OrderStatus::Expired => "expired",
         }
+    }
+
+    pub fn parse(s: &str) -> Result<OrderStatus, BillingError> {
+        OrderStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| invalid("status", format!("{s:?} is not an order status")))
     }
 }
 
@@ -172,4 +186,17 @@ pub async fn expire(tx: &mut Tx, id: i64) -> Result<bool, BillingError> {
 
 pub async fn cancel(tx: &mut Tx, id: i64) -> Result<bool, BillingError> {
     Ok(sql::set_status(tx, id, OrderStatus::Cancelled, &[OrderStatus::Pending]).await? == 1)
+}
+
+/// Filters for listing orders; newest first.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub customer_id: Option<i64>,
+    pub status: Option<OrderStatus>,
+    pub limit: i64,
+    pub before_id: Option<i64>,
+}
+
+pub async fn list(store: &Store, filter: &OrderFilter) -> Result<Vec<Order>, BillingError> {
+    Ok(sql::list(store, filter).await?)
 }

@@ -90,18 +90,20 @@ impl PaymentStatus {
         }
     }
 
+    pub const ALL: [PaymentStatus; 6] = [
+        PaymentStatus::Initiated,
+        PaymentStatus::Pending,
+        PaymentStatus::Completed,
+        PaymentStatus::Failed,
+        PaymentStatus::Refunded,
+        PaymentStatus::PartiallyRefunded,
+    ];
+
     pub fn parse(s: &str) -> Result<PaymentStatus, BillingError> {
-        [
-            PaymentStatus::Initiated,
-            PaymentStatus::Pending,
-            PaymentStatus::Completed,
-            PaymentStatus::Failed,
-            PaymentStatus::Refunded,
-            PaymentStatus::PartiallyRefunded,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
-        .ok_or_else(|| invalid("status", format!("{s:?} is not a payment status")))
+        PaymentStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| invalid("status", format!("{s:?} is not a payment status")))
     }
 
     /// Money was received (whether or not some went back since).
@@ -212,6 +214,21 @@ pub async fn initiate(tx: &mut Tx, new: NewPayment) -> Result<Payment, BillingEr
         ..new
     };
     Ok(sql::insert(tx, &new).await?)
+}
+
+/// Declares the date the money of manual payment `id` (still initiated) was
+/// received: its charge job completes it on that date rather than the day it runs.
+pub async fn declare_received_on(tx: &mut Tx, id: i64, on: NaiveDate) -> Result<Payment, BillingError> {
+    let p = lock(tx, id).await?;
+    if p.provider != "manual" || p.status != PaymentStatus::Initiated {
+        return Err(BillingError::Conflict(format!(
+            "payment {id} is {} through {}: only an initiated manual payment takes a declared date",
+            p.status.as_str(),
+            p.provider
+        )));
+    }
+    sql::set_received_on(tx, id, on).await?;
+    lock(tx, id).await
 }
 
 pub async fn get(store: &Store, id: i64) -> Result<Payment, BillingError> {
@@ -429,6 +446,10 @@ pub fn split_by_nature(document: &Invoice, amount: Money) -> Vec<(Nature, Money)
 pub struct PaymentFilter {
     pub customer_id: Option<i64>,
     pub status: Option<PaymentStatus>,
+    /// `stripe`, `paypal`, `manual`, `simulated`.
+    pub provider: Option<String>,
+    pub invoice_id: Option<i64>,
+    pub order_id: Option<i64>,
     pub limit: i64,
     pub before_id: Option<i64>,
 }

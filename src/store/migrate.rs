@@ -31,6 +31,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "admin",
         sql: include_str!("../../migrations/postgres/0004_admin.sql"),
     },
+    Migration {
+        version: 5,
+        name: "invoice_terms",
+        sql: include_str!("../../migrations/postgres/0005_invoice_terms.sql"),
+    },
 ];
 
 pub(crate) const SQLITE: &[Migration] = &[
@@ -53,6 +58,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         version: 4,
         name: "admin",
         sql: include_str!("../../migrations/sqlite/0004_admin.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "invoice_terms",
+        sql: include_str!("../../migrations/sqlite/0005_invoice_terms.sql"),
     },
 ];
 

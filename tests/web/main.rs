@@ -7,6 +7,11 @@ mod support;
 
 mod access;
 mod audit;
+mod billing_contracts;
+mod billing_customers;
+mod billing_html;
+mod billing_invoices;
+mod billing_payments;
 mod book;
 mod imports;
 mod settings;

@@ -74,8 +74,13 @@ async fn record(store: &Store, payment_id: i64, outcome: ChargeOutcome) -> Resul
             let fee = fee
                 .filter(|f| f.currency == before.amount.currency)
                 .unwrap_or(Money::zero(before.amount.currency));
+            // A manual payment is completed on the date the operator declared.
+            let received_on = match before.received_on {
+                Some(declared) if before.provider == "manual" => declared,
+                _ => day,
+            };
             let done = Completion {
-                received_on: day,
+                received_on,
                 fee,
                 provider_reference: Some(reference),
             };

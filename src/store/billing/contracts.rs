@@ -2,7 +2,7 @@ use chrono::{NaiveDate, Utc};
 
 use super::catalog::money;
 use crate::billing::contracts::{
-    Contract, ContractStatus, Mandate, NewContract, Operation, OperationKind, OperationLine,
+    Contract, ContractFilter, ContractStatus, Mandate, NewContract, Operation, OperationKind, OperationLine,
 };
 use crate::billing::money::Money;
 use crate::store::sql::{read, sql, AnyRow};
@@ -137,23 +137,48 @@ pub(crate) struct Balance {
     pub unpaid_invoices: i64,
 }
 
-pub(crate) async fn balance(tx: &mut Tx, contract_id: i64) -> Result<Balance, StoreError> {
-    let row = sql!(
-        fetch_one,
-        tx,
-        "SELECT
-             CAST(COALESCE((SELECT SUM(CASE WHEN kind = 'purchase' THEN amount_minor ELSE -amount_minor END)
-                            FROM contract_operations WHERE contract_id = $1 AND invoice_id IS NULL), 0) AS BIGINT)
-                 AS open_operations,
-             CAST(COALESCE((SELECT SUM(total_minor - paid_minor - credited_minor) FROM invoices
-                            WHERE contract_id = $1 AND kind = 'invoice' AND status = 'issued'), 0) AS BIGINT)
-                 AS unpaid_invoices",
-        contract_id
-    )?;
+const BALANCE: &str = "SELECT
+     CAST(COALESCE((SELECT SUM(CASE WHEN kind = 'purchase' THEN amount_minor ELSE -amount_minor END)
+                    FROM contract_operations WHERE contract_id = $1 AND invoice_id IS NULL), 0) AS BIGINT)
+         AS open_operations,
+     CAST(COALESCE((SELECT SUM(total_minor - paid_minor - credited_minor) FROM invoices
+                    WHERE contract_id = $1 AND kind = 'invoice' AND status = 'issued'), 0) AS BIGINT)
+         AS unpaid_invoices";
+
+fn decode_balance(row: &AnyRow) -> Result<Balance, StoreError> {
     Ok(Balance {
         open_operations: row.get("open_operations")?,
         unpaid_invoices: row.get("unpaid_invoices")?,
     })
+}
+
+pub(crate) async fn balance(tx: &mut Tx, contract_id: i64) -> Result<Balance, StoreError> {
+    decode_balance(&sql!(fetch_one, tx, BALANCE, contract_id)?)
+}
+
+/// The same, outside a transaction (for pages).
+pub(crate) async fn balance_now(store: &Store, contract_id: i64) -> Result<Balance, StoreError> {
+    decode_balance(&read!(fetch_one, store, BALANCE, contract_id)?)
+}
+
+/// Newest first, keyset-paginated by id.
+pub(crate) async fn list(store: &Store, f: &ContractFilter) -> Result<Vec<Contract>, StoreError> {
+    read!(
+        fetch_all,
+        store,
+        &format!(
+            "SELECT {COLUMNS} FROM contracts
+             WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2) AND id < $3
+             ORDER BY id DESC LIMIT $4"
+        ),
+        f.customer_id,
+        f.status.map(ContractStatus::as_str),
+        f.before_id.unwrap_or(i64::MAX),
+        f.limit.clamp(1, 1000)
+    )?
+    .iter()
+    .map(decode)
+    .collect()
 }
 
 pub(crate) async fn insert_operation(

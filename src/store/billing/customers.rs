@@ -1,8 +1,10 @@
+use std::collections::HashMap;
+
 use chrono::Utc;
 
 use crate::billing::customers::{Customer, CustomerKind, NewCustomer};
 use crate::store::sql::{read, sql, AnyRow};
-use crate::store::{Store, StoreError, Tx};
+use crate::store::{Backend, Store, StoreError, Tx};
 
 const COLUMNS: &str = "id, kind, name, email, address, siren, created_at";
 
@@ -66,4 +68,50 @@ pub(crate) async fn list(store: &Store, limit: i64, before: Option<i64>) -> Resu
     .iter()
     .map(decode)
     .collect()
+}
+
+/// Case is ignored for ASCII letters only, on both backends (PostgreSQL's
+/// `lower()` under the "C" collation folds exactly what SQLite's does).
+const SEARCH_PG: &str = "SELECT id, kind, name, email, address, siren, created_at FROM customers
+     WHERE (LOWER(name COLLATE \"C\") LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(email, '') COLLATE \"C\") LIKE $1 ESCAPE '\\')
+       AND id < $2 ORDER BY id DESC LIMIT $3";
+const SEARCH_SQLITE: &str = "SELECT id, kind, name, email, address, siren, created_at FROM customers
+     WHERE (LOWER(name) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE $1 ESCAPE '\\')
+       AND id < $2 ORDER BY id DESC LIMIT $3";
+
+/// Customers whose name or e-mail contains `text` (ASCII case ignored), newest first.
+pub(crate) async fn search(
+    store: &Store,
+    text: &str,
+    limit: i64,
+    before: Option<i64>,
+) -> Result<Vec<Customer>, StoreError> {
+    let pattern = crate::store::jobs::like_pattern(&text.to_ascii_lowercase());
+    let query = match store.backend() {
+        Backend::Postgres => SEARCH_PG,
+        Backend::Sqlite => SEARCH_SQLITE,
+    };
+    read!(fetch_all, store, query, pattern, before.unwrap_or(i64::MAX), limit)?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+const NAMES_PG: &str = "SELECT id, name FROM customers
+     WHERE id IN (SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text($1))";
+const NAMES_SQLITE: &str = "SELECT id, name FROM customers WHERE id IN (SELECT value FROM json_each($1))";
+
+/// The names of customers `ids`, in one query (for list pages).
+pub(crate) async fn names(store: &Store, ids: &[i64]) -> Result<HashMap<i64, String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let query = match store.backend() {
+        Backend::Postgres => NAMES_PG,
+        Backend::Sqlite => NAMES_SQLITE,
+    };
+    read!(fetch_all, store, query, sqlx::types::Json(ids))?
+        .iter()
+        .map(|r| Ok((r.get("id")?, r.get("name")?)))
+        .collect()
 }

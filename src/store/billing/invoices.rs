@@ -12,7 +12,7 @@ use crate::store::{Backend, Store, StoreError, Tx};
 
 const COLUMNS: &str = "id, kind, status, series, number, reference, customer_id, contract_id, order_id, period,
     currency, total_minor, paid_minor, credited_minor, issue_date, due_date, credited_invoice_id, reason,
-    snapshot, sent_at";
+    snapshot, sent_at, payment_terms_days";
 const LINE_COLUMNS: &str = "position, description, nature, quantity, unit_price_minor, total_minor";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -53,6 +53,7 @@ fn decode(r: &AnyRow) -> Result<Invoice, StoreError> {
         reason: r.get("reason")?,
         snapshot: r.opt_json::<Snapshot>("snapshot")?,
         sent_at: r.get("sent_at")?,
+        payment_terms_days: r.get("payment_terms_days")?,
         lines: Vec::new(),
     })
 }
@@ -188,6 +189,21 @@ pub(crate) async fn set_credited(
     Ok(())
 }
 
+/// The payment terms of a draft (none: the seller's default at issue).
+pub(crate) async fn set_payment_terms(tx: &mut Tx, id: i64, days: Option<i32>) -> Result<(), StoreError> {
+    let n = sql!(
+        execute,
+        tx,
+        "UPDATE invoices SET payment_terms_days = $1 WHERE id = $2 AND status = 'draft'",
+        days,
+        id
+    )?;
+    if n != 1 {
+        return Err(StoreError::Conflict(format!("invoice {id} is no longer a draft")));
+    }
+    Ok(())
+}
+
 pub(crate) async fn set_sent(tx: &mut Tx, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
     sql!(execute, tx, "UPDATE invoices SET sent_at = $1 WHERE id = $2", at, id)?;
     Ok(())
@@ -289,14 +305,18 @@ pub(crate) async fn list(store: &Store, f: &InvoiceFilter) -> Result<Vec<Invoice
         &format!(
             "SELECT {COLUMNS} FROM invoices
              WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR kind = $3)
-               AND id < $4
+               AND ($6 IS NULL OR credited_invoice_id = $6) AND ($7 IS NULL OR contract_id = $7)
+               AND ($8 IS NULL OR order_id = $8) AND id < $4
              ORDER BY id DESC LIMIT $5"
         ),
         f.customer_id,
         f.status.map(InvoiceStatus::as_str),
         f.kind.map(InvoiceKind::as_str),
         f.before_id.unwrap_or(i64::MAX),
-        f.limit.clamp(1, 1000)
+        f.limit.clamp(1, 1000),
+        f.credited_invoice_id,
+        f.contract_id,
+        f.order_id
     )?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {

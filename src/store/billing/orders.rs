@@ -2,7 +2,7 @@ use chrono::Utc;
 
 use super::catalog::money;
 use crate::billing::money::Money;
-use crate::billing::orders::{Order, OrderLine, OrderStatus};
+use crate::billing::orders::{Order, OrderFilter, OrderLine, OrderStatus};
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Backend, Store, StoreError, Tx};
 
@@ -103,4 +103,24 @@ pub(crate) async fn set_status(tx: &mut Tx, id: i64, to: OrderStatus, from: &[Or
         )?;
     }
     Ok(changed)
+}
+
+/// Newest first, keyset-paginated by id.
+pub(crate) async fn list(store: &Store, f: &OrderFilter) -> Result<Vec<Order>, StoreError> {
+    read!(
+        fetch_all,
+        store,
+        &format!(
+            "SELECT {COLUMNS} FROM orders
+             WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2) AND id < $3
+             ORDER BY id DESC LIMIT $4"
+        ),
+        f.customer_id,
+        f.status.map(OrderStatus::as_str),
+        f.before_id.unwrap_or(i64::MAX),
+        f.limit.clamp(1, 1000)
+    )?
+    .iter()
+    .map(decode)
+    .collect()
 }

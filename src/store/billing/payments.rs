@@ -220,16 +220,33 @@ pub(crate) async fn list(store: &Store, f: &PaymentFilter) -> Result<Vec<Payment
         &format!(
             "SELECT {COLUMNS} FROM payments
              WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2) AND id < $3
+               AND ($5 IS NULL OR provider = $5) AND ($6 IS NULL OR invoice_id = $6) AND ($7 IS NULL OR order_id = $7)
              ORDER BY id DESC LIMIT $4"
         ),
         f.customer_id,
         f.status.map(PaymentStatus::as_str),
         f.before_id.unwrap_or(i64::MAX),
-        f.limit.clamp(1, 1000)
+        f.limit.clamp(1, 1000),
+        f.provider.as_deref(),
+        f.invoice_id,
+        f.order_id
     )?
     .iter()
     .map(decode)
     .collect()
+}
+
+/// The date a manual payment's money was received, declared when it is recorded.
+pub(crate) async fn set_received_on(tx: &mut Tx, id: i64, on: NaiveDate) -> Result<(), StoreError> {
+    sql!(
+        execute,
+        tx,
+        "UPDATE payments SET received_on = $1, updated_at = $2 WHERE id = $3 AND status = 'initiated'",
+        on,
+        Utc::now(),
+        id
+    )?;
+    Ok(())
 }
 
 pub(crate) async fn stuck(store: &Store, before: DateTime<Utc>) -> Result<Vec<Payment>, StoreError> {

@@ -1,9 +1,194 @@
-//! Admin pages: customers (to be built; see issue 5).
+//! Customers: the list (searched by name or e-mail), the creation form, and
+//! a customer's page with its contracts, orders, invoices and payments.
 
-use crate::web::Routes;
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-pub(super) const TEMPLATES: &[(&str, &str)] = &[];
+use super::billing_input::{refusal, FieldErrors};
+use super::{empty_as_none, next_before, Admin, AdminError, Form, Path, Query, PAGE_SIZE};
+use crate::audit::{self, Record};
+use crate::billing::contracts::{self, ContractFilter};
+use crate::billing::customers::{self, CustomerKind, NewCustomer};
+use crate::billing::invoices::{self, InvoiceFilter};
+use crate::billing::orders::{self, OrderFilter};
+use crate::billing::payments::{self, PaymentFilter};
+use crate::web::{Access, Routes};
+
+pub(super) const TEMPLATES: &[(&str, &str)] = &[
+    crate::template!("admin/customers/list.html"),
+    crate::template!("admin/customers/new.html"),
+    crate::template!("admin/customers/show.html"),
+];
 
 pub(super) fn routes() -> Routes {
     Routes::new()
+        .get("/admin/customers", Access::Operator, list)
+        .post("/admin/customers", Access::Operator, create)
+        .get("/admin/customers/new", Access::Operator, new_form)
+        .get("/admin/customers/{id}", Access::Operator, show)
+}
+
+/// How many of a customer's invoices, payments… its page shows.
+const RECENT: i64 = 20;
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    before: Option<i64>,
+}
+
+async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, AdminError> {
+    let rows = customers::search(&admin.state.store, &q.q, PAGE_SIZE, q.before).await?;
+    let params = serde_urlencoded::to_string([("q", q.q.trim())]).unwrap_or_default();
+    admin.render(
+        "admin/customers/list.html",
+        "customers",
+        context! {
+            customers => &rows,
+            q => q.q.trim(),
+            params => params,
+            next_before => next_before(&rows, PAGE_SIZE, |c| c.id),
+        },
+    )
+}
+
+/// The form as typed, every field text, shown again when refused.
+#[derive(Debug, Default, Deserialize, Serialize)]
+struct CustomerForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    siren: String,
+}
+
+const FIELDS: &[&str] = &["kind", "name", "address", "email", "siren"];
+
+fn form_page(
+    admin: &Admin,
+    status: StatusCode,
+    form: &CustomerForm,
+    errors: &FieldErrors,
+    error: Option<String>,
+) -> Result<Response, AdminError> {
+    admin.render_status(
+        status,
+        "admin/customers/new.html",
+        "customers",
+        context! { form => form, errors => errors, error => error },
+    )
+}
+
+async fn new_form(admin: Admin) -> Result<Response, AdminError> {
+    let form = CustomerForm {
+        kind: "person".into(),
+        ..CustomerForm::default()
+    };
+    form_page(&admin, StatusCode::OK, &form, &FieldErrors::new(), None)
+}
+
+#[tracing::instrument(skip_all)]
+async fn create(admin: Admin, Form(form): Form<CustomerForm>) -> Result<Response, AdminError> {
+    let mut errors = FieldErrors::new();
+    let kind = match CustomerKind::parse(form.kind.trim()) {
+        Ok(k) => Some(k),
+        Err(_) => {
+            errors.add("kind", "particulier ou professionnel / person or business");
+            None
+        }
+    };
+    let Some(kind) = kind else {
+        return form_page(&admin, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, None);
+    };
+    let new = NewCustomer {
+        kind,
+        name: form.name.clone(),
+        email: Some(form.email.clone()),
+        address: form.address.clone(),
+        siren: Some(form.siren.clone()),
+    };
+    let mut tx = admin.state.store.begin().await?;
+    let customer = match customers::create(&mut tx, new).await {
+        Ok(c) => c,
+        Err(e) => {
+            tx.rollback().await?;
+            let message = refusal(e, FIELDS, &mut errors)?;
+            return form_page(&admin, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, Some(message));
+        }
+    };
+    audit::record_in(
+        &mut tx,
+        &admin.actor,
+        Record::new("customer.create", format!("customer:{}", customer.id))
+            .details(json!({ "name": customer.name, "kind": customer.kind.as_str() })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(admin.redirect(
+        &format!("/admin/customers/{}", customer.id),
+        &format!("Client « {} » créé / customer created", customer.name),
+    ))
+}
+
+async fn show(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+    let store = &admin.state.store;
+    let customer = customers::get(store, id).await?;
+    let contracts = contracts::list(
+        store,
+        &ContractFilter {
+            customer_id: Some(id),
+            limit: RECENT,
+            ..ContractFilter::default()
+        },
+    )
+    .await?;
+    let invoices = invoices::list(
+        store,
+        &InvoiceFilter {
+            customer_id: Some(id),
+            limit: RECENT,
+            ..InvoiceFilter::default()
+        },
+    )
+    .await?;
+    let payments = payments::list(
+        store,
+        &PaymentFilter {
+            customer_id: Some(id),
+            limit: RECENT,
+            ..PaymentFilter::default()
+        },
+    )
+    .await?;
+    let orders = orders::list(
+        store,
+        &OrderFilter {
+            customer_id: Some(id),
+            limit: RECENT,
+            ..OrderFilter::default()
+        },
+    )
+    .await?;
+    admin.render(
+        "admin/customers/show.html",
+        "customers",
+        context! {
+            customer => &customer,
+            contracts => &contracts,
+            invoices => &invoices,
+            payments => &payments,
+            orders => &orders,
+            recent => RECENT,
+        },
+    )
 }

@@ -9,6 +9,7 @@
 
 mod api_keys;
 mod audit;
+mod billing_input;
 mod book;
 mod contracts;
 mod customers;

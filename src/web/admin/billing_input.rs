@@ -1,0 +1,325 @@
+//! Form input shared by the billing pages: amounts typed in euros (`12,50`
+//! or `12.50`), dates (`2026-12-01` from a date input, or `01/12/2026`),
+//! and the domain's refusals turned into messages next to their fields.
+//!
+//! Billing forms read every field as text and check it here, so a bad value
+//! shows the form again (422) with a message by the field instead of a bare
+//! error page.
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::AdminError;
+use crate::billing::catalog::Nature;
+use crate::billing::customers::{self, Customer};
+use crate::billing::money::{Currency, Money, MoneyError};
+use crate::billing::BillingError;
+use crate::store::Store;
+
+/// Field name → message, as `m.field_error(errors, name)` reads it.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+#[serde(transparent)]
+pub struct FieldErrors(BTreeMap<String, String>);
+
+impl FieldErrors {
+    pub fn new() -> FieldErrors {
+        FieldErrors::default()
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.entry(field.into()).or_insert_with(|| message.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    #[cfg(test)]
+    pub fn contains(&self, field: &str) -> bool {
+        self.0.contains_key(field)
+    }
+}
+
+/// A required amount in `currency`, strictly positive.
+pub fn amount(errors: &mut FieldErrors, field: &str, text: &str, currency: Currency) -> Option<Money> {
+    let text = text.trim();
+    if text.is_empty() {
+        errors.add(field, "obligatoire / required");
+        return None;
+    }
+    match Money::parse(text, currency) {
+        Ok(m) if m.minor > 0 => Some(m),
+        Ok(_) => {
+            errors.add(field, "doit être positif / must be positive");
+            None
+        }
+        Err(e) => {
+            errors.add(field, money_message(text, &e));
+            None
+        }
+    }
+}
+
+fn money_message(text: &str, e: &MoneyError) -> String {
+    match e {
+        MoneyError::TooPrecise { currency, exponent, .. } => {
+            format!("« {text} » : {exponent} décimales au plus en {currency} / at most {exponent} decimals")
+        }
+        _ => format!("« {text} » n'est pas un montant (ex. 12,50) / not an amount"),
+    }
+}
+
+/// A date from a date input (`2026-12-01`) or typed the French way (`01/12/2026`).
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let t = text.trim();
+    NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(t, "%d/%m/%Y"))
+        .ok()
+}
+
+/// A required date.
+pub fn date(errors: &mut FieldErrors, field: &str, text: &str) -> Option<NaiveDate> {
+    if text.trim().is_empty() {
+        errors.add(field, "obligatoire / required");
+        return None;
+    }
+    let d = parse_date(text);
+    if d.is_none() {
+        errors.add(
+            field,
+            format!("« {} » n'est pas une date (jj/mm/aaaa) / not a date", text.trim()),
+        );
+    }
+    d
+}
+
+/// Today by the database clock (the domain's notion of today).
+pub async fn today(store: &Store) -> Result<NaiveDate, AdminError> {
+    Ok(store.now().await?.date_naive())
+}
+
+/// How a form shows a domain refusal: by its field when it names one the form
+/// has (`fields`), else as the form's general message. Errors that are not
+/// about the input (the database, a missing record) go up as they are.
+pub fn refusal(e: BillingError, fields: &[&str], errors: &mut FieldErrors) -> Result<String, AdminError> {
+    match e {
+        BillingError::Invalid { field, message } => {
+            let text = format!("{field} : {message}");
+            if fields.contains(&field) {
+                errors.add(field, message);
+            }
+            Ok(text)
+        }
+        BillingError::Refused(r) => Ok(format!("Refusé ({}) : {r} / refused", r.code())),
+        BillingError::Money(m) => Ok(m.to_string()),
+        BillingError::Conflict(m) => Ok(m),
+        BillingError::NoSettings => Ok(format!(
+            "{} — comptoir-worker billing configure …",
+            BillingError::NoSettings
+        )),
+        other => Err(other.into()),
+    }
+}
+
+/// One line row of a form (`description_3`, `nature_3`, `quantity_3`,
+/// `unit_price_3`), as typed.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct LineInput {
+    pub n: usize,
+    pub description: String,
+    pub nature: String,
+    pub quantity: String,
+    pub unit_price: String,
+}
+
+impl LineInput {
+    fn is_blank(&self) -> bool {
+        self.description.trim().is_empty() && self.unit_price.trim().is_empty() && self.quantity.trim().is_empty()
+    }
+}
+
+/// Rows `1..=rows` of a form read as a map.
+pub fn line_inputs(form: &HashMap<String, String>, rows: usize) -> Vec<LineInput> {
+    let get = |name: &str, n: usize| form.get(&format!("{name}_{n}")).cloned().unwrap_or_default();
+    (1..=rows)
+        .map(|n| LineInput {
+            n,
+            description: get("description", n),
+            nature: get("nature", n),
+            quantity: get("quantity", n),
+            unit_price: get("unit_price", n),
+        })
+        .collect()
+}
+
+/// A line checked: what invoice and operation lines are made of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedLine {
+    pub description: String,
+    pub nature: Nature,
+    pub quantity: Decimal,
+    pub unit_price: Money,
+}
+
+/// Checks the rows that are filled in (blank rows are skipped; a blank
+/// quantity is 1, a blank nature services); at least one row is required.
+pub fn parse_lines(rows: &[LineInput], currency: Currency, errors: &mut FieldErrors) -> Vec<ParsedLine> {
+    let mut out = Vec::new();
+    for row in rows.iter().filter(|r| !r.is_blank()) {
+        let n = row.n;
+        let description = row.description.trim();
+        if description.is_empty() {
+            errors.add(format!("description_{n}"), "obligatoire / required");
+        }
+        let nature = match row.nature.trim() {
+            "" | "services" => Some(Nature::Services),
+            "goods" => Some(Nature::Goods),
+            _ => {
+                errors.add(format!("nature_{n}"), "marchandises ou services / goods or services");
+                None
+            }
+        };
+        let quantity = match row.quantity.trim() {
+            "" => Some(Decimal::ONE),
+            q => match Decimal::from_str(&q.replace(',', ".")) {
+                Ok(d) if d > Decimal::ZERO && d.scale() <= 3 => Some(d),
+                _ => {
+                    errors.add(
+                        format!("quantity_{n}"),
+                        format!("« {q} » : une quantité positive, 3 décimales au plus / a positive quantity"),
+                    );
+                    None
+                }
+            },
+        };
+        let unit_price = amount_allowing_zero(errors, &format!("unit_price_{n}"), &row.unit_price, currency);
+        if let (false, Some(nature), Some(quantity), Some(unit_price)) =
+            (description.is_empty(), nature, quantity, unit_price)
+        {
+            out.push(ParsedLine {
+                description: description.to_string(),
+                nature,
+                quantity,
+                unit_price,
+            });
+        }
+    }
+    if out.is_empty() && errors.is_empty() {
+        errors.add("description_1", "au moins une ligne / at least one line");
+    }
+    out
+}
+
+/// A required unit price: zero is allowed (a free item), negative is not.
+fn amount_allowing_zero(errors: &mut FieldErrors, field: &str, text: &str, currency: Currency) -> Option<Money> {
+    let text = text.trim();
+    if text.is_empty() {
+        errors.add(field, "obligatoire / required");
+        return None;
+    }
+    match Money::parse(text, currency) {
+        Ok(m) if m.minor >= 0 => Some(m),
+        Ok(_) => {
+            errors.add(field, "ne peut pas être négatif / must not be negative");
+            None
+        }
+        Err(e) => {
+            errors.add(field, money_message(text, &e));
+            None
+        }
+    }
+}
+
+/// Customers to choose from in a select: the newest ones, and `selected`
+/// whatever its age.
+pub async fn customer_choices(store: &Store, selected: Option<i64>) -> Result<Vec<Customer>, AdminError> {
+    let mut list = customers::list(store, CHOICES, None).await?;
+    if let Some(id) = selected {
+        if !list.iter().any(|c| c.id == id) {
+            match customers::get(store, id).await {
+                Ok(c) => list.insert(0, c),
+                Err(BillingError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(list)
+}
+
+/// How many customers a select offers.
+const CHOICES: i64 = 500;
+
+/// A card number, IBAN or other long text shortened for a list.
+pub fn masked_iban(iban: &str) -> String {
+    let tail: String = iban
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let head: String = iban.chars().take(4).collect();
+    format!("{head} •••• {tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_and_dates() {
+        let mut errors = FieldErrors::new();
+        assert_eq!(
+            amount(&mut errors, "a", "12,50", Currency::EUR),
+            Some(Money::new(1250, Currency::EUR))
+        );
+        assert_eq!(
+            amount(&mut errors, "a", " 1 234.5 ", Currency::EUR),
+            Some(Money::new(123_450, Currency::EUR))
+        );
+        assert!(errors.is_empty());
+        assert_eq!(amount(&mut errors, "b", "abc", Currency::EUR), None);
+        assert_eq!(amount(&mut errors, "c", "0", Currency::EUR), None);
+        assert_eq!(amount(&mut errors, "d", "1,234", Currency::EUR), None);
+        assert!(errors.contains("b") && errors.contains("c") && errors.contains("d"));
+        assert_eq!(parse_date("2026-12-01"), NaiveDate::from_ymd_opt(2026, 12, 1));
+        assert_eq!(parse_date("01/12/2026"), NaiveDate::from_ymd_opt(2026, 12, 1));
+        assert_eq!(parse_date("31/02/2026"), None);
+        assert_eq!(masked_iban("FR7630006000011234567890189"), "FR76 •••• 0189");
+    }
+
+    #[test]
+    fn lines_skip_blank_rows_and_name_bad_fields() {
+        let form: HashMap<String, String> = [
+            ("description_1", "Conseil"),
+            ("quantity_1", "1,5"),
+            ("unit_price_1", "100"),
+            ("nature_2", "goods"),
+            ("description_3", "Mug"),
+            ("nature_3", "goods"),
+            ("unit_price_3", "abc"),
+            ("quantity_4", "-1"),
+            ("unit_price_4", "2"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let rows = line_inputs(&form, 5);
+        let mut errors = FieldErrors::new();
+        let lines = parse_lines(&rows, Currency::EUR, &mut errors);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].quantity, Decimal::new(15, 1));
+        assert_eq!(lines[0].unit_price, Money::new(10_000, Currency::EUR));
+        assert!(errors.contains("unit_price_3"));
+        assert!(errors.contains("description_4") && errors.contains("quantity_4"));
+        assert!(!errors.contains("description_2"), "a row with only a nature is blank");
+
+        let mut errors = FieldErrors::new();
+        assert!(parse_lines(&line_inputs(&HashMap::new(), 5), Currency::EUR, &mut errors).is_empty());
+        assert!(errors.contains("description_1"));
+    }
+}

@@ -1,0 +1,257 @@
+//! A contract's page: status, SEPA mandate and its validity, ceiling and
+//! outstanding balance, operations; the actions suspend / resume / cancel /
+//! revoke the mandate, and the form posting an operation. A refused
+//! operation shows the rule that failed and records nothing.
+
+use std::collections::HashMap;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::super::billing_input::{self, line_inputs, parse_lines, refusal, FieldErrors, LineInput};
+use super::super::{Admin, AdminError, Form, Path};
+use crate::audit::{self, Record};
+use crate::billing::contracts::{self, NewOperation, OperationKind, OperationLine};
+use crate::billing::customers;
+use crate::billing::invoices::{self, InvoiceFilter};
+use crate::billing::BillingError;
+use crate::web::{Access, Routes};
+
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .get("/admin/contracts/{id}", Access::Operator, show)
+        .post("/admin/contracts/{id}/suspend", Access::Operator, suspend)
+        .post("/admin/contracts/{id}/resume", Access::Operator, resume)
+        .post("/admin/contracts/{id}/cancel", Access::Operator, cancel)
+        .post("/admin/contracts/{id}/revoke-mandate", Access::Operator, revoke_mandate)
+        .post("/admin/contracts/{id}/operations", Access::Operator, post_operation)
+}
+
+/// Rows of the operation form.
+const LINE_ROWS: usize = 3;
+/// Operations shown, newest first.
+const OPERATIONS_SHOWN: usize = 100;
+
+/// What the page shows besides the contract: a refusal, the operation form as typed.
+#[derive(Default)]
+struct Notice {
+    error: Option<String>,
+    kind: String,
+    occurred_on: String,
+    lines: Vec<LineInput>,
+    errors: FieldErrors,
+}
+
+async fn page(admin: &Admin, id: i64, status: StatusCode, notice: Notice) -> Result<Response, AdminError> {
+    let store = &admin.state.store;
+    let contract = contracts::get(store, id).await?;
+    let customer = customers::get(store, contract.customer_id).await?;
+    let balance = contracts::balance(store, id).await?;
+    let today = billing_input::today(store).await?;
+    let mandate = match contract.mandate.check(today) {
+        Ok(()) => json!({ "valid": true }),
+        Err(r) => json!({ "valid": false, "code": r.code(), "message": r.to_string() }),
+    };
+    let mut operations = contracts::list_operations(store, id).await?;
+    let operation_count = operations.len();
+    operations.reverse();
+    operations.truncate(OPERATIONS_SHOWN);
+    let invoices = invoices::list(
+        store,
+        &InvoiceFilter {
+            contract_id: Some(id),
+            limit: 24,
+            ..InvoiceFilter::default()
+        },
+    )
+    .await?;
+    let lines = if notice.lines.is_empty() {
+        line_inputs(&HashMap::new(), LINE_ROWS)
+    } else {
+        notice.lines
+    };
+    admin.render_status(
+        status,
+        "admin/contracts/show.html",
+        "contracts",
+        context! {
+            contract => &contract,
+            customer => &customer,
+            balance => &balance,
+            mandate => mandate,
+            iban => billing_input::masked_iban(&contract.mandate.iban),
+            operations => &operations,
+            operation_count => operation_count,
+            invoices => &invoices,
+            today => today.format("%Y-%m-%d").to_string(),
+            error => notice.error,
+            op_kind => if notice.kind.is_empty() { "purchase".to_string() } else { notice.kind },
+            op_occurred_on => if notice.occurred_on.is_empty() { today.format("%Y-%m-%d").to_string() } else { notice.occurred_on },
+            lines => lines,
+            errors => notice.errors,
+        },
+    )
+}
+
+async fn show(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+    page(&admin, id, StatusCode::OK, Notice::default()).await
+}
+
+/// A state change in its transaction with its audit entry; a refusal shows the page with it.
+#[tracing::instrument(skip_all)]
+async fn transition(admin: Admin, id: i64, action: &'static str) -> Result<Response, AdminError> {
+    let mut tx = admin.state.store.begin().await?;
+    let result = match action {
+        "contract.suspend" => contracts::suspend(&mut tx, id).await,
+        "contract.resume" => contracts::resume(&mut tx, id).await,
+        _ => contracts::cancel(&mut tx, id).await,
+    };
+    let contract = match result {
+        Ok(c) => c,
+        Err(BillingError::Conflict(m)) => {
+            tx.rollback().await?;
+            let notice = Notice {
+                error: Some(m),
+                ..Notice::default()
+            };
+            return page(&admin, id, StatusCode::CONFLICT, notice).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    audit::record_in(
+        &mut tx,
+        &admin.actor,
+        Record::new(action, format!("contract:{id}")).details(json!({ "status": contract.status.as_str() })),
+    )
+    .await?;
+    tx.commit().await?;
+    let said = match action {
+        "contract.suspend" => "suspendu / suspended",
+        "contract.resume" => "réactivé / resumed",
+        _ => "résilié / cancelled",
+    };
+    Ok(admin.redirect(&format!("/admin/contracts/{id}"), &format!("Contrat n° {id} {said}")))
+}
+
+async fn suspend(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+    transition(admin, id, "contract.suspend").await
+}
+
+async fn resume(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+    transition(admin, id, "contract.resume").await
+}
+
+async fn cancel(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+    transition(admin, id, "contract.cancel").await
+}
+
+#[derive(Deserialize)]
+struct RevokeForm {
+    #[serde(default)]
+    revoked_on: String,
+}
+
+#[tracing::instrument(skip_all)]
+async fn revoke_mandate(
+    admin: Admin,
+    Path(id): Path<i64>,
+    Form(form): Form<RevokeForm>,
+) -> Result<Response, AdminError> {
+    let mut errors = FieldErrors::new();
+    let Some(on) = billing_input::date(&mut errors, "revoked_on", &form.revoked_on) else {
+        let notice = Notice {
+            error: Some("Date de révocation invalide / invalid revocation date".into()),
+            errors,
+            ..Notice::default()
+        };
+        return page(&admin, id, StatusCode::UNPROCESSABLE_ENTITY, notice).await;
+    };
+    let mut tx = admin.state.store.begin().await?;
+    contracts::revoke_mandate(&mut tx, id, on).await?;
+    audit::record_in(
+        &mut tx,
+        &admin.actor,
+        Record::new("contract.revoke_mandate", format!("contract:{id}")).details(json!({ "revoked_on": on })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(admin.redirect(
+        &format!("/admin/contracts/{id}"),
+        &format!("Mandat révoqué au {} / mandate revoked", on.format("%d/%m/%Y")),
+    ))
+}
+
+#[tracing::instrument(skip_all)]
+async fn post_operation(
+    admin: Admin,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, AdminError> {
+    let contract = contracts::get(&admin.state.store, id).await?;
+    let field = |name: &str| form.get(name).cloned().unwrap_or_default();
+    let mut notice = Notice {
+        kind: field("kind"),
+        occurred_on: field("occurred_on"),
+        lines: line_inputs(&form, LINE_ROWS),
+        ..Notice::default()
+    };
+    let kind = match notice.kind.trim() {
+        "purchase" => Some(OperationKind::Purchase),
+        "refund" => Some(OperationKind::Refund),
+        _ => {
+            notice.errors.add("kind", "achat ou remboursement / purchase or refund");
+            None
+        }
+    };
+    let occurred_on = billing_input::date(&mut notice.errors, "occurred_on", &notice.occurred_on);
+    let lines = parse_lines(&notice.lines, contract.ceiling.currency, &mut notice.errors);
+    let (Some(kind), Some(occurred_on), true) = (kind, occurred_on, notice.errors.is_empty()) else {
+        return page(&admin, id, StatusCode::UNPROCESSABLE_ENTITY, notice).await;
+    };
+    let new = NewOperation {
+        kind,
+        lines: lines
+            .into_iter()
+            .map(|l| OperationLine {
+                description: l.description,
+                nature: l.nature,
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+            })
+            .collect(),
+        occurred_on,
+    };
+    let today = billing_input::today(&admin.state.store).await?;
+    let mut tx = admin.state.store.begin().await?;
+    let operation = match contracts::post_operation(&mut tx, id, new, today).await {
+        Ok(op) => op,
+        Err(e) => {
+            tx.rollback().await?;
+            notice.error = Some(refusal(e, &["kind", "occurred_on"], &mut notice.errors)?);
+            return page(&admin, id, StatusCode::UNPROCESSABLE_ENTITY, notice).await;
+        }
+    };
+    audit::record_in(
+        &mut tx,
+        &admin.actor,
+        Record::new("contract.operation", format!("contract:{id}")).details(json!({
+            "operation_id": operation.id,
+            "kind": operation.kind.as_str(),
+            "amount_minor": operation.amount.minor,
+            "currency": operation.amount.currency,
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(admin.redirect(
+        &format!("/admin/contracts/{id}"),
+        &format!(
+            "Opération n° {} acceptée : {} / operation accepted",
+            operation.id,
+            operation.amount.format_fr()
+        ),
+    ))
+}

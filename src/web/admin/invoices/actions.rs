@@ -1,0 +1,230 @@
+//! What is done to an invoice: issue a draft (its number taken, and its
+//! e-mail job enqueued, in one transaction), delete a draft, send it again
+//! (a new job, so a new idempotency key and a new e-mail), and credit it
+//! (a credit note, e-mailed). Each is audited inside its transaction.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::super::billing_input::{self, refusal, FieldErrors};
+use super::super::{Admin, AdminError, Form, Path};
+use super::page::{page, CreditTyped, Notice};
+use crate::audit::{self, Record};
+use crate::billing::catalog::Nature;
+use crate::billing::credit_notes::{self, CreditRequest};
+use crate::billing::invoices::{self, InvoiceStatus};
+use crate::billing::jobs::emails::SendInvoiceEmail;
+use crate::billing::money::Money;
+use crate::billing::BillingError;
+use crate::jobs::{enqueue, EnqueueOptions};
+use crate::web::{Access, Routes};
+
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .post("/admin/invoices/{id}/issue", Access::Operator, issue)
+        .post("/admin/invoices/{id}/delete", Access::Operator, delete)
+        .post("/admin/invoices/{id}/resend", Access::Operator, resend)
+        .post("/admin/invoices/{id}/credit-notes", Access::Operator, credit)
+}
+
+/// The page again with why the action was refused.
+async fn refused(admin: &Admin, id: i64, status: StatusCode, e: BillingError) -> Result<Response, AdminError> {
+    let mut errors = FieldErrors::new();
+    let message = refusal(e, &[], &mut errors)?;
+    let notice = Notice {
+        error: Some(message),
+        ..Notice::default()
+    };
+    page(admin, id, status, notice).await
+}
+
+#[tracing::instrument(skip_all)]
+async fn issue(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+    let store = &admin.state.store;
+    let today = billing_input::today(store).await?;
+    let mut tx = store.begin().await?;
+    let invoice = match invoices::issue(&mut tx, id, today).await {
+        Ok(i) => i,
+        Err(e @ BillingError::NotFound(_)) => return Err(e.into()),
+        Err(e) => {
+            tx.rollback().await?;
+            return refused(&admin, id, StatusCode::CONFLICT, e).await;
+        }
+    };
+    let job = enqueue(&mut tx, &SendInvoiceEmail { invoice_id: id }, EnqueueOptions::new()).await?;
+    let reference = invoice.reference.clone().unwrap_or_default();
+    audit::record_in(
+        &mut tx,
+        &admin.actor,
+        Record::new("invoice.issue", format!("invoice:{id}")).details(json!({
+            "reference": reference,
+            "total_minor": invoice.total.minor,
+            "currency": invoice.total.currency,
+            "issue_date": invoice.issue_date,
+            "email_job_id": job.id(),
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(admin.redirect(
+        &format!("/admin/invoices/{id}"),
+        &format!("Facture {reference} émise ; e-mail en file d'envoi / invoice issued, e-mail queued"),
+    ))
+}
+
+#[tracing::instrument(skip_all)]
+async fn delete(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+    let mut tx = admin.state.store.begin().await?;
+    let draft = invoices::lock(&mut tx, id).await?;
+    if let Err(e) = invoices::delete_draft(&mut tx, id).await {
+        tx.rollback().await?;
+        return refused(&admin, id, StatusCode::CONFLICT, e).await;
+    }
+    audit::record_in(
+        &mut tx,
+        &admin.actor,
+        Record::new("invoice.delete", format!("invoice:{id}")).details(json!({
+            "customer_id": draft.customer_id,
+            "total_minor": draft.total.minor,
+            "currency": draft.total.currency,
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(admin.redirect(
+        &format!("/admin/customers/{}", draft.customer_id),
+        &format!("Brouillon n° {id} supprimé / draft deleted"),
+    ))
+}
+
+#[tracing::instrument(skip_all)]
+async fn resend(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+    let mut tx = admin.state.store.begin().await?;
+    let invoice = invoices::lock(&mut tx, id).await?;
+    if invoice.status == InvoiceStatus::Draft {
+        tx.rollback().await?;
+        let e =
+            BillingError::Conflict("un brouillon ne s'envoie pas : émettez-le d'abord / issue the draft first".into());
+        return refused(&admin, id, StatusCode::CONFLICT, e).await;
+    }
+    let job = enqueue(&mut tx, &SendInvoiceEmail { invoice_id: id }, EnqueueOptions::new()).await?;
+    let reference = invoice.reference.clone().unwrap_or_default();
+    audit::record_in(
+        &mut tx,
+        &admin.actor,
+        Record::new("invoice.resend", format!("invoice:{id}"))
+            .details(json!({ "reference": reference, "email_job_id": job.id() })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(admin.redirect(
+        &format!("/admin/invoices/{id}"),
+        &format!("{reference} : nouvel envoi en file / sending again"),
+    ))
+}
+
+#[derive(Deserialize)]
+struct CreditForm {
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    nature: String,
+}
+
+#[tracing::instrument(skip_all)]
+async fn credit(admin: Admin, Path(id): Path<i64>, Form(form): Form<CreditForm>) -> Result<Response, AdminError> {
+    let store = &admin.state.store;
+    let invoice = invoices::get(store, id).await?;
+    let typed = CreditTyped {
+        amount: form.amount.clone(),
+        reason: form.reason.clone(),
+        nature: form.nature.clone(),
+    };
+    let mut errors = FieldErrors::new();
+    // Blank: all that remains creditable.
+    let amount: Option<Money> = match form.amount.trim() {
+        "" => None,
+        text => billing_input::amount(&mut errors, "credit_amount", text, invoice.total.currency),
+    };
+    let nature = match form.nature.trim() {
+        "" => None,
+        n => match Nature::parse(n) {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.add("credit_nature", "marchandises ou services / goods or services");
+                None
+            }
+        },
+    };
+    if form.reason.trim().is_empty() {
+        errors.add("credit_reason", "obligatoire / required");
+    }
+    let show_again = |errors: FieldErrors, error: Option<String>| Notice {
+        error,
+        credit: Some(typed.clone()),
+        errors,
+        ..Notice::default()
+    };
+    if !errors.is_empty() {
+        return page(&admin, id, StatusCode::UNPROCESSABLE_ENTITY, show_again(errors, None)).await;
+    }
+    let today = billing_input::today(store).await?;
+    let mut tx = store.begin().await?;
+    let request = CreditRequest {
+        amount,
+        reason: form.reason.clone(),
+        issue_date: today,
+        nature,
+    };
+    let note = match credit_notes::issue(&mut tx, id, request).await {
+        Ok(n) => n,
+        Err(e) => {
+            tx.rollback().await?;
+            if let BillingError::Invalid { field, message } = &e {
+                errors.add(format!("credit_{field}"), message.clone());
+            }
+            let message = refusal(e, &[], &mut FieldErrors::new())?;
+            return page(
+                &admin,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                show_again(errors, Some(message)),
+            )
+            .await;
+        }
+    };
+    let job = enqueue(
+        &mut tx,
+        &SendInvoiceEmail { invoice_id: note.id },
+        EnqueueOptions::new(),
+    )
+    .await?;
+    let reference = note.reference.clone().unwrap_or_default();
+    audit::record_in(
+        &mut tx,
+        &admin.actor,
+        Record::new("credit_note.issue", format!("invoice:{}", note.id)).details(json!({
+            "reference": reference,
+            "credited_invoice_id": id,
+            "credited_reference": invoice.reference,
+            "amount_minor": note.total.minor,
+            "currency": note.total.currency,
+            "reason": form.reason.trim(),
+            "nature": nature.map(Nature::as_str),
+            "email_job_id": job.id(),
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(admin.redirect(
+        &format!("/admin/invoices/{}", note.id),
+        &format!(
+            "Avoir {reference} émis : {} ; e-mail en file / credit note issued",
+            note.total.format_fr()
+        ),
+    ))
+}

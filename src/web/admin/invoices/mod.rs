@@ -1,0 +1,116 @@
+//! Invoices and credit notes: the list with its filters, the draft form
+//! (`new`), an invoice's page with its e-mails live (`page`), issuing,
+//! deleting a draft, sending again and crediting (`actions`), and the PDF
+//! (`pdf`).
+
+mod actions;
+mod new;
+pub(super) mod page;
+mod pdf;
+
+use axum::response::Response;
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{empty_as_none, next_before, Admin, AdminError, Query, PAGE_SIZE};
+use crate::billing::customers;
+use crate::billing::invoices::{self, InvoiceFilter, InvoiceKind, InvoiceStatus};
+use crate::web::{Access, Routes};
+
+pub(super) const TEMPLATES: &[(&str, &str)] = &[
+    crate::template!("admin/invoices/labels.html"),
+    crate::template!("admin/invoices/lines.html"),
+    crate::template!("admin/invoices/list.html"),
+    crate::template!("admin/invoices/new.html"),
+    crate::template!("admin/invoices/show.html"),
+];
+
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .get("/admin/invoices", Access::Operator, list)
+        .merge(new::routes())
+        .merge(page::routes())
+        .merge(actions::routes())
+        .merge(pdf::routes())
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    customer_id: Option<i64>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    before: Option<i64>,
+}
+
+fn parse_status(s: &str) -> Result<Option<InvoiceStatus>, AdminError> {
+    Ok(match s {
+        "" => None,
+        "draft" => Some(InvoiceStatus::Draft),
+        "issued" => Some(InvoiceStatus::Issued),
+        "paid" => Some(InvoiceStatus::Paid),
+        "cancelled" => Some(InvoiceStatus::Cancelled),
+        other => return Err(AdminError::Invalid(format!("status : {other:?} inconnu / unknown"))),
+    })
+}
+
+fn parse_kind(s: &str) -> Result<Option<InvoiceKind>, AdminError> {
+    Ok(match s {
+        "" => None,
+        "invoice" => Some(InvoiceKind::Invoice),
+        "credit_note" => Some(InvoiceKind::CreditNote),
+        other => return Err(AdminError::Invalid(format!("kind : {other:?} inconnu / unknown"))),
+    })
+}
+
+async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, AdminError> {
+    let store = &admin.state.store;
+    let filter = InvoiceFilter {
+        customer_id: q.customer_id,
+        status: parse_status(q.status.trim())?,
+        kind: parse_kind(q.kind.trim())?,
+        limit: PAGE_SIZE,
+        before_id: q.before,
+        ..InvoiceFilter::default()
+    };
+    let rows = invoices::list(store, &filter).await?;
+    let next = next_before(&rows, PAGE_SIZE, |i| i.id);
+    let ids: Vec<i64> = rows.iter().map(|i| i.customer_id).collect();
+    let names = customers::names(store, &ids).await?;
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|i| {
+            // The name as printed on an issued document, else the customer's current one.
+            let name = i
+                .snapshot
+                .as_ref()
+                .map(|s| s.customer.name.clone())
+                .or_else(|| names.get(&i.customer_id).cloned());
+            json!({ "invoice": i, "customer": name, "due": i.balance_due() })
+        })
+        .collect();
+    let params = serde_urlencoded::to_string([
+        ("status", q.status.trim().to_string()),
+        ("kind", q.kind.trim().to_string()),
+        ("customer_id", q.customer_id.map(|i| i.to_string()).unwrap_or_default()),
+    ])
+    .unwrap_or_default();
+    admin.render(
+        "admin/invoices/list.html",
+        "invoices",
+        context! {
+            rows => rows,
+            status => q.status.trim(),
+            kind => q.kind.trim(),
+            customer_id => q.customer_id,
+            statuses => ["draft", "issued", "paid", "cancelled"],
+            kinds => ["invoice", "credit_note"],
+            params => params,
+            next_before => next,
+        },
+    )
+}

@@ -1,0 +1,192 @@
+//! "Enregistrer un paiement": money received by hand (transfer, cheque,
+//! cash, a card terminal) on an issued invoice, recorded the way the
+//! product records every payment: initiated with provider `manual`, its
+//! receipt date declared, and the charge job enqueued in the same
+//! transaction. The job completes it (invoice settled, livre de recettes
+//! line on the declared date, receipt e-mailed).
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::super::billing_input::{self, refusal, FieldErrors};
+use super::super::invoices::page::{page, Notice, PaymentTyped, MANUAL_METHODS};
+use super::super::{Admin, AdminError, Form, Path};
+use crate::audit::{self, Record};
+use crate::billing::invoices::{self, Invoice, InvoiceKind, InvoiceStatus};
+use crate::billing::jobs::payments::ChargePayment;
+use crate::billing::payments::{self, NewPayment, PaymentFilter, PaymentStatus};
+use crate::jobs::{enqueue, EnqueueOptions};
+use crate::store::Store;
+use crate::web::{Access, Routes};
+
+pub(super) fn routes() -> Routes {
+    Routes::new().post("/admin/invoices/{id}/payments", Access::Operator, record)
+}
+
+#[derive(Deserialize)]
+struct PaymentForm {
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    received_on: String,
+    /// Generated with the form: submitting it twice records one payment.
+    #[serde(default)]
+    key: String,
+}
+
+/// Payments of the invoice recorded but not completed yet: what the
+/// balance due does not show.
+async fn in_flight(store: &Store, invoice: &Invoice) -> Result<i64, AdminError> {
+    let mut sum = 0;
+    for status in [PaymentStatus::Initiated, PaymentStatus::Pending] {
+        let list = payments::list(
+            store,
+            &PaymentFilter {
+                invoice_id: Some(invoice.id),
+                status: Some(status),
+                limit: 1000,
+                ..PaymentFilter::default()
+            },
+        )
+        .await?;
+        sum += list.iter().map(|p| p.amount.minor).sum::<i64>();
+    }
+    Ok(sum)
+}
+
+#[tracing::instrument(skip_all)]
+async fn record(admin: Admin, Path(id): Path<i64>, Form(form): Form<PaymentForm>) -> Result<Response, AdminError> {
+    let store = &admin.state.store;
+    let invoice = invoices::get(store, id).await?;
+    let typed = PaymentTyped {
+        amount: form.amount.clone(),
+        method: form.method.clone(),
+        received_on: form.received_on.clone(),
+        key: form.key.clone(),
+    };
+    let show_again = |status: StatusCode, errors: FieldErrors, error: Option<String>| {
+        let notice = Notice {
+            error,
+            payment: Some(typed.clone()),
+            errors,
+            ..Notice::default()
+        };
+        (status, notice)
+    };
+    if invoice.kind != InvoiceKind::Invoice || invoice.status != InvoiceStatus::Issued {
+        let (status, notice) = show_again(
+            StatusCode::CONFLICT,
+            FieldErrors::new(),
+            Some(format!(
+                "la facture est {} : seule une facture émise et impayée reçoit un paiement / only an issued, unpaid invoice takes a payment",
+                invoice.status.as_str()
+            )),
+        );
+        return page(&admin, id, status, notice).await;
+    }
+    let mut errors = FieldErrors::new();
+    let amount = billing_input::amount(&mut errors, "amount", &form.amount, invoice.total.currency);
+    let method = MANUAL_METHODS.into_iter().find(|m| m.as_str() == form.method.trim());
+    if method.is_none() {
+        errors.add(
+            "method",
+            "virement, chèque, espèces ou carte / transfer, cheque, cash or card",
+        );
+    }
+    let received_on = billing_input::date(&mut errors, "received_on", &form.received_on);
+    let today = billing_input::today(store).await?;
+    if received_on.is_some_and(|d| d > today) {
+        errors.add("received_on", "dans le futur / in the future");
+    }
+    if form.key.trim().is_empty() || form.key.len() > 64 {
+        errors.add(
+            "amount",
+            "formulaire expiré, rechargez la page / stale form, reload the page",
+        );
+    }
+    if let Some(a) = amount {
+        let waiting = in_flight(store, &invoice).await?;
+        let room = invoice.balance_due().minor - waiting;
+        if waiting > 0 && a.minor > room {
+            errors.add(
+                "amount",
+                format!(
+                    "{} de paiements sont déjà en cours sur cette facture : reste {} / payments in flight",
+                    crate::billing::money::Money::new(waiting, a.currency).format_fr(),
+                    crate::billing::money::Money::new(room.max(0), a.currency).format_fr()
+                ),
+            );
+        }
+    }
+    let (Some(amount), Some(method), Some(received_on), true) = (amount, method, received_on, errors.is_empty()) else {
+        let (status, notice) = show_again(StatusCode::UNPROCESSABLE_ENTITY, errors, None);
+        return page(&admin, id, status, notice).await;
+    };
+    let mut tx = store.begin().await?;
+    let new = NewPayment {
+        customer_id: invoice.customer_id,
+        invoice_id: Some(id),
+        order_id: None,
+        provider: "manual".into(),
+        method,
+        amount,
+        idempotency_key: format!("admin-payment-{}", form.key.trim()),
+    };
+    let payment = match payments::initiate(&mut tx, new).await {
+        Ok(p) => p,
+        Err(e) => {
+            tx.rollback().await?;
+            let mut errors = FieldErrors::new();
+            let message = refusal(e, &["amount", "method"], &mut errors)?;
+            let (status, notice) = show_again(StatusCode::UNPROCESSABLE_ENTITY, errors, Some(message));
+            return page(&admin, id, status, notice).await;
+        }
+    };
+    if payment.received_on.is_some() {
+        // The same form submitted again: that payment is already recorded.
+        tx.rollback().await?;
+        return Ok(admin.redirect(
+            &format!("/admin/payments/{}", payment.id),
+            &format!("Paiement n° {} déjà enregistré / already recorded", payment.id),
+        ));
+    }
+    payments::declare_received_on(&mut tx, payment.id, received_on).await?;
+    let job = enqueue(
+        &mut tx,
+        &ChargePayment {
+            payment_id: payment.id,
+            payment_method: None,
+            return_url: None,
+        },
+        EnqueueOptions::new().unique_key(format!("charge:{}", payment.id)),
+    )
+    .await?;
+    audit::record_in(
+        &mut tx,
+        &admin.actor,
+        Record::new("payment.record", format!("payment:{}", payment.id)).details(json!({
+            "invoice_id": id,
+            "reference": invoice.reference,
+            "amount_minor": amount.minor,
+            "currency": amount.currency,
+            "method": method.as_str(),
+            "received_on": received_on,
+            "charge_job_id": job.id(),
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(admin.redirect(
+        &format!("/admin/payments/{}", payment.id),
+        &format!(
+            "Paiement de {} ({}) enregistré pour {} / payment recorded",
+            amount.format_fr(),
+            method.label_fr(),
+            invoice.reference.as_deref().unwrap_or("la facture")
+        ),
+    ))
+}

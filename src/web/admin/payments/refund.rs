@@ -1,0 +1,241 @@
+//! "Rembourser": a form (amount, reason, nature), a confirmation page
+//! ("Rembourser 12,50 € à … ?") and the confirmation, which reserves the
+//! refund and enqueues the job that pays it back, in one transaction with
+//! its audit entry. A refund above what remains is refused with the
+//! domain's message and nothing is reserved.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::super::billing_input::{self, refusal, FieldErrors};
+use super::super::{Admin, AdminError, Form, Path};
+use super::refundable;
+use crate::audit::{self, Record};
+use crate::billing::catalog::Nature;
+use crate::billing::jobs::payments::request_refund;
+use crate::billing::money::Money;
+use crate::billing::payments::{self, Payment};
+use crate::billing::{customers, invoices, refunds};
+use crate::web::{Access, Routes};
+
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .get("/admin/payments/{id}/refund", Access::Operator, form)
+        .post("/admin/payments/{id}/refund", Access::Operator, review)
+        .post("/admin/payments/{id}/refund/confirm", Access::Operator, confirm)
+}
+
+/// The refund form as typed; `key` is set once the form was reviewed.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+struct RefundForm {
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    nature: String,
+    #[serde(default)]
+    key: String,
+}
+
+/// A refund request checked for its form.
+struct Checked {
+    amount: Money,
+    reason: String,
+    nature: Option<Nature>,
+}
+
+const FIELDS: &[&str] = &["amount", "reason", "nature"];
+
+async fn form_page(
+    admin: &Admin,
+    payment: &Payment,
+    status: StatusCode,
+    form: &RefundForm,
+    errors: &FieldErrors,
+    error: Option<String>,
+) -> Result<Response, AdminError> {
+    let store = &admin.state.store;
+    let customer = customers::get(store, payment.customer_id).await?;
+    let invoice = match payment.invoice_id {
+        Some(i) => invoices::get(store, i).await?.reference,
+        None => None,
+    };
+    admin.render_status(
+        status,
+        "admin/payments/refund.html",
+        "payments",
+        context! {
+            payment => payment,
+            customer => &customer,
+            invoice_reference => invoice,
+            refundable => Money::new(refundable(payment), payment.amount.currency),
+            form => form,
+            errors => errors,
+            error => error,
+        },
+    )
+}
+
+async fn form(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+    let payment = payments::get(&admin.state.store, id).await?;
+    let left = Money::new(refundable(&payment), payment.amount.currency);
+    let (status, error) = if left.minor > 0 {
+        (StatusCode::OK, None)
+    } else {
+        (
+            StatusCode::CONFLICT,
+            Some(format!(
+                "Rien à rembourser : le paiement est {} / nothing to refund",
+                payment.status.as_str()
+            )),
+        )
+    };
+    let form = RefundForm {
+        amount: left.format_number_fr(false),
+        ..RefundForm::default()
+    };
+    form_page(&admin, &payment, status, &form, &FieldErrors::new(), error).await
+}
+
+fn check(payment: &Payment, form: &RefundForm, errors: &mut FieldErrors) -> Option<Checked> {
+    let amount = billing_input::amount(errors, "amount", &form.amount, payment.amount.currency);
+    let reason = form.reason.trim();
+    if reason.is_empty() {
+        errors.add("reason", "obligatoire / required");
+    }
+    let nature = match form.nature.trim() {
+        "" => Some(None),
+        n => match Nature::parse(n) {
+            Ok(n) => Some(Some(n)),
+            Err(_) => {
+                errors.add("nature", "marchandises ou services / goods or services");
+                None
+            }
+        },
+    };
+    match (amount, nature, errors.is_empty()) {
+        (Some(amount), Some(nature), true) => Some(Checked {
+            amount,
+            reason: reason.to_string(),
+            nature,
+        }),
+        _ => None,
+    }
+}
+
+/// Checks the request against the domain without keeping anything: the
+/// reservation is made in a transaction that is rolled back.
+async fn dry_run(
+    admin: &Admin,
+    payment_id: i64,
+    c: &Checked,
+) -> Result<Result<(), crate::billing::BillingError>, AdminError> {
+    let mut tx = admin.state.store.begin().await?;
+    let key = format!("admin-refund-check-{}", crate::auth::random_token(8));
+    let result = refunds::begin_for(&mut tx, payment_id, c.amount, c.nature, &c.reason, &key).await;
+    tx.rollback().await?;
+    Ok(result.map(|_| ()))
+}
+
+async fn review(admin: Admin, Path(id): Path<i64>, Form(mut form): Form<RefundForm>) -> Result<Response, AdminError> {
+    let store = &admin.state.store;
+    let payment = payments::get(store, id).await?;
+    let mut errors = FieldErrors::new();
+    let Some(checked) = check(&payment, &form, &mut errors) else {
+        return form_page(&admin, &payment, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, None).await;
+    };
+    if let Err(e) = dry_run(&admin, id, &checked).await? {
+        let message = refusal(e, FIELDS, &mut errors)?;
+        return form_page(
+            &admin,
+            &payment,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &form,
+            &errors,
+            Some(message),
+        )
+        .await;
+    }
+    let customer = customers::get(store, payment.customer_id).await?;
+    form.key = crate::auth::random_token(16);
+    admin.render(
+        "admin/payments/refund_confirm.html",
+        "payments",
+        context! {
+            payment => &payment,
+            customer => &customer,
+            amount => checked.amount,
+            reason => &checked.reason,
+            nature => checked.nature.map(Nature::as_str),
+            form => &form,
+        },
+    )
+}
+
+#[tracing::instrument(skip_all, fields(payment = id))]
+async fn confirm(admin: Admin, Path(id): Path<i64>, Form(form): Form<RefundForm>) -> Result<Response, AdminError> {
+    let store = &admin.state.store;
+    let payment = payments::get(store, id).await?;
+    let mut errors = FieldErrors::new();
+    if form.key.trim().is_empty() || form.key.len() > 64 {
+        errors.add(
+            "amount",
+            "confirmation expirée, recommencez / stale confirmation, start again",
+        );
+    }
+    let checked = check(&payment, &form, &mut errors);
+    let Some(checked) = checked.filter(|_| errors.is_empty()) else {
+        return form_page(&admin, &payment, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, None).await;
+    };
+    let key = format!("admin-refund-{}", form.key.trim());
+    // The same confirmation posted again finds its refund: nothing more to do or record.
+    let known: Vec<i64> = refunds::for_payment(store, id).await?.iter().map(|r| r.id).collect();
+    let mut tx = store.begin().await?;
+    let refund = match request_refund(&mut tx, id, checked.amount, checked.nature, &checked.reason, &key).await {
+        Ok(r) => r,
+        Err(e) => {
+            tx.rollback().await?;
+            let message = refusal(e, FIELDS, &mut errors)?;
+            return form_page(
+                &admin,
+                &payment,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form,
+                &errors,
+                Some(message),
+            )
+            .await;
+        }
+    };
+    if known.contains(&refund.id) {
+        tx.rollback().await?;
+        return Ok(admin.redirect(
+            &format!("/admin/payments/{id}"),
+            &format!("Remboursement n° {} déjà demandé / already requested", refund.id),
+        ));
+    }
+    audit::record_in(
+        &mut tx,
+        &admin.actor,
+        Record::new("refund.request", format!("payment:{id}")).details(json!({
+            "refund_id": refund.id,
+            "amount_minor": refund.amount.minor,
+            "currency": refund.amount.currency,
+            "reason": refund.reason,
+            "nature": refund.nature.map(Nature::as_str),
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(admin.redirect(
+        &format!("/admin/payments/{id}"),
+        &format!(
+            "Remboursement de {} demandé / refund requested",
+            refund.amount.format_fr()
+        ),
+    ))
+}
