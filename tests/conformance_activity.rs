@@ -309,4 +309,48 @@ async fn oldest_waiting_job(backend: Backend) {
     assert_eq!((oldest.id, oldest.state), (future, JobState::Retryable));
 }
 
-on_both_backends!(discard, reschedule, attempts_per_hour, oldest_waiting_job);
+/// Jobs still failed (retryable or discarded), the latest first; others not.
+async fn recent_failures(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = &db.store;
+    let fail = |max: i32| async move {
+        let job = Noop {
+            fail: Some("boom".into()),
+            ..Noop::default()
+        };
+        enqueue_now(store, &job, EnqueueOptions::new().max_attempts(max))
+            .await
+            .unwrap()
+            .id()
+    };
+    let discarded_first = fail(1).await;
+    drain(store).await;
+    let retryable = fail(5).await;
+    drain(store).await;
+    let discarded_last = fail(1).await;
+    let completed = noop(store, EnqueueOptions::new()).await;
+    drain(store).await;
+    let cancelled = noop(store, EnqueueOptions::new().run_in(Duration::from_secs(60))).await;
+    store.cancel_job(cancelled, "not a failure").await.unwrap();
+    let now = store.now().await.unwrap();
+    // Ordered by when they failed: make the retryable one the latest.
+    let sql = format!(
+        "UPDATE comptoir_jobs SET updated_at = {} WHERE id = {retryable}",
+        stamp(backend, now + TimeDelta::seconds(5))
+    );
+    assert_eq!(raw_execute(&db, &sql).await, Ok(1));
+
+    let ids: Vec<i64> = store.recent_failures(10).await.unwrap().iter().map(|j| j.id).collect();
+    assert_eq!(ids, [retryable, discarded_last, discarded_first]);
+    assert!(!ids.contains(&completed) && !ids.contains(&cancelled));
+    let ids: Vec<i64> = store.recent_failures(2).await.unwrap().iter().map(|j| j.id).collect();
+    assert_eq!(ids, [retryable, discarded_last]);
+}
+
+on_both_backends!(
+    discard,
+    reschedule,
+    attempts_per_hour,
+    oldest_waiting_job,
+    recent_failures
+);

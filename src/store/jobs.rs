@@ -234,6 +234,13 @@ impl Store {
         dispatch!(self, activity::oldest_waiting())
     }
 
+    /// Up to `limit` jobs that failed last and are still failed: retryable
+    /// (by their last change) or discarded (by when they were), newest first.
+    #[tracing::instrument(skip(self))]
+    pub async fn recent_failures(&self, limit: i64) -> Result<Vec<JobRow>, StoreError> {
+        dispatch!(self, activity::recent_failures(limit))
+    }
+
     pub async fn count_jobs(&self) -> Result<Vec<QueueCount>, StoreError> {
         dispatch!(self, admin::counts())
     }

@@ -6,4 +6,7 @@
 mod support;
 
 mod access;
+mod dashboard;
+mod jobs;
+mod metrics;
 mod signin;

@@ -66,3 +66,21 @@ pub(crate) async fn oldest_waiting(s: &SqliteStore) -> Result<Option<JobRow>, St
     .await?;
     row.as_ref().map(decode).transpose()
 }
+
+/// The jobs that failed last: retryable ones by `updated_at`, discarded ones
+/// by `finished_at` (each side reads its index), newest first.
+pub(crate) async fn recent_failures(s: &SqliteStore, limit: i64) -> Result<Vec<JobRow>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT * FROM (
+             SELECT * FROM (SELECT {COLUMNS} FROM comptoir_jobs WHERE state = 'retryable'
+                            ORDER BY updated_at DESC LIMIT ?1)
+             UNION ALL
+             SELECT * FROM (SELECT {COLUMNS} FROM comptoir_jobs WHERE state = 'discarded'
+                            ORDER BY finished_at DESC LIMIT ?1)
+         ) ORDER BY updated_at DESC, id DESC LIMIT ?1"
+    ))
+    .bind(limit)
+    .fetch_all(&s.reader)
+    .await?;
+    rows.iter().map(decode).collect()
+}
