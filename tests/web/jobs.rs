@@ -412,6 +412,35 @@ async fn each_action_where_it_is_allowed_and_refused_elsewhere(backend: Backend)
     assert_eq!(job(&app, running).await.state, JobState::Cancelled);
     assert_eq!(job_audit(&app).await.len(), 6, "only the allowed actions are audited");
 
+    // Reviving a job whose unique key a newer job holds: refused, told why.
+    let old = enqueue_now(
+        store,
+        &Noop::default(),
+        EnqueueOptions::new()
+            .unique_key("daily")
+            .run_in(Duration::from_secs(60)),
+    )
+    .await
+    .unwrap()
+    .id();
+    store.cancel_job(old, "replaced").await.unwrap();
+    enqueue_now(
+        store,
+        &Noop::default(),
+        EnqueueOptions::new()
+            .unique_key("daily")
+            .run_in(Duration::from_secs(60)),
+    )
+    .await
+    .unwrap();
+    let answer = client.post_form(&post(old, "retry"), &[]).await;
+    assert_eq!(
+        flash_after(&mut client, answer).await,
+        format!("Refusé : #{old} ne peut pas revivre : une autre tâche détient sa clé unique")
+    );
+    assert_eq!(job(&app, old).await.state, JobState::Cancelled);
+    assert_eq!(job_audit(&app).await.len(), 6);
+
     // Bad requests: named, nothing applied.
     let b = scheduled(store).await;
     let missing = client.post_form(&post(b, "run_at"), &[("run_at", "")]).await;
