@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod jobs;
 pub mod mail;
+pub mod metrics;
 pub mod providers;
 pub mod store;
 pub mod telemetry;

@@ -24,6 +24,21 @@ pub(crate) enum Ended {
     Interrupted,
 }
 
+impl Ended {
+    /// How the metrics count it; an interrupted attempt is not an outcome.
+    fn outcome(self) -> Option<crate::metrics::JobOutcome> {
+        use crate::metrics::JobOutcome;
+        match self {
+            Ended::Completed => Some(JobOutcome::Completed),
+            Ended::Retried => Some(JobOutcome::Retry),
+            Ended::Discarded => Some(JobOutcome::Discard),
+            Ended::Cancelled => Some(JobOutcome::Cancel),
+            Ended::Snoozed => Some(JobOutcome::Snooze),
+            Ended::Interrupted => None,
+        }
+    }
+}
+
 #[tracing::instrument(skip_all, fields(job.id = job.id, job.kind = %job.kind, job.attempt = job.attempt))]
 pub(crate) async fn execute<C: Clone + Send + Sync + 'static>(
     shared: Arc<Shared<C>>,
@@ -35,6 +50,9 @@ pub(crate) async fn execute<C: Clone + Send + Sync + 'static>(
     let ended = run_and_record(&shared, &job, &completer).await;
     shared.running.lock().expect("running map poisoned").remove(&job.id);
     shared.stats.record(ended);
+    if let Some(outcome) = ended.outcome() {
+        crate::metrics::global().job_finished(&job.kind, outcome, started.elapsed());
+    }
     tracing::debug!(
         ?ended,
         elapsed_ms = started.elapsed().as_millis() as u64,

@@ -4,7 +4,11 @@
 use std::time::Duration;
 
 use super::tx::TxInner;
-use super::types::{ClaimParams, ClaimedJob, Finish, Inserted, JobFilter, JobRow, NewJob, QueueCount, WorkerInfo};
+use chrono::{DateTime, Utc};
+
+use super::types::{
+    ClaimParams, ClaimedJob, Finish, HourlyAttempts, Inserted, JobFilter, JobRow, NewJob, QueueCount, WorkerInfo,
+};
 use super::{postgres, sqlite, Inner, Store, StoreError, Tx};
 
 macro_rules! dispatch {
@@ -31,7 +35,63 @@ impl Tx {
         if out.iter().any(|i| matches!(i, Inserted::New(_))) {
             self.wake_workers_on_commit();
         }
+        self.count_enqueued(jobs, &out);
         Ok(out)
+    }
+
+    /// Makes a job that is not running available now, with at least one
+    /// attempt left (a discarded job is revived with its error history).
+    /// `Conflict` for a running job, or when reviving it would take a unique
+    /// key that a live job holds; `NotFound` for an unknown id.
+    #[tracing::instrument(skip(self))]
+    pub async fn retry_job(&mut self, id: i64) -> Result<JobRow, StoreError> {
+        let job = match &mut self.inner {
+            TxInner::Postgres(tx) => postgres::admin::retry(tx, id).await?,
+            TxInner::Sqlite(tx) => sqlite::admin::retry(tx, id).await?,
+        };
+        self.wake_workers_on_commit();
+        Ok(job)
+    }
+
+    /// Cancels a job that has not finished (available, scheduled, retryable or
+    /// running), appending `reason` to its error history; a running one is
+    /// stopped by its worker at the next heartbeat. `Conflict` for a finished
+    /// job.
+    #[tracing::instrument(skip(self))]
+    pub async fn cancel_job(&mut self, id: i64, reason: &str) -> Result<JobRow, StoreError> {
+        Ok(match &mut self.inner {
+            TxInner::Postgres(tx) => postgres::admin::cancel(tx, id, reason).await?,
+            TxInner::Sqlite(tx) => sqlite::admin::cancel(tx, id, reason).await?,
+        })
+    }
+
+    /// Gives up on a waiting job (available, scheduled or retryable): it
+    /// becomes `discarded`, finished now, with `reason` appended to its error
+    /// history under its current attempt number, and its unique key is freed.
+    /// `Conflict` for a running job (cancel it instead: its worker stops it)
+    /// or a finished one.
+    #[tracing::instrument(skip(self))]
+    pub async fn discard_job(&mut self, id: i64, reason: &str) -> Result<JobRow, StoreError> {
+        Ok(match &mut self.inner {
+            TxInner::Postgres(tx) => postgres::admin::discard(tx, id, reason).await?,
+            TxInner::Sqlite(tx) => sqlite::admin::discard(tx, id, reason).await?,
+        })
+    }
+
+    /// Sets when a job that is neither running nor completed runs next. By
+    /// the database clock: `scheduled` at `at` if `at` is later than now,
+    /// else `available` now. A cancelled or discarded job is revived as
+    /// [`Tx::retry_job`] does (an attempt left, `finished_at` cleared, error
+    /// history kept). `Conflict` for a running or completed job, or a unique
+    /// key taken meanwhile.
+    #[tracing::instrument(skip(self))]
+    pub async fn reschedule_job(&mut self, id: i64, at: DateTime<Utc>) -> Result<JobRow, StoreError> {
+        let job = match &mut self.inner {
+            TxInner::Postgres(tx) => postgres::admin::reschedule(tx, id, at).await?,
+            TxInner::Sqlite(tx) => sqlite::admin::reschedule(tx, id, at).await?,
+        };
+        self.wake_workers_on_commit();
+        Ok(job)
     }
 }
 
@@ -119,19 +179,66 @@ impl Store {
         dispatch!(self, admin::list(filter))
     }
 
-    /// Makes a job that is not running available now, with at least one attempt left.
-    #[tracing::instrument(skip(self))]
+    /// [`Tx::retry_job`] in a transaction of its own.
     pub async fn retry_job(&self, id: i64) -> Result<JobRow, StoreError> {
-        let job = dispatch!(self, admin::retry(id))?;
-        self.wake_local();
+        let mut tx = self.begin().await?;
+        let job = tx.retry_job(id).await?;
+        tx.commit().await?;
         Ok(job)
     }
 
-    /// Cancels a job that has not finished; a running one is stopped by its
-    /// worker at the next heartbeat.
-    #[tracing::instrument(skip(self))]
+    /// [`Tx::cancel_job`] in a transaction of its own.
     pub async fn cancel_job(&self, id: i64, reason: &str) -> Result<JobRow, StoreError> {
-        dispatch!(self, admin::cancel(id, reason))
+        let mut tx = self.begin().await?;
+        let job = tx.cancel_job(id, reason).await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    /// [`Tx::discard_job`] in a transaction of its own.
+    pub async fn discard_job(&self, id: i64, reason: &str) -> Result<JobRow, StoreError> {
+        let mut tx = self.begin().await?;
+        let job = tx.discard_job(id, reason).await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    /// [`Tx::reschedule_job`] in a transaction of its own.
+    pub async fn reschedule_job(&self, id: i64, at: DateTime<Utc>) -> Result<JobRow, StoreError> {
+        let mut tx = self.begin().await?;
+        let job = tx.reschedule_job(id, at).await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    /// Attempts that ended since `since`, per UTC hour, oldest first; hours
+    /// without any are left out. Completions count by `finished_at` (jobs
+    /// still `completed`); failures are the entries of the error histories,
+    /// by their own time (see [`HourlyAttempts::failed`]).
+    #[tracing::instrument(skip(self))]
+    pub async fn attempts_per_hour(&self, since: DateTime<Utc>) -> Result<Vec<HourlyAttempts>, StoreError> {
+        dispatch!(self, activity::attempts_per_hour(since))
+    }
+
+    /// How many error-history entries are dated `since` or later.
+    #[tracing::instrument(skip(self))]
+    pub async fn failed_attempts_since(&self, since: DateTime<Utc>) -> Result<i64, StoreError> {
+        dispatch!(self, activity::failed_attempts_since(since))
+    }
+
+    /// The due job that has waited longest without running: available,
+    /// scheduled or retryable with `run_at` not after now (database clock),
+    /// earliest `run_at` first.
+    #[tracing::instrument(skip(self))]
+    pub async fn oldest_waiting_job(&self) -> Result<Option<JobRow>, StoreError> {
+        dispatch!(self, activity::oldest_waiting())
+    }
+
+    /// Up to `limit` jobs that failed last and are still failed: retryable
+    /// (by their last change) or discarded (by when they were), newest first.
+    #[tracing::instrument(skip(self))]
+    pub async fn recent_failures(&self, limit: i64) -> Result<Vec<JobRow>, StoreError> {
+        dispatch!(self, activity::recent_failures(limit))
     }
 
     pub async fn count_jobs(&self) -> Result<Vec<QueueCount>, StoreError> {

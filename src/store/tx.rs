@@ -7,6 +7,8 @@ pub struct Tx {
     pub(crate) inner: TxInner,
     store: Store,
     wake_on_commit: bool,
+    /// Jobs inserted per kind, counted in the metrics once committed.
+    enqueued: Vec<(String, u64)>,
 }
 
 pub(crate) enum TxInner {
@@ -24,6 +26,7 @@ impl Tx {
             inner,
             store: store.clone(),
             wake_on_commit: false,
+            enqueued: Vec::new(),
         })
     }
 
@@ -50,7 +53,24 @@ impl Tx {
         if self.wake_on_commit {
             self.store.wake_local();
         }
+        for (kind, n) in &self.enqueued {
+            crate::metrics::global().job_enqueued(kind, *n);
+        }
         Ok(())
+    }
+
+    /// Notes the jobs an insert created (not the duplicates), per kind.
+    pub(crate) fn count_enqueued(&mut self, jobs: &[super::types::NewJob], out: &[super::types::Inserted]) {
+        for (job, inserted) in jobs.iter().zip(out) {
+            if !matches!(inserted, super::types::Inserted::New(_)) {
+                continue;
+            }
+            // A batch is nearly always of one kind: look at the last entry first.
+            match self.enqueued.iter_mut().rev().find(|(k, _)| *k == job.kind) {
+                Some((_, n)) => *n += 1,
+                None => self.enqueued.push((job.kind.clone(), 1)),
+            }
+        }
     }
 
     pub async fn rollback(self) -> Result<(), StoreError> {

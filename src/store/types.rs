@@ -190,6 +190,19 @@ pub struct QueueCount {
     pub count: i64,
 }
 
+/// Attempts that ended within one hour (UTC hours, times by the database clock).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HourlyAttempts {
+    /// The start of the hour.
+    pub hour: DateTime<Utc>,
+    /// Jobs completed in that hour (by `finished_at`).
+    pub completed: i64,
+    /// Entries of the jobs' error histories dated in that hour: failed
+    /// attempts, rescues after a lost lease, and the reasons recorded when a
+    /// job was cancelled or discarded.
+    pub failed: i64,
+}
+
 /// A worker process as seen through its heartbeat.
 #[derive(Debug, Clone, Serialize)]
 pub struct WorkerInfo {

@@ -2,6 +2,7 @@ use chrono::{NaiveDate, Utc};
 
 use super::catalog::money;
 use crate::billing::catalog::Nature;
+use crate::billing::money::Money;
 use crate::billing::revenue_book::{BookLine, NewBookLine};
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Store, StoreError, Tx};
@@ -108,4 +109,31 @@ pub(crate) async fn first_date(store: &Store) -> Result<Option<NaiveDate>, Store
 pub(crate) async fn last_seq(tx: &mut Tx) -> Result<i64, StoreError> {
     let seq: Option<i64> = sql!(fetch_one, tx, "SELECT MAX(seq) AS seq FROM revenue_book")?.get("seq")?;
     Ok(seq.unwrap_or(0))
+}
+
+/// The sum of the lines received from `from` (included) to `to` (excluded),
+/// per nature and currency (refunds, negative, included).
+pub(crate) async fn totals_between(
+    store: &Store,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(Nature, Money)>, StoreError> {
+    read!(
+        fetch_all,
+        store,
+        "SELECT nature, currency, CAST(SUM(amount_minor) AS BIGINT) AS total FROM revenue_book
+         WHERE received_on >= $1 AND received_on < $2
+         GROUP BY nature, currency ORDER BY currency, nature",
+        from,
+        to
+    )?
+    .iter()
+    .map(|r| {
+        let nature: String = r.get("nature")?;
+        Ok((
+            Nature::parse(&nature).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            money(r, "total", "currency")?,
+        ))
+    })
+    .collect()
 }

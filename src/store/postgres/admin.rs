@@ -2,16 +2,17 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
-use sqlx::Row;
+use sqlx::{PgConnection, Row};
 
 use super::super::types::{AttemptError, JobFilter, JobRow, JobState, QueueCount, WorkerInfo};
 use super::super::StoreError;
 use super::PgStore;
 
-const COLUMNS: &str = "id, kind, args, queue, priority, state, attempt, max_attempts, run_at, locked_by, locked_at,
+pub(super) const COLUMNS: &str =
+    "id, kind, args, queue, priority, state, attempt, max_attempts, run_at, locked_by, locked_at,
     lease_expires_at, errors, unique_key, progress, created_at, updated_at, finished_at";
 
-fn decode(r: &PgRow) -> Result<JobRow, StoreError> {
+pub(super) fn decode(r: &PgRow) -> Result<JobRow, StoreError> {
     let state: String = r.try_get("state")?;
     let errors: serde_json::Value = r.try_get("errors")?;
     Ok(JobRow {
@@ -37,9 +38,13 @@ fn decode(r: &PgRow) -> Result<JobRow, StoreError> {
 }
 
 pub(crate) async fn get(s: &PgStore, id: i64) -> Result<JobRow, StoreError> {
+    get_on(&s.pool, id).await
+}
+
+async fn get_on<'e>(ex: impl sqlx::PgExecutor<'e>, id: i64) -> Result<JobRow, StoreError> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM comptoir_jobs WHERE id = $1"))
         .bind(id)
-        .fetch_optional(&s.pool)
+        .fetch_optional(ex)
         .await?
         .ok_or(StoreError::NotFound)?;
     decode(&row)
@@ -67,15 +72,28 @@ pub(crate) async fn list(s: &PgStore, f: &JobFilter) -> Result<Vec<JobRow>, Stor
 }
 
 /// Why an update matched no row: the job is missing, or in a state that refuses it.
-async fn explain_miss(s: &PgStore, id: i64, refused: &str) -> StoreError {
-    match get(s, id).await {
+async fn explain_miss(conn: &mut PgConnection, id: i64, refused: &str) -> StoreError {
+    match get_on(&mut *conn, id).await {
         Ok(job) => StoreError::Conflict(format!("job {id} is {}: {refused}", job.state)),
         Err(e) => e,
     }
 }
 
-pub(crate) async fn retry(s: &PgStore, id: i64) -> Result<JobRow, StoreError> {
-    let row = sqlx::query(&format!(
+/// Runs an update that returns the job's columns; no row means refused or missing.
+async fn update_one(
+    conn: &mut PgConnection,
+    id: i64,
+    query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    refused: &str,
+) -> Result<JobRow, StoreError> {
+    match query.fetch_optional(&mut *conn).await? {
+        Some(r) => decode(&r),
+        None => Err(explain_miss(conn, id, refused).await),
+    }
+}
+
+pub(crate) async fn retry(conn: &mut PgConnection, id: i64) -> Result<JobRow, StoreError> {
+    let sql = format!(
         "WITH updated AS (
              UPDATE comptoir_jobs
              SET state = 'available', run_at = now(), max_attempts = GREATEST(max_attempts, attempt + 1),
@@ -84,32 +102,48 @@ pub(crate) async fn retry(s: &PgStore, id: i64) -> Result<JobRow, StoreError> {
              RETURNING {COLUMNS}),
          woken AS (SELECT pg_notify('comptoir_jobs', queue) FROM updated)
          SELECT * FROM updated WHERE (SELECT count(*) FROM woken) >= 0"
-    ))
-    .bind(id)
-    .fetch_optional(&s.pool)
-    .await?;
-    match row {
-        Some(r) => decode(&r),
-        None => Err(explain_miss(s, id, "a running job cannot be retried").await),
-    }
+    );
+    update_one(conn, id, sqlx::query(&sql).bind(id), "a running job cannot be retried").await
 }
 
-pub(crate) async fn cancel(s: &PgStore, id: i64, reason: &str) -> Result<JobRow, StoreError> {
-    let row = sqlx::query(&format!(
+pub(crate) async fn cancel(conn: &mut PgConnection, id: i64, reason: &str) -> Result<JobRow, StoreError> {
+    let sql = format!(
         "UPDATE comptoir_jobs
          SET state = 'cancelled', finished_at = now(), lease_expires_at = NULL, updated_at = now(),
              errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', now(), 'error', $2::text))
          WHERE id = $1 AND state NOT IN ('completed', 'cancelled', 'discarded')
          RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(reason)
-    .fetch_optional(&s.pool)
-    .await?;
-    match row {
-        Some(r) => decode(&r),
-        None => Err(explain_miss(s, id, "only a job that has not finished can be cancelled").await),
-    }
+    );
+    let query = sqlx::query(&sql).bind(id).bind(reason);
+    update_one(conn, id, query, "only a job that has not finished can be cancelled").await
+}
+
+pub(crate) async fn discard(conn: &mut PgConnection, id: i64, reason: &str) -> Result<JobRow, StoreError> {
+    let sql = format!(
+        "UPDATE comptoir_jobs
+         SET state = 'discarded', finished_at = now(), lease_expires_at = NULL, updated_at = now(),
+             errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', now(), 'error', $2::text))
+         WHERE id = $1 AND state IN ('available', 'scheduled', 'retryable')
+         RETURNING {COLUMNS}"
+    );
+    let query = sqlx::query(&sql).bind(id).bind(reason);
+    update_one(conn, id, query, "only a waiting job can be discarded").await
+}
+
+pub(crate) async fn reschedule(conn: &mut PgConnection, id: i64, at: DateTime<Utc>) -> Result<JobRow, StoreError> {
+    let sql = format!(
+        "WITH updated AS (
+             UPDATE comptoir_jobs
+             SET state = CASE WHEN $2 > now() THEN 'scheduled' ELSE 'available' END,
+                 run_at = GREATEST($2, now()), max_attempts = GREATEST(max_attempts, attempt + 1),
+                 finished_at = NULL, locked_by = NULL, locked_at = NULL, lease_expires_at = NULL, updated_at = now()
+             WHERE id = $1 AND state NOT IN ('running', 'completed')
+             RETURNING {COLUMNS}),
+         woken AS (SELECT pg_notify('comptoir_jobs', queue) FROM updated WHERE state = 'available')
+         SELECT * FROM updated WHERE (SELECT count(*) FROM woken) >= 0"
+    );
+    let query = sqlx::query(&sql).bind(id).bind(at);
+    update_one(conn, id, query, "a running or completed job cannot be rescheduled").await
 }
 
 pub(crate) async fn counts(s: &PgStore) -> Result<Vec<QueueCount>, StoreError> {

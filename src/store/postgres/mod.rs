@@ -1,5 +1,6 @@
 //! PostgreSQL backend: the production engine (many workers, many machines).
 
+pub(super) mod activity;
 pub(super) mod admin;
 pub(super) mod jobs;
 

@@ -1,17 +1,19 @@
 //! Inspection and repair on SQLite: what the CLI and the admin show and do.
 
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 
 use super::super::types::{AttemptError, JobFilter, JobRow, JobState, QueueCount, WorkerInfo};
 use super::super::StoreError;
 use super::{from_ms, opt_from_ms, SqliteStore, NOW_MS};
 
-const COLUMNS: &str = "id, kind, args, queue, priority, state, attempt, max_attempts, run_at, locked_by, locked_at,
+pub(super) const COLUMNS: &str =
+    "id, kind, args, queue, priority, state, attempt, max_attempts, run_at, locked_by, locked_at,
     lease_expires_at, errors, unique_key, progress, created_at, updated_at, finished_at";
 const STAMP: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
-fn decode(r: &SqliteRow) -> Result<JobRow, StoreError> {
+pub(super) fn decode(r: &SqliteRow) -> Result<JobRow, StoreError> {
     let state: String = r.try_get("state")?;
     let args: String = r.try_get("args")?;
     let errors: String = r.try_get("errors")?;
@@ -39,9 +41,13 @@ fn decode(r: &SqliteRow) -> Result<JobRow, StoreError> {
 }
 
 pub(crate) async fn get(s: &SqliteStore, id: i64) -> Result<JobRow, StoreError> {
+    get_on(&s.reader, id).await
+}
+
+async fn get_on<'e>(ex: impl sqlx::SqliteExecutor<'e>, id: i64) -> Result<JobRow, StoreError> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM comptoir_jobs WHERE id = ?"))
         .bind(id)
-        .fetch_optional(&s.reader)
+        .fetch_optional(ex)
         .await?
         .ok_or(StoreError::NotFound)?;
     decode(&row)
@@ -68,46 +74,72 @@ pub(crate) async fn list(s: &SqliteStore, f: &JobFilter) -> Result<Vec<JobRow>, 
     rows.iter().map(decode).collect()
 }
 
-async fn explain_miss(s: &SqliteStore, id: i64, refused: &str) -> StoreError {
-    match get(s, id).await {
+async fn explain_miss(conn: &mut SqliteConnection, id: i64, refused: &str) -> StoreError {
+    match get_on(&mut *conn, id).await {
         Ok(job) => StoreError::Conflict(format!("job {id} is {}: {refused}", job.state)),
         Err(e) => e,
     }
 }
 
-pub(crate) async fn retry(s: &SqliteStore, id: i64) -> Result<JobRow, StoreError> {
-    let row = sqlx::query(&format!(
-        "UPDATE comptoir_jobs
-         SET state = 'available', run_at = {NOW_MS}, max_attempts = max(max_attempts, attempt + 1),
-             finished_at = NULL, locked_by = NULL, locked_at = NULL, lease_expires_at = NULL, updated_at = {NOW_MS}
-         WHERE id = ? AND state <> 'running'
-         RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .fetch_optional(&s.writer)
-    .await?;
-    match row {
+/// Runs an update that returns the job's columns; no row means refused or missing.
+async fn update_one<'q>(
+    conn: &mut SqliteConnection,
+    id: i64,
+    query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    refused: &str,
+) -> Result<JobRow, StoreError> {
+    match query.fetch_optional(&mut *conn).await? {
         Some(r) => decode(&r),
-        None => Err(explain_miss(s, id, "a running job cannot be retried").await),
+        None => Err(explain_miss(conn, id, refused).await),
     }
 }
 
-pub(crate) async fn cancel(s: &SqliteStore, id: i64, reason: &str) -> Result<JobRow, StoreError> {
-    let row = sqlx::query(&format!(
+pub(crate) async fn retry(conn: &mut SqliteConnection, id: i64) -> Result<JobRow, StoreError> {
+    let sql = format!(
+        "UPDATE comptoir_jobs
+         SET state = 'available', run_at = {NOW_MS}, max_attempts = max(max_attempts, attempt + 1),
+             finished_at = NULL, locked_by = NULL, locked_at = NULL, lease_expires_at = NULL, updated_at = {NOW_MS}
+         WHERE id = ?1 AND state <> 'running'
+         RETURNING {COLUMNS}"
+    );
+    update_one(conn, id, sqlx::query(&sql).bind(id), "a running job cannot be retried").await
+}
+
+pub(crate) async fn cancel(conn: &mut SqliteConnection, id: i64, reason: &str) -> Result<JobRow, StoreError> {
+    let sql = format!(
         "UPDATE comptoir_jobs
          SET state = 'cancelled', finished_at = {NOW_MS}, lease_expires_at = NULL, updated_at = {NOW_MS},
-             errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', {STAMP}, 'error', ?))
-         WHERE id = ? AND state NOT IN ('completed', 'cancelled', 'discarded')
+             errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', {STAMP}, 'error', ?2))
+         WHERE id = ?1 AND state NOT IN ('completed', 'cancelled', 'discarded')
          RETURNING {COLUMNS}"
-    ))
-    .bind(reason)
-    .bind(id)
-    .fetch_optional(&s.writer)
-    .await?;
-    match row {
-        Some(r) => decode(&r),
-        None => Err(explain_miss(s, id, "only a job that has not finished can be cancelled").await),
-    }
+    );
+    let query = sqlx::query(&sql).bind(id).bind(reason);
+    update_one(conn, id, query, "only a job that has not finished can be cancelled").await
+}
+
+pub(crate) async fn discard(conn: &mut SqliteConnection, id: i64, reason: &str) -> Result<JobRow, StoreError> {
+    let sql = format!(
+        "UPDATE comptoir_jobs
+         SET state = 'discarded', finished_at = {NOW_MS}, lease_expires_at = NULL, updated_at = {NOW_MS},
+             errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', {STAMP}, 'error', ?2))
+         WHERE id = ?1 AND state IN ('available', 'scheduled', 'retryable')
+         RETURNING {COLUMNS}"
+    );
+    let query = sqlx::query(&sql).bind(id).bind(reason);
+    update_one(conn, id, query, "only a waiting job can be discarded").await
+}
+
+pub(crate) async fn reschedule(conn: &mut SqliteConnection, id: i64, at: DateTime<Utc>) -> Result<JobRow, StoreError> {
+    let sql = format!(
+        "UPDATE comptoir_jobs
+         SET state = CASE WHEN ?2 > {NOW_MS} THEN 'scheduled' ELSE 'available' END,
+             run_at = max(?2, {NOW_MS}), max_attempts = max(max_attempts, attempt + 1),
+             finished_at = NULL, locked_by = NULL, locked_at = NULL, lease_expires_at = NULL, updated_at = {NOW_MS}
+         WHERE id = ?1 AND state NOT IN ('running', 'completed')
+         RETURNING {COLUMNS}"
+    );
+    let query = sqlx::query(&sql).bind(id).bind(at.timestamp_millis());
+    update_one(conn, id, query, "a running or completed job cannot be rescheduled").await
 }
 
 pub(crate) async fn counts(s: &SqliteStore) -> Result<Vec<QueueCount>, StoreError> {

@@ -2,6 +2,7 @@
 //! busy timeout). One writer connection serialises this process's writes;
 //! other processes on the same file wait on SQLite's busy timeout.
 
+pub(super) mod activity;
 pub(super) mod admin;
 pub(super) mod jobs;
 

@@ -1,0 +1,262 @@
+//! `/admin`: the business at a glance. Jobs waiting and running, failures
+//! of the last 24 hours, the oldest waiting job, workers alive, this month's
+//! receipts, jobs per queue and state, attempts per hour (a chart) and the
+//! latest failures. `/admin/dashboard.json` refreshes the counts live.
+
+mod chart;
+
+use std::collections::BTreeMap;
+
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Datelike, DurationRound, Months, NaiveDate, TimeDelta, Utc};
+use minijinja::context;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::{Admin, AdminError};
+use crate::billing::catalog::Nature;
+use crate::billing::money::{Currency, Money};
+use crate::store::types::{JobRow, JobState, QueueCount, WorkerInfo};
+use crate::store::{Store, StoreError};
+use crate::web::{Access, Routes};
+
+pub(super) const TEMPLATES: &[(&str, &str)] = &[crate::template!("admin/dashboard.html")];
+
+/// A worker is alive if its heartbeat (every 10 s by default) is this recent.
+const ALIVE_WITHIN: TimeDelta = TimeDelta::seconds(60);
+/// Hours in the chart.
+const CHART_HOURS: usize = 24;
+/// Failures listed.
+const FAILURES_SHOWN: i64 = 10;
+
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .get("/admin", Access::Operator, page)
+        .get("/admin/dashboard.json", Access::Operator, live)
+}
+
+/// The numbers of the cards (and of the live JSON).
+#[derive(Debug, Serialize)]
+struct Counts {
+    waiting: i64,
+    running: i64,
+    failed_24h: i64,
+    workers_alive: usize,
+    oldest_waiting: Option<Oldest>,
+    /// `queue` → `state` → jobs.
+    queues: BTreeMap<String, BTreeMap<&'static str, i64>>,
+}
+
+#[derive(Debug, Serialize)]
+struct Oldest {
+    id: i64,
+    kind: String,
+    queue: String,
+    age: String,
+}
+
+async fn counts(store: &Store, now: DateTime<Utc>, workers: &[WorkerInfo]) -> Result<Counts, StoreError> {
+    let by_state = store.count_jobs().await?;
+    let sum = |states: &[JobState]| -> i64 {
+        by_state
+            .iter()
+            .filter(|c| states.contains(&c.state))
+            .map(|c| c.count)
+            .sum()
+    };
+    let oldest = store.oldest_waiting_job().await?.map(|j| Oldest {
+        id: j.id,
+        age: age(now - j.run_at),
+        kind: j.kind,
+        queue: j.queue,
+    });
+    Ok(Counts {
+        waiting: sum(&[JobState::Available, JobState::Scheduled, JobState::Retryable]),
+        running: sum(&[JobState::Running]),
+        failed_24h: store.failed_attempts_since(now - TimeDelta::hours(24)).await?,
+        workers_alive: workers.iter().filter(|w| now - w.last_seen_at <= ALIVE_WITHIN).count(),
+        oldest_waiting: oldest,
+        queues: by_queue(&by_state),
+    })
+}
+
+fn by_queue(counts: &[QueueCount]) -> BTreeMap<String, BTreeMap<&'static str, i64>> {
+    let mut out: BTreeMap<String, BTreeMap<&'static str, i64>> = BTreeMap::new();
+    for c in counts {
+        *out.entry(c.queue.clone())
+            .or_default()
+            .entry(c.state.as_str())
+            .or_default() += c.count;
+    }
+    out
+}
+
+/// "42 s", "3 min", "2 h 05", "3 j 4 h".
+fn age(d: TimeDelta) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        3600..86_400 => format!("{} h {:02}", s / 3600, s % 3600 / 60),
+        _ => format!("{} j {} h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+/// This month's receipts (livre de recettes, by date received, database
+/// clock's UTC date), goods and services apart, per currency.
+#[derive(Debug, Serialize)]
+struct Receipts {
+    currency: String,
+    goods: Money,
+    services: Money,
+    total: Money,
+}
+
+async fn receipts(store: &Store, today: NaiveDate) -> Result<(String, Vec<Receipts>), AdminError> {
+    let first = today.with_day(1).unwrap_or(today);
+    let next = first.checked_add_months(Months::new(1)).unwrap_or(today);
+    let lines = crate::store::billing::revenue_book::totals_between(store, first, next).await?;
+    let mut out: Vec<Receipts> = Vec::new();
+    for (nature, amount) in lines {
+        let code = amount.currency.code().to_string();
+        let entry = match out.iter().position(|r| r.currency == code) {
+            Some(i) => &mut out[i],
+            None => {
+                let zero = Money::new(0, amount.currency);
+                out.push(Receipts {
+                    currency: code,
+                    goods: zero,
+                    services: zero,
+                    total: zero,
+                });
+                out.last_mut().ok_or_else(|| AdminError::Internal("receipts".into()))?
+            }
+        };
+        let add = |m: Money| Money::new(m.minor + amount.minor, m.currency);
+        match nature {
+            Nature::Goods => entry.goods = add(entry.goods),
+            Nature::Services => entry.services = add(entry.services),
+        }
+        entry.total = add(entry.total);
+    }
+    if out.is_empty() {
+        let zero = Money::new(0, Currency::EUR);
+        out.push(Receipts {
+            currency: "EUR".into(),
+            goods: zero,
+            services: zero,
+            total: zero,
+        });
+    }
+    Ok((first.format("%m/%Y").to_string(), out))
+}
+
+#[tracing::instrument(skip_all)]
+async fn page(admin: Admin) -> Result<Response, AdminError> {
+    let store = &admin.state.store;
+    let now = store.now().await?;
+    let workers = store.list_workers().await?;
+    let counts = counts(store, now, &workers).await?;
+    let first_hour = now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now) - TimeDelta::hours(CHART_HOURS as i64 - 1);
+    let chart = chart::build(first_hour, CHART_HOURS, &store.attempts_per_hour(first_hour).await?);
+    let failures: Vec<Value> = store
+        .recent_failures(FAILURES_SHOWN)
+        .await?
+        .iter()
+        .map(failure)
+        .collect();
+    let (month, receipts) = receipts(store, now.date_naive()).await?;
+    let workers: Vec<Value> = workers
+        .iter()
+        .map(|w| json!({ "worker": w, "alive": now - w.last_seen_at <= ALIVE_WITHIN }))
+        .collect();
+    let queues: Vec<Value> = counts
+        .queues
+        .iter()
+        .map(|(queue, by_state)| {
+            let encoded = crate::web::cookies::url_encode(queue);
+            json!({ "name": queue, "encoded": encoded, "counts": by_state })
+        })
+        .collect();
+    admin.render(
+        "admin/dashboard.html",
+        "dashboard",
+        context! {
+            backend => store.backend().name(),
+            now => now,
+            queues => queues,
+            counts => counts,
+            states => JobState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            workers => workers,
+            chart => chart,
+            failures => failures,
+            month => month,
+            receipts => receipts,
+        },
+    )
+}
+
+/// A failed job, its last error masked and shortened.
+fn failure(job: &JobRow) -> Value {
+    let error = job
+        .errors
+        .last()
+        .map(|e| super::jobs::short_error(&e.error))
+        .unwrap_or_default();
+    json!({
+        "id": job.id,
+        "kind": job.kind,
+        "queue": job.queue,
+        "state": job.state,
+        "attempt": job.attempt,
+        "max_attempts": job.max_attempts,
+        "at": job.errors.last().map(|e| e.at),
+        "error": error,
+    })
+}
+
+/// The counts as flat keys for `data-field`: `waiting`, `q.default.available`…
+#[tracing::instrument(skip_all)]
+async fn live(admin: Admin) -> Result<Response, AdminError> {
+    let store = &admin.state.store;
+    let now = store.now().await?;
+    let workers = store.list_workers().await?;
+    let c = counts(store, now, &workers).await?;
+    let mut out = Map::new();
+    out.insert("waiting".into(), c.waiting.into());
+    out.insert("running".into(), c.running.into());
+    out.insert("failed_24h".into(), c.failed_24h.into());
+    out.insert("workers_alive".into(), c.workers_alive.into());
+    out.insert(
+        "oldest_waiting".into(),
+        c.oldest_waiting
+            .as_ref()
+            .map_or_else(|| "—".to_string(), |o| format!("#{} · {}", o.id, o.age))
+            .into(),
+    );
+    for (queue, states) in &c.queues {
+        for state in JobState::ALL {
+            let n = states.get(state.as_str()).copied().unwrap_or(0);
+            out.insert(format!("q.{queue}.{}", state.as_str()), n.into());
+        }
+    }
+    out.insert("now".into(), json!(now));
+    out.insert("done".into(), false.into());
+    Ok(Json(Value::Object(out)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages() {
+        let s = TimeDelta::seconds;
+        assert_eq!(age(s(-3)), "0 s");
+        assert_eq!(age(s(42)), "42 s");
+        assert_eq!(age(s(185)), "3 min");
+        assert_eq!(age(s(7_500)), "2 h 05");
+        assert_eq!(age(s(3 * 86_400 + 4 * 3600 + 59)), "3 j 4 h");
+    }
+}
