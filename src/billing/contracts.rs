@@ -308,3 +308,28 @@ pub async fn open_operations(tx: &mut Tx, contract_id: i64, until: NaiveDate) ->
 pub async fn list_operations(store: &Store, contract_id: i64) -> Result<Vec<Operation>, BillingError> {
     Ok(sql::list_operations(store, contract_id).await?)
 }
+
+/// What a contract owes now, in its currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Balance {
+    /// Purchases minus refunds not yet invoiced.
+    pub open_operations: Money,
+    /// The contract's issued invoices, less what was paid or credited.
+    pub unpaid_invoices: Money,
+}
+
+impl Balance {
+    /// What counts against the ceiling.
+    pub fn outstanding(&self) -> Result<Money, BillingError> {
+        Ok(self.open_operations.checked_add(self.unpaid_invoices)?)
+    }
+}
+
+pub async fn balance(tx: &mut Tx, contract: &Contract) -> Result<Balance, BillingError> {
+    let b = sql::balance(tx, contract.id).await?;
+    let currency = contract.ceiling.currency;
+    Ok(Balance {
+        open_operations: Money::new(b.open_operations, currency),
+        unpaid_invoices: Money::new(b.unpaid_invoices, currency),
+    })
+}

@@ -364,7 +364,6 @@ pub(crate) async fn revoke_api_key(tx: &mut Tx, id: i64) -> Result<ApiKey, Store
 // ---- API idempotency -----------------------------------------------------
 
 /// What a request under an idempotency key finds.
-#[allow(dead_code)] // for the API's Idempotency-Key, being built
 pub(crate) enum Replay {
     /// First time: the caller does the work, then calls [`save_api_response`].
     New,
@@ -373,12 +372,12 @@ pub(crate) enum Replay {
         status: u16,
         body: serde_json::Value,
     },
-    /// The key was used with another request body, or its first use is still running.
+    /// The key was used with another request.
     Mismatch,
+    /// The key's first request is still running.
     InFlight,
 }
 
-#[allow(dead_code)] // for the API's Idempotency-Key, being built
 pub(crate) async fn begin_api_request(
     store: &Store,
     api_key_id: i64,
@@ -422,7 +421,6 @@ pub(crate) async fn begin_api_request(
     }
 }
 
-#[allow(dead_code)] // for the API's Idempotency-Key, being built
 pub(crate) async fn save_api_response(
     store: &Store,
     api_key_id: i64,
@@ -444,7 +442,6 @@ pub(crate) async fn save_api_response(
 }
 
 /// Forgets a request that failed before answering, so that a retry runs it again.
-#[allow(dead_code)] // for the API's Idempotency-Key, being built
 pub(crate) async fn forget_api_request(store: &Store, api_key_id: i64, key: &str) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
     sql!(
