@@ -368,10 +368,7 @@ pub(crate) enum Replay {
     /// First time: the caller does the work, then calls [`save_api_response`].
     New,
     /// Done before with the same request: this answer.
-    Answer {
-        status: u16,
-        body: serde_json::Value,
-    },
+    Answer { status: u16, body: serde_json::Value },
     /// The key was used with another request.
     Mismatch,
     /// The key's first request is still running.
@@ -402,7 +399,9 @@ pub(crate) async fn begin_api_request(
     let r = sql!(
         fetch_one,
         tx,
-        "SELECT request_hash, status, response FROM api_requests WHERE api_key_id = $1 AND idempotency_key = $2",
+        // INTEGER on both; read as BIGINT so that PostgreSQL's int4 decodes as i64.
+        "SELECT request_hash, CAST(status AS BIGINT) AS status, response FROM api_requests
+         WHERE api_key_id = $1 AND idempotency_key = $2",
         api_key_id,
         key
     )?;

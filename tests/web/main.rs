@@ -6,4 +6,14 @@
 mod support;
 
 mod access;
+mod openapi;
 mod signin;
+
+mod api_client;
+mod api_contracts;
+mod api_keys;
+mod api_orders;
+
+#[allow(dead_code)]
+#[path = "../providers_replay/mod.rs"]
+mod providers_replay;

@@ -15,7 +15,9 @@ use crate::billing::payments::{self, Completion, Payment, PaymentStatus};
 use crate::billing::refunds::{self, Refund, RefundStatus};
 use crate::billing::{invoices, BillingError};
 use crate::jobs::{enqueue, EnqueueOptions, Job, JobContext, JobError, JobKind, JobResult, KindOptions, Outcome};
-use crate::providers::{ChargeOutcome, ChargeRequest, Provider, ProviderError, Providers, RefundStatus as ProviderRefund};
+use crate::providers::{
+    ChargeOutcome, ChargeRequest, Provider, ProviderError, Providers, RefundStatus as ProviderRefund,
+};
 use crate::store::{Store, Tx};
 
 fn payment_options() -> KindOptions {

@@ -174,10 +174,9 @@ async fn subscribe(api: Api, idem: Idempotency, Json(body): Json<Value>) -> Resu
     }
     match customers::get(&api.state.store, request.customer_id).await {
         Ok(_) => {}
-        Err(BillingError::NotFound(_)) => fields.add(
-            "customer_id",
-            format!("no customer has the id {}", request.customer_id),
-        ),
+        Err(BillingError::NotFound(_)) => {
+            fields.add("customer_id", format!("no customer has the id {}", request.customer_id))
+        }
         Err(e) => return Err(e.into()),
     }
     fields.finish()?;

@@ -147,11 +147,17 @@ mod tests {
     fn fingerprints_ignore_key_order_but_not_values() {
         let a: serde_json::Value = serde_json::from_str(r#"{"b": 1, "a": [1, 2]}"#).unwrap();
         let b: serde_json::Value = serde_json::from_str(r#"{"a":[1,2],"b":1}"#).unwrap();
-        assert_eq!(fingerprint("POST", "/api/orders", &a), fingerprint("POST", "/api/orders", &b));
+        assert_eq!(
+            fingerprint("POST", "/api/orders", &a),
+            fingerprint("POST", "/api/orders", &b)
+        );
         assert_ne!(
             fingerprint("POST", "/api/orders", &a),
             fingerprint("POST", "/api/orders", &json!({"a": [2, 1], "b": 1}))
         );
-        assert_ne!(fingerprint("POST", "/api/orders", &a), fingerprint("POST", "/api/other", &a));
+        assert_ne!(
+            fingerprint("POST", "/api/orders", &a),
+            fingerprint("POST", "/api/other", &a)
+        );
     }
 }

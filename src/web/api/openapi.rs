@@ -17,7 +17,10 @@ pub(super) fn routes() -> Routes {
 
 async fn serve() -> Response {
     (
-        [(CONTENT_TYPE, "application/json"), (CACHE_CONTROL, "public, max-age=300")],
+        [
+            (CONTENT_TYPE, "application/json"),
+            (CACHE_CONTROL, "public, max-age=300"),
+        ],
         DOCUMENT,
     )
         .into_response()

@@ -167,7 +167,9 @@ async fn check(api: &Api, r: CreateOrder) -> Result<Checked, ApiError> {
     }
     fields.finish()?;
     let (Some(payer), Some(provider)) = (payer, provider) else {
-        return Err(ApiError::Internal("order checks passed without a payer or provider".into()));
+        return Err(ApiError::Internal(
+            "order checks passed without a payer or provider".into(),
+        ));
     };
     Ok(Checked {
         payer,
@@ -257,5 +259,12 @@ async fn place(api: Api, c: Checked) -> Result<Answer, ApiError> {
     if let Err(e) = payment_jobs::charge(store, &api.state.app.providers, payment.id, &c.options).await {
         log_step_error(&e, payment.id);
     }
-    order_answer(store, order.id, payment.id, PaymentStatus::Initiated, StatusCode::CREATED).await
+    order_answer(
+        store,
+        order.id,
+        payment.id,
+        PaymentStatus::Initiated,
+        StatusCode::CREATED,
+    )
+    .await
 }
