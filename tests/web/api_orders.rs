@@ -389,7 +389,7 @@ async fn a_paypal_order_gives_the_approval_url_then_is_captured(backend: Backend
     );
 
     // Approved: captured, paid, invoiced.
-    let done = api.post_empty(&capture).await;
+    let done = api.post_with(&capture, None, Some("capture-1")).await;
     assert_eq!(done.status, 200, "{}", done.body);
     let done = done.json();
     assert_eq!(done["payment"]["status"], "completed");
@@ -407,6 +407,13 @@ async fn a_paypal_order_gives_the_approval_url_then_is_captured(backend: Backend
     let entries = audit_of(&app, "order.capture").await;
     assert_eq!(entries.len(), 1, "the refused capture changed nothing");
     assert_eq!(entries[0].details["status"], "completed");
+
+    // The same capture again under its key: the first answer, though the order moved on.
+    let replayed = api.post_with(&capture, None, Some("capture-1")).await;
+    assert_eq!(replayed.status, 200);
+    assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replayed.json(), done);
+    assert_eq!(audit_of(&app, "order.capture").await.len(), 1);
 
     // Nothing left to capture.
     let again = api.post_empty(&capture).await;
@@ -429,6 +436,16 @@ async fn idempotency_keys_replay_refuse_and_wait(backend: Backend) {
     assert_eq!(replayed.json(), first.json());
     assert_eq!(count(&app.db, "orders").await, 1);
     assert_eq!(audit_of(&app, "order.create").await.len(), 1);
+    // Even once the mug is no longer sold: a replay answers what the first request did.
+    let mut tx = app.db.store.begin().await.unwrap();
+    catalog::set_active(&mut tx, "MUG", false).await.unwrap();
+    tx.commit().await.unwrap();
+    let later = api.post_keyed("/api/orders", &order("simulated"), "checkout-1").await;
+    assert_eq!(later.status, 201, "{}", later.body);
+    assert_eq!(later.json(), first.json());
+    let mut tx = app.db.store.begin().await.unwrap();
+    catalog::set_active(&mut tx, "MUG", true).await.unwrap();
+    tx.commit().await.unwrap();
 
     // Another request with the same key: refused, nothing new.
     let mut other = order("simulated");

@@ -128,27 +128,25 @@ async fn show(api: Api, Path(id): Path<i64>) -> Result<Json<OrderView>, ApiError
 /// approved): 200 once captured, 202 if the provider did not answer (a job
 /// retries), 422 `capture_refused` if the provider refuses (not approved yet).
 async fn capture(api: Api, idem: Idempotency, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    let store = api.state.store.clone();
-    let order = orders::get(&store, id).await?;
-    let waiting = payments::for_order(&store, id)
+    idem.run(&api, &Value::Null, capture_now(api.clone(), id)).await
+}
+
+async fn capture_now(api: Api, order_id: i64) -> Result<Answer, ApiError> {
+    let store = &api.state.store;
+    let order = orders::get(store, order_id).await?;
+    let waiting = payments::for_order(store, order_id)
         .await?
         .into_iter()
         .rfind(|p| p.status == PaymentStatus::Pending);
-    let payment = match (order.status, waiting) {
-        (OrderStatus::Pending, Some(p)) => p,
+    let payment_id = match (order.status, waiting) {
+        (OrderStatus::Pending, Some(p)) => p.id,
         (OrderStatus::Pending, None) => {
             return Err(ApiError::Conflict(format!(
-                "order {id} has no payment waiting to be captured"
+                "order {order_id} has no payment waiting to be captured"
             )))
         }
-        (status, _) => return Err(ApiError::Conflict(format!("order {id} is {}", status.as_str()))),
+        (status, _) => return Err(ApiError::Conflict(format!("order {order_id} is {}", status.as_str()))),
     };
-    idem.run(&api, &Value::Null, capture_now(api.clone(), id, payment.id))
-        .await
-}
-
-async fn capture_now(api: Api, order_id: i64, payment_id: i64) -> Result<Answer, ApiError> {
-    let store = &api.state.store;
     let step = payment_jobs::capture(store, &api.state.app.providers, payment_id).await;
     let outcome = match &step {
         Ok(Step::Refused(reason)) => {

@@ -84,12 +84,19 @@ struct Checked {
     options: ChargeOptions,
 }
 
+/// The body's shape is checked first; what depends on the database (the
+/// customer, the catalogue) is checked under the idempotency key, so that a
+/// replay answers what the first request answered.
 pub(super) async fn create(api: Api, idem: Idempotency, Json(body): Json<Value>) -> Result<Response, ApiError> {
     let request: CreateOrder = from_value(body.clone())?;
+    idem.run(&api, &body, check_and_place(api.clone(), request)).await
+}
+
+async fn check_and_place(api: Api, request: CreateOrder) -> Result<Answer, ApiError> {
     let checked = check(&api, request).await?;
     // An order whose payment completes is invoiced: the seller must be set up first.
     settings::load(&api.state.store).await?;
-    idem.run(&api, &body, place(api.clone(), checked)).await
+    place(api, checked).await
 }
 
 async fn check(api: &Api, r: CreateOrder) -> Result<Checked, ApiError> {
