@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::openapi::Doc;
+use crate::openapi_schema::Doc;
 use crate::support::web::{Answer, Client, TestApp};
 
 pub struct ApiClient {

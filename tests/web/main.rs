@@ -7,12 +7,14 @@ mod support;
 
 mod access;
 mod openapi;
+mod openapi_schema;
 mod signin;
 
 mod api_client;
 mod api_contracts;
 mod api_keys;
 mod api_orders;
+mod api_providers;
 
 #[allow(dead_code)]
 #[path = "../providers_replay/mod.rs"]
