@@ -5,7 +5,7 @@ use chrono::Utc;
 
 use super::secret::constant_time_eq;
 use super::{invalid, random_token, sha256_hex, ApiKey, AuthError, Operator};
-use crate::store::{access, Store, StoreError};
+use crate::store::{access, Store, StoreError, Tx};
 
 /// A key just created: `secret` is the whole key, shown to the operator once.
 #[derive(Debug)]
@@ -16,15 +16,21 @@ pub struct NewApiKey {
 
 #[tracing::instrument(skip(store))]
 pub async fn create_key(store: &Store, operator_id: i64, name: &str) -> Result<NewApiKey, AuthError> {
+    let mut tx = store.begin().await?;
+    let key = create_key_in(&mut tx, operator_id, name).await?;
+    tx.commit().await?;
+    Ok(key)
+}
+
+/// [`create_key`] inside the caller's transaction (with its audit entry, say).
+pub async fn create_key_in(tx: &mut Tx, operator_id: i64, name: &str) -> Result<NewApiKey, AuthError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(invalid("name", "1 to 100 characters / 1 à 100 caractères"));
     }
     let prefix = random_token(4);
     let secret = format!("ck_{prefix}_{}", random_token(24));
-    let mut tx = store.begin().await?;
-    let key = access::insert_api_key(&mut tx, operator_id, name, &prefix, &sha256_hex(&secret)).await?;
-    tx.commit().await?;
+    let key = access::insert_api_key(tx, operator_id, name, &prefix, &sha256_hex(&secret)).await?;
     Ok(NewApiKey { key, secret })
 }
 
@@ -57,10 +63,15 @@ pub async fn list_keys(store: &Store) -> Result<Vec<ApiKey>, AuthError> {
 #[tracing::instrument(skip(store))]
 pub async fn revoke_key(store: &Store, id: i64) -> Result<ApiKey, AuthError> {
     let mut tx = store.begin().await?;
-    let key = match access::revoke_api_key(&mut tx, id).await {
-        Err(StoreError::NotFound) => return Err(AuthError::NotFound),
-        other => other?,
-    };
+    let key = revoke_key_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(key)
+}
+
+/// [`revoke_key`] inside the caller's transaction; `NotFound` when no live key has this id.
+pub async fn revoke_key_in(tx: &mut Tx, id: i64) -> Result<ApiKey, AuthError> {
+    match access::revoke_api_key(tx, id).await {
+        Err(StoreError::NotFound) => Err(AuthError::NotFound),
+        other => Ok(other?),
+    }
 }

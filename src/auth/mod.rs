@@ -13,7 +13,7 @@ mod throttle;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-pub use api_keys::{authenticate_key, create_key, list_keys, revoke_key, NewApiKey};
+pub use api_keys::{authenticate_key, create_key, create_key_in, list_keys, revoke_key, revoke_key_in, NewApiKey};
 pub use operators::{count_operators, create_operator, list_operators, reset_password, NewOperator};
 pub use password::{hash_password, verify_password, MIN_PASSWORD_CHARS};
 pub(crate) use secret::constant_time_eq;

@@ -339,12 +339,24 @@ pub struct ContractBalance {
 pub async fn balance(store: &Store, id: i64) -> Result<ContractBalance, BillingError> {
     let contract = get(store, id).await?;
     let b = sql::balance_now(store, id).await?;
-    let currency = contract.ceiling.currency;
-    let outstanding = b.open_operations + b.unpaid_invoices;
-    Ok(ContractBalance {
-        open_operations: Money::new(b.open_operations, currency),
-        unpaid_invoices: Money::new(b.unpaid_invoices, currency),
-        outstanding: Money::new(outstanding, currency),
-        available: Money::new((contract.ceiling.minor - outstanding).max(0), currency),
-    })
+    Ok(ContractBalance::of(&contract, b.open_operations, b.unpaid_invoices))
+}
+
+/// The same, inside the caller's transaction.
+pub async fn balance_in(tx: &mut Tx, contract: &Contract) -> Result<ContractBalance, BillingError> {
+    let b = sql::balance(tx, contract.id).await?;
+    Ok(ContractBalance::of(contract, b.open_operations, b.unpaid_invoices))
+}
+
+impl ContractBalance {
+    fn of(contract: &Contract, open_operations: i64, unpaid_invoices: i64) -> ContractBalance {
+        let currency = contract.ceiling.currency;
+        let outstanding = open_operations.saturating_add(unpaid_invoices);
+        ContractBalance {
+            open_operations: Money::new(open_operations, currency),
+            unpaid_invoices: Money::new(unpaid_invoices, currency),
+            outstanding: Money::new(outstanding, currency),
+            available: Money::new(contract.ceiling.minor.saturating_sub(outstanding).max(0), currency),
+        }
+    }
 }

@@ -458,6 +458,11 @@ pub async fn list(store: &Store, filter: &PaymentFilter) -> Result<Vec<Payment>,
     Ok(sql::list(store, filter).await?)
 }
 
+/// Every payment of an order, oldest first.
+pub async fn for_order(store: &Store, order_id: i64) -> Result<Vec<Payment>, BillingError> {
+    Ok(sql::for_order(store, order_id).await?)
+}
+
 /// Payments still initiated or pending, created before `before` (for reconciliation).
 pub async fn stuck(store: &Store, before: DateTime<Utc>) -> Result<Vec<Payment>, BillingError> {
     Ok(sql::stuck(store, before).await?)

@@ -364,21 +364,17 @@ pub(crate) async fn revoke_api_key(tx: &mut Tx, id: i64) -> Result<ApiKey, Store
 // ---- API idempotency -----------------------------------------------------
 
 /// What a request under an idempotency key finds.
-#[allow(dead_code)] // for the API's Idempotency-Key, being built
 pub(crate) enum Replay {
     /// First time: the caller does the work, then calls [`save_api_response`].
     New,
     /// Done before with the same request: this answer.
-    Answer {
-        status: u16,
-        body: serde_json::Value,
-    },
-    /// The key was used with another request body, or its first use is still running.
+    Answer { status: u16, body: serde_json::Value },
+    /// The key was used with another request.
     Mismatch,
+    /// The key's first request is still running.
     InFlight,
 }
 
-#[allow(dead_code)] // for the API's Idempotency-Key, being built
 pub(crate) async fn begin_api_request(
     store: &Store,
     api_key_id: i64,
@@ -403,7 +399,9 @@ pub(crate) async fn begin_api_request(
     let r = sql!(
         fetch_one,
         tx,
-        "SELECT request_hash, status, response FROM api_requests WHERE api_key_id = $1 AND idempotency_key = $2",
+        // INTEGER on both; read as BIGINT so that PostgreSQL's int4 decodes as i64.
+        "SELECT request_hash, CAST(status AS BIGINT) AS status, response FROM api_requests
+         WHERE api_key_id = $1 AND idempotency_key = $2",
         api_key_id,
         key
     )?;
@@ -422,7 +420,6 @@ pub(crate) async fn begin_api_request(
     }
 }
 
-#[allow(dead_code)] // for the API's Idempotency-Key, being built
 pub(crate) async fn save_api_response(
     store: &Store,
     api_key_id: i64,
@@ -444,7 +441,6 @@ pub(crate) async fn save_api_response(
 }
 
 /// Forgets a request that failed before answering, so that a retry runs it again.
-#[allow(dead_code)] // for the API's Idempotency-Key, being built
 pub(crate) async fn forget_api_request(store: &Store, api_key_id: i64, key: &str) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
     sql!(

@@ -83,6 +83,7 @@ pub fn app(state: AppState) -> Router {
     routes()
         .into_router(&state)
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
@@ -93,6 +94,15 @@ async fn not_found(request: Request) -> Response {
         api::ApiError::NotFound("route".into()).into_response()
     } else {
         admin::AdminError::NotFound.into_response()
+    }
+}
+
+/// A known path with another method: JSON under `/api`, axum's plain 405 elsewhere.
+async fn method_not_allowed(request: Request) -> Response {
+    if request.uri().path().starts_with("/api/") {
+        api::ApiError::MethodNotAllowed.into_response()
+    } else {
+        axum::http::StatusCode::METHOD_NOT_ALLOWED.into_response()
     }
 }
 

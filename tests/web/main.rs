@@ -6,6 +6,11 @@
 mod support;
 
 mod access;
+mod api_client;
+mod api_contracts;
+mod api_keys;
+mod api_orders;
+mod api_providers;
 mod audit;
 mod billing_contracts;
 mod billing_customers;
@@ -17,5 +22,11 @@ mod dashboard;
 mod imports;
 mod jobs;
 mod metrics;
+mod openapi;
+mod openapi_schema;
 mod settings;
 mod signin;
+
+#[allow(dead_code)]
+#[path = "../providers_replay/mod.rs"]
+mod providers_replay;

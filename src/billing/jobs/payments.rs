@@ -5,6 +5,10 @@
 //! livre de recettes, e-mails enqueued). A job killed after the provider call
 //! runs again, gets the same answer for the same key, and records it once.
 
+mod steps;
+
+pub use steps::{capture, charge, ChargeOptions, Step, StepError};
+
 use chrono::{Duration as Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -13,9 +17,9 @@ use crate::app::AppContext;
 use crate::billing::money::Money;
 use crate::billing::payments::{self, Completion, Payment, PaymentStatus};
 use crate::billing::refunds::{self, Refund, RefundStatus};
-use crate::billing::{invoices, BillingError};
+use crate::billing::BillingError;
 use crate::jobs::{enqueue, EnqueueOptions, Job, JobContext, JobError, JobKind, JobResult, KindOptions, Outcome};
-use crate::providers::{ChargeOutcome, ChargeRequest, Provider, ProviderError, RefundStatus as ProviderRefund};
+use crate::providers::{ChargeOutcome, Provider, ProviderError, RefundStatus as ProviderRefund};
 use crate::store::{Store, Tx};
 
 fn payment_options() -> KindOptions {
@@ -60,16 +64,16 @@ async fn after_completion(tx: &mut Tx, before: &Payment, after: &Payment) -> Res
     Ok(())
 }
 
-/// Records what the provider answered about a payment. Returns whether the
-/// payment is settled (completed or failed) or still waiting.
-async fn record(store: &Store, payment_id: i64, outcome: ChargeOutcome) -> Result<Outcome, BillingError> {
+/// Records what the provider answered about a payment, with what follows from
+/// it; an answer about a payment already settled changes nothing.
+async fn record(store: &Store, payment_id: i64, outcome: ChargeOutcome) -> Result<(), BillingError> {
     let day = today(store).await?;
     let mut tx = store.begin().await?;
     let before = payments::lock(&mut tx, payment_id).await?;
     if before.status.received() || before.status == PaymentStatus::Failed {
-        return Ok(Outcome::Done);
+        return Ok(());
     }
-    let result = match outcome {
+    match outcome {
         ChargeOutcome::Succeeded { reference, fee } => {
             let fee = fee
                 .filter(|f| f.currency == before.amount.currency)
@@ -86,7 +90,6 @@ async fn record(store: &Store, payment_id: i64, outcome: ChargeOutcome) -> Resul
             };
             let after = payments::complete(&mut tx, payment_id, done).await?;
             after_completion(&mut tx, &before, &after).await?;
-            Outcome::Done
         }
         ChargeOutcome::Authorized { reference } => {
             payments::mark_pending(&mut tx, payment_id, &reference).await?;
@@ -97,7 +100,6 @@ async fn record(store: &Store, payment_id: i64, outcome: ChargeOutcome) -> Resul
             )
             .await
             .map_err(|e| BillingError::Conflict(e.to_string()))?;
-            Outcome::Done
         }
         ChargeOutcome::RequiresApproval {
             reference,
@@ -116,11 +118,9 @@ async fn record(store: &Store, payment_id: i64, outcome: ChargeOutcome) -> Resul
                 .await
                 .map_err(|e| BillingError::Conflict(e.to_string()))?;
             }
-            Outcome::Done
         }
         ChargeOutcome::Pending { reference } => {
             payments::mark_pending(&mut tx, payment_id, &reference).await?;
-            Outcome::Done
         }
         ChargeOutcome::Declined { reason, code } => {
             let why = match code {
@@ -128,11 +128,10 @@ async fn record(store: &Store, payment_id: i64, outcome: ChargeOutcome) -> Resul
                 None => reason,
             };
             payments::fail(&mut tx, payment_id, &why).await?;
-            Outcome::Done
         }
-    };
+    }
     tx.commit().await?;
-    Ok(result)
+    Ok(())
 }
 
 /// How long a payer has to approve a payment before its order expires.
@@ -146,6 +145,17 @@ pub fn approval_window() -> std::time::Duration {
 
 fn provider_of(ctx: &JobContext<AppContext>, payment: &Payment) -> Result<Provider, ProviderError> {
     ctx.app.providers.get(&payment.provider)
+}
+
+/// How a job ends after a step.
+fn step_outcome(step: Result<Step, StepError>) -> JobResult {
+    match step {
+        Ok(Step::NotDue | Step::Recorded) => Ok(Outcome::Done),
+        Ok(Step::Waiting) => Ok(Outcome::Snooze(std::time::Duration::from_secs(60))),
+        Ok(Step::Refused(reason)) => Ok(Outcome::Discard(reason)),
+        Err(StepError::Provider(e)) => provider_failure(e),
+        Err(StepError::Billing(e)) => billing_failure(e),
+    }
 }
 
 /// Charges a recorded payment through its provider.
@@ -170,46 +180,11 @@ impl JobKind for ChargePayment {
 
 impl Job<AppContext> for ChargePayment {
     async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
-        let payment = match payments::get(ctx.store(), self.payment_id).await {
-            Ok(p) => p,
-            Err(e) => return billing_failure(e),
+        let options = ChargeOptions {
+            payment_method: self.payment_method,
+            return_url: self.return_url,
         };
-        if payment.status != PaymentStatus::Initiated {
-            return Ok(Outcome::Done);
-        }
-        let provider = match provider_of(&ctx, &payment) {
-            Ok(p) => p,
-            Err(e) => return provider_failure(e),
-        };
-        let description = match payment.invoice_id {
-            Some(id) => invoices::get(ctx.store(), id).await.ok().and_then(|i| i.reference),
-            None => None,
-        };
-        let mut request = ChargeRequest::new(
-            payment.amount,
-            format!("{}:charge", payment.idempotency_key),
-            description.clone().map_or_else(
-                || format!("Commande {}", payment.order_id.unwrap_or_default()),
-                |r| format!("Facture {r}"),
-            ),
-        );
-        request.payment_id = Some(payment.id);
-        request.invoice_reference = description;
-        request.payment_method = self.payment_method.clone();
-        request.return_url = self.return_url.clone();
-        match provider.create_payment(&request).await {
-            Ok(outcome) => record(ctx.store(), payment.id, outcome).await.or_else(billing_failure),
-            Err(e) if !e.is_transient() => {
-                // Refused for good (bad parameters, credentials): the payment fails with the reason.
-                let mut tx = ctx.store().begin().await?;
-                payments::fail(&mut tx, payment.id, &e.to_string())
-                    .await
-                    .map_err(JobError::msg)?;
-                tx.commit().await?;
-                Ok(Outcome::Discard(e.to_string()))
-            }
-            Err(e) => provider_failure(e),
-        }
+        step_outcome(charge(ctx.store(), &ctx.app.providers, self.payment_id, &options).await)
     }
 }
 
@@ -229,31 +204,7 @@ impl JobKind for CapturePayment {
 
 impl Job<AppContext> for CapturePayment {
     async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
-        let payment = match payments::get(ctx.store(), self.payment_id).await {
-            Ok(p) => p,
-            Err(e) => return billing_failure(e),
-        };
-        if payment.status != PaymentStatus::Pending {
-            return Ok(Outcome::Done);
-        }
-        let Some(reference) = payment.provider_reference.clone() else {
-            return Ok(Outcome::Discard(format!(
-                "payment {} has no provider reference to capture",
-                payment.id
-            )));
-        };
-        let provider = match provider_of(&ctx, &payment) {
-            Ok(p) => p,
-            Err(e) => return provider_failure(e),
-        };
-        match provider
-            .capture(&reference, &format!("{}:capture", payment.idempotency_key))
-            .await
-        {
-            Ok(ChargeOutcome::Pending { .. }) => Ok(Outcome::Snooze(std::time::Duration::from_secs(60))),
-            Ok(outcome) => record(ctx.store(), payment.id, outcome).await.or_else(billing_failure),
-            Err(e) => provider_failure(e),
-        }
+        step_outcome(capture(ctx.store(), &ctx.app.providers, self.payment_id).await)
     }
 }
 
@@ -450,7 +401,10 @@ impl Job<AppContext> for SyncPayment {
         };
         match provider.status(&reference).await {
             Ok(ChargeOutcome::Pending { .. } | ChargeOutcome::RequiresApproval { .. }) => Ok(Outcome::Done),
-            Ok(outcome) => record(ctx.store(), payment.id, outcome).await.or_else(billing_failure),
+            Ok(outcome) => record(ctx.store(), payment.id, outcome)
+                .await
+                .map(|()| Outcome::Done)
+                .or_else(billing_failure),
             Err(e) => provider_failure(e),
         }
     }

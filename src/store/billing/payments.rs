@@ -407,3 +407,16 @@ pub(crate) async fn waiting_for_order(tx: &mut Tx, order_id: i64) -> Result<Vec<
     .map(|r| r.get("id"))
     .collect()
 }
+
+/// Every payment of an order, oldest first.
+pub(crate) async fn for_order(store: &Store, order_id: i64) -> Result<Vec<Payment>, StoreError> {
+    read!(
+        fetch_all,
+        store,
+        &format!("SELECT {COLUMNS} FROM payments WHERE order_id = $1 ORDER BY id"),
+        order_id
+    )?
+    .iter()
+    .map(decode)
+    .collect()
+}

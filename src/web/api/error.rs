@@ -23,6 +23,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0} not found")]
     NotFound(String),
+    /// 405: the route exists, with other methods.
+    #[error("this method is not allowed on this route (see /api/openapi.json)")]
+    MethodNotAllowed,
     /// 422: the body or query does not validate.
     #[error("invalid request")]
     Validation(Vec<FieldError>),
@@ -32,6 +35,9 @@ pub enum ApiError {
     /// 409: conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// 409: the first request with this `Idempotency-Key` is still being answered.
+    #[error("a request with this Idempotency-Key is still in progress; retry later")]
+    InProgress,
     /// 400: not JSON, wrong content type.
     #[error("{0}")]
     BadRequest(String),
@@ -53,8 +59,9 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Validation(_) | ApiError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::InProgress => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -65,9 +72,11 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => "unauthorized",
             ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Validation(_) => "invalid",
             ApiError::Refused { code, .. } => code,
             ApiError::Conflict(_) => "conflict",
+            ApiError::InProgress => "request_in_progress",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -81,6 +90,32 @@ impl ApiError {
             error["fields"] = json!(fields);
         }
         json!({ "error": error })
+    }
+}
+
+/// Collects every field's problem of a request, to answer them all at once.
+#[derive(Debug, Default)]
+pub struct Fields(Vec<FieldError>);
+
+impl Fields {
+    pub fn new() -> Fields {
+        Fields::default()
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    /// `Ok` when nothing was added, else a 422 naming every field.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
     }
 }
 

@@ -59,6 +59,18 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
+/// A JSON value already read (the body, kept whole for the idempotency
+/// fingerprint) into `T`, naming the field that does not fit.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        ApiError::Validation(vec![FieldError {
+            field: if field == "." { String::new() } else { field },
+            message: without_position(&e.into_inner().to_string()),
+        }])
+    })
+}
+
 /// serde_json appends " at line 1 column 42": useless to an API caller.
 fn without_position(message: &str) -> String {
     match message.rfind(" at line ") {

@@ -7,6 +7,8 @@
 mod contracts;
 mod error;
 mod extract;
+pub mod idempotency;
+mod money;
 mod openapi;
 mod orders;
 mod payments;
@@ -17,6 +19,7 @@ use axum::http::request::Parts;
 
 pub use error::{ApiError, FieldError};
 pub use extract::{Json, Path, Query};
+pub use openapi::DOCUMENT as OPENAPI;
 
 use super::guard::Caller;
 use super::{AppState, Routes};
@@ -33,6 +36,7 @@ pub(super) fn routes() -> Routes {
 }
 
 /// The API key a request was admitted with (the guard put it there).
+#[derive(Clone)]
 pub struct Api {
     pub state: AppState,
     pub key: ApiKey,

@@ -1,0 +1,277 @@
+//! `POST /api/orders`: the server prices the order from the catalogue; in one
+//! transaction it creates the customer (if given inline), the order, the
+//! payment (initiated), the audit entry and a `billing.charge_payment` job as
+//! a safety net; after the commit it charges the payment at once, the way the
+//! job would (`billing::jobs::payments::charge`). The job, when its time
+//! comes, finds the payment no longer initiated and does nothing — unless the
+//! provider did not answer, and then it is what retries.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::super::error::Fields;
+use super::super::extract::from_value;
+use super::super::idempotency::{Answer, Idempotency};
+use super::super::{Api, ApiError, Json};
+use super::{log_step_error, order_answer};
+use crate::audit::{self, Record};
+use crate::billing::catalog::{self, Product};
+use crate::billing::customers::{self, CustomerKind, NewCustomer};
+use crate::billing::jobs::payments::{self as payment_jobs, ChargeOptions, ChargePayment};
+use crate::billing::orders::{self, NewOrder, OrderItem, MAX_QUANTITY};
+use crate::billing::payments::{self, NewPayment, PaymentMethod, PaymentStatus};
+use crate::billing::{settings, BillingError};
+use crate::jobs::{enqueue, EnqueueOptions};
+
+/// The providers an API order may use (`manual` is the operator's own record
+/// of a transfer, cheque or cash, not something a client may claim).
+pub(super) const PROVIDERS: [&str; 3] = ["stripe", "paypal", "simulated"];
+
+/// The safety-net charge job runs this long after the order, well after the
+/// request's own call to the provider has ended (so they never race).
+const SAFETY_NET_DELAY: Duration = Duration::from_secs(120);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateOrder {
+    #[serde(default)]
+    customer: Option<CustomerIn>,
+    #[serde(default)]
+    customer_id: Option<i64>,
+    items: Vec<ItemIn>,
+    provider: String,
+    #[serde(default)]
+    payment_method: Option<String>,
+    #[serde(default)]
+    return_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomerIn {
+    kind: CustomerKind,
+    name: String,
+    address: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    siren: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemIn {
+    sku: String,
+    quantity: u32,
+}
+
+/// Who pays: a customer created with the order, or one that exists.
+enum Payer {
+    New(NewCustomer),
+    Existing(i64),
+}
+
+/// A request that passed every check that needs no transaction.
+struct Checked {
+    payer: Payer,
+    items: Vec<OrderItem>,
+    provider: &'static str,
+    options: ChargeOptions,
+}
+
+/// The body's shape is checked first; what depends on the database (the
+/// customer, the catalogue) is checked under the idempotency key, so that a
+/// replay answers what the first request answered.
+pub(super) async fn create(api: Api, idem: Idempotency, Json(body): Json<Value>) -> Result<Response, ApiError> {
+    let request: CreateOrder = from_value(body.clone())?;
+    idem.run(&api, &body, check_and_place(api.clone(), request)).await
+}
+
+async fn check_and_place(api: Api, request: CreateOrder) -> Result<Answer, ApiError> {
+    let checked = check(&api, request).await?;
+    // An order whose payment completes is invoiced: the seller must be set up first.
+    settings::load(&api.state.store).await?;
+    place(api, checked).await
+}
+
+async fn check(api: &Api, r: CreateOrder) -> Result<Checked, ApiError> {
+    let store = &api.state.store;
+    let mut fields = Fields::new();
+    let payer = match (r.customer, r.customer_id) {
+        (Some(_), Some(_)) => {
+            fields.add("customer_id", "give customer or customer_id, not both");
+            None
+        }
+        (None, None) => {
+            fields.add("customer", "required: the customer's details, or customer_id");
+            None
+        }
+        (Some(c), None) => Some(Payer::New(NewCustomer {
+            kind: c.kind,
+            name: c.name,
+            email: c.email,
+            address: c.address,
+            siren: c.siren,
+        })),
+        (None, Some(id)) => match customers::get(store, id).await {
+            Ok(_) => Some(Payer::Existing(id)),
+            Err(BillingError::NotFound(_)) => {
+                fields.add("customer_id", format!("no customer has the id {id}"));
+                None
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let catalogue: HashMap<String, Product> = catalog::price_list(store)
+        .await?
+        .into_iter()
+        .map(|p| (p.sku.clone(), p))
+        .collect();
+    if r.items.is_empty() {
+        fields.add("items", "at least one item is required");
+    }
+    let mut currencies = Vec::new();
+    for (i, item) in r.items.iter().enumerate() {
+        match catalogue.get(item.sku.trim()) {
+            Some(p) => currencies.push(p.unit_price.currency),
+            None => fields.add(format!("items[{i}].sku"), format!("{:?} is not for sale", item.sku)),
+        }
+        if item.quantity == 0 || item.quantity > MAX_QUANTITY {
+            fields.add(format!("items[{i}].quantity"), format!("1 to {MAX_QUANTITY}"));
+        }
+    }
+    if currencies.windows(2).any(|w| w[0] != w[1]) {
+        fields.add("items", "all items of an order must be in one currency");
+    }
+    let provider = PROVIDERS.into_iter().find(|p| *p == r.provider);
+    match provider {
+        None => fields.add("provider", format!("one of {}", PROVIDERS.join(", "))),
+        Some(p) if api.state.app.providers.get(p).is_err() => {
+            fields.add("provider", format!("{p} is not available on this server"))
+        }
+        Some(_) => {}
+    }
+    let payment_method = r.payment_method.map(|m| m.trim().to_string());
+    match (provider, &payment_method) {
+        (Some("stripe"), None) => fields.add("payment_method", "required with stripe: the PaymentMethod (pm_…)"),
+        (Some("stripe"), Some(m)) if !m.starts_with("pm_") || m.len() > 255 || !m.is_ascii() => {
+            fields.add("payment_method", "a Stripe PaymentMethod id, pm_…")
+        }
+        (Some(p), Some(_)) if p != "stripe" => fields.add("payment_method", "only used with provider stripe"),
+        _ => {}
+    }
+    let return_url = r.return_url.map(|u| u.trim().to_string());
+    if let Some(url) = &return_url {
+        let absolute = reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "https" | "http") && u.has_host());
+        if !absolute || url.len() > 2000 {
+            fields.add("return_url", "an absolute http(s) URL of at most 2000 characters");
+        }
+    }
+    fields.finish()?;
+    let (Some(payer), Some(provider)) = (payer, provider) else {
+        return Err(ApiError::Internal(
+            "order checks passed without a payer or provider".into(),
+        ));
+    };
+    Ok(Checked {
+        payer,
+        items: r
+            .items
+            .into_iter()
+            .map(|i| OrderItem {
+                sku: i.sku.trim().to_string(),
+                quantity: i.quantity,
+            })
+            .collect(),
+        provider,
+        options: ChargeOptions {
+            payment_method,
+            return_url,
+        },
+    })
+}
+
+/// A domain refusal of the inline customer, named as the request names it.
+fn customer_field(e: BillingError) -> ApiError {
+    match e {
+        BillingError::Invalid { field, message } => ApiError::field(format!("customer.{field}"), message),
+        other => other.into(),
+    }
+}
+
+async fn place(api: Api, c: Checked) -> Result<Answer, ApiError> {
+    let store = &api.state.store;
+    let mut tx = store.begin().await?;
+    let (customer_id, created) = match c.payer {
+        Payer::New(new) => (customers::create(&mut tx, new).await.map_err(customer_field)?.id, true),
+        Payer::Existing(id) => (id, false),
+    };
+    let order = orders::create(
+        &mut tx,
+        NewOrder {
+            customer_id,
+            items: c.items,
+        },
+    )
+    .await?;
+    let payment = payments::initiate(
+        &mut tx,
+        NewPayment {
+            customer_id,
+            invoice_id: None,
+            order_id: Some(order.id),
+            provider: c.provider.into(),
+            method: if c.provider == "paypal" {
+                PaymentMethod::Paypal
+            } else {
+                PaymentMethod::Card
+            },
+            amount: order.total,
+            // Unique per order and per database: a provider never sees a key twice.
+            idempotency_key: format!("api-order-{}-{}", order.id, crate::auth::random_token(6)),
+        },
+    )
+    .await?;
+    audit::record_in(
+        &mut tx,
+        &api.actor,
+        Record::new("order.create", format!("order:{}", order.id)).details(json!({
+            "customer_id": customer_id,
+            "customer_created": created,
+            "payment_id": payment.id,
+            "provider": c.provider,
+            "total": { "minor": order.total.minor, "currency": order.total.currency.code() },
+        })),
+    )
+    .await?;
+    enqueue(
+        &mut tx,
+        &ChargePayment {
+            payment_id: payment.id,
+            payment_method: c.options.payment_method.clone(),
+            return_url: c.options.return_url.clone(),
+        },
+        EnqueueOptions::new()
+            .unique_key(format!("charge:{}", payment.id))
+            .run_in(SAFETY_NET_DELAY),
+    )
+    .await?;
+    tx.commit().await?;
+
+    if let Err(e) = payment_jobs::charge(store, &api.state.app.providers, payment.id, &c.options).await {
+        log_step_error(&e, payment.id);
+    }
+    order_answer(
+        store,
+        order.id,
+        payment.id,
+        PaymentStatus::Initiated,
+        StatusCode::CREATED,
+    )
+    .await
+}
