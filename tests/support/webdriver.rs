@@ -304,6 +304,20 @@ impl Browser {
         }
     }
 
+    /// With `COMPTOIR_TEST_SCREENSHOTS=<dir>`, saves a screenshot of the page
+    /// as `<dir>/<name>.png` (to look at the admin as the test saw it).
+    pub async fn shot(&self, name: &str) {
+        let Ok(dir) = std::env::var("COMPTOIR_TEST_SCREENSHOTS") else {
+            return;
+        };
+        let _ = std::fs::create_dir_all(&dir);
+        if let Ok(png) = self.get("/screenshot").await {
+            if let Some(bytes) = png.as_str().and_then(base64_decode) {
+                let _ = std::fs::write(Path::new(&dir).join(format!("{name}.png")), bytes);
+            }
+        }
+    }
+
     /// Saves a screenshot and the page source, then panics with `why`.
     pub async fn fail(&self, why: &str) -> ! {
         let shot = self.artifacts.join("failure.png");
