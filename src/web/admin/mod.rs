@@ -162,6 +162,26 @@ pub fn redirect_with_flash(state: &AppState, location: &str, flash: &str) -> Res
     response
 }
 
+/// A list's optional filter from its query string: blank is no filter,
+/// anything else must parse, or the page says which field is wrong.
+pub fn filter<T, E>(
+    field: &str,
+    text: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<Option<T>, AdminError> {
+    match text.trim() {
+        "" => Ok(None),
+        t => parse(t)
+            .map(Some)
+            .map_err(|_| AdminError::Invalid(format!("{field} : {t:?} inconnu / unknown"))),
+    }
+}
+
+/// The query string that keeps a list's filters on its next pages.
+pub fn filter_params(pairs: &[(&str, String)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
 /// Keyset pagination: the `before` of the next page, when this one is full.
 pub fn next_before<T>(rows: &[T], limit: i64, id: impl Fn(&T) -> i64) -> Option<i64> {
     if rows.len() as i64 >= limit {

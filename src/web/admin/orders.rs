@@ -6,7 +6,7 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{empty_as_none, next_before, Admin, AdminError, Path, Query, PAGE_SIZE};
+use super::{empty_as_none, filter, filter_params, next_before, Admin, AdminError, Path, Query, PAGE_SIZE};
 use crate::billing::customers;
 use crate::billing::orders::{self, OrderFilter, OrderStatus};
 use crate::billing::payments::{self, PaymentFilter};
@@ -34,10 +34,7 @@ struct ListQuery {
 }
 
 async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, AdminError> {
-    let status = match q.status.trim() {
-        "" => None,
-        s => Some(OrderStatus::parse(s).map_err(|_| AdminError::Invalid(format!("status : {s:?} inconnu / unknown")))?),
-    };
+    let status = filter("status", &q.status, OrderStatus::parse)?;
     let store = &admin.state.store;
     let rows = orders::list(
         store,
@@ -56,11 +53,10 @@ async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, Admi
         .iter()
         .map(|o| json!({ "order": o, "customer": names.get(&o.customer_id) }))
         .collect();
-    let params = serde_urlencoded::to_string([
+    let params = filter_params(&[
         ("status", q.status.trim().to_string()),
         ("customer_id", q.customer_id.map(|i| i.to_string()).unwrap_or_default()),
-    ])
-    .unwrap_or_default();
+    ]);
     let statuses: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
     admin.render(
         "admin/orders/list.html",

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::billing_input::{self, customer_choices, refusal, FieldErrors};
-use super::{empty_as_none, next_before, Admin, AdminError, Form, Query, PAGE_SIZE};
+use super::{empty_as_none, filter, filter_params, next_before, Admin, AdminError, Form, Query, PAGE_SIZE};
 use crate::audit::{self, Record};
 use crate::billing::contracts::{self, ContractFilter, ContractStatus, NewContract};
 use crate::billing::customers;
@@ -43,12 +43,7 @@ struct ListQuery {
 }
 
 async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, AdminError> {
-    let status = match q.status.trim() {
-        "" => None,
-        s => Some(
-            ContractStatus::parse(s).map_err(|_| AdminError::Invalid(format!("status : {s:?} inconnu / unknown")))?,
-        ),
-    };
+    let status = filter("status", &q.status, ContractStatus::parse)?;
     let store = &admin.state.store;
     let rows = contracts::list(
         store,
@@ -63,11 +58,10 @@ async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, Admi
     let next = next_before(&rows, PAGE_SIZE, |c| c.id);
     let ids: Vec<i64> = rows.iter().map(|c| c.customer_id).collect();
     let names = customers::names(store, &ids).await?;
-    let params = serde_urlencoded::to_string([
+    let params = filter_params(&[
         ("status", q.status.trim().to_string()),
         ("customer_id", q.customer_id.map(|i| i.to_string()).unwrap_or_default()),
-    ])
-    .unwrap_or_default();
+    ]);
     let rows: Vec<_> = rows
         .iter()
         .map(|c| {

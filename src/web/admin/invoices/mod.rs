@@ -13,7 +13,7 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{empty_as_none, next_before, Admin, AdminError, Query, PAGE_SIZE};
+use super::{empty_as_none, filter, filter_params, next_before, Admin, AdminError, Query, PAGE_SIZE};
 use crate::billing::customers;
 use crate::billing::invoices::{self, InvoiceFilter, InvoiceKind, InvoiceStatus};
 use crate::web::{Access, Routes};
@@ -47,37 +47,35 @@ struct ListQuery {
     before: Option<i64>,
 }
 
-fn parse_status(s: &str) -> Result<Option<InvoiceStatus>, AdminError> {
-    Ok(match s {
-        "" => None,
-        "draft" => Some(InvoiceStatus::Draft),
-        "issued" => Some(InvoiceStatus::Issued),
-        "paid" => Some(InvoiceStatus::Paid),
-        "cancelled" => Some(InvoiceStatus::Cancelled),
-        other => return Err(AdminError::Invalid(format!("status : {other:?} inconnu / unknown"))),
-    })
+fn parse_status(s: &str) -> Result<InvoiceStatus, ()> {
+    match s {
+        "draft" => Ok(InvoiceStatus::Draft),
+        "issued" => Ok(InvoiceStatus::Issued),
+        "paid" => Ok(InvoiceStatus::Paid),
+        "cancelled" => Ok(InvoiceStatus::Cancelled),
+        _ => Err(()),
+    }
 }
 
-fn parse_kind(s: &str) -> Result<Option<InvoiceKind>, AdminError> {
-    Ok(match s {
-        "" => None,
-        "invoice" => Some(InvoiceKind::Invoice),
-        "credit_note" => Some(InvoiceKind::CreditNote),
-        other => return Err(AdminError::Invalid(format!("kind : {other:?} inconnu / unknown"))),
-    })
+fn parse_kind(s: &str) -> Result<InvoiceKind, ()> {
+    match s {
+        "invoice" => Ok(InvoiceKind::Invoice),
+        "credit_note" => Ok(InvoiceKind::CreditNote),
+        _ => Err(()),
+    }
 }
 
 async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, AdminError> {
     let store = &admin.state.store;
-    let filter = InvoiceFilter {
+    let wanted = InvoiceFilter {
         customer_id: q.customer_id,
-        status: parse_status(q.status.trim())?,
-        kind: parse_kind(q.kind.trim())?,
+        status: filter("status", &q.status, parse_status)?,
+        kind: filter("kind", &q.kind, parse_kind)?,
         limit: PAGE_SIZE,
         before_id: q.before,
         ..InvoiceFilter::default()
     };
-    let rows = invoices::list(store, &filter).await?;
+    let rows = invoices::list(store, &wanted).await?;
     let next = next_before(&rows, PAGE_SIZE, |i| i.id);
     let ids: Vec<i64> = rows.iter().map(|i| i.customer_id).collect();
     let names = customers::names(store, &ids).await?;
@@ -93,12 +91,11 @@ async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, Admi
             json!({ "invoice": i, "customer": name, "due": i.balance_due() })
         })
         .collect();
-    let params = serde_urlencoded::to_string([
+    let params = filter_params(&[
         ("status", q.status.trim().to_string()),
         ("kind", q.kind.trim().to_string()),
         ("customer_id", q.customer_id.map(|i| i.to_string()).unwrap_or_default()),
-    ])
-    .unwrap_or_default();
+    ]);
     admin.render(
         "admin/invoices/list.html",
         "invoices",

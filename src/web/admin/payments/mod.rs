@@ -12,7 +12,7 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{empty_as_none, next_before, Admin, AdminError, Path, Query, PAGE_SIZE};
+use super::{empty_as_none, filter, filter_params, next_before, Admin, AdminError, Path, Query, PAGE_SIZE};
 use crate::billing::payments::{self, Payment, PaymentFilter, PaymentStatus};
 use crate::billing::refunds::{self, Refund, RefundStatus};
 use crate::billing::{customers, emails, invoices};
@@ -51,17 +51,10 @@ struct ListQuery {
 }
 
 async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, AdminError> {
-    let status = match q.status.trim() {
-        "" => None,
-        s => Some(
-            PaymentStatus::parse(s).map_err(|_| AdminError::Invalid(format!("status : {s:?} inconnu / unknown")))?,
-        ),
-    };
-    let provider = match q.provider.trim() {
-        "" => None,
-        p if PROVIDERS.contains(&p) => Some(p.to_string()),
-        p => return Err(AdminError::Invalid(format!("provider : {p:?} inconnu / unknown"))),
-    };
+    let status = filter("status", &q.status, PaymentStatus::parse)?;
+    let provider = filter("provider", &q.provider, |p| {
+        PROVIDERS.contains(&p).then(|| p.to_string()).ok_or(())
+    })?;
     let store = &admin.state.store;
     let rows = payments::list(
         store,
@@ -82,12 +75,11 @@ async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, Admi
         .iter()
         .map(|p| json!({ "payment": p, "customer": names.get(&p.customer_id) }))
         .collect();
-    let params = serde_urlencoded::to_string([
+    let params = filter_params(&[
         ("status", q.status.trim().to_string()),
         ("provider", q.provider.trim().to_string()),
         ("customer_id", q.customer_id.map(|i| i.to_string()).unwrap_or_default()),
-    ])
-    .unwrap_or_default();
+    ]);
     let statuses: Vec<&str> = PaymentStatus::ALL.iter().map(|s| s.as_str()).collect();
     admin.render(
         "admin/payments/list.html",
