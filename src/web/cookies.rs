@@ -36,6 +36,13 @@ pub fn set(name: &str, value: &str, max_age: Option<u64>, secure: bool) -> Strin
     cookie
 }
 
+/// Adds a `Set-Cookie` header (made by [`set`] or [`clear`]) to a response.
+pub fn add(response: &mut axum::response::Response, cookie: &str) {
+    if let Ok(value) = cookie.parse() {
+        response.headers_mut().append(axum::http::header::SET_COOKIE, value);
+    }
+}
+
 /// A `Set-Cookie` value that deletes cookie `name`.
 pub fn clear(name: &str, secure: bool) -> String {
     set(name, "", Some(0), secure)

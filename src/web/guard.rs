@@ -240,16 +240,21 @@ fn form_field(bytes: &[u8], name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
+/// Hands the handler the key and its actor (`api:<prefix>`, for the audit log).
+fn admit_key(state: &AppState, request: &mut Request, key: ApiKey, operator: &auth::Operator) {
+    let actor = Actor {
+        operator_id: Some(operator.id),
+        name: format!("api:{}", key.prefix),
+        ip: client_ip(state, request),
+    };
+    request.extensions_mut().insert(Caller::ApiKey { key, actor });
+}
+
 /// A live API key.
 pub async fn api_key(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     match api_key_of(&state, request.headers()).await {
         Ok(Some((key, operator))) => {
-            let actor = Actor {
-                operator_id: Some(operator.id),
-                name: format!("api:{}", key.prefix),
-                ip: client_ip(&state, &request),
-            };
-            request.extensions_mut().insert(Caller::ApiKey { key, actor });
+            admit_key(&state, &mut request, key, &operator);
             next.run(request).await
         }
         Ok(None) => api_unauthorized(),
@@ -261,12 +266,7 @@ pub async fn api_key(State(state): State<AppState>, mut request: Request, next: 
 pub async fn operator_or_api_key(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     match api_key_of(&state, request.headers()).await {
         Ok(Some((key, operator))) => {
-            let actor = Actor {
-                operator_id: Some(operator.id),
-                name: format!("api:{}", key.prefix),
-                ip: client_ip(&state, &request),
-            };
-            request.extensions_mut().insert(Caller::ApiKey { key, actor });
+            admit_key(&state, &mut request, key, &operator);
             return next.run(request).await;
         }
         Ok(None) => {}

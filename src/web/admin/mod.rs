@@ -25,7 +25,6 @@ mod settings;
 mod signin;
 
 use axum::extract::FromRequestParts;
-use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -139,9 +138,7 @@ impl Admin {
         let mut response = (status, Html(html)).into_response();
         if self.flash.is_some() {
             let clear = cookies::clear(cookies::FLASH, self.state.web.secure_cookies());
-            if let Ok(v) = clear.parse() {
-                response.headers_mut().append(SET_COOKIE, v);
-            }
+            cookies::add(&mut response, &clear);
         }
         Ok(response)
     }
@@ -156,9 +153,7 @@ impl Admin {
 pub fn redirect_with_flash(state: &AppState, location: &str, flash: &str) -> Response {
     let mut response = Redirect::to(location).into_response();
     let cookie = cookies::set(cookies::FLASH, flash, Some(60), state.web.secure_cookies());
-    if let Ok(v) = cookie.parse() {
-        response.headers_mut().append(SET_COOKIE, v);
-    }
+    cookies::add(&mut response, &cookie);
     response
 }
 

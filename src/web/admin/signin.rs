@@ -4,7 +4,6 @@
 //! submit: a random value in a cookie and in the form, which must match.
 
 use axum::extract::{Path, State};
-use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -64,9 +63,7 @@ fn signin_page(
         minijinja::context! { csrf => &token, csrf_field => CSRF_FIELD, next => next, email => email, error => error },
     )?;
     let cookie = cookies::set(cookies::SIGNIN_CSRF, &token, Some(3600), state.web.secure_cookies());
-    if let Ok(v) = cookie.parse() {
-        response.headers_mut().append(SET_COOKIE, v);
-    }
+    cookies::add(&mut response, &cookie);
     Ok(response)
 }
 
@@ -117,9 +114,7 @@ async fn submit(
                 cookies::set(cookies::SESSION, &signed_in.token, None, secure),
                 cookies::clear(cookies::SIGNIN_CSRF, secure),
             ] {
-                if let Ok(v) = cookie.parse() {
-                    response.headers_mut().append(SET_COOKIE, v);
-                }
+                cookies::add(&mut response, &cookie);
             }
             Ok(response)
         }
@@ -160,9 +155,7 @@ async fn sign_out(admin: Admin) -> Result<Response, AdminError> {
     .await?;
     let mut response = Redirect::to("/admin/login").into_response();
     let cookie = cookies::clear(cookies::SESSION, admin.state.web.secure_cookies());
-    if let Ok(v) = cookie.parse() {
-        response.headers_mut().append(SET_COOKIE, v);
-    }
+    cookies::add(&mut response, &cookie);
     Ok(response)
 }
 
@@ -257,9 +250,7 @@ async fn setup_submit(
     let signed_in = auth::sign_in(&state.store, &f.email, &f.password, &ip, user_agent).await?;
     let mut response = Redirect::to("/admin").into_response();
     let cookie = cookies::set(cookies::SESSION, &signed_in.token, None, state.web.secure_cookies());
-    if let Ok(v) = cookie.parse() {
-        response.headers_mut().append(SET_COOKIE, v);
-    }
+    cookies::add(&mut response, &cookie);
     Ok(response)
 }
 
