@@ -77,6 +77,13 @@ pub async fn create(tx: &mut Tx, new: NewCustomer) -> Result<Customer, BillingEr
     Ok(sql::insert(tx, &new).await?)
 }
 
+/// Corrects a customer's details (checked as at creation). Documents already
+/// issued keep the details frozen in them; the next ones use the new ones.
+pub async fn update(tx: &mut Tx, id: i64, changes: NewCustomer) -> Result<Customer, BillingError> {
+    let changes = changes.validated()?;
+    sql::update(tx, id, &changes).await.map_err(|e| not_found(e, id))
+}
+
 pub async fn get(store: &Store, id: i64) -> Result<Customer, BillingError> {
     sql::get(store, id).await.map_err(|e| not_found(e, id))
 }

@@ -53,6 +53,7 @@ async fn database_families(store: &Store, out: &mut Exposition) -> Result<(), St
     let oldest = store.oldest_waiting_job().await?;
     let now = store.now().await?;
     let mut queues: Vec<&str> = counts.iter().map(|c| c.queue.as_str()).collect();
+    queues.sort_unstable();
     queues.dedup();
     out.family(
         "comptoir_jobs",

@@ -195,7 +195,80 @@ async fn a_long_customer_list_is_paginated_and_searched(backend: Backend) {
     );
 }
 
+async fn a_customer_is_corrected_and_issued_invoices_keep_their_details(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    crate::support::billing::save_settings(&app.db.store).await;
+    let mut client = app.signed_in().await;
+    let customer = create_customer(&app.db.store, person_input("Jean Martin")).await;
+    let draft = crate::support::billing::simple_draft(&app.db.store, customer.id, 2_500).await;
+    let issued = crate::support::billing::issue(&app.db.store, draft.id, chrono::Utc::now().date_naive()).await;
+    let path = format!("/admin/customers/{}", customer.id);
+
+    let form = client.get(&format!("{path}/edit")).await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("Jean Martin") && form.body.contains("id=\"save-customer\""));
+    // A business needs its SIREN: refused, nothing changed.
+    let refused = client
+        .post_form(
+            &path,
+            &[
+                ("kind", "business"),
+                ("name", "Martin SAS"),
+                ("address", "1 rue Neuve\n75001 Paris"),
+                ("email", ""),
+                ("siren", ""),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(
+        comptoir::billing::customers::get(&app.db.store, customer.id)
+            .await
+            .unwrap()
+            .name,
+        "Jean Martin"
+    );
+    let saved = client
+        .post_form(
+            &path,
+            &[
+                ("kind", "person"),
+                ("name", "Jean Martin-Leroy"),
+                ("address", "1 rue Neuve\n75001 Paris"),
+                ("email", "jean@example.fr"),
+                ("siren", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let stored = comptoir::billing::customers::get(&app.db.store, customer.id)
+        .await
+        .unwrap();
+    assert_eq!(stored.name, "Jean Martin-Leroy");
+    assert_eq!(stored.email.as_deref(), Some("jean@example.fr"));
+    // The issued invoice still carries the details it was issued with.
+    let invoice = comptoir::billing::invoices::get(&app.db.store, issued.id)
+        .await
+        .unwrap();
+    assert_eq!(invoice.snapshot.expect("issued").customer.name, "Jean Martin");
+    assert!(audit_actions(&app, &format!("customer:{}", customer.id))
+        .await
+        .contains(&"customer.update".to_string()));
+    assert_eq!(client.get("/admin/customers/999999/edit").await.status, 404);
+    assert_eq!(
+        client
+            .post_form(
+                "/admin/customers/999999",
+                &[("kind", "person"), ("name", "X"), ("address", "Y")]
+            )
+            .await
+            .status,
+        404
+    );
+}
+
 on_both_backends!(
+    a_customer_is_corrected_and_issued_invoices_keep_their_details,
     a_customer_is_created_through_the_form,
     an_invalid_customer_is_refused_by_its_field_and_nothing_is_created,
     a_long_customer_list_is_paginated_and_searched,

@@ -39,6 +39,24 @@ pub(crate) async fn insert(tx: &mut Tx, c: &NewCustomer) -> Result<Customer, Sto
     decode(&row)
 }
 
+pub(crate) async fn update(tx: &mut Tx, id: i64, c: &NewCustomer) -> Result<Customer, StoreError> {
+    let row = sql!(
+        fetch_optional,
+        tx,
+        &format!(
+            "UPDATE customers SET kind = $1, name = $2, email = $3, address = $4, siren = $5
+             WHERE id = $6 RETURNING {COLUMNS}"
+        ),
+        c.kind.as_str(),
+        &c.name,
+        c.email.as_deref(),
+        &c.address,
+        c.siren.as_deref(),
+        id
+    )?;
+    row.as_ref().map(decode).transpose()?.ok_or(StoreError::NotFound)
+}
+
 pub(crate) async fn get(store: &Store, id: i64) -> Result<Customer, StoreError> {
     decode(&read!(
         fetch_one,

@@ -29,6 +29,8 @@ pub(super) fn routes() -> Routes {
         .post("/admin/customers", Access::Operator, create)
         .get("/admin/customers/new", Access::Operator, new_form)
         .get("/admin/customers/{id}", Access::Operator, show)
+        .get("/admin/customers/{id}/edit", Access::Operator, edit_form)
+        .post("/admin/customers/{id}", Access::Operator, update)
 }
 
 /// How many of a customer's invoices, payments… its page shows.
@@ -81,12 +83,104 @@ fn form_page(
     errors: &FieldErrors,
     error: Option<String>,
 ) -> Result<Response, AdminError> {
+    edit_page(admin, status, None, form, errors, error)
+}
+
+/// The customer form: a new customer, or customer `editing`'s corrections.
+fn edit_page(
+    admin: &Admin,
+    status: StatusCode,
+    editing: Option<i64>,
+    form: &CustomerForm,
+    errors: &FieldErrors,
+    error: Option<String>,
+) -> Result<Response, AdminError> {
     admin.render_status(
         status,
         "admin/customers/new.html",
         "customers",
-        context! { form => form, errors => errors, error => error },
+        context! { form => form, errors => errors, error => error, editing => editing },
     )
+}
+
+impl CustomerForm {
+    fn of(c: &customers::Customer) -> CustomerForm {
+        CustomerForm {
+            kind: c.kind.as_str().into(),
+            name: c.name.clone(),
+            address: c.address.clone(),
+            email: c.email.clone().unwrap_or_default(),
+            siren: c.siren.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The customer the form describes, or the field errors.
+    fn customer(&self, errors: &mut FieldErrors) -> Option<NewCustomer> {
+        let Ok(kind) = CustomerKind::parse(self.kind.trim()) else {
+            errors.add("kind", "particulier ou professionnel / person or business");
+            return None;
+        };
+        Some(NewCustomer {
+            kind,
+            name: self.name.clone(),
+            email: Some(self.email.clone()),
+            address: self.address.clone(),
+            siren: Some(self.siren.clone()),
+        })
+    }
+}
+
+async fn edit_form(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+    let customer = customers::get(&admin.state.store, id).await?;
+    edit_page(
+        &admin,
+        StatusCode::OK,
+        Some(id),
+        &CustomerForm::of(&customer),
+        &FieldErrors::new(),
+        None,
+    )
+}
+
+#[tracing::instrument(skip_all, fields(customer = id))]
+async fn update(admin: Admin, Path(id): Path<i64>, Form(form): Form<CustomerForm>) -> Result<Response, AdminError> {
+    let before = customers::get(&admin.state.store, id).await?;
+    let mut errors = FieldErrors::new();
+    let Some(changes) = form.customer(&mut errors) else {
+        return edit_page(&admin, StatusCode::UNPROCESSABLE_ENTITY, Some(id), &form, &errors, None);
+    };
+    let mut tx = admin.state.store.begin().await?;
+    let after = match customers::update(&mut tx, id, changes).await {
+        Ok(c) => c,
+        Err(e) => {
+            tx.rollback().await?;
+            let message = refusal(e, FIELDS, &mut errors)?;
+            return edit_page(
+                &admin,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(id),
+                &form,
+                &errors,
+                Some(message),
+            );
+        }
+    };
+    audit::record_in(
+        &mut tx,
+        &admin.actor,
+        Record::new("customer.update", format!("customer:{id}")).details(json!({
+            "before": { "kind": before.kind.as_str(), "name": before.name, "email": before.email,
+                        "address": before.address, "siren": before.siren },
+            "after": { "kind": after.kind.as_str(), "name": after.name, "email": after.email,
+                       "address": after.address, "siren": after.siren },
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(admin.redirect(
+        &format!("/admin/customers/{id}"),
+        "Client modifié : les prochains documents portent ces coordonnées / customer updated",
+    ))
 }
 
 async fn new_form(admin: Admin) -> Result<Response, AdminError> {
@@ -100,22 +194,8 @@ async fn new_form(admin: Admin) -> Result<Response, AdminError> {
 #[tracing::instrument(skip_all)]
 async fn create(admin: Admin, Form(form): Form<CustomerForm>) -> Result<Response, AdminError> {
     let mut errors = FieldErrors::new();
-    let kind = match CustomerKind::parse(form.kind.trim()) {
-        Ok(k) => Some(k),
-        Err(_) => {
-            errors.add("kind", "particulier ou professionnel / person or business");
-            None
-        }
-    };
-    let Some(kind) = kind else {
+    let Some(new) = form.customer(&mut errors) else {
         return form_page(&admin, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, None);
-    };
-    let new = NewCustomer {
-        kind,
-        name: form.name.clone(),
-        email: Some(form.email.clone()),
-        address: form.address.clone(),
-        siren: Some(form.siren.clone()),
     };
     let mut tx = admin.state.store.begin().await?;
     let customer = match customers::create(&mut tx, new).await {
