@@ -50,7 +50,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             })),
         ),
         Err(BillingError::NoSettings) => unavailable(
-            "configuration incomplete: the seller's identity is not set (comptoir-worker billing configure)",
+            "configuration incomplete: the seller's identity is not set (Réglages in the admin, or comptoir-worker billing configure)",
             json!({ "database": "ok", "migrations": "ok", "configuration": "billing settings missing" }),
         ),
         Err(e) => {
