@@ -78,12 +78,13 @@ async fn a_good_csv_is_uploaded_run_and_reported(backend: Backend) {
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.text().contains("en attente / pending"), "{}", page.body);
     assert!(
-        page.body.contains(&format!("data-poll=\"/admin/imports/{id}.json\"")),
+        page.body
+            .contains(&format!("data-poll=\"/admin/imports/{id}/status.json\"")),
         "{}",
         page.body
     );
     assert!(page.body.contains("<progress id=\"import-progress\""), "{}", page.body);
-    let live = client.get(&format!("/admin/imports/{id}.json")).await;
+    let live = client.get(&format!("/admin/imports/{id}/status.json")).await;
     assert_eq!(live.status, 200, "{}", live.body);
     let live = live.json();
     assert_eq!(
@@ -97,7 +98,7 @@ async fn a_good_csv_is_uploaded_run_and_reported(backend: Backend) {
     assert!(report.all_succeeded(), "{report:?}");
     assert_eq!(count(&app.db, "customers").await, 3);
 
-    let live = client.get(&format!("/admin/imports/{id}.json")).await.json();
+    let live = client.get(&format!("/admin/imports/{id}/status.json")).await.json();
     assert_eq!(
         live,
         serde_json::json!({
@@ -160,7 +161,7 @@ async fn a_csv_with_two_bad_rows_names_both_and_imports_nothing(backend: Backend
 
     assert_eq!(count(&app.db, "customers").await, 0, "nothing applied");
     assert_eq!(count(&app.db, "import_keys").await, 0);
-    let live = client.get(&format!("/admin/imports/{id}.json")).await.json();
+    let live = client.get(&format!("/admin/imports/{id}/status.json")).await.json();
     assert_eq!(
         (live["status"].as_str(), live["done"].as_bool()),
         (Some("failed"), Some(true))
@@ -225,7 +226,7 @@ async fn files_that_are_no_usable_csv_fail_in_words(backend: Backend) {
             text.contains(&format!("Échec de l'import / import failed : {words}")),
             "import {id} should say {words:?}: {text}"
         );
-        let live = client.get(&format!("/admin/imports/{id}.json")).await.json();
+        let live = client.get(&format!("/admin/imports/{id}/status.json")).await.json();
         assert_eq!(live["done"], true);
     }
     assert_eq!(count(&app.db, "customers").await, 0);

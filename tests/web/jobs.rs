@@ -255,7 +255,7 @@ async fn a_job_page_shows_everything_but_secrets(backend: Backend) {
     assert!(!list.body.contains(iban) && list.body.contains("••••0189"));
 
     // Live state as JSON; unknown or malformed ids are 404 pages.
-    let live = client.get(&format!("/admin/jobs/{id}.json")).await;
+    let live = client.get(&format!("/admin/jobs/{id}/status.json")).await;
     assert_eq!(live.status, 200);
     let live = live.json();
     assert_eq!(
@@ -264,7 +264,7 @@ async fn a_job_page_shows_everything_but_secrets(backend: Backend) {
     );
     for path in [
         "/admin/jobs/987654",
-        "/admin/jobs/987654.json",
+        "/admin/jobs/987654/status.json",
         "/admin/jobs/abc",
         "/admin/jobs/12.xml",
     ] {
@@ -286,11 +286,12 @@ async fn progress_is_shown_and_polled(backend: Backend) {
     let mut client = app.signed_in().await;
     let page = client.get(&format!("/admin/jobs/{id}")).await;
     assert!(
-        page.body.contains(&format!("data-poll=\"/admin/jobs/{id}.json\"")),
+        page.body
+            .contains(&format!("data-poll=\"/admin/jobs/{id}/status.json\"")),
         "a running job is polled"
     );
     assert!(page.body.contains("value=\"25.0\""), "{}", page.body);
-    let live = client.get(&format!("/admin/jobs/{id}.json")).await.json();
+    let live = client.get(&format!("/admin/jobs/{id}/status.json")).await.json();
     assert_eq!(live["progress_percent"], json!(25.0));
     assert_eq!(live["progress_text"], json!("40 / 160 (25 %)"));
     assert_eq!(

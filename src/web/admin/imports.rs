@@ -2,7 +2,7 @@
 //! and the upload form; an upload is streamed to the data directory, then
 //! registered and its job enqueued (`billing::jobs::import`), audited
 //! (`import.upload`). An import's page shows its progress live (from
-//! `/admin/imports/{id}.json`), then its report: counts, bad rows and
+//! `/admin/imports/{id}/status.json`), then its report: counts, bad rows and
 //! skipped rows by line.
 
 mod upload;
@@ -40,8 +40,8 @@ pub(super) fn routes() -> Routes {
             Access::Operator,
             on(MethodFilter::POST, upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )
-        // `{id}` or `{id}.json` (the router has no suffixed parameters).
         .get("/admin/imports/{id}", Access::Operator, show)
+        .get("/admin/imports/{id}/status.json", Access::Operator, status)
 }
 
 fn status_label(status: ImportStatus) -> &'static str {
@@ -180,16 +180,14 @@ struct ShowQuery {
     skips_from: Option<usize>,
 }
 
-async fn show(admin: Admin, Path(id): Path<String>, Query(q): Query<ShowQuery>) -> Result<Response, AdminError> {
-    let (id, json) = match id.strip_suffix(".json") {
-        Some(n) => (n, true),
-        None => (id.as_str(), false),
-    };
-    let id: i64 = id.parse().map_err(|_| AdminError::NotFound)?;
+/// The import's live progress, polled by its page.
+async fn status(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
     let import = import::get(&admin.state.store, id).await?;
-    if json {
-        return Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(progress(&import))).into_response());
-    }
+    Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(progress(&import))).into_response())
+}
+
+async fn show(admin: Admin, Path(id): Path<i64>, Query(q): Query<ShowQuery>) -> Result<Response, AdminError> {
+    let import = import::get(&admin.state.store, id).await?;
     let errors = NotesPage::of(&import.errors, q.errors_from);
     let skips = NotesPage::of(&import.skips, q.skips_from);
     admin.render(

@@ -21,8 +21,8 @@ pub(super) fn routes() -> Routes {
     Routes::new()
         .get("/admin/jobs", Access::Operator, list::page)
         .post("/admin/jobs/bulk", Access::Operator, list::bulk)
-        // `/admin/jobs/12` (the page) and `/admin/jobs/12.json` (its live state).
         .get("/admin/jobs/{id}", Access::Operator, show::page)
+        .get("/admin/jobs/{id}/status.json", Access::Operator, show::status)
         // `retry`, `cancel`, `discard` or `run_at`.
         .post("/admin/jobs/{id}/{action}", Access::Operator, show::act)
 }

@@ -1,5 +1,5 @@
 //! `/admin/jobs/{id}`: a job's page, its live state as JSON
-//! (`/admin/jobs/{id}.json`, polled by `admin.js`), and one action at a time.
+//! (`/admin/jobs/{id}/status.json`, polled by `admin.js`), and one action at a time.
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -11,42 +11,28 @@ use super::actions::{self, Outcome, Request};
 use super::{progress, view};
 use crate::web::admin::{Admin, AdminError, Form, Path};
 
-/// `12` or `12.json`.
-enum Target {
-    Page(i64),
-    Json(i64),
-}
-
-fn target(segment: &str) -> Result<Target, AdminError> {
-    let (id, json) = match segment.strip_suffix(".json") {
-        Some(id) => (id, true),
-        None => (segment, false),
-    };
-    let id: i64 = id.parse().map_err(|_| AdminError::NotFound)?;
-    Ok(if json { Target::Json(id) } else { Target::Page(id) })
+/// The job's live state, polled by its page.
+#[tracing::instrument(skip_all)]
+pub(super) async fn status(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+    let job = admin.state.store.get_job(id).await?;
+    let (percent, text) = progress(&job);
+    Ok(Json(json!({
+        "id": job.id,
+        "state": job.state,
+        "attempt": job.attempt,
+        "max_attempts": job.max_attempts,
+        "progress_percent": percent,
+        "progress_text": text,
+        "errors": job.errors.len(),
+        "done": job.state.is_final(),
+    }))
+    .into_response())
 }
 
 #[tracing::instrument(skip_all)]
-pub(super) async fn page(admin: Admin, Path(segment): Path<String>) -> Result<Response, AdminError> {
-    let target = target(&segment)?;
-    let id = match target {
-        Target::Page(id) | Target::Json(id) => id,
-    };
+pub(super) async fn page(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
     let job = admin.state.store.get_job(id).await?;
     let (percent, text) = progress(&job);
-    if let Target::Json(_) = target {
-        return Ok(Json(json!({
-            "id": job.id,
-            "state": job.state,
-            "attempt": job.attempt,
-            "max_attempts": job.max_attempts,
-            "progress_percent": percent,
-            "progress_text": text,
-            "errors": job.errors.len(),
-            "done": job.state.is_final(),
-        }))
-        .into_response());
-    }
     admin.render(
         "admin/jobs/show.html",
         "jobs",
