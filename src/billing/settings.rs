@@ -41,6 +41,12 @@ impl Activity {
 
 pub const FRANCHISE_MENTION: &str = "TVA non applicable, art. 293 B du CGI";
 
+/// What `billing configure` and the admin's settings page offer by default.
+pub const DEFAULT_PAYMENT_TERMS_DAYS: i32 = 30;
+pub const DEFAULT_LATE_PENALTY_RATE: &str = "trois fois le taux d'intérêt légal";
+pub const DEFAULT_INVOICE_PREFIX: &str = "F";
+pub const DEFAULT_CREDIT_NOTE_PREFIX: &str = "AV";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     /// Printed as is; a micro-entrepreneur's name must carry "EI".

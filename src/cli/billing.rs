@@ -71,13 +71,13 @@ pub struct ConfigureArgs {
     activity: String,
     #[arg(long, default_value = FRANCHISE_MENTION)]
     vat_mention: String,
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = settings::DEFAULT_PAYMENT_TERMS_DAYS)]
     payment_terms_days: i32,
-    #[arg(long, default_value = "trois fois le taux d'intérêt légal")]
+    #[arg(long, default_value = settings::DEFAULT_LATE_PENALTY_RATE)]
     late_penalty_rate: String,
-    #[arg(long, default_value = "F")]
+    #[arg(long, default_value = settings::DEFAULT_INVOICE_PREFIX)]
     invoice_prefix: String,
-    #[arg(long, default_value = "AV")]
+    #[arg(long, default_value = settings::DEFAULT_CREDIT_NOTE_PREFIX)]
     credit_note_prefix: String,
     #[arg(long, default_value = "EUR")]
     currency: String,

@@ -63,10 +63,10 @@ impl SettingsForm {
             email: String::new(),
             activity: "services".into(),
             vat_mention: FRANCHISE_MENTION.into(),
-            payment_terms_days: "30".into(),
-            late_penalty_rate: "trois fois le taux d'intérêt légal".into(),
-            invoice_prefix: "F".into(),
-            credit_note_prefix: "AV".into(),
+            payment_terms_days: settings::DEFAULT_PAYMENT_TERMS_DAYS.to_string(),
+            late_penalty_rate: settings::DEFAULT_LATE_PENALTY_RATE.into(),
+            invoice_prefix: settings::DEFAULT_INVOICE_PREFIX.into(),
+            credit_note_prefix: settings::DEFAULT_CREDIT_NOTE_PREFIX.into(),
             currency: "EUR".into(),
         }
     }
