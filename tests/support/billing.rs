@@ -215,6 +215,47 @@ pub async fn issue(store: &Store, id: i64, on: NaiveDate) -> Invoice {
     inv
 }
 
+/// Pays an issued invoice in full, received on `on` (a receipt in the
+/// livre de recettes), through `provider` with `method`, under `key`.
+pub async fn pay_in_full(
+    store: &Store,
+    invoice: &Invoice,
+    on: NaiveDate,
+    provider: &str,
+    method: comptoir::billing::payments::PaymentMethod,
+    key: &str,
+) -> comptoir::billing::payments::Payment {
+    use comptoir::billing::payments::{self, Completion, NewPayment};
+    let mut tx = store.begin().await.expect("begin");
+    let p = payments::initiate(
+        &mut tx,
+        NewPayment {
+            customer_id: invoice.customer_id,
+            invoice_id: Some(invoice.id),
+            order_id: None,
+            provider: provider.into(),
+            method,
+            amount: invoice.total,
+            idempotency_key: key.into(),
+        },
+    )
+    .await
+    .expect("initiate");
+    let p = payments::complete(
+        &mut tx,
+        p.id,
+        Completion {
+            received_on: on,
+            fee: Money::zero(invoice.total.currency),
+            provider_reference: None,
+        },
+    )
+    .await
+    .expect("complete");
+    tx.commit().await.expect("commit");
+    p
+}
+
 /// Runs one statement on a connection of its own, outside the application.
 pub async fn raw_execute(db: &TestDb, sql: &str) -> Result<u64, String> {
     use sqlx::Connection;

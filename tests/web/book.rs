@@ -6,12 +6,12 @@ use comptoir::audit::{self, AuditFilter};
 use comptoir::billing::catalog::Nature;
 use comptoir::billing::invoices::{Invoice, NewLine};
 use comptoir::billing::jobs::book;
-use comptoir::billing::payments::{self, Completion, NewPayment, PaymentMethod};
+use comptoir::billing::payments::PaymentMethod;
 use comptoir::store::Store;
 use rust_decimal::Decimal;
 
 use crate::on_both_backends;
-use crate::support::billing::{date, draft, eur, issue, line, person, raw_i64, save_settings};
+use crate::support::billing::{date, draft, eur, issue, line, pay_in_full, person, raw_i64, save_settings};
 use crate::support::web::{Client, TestApp, EMAIL};
 use crate::support::Backend;
 
@@ -31,33 +31,7 @@ async fn paid_invoice(
 ) -> Invoice {
     let inv = draft(store, customer_id, vec![l]).await;
     let inv = issue(store, inv.id, issued).await;
-    let mut tx = store.begin().await.unwrap();
-    let p = payments::initiate(
-        &mut tx,
-        NewPayment {
-            customer_id,
-            invoice_id: Some(inv.id),
-            order_id: None,
-            provider: "manual".into(),
-            method,
-            amount: inv.total,
-            idempotency_key: format!("pay-{}", inv.id),
-        },
-    )
-    .await
-    .unwrap();
-    payments::complete(
-        &mut tx,
-        p.id,
-        Completion {
-            received_on: paid,
-            fee: eur(0),
-            provider_reference: None,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    pay_in_full(store, &inv, paid, "manual", method, &format!("pay-{}", inv.id)).await;
     inv
 }
 

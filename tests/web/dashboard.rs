@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate, TimeDelta};
 use comptoir::billing::catalog::Nature;
-use comptoir::billing::payments::{self, Completion, NewPayment, PaymentMethod};
+use comptoir::billing::payments::PaymentMethod;
 use comptoir::jobs::{enqueue_now, DrainLimits, EnqueueOptions, Noop, Registry, Report, Worker, WorkerConfig};
 use comptoir::store::types::WorkerInfo;
 use comptoir::store::Store;
@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 
 use super::jobs::unescape;
 use crate::on_both_backends;
-use crate::support::billing::{draft, eur, issue, line, person, raw_execute, save_settings};
+use crate::support::billing::{draft, eur, issue, line, pay_in_full, person, raw_execute, save_settings};
 use crate::support::web::TestApp;
 use crate::support::Backend;
 
@@ -31,33 +31,7 @@ async fn paid_invoice(store: &Store, customer_id: i64, on: NaiveDate, key: &str)
     )
     .await;
     let inv = issue(store, inv.id, on).await;
-    let mut tx = store.begin().await.unwrap();
-    let p = payments::initiate(
-        &mut tx,
-        NewPayment {
-            customer_id,
-            invoice_id: Some(inv.id),
-            order_id: None,
-            provider: "simulated".into(),
-            method: PaymentMethod::Card,
-            amount: eur(10_001),
-            idempotency_key: key.into(),
-        },
-    )
-    .await
-    .unwrap();
-    payments::complete(
-        &mut tx,
-        p.id,
-        Completion {
-            received_on: on,
-            fee: eur(0),
-            provider_reference: None,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    pay_in_full(store, &inv, on, "simulated", PaymentMethod::Card, key).await;
 }
 
 /// Runs the due no-op jobs (no periodic jobs, unlike the product's worker).
