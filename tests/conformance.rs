@@ -360,7 +360,7 @@ async fn unique_keys(backend: Backend) {
 }
 
 /// `retry_job` revives a discarded job (with an attempt left); retrying a
-/// running job or cancelling a finished one is a conflict; unknown ids are
+/// running or completed job, or cancelling a finished one, is a conflict; unknown ids are
 /// not found.
 async fn operator_repair(backend: Backend) {
     let db = TestDb::new(backend).await;
@@ -388,10 +388,14 @@ async fn operator_repair(backend: Backend) {
     assert_eq!((job.state, job.attempt), (JobState::Completed, 2), "{job:?}");
     assert_eq!(ctx.runs.lock().unwrap()[&id], 2);
 
-    // Completed: cannot be cancelled.
+    // Completed: cannot be cancelled, nor retried (its outside effects happened once).
     match store.cancel_job(id, "too late").await {
         Err(StoreError::Conflict(_)) => {}
         other => panic!("cancel of a completed job: {other:?}"),
+    }
+    match store.retry_job(id).await {
+        Err(StoreError::Conflict(m)) => assert!(m.contains("completed"), "{m}"),
+        other => panic!("retry of a completed job: {other:?}"),
     }
     assert_eq!(store.get_job(id).await.unwrap().state, JobState::Completed);
 

@@ -149,7 +149,7 @@ async fn discard(backend: Backend) {
         })
         .await
         .unwrap();
-    store.complete_jobs(&[(done, 1)]).await.unwrap();
+    store.complete_jobs("conformance", &[(done, 1)]).await.unwrap();
     assert!(is_conflict(store.discard_job(done, "no").await));
     assert_eq!(store.get_job(done).await.unwrap().state, JobState::Completed);
 
@@ -201,7 +201,7 @@ async fn reschedule(backend: Backend) {
     assert!(is_conflict(store.reschedule_job(running, later).await));
     assert_eq!(store.get_job(running).await.unwrap().state, JobState::Running);
     // Completed: refused.
-    store.complete_jobs(&[(running, 1)]).await.unwrap();
+    store.complete_jobs("conformance", &[(running, 1)]).await.unwrap();
     assert!(is_conflict(store.reschedule_job(running, later).await));
     assert_eq!(store.get_job(running).await.unwrap().state, JobState::Completed);
 

@@ -313,32 +313,42 @@ async fn drain_runs_jobs_enqueued_by_jobs(backend: Backend) {
     }
 }
 
-/// A job claimed by a worker that died (its lease expires) is rescued and
-/// run again, with the rescue recorded as a failed attempt.
+/// Jobs held by a worker that died (their lease expires) are rescued and run
+/// again. The one it had started used an attempt, recorded as a failed one;
+/// the one it had only claimed (waiting in its buffer) gets its attempt back.
 async fn rescue_after_lease_expiry(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = &db.store;
     let ctx = Ctx::default();
 
-    let id = enqueue_now(store, &Counted { ms: 0 }, EnqueueOptions::new())
+    let started = enqueue_now(store, &Counted { ms: 0 }, EnqueueOptions::new())
+        .await
+        .unwrap()
+        .id();
+    let prefetched = enqueue_now(store, &Counted { ms: 0 }, EnqueueOptions::new())
         .await
         .unwrap()
         .id();
     let claimed = store
         .claim_jobs(&ClaimParams {
             queue: "default",
-            limit: 1,
+            limit: 2,
             worker_id: "dead",
             lease: Duration::from_millis(300),
         })
         .await
         .unwrap();
-    assert_eq!(claimed.len(), 1);
-    assert_eq!((claimed[0].id, claimed[0].attempt), (id, 1));
-    let job = store.get_job(id).await.unwrap();
+    let ids: Vec<(i64, i32)> = claimed.iter().map(|j| (j.id, j.attempt)).collect();
+    assert_eq!(ids, vec![(started, 1), (prefetched, 1)]);
+    let job = store.get_job(started).await.unwrap();
     assert_eq!((job.state, job.locked_by.as_deref()), (JobState::Running, Some("dead")));
+    assert_eq!(job.started_at, None, "claimed is not started");
+    // Another worker cannot mark it started: only its holder can.
+    assert_eq!(store.mark_jobs_started("other", &[(started, 1)]).await.unwrap(), 0);
+    assert_eq!(store.mark_jobs_started("dead", &[(started, 1)]).await.unwrap(), 1);
+    assert!(store.get_job(started).await.unwrap().started_at.is_some());
 
-    // Let the lease expire; the drain's first rescue pass happens at its start.
+    // Let the leases expire; the drain's first rescue pass happens at its start.
     tokio::time::sleep(Duration::from_millis(400)).await;
     let report = drain(
         store,
@@ -349,14 +359,61 @@ async fn rescue_after_lease_expiry(backend: Backend) {
         },
     )
     .await;
-    assert_eq!(report.completed, 1, "{report:?}");
+    assert_eq!(report.completed, 2, "{report:?}");
 
-    let job = store.get_job(id).await.unwrap();
+    let job = store.get_job(started).await.unwrap();
     assert_eq!((job.state, job.attempt), (JobState::Completed, 2), "{job:?}");
     assert_eq!(job.errors.len(), 1, "{job:?}");
     assert_eq!(job.errors[0].attempt, 1);
     assert!(job.errors[0].error.contains("lease expired"), "{job:?}");
     assert!(job.errors[0].error.contains("dead"), "names the dead worker: {job:?}");
+    assert_eq!(ctx.runs(started), 1);
+
+    let job = store.get_job(prefetched).await.unwrap();
+    assert_eq!(
+        (job.state, job.attempt),
+        (JobState::Completed, 1),
+        "attempt given back: {job:?}"
+    );
+    assert!(job.errors.is_empty(), "{job:?}");
+    assert_eq!(ctx.runs(prefetched), 1);
+}
+
+/// A job on its last attempt that was only claimed when its worker died is
+/// not discarded: it never ran, so it keeps its last attempt.
+async fn unstarted_last_attempt_is_not_discarded(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = &db.store;
+    let ctx = Ctx::default();
+
+    let id = enqueue_now(store, &Counted { ms: 0 }, EnqueueOptions::new().max_attempts(1))
+        .await
+        .unwrap()
+        .id();
+    for _ in 0..3 {
+        let claimed = store
+            .claim_jobs(&ClaimParams {
+                queue: "default",
+                limit: 1,
+                worker_id: "dead",
+                lease: Duration::from_millis(100),
+            })
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].attempt, 1);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let rescued = store.rescue_expired(10).await.unwrap();
+        assert_eq!(rescued, vec![id]);
+        let job = store.get_job(id).await.unwrap();
+        assert_eq!(
+            (job.state, job.attempt, job.locked_by.as_deref()),
+            (JobState::Available, 0, None),
+            "{job:?}"
+        );
+    }
+    let report = drain(store, &ctx, config(1)).await;
+    assert_eq!(report.completed, 1, "{report:?}");
     assert_eq!(ctx.runs(id), 1);
 }
 
@@ -598,6 +655,7 @@ on_both_backends!(
     runs_exactly_once_across_workers,
     drain_runs_jobs_enqueued_by_jobs,
     rescue_after_lease_expiry,
+    unstarted_last_attempt_is_not_discarded,
     cancel_running_job,
     cancelled_job_ending_stays_cancelled,
     graceful_shutdown,

@@ -218,6 +218,18 @@ async fn count_in(store: &Store, state: JobState) -> i64 {
     counts(store).await.get(state.as_str()).copied().unwrap_or(0)
 }
 
+/// How many of `ids` are running under `worker`.
+async fn count_held_by(store: &Store, ids: &[i64], worker: &str) -> usize {
+    let mut n = 0;
+    for &id in ids {
+        let job = store.get_job(id).await.expect("get job");
+        if job.state == JobState::Running && job.locked_by.as_deref() == Some(worker) {
+            n += 1;
+        }
+    }
+    n
+}
+
 /// Waits until job `id` is running under some worker; returns its worker id.
 async fn wait_running(store: &Store, id: i64, children: &mut [&mut Child]) -> String {
     let deadline = Instant::now() + LIVENESS;
@@ -305,16 +317,25 @@ async fn many_processes_run_each_job_once(backend: Backend) {
 }
 
 /// A worker killed with SIGKILL mid-job: another worker rescues the job once
-/// its lease expires and runs it again.
+/// its lease expires and runs it again. The jobs it had claimed but not
+/// started (prefetched while its one slot was busy) keep their attempt.
 async fn sigkill_mid_job_is_rescued(backend: Backend) {
     let db = TestDb::new(backend).await;
     let id = enqueue_noops(&db.store, 1, sleeping(3_000)).await[0];
-    let mut a = spawn(&db, "A", &["run", "--lease", "2s"]);
+    let waiting = enqueue_noops(&db.store, 9, sleeping(10)).await;
+    let mut a = spawn(&db, "A", &["run", "--lease", "2s", "--concurrency", "1"]);
     let holder = wait_running(&db.store, id, &mut [&mut a]).await;
     assert!(
         holder.contains(&format!(":{}:", a.pid)),
         "job held by {holder}, not by A"
     );
+    let recorded = support::eventually(LIVENESS, || async {
+        db.store.get_job(id).await.is_ok_and(|j| j.started_at.is_some())
+    })
+    .await;
+    assert!(recorded, "A never recorded the start of job {id}");
+    let prefetched = count_held_by(&db.store, &waiting, &holder).await;
+    assert!(prefetched > 0, "A prefetched nothing: the test proves nothing");
     a.signal("-KILL");
     let status = a.wait_exit(LIVENESS).await;
     assert_eq!(status.code(), None, "A should have died of SIGKILL: {status}");
@@ -342,6 +363,22 @@ async fn sigkill_mid_job_is_rescued(backend: Backend) {
         by.contains(&format!(":{}:", b.pid)),
         "second attempt ran by {by}, not by B"
     );
+    for &other in &waiting {
+        let done = support::eventually(LIVENESS, || async {
+            db.store
+                .get_job(other)
+                .await
+                .is_ok_and(|j| j.state == JobState::Completed)
+        })
+        .await;
+        let job = db.store.get_job(other).await.expect("get job");
+        assert!(done, "{job:?}");
+        assert_eq!(
+            (job.attempt, job.errors.len()),
+            (1, 0),
+            "a prefetched job lost an attempt: {job:?}"
+        );
+    }
 
     b.signal("-TERM");
     let status = b.wait_exit(LIVENESS).await;

@@ -94,6 +94,7 @@ async fn run_and_record<C: Clone + Send + Sync + 'static>(
         }
     };
     let timeout = handler.options.timeout;
+    completer.started(job.id, job.attempt);
     let task = tokio::spawn(tokio::time::timeout(timeout, future));
     shared.running.lock().expect("running map poisoned").insert(
         job.id,
@@ -104,7 +105,7 @@ async fn run_and_record<C: Clone + Send + Sync + 'static>(
     );
     let failure = match task.await {
         Ok(Ok(Ok(Outcome::Done))) => {
-            completer.send(job.id, job.attempt);
+            completer.completed(job.id, job.attempt);
             return Ended::Completed;
         }
         Ok(Ok(Ok(Outcome::Snooze(delay)))) => return record(shared, job, Finish::Snooze { delay }).await,
@@ -154,11 +155,17 @@ async fn record<C>(shared: &Shared<C>, job: &ClaimedJob, how: Finish) -> Ended {
         Finish::Snooze { .. } => Ended::Snoozed,
     };
     if let Finish::Retry { error, .. } | Finish::Discard { error } = &how {
+        // A handler's error may quote its args (an IBAN, a token): masked as the admin shows it.
+        let error = super::mask::mask_text(error);
         tracing::warn!(job.id = job.id, job.kind = %job.kind, attempt = job.attempt, %error, ?ended, "job failed");
     }
     let mut wait = Duration::from_millis(100);
     for _ in 0..8 {
-        match shared.store.finish_job(job.id, job.attempt, &how).await {
+        match shared
+            .store
+            .finish_job(&shared.worker_id, job.id, job.attempt, &how)
+            .await
+        {
             Ok(true) => return ended,
             Ok(false) => {
                 tracing::info!(

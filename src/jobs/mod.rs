@@ -7,6 +7,7 @@ mod enqueue;
 mod executor;
 mod job;
 mod maintenance;
+pub mod mask;
 mod periodic;
 mod producer;
 mod registry;

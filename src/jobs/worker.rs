@@ -329,7 +329,7 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
             None
         };
 
-        let (completer, completer_task) = Completer::spawn(self.store.clone());
+        let (completer, completer_task) = Completer::spawn(self.store.clone(), worker_id.clone());
         let budget = Arc::new(Budget::new(limits.max_jobs));
         let deadline = limits.max_time.map(|t| tokio::time::Instant::now() + t);
 

@@ -108,21 +108,31 @@ impl Store {
         dispatch!(self, jobs::claim(p))
     }
 
-    /// Marks attempts `(id, attempt)` completed; stale attempts (rescued since,
-    /// cancelled) are left alone. Returns how many rows changed.
+    /// Records that this worker started attempts `(id, attempt)`: from now on
+    /// a lost lease costs them their attempt. Stale attempts are left alone.
+    #[tracing::instrument(skip_all, fields(count = started.len()))]
+    pub async fn mark_jobs_started(&self, worker_id: &str, started: &[(i64, i32)]) -> Result<u64, StoreError> {
+        if started.is_empty() {
+            return Ok(0);
+        }
+        dispatch!(self, jobs::mark_started(worker_id, started))
+    }
+
+    /// Marks attempts `(id, attempt)` of this worker completed; stale attempts
+    /// (rescued since, cancelled) are left alone. Returns how many rows changed.
     #[tracing::instrument(skip_all, fields(count = done.len()))]
-    pub async fn complete_jobs(&self, done: &[(i64, i32)]) -> Result<u64, StoreError> {
+    pub async fn complete_jobs(&self, worker_id: &str, done: &[(i64, i32)]) -> Result<u64, StoreError> {
         if done.is_empty() {
             return Ok(0);
         }
-        dispatch!(self, jobs::complete(done))
+        dispatch!(self, jobs::complete(worker_id, done))
     }
 
-    /// Records how an attempt ended. `false` when the attempt no longer owned
-    /// the job (rescued or cancelled meanwhile).
+    /// Records how an attempt of this worker ended. `false` when the attempt
+    /// no longer owned the job (rescued or cancelled meanwhile).
     #[tracing::instrument(skip(self, how))]
-    pub async fn finish_job(&self, id: i64, attempt: i32, how: &Finish) -> Result<bool, StoreError> {
-        dispatch!(self, jobs::finish(id, attempt, how))
+    pub async fn finish_job(&self, worker_id: &str, id: i64, attempt: i32, how: &Finish) -> Result<bool, StoreError> {
+        dispatch!(self, jobs::finish(worker_id, id, attempt, how))
     }
 
     /// Extends the lease of every job this worker holds; returns their ids, so
@@ -132,8 +142,9 @@ impl Store {
         dispatch!(self, jobs::heartbeat(worker_id, lease))
     }
 
-    /// Makes jobs whose lease expired (their worker died) retryable now, or
-    /// discarded when they had no attempt left. Returns their ids.
+    /// Jobs whose lease expired (their worker died): a started one becomes
+    /// retryable now, or discarded when it had no attempt left; one that was
+    /// only claimed, never started, gets its attempt back. Returns their ids.
     #[tracing::instrument(skip(self))]
     pub async fn rescue_expired(&self, limit: i64) -> Result<Vec<i64>, StoreError> {
         let ids = dispatch!(self, jobs::rescue(limit))?;

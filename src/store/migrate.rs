@@ -36,6 +36,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "invoice_terms",
         sql: include_str!("../../migrations/postgres/0005_invoice_terms.sql"),
     },
+    Migration {
+        version: 6,
+        name: "hardening",
+        sql: include_str!("../../migrations/postgres/0006_hardening.sql"),
+    },
 ];
 
 pub(crate) const SQLITE: &[Migration] = &[
@@ -63,6 +68,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         version: 5,
         name: "invoice_terms",
         sql: include_str!("../../migrations/sqlite/0005_invoice_terms.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "hardening",
+        sql: include_str!("../../migrations/sqlite/0006_hardening.sql"),
     },
 ];
 

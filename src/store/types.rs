@@ -87,6 +87,9 @@ pub struct JobRow {
     pub run_at: DateTime<Utc>,
     pub locked_by: Option<String>,
     pub locked_at: Option<DateTime<Utc>>,
+    /// When the worker holding it started it (a claimed job waits in its
+    /// worker's buffer until a slot frees); `None` while only claimed.
+    pub started_at: Option<DateTime<Utc>>,
     pub lease_expires_at: Option<DateTime<Utc>>,
     pub errors: Vec<AttemptError>,
     pub unique_key: Option<String>,

@@ -10,7 +10,7 @@ use super::PgStore;
 
 pub(super) const COLUMNS: &str =
     "id, kind, args, queue, priority, state, attempt, max_attempts, run_at, locked_by, locked_at,
-    lease_expires_at, errors, unique_key, progress, created_at, updated_at, finished_at";
+    started_at, lease_expires_at, errors, unique_key, progress, created_at, updated_at, finished_at";
 
 pub(super) fn decode(r: &PgRow) -> Result<JobRow, StoreError> {
     let state: String = r.try_get("state")?;
@@ -27,6 +27,7 @@ pub(super) fn decode(r: &PgRow) -> Result<JobRow, StoreError> {
         run_at: r.try_get("run_at")?,
         locked_by: r.try_get("locked_by")?,
         locked_at: r.try_get("locked_at")?,
+        started_at: r.try_get("started_at")?,
         lease_expires_at: r.try_get("lease_expires_at")?,
         errors: serde_json::from_value::<Vec<AttemptError>>(errors)?,
         unique_key: r.try_get("unique_key")?,
@@ -98,12 +99,13 @@ pub(crate) async fn retry(conn: &mut PgConnection, id: i64) -> Result<JobRow, St
              UPDATE comptoir_jobs
              SET state = 'available', run_at = now(), max_attempts = GREATEST(max_attempts, attempt + 1),
                  finished_at = NULL, locked_by = NULL, locked_at = NULL, lease_expires_at = NULL, updated_at = now()
-             WHERE id = $1 AND state <> 'running'
+             WHERE id = $1 AND state NOT IN ('running', 'completed')
              RETURNING {COLUMNS}),
          woken AS (SELECT pg_notify('comptoir_jobs', queue) FROM updated)
          SELECT * FROM updated WHERE (SELECT count(*) FROM woken) >= 0"
     );
-    update_one(conn, id, sqlx::query(&sql).bind(id), "a running job cannot be retried").await
+    let refused = "a running or completed job cannot be retried";
+    update_one(conn, id, sqlx::query(&sql).bind(id), refused).await
 }
 
 pub(crate) async fn cancel(conn: &mut PgConnection, id: i64, reason: &str) -> Result<JobRow, StoreError> {

@@ -142,7 +142,7 @@ pub(crate) async fn claim(s: &PgStore, p: &ClaimParams<'_>) -> Result<Vec<Claime
              LIMIT $2
              FOR UPDATE SKIP LOCKED)
          UPDATE comptoir_jobs j
-         SET state = 'running', attempt = j.attempt + 1, locked_by = $3, locked_at = now(),
+         SET state = 'running', attempt = j.attempt + 1, locked_by = $3, locked_at = now(), started_at = NULL,
              lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
          FROM picked WHERE j.id = picked.id
          RETURNING j.id, j.kind, j.args, j.queue, j.priority, j.attempt, j.max_attempts, j.created_at, j.run_at",
@@ -187,16 +187,16 @@ fn by_attempt(jobs: &[(i64, i32)]) -> std::collections::BTreeMap<i32, Vec<i64>> 
     groups
 }
 
-pub(crate) async fn complete(s: &PgStore, done: &[(i64, i32)]) -> Result<u64, StoreError> {
+pub(crate) async fn mark_started(s: &PgStore, worker_id: &str, started: &[(i64, i32)]) -> Result<u64, StoreError> {
     let mut n = 0;
-    for (attempt, ids) in by_attempt(done) {
+    for (attempt, ids) in by_attempt(started) {
         n += sqlx::query(
-            "UPDATE comptoir_jobs
-             SET state = 'completed', finished_at = now(), updated_at = now(), lease_expires_at = NULL
-             WHERE id = ANY($1) AND attempt = $2 AND state = 'running'",
+            "UPDATE comptoir_jobs SET started_at = now()
+             WHERE id = ANY($1) AND attempt = $2 AND locked_by = $3 AND state = 'running' AND started_at IS NULL",
         )
         .bind(&ids)
         .bind(attempt)
+        .bind(worker_id)
         .execute(&s.pool)
         .await?
         .rows_affected();
@@ -204,20 +204,49 @@ pub(crate) async fn complete(s: &PgStore, done: &[(i64, i32)]) -> Result<u64, St
     Ok(n)
 }
 
-pub(crate) async fn finish(s: &PgStore, id: i64, attempt: i32, how: &Finish) -> Result<bool, StoreError> {
-    const GUARD: &str = "WHERE id = $1 AND attempt = $2 AND state = 'running'";
+pub(crate) async fn complete(s: &PgStore, worker_id: &str, done: &[(i64, i32)]) -> Result<u64, StoreError> {
+    let mut n = 0;
+    for (attempt, ids) in by_attempt(done) {
+        n += sqlx::query(
+            "UPDATE comptoir_jobs
+             SET state = 'completed', finished_at = now(), updated_at = now(), lease_expires_at = NULL
+             WHERE id = ANY($1) AND attempt = $2 AND locked_by = $3 AND state = 'running'",
+        )
+        .bind(&ids)
+        .bind(attempt)
+        .bind(worker_id)
+        .execute(&s.pool)
+        .await?
+        .rows_affected();
+    }
+    Ok(n)
+}
+
+pub(crate) async fn finish(
+    s: &PgStore,
+    worker_id: &str,
+    id: i64,
+    attempt: i32,
+    how: &Finish,
+) -> Result<bool, StoreError> {
+    // The worker that holds the job, with the attempt it was given, or nothing.
+    fn guard(worker_param: u8) -> String {
+        format!("WHERE id = $1 AND attempt = $2 AND locked_by = ${worker_param} AND state = 'running'")
+    }
     const PUSH_ERROR: &str =
         "errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', now(), 'error', $3::text))";
     let result = match how {
         Finish::Retry { delay, error } => {
             sqlx::query(&format!(
                 "UPDATE comptoir_jobs SET state = 'retryable', run_at = now() + $4 * interval '1 millisecond',
-                 {PUSH_ERROR}, lease_expires_at = NULL, updated_at = now() {GUARD}"
+                 {PUSH_ERROR}, lease_expires_at = NULL, updated_at = now() {}",
+                guard(5)
             ))
             .bind(id)
             .bind(attempt)
             .bind(error.as_str())
             .bind(millis(*delay))
+            .bind(worker_id)
             .execute(&s.pool)
             .await?
         }
@@ -229,22 +258,26 @@ pub(crate) async fn finish(s: &PgStore, id: i64, attempt: i32, how: &Finish) -> 
             };
             sqlx::query(&format!(
                 "UPDATE comptoir_jobs SET state = '{state}', finished_at = now(),
-                     {PUSH_ERROR}, lease_expires_at = NULL, updated_at = now() {GUARD}"
+                     {PUSH_ERROR}, lease_expires_at = NULL, updated_at = now() {}",
+                guard(4)
             ))
             .bind(id)
             .bind(attempt)
             .bind(text.as_str())
+            .bind(worker_id)
             .execute(&s.pool)
             .await?
         }
         Finish::Snooze { delay } => {
             sqlx::query(&format!(
                 "UPDATE comptoir_jobs SET state = 'scheduled', attempt = attempt - 1,
-                 run_at = now() + $3 * interval '1 millisecond', lease_expires_at = NULL, updated_at = now() {GUARD}"
+                 run_at = now() + $3 * interval '1 millisecond', lease_expires_at = NULL, updated_at = now() {}",
+                guard(4)
             ))
             .bind(id)
             .bind(attempt)
             .bind(millis(*delay))
+            .bind(worker_id)
             .execute(&s.pool)
             .await?
         }
@@ -264,6 +297,9 @@ pub(crate) async fn heartbeat(s: &PgStore, worker_id: &str, lease: Duration) -> 
     Ok(ids)
 }
 
+/// Jobs whose lease expired: a started one becomes retryable (or discarded
+/// when it had used its last attempt), with an error for the attempt it lost;
+/// one that was only claimed gets its attempt back and is available at once.
 pub(crate) async fn rescue(s: &PgStore, limit: i64) -> Result<Vec<i64>, StoreError> {
     let ids = sqlx::query_scalar(
         "WITH expired AS (
@@ -272,18 +308,23 @@ pub(crate) async fn rescue(s: &PgStore, limit: i64) -> Result<Vec<i64>, StoreErr
              ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED),
          rescued AS (
              UPDATE comptoir_jobs j
-             SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'discarded' ELSE 'retryable' END,
-                 finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END,
+             SET state = CASE WHEN j.started_at IS NULL THEN 'available'
+                              WHEN j.attempt >= j.max_attempts THEN 'discarded' ELSE 'retryable' END,
+                 attempt = CASE WHEN j.started_at IS NULL THEN j.attempt - 1 ELSE j.attempt END,
+                 finished_at = CASE WHEN j.started_at IS NOT NULL AND j.attempt >= j.max_attempts THEN now() END,
+                 locked_by = CASE WHEN j.started_at IS NULL THEN NULL ELSE j.locked_by END,
+                 locked_at = CASE WHEN j.started_at IS NULL THEN NULL ELSE j.locked_at END,
                  run_at = now(), lease_expires_at = NULL, updated_at = now(),
-                 errors = j.errors || jsonb_build_array(jsonb_build_object(
-                     'attempt', j.attempt, 'at', now(),
-                     'error', 'lease expired: worker ' || coalesce(j.locked_by, '?')
-                              || ' stopped renewing it (killed, frozen or cut off)'))
+                 errors = CASE WHEN j.started_at IS NULL THEN j.errors
+                          ELSE j.errors || jsonb_build_array(jsonb_build_object(
+                              'attempt', j.attempt, 'at', now(),
+                              'error', 'lease expired: worker ' || coalesce(j.locked_by, '?')
+                                       || ' stopped renewing it (killed, frozen or cut off)')) END
              FROM expired WHERE j.id = expired.id
              RETURNING j.id, j.queue, j.state),
          woken AS (
              SELECT pg_notify('comptoir_jobs', q.queue)
-             FROM (SELECT DISTINCT queue FROM rescued WHERE state = 'retryable') q)
+             FROM (SELECT DISTINCT queue FROM rescued WHERE state IN ('retryable', 'available')) q)
          SELECT id FROM rescued WHERE (SELECT count(*) FROM woken) >= 0",
     )
     .bind(limit)

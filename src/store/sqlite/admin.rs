@@ -10,7 +10,7 @@ use super::{from_ms, opt_from_ms, SqliteStore, NOW_MS};
 
 pub(super) const COLUMNS: &str =
     "id, kind, args, queue, priority, state, attempt, max_attempts, run_at, locked_by, locked_at,
-    lease_expires_at, errors, unique_key, progress, created_at, updated_at, finished_at";
+    started_at, lease_expires_at, errors, unique_key, progress, created_at, updated_at, finished_at";
 const STAMP: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 pub(super) fn decode(r: &SqliteRow) -> Result<JobRow, StoreError> {
@@ -30,6 +30,7 @@ pub(super) fn decode(r: &SqliteRow) -> Result<JobRow, StoreError> {
         run_at: from_ms(r.try_get("run_at")?)?,
         locked_by: r.try_get("locked_by")?,
         locked_at: opt_from_ms(r.try_get("locked_at")?)?,
+        started_at: opt_from_ms(r.try_get("started_at")?)?,
         lease_expires_at: opt_from_ms(r.try_get("lease_expires_at")?)?,
         errors: serde_json::from_str::<Vec<AttemptError>>(&errors)?,
         unique_key: r.try_get("unique_key")?,
@@ -99,10 +100,11 @@ pub(crate) async fn retry(conn: &mut SqliteConnection, id: i64) -> Result<JobRow
         "UPDATE comptoir_jobs
          SET state = 'available', run_at = {NOW_MS}, max_attempts = max(max_attempts, attempt + 1),
              finished_at = NULL, locked_by = NULL, locked_at = NULL, lease_expires_at = NULL, updated_at = {NOW_MS}
-         WHERE id = ?1 AND state <> 'running'
+         WHERE id = ?1 AND state NOT IN ('running', 'completed')
          RETURNING {COLUMNS}"
     );
-    update_one(conn, id, sqlx::query(&sql).bind(id), "a running job cannot be retried").await
+    let refused = "a running or completed job cannot be retried";
+    update_one(conn, id, sqlx::query(&sql).bind(id), refused).await
 }
 
 pub(crate) async fn cancel(conn: &mut SqliteConnection, id: i64, reason: &str) -> Result<JobRow, StoreError> {

@@ -119,7 +119,7 @@ pub(crate) async fn claim(s: &SqliteStore, p: &ClaimParams<'_>) -> Result<Vec<Cl
     // claimers (threads or processes) never pick the same row.
     let rows = sqlx::query(&format!(
         "UPDATE comptoir_jobs
-         SET state = 'running', attempt = attempt + 1, locked_by = ?, locked_at = {NOW_MS},
+         SET state = 'running', attempt = attempt + 1, locked_by = ?, locked_at = {NOW_MS}, started_at = NULL,
              lease_expires_at = {NOW_MS} + ?, updated_at = {NOW_MS}
          WHERE id IN (SELECT id FROM comptoir_jobs
                       WHERE state IN ('available', 'scheduled', 'retryable') AND queue = ? AND run_at <= {NOW_MS}
@@ -155,18 +155,32 @@ pub(crate) async fn claim(s: &SqliteStore, p: &ClaimParams<'_>) -> Result<Vec<Cl
     Ok(jobs.into_iter().map(|(_, j)| j).collect())
 }
 
-pub(crate) async fn complete(s: &SqliteStore, done: &[(i64, i32)]) -> Result<u64, StoreError> {
-    let mut tx = s.writer.begin_with("BEGIN IMMEDIATE").await?;
+pub(crate) async fn mark_started(s: &SqliteStore, worker_id: &str, started: &[(i64, i32)]) -> Result<u64, StoreError> {
+    let sql = format!(
+        "UPDATE comptoir_jobs SET started_at = {NOW_MS}
+         WHERE id = ? AND attempt = ? AND locked_by = ? AND state = 'running' AND started_at IS NULL"
+    );
+    for_each_job(s, &sql, worker_id, started).await
+}
+
+pub(crate) async fn complete(s: &SqliteStore, worker_id: &str, done: &[(i64, i32)]) -> Result<u64, StoreError> {
     let sql = format!(
         "UPDATE comptoir_jobs SET state = 'completed', finished_at = {NOW_MS}, updated_at = {NOW_MS},
              lease_expires_at = NULL
-         WHERE id = ? AND attempt = ? AND state = 'running'"
+         WHERE id = ? AND attempt = ? AND locked_by = ? AND state = 'running'"
     );
+    for_each_job(s, &sql, worker_id, done).await
+}
+
+/// Runs `sql` (binding id, attempt, worker) once per job, in one write transaction.
+async fn for_each_job(s: &SqliteStore, sql: &str, worker_id: &str, jobs: &[(i64, i32)]) -> Result<u64, StoreError> {
+    let mut tx = s.writer.begin_with("BEGIN IMMEDIATE").await?;
     let mut n = 0;
-    for (id, attempt) in done {
-        n += sqlx::query(&sql)
+    for (id, attempt) in jobs {
+        n += sqlx::query(sql)
             .bind(id)
             .bind(attempt)
+            .bind(worker_id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -175,20 +189,31 @@ pub(crate) async fn complete(s: &SqliteStore, done: &[(i64, i32)]) -> Result<u64
     Ok(n)
 }
 
-pub(crate) async fn finish(s: &SqliteStore, id: i64, attempt: i32, how: &Finish) -> Result<bool, StoreError> {
+pub(crate) async fn finish(
+    s: &SqliteStore,
+    worker_id: &str,
+    id: i64,
+    attempt: i32,
+    how: &Finish,
+) -> Result<bool, StoreError> {
     let push_error =
         format!("errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', {STAMP}, 'error', ?3))");
-    let guard = "WHERE id = ?1 AND attempt = ?2 AND state = 'running'";
+    // The worker that holds the job, with the attempt it was given, or nothing.
+    let guard = |worker_param: u8| {
+        format!("WHERE id = ?1 AND attempt = ?2 AND locked_by = ?{worker_param} AND state = 'running'")
+    };
     let result = match how {
         Finish::Retry { delay, error } => {
             sqlx::query(&format!(
                 "UPDATE comptoir_jobs SET state = 'retryable', run_at = {NOW_MS} + ?4, {push_error},
-                 lease_expires_at = NULL, updated_at = {NOW_MS} {guard}"
+                 lease_expires_at = NULL, updated_at = {NOW_MS} {}",
+                guard(5)
             ))
             .bind(id)
             .bind(attempt)
             .bind(error.as_str())
             .bind(millis(*delay))
+            .bind(worker_id)
             .execute(&s.writer)
             .await?
         }
@@ -200,22 +225,26 @@ pub(crate) async fn finish(s: &SqliteStore, id: i64, attempt: i32, how: &Finish)
             };
             sqlx::query(&format!(
                 "UPDATE comptoir_jobs SET state = '{state}', finished_at = {NOW_MS}, {push_error},
-                     lease_expires_at = NULL, updated_at = {NOW_MS} {guard}"
+                     lease_expires_at = NULL, updated_at = {NOW_MS} {}",
+                guard(4)
             ))
             .bind(id)
             .bind(attempt)
             .bind(text.as_str())
+            .bind(worker_id)
             .execute(&s.writer)
             .await?
         }
         Finish::Snooze { delay } => {
             sqlx::query(&format!(
                 "UPDATE comptoir_jobs SET state = 'scheduled', attempt = attempt - 1, run_at = {NOW_MS} + ?3,
-                 lease_expires_at = NULL, updated_at = {NOW_MS} {guard}"
+                 lease_expires_at = NULL, updated_at = {NOW_MS} {}",
+                guard(4)
             ))
             .bind(id)
             .bind(attempt)
             .bind(millis(*delay))
+            .bind(worker_id)
             .execute(&s.writer)
             .await?
         }
@@ -234,16 +263,24 @@ pub(crate) async fn heartbeat(s: &SqliteStore, worker_id: &str, lease: Duration)
     .await?)
 }
 
+/// Jobs whose lease expired: a started one becomes retryable (or discarded
+/// when it had used its last attempt), with an error for the attempt it lost;
+/// one that was only claimed gets its attempt back and is available at once.
 pub(crate) async fn rescue(s: &SqliteStore, limit: i64) -> Result<Vec<i64>, StoreError> {
     Ok(sqlx::query_scalar(&format!(
         "UPDATE comptoir_jobs
-         SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END,
-             finished_at = CASE WHEN attempt >= max_attempts THEN {NOW_MS} END,
+         SET state = CASE WHEN started_at IS NULL THEN 'available'
+                          WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END,
+             attempt = CASE WHEN started_at IS NULL THEN attempt - 1 ELSE attempt END,
+             finished_at = CASE WHEN started_at IS NOT NULL AND attempt >= max_attempts THEN {NOW_MS} END,
+             locked_by = CASE WHEN started_at IS NULL THEN NULL ELSE locked_by END,
+             locked_at = CASE WHEN started_at IS NULL THEN NULL ELSE locked_at END,
              run_at = {NOW_MS}, lease_expires_at = NULL, updated_at = {NOW_MS},
-             errors = json_insert(errors, '$[#]', json_object(
-                 'attempt', attempt, 'at', {STAMP},
-                 'error', 'lease expired: worker ' || coalesce(locked_by, '?')
-                          || ' stopped renewing it (killed, frozen or cut off)'))
+             errors = CASE WHEN started_at IS NULL THEN errors
+                      ELSE json_insert(errors, '$[#]', json_object(
+                          'attempt', attempt, 'at', {STAMP},
+                          'error', 'lease expired: worker ' || coalesce(locked_by, '?')
+                                   || ' stopped renewing it (killed, frozen or cut off)')) END
          WHERE id IN (SELECT id FROM comptoir_jobs WHERE state = 'running' AND lease_expires_at < {NOW_MS}
                       ORDER BY lease_expires_at LIMIT ?)
          RETURNING id"

@@ -320,6 +320,7 @@ mod tests {
             run_at: Utc::now(),
             locked_by: None,
             locked_at: None,
+            started_at: None,
             lease_expires_at: None,
             errors: vec![],
             unique_key: None,

@@ -4,10 +4,11 @@
 
 mod actions;
 mod list;
-mod mask;
 mod show;
 
 use serde_json::{json, Value};
+
+use crate::jobs::mask;
 
 use crate::store::types::JobRow;
 use crate::web::{Access, Routes};
