@@ -233,6 +233,46 @@ async fn stripe_manual_capture_then_status() {
     assert_eq!(read.header("idempotency-key"), None);
 }
 
+/// A charge whose answer was lost is found again by its idempotency key
+/// (Stripe's search over the metadata every PaymentIntent of ours carries);
+/// no match means Stripe took nothing under that key.
+#[tokio::test]
+async fn stripe_finds_a_charge_by_its_idempotency_key() {
+    let replay = Replay::start(Api::Stripe, |r, _| {
+        let query = providers_replay::decode_form(&r.query);
+        let asked = query.iter().find(|(k, _)| k == "query").map(|(_, v)| v.clone());
+        if asked.as_deref() == Some("metadata['idempotency_key']:'pay-7:charge'") {
+            Reply::json(200, fixture!("stripe_payment_intent_search"))
+        } else {
+            Reply::json(200, fixture!("stripe_payment_intent_search_empty"))
+        }
+    })
+    .await;
+    let provider = stripe(&replay);
+    let found = provider.find_charge("pay-7:charge").await.unwrap();
+    assert_eq!(
+        found,
+        Some(ChargeOutcome::Succeeded {
+            reference: INTENT.into(),
+            fee: Some(eur(55)),
+        })
+    );
+    assert_eq!(provider.find_charge("pay-8:charge").await.unwrap(), None);
+    let searches = replay.requests_to(Method::GET, "/v1/payment_intents/search");
+    assert_eq!(searches.len(), 2);
+    assert!(
+        searches[0]
+            .query
+            .contains("expand%5B%5D=data.latest_charge.balance_transaction"),
+        "{}",
+        searches[0].query
+    );
+    replay.assert_followed_the_api();
+    // A key that cannot be quoted in a search is refused before any call.
+    assert!(provider.find_charge("it's").await.is_err());
+    assert_eq!(replay.requests().len(), 2);
+}
+
 #[tokio::test]
 async fn stripe_refund() {
     let replay = Replay::start(Api::Stripe, |_, _| Reply::json(200, fixture!("stripe_refund"))).await;

@@ -134,6 +134,9 @@ pub struct Payment {
     pub failure_reason: Option<String>,
     /// Where the payer approves the payment (PayPal), while pending.
     pub approval_url: Option<String>,
+    /// When the provider was last asked to charge it (while initiated): from
+    /// then on it may have acted, even if its answer was lost.
+    pub provider_called_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -150,7 +153,8 @@ pub struct NewPayment {
 }
 
 /// Records the attempt (phase one of three: record, call the provider, record the result).
-/// Idempotent: the same key returns the payment already recorded.
+/// Idempotent: the same key returns the payment already recorded for the same
+/// invoice or order, customer and amount; for anything else it is a conflict.
 pub async fn initiate(tx: &mut Tx, new: NewPayment) -> Result<Payment, BillingError> {
     if new.amount.minor <= 0 {
         return Err(invalid("amount", "must be positive"));
@@ -161,7 +165,12 @@ pub async fn initiate(tx: &mut Tx, new: NewPayment) -> Result<Payment, BillingEr
         return Err(invalid("invoice_id", "a payment settles an invoice or an order"));
     }
     if let Some(existing) = sql::by_key(tx, &key).await? {
-        if existing.amount != new.amount || existing.customer_id != new.customer_id {
+        if existing.amount != new.amount
+            || existing.customer_id != new.customer_id
+            || existing.order_id != new.order_id
+            // An order's payment gets its invoice once paid.
+            || (new.invoice_id.is_some() && existing.invoice_id != new.invoice_id)
+        {
             return Err(BillingError::Conflict(format!(
                 "idempotency key {key:?} was used for another payment"
             )));
@@ -264,6 +273,13 @@ pub async fn await_approval(
         approval_url: Some(url.to_string()),
         ..p
     })
+}
+
+/// Records that the provider is being asked to charge payment `id` (phase
+/// two begins): committed before the call, so that a lost answer is looked
+/// for by the reconciliation rather than forgotten.
+pub async fn mark_provider_called(store: &Store, id: i64) -> Result<(), BillingError> {
+    Ok(sql::set_provider_called(store, id).await?)
 }
 
 /// The provider accepted the payment and will confirm it later.

@@ -233,6 +233,24 @@ impl Provider {
         }
     }
 
+    /// Asks whether a charge was made with `idempotency_key`, for a charge
+    /// whose answer was lost before its reference was recorded: `Some` with
+    /// where it stands, `None` when the provider took nothing under that key.
+    /// PayPal takes money only when we capture an order the payer approved,
+    /// which needs the order's id: an order we never heard of took nothing.
+    /// `manual` has nothing outside to ask.
+    #[tracing::instrument(skip_all, fields(provider = self.name(), key = %idempotency_key))]
+    pub async fn find_charge(&self, idempotency_key: &str) -> Result<Option<ChargeOutcome>, ProviderError> {
+        match self {
+            Provider::Stripe(c) => c.find_charge(idempotency_key).await,
+            Provider::Paypal(_) => Ok(None),
+            Provider::Manual => Err(ProviderError::Permanent(
+                "manual payments are the operator's own record: nothing outside to ask".into(),
+            )),
+            Provider::Simulated(s) => Ok(s.find_charge(idempotency_key)),
+        }
+    }
+
     /// Asks where a charge stands, for reconciliation (Stripe PaymentIntent id, PayPal order id).
     #[tracing::instrument(skip_all, fields(provider = self.name(), reference = %reference))]
     pub async fn status(&self, reference: &str) -> Result<ChargeOutcome, ProviderError> {

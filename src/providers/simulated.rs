@@ -147,6 +147,11 @@ impl Simulated {
         })
     }
 
+    /// The answer given to `idempotency_key`, if this process made one.
+    pub fn find_charge(&self, idempotency_key: &str) -> Option<ChargeOutcome> {
+        self.lock().answers.get(idempotency_key).cloned()
+    }
+
     /// What this process remembers, else what the reference says (a charge that succeeded).
     pub fn status(&self, reference: &str) -> Result<ChargeOutcome, ProviderError> {
         if let Some(known) = self.lock().charges.get(reference) {

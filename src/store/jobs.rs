@@ -181,6 +181,12 @@ impl Store {
         dispatch!(self, jobs::set_progress(id, attempt, progress))
     }
 
+    /// The job holding unique key `key` that has not finished, if any: the
+    /// one that will still act under that key.
+    pub async fn live_job_with_key(&self, key: &str) -> Result<Option<JobRow>, StoreError> {
+        dispatch!(self, admin::live_by_unique_key(key))
+    }
+
     pub async fn get_job(&self, id: i64) -> Result<JobRow, StoreError> {
         dispatch!(self, admin::get(id))
     }

@@ -5,7 +5,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use super::{base64, Api, Recorded};
+use super::{base64, decode_form, Api, Recorded};
 
 pub fn problems(api: &Api, r: &Recorded) -> Vec<String> {
     let mut p = Vec::new();
@@ -103,6 +103,17 @@ fn stripe(r: &Recorded, segments: &[&str], p: &mut Vec<String>) {
                 if !amount.parse::<i64>().is_ok_and(|n| n > 0) {
                     p.push(format!("refund amount {amount:?} must be a positive integer"));
                 }
+            }
+        }
+        ("GET", ["v1", "payment_intents", "search"]) => {
+            // https://docs.stripe.com/search#search-query-language
+            let query: Vec<(String, String)> = decode_form(&r.query);
+            match query.iter().find(|(k, _)| k == "query").map(|(_, v)| v.as_str()) {
+                Some(q) if q.starts_with("metadata['") && q.contains("']:'") && q.ends_with('\'') => {}
+                other => p.push(format!("a search needs query=metadata['key']:'value', got {other:?}")),
+            }
+            if !r.body.is_empty() {
+                p.push("a GET has no body".into());
             }
         }
         ("GET", ["v1", "payment_intents", id]) => {

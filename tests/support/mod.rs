@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod billing;
+pub mod cluster;
 pub mod smtp;
 pub mod web;
 pub mod webdriver;
@@ -34,11 +35,20 @@ pub fn postgres_admin_url() -> String {
 
 impl TestDb {
     pub async fn new(backend: Backend) -> TestDb {
+        TestDb::create(backend, &postgres_admin_url()).await
+    }
+
+    /// A database on another PostgreSQL server (e.g. a test's own cluster).
+    pub async fn on_postgres(admin: &str) -> TestDb {
+        TestDb::create(Backend::Postgres, admin).await
+    }
+
+    async fn create(backend: Backend, admin: &str) -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = match backend {
             Backend::Sqlite => format!("sqlite://{}/comptoir.db", dir.path().display()),
             Backend::Postgres => {
-                let admin = postgres_admin_url();
+                let admin = admin.to_string();
                 let name = format!(
                     "comptoir_t_{}_{}_{:04x}",
                     std::process::id(),

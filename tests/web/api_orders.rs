@@ -265,16 +265,45 @@ async fn idempotency_keys_replay_refuse_and_wait(backend: Backend) {
     assert_eq!(mismatch.json()["error"]["code"], "idempotency_mismatch");
     assert_eq!(count(&app.db, "orders").await, 1);
 
-    // While the first request with a key is still being answered: 409.
+    // While the first request with a key is still being answered (it holds
+    // the key until its work commits): 409, with when to try again.
     raw_execute(
         &app.db,
-        "UPDATE api_requests SET status = NULL, response = NULL WHERE idempotency_key = 'checkout-1'",
+        "INSERT INTO api_requests (api_key_id, idempotency_key, request_hash, created_at, locked_until)
+         SELECT api_key_id, 'checkout-3', request_hash, created_at, '2999-01-01T00:00:00+00:00'
+         FROM api_requests WHERE idempotency_key = 'checkout-1'",
     )
     .await
     .unwrap();
-    let busy = api.post_keyed("/api/orders", &order("simulated"), "checkout-1").await;
+    let busy = api.post_keyed("/api/orders", &order("simulated"), "checkout-3").await;
     assert_eq!(busy.status, 409);
     assert_eq!(busy.json()["error"]["code"], "request_in_progress");
+    let wait: u64 = busy.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(count(&app.db, "orders").await, 1);
+    // A first request that died before committing anything frees its key
+    // once its hold passes: the retry runs the work.
+    raw_execute(
+        &app.db,
+        "UPDATE api_requests SET locked_until = '2000-01-01T00:00:00+00:00' WHERE idempotency_key = 'checkout-3'",
+    )
+    .await
+    .unwrap();
+    let taken_over = api.post_keyed("/api/orders", &order("simulated"), "checkout-3").await;
+    assert_eq!(taken_over.status, 201, "{}", taken_over.body);
+    assert_eq!(taken_over.header("idempotent-replayed"), None);
+    assert_eq!(count(&app.db, "orders").await, 2);
+
+    // Even if a key's record were lost (the bug a database restart once
+    // caused), a retry cannot make a second payment: the payment's provider
+    // key derives from the request's key, and it is unique.
+    raw_execute(&app.db, "DELETE FROM api_requests WHERE idempotency_key = 'checkout-1'")
+        .await
+        .unwrap();
+    let lost = api.post_keyed("/api/orders", &order("simulated"), "checkout-1").await;
+    assert_eq!(lost.status, 409, "{}", lost.body);
+    assert_eq!(count(&app.db, "orders").await, 2);
+    assert_eq!(count(&app.db, "payments").await, 2);
 
     // A request that failed is not kept: corrected, it runs under the same key.
     let mut business = order("simulated");
@@ -286,7 +315,7 @@ async fn idempotency_keys_replay_refuse_and_wait(backend: Backend) {
     business["customer"]["siren"] = json!("552100554");
     let good = api.post_keyed("/api/orders", &business, "checkout-2").await;
     assert_eq!(good.status, 201, "{}", good.body);
-    assert_eq!(count(&app.db, "orders").await, 2);
+    assert_eq!(count(&app.db, "orders").await, 3);
 
     // A key that is no key.
     let long = "k".repeat(256);

@@ -11,6 +11,7 @@ mod api_contracts;
 mod api_keys;
 mod api_orders;
 mod api_providers;
+mod api_restart;
 mod audit;
 mod billing_contracts;
 mod billing_customers;

@@ -64,9 +64,29 @@ async fn after_completion(tx: &mut Tx, before: &Payment, after: &Payment) -> Res
     Ok(())
 }
 
+/// Who asked for a provider call about a payment, for the audit log: the
+/// entry is written with the answer, in the transaction that records it.
+pub struct AskedBy<'a> {
+    pub actor: &'a crate::audit::Actor,
+    /// E.g. `order.capture`.
+    pub action: &'static str,
+    /// E.g. `order:42`.
+    pub target: String,
+}
+
 /// Records what the provider answered about a payment, with what follows from
 /// it; an answer about a payment already settled changes nothing.
 async fn record(store: &Store, payment_id: i64, outcome: ChargeOutcome) -> Result<(), BillingError> {
+    record_as(store, payment_id, outcome, None).await
+}
+
+/// [`record`], with the audit entry of whoever asked.
+async fn record_as(
+    store: &Store,
+    payment_id: i64,
+    outcome: ChargeOutcome,
+    asked_by: Option<&AskedBy<'_>>,
+) -> Result<(), BillingError> {
     let day = today(store).await?;
     let mut tx = store.begin().await?;
     let before = payments::lock(&mut tx, payment_id).await?;
@@ -130,6 +150,19 @@ async fn record(store: &Store, payment_id: i64, outcome: ChargeOutcome) -> Resul
             payments::fail(&mut tx, payment_id, &why).await?;
         }
     }
+    if let Some(asked) = asked_by {
+        let after = payments::lock(&mut tx, payment_id).await?;
+        crate::audit::record_in(
+            &mut tx,
+            asked.actor,
+            crate::audit::Record::new(asked.action, asked.target.clone()).details(serde_json::json!({
+                "payment_id": payment_id,
+                "outcome": "recorded",
+                "status": after.status.as_str(),
+            })),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -155,6 +188,21 @@ fn step_outcome(step: Result<Step, StepError>) -> JobResult {
         Ok(Step::Refused(reason)) => Ok(Outcome::Discard(reason)),
         Err(StepError::Provider(e)) => provider_failure(e),
         Err(StepError::Billing(e)) => billing_failure(e),
+    }
+}
+
+/// A payment job never ends as discarded while the provider may have acted:
+/// when its last attempt fails without an answer, it stops on purpose
+/// (cancelled, saying so) and the payment is left to the reconciliation,
+/// which asks the provider by idempotency key.
+fn hand_over_on_last_attempt(ctx: &JobContext<AppContext>, result: JobResult) -> JobResult {
+    match result {
+        Err(e) if ctx.job.attempt >= ctx.job.max_attempts => Ok(Outcome::Cancel(format!(
+            "no answer after {} attempts ({e}); handed to billing.reconcile_payments, which asks the provider \
+             by idempotency key",
+            ctx.job.attempt
+        ))),
+        other => other,
     }
 }
 
@@ -184,7 +232,8 @@ impl Job<AppContext> for ChargePayment {
             payment_method: self.payment_method,
             return_url: self.return_url,
         };
-        step_outcome(charge(ctx.store(), &ctx.app.providers, self.payment_id, &options).await)
+        let step = charge(ctx.store(), &ctx.app.providers, self.payment_id, &options).await;
+        hand_over_on_last_attempt(&ctx, step_outcome(step))
     }
 }
 
@@ -204,7 +253,8 @@ impl JobKind for CapturePayment {
 
 impl Job<AppContext> for CapturePayment {
     async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
-        step_outcome(capture(ctx.store(), &ctx.app.providers, self.payment_id).await)
+        let step = capture(ctx.store(), &ctx.app.providers, self.payment_id, None).await;
+        hand_over_on_last_attempt(&ctx, step_outcome(step))
     }
 }
 
@@ -315,10 +365,17 @@ impl Job<AppContext> for RefundPayment {
 }
 
 /// Asks the providers about payments stuck in initiated or pending for more
-/// than a quarter of an hour, and records their answers (a missed webhook).
+/// than a quarter of an hour, and records their answers (a missed webhook, a
+/// charge whose answer was lost). A payment with no provider reference yet is
+/// looked for by its idempotency key once no job will charge it any more: the
+/// charge found is recorded; none found means the provider took nothing, and
+/// the payment fails with that reason.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ReconcilePayments {}
+
+/// How long a payment must have been quiet before it is reconciled.
+const QUIET: Days = Days::minutes(15);
 
 impl JobKind for ReconcilePayments {
     const KIND: &'static str = "billing.reconcile_payments";
@@ -333,34 +390,75 @@ impl JobKind for ReconcilePayments {
 
 impl Job<AppContext> for ReconcilePayments {
     async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
-        let before = Utc::now() - Days::minutes(15);
-        let stuck = payments::stuck(ctx.store(), before).await.map_err(JobError::msg)?;
+        let quiet_since = ctx.store().now().await? - QUIET;
+        let stuck = payments::stuck(ctx.store(), quiet_since).await.map_err(JobError::msg)?;
         let mut failures = Vec::new();
         for payment in stuck {
-            let Some(reference) = payment.provider_reference.clone() else {
-                continue;
-            };
-            let provider = match provider_of(&ctx, &payment) {
-                Ok(p) => p,
-                Err(e) => {
-                    failures.push(format!("payment {}: {e}", payment.id));
-                    continue;
-                }
-            };
-            match provider.status(&reference).await {
-                Ok(ChargeOutcome::Pending { .. } | ChargeOutcome::RequiresApproval { .. }) => {}
-                Ok(outcome) => {
-                    if let Err(e) = record(ctx.store(), payment.id, outcome).await {
-                        failures.push(format!("payment {}: {e}", payment.id));
-                    }
-                }
-                Err(e) => failures.push(format!("payment {}: {e}", payment.id)),
+            if let Err(e) = reconcile(&ctx, &payment, quiet_since).await {
+                failures.push(format!("payment {}: {e}", payment.id));
             }
         }
         if failures.is_empty() {
             Ok(Outcome::Done)
         } else {
             Err(JobError::msg(failures.join("; ")))
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ReconcileError {
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error(transparent)]
+    Billing(#[from] BillingError),
+}
+
+async fn reconcile(
+    ctx: &JobContext<AppContext>,
+    payment: &Payment,
+    quiet_since: chrono::DateTime<Utc>,
+) -> Result<(), ReconcileError> {
+    let store = ctx.store();
+    let provider = provider_of(ctx, payment)?;
+    if let Some(reference) = &payment.provider_reference {
+        return match provider.status(reference).await? {
+            ChargeOutcome::Pending { .. } | ChargeOutcome::RequiresApproval { .. } => Ok(()),
+            outcome => Ok(record(store, payment.id, outcome).await?),
+        };
+    }
+    // No reference: the provider's answer never came back (or it was never asked).
+    if payment.provider == "manual" {
+        return Ok(());
+    }
+    let charging = store
+        .live_job_with_key(&format!("charge:{}", payment.id))
+        .await
+        .map_err(BillingError::from)?;
+    if charging.is_some() || payment.provider_called_at.is_some_and(|t| t > quiet_since) {
+        // A job will still charge it with the same key; or it was asked too
+        // recently for the provider's search to see the charge.
+        return Ok(());
+    }
+    let key = format!("{}:charge", payment.idempotency_key);
+    match provider.find_charge(&key).await? {
+        Some(outcome) => {
+            tracing::info!(payment.id, "reconciliation found the charge of a lost answer");
+            Ok(record(store, payment.id, outcome).await?)
+        }
+        None => {
+            let reason = match payment.provider_called_at {
+                Some(_) => format!(
+                    "{} has no charge under this payment's key: the request never reached it",
+                    payment.provider
+                ),
+                None => format!("never sent to {}: no job will charge it any more", payment.provider),
+            };
+            tracing::warn!(payment.id, %reason, "reconciliation fails a payment the provider never took");
+            let mut tx = store.begin().await.map_err(BillingError::from)?;
+            payments::fail(&mut tx, payment.id, &reason).await?;
+            tx.commit().await.map_err(BillingError::from)?;
+            Ok(())
         }
     }
 }

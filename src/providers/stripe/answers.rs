@@ -146,6 +146,12 @@ impl PaymentIntent {
     }
 }
 
+/// A page of `GET /v1/payment_intents/search`.
+#[derive(Deserialize)]
+pub(super) struct SearchResult {
+    pub(super) data: Vec<PaymentIntent>,
+}
+
 #[derive(Deserialize)]
 pub(super) struct Refund {
     pub(super) id: String,

@@ -10,7 +10,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
-use self::answers::{request_id, to_stripe_amount, ApiError, ErrorEnvelope, PaymentIntent, Refund};
+use self::answers::{request_id, to_stripe_amount, ApiError, ErrorEnvelope, PaymentIntent, Refund, SearchResult};
 use super::config::ConfigError;
 use super::http;
 use super::webhook::{self, WebhookError, WebhookEvent};
@@ -188,6 +188,32 @@ impl StripeClient {
             .request(reqwest::Method::GET, &format!("/v1/payment_intents/{id}"))
             .query(&[("expand[]", EXPAND_FEE)]);
         self.intent_call(builder, "reading the payment").await
+    }
+
+    /// `GET /v1/payment_intents/search` by the `idempotency_key` metadata every
+    /// PaymentIntent of ours carries: the charge made with that key, if any
+    /// (for a charge whose answer was lost before we learned its id). Stripe's
+    /// search index lags up to a minute behind a charge: ask well after it.
+    pub async fn find_charge(&self, idempotency_key: &str) -> Result<Option<ChargeOutcome>, ProviderError> {
+        http::check_key("stripe", idempotency_key, MAX_KEY)?;
+        if idempotency_key.contains(['\'', '\\']) {
+            return Err(ProviderError::Permanent(format!(
+                "stripe: cannot search for the key {idempotency_key:?}"
+            )));
+        }
+        let query = format!("metadata['idempotency_key']:'{idempotency_key}'");
+        let builder = self
+            .request(reqwest::Method::GET, "/v1/payment_intents/search")
+            .query(&[
+                ("query", query.as_str()),
+                ("expand[]", "data.latest_charge.balance_transaction"),
+            ]);
+        let found: SearchResult = match self.call(builder, "searching for the payment").await? {
+            Ok(found) => found,
+            Err(e) => return Err(e.into_error("searching for the payment")),
+        };
+        // Keys are unique per charge: more than one would be Stripe's doing; take the first.
+        found.data.into_iter().next().map(PaymentIntent::outcome).transpose()
     }
 
     /// Checks the `Stripe-Signature` of a webhook delivery with the configured endpoint secret.

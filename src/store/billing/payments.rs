@@ -8,7 +8,7 @@ use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Backend, Store, StoreError, Tx};
 
 const COLUMNS: &str = "id, customer_id, invoice_id, order_id, provider, provider_reference, method, status,
-    amount_minor, currency, fee_minor, refunded_minor, idempotency_key, received_on, failure_reason, approval_url, created_at";
+    amount_minor, currency, fee_minor, refunded_minor, idempotency_key, received_on, failure_reason, approval_url, provider_called_at, created_at";
 const REFUND_COLUMNS: &str = "id, payment_id, amount_minor, currency, reason, status, credit_note_id,
     provider_reference, idempotency_key, refunded_on, nature";
 
@@ -33,6 +33,7 @@ fn decode(r: &AnyRow) -> Result<Payment, StoreError> {
         received_on: r.get("received_on")?,
         failure_reason: r.get("failure_reason")?,
         approval_url: r.get("approval_url")?,
+        provider_called_at: r.get("provider_called_at")?,
         created_at: r.get("created_at")?,
     })
 }
@@ -156,6 +157,19 @@ pub(crate) async fn set_pending(tx: &mut Tx, id: i64, provider_reference: &str) 
         id
     )?;
     Ok(())
+}
+
+/// Records that the provider is being asked about payment `id` now.
+pub(crate) async fn set_provider_called(store: &Store, id: i64) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    sql!(
+        execute,
+        tx,
+        "UPDATE payments SET provider_called_at = $1 WHERE id = $2 AND status = 'initiated'",
+        Utc::now(),
+        id
+    )?;
+    tx.commit().await
 }
 
 pub(crate) async fn set_failed(tx: &mut Tx, id: i64, reason: &str) -> Result<(), StoreError> {

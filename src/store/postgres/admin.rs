@@ -51,6 +51,19 @@ async fn get_on<'e>(ex: impl sqlx::PgExecutor<'e>, id: i64) -> Result<JobRow, St
     decode(&row)
 }
 
+pub(crate) async fn live_by_unique_key(s: &PgStore, key: &str) -> Result<Option<JobRow>, StoreError> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM comptoir_jobs
+         WHERE unique_key = $1 AND state NOT IN ('completed', 'cancelled', 'discarded')"
+    ))
+    .bind(key)
+    .fetch_optional(&s.pool)
+    .await?
+    .as_ref()
+    .map(decode)
+    .transpose()
+}
+
 pub(crate) async fn list(s: &PgStore, f: &JobFilter) -> Result<Vec<JobRow>, StoreError> {
     let pattern = f.text.as_deref().map(super::super::jobs::like_pattern);
     let rows = sqlx::query(&format!(

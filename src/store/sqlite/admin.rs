@@ -54,6 +54,19 @@ async fn get_on<'e>(ex: impl sqlx::SqliteExecutor<'e>, id: i64) -> Result<JobRow
     decode(&row)
 }
 
+pub(crate) async fn live_by_unique_key(s: &SqliteStore, key: &str) -> Result<Option<JobRow>, StoreError> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM comptoir_jobs
+         WHERE unique_key = ? AND state NOT IN ('completed', 'cancelled', 'discarded')"
+    ))
+    .bind(key)
+    .fetch_optional(&s.reader)
+    .await?
+    .as_ref()
+    .map(decode)
+    .transpose()
+}
+
 pub(crate) async fn list(s: &SqliteStore, f: &JobFilter) -> Result<Vec<JobRow>, StoreError> {
     let pattern = f.text.as_deref().map(super::super::jobs::like_pattern);
     let rows = sqlx::query(&format!(

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::error::Fields;
 use super::extract::from_value;
-use super::idempotency::{answer, Answer, Idempotency};
+use super::idempotency::{answer, Answer, Idempotency, Keep};
 use super::money::{ApiMoney, MoneyIn};
 use super::{Api, ApiError, Json, Path};
 use crate::audit::{self, Record};
@@ -188,7 +188,7 @@ async fn subscribe(api: Api, idem: Idempotency, Json(body): Json<Value>) -> Resu
         iban: request.mandate.iban,
     };
     let caller = api.clone();
-    let work = async move {
+    let work = |keep: Keep| async move {
         let api = caller;
         let store = &api.state.store;
         let today = today(store).await?;
@@ -205,8 +205,10 @@ async fn subscribe(api: Api, idem: Idempotency, Json(body): Json<Value>) -> Resu
         )
         .await?;
         let view = view_in(&mut tx, contract, today).await?;
+        let answered = answer(StatusCode::CREATED, &view)?;
+        keep.answer_in(&mut tx, &answered).await?;
         tx.commit().await?;
-        answer(StatusCode::CREATED, &view)
+        Ok(answered)
     };
     idem.run(&api, &body, work).await
 }
@@ -218,7 +220,7 @@ enum Transition {
     Cancel,
 }
 
-async fn transition(api: Api, id: i64, to: Transition) -> Result<Answer, ApiError> {
+async fn transition(api: Api, id: i64, to: Transition, keep: Keep) -> Result<Answer, ApiError> {
     let store = &api.state.store;
     let today = today(store).await?;
     let mut tx = store.begin().await?;
@@ -229,23 +231,31 @@ async fn transition(api: Api, id: i64, to: Transition) -> Result<Answer, ApiErro
     };
     audit::record_in(&mut tx, &api.actor, Record::new(action, format!("contract:{id}"))).await?;
     let view = view_in(&mut tx, contract, today).await?;
+    let answered = answer(StatusCode::OK, &view)?;
+    keep.answer_in(&mut tx, &answered).await?;
     tx.commit().await?;
-    answer(StatusCode::OK, &view)
+    Ok(answered)
 }
 
 async fn suspend(api: Api, idem: Idempotency, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    idem.run(&api, &Value::Null, transition(api.clone(), id, Transition::Suspend))
-        .await
+    idem.run(&api, &Value::Null, |keep| {
+        transition(api.clone(), id, Transition::Suspend, keep)
+    })
+    .await
 }
 
 async fn resume(api: Api, idem: Idempotency, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    idem.run(&api, &Value::Null, transition(api.clone(), id, Transition::Resume))
-        .await
+    idem.run(&api, &Value::Null, |keep| {
+        transition(api.clone(), id, Transition::Resume, keep)
+    })
+    .await
 }
 
 async fn cancel(api: Api, idem: Idempotency, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    idem.run(&api, &Value::Null, transition(api.clone(), id, Transition::Cancel))
-        .await
+    idem.run(&api, &Value::Null, |keep| {
+        transition(api.clone(), id, Transition::Cancel, keep)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ pub enum ApiError {
     Conflict(String),
     /// 409: the first request with this `Idempotency-Key` is still being answered.
     #[error("a request with this Idempotency-Key is still in progress; retry later")]
-    InProgress,
+    InProgress { retry_after_secs: u64 },
     /// 400: not JSON, wrong content type.
     #[error("{0}")]
     BadRequest(String),
@@ -61,7 +61,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Validation(_) | ApiError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Conflict(_) | ApiError::InProgress => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::InProgress { .. } => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -76,7 +76,7 @@ impl ApiError {
             ApiError::Validation(_) => "invalid",
             ApiError::Refused { code, .. } => code,
             ApiError::Conflict(_) => "conflict",
-            ApiError::InProgress => "request_in_progress",
+            ApiError::InProgress { .. } => "request_in_progress",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -124,7 +124,18 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) = &self {
             tracing::error!(%detail, "API request failed");
         }
-        (self.status(), axum::Json(self.body())).into_response()
+        let mut response = (self.status(), axum::Json(self.body())).into_response();
+        let retry_after = match &self {
+            ApiError::InProgress { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::Unavailable => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        response
     }
 }
 

@@ -1,15 +1,22 @@
 //! `Idempotency-Key` on the API's POST routes. The first request with a key
-//! is run and, when it succeeds (2xx), its answer is kept: the same key with
-//! the same request replays that answer (`Idempotent-Replayed: true`); with
-//! another request it is refused (422 `idempotency_mismatch`); while the first
-//! is still being answered, 409 `request_in_progress`. A request that fails
-//! (4xx, 5xx) is forgotten: nothing was done, so it may be retried, corrected,
-//! with the same key. Keys belong to the API key that sent them.
+//! holds it while it runs; its answer is kept and the same key with the same
+//! request replays it (`Idempotent-Replayed: true`); with another request it
+//! is refused (422 `idempotency_mismatch`); while the first is still running,
+//! 409 `request_in_progress` with `Retry-After`. Keys belong to the API key
+//! that sent them.
+//!
+//! Work that must not run twice (it creates an order, a contract, an
+//! operation) keeps its answer inside its own transaction ([`Keep`]): once
+//! that commits, a retry gets that answer even if the database went away
+//! before the client heard it. A request that fails before its work
+//! committed is forgotten, so it may be retried, corrected, with the same
+//! key; one that died without a word frees its key after [`HOLD`].
 //!
 //! Every mutation runs to completion in a task of its own, so a client that
 //! hangs up does not leave a half-answered request behind.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -21,11 +28,15 @@ use serde_json::Value;
 use super::{Api, ApiError};
 use crate::auth::sha256_hex;
 use crate::store::access::{self, Replay};
+use crate::store::Tx;
 use crate::web::AppState;
 
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 const MAX_KEY: usize = 255;
+/// How long a first request holds its key before a retry may take it over
+/// (it died before committing): longer than any request's work.
+pub const HOLD: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What a handler's work answers: a status and a JSON body.
 pub type Answer = (StatusCode, Value);
@@ -80,19 +91,63 @@ pub fn fingerprint(method: &str, path: &str, body: &Value) -> String {
     sha256_hex(&format!("{method} {path}\n{body}"))
 }
 
+/// Where a request's work keeps its answer in its own transaction.
+#[derive(Clone, Default)]
+pub struct Keep {
+    target: Option<Target>,
+}
+
+#[derive(Clone)]
+struct Target {
+    api_key_id: i64,
+    key: String,
+    kept: Arc<Mutex<Option<Answer>>>,
+}
+
+impl Keep {
+    /// Writes `answer` in `tx`, the transaction of the work it answers: it is
+    /// replayed as soon as (and only if) that work commits. Without an
+    /// `Idempotency-Key`, does nothing.
+    pub async fn answer_in(&self, tx: &mut Tx, answer: &Answer) -> Result<(), ApiError> {
+        if let Some(t) = &self.target {
+            access::keep_api_response(tx, t.api_key_id, &t.key, answer.0.as_u16(), &answer.1).await?;
+            *t.kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(answer.clone());
+        }
+        Ok(())
+    }
+
+    fn kept(&self) -> Option<Answer> {
+        self.target
+            .as_ref()
+            .and_then(|t| t.kept.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+}
+
 impl Idempotency {
+    /// The client's key, scoped to the API key that sent it, for outside
+    /// systems: a payment made for a request derives its provider key from
+    /// it, so no retry of one checkout can ever make a second charge.
+    pub fn scoped(&self, api_key_id: i64) -> Option<String> {
+        self.key
+            .as_deref()
+            .map(|k| format!("api-{api_key_id}-{}", &sha256_hex(k)[..40]))
+    }
+
     /// Runs `work` once per key (see the module's notes) and answers.
-    pub async fn run<F>(self, api: &Api, body: &Value, work: F) -> Result<Response, ApiError>
+    pub async fn run<F, Fut>(self, api: &Api, body: &Value, work: F) -> Result<Response, ApiError>
     where
-        F: Future<Output = Result<Answer, ApiError>> + Send + 'static,
+        F: FnOnce(Keep) -> Fut,
+        Fut: Future<Output = Result<Answer, ApiError>> + Send + 'static,
     {
         let Some(key) = self.key else {
-            return finish(tokio::spawn(work).await);
+            return finish(tokio::spawn(work(Keep::default())).await);
         };
         let store = api.state.store.clone();
         let key_id = api.key.id;
         let hash = fingerprint(&self.method, &self.path, body);
-        match access::begin_api_request(&store, key_id, &key, &hash).await? {
+        let now = store.now().await?;
+        let hold = chrono::Duration::from_std(HOLD).unwrap_or(chrono::Duration::MAX);
+        match access::begin_api_request(&store, key_id, &key, &hash, now, hold).await? {
             Replay::New => {}
             Replay::Answer { status, body } => {
                 let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
@@ -109,17 +164,34 @@ impl Idempotency {
                         .into(),
                 })
             }
-            Replay::InFlight => return Err(ApiError::InProgress),
+            Replay::InFlight { until } => {
+                let retry_after_secs = (until - now).num_seconds().clamp(1, HOLD.as_secs() as i64) as u64;
+                return Err(ApiError::InProgress { retry_after_secs });
+            }
         }
+        let keep = Keep {
+            target: Some(Target {
+                api_key_id: key_id,
+                key: key.clone(),
+                kept: Arc::default(),
+            }),
+        };
+        let work = work(keep.clone());
         let done = tokio::spawn(async move {
             let result = work.await;
-            let kept = match &result {
-                Ok((status, body)) if status.is_success() => {
+            let kept = keep.kept();
+            let saved = match (&result, &kept) {
+                // Kept with the work, and nothing changed since.
+                (Ok(answer), Some(k)) if answer == k => Ok(()),
+                // The final answer (e.g. once the provider answered) replaces the kept one.
+                (Ok((status, body)), _) if status.is_success() => {
                     access::save_api_response(&store, key_id, &key, status.as_u16(), body).await
                 }
+                // Forgotten only if its work committed nothing: a kept answer
+                // (its work committed) stays the answer.
                 _ => access::forget_api_request(&store, key_id, &key).await,
             };
-            if let Err(e) = kept {
+            if let Err(e) = saved {
                 tracing::error!(error = %e, key, "the idempotent request's answer could not be kept");
             }
             result

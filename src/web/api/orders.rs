@@ -16,10 +16,10 @@ use super::payments::PaymentView;
 use super::{Api, ApiError, Json, Path};
 use crate::audit::{self, Record};
 use crate::billing::catalog::Nature;
-use crate::billing::jobs::payments::{self as payment_jobs, CapturePayment, Step, StepError};
+use crate::billing::jobs::payments::{self as payment_jobs, AskedBy, CapturePayment, Step, StepError};
 use crate::billing::orders::{self, Order, OrderLine, OrderStatus};
 use crate::billing::payments::{self, Payment, PaymentStatus};
-use crate::jobs::{enqueue_now, EnqueueOptions};
+use crate::jobs::{enqueue, EnqueueOptions};
 use crate::store::Store;
 use crate::web::{Access, Routes};
 
@@ -55,7 +55,7 @@ impl From<OrderLine> for LineView {
 
 /// An order as the API shows it, with its payments (oldest first).
 #[derive(Debug, Serialize)]
-struct OrderView {
+pub(super) struct OrderView {
     id: i64,
     customer_id: i64,
     status: OrderStatus,
@@ -68,7 +68,7 @@ struct OrderView {
 }
 
 impl OrderView {
-    fn new(order: Order, payments: Vec<Payment>) -> OrderView {
+    pub(super) fn new(order: Order, payments: Vec<Payment>) -> OrderView {
         OrderView {
             id: order.id,
             customer_id: order.customer_id,
@@ -84,9 +84,9 @@ impl OrderView {
 
 /// What creating or capturing answers: the order and the payment acted on.
 #[derive(Debug, Serialize)]
-struct OrderAnswer {
-    order: OrderView,
-    payment: PaymentView,
+pub(super) struct OrderAnswer {
+    pub(super) order: OrderView,
+    pub(super) payment: PaymentView,
 }
 
 async fn order_view(store: &Store, id: i64) -> Result<OrderView, ApiError> {
@@ -128,7 +128,9 @@ async fn show(api: Api, Path(id): Path<i64>) -> Result<Json<OrderView>, ApiError
 /// approved): 200 once captured, 202 if the provider did not answer (a job
 /// retries), 422 `capture_refused` if the provider refuses (not approved yet).
 async fn capture(api: Api, idem: Idempotency, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    idem.run(&api, &Value::Null, capture_now(api.clone(), id)).await
+    // Safe to run again (the provider's capture has its own idempotency key):
+    // its answer is kept after the work.
+    idem.run(&api, &Value::Null, |_| capture_now(api.clone(), id)).await
 }
 
 async fn capture_now(api: Api, order_id: i64) -> Result<Answer, ApiError> {
@@ -147,41 +149,46 @@ async fn capture_now(api: Api, order_id: i64) -> Result<Answer, ApiError> {
         }
         (status, _) => return Err(ApiError::Conflict(format!("order {order_id} is {}", status.as_str()))),
     };
-    let step = payment_jobs::capture(store, &api.state.app.providers, payment_id).await;
-    let outcome = match &step {
+    let asked_by = AskedBy {
+        actor: &api.actor,
+        action: "order.capture",
+        target: format!("order:{order_id}"),
+    };
+    let step = payment_jobs::capture(store, &api.state.app.providers, payment_id, Some(&asked_by)).await;
+    match &step {
         Ok(Step::Refused(reason)) => {
             return Err(ApiError::Refused {
                 code: "capture_refused",
                 message: format!("the provider refused the capture: {reason}"),
             })
         }
-        Ok(Step::Recorded | Step::NotDue) => "recorded",
+        // Recorded with its audit entry, in one transaction.
+        Ok(Step::Recorded) => {}
+        Ok(Step::NotDue) => {
+            let entry = Record::new(asked_by.action, asked_by.target.clone())
+                .details(json!({ "payment_id": payment_id, "outcome": "not_due" }));
+            audit::record(store, &api.actor, entry).await?;
+        }
         Ok(Step::Waiting) | Err(_) => {
-            // Not settled, or no answer recorded: the capture job asks again with the same key.
+            // Not settled, or no answer recorded: the capture job asks again
+            // with the same key; it is enqueued with its audit entry.
             if let Err(e) = &step {
                 log_step_error(e, payment_id);
             }
-            enqueue_now(
-                store,
+            let mut tx = store.begin().await?;
+            enqueue(
+                &mut tx,
                 &CapturePayment { payment_id },
                 EnqueueOptions::new().unique_key(format!("capture:{payment_id}")),
             )
             .await?;
-            "retrying"
+            let entry = Record::new(asked_by.action, asked_by.target.clone())
+                .details(json!({ "payment_id": payment_id, "outcome": "retrying" }));
+            audit::record_in(&mut tx, &api.actor, entry).await?;
+            tx.commit().await?;
         }
-    };
-    let answered = order_answer(store, order_id, payment_id, PaymentStatus::Pending, StatusCode::OK).await?;
-    audit::record(
-        store,
-        &api.actor,
-        Record::new("order.capture", format!("order:{order_id}")).details(json!({
-            "payment_id": payment_id,
-            "outcome": outcome,
-            "status": answered.1["payment"]["status"],
-        })),
-    )
-    .await?;
-    Ok(answered)
+    }
+    order_answer(store, order_id, payment_id, PaymentStatus::Pending, StatusCode::OK).await
 }
 
 fn log_step_error(e: &StepError, payment_id: i64) {

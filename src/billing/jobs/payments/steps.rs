@@ -3,7 +3,7 @@
 //! is called with an idempotency key derived from the payment's, the same on
 //! every call; its answer is recorded with what follows from it.
 
-use super::record;
+use super::{record, record_as, AskedBy};
 use crate::billing::payments::{self, PaymentStatus};
 use crate::billing::{invoices, BillingError};
 use crate::providers::{ChargeOutcome, ChargeRequest, ProviderError, Providers};
@@ -77,6 +77,7 @@ pub async fn charge(
     request.invoice_reference = description;
     request.payment_method = options.payment_method.clone();
     request.return_url = options.return_url.clone();
+    payments::mark_provider_called(store, payment.id).await?;
     match provider.create_payment(&request).await {
         Ok(outcome) => {
             record(store, payment.id, outcome).await?;
@@ -96,9 +97,15 @@ pub async fn charge(
 /// Captures a pending payment (authorized, or approved by the payer) with the
 /// key `<key>:capture`, and records the answer. A payment not pending is left
 /// alone; a refusal (not approved yet, say) leaves it pending. Shared by
-/// [`CapturePayment`](super::CapturePayment) and the API.
-#[tracing::instrument(skip(store, providers))]
-pub async fn capture(store: &Store, providers: &Providers, payment_id: i64) -> Result<Step, StepError> {
+/// [`CapturePayment`](super::CapturePayment) and the API, whose audit entry
+/// (`asked_by`) is written with the recorded answer.
+#[tracing::instrument(skip(store, providers, asked_by))]
+pub async fn capture(
+    store: &Store,
+    providers: &Providers,
+    payment_id: i64,
+    asked_by: Option<&AskedBy<'_>>,
+) -> Result<Step, StepError> {
     let payment = payments::get(store, payment_id).await?;
     if payment.status != PaymentStatus::Pending {
         return Ok(Step::NotDue);
@@ -116,7 +123,7 @@ pub async fn capture(store: &Store, providers: &Providers, payment_id: i64) -> R
     {
         Ok(ChargeOutcome::Pending { .. }) => Ok(Step::Waiting),
         Ok(outcome) => {
-            record(store, payment.id, outcome).await?;
+            record_as(store, payment.id, outcome, asked_by).await?;
             Ok(Step::Recorded)
         }
         Err(e) if !e.is_transient() => Ok(Step::Refused(e.to_string())),

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use super::super::error::Fields;
 use super::super::extract::from_value;
-use super::super::idempotency::{answer, Answer, Idempotency};
+use super::super::idempotency::{answer, Answer, Idempotency, Keep};
 use super::super::money::{ApiMoney, MoneyIn};
 use super::super::{Api, ApiError, Json, Path};
 use super::{today, view_in, ContractView};
@@ -148,8 +148,10 @@ pub(super) async fn post(
     let lines = check_lines(request.lines)?;
     let kind = request.kind;
     let occurred_on = request.occurred_on;
-    idem.run(&api, &body, record(api.clone(), id, kind, occurred_on, lines))
-        .await
+    idem.run(&api, &body, |keep| {
+        record(api.clone(), id, kind, occurred_on, lines, keep)
+    })
+    .await
 }
 
 async fn record(
@@ -158,6 +160,7 @@ async fn record(
     kind: OperationKind,
     occurred_on: Option<NaiveDate>,
     lines: Vec<OperationLine>,
+    keep: Keep,
 ) -> Result<Answer, ApiError> {
     let store = &api.state.store;
     let today = today(store).await?;
@@ -181,14 +184,16 @@ async fn record(
     .await?;
     let contract = contracts::lock(&mut tx, id).await?;
     let contract = view_in(&mut tx, contract, today).await?;
-    tx.commit().await?;
-    answer(
+    let answered = answer(
         StatusCode::CREATED,
         &Accepted {
             operation: operation.into(),
             contract,
         },
-    )
+    )?;
+    keep.answer_in(&mut tx, &answered).await?;
+    tx.commit().await?;
+    Ok(answered)
 }
 
 #[cfg(test)]

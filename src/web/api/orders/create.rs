@@ -16,9 +16,9 @@ use serde_json::{json, Value};
 
 use super::super::error::Fields;
 use super::super::extract::from_value;
-use super::super::idempotency::{Answer, Idempotency};
+use super::super::idempotency::{answer, Answer, Idempotency, Keep};
 use super::super::{Api, ApiError, Json};
-use super::{log_step_error, order_answer};
+use super::{log_step_error, order_answer, OrderAnswer, OrderView};
 use crate::audit::{self, Record};
 use crate::billing::catalog::{self, Product};
 use crate::billing::customers::{self, CustomerKind, NewCustomer};
@@ -89,14 +89,23 @@ struct Checked {
 /// replay answers what the first request answered.
 pub(super) async fn create(api: Api, idem: Idempotency, Json(body): Json<Value>) -> Result<Response, ApiError> {
     let request: CreateOrder = from_value(body.clone())?;
-    idem.run(&api, &body, check_and_place(api.clone(), request)).await
+    let payment_key = idem.scoped(api.key.id);
+    idem.run(&api, &body, |keep| {
+        check_and_place(api.clone(), request, payment_key, keep)
+    })
+    .await
 }
 
-async fn check_and_place(api: Api, request: CreateOrder) -> Result<Answer, ApiError> {
+async fn check_and_place(
+    api: Api,
+    request: CreateOrder,
+    payment_key: Option<String>,
+    keep: Keep,
+) -> Result<Answer, ApiError> {
     let checked = check(&api, request).await?;
     // An order whose payment completes is invoiced: the seller must be set up first.
     settings::load(&api.state.store).await?;
-    place(api, checked).await
+    place(api, checked, payment_key, keep).await
 }
 
 async fn check(api: &Api, r: CreateOrder) -> Result<Checked, ApiError> {
@@ -204,7 +213,11 @@ fn customer_field(e: BillingError) -> ApiError {
     }
 }
 
-async fn place(api: Api, c: Checked) -> Result<Answer, ApiError> {
+/// Records the order; `payment_key` (derived from the request's
+/// Idempotency-Key) becomes the payment's idempotency key, which is unique:
+/// however a checkout is retried, it can never make a second payment, nor a
+/// second charge at the provider.
+async fn place(api: Api, c: Checked, payment_key: Option<String>, keep: Keep) -> Result<Answer, ApiError> {
     let store = &api.state.store;
     let mut tx = store.begin().await?;
     let (customer_id, created) = match c.payer {
@@ -232,8 +245,9 @@ async fn place(api: Api, c: Checked) -> Result<Answer, ApiError> {
                 PaymentMethod::Card
             },
             amount: order.total,
-            // Unique per order and per database: a provider never sees a key twice.
-            idempotency_key: format!("api-order-{}-{}", order.id, crate::auth::random_token(6)),
+            // Unique per database: a provider never sees a key twice.
+            idempotency_key: payment_key
+                .unwrap_or_else(|| format!("api-order-{}-{}", order.id, crate::auth::random_token(6))),
         },
     )
     .await?;
@@ -261,6 +275,16 @@ async fn place(api: Api, c: Checked) -> Result<Answer, ApiError> {
             .run_in(SAFETY_NET_DELAY),
     )
     .await?;
+    // What a retry answers if this request's answer is lost from here on: the
+    // order as committed, its payment not charged yet (202).
+    let committed = answer(
+        StatusCode::ACCEPTED,
+        &OrderAnswer {
+            order: OrderView::new(order.clone(), vec![payment.clone()]),
+            payment: payment.clone().into(),
+        },
+    )?;
+    keep.answer_in(&mut tx, &committed).await?;
     tx.commit().await?;
 
     if let Err(e) = payment_jobs::charge(store, &api.state.app.providers, payment.id, &c.options).await {
