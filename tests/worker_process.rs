@@ -13,7 +13,7 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use comptoir::jobs::{enqueue_many, EnqueueOptions, JobFilter, JobRow, JobState, Noop};
+use comptoir::jobs::{enqueue, enqueue_many, EnqueueOptions, JobFilter, JobRow, JobState, Noop};
 use comptoir::store::Store;
 use support::{Backend, TestDb};
 
@@ -30,6 +30,7 @@ on_both_backends!(
     drain_exit_codes,
     second_drain_exits_at_once,
     cli_enqueue_list_show_retry_cancel,
+    a_job_error_cannot_forge_a_log_line,
 );
 
 // ---------------------------------------------------------------------------
@@ -559,6 +560,48 @@ async fn second_drain_exits_at_once(backend: Backend) {
     // C's job is still under C's (30s) lease: D did not run it.
     let j = db.store.get_job(sleeper).await.unwrap();
     assert_eq!((j.state, j.attempt), (JobState::Running, 1), "{j:?}");
+}
+
+/// A job whose error carries outside text (a line break and a forged log
+/// line, a terminal escape, an IBAN): the worker's warning is one line, the
+/// text escaped, the IBAN masked as the admin shows it.
+async fn a_job_error_cannot_forge_a_log_line(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let fail =
+        "refused\n2026-12-06T10:00:00.000000Z ERROR forged: refund sent \u{1b}[2J to FR7630006000011234567890189";
+    let mut tx = db.store.begin().await.expect("begin");
+    enqueue(
+        &mut tx,
+        &Noop {
+            sleep_ms: None,
+            fail: Some(fail.into()),
+        },
+        EnqueueOptions::new().max_attempts(1),
+    )
+    .await
+    .expect("enqueue");
+    tx.commit().await.expect("commit");
+    let ran = run(&db, &["drain"]).await;
+    assert_eq!(ran.code, Some(1), "{ran:?}");
+    let warnings: Vec<&str> = ran.stderr.lines().filter(|l| l.contains("job failed")).collect();
+    assert_eq!(warnings.len(), 1, "{ran:?}");
+    assert!(
+        !ran.stderr
+            .lines()
+            .any(|l| l.contains("forged") && !l.contains("job failed")),
+        "{ran:?}"
+    );
+    assert!(
+        warnings[0].contains("refused\\n2026-12-06T10:00:00.000000Z ERROR forged"),
+        "{ran:?}"
+    );
+    assert!(warnings[0].contains("\\u{1b}[2J"), "{ran:?}");
+    assert!(!ran.stderr.contains('\u{1b}'), "{ran:?}");
+    assert!(
+        !ran.stderr.contains("FR7630006000011234567890189"),
+        "IBAN unmasked: {ran:?}"
+    );
+    assert!(warnings[0].contains("0189"), "{ran:?}");
 }
 
 /// The `jobs` commands, through the CLI only.
