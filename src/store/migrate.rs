@@ -36,6 +36,13 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "invoice_terms",
         sql: include_str!("../../migrations/postgres/0005_invoice_terms.sql"),
     },
+    // 6 and 7 are taken by other branches of issue 12; the runner applies
+    // every listed version missing from the ledger, gaps and all.
+    Migration {
+        version: 8,
+        name: "signin",
+        sql: include_str!("../../migrations/postgres/0008_signin.sql"),
+    },
 ];
 
 pub(crate) const SQLITE: &[Migration] = &[
@@ -63,6 +70,13 @@ pub(crate) const SQLITE: &[Migration] = &[
         version: 5,
         name: "invoice_terms",
         sql: include_str!("../../migrations/sqlite/0005_invoice_terms.sql"),
+    },
+    // 6 and 7 are taken by other branches of issue 12; the runner applies
+    // every listed version missing from the ledger, gaps and all.
+    Migration {
+        version: 8,
+        name: "signin",
+        sql: include_str!("../../migrations/sqlite/0008_signin.sql"),
     },
 ];
 

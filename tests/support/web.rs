@@ -58,9 +58,14 @@ impl TestApp {
     }
 
     pub async fn serve(db: TestDb, ctx: AppContext) -> TestApp {
-        let state = AppState::new(db.store.clone(), ctx.clone(), WebConfig::default()).expect("templates");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let address = listener.local_addr().expect("address");
+        let base = format!("http://{address}");
+        let web = WebConfig {
+            listen: Some(address),
+            ..WebConfig::default()
+        };
+        let state = AppState::new(db.store.clone(), ctx.clone(), web).expect("templates");
         let server = tokio::spawn(async move {
             let _ = comptoir::web::serve(listener, state, std::future::pending()).await;
         });

@@ -26,6 +26,8 @@ mod openapi;
 mod openapi_schema;
 mod settings;
 mod signin;
+mod signin_links;
+mod signin_throttle;
 
 #[allow(dead_code)]
 #[path = "../providers_replay/mod.rs"]
