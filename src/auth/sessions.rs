@@ -52,7 +52,7 @@ pub struct Attempt<'a> {
 
 /// Counts the attempt (refusing it when its lane is full), then checks the
 /// password, then opens a session. A failed attempt stays counted.
-#[tracing::instrument(skip_all, fields(ip = attempt.ip))]
+#[tracing::instrument(skip_all, fields(email = attempt.email, ip = attempt.ip))]
 pub async fn sign_in(store: &Store, attempt: &Attempt<'_>) -> Result<SignedIn, AuthError> {
     let email = attempt.email.trim().to_lowercase();
     let device = match attempt.device {

@@ -6,6 +6,7 @@
 mod support;
 
 mod access;
+mod admin_cli;
 mod api_client;
 mod api_contracts;
 mod api_keys;

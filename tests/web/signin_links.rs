@@ -1,8 +1,6 @@
 //! The ways back in for a locked-out operator (a one-time link printed by
 //! the command line, or e-mailed from "Mot de passe oublié ?"), none of which
-//! unlocks the attacker; and API keys created from the command line.
-
-use std::process::Output;
+//! unlocks the attacker.
 
 use comptoir::audit::{self, AuditEntry, AuditFilter};
 use comptoir::auth::{self, LinkVia};
@@ -11,32 +9,8 @@ use comptoir::mail::{MailConfig, Mailer, SmtpTls};
 use crate::on_both_backends;
 use crate::support::billing::{raw_execute, raw_i64};
 use crate::support::smtp::SmtpServer;
-use crate::support::web::{app_context, Client, TestApp, EMAIL, PASSWORD};
+use crate::support::web::{app_context, stderr, stdout, Client, TestApp, EMAIL, PASSWORD};
 use crate::support::{Backend, TestDb};
-
-/// `comptoir-web ARGS` on the test's database, as an operator would run it
-/// on the server.
-async fn web_cli(app: &TestApp, args: &[&str]) -> Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_comptoir-web"));
-    command
-        .args(args)
-        .env("DATABASE_URL", &app.db.url)
-        .env("COMPTOIR_PUBLIC_URL", &app.base)
-        .env("COMPTOIR_DATA_DIR", app.db.dir.path().join("cli-data"))
-        .env("RUST_LOG", "warn")
-        .env_remove("COMPTOIR_ADMIN_PASSWORD");
-    tokio::task::spawn_blocking(move || command.output().expect("run comptoir-web"))
-        .await
-        .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).to_string()
-}
 
 /// Five wrong passwords from a browser without a device cookie: the e-mail
 /// is locked for such browsers. Returns the attacker.
@@ -87,7 +61,9 @@ async fn the_command_line_link_lets_the_operator_in_once(backend: Backend) {
     drop(app.signed_in().await);
     let mut attacker = lock_out(&app).await;
 
-    let out = web_cli(&app, &["admin", "signin-link", "--email", "Marie@Example.fr"]).await;
+    let out = app
+        .web_cli(&["admin", "signin-link", "--email", "Marie@Example.fr"], None)
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let url = stdout(&out);
     let prefix = format!("{}/admin/login/link/", app.base);
@@ -137,7 +113,9 @@ async fn the_command_line_link_lets_the_operator_in_once(backend: Backend) {
     assert_eq!(signed[1].actor, EMAIL);
 
     // An e-mail that is nobody's: refused, exit 1.
-    let out = web_cli(&app, &["admin", "signin-link", "--email", "nobody@example.fr"]).await;
+    let out = app
+        .web_cli(&["admin", "signin-link", "--email", "nobody@example.fr"], None)
+        .await;
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(
         stderr(&out).contains("no operator with the e-mail nobody@example.fr"),
@@ -330,58 +308,9 @@ async fn without_smtp_the_forgot_page_points_to_the_command_line(backend: Backen
     assert_eq!(jobs, 0);
 }
 
-async fn the_command_line_creates_an_api_key_for_scripts(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    drop(app.signed_in().await);
-    let out = web_cli(
-        &app,
-        &[
-            "admin",
-            "api-key",
-            "create",
-            "--email",
-            EMAIL,
-            "--name",
-            "nightly export",
-        ],
-    )
-    .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let key = stdout(&out);
-    assert!(key.starts_with("ck_") && !key.contains('\n'), "{key}");
-    let mut api = Client::new(&app.base).with_bearer(&key);
-    let prices = api.get("/api/prices").await;
-    assert_eq!(prices.status, 200, "{}", prices.body);
-    let mut anonymous = Client::new(&app.base);
-    assert_eq!(anonymous.get("/api/prices").await.status, 401);
-
-    let created = entries(&app, "api_key.create").await;
-    assert_eq!(created.len(), 1);
-    assert_eq!(created[0].actor, "cli");
-    assert_eq!(created[0].details["name"], "nightly export");
-    assert!(key.contains(created[0].details["prefix"].as_str().unwrap()));
-
-    for (args, says) in [
-        (
-            vec!["--email", "nobody@example.fr", "--name", "x"],
-            "no operator with the e-mail",
-        ),
-        (vec!["--email", EMAIL, "--name", "  "], "name"),
-    ] {
-        let mut all = vec!["admin", "api-key", "create"];
-        all.extend(args);
-        let out = web_cli(&app, &all).await;
-        assert_eq!(out.status.code(), Some(1), "{all:?}");
-        assert!(stderr(&out).contains(says), "{}", stderr(&out));
-        assert!(stdout(&out).is_empty());
-    }
-    assert_eq!(auth::list_keys(&app.db.store).await.unwrap().len(), 1);
-}
-
 on_both_backends!(
     the_command_line_link_lets_the_operator_in_once,
     an_expired_link_is_refused_and_a_link_can_set_a_new_password,
     forgot_password_emails_a_link_that_only_the_mailbox_can_use,
     without_smtp_the_forgot_page_points_to_the_command_line,
-    the_command_line_creates_an_api_key_for_scripts,
 );

@@ -43,12 +43,7 @@ fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-pub(super) fn page(
-    state: &AppState,
-    status: StatusCode,
-    template: &str,
-    ctx: minijinja::Value,
-) -> Result<Response, AdminError> {
+fn page(state: &AppState, status: StatusCode, template: &str, ctx: minijinja::Value) -> Result<Response, AdminError> {
     let html = state.templates.get_template(template)?.render(ctx)?;
     Ok((status, Html(html)).into_response())
 }
