@@ -58,7 +58,8 @@ pub fn registry() -> Registry<AppContext> {
         .register::<payments::ReconcilePayments>()
         .register::<payments::SyncPayment>()
         .register::<sepa::ChargeSepa>()
-        .register::<import::ImportCsv>();
+        .register::<import::ImportCsv>()
+        .register::<crate::auth::SendSigninLink>();
     // The 1st of each month at 02:00 UTC, for the month just ended; reminders every morning.
     registry
         .periodic("monthly-billing-run", "0 2 1 * *", &monthly_run::MonthlyRun::default())

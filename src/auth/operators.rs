@@ -14,21 +14,27 @@ pub struct NewOperator {
 impl NewOperator {
     /// The e-mail lower-cased and checked, the name trimmed.
     fn validated(&self) -> Result<(String, String), AuthError> {
-        let email = self.email.trim().to_lowercase();
-        let well_formed = email.len() <= 254
-            && email.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-            })
-            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-        if !well_formed {
-            return Err(invalid("email", "not an e-mail address / adresse e-mail invalide"));
-        }
+        let email = normalized_email(&self.email)?;
         let name = self.name.trim().to_string();
         if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
             return Err(invalid("name", "1 to 200 characters / 1 à 200 caractères"));
         }
         Ok((email, name))
     }
+}
+
+/// An operator's e-mail as stored: trimmed, lower-cased, checked.
+pub(crate) fn normalized_email(text: &str) -> Result<String, AuthError> {
+    let email = text.trim().to_lowercase();
+    let well_formed = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !well_formed {
+        return Err(invalid("email", "not an e-mail address / adresse e-mail invalide"));
+    }
+    Ok(email)
 }
 
 /// Creates an operator inside `tx` (the setup link uses its own transaction).

@@ -7,9 +7,10 @@ use std::time::Duration;
 use chrono::Utc;
 
 use super::password::burn_verification;
-use super::{random_token, sha256_hex, verify_password, AuthError, Operator, Throttle};
+use super::throttle::{self, Lane};
+use super::{devices, random_token, sha256_hex, verify_password, AuthError, Operator};
 use crate::store::access::{self, NewSession};
-use crate::store::Store;
+use crate::store::{Store, Tx};
 
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const SESSION_IDLE: Duration = Duration::from_secs(12 * 3600);
@@ -30,22 +31,37 @@ pub struct Session {
 pub struct SignedIn {
     pub token: String,
     pub session: Session,
+    /// A device cookie for the browser, which had no valid one for this
+    /// operator (see `auth::devices`).
+    pub new_device: Option<String>,
+    /// How the operator got in: `password`, `device` (the password, from a
+    /// browser with a device cookie) or `link` (a one-time sign-in link).
+    pub via: &'static str,
 }
 
-/// Checks the throttle and the password, then opens a session.
-#[tracing::instrument(skip(store, password, user_agent))]
-pub async fn sign_in(
-    store: &Store,
-    email: &str,
-    password: &str,
-    ip: &str,
-    user_agent: &str,
-) -> Result<SignedIn, AuthError> {
-    let email = email.trim().to_lowercase();
-    let throttle = Throttle { email: &email, ip };
-    throttle.check(store).await?;
+/// What a sign-in form presents.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+    /// The device cookie the browser holds, if any.
+    pub device: Option<&'a str>,
+}
+
+/// Counts the attempt (refusing it when its lane is full), then checks the
+/// password, then opens a session. A failed attempt stays counted.
+#[tracing::instrument(skip_all, fields(email = attempt.email, ip = attempt.ip))]
+pub async fn sign_in(store: &Store, attempt: &Attempt<'_>) -> Result<SignedIn, AuthError> {
+    let email = attempt.email.trim().to_lowercase();
+    let device = match attempt.device {
+        Some(token) => devices::device_for(store, token, &email).await?,
+        None => None,
+    };
+    let admitted = throttle::admit(store, &email, attempt.ip, device.map_or(Lane::Password, Lane::Device)).await?;
     let found = access::credentials(store, &email).await?;
-    let password = password.to_string();
+    let password = attempt.password.to_string();
     let verified = tokio::task::spawn_blocking(move || match found {
         Some((operator, hash)) if operator.disabled_at.is_none() => {
             verify_password(&password, &hash).then_some(operator)
@@ -58,17 +74,42 @@ pub async fn sign_in(
     .await
     .map_err(|e| AuthError::Hash(e.to_string()))?;
     let Some(operator) = verified else {
-        throttle.failed(store).await?;
-        tracing::info!(email, ip, "sign-in refused");
+        tracing::info!(email, device = device.is_some(), "sign-in refused");
         return Err(AuthError::BadCredentials);
     };
-    throttle.succeeded(store).await?;
+    admitted.succeeded(store).await?;
+    let new_device = match device {
+        Some(id) => {
+            devices::device_used(store, id).await?;
+            None
+        }
+        None => Some(devices::new_device(store, operator.id).await?),
+    };
+    let mut tx = store.begin().await?;
+    let (token, session) = open_session(&mut tx, operator, attempt.ip, attempt.user_agent).await?;
+    tx.commit().await?;
+    tracing::info!(operator = session.operator.id, device = device.is_some(), "signed in");
+    Ok(SignedIn {
+        token,
+        session,
+        new_device,
+        via: if device.is_some() { "device" } else { "password" },
+    })
+}
+
+/// A new session of `operator` inside `tx`: (the cookie's token, the session).
+pub(crate) async fn open_session(
+    tx: &mut Tx,
+    operator: Operator,
+    ip: &str,
+    user_agent: &str,
+) -> Result<(String, Session), AuthError> {
     let token = random_token(32);
     let token_hash = sha256_hex(&token);
     let csrf_token = random_token(32);
     let user_agent: String = user_agent.chars().take(300).collect();
     access::insert_session(
-        store,
+        tx,
         &NewSession {
             token_hash: &token_hash,
             operator_id: operator.id,
@@ -79,15 +120,14 @@ pub async fn sign_in(
         },
     )
     .await?;
-    tracing::info!(operator = operator.id, ip, "signed in");
-    Ok(SignedIn {
+    Ok((
         token,
-        session: Session {
+        Session {
             operator,
             csrf_token,
             token_hash,
         },
-    })
+    ))
 }
 
 /// The live session of a cookie's token, if any.

@@ -3,6 +3,7 @@
 pub mod billing;
 pub mod jobs;
 pub mod web;
+mod web_admin;
 pub mod worker;
 
 /// Exit codes shared by the commands (also in the README).

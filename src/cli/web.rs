@@ -1,6 +1,6 @@
 //! `comptoir-web`: the admin and API, with the worker in the same process by
 //! default so that one command gives a working product; `comptoir-web admin
-//! …` manages operator accounts.
+//! …` manages operator accounts (see `web_admin`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use super::exit;
+use super::web_admin::{self, AdminCommand};
 use crate::app::{registry, AppContext};
 use crate::config::Config;
 use crate::jobs::{Worker, WorkerConfig};
@@ -42,28 +43,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Operator accounts of the admin.
+    /// Operator accounts, sign-in links and API keys.
     #[command(subcommand)]
     Admin(AdminCommand),
-}
-
-#[derive(Debug, Subcommand)]
-enum AdminCommand {
-    /// Create an operator. The password is read from standard input (first
-    /// line), or asked for on a terminal, or taken from COMPTOIR_ADMIN_PASSWORD.
-    Create {
-        #[arg(long)]
-        email: String,
-        #[arg(long)]
-        name: String,
-    },
-    /// Set a new password (same sources as `create`); ends the operator's sessions.
-    ResetPassword {
-        #[arg(long)]
-        email: String,
-    },
-    /// List operators.
-    List,
 }
 
 pub fn main() -> ExitCode {
@@ -77,7 +59,7 @@ pub fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Some(Command::Admin(ref command)) => runtime.block_on(admin(&cli.config, command)),
+        Some(Command::Admin(ref command)) => runtime.block_on(admin(&cli, command)),
         None => runtime.block_on(serve(cli)).map(|()| exit::OK),
     };
     match result {
@@ -98,99 +80,17 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// The password: COMPTOIR_ADMIN_PASSWORD, else asked on a terminal (without
-/// echo), else the first line of standard input.
-fn read_password() -> anyhow::Result<String> {
-    if let Ok(p) = std::env::var("COMPTOIR_ADMIN_PASSWORD") {
-        return Ok(p);
-    }
-    use std::io::{BufRead, IsTerminal, Write};
-    let terminal = std::io::stdin().is_terminal();
-    let stty = |arg: &str| {
-        let _ = std::process::Command::new("stty")
-            .arg(arg)
-            .stdin(std::process::Stdio::inherit())
-            .status();
+/// `comptoir-web admin …` on the configured database; printed links point
+/// to the public URL, else the bind address.
+async fn admin(cli: &Cli, command: &AdminCommand) -> anyhow::Result<u8> {
+    let store = open_store(&cli.config).await?;
+    let base = match &cli.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!("http://{}", cli.bind),
     };
-    if terminal {
-        eprint!("Password (at least {} characters): ", crate::auth::MIN_PASSWORD_CHARS);
-        let _ = std::io::stderr().flush();
-        stty("-echo");
-    }
-    let mut line = String::new();
-    let read = std::io::stdin().lock().read_line(&mut line);
-    if terminal {
-        stty("echo");
-        eprintln!();
-    }
-    read.context("cannot read the password from standard input")?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_string())
-}
-
-async fn admin(config: &Config, command: &AdminCommand) -> anyhow::Result<u8> {
-    use crate::auth::{self, AuthError, NewOperator};
-    let store = open_store(config).await?;
-    let refused = |e: AuthError| -> anyhow::Result<u8> {
-        match e {
-            AuthError::Store(e) => Err(e).context("database"),
-            other => {
-                eprintln!("error: {other}");
-                Ok(exit::JOBS_FAILED)
-            }
-        }
-    };
-    let code = match command {
-        AdminCommand::Create { email, name } => {
-            let password = read_password()?;
-            let new = NewOperator {
-                email: email.clone(),
-                name: name.clone(),
-                password,
-            };
-            match auth::create_operator(&store, &new).await {
-                Ok(op) => {
-                    crate::audit::record(
-                        &store,
-                        &crate::audit::Actor::cli(),
-                        crate::audit::Record::new("operator.create", format!("operator:{}", op.id)),
-                    )
-                    .await?;
-                    println!("operator {} created: {} <{}>", op.id, op.name, op.email);
-                    exit::OK
-                }
-                Err(e) => refused(e)?,
-            }
-        }
-        AdminCommand::ResetPassword { email } => {
-            let password = read_password()?;
-            match auth::reset_password(&store, email, &password).await {
-                Ok(op) => {
-                    crate::audit::record(
-                        &store,
-                        &crate::audit::Actor::cli(),
-                        crate::audit::Record::new("operator.reset_password", format!("operator:{}", op.id)),
-                    )
-                    .await?;
-                    println!("password of {} changed; their sessions are ended", op.email);
-                    exit::OK
-                }
-                Err(AuthError::NotFound) => {
-                    eprintln!("error: no operator with the e-mail {email}");
-                    exit::JOBS_FAILED
-                }
-                Err(e) => refused(e)?,
-            }
-        }
-        AdminCommand::List => {
-            for op in auth::list_operators(&store).await? {
-                let state = if op.disabled_at.is_some() { "disabled" } else { "active" };
-                println!("{}\t{}\t{}\t{}", op.id, op.email, op.name, state);
-            }
-            exit::OK
-        }
-    };
+    let code = web_admin::run(&store, command, &base).await;
     store.close().await;
-    Ok(code)
+    code
 }
 
 async fn serve(cli: Cli) -> anyhow::Result<()> {
@@ -206,6 +106,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
     let web = WebConfig {
         public_url: cli.public_url.map(|u| u.trim_end_matches('/').to_string()),
         trust_proxy: cli.trust_proxy,
+        listen: Some(address),
     };
     // No operator yet: a one-time link creates the first one.
     if let Some(token) = crate::auth::create_setup_link(&store).await.context("setup link")? {

@@ -65,6 +65,12 @@ impl Mailer {
         &self.label
     }
 
+    /// Whether e-mails leave the machine (an SMTP server is configured), as
+    /// opposed to being written as files.
+    pub fn sends_email(&self) -> bool {
+        matches!(self.transport, Transport::Smtp(_))
+    }
+
     /// Sends `email` once per idempotency key: a key already `sent` returns the
     /// recorded e-mail without sending anything.
     #[tracing::instrument(

@@ -40,6 +40,15 @@ const SOURCES: &[(&str, &str)] = &[
     ),
     ("reminder.txt", include_str!("../../templates/email/reminder.txt")),
     ("reminder.html", include_str!("../../templates/email/reminder.html")),
+    (
+        "signin_link.subject.txt",
+        include_str!("../../templates/email/signin_link.subject.txt"),
+    ),
+    ("signin_link.txt", include_str!("../../templates/email/signin_link.txt")),
+    (
+        "signin_link.html",
+        include_str!("../../templates/email/signin_link.html"),
+    ),
 ];
 
 /// A message rendered from its templates.
@@ -69,7 +78,7 @@ fn environment() -> Result<&'static Environment<'static>, MailError> {
 }
 
 /// Renders the subject, text and HTML of message `name` (`invoice`,
-/// `credit_note`, `receipt`, `reminder`) with `context`.
+/// `credit_note`, `receipt`, `reminder`, `signin_link`) with `context`.
 pub fn render(name: &str, context: impl Serialize) -> Result<Rendered, MailError> {
     let env = environment()?;
     let context = minijinja::Value::from_serialize(&context);

@@ -1,6 +1,7 @@
-//! Who may use the admin and the API: operators, sessions, sign-in failures,
-//! the one-time setup link, API keys and API idempotency. Written once for
-//! both backends (see `store::sql`).
+//! Who may use the admin and the API: operators, sessions, the one-time
+//! setup link, API keys and API idempotency (sign-in throttling, device
+//! cookies and sign-in links are in `store::signin`). Written once for both
+//! backends (see `store::sql`).
 
 use chrono::{DateTime, Utc};
 
@@ -100,6 +101,17 @@ pub(crate) async fn credentials(store: &Store, email: &str) -> Result<Option<(Op
     }
 }
 
+/// The operator with this id, inside the caller's transaction.
+pub(crate) async fn operator_in(tx: &mut Tx, id: i64) -> Result<Option<Operator>, StoreError> {
+    let row = sql!(
+        fetch_optional,
+        tx,
+        &format!("SELECT {OPERATOR} FROM operators WHERE id = $1"),
+        id
+    )?;
+    row.as_ref().map(operator).transpose()
+}
+
 // ---- sessions ----------------------------------------------------------
 
 pub(crate) struct NewSession<'a> {
@@ -111,8 +123,8 @@ pub(crate) struct NewSession<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
-pub(crate) async fn insert_session(store: &Store, s: &NewSession<'_>) -> Result<(), StoreError> {
-    let mut tx = store.begin().await?;
+/// Inside the caller's transaction (a sign-in link is burnt in the same one).
+pub(crate) async fn insert_session(tx: &mut Tx, s: &NewSession<'_>) -> Result<(), StoreError> {
     let now = Utc::now();
     sql!(
         execute,
@@ -129,7 +141,7 @@ pub(crate) async fn insert_session(store: &Store, s: &NewSession<'_>) -> Result<
     )?;
     // Expired sessions of anyone go at each sign-in: the table stays small.
     sql!(execute, tx, "DELETE FROM sessions WHERE expires_at < $1", now)?;
-    tx.commit().await
+    Ok(())
 }
 
 /// A session row with its operator: (operator, csrf token, last seen, expires at).
@@ -177,57 +189,6 @@ pub(crate) async fn delete_session(store: &Store, token_hash: &str) -> Result<()
 
 pub(crate) async fn delete_sessions_of(tx: &mut Tx, operator_id: i64) -> Result<u64, StoreError> {
     sql!(execute, tx, "DELETE FROM sessions WHERE operator_id = $1", operator_id)
-}
-
-// ---- sign-in throttling ------------------------------------------------
-
-pub(crate) async fn record_signin_failure(store: &Store, email: &str, ip: &str) -> Result<(), StoreError> {
-    let mut tx = store.begin().await?;
-    let now = Utc::now();
-    sql!(
-        execute,
-        tx,
-        "INSERT INTO signin_failures (email, ip, at) VALUES ($1, $2, $3)",
-        email,
-        ip,
-        now
-    )?;
-    // Failures older than a day count for nothing.
-    sql!(
-        execute,
-        tx,
-        "DELETE FROM signin_failures WHERE at < $1",
-        now - chrono::Duration::days(1)
-    )?;
-    tx.commit().await
-}
-
-/// Failures since `since` for this e-mail and for this address, and the
-/// oldest of them (when the window frees a slot).
-pub(crate) async fn signin_failures(
-    store: &Store,
-    email: &str,
-    ip: &str,
-    since: DateTime<Utc>,
-) -> Result<(i64, i64, Option<DateTime<Utc>>), StoreError> {
-    let r = read!(
-        fetch_one,
-        store,
-        "SELECT
-            (SELECT COUNT(*) FROM signin_failures WHERE email = $1 AND at >= $3) AS by_email,
-            (SELECT COUNT(*) FROM signin_failures WHERE ip = $2 AND at >= $3) AS by_ip,
-            (SELECT MIN(at) FROM signin_failures WHERE (email = $1 OR ip = $2) AND at >= $3) AS oldest",
-        email,
-        ip,
-        since
-    )?;
-    Ok((r.get("by_email")?, r.get("by_ip")?, r.get("oldest")?))
-}
-
-pub(crate) async fn clear_signin_failures(store: &Store, email: &str) -> Result<(), StoreError> {
-    let mut tx = store.begin().await?;
-    sql!(execute, tx, "DELETE FROM signin_failures WHERE email = $1", email)?;
-    tx.commit().await
 }
 
 // ---- the one-time setup link --------------------------------------------

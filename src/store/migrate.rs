@@ -41,6 +41,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "hardening",
         sql: include_str!("../../migrations/postgres/0006_hardening.sql"),
     },
+    Migration {
+        version: 7,
+        name: "signin",
+        sql: include_str!("../../migrations/postgres/0007_signin.sql"),
+    },
 ];
 
 pub(crate) const SQLITE: &[Migration] = &[
@@ -73,6 +78,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         version: 6,
         name: "hardening",
         sql: include_str!("../../migrations/sqlite/0006_hardening.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "signin",
+        sql: include_str!("../../migrations/sqlite/0007_signin.sql"),
     },
 ];
 

@@ -13,6 +13,7 @@ mod exclusive;
 pub mod jobs;
 mod migrate;
 mod postgres;
+pub(crate) mod signin;
 pub(crate) mod sql;
 mod sqlite;
 pub(crate) mod tx;

@@ -1,4 +1,4 @@
-//! Cookies, read and written by hand (three of them; no jar needed).
+//! Cookies, read and written by hand (four of them; no jar needed).
 //! Every cookie is HttpOnly, SameSite=Lax, Path=/, and Secure when the
 //! public URL is https.
 
@@ -11,6 +11,9 @@ pub const SESSION: &str = "comptoir_session";
 pub const SIGNIN_CSRF: &str = "comptoir_signin";
 /// A one-shot message shown on the next page.
 pub const FLASH: &str = "comptoir_flash";
+/// The device cookie of a browser where an operator signed in (see
+/// `auth::devices`): its sign-ins are throttled on their own.
+pub const DEVICE: &str = "comptoir_device";
 
 /// The value of cookie `name`, if the request carries it.
 pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -38,11 +38,24 @@ pub struct WebConfig {
     pub public_url: Option<String>,
     /// Take the client's address from the last `X-Forwarded-For` hop.
     pub trust_proxy: bool,
+    /// The address the server listens on: e-mailed links use it when no
+    /// public URL is set (never the request's `Host`, which the sender chooses).
+    pub listen: Option<SocketAddr>,
 }
 
 impl WebConfig {
     pub fn secure_cookies(&self) -> bool {
         self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// Where links sent to operators point: the public URL, else the address
+    /// listened on.
+    pub fn link_base(&self) -> Option<String> {
+        match (&self.public_url, self.listen) {
+            (Some(url), _) => Some(url.trim_end_matches('/').to_string()),
+            (None, Some(address)) => Some(format!("http://{address}")),
+            (None, None) => None,
+        }
     }
 }
 

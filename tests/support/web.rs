@@ -58,9 +58,14 @@ impl TestApp {
     }
 
     pub async fn serve(db: TestDb, ctx: AppContext) -> TestApp {
-        let state = AppState::new(db.store.clone(), ctx.clone(), WebConfig::default()).expect("templates");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let address = listener.local_addr().expect("address");
+        let base = format!("http://{address}");
+        let web = WebConfig {
+            listen: Some(address),
+            ..WebConfig::default()
+        };
+        let state = AppState::new(db.store.clone(), ctx.clone(), web).expect("templates");
         let server = tokio::spawn(async move {
             let _ = comptoir::web::serve(listener, state, std::future::pending()).await;
         });
@@ -113,6 +118,27 @@ impl TestApp {
             .await
             .expect("api key")
             .secret
+    }
+
+    /// `comptoir-web ARGS` on this app's database, as an operator would run
+    /// it on the server (printed links point to this app);
+    /// `COMPTOIR_ADMIN_PASSWORD` is `password`, if given.
+    pub async fn web_cli(&self, args: &[&str], password: Option<&str>) -> std::process::Output {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_comptoir-web"));
+        command
+            .args(args)
+            .env("DATABASE_URL", &self.db.url)
+            .env("COMPTOIR_PUBLIC_URL", &self.base)
+            .env("COMPTOIR_DATA_DIR", self.db.dir.path().join("cli-data"))
+            .env("RUST_LOG", "warn")
+            .env_remove("COMPTOIR_ADMIN_PASSWORD")
+            .stdin(std::process::Stdio::null());
+        if let Some(password) = password {
+            command.env("COMPTOIR_ADMIN_PASSWORD", password);
+        }
+        tokio::task::spawn_blocking(move || command.output().expect("run comptoir-web"))
+            .await
+            .expect("comptoir-web task")
     }
 
     /// Runs every due job with the product's registry, then returns.
@@ -339,6 +365,15 @@ impl Client {
         assert_eq!(home.status, 200, "{}", home.body);
         answer
     }
+}
+
+/// A command's standard output, trimmed.
+pub fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
 }
 
 /// The value of the first `name="_csrf"` hidden field of a page.

@@ -11,18 +11,22 @@ use crate::support::Backend;
 
 /// The routes that answer without credentials, and why.
 const PUBLIC: &[(&str, &str)] = &[
-    ("GET", "/"),                 // redirects to the admin
-    ("GET", "/healthz"),          // liveness probe
-    ("GET", "/readyz"),           // readiness probe
-    ("GET", "/assets/admin.css"), // static
-    ("GET", "/assets/admin.js"),  // static
-    ("GET", "/admin/login"),      // the sign-in form
-    ("POST", "/admin/login"),     // signing in (double-submit CSRF)
-    ("GET", "/setup/{token}"),    // the first operator's one-time link
-    ("POST", "/setup/{token}"),   // the token is the credential
-    ("POST", "/webhooks/stripe"), // signature checked by the handler
-    ("POST", "/webhooks/paypal"), // verified with PayPal's API
-    ("GET", "/api/openapi.json"), // the API's description
+    ("GET", "/"),                          // redirects to the admin
+    ("GET", "/healthz"),                   // liveness probe
+    ("GET", "/readyz"),                    // readiness probe
+    ("GET", "/assets/admin.css"),          // static
+    ("GET", "/assets/admin.js"),           // static
+    ("GET", "/admin/login"),               // the sign-in form
+    ("POST", "/admin/login"),              // signing in (double-submit CSRF)
+    ("GET", "/admin/login/forgot"),        // "Mot de passe oublié ?": asks for a link
+    ("POST", "/admin/login/forgot"),       // the same answer for any e-mail (double-submit CSRF)
+    ("GET", "/admin/login/link/{token}"),  // a one-time sign-in link: the token is the credential
+    ("POST", "/admin/login/link/{token}"), // burns it (double-submit CSRF)
+    ("GET", "/setup/{token}"),             // the first operator's one-time link
+    ("POST", "/setup/{token}"),            // the token is the credential
+    ("POST", "/webhooks/stripe"),          // signature checked by the handler
+    ("POST", "/webhooks/paypal"),          // verified with PayPal's API
+    ("GET", "/api/openapi.json"),          // the API's description
 ];
 
 /// A concrete path for a route pattern: every `{param}` becomes `1`.

@@ -6,6 +6,7 @@
 mod support;
 
 mod access;
+mod admin_cli;
 mod api_client;
 mod api_contracts;
 mod api_keys;
@@ -27,6 +28,8 @@ mod openapi;
 mod openapi_schema;
 mod settings;
 mod signin;
+mod signin_links;
+mod signin_throttle;
 
 #[allow(dead_code)]
 #[path = "../providers_replay/mod.rs"]

@@ -110,6 +110,7 @@ impl From<AuthError> for AdminError {
         match e {
             AuthError::Store(s) => s.into(),
             AuthError::Hash(m) => AdminError::Internal(m),
+            AuthError::Queue(q) => q.into(),
             AuthError::NotFound => AdminError::NotFound,
             AuthError::Exists(_) => AdminError::Conflict(e.to_string()),
             other => AdminError::Invalid(other.to_string()),

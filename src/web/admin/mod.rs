@@ -23,6 +23,7 @@ mod orders;
 mod payments;
 mod settings;
 mod signin;
+mod signin_link;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -46,6 +47,7 @@ pub const PAGE_SIZE: i64 = 50;
 pub(super) fn routes() -> Routes {
     Routes::new()
         .merge(signin::routes())
+        .merge(signin_link::routes())
         .merge(dashboard::routes())
         .merge(jobs::routes())
         .merge(customers::routes())
@@ -67,6 +69,7 @@ pub(super) fn templates() -> impl Iterator<Item = (&'static str, &'static str)> 
     ]
     .into_iter()
     .chain(signin::TEMPLATES.iter().copied())
+    .chain(signin_link::TEMPLATES.iter().copied())
     .chain(dashboard::TEMPLATES.iter().copied())
     .chain(jobs::TEMPLATES.iter().copied())
     .chain(customers::TEMPLATES.iter().copied())

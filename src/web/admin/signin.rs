@@ -1,4 +1,5 @@
-//! Sign-in, sign-out, and the first operator's setup link.
+//! Sign-in, sign-out, and the first operator's setup link (the ways back in
+//! for a locked-out operator are in `signin_link`).
 //!
 //! The sign-in form has no session yet, so its CSRF token is a double
 //! submit: a random value in a cookie and in the form, which must match.
@@ -47,6 +48,29 @@ fn page(state: &AppState, status: StatusCode, template: &str, ctx: minijinja::Va
     Ok((status, Html(html)).into_response())
 }
 
+/// Renders a page of a form posted before any session (sign-in, "forgot",
+/// sign-in link) with a fresh double-submit token: `csrf` and `csrf_field`
+/// are added to `ctx`.
+pub(super) fn double_submit_page(
+    state: &AppState,
+    status: StatusCode,
+    template: &str,
+    ctx: minijinja::Value,
+) -> Result<Response, AdminError> {
+    let token = auth::random_token(16);
+    let ctx = minijinja::context! { csrf => &token, csrf_field => CSRF_FIELD, ..ctx };
+    let mut response = page(state, status, template, ctx)?;
+    let cookie = cookies::set(cookies::SIGNIN_CSRF, &token, Some(3600), state.web.secure_cookies());
+    cookies::add(&mut response, &cookie);
+    Ok(response)
+}
+
+/// Whether a form posted before any session carries its double-submit token.
+pub(super) fn double_submit_ok(headers: &HeaderMap, given: &str) -> bool {
+    let expected = cookies::get(headers, cookies::SIGNIN_CSRF).unwrap_or_default();
+    !expected.is_empty() && auth::constant_time_eq(&expected, given)
+}
+
 /// Renders the sign-in form with a fresh double-submit token.
 fn signin_page(
     state: &AppState,
@@ -55,16 +79,57 @@ fn signin_page(
     email: &str,
     error: Option<String>,
 ) -> Result<Response, AdminError> {
-    let token = auth::random_token(16);
-    let mut response = page(
+    double_submit_page(
         state,
         status,
         "admin/signin.html",
-        minijinja::context! { csrf => &token, csrf_field => CSRF_FIELD, next => next, email => email, error => error },
-    )?;
-    let cookie = cookies::set(cookies::SIGNIN_CSRF, &token, Some(3600), state.web.secure_cookies());
-    cookies::add(&mut response, &cookie);
-    Ok(response)
+        minijinja::context! { next => next, email => email, error => error },
+    )
+}
+
+/// The answer to a sign-in: 303 to `next` with the session cookie, the
+/// device cookie when the browser gets a new one, and the sign-in form's
+/// token cleared.
+pub(super) fn signed_in_response(state: &AppState, signed_in: &auth::SignedIn, next: &str) -> Response {
+    let secure = state.web.secure_cookies();
+    let mut response = Redirect::to(next).into_response();
+    let mut set = vec![
+        cookies::set(cookies::SESSION, &signed_in.token, None, secure),
+        cookies::clear(cookies::SIGNIN_CSRF, secure),
+    ];
+    if let Some(device) = &signed_in.new_device {
+        set.push(cookies::set(
+            cookies::DEVICE,
+            device,
+            Some(auth::DEVICE_LIFETIME.as_secs()),
+            secure,
+        ));
+    }
+    for cookie in set {
+        cookies::add(&mut response, &cookie);
+    }
+    response
+}
+
+/// The `session.sign_in` entry of the audit log.
+pub(super) async fn audit_sign_in(
+    state: &AppState,
+    signed_in: &auth::SignedIn,
+    ip: String,
+    details: serde_json::Value,
+) -> Result<(), AdminError> {
+    let actor = Actor {
+        operator_id: Some(signed_in.session.operator.id),
+        name: signed_in.session.operator.email.clone(),
+        ip,
+    };
+    audit::record(
+        &state.store,
+        &actor,
+        Record::new("session.sign_in", "session").details(details),
+    )
+    .await?;
+    Ok(())
 }
 
 async fn form(State(state): State<AppState>, Query(q): Query<Next>) -> Result<Response, AdminError> {
@@ -88,8 +153,7 @@ async fn submit(
     Form(f): Form<SignIn>,
 ) -> Result<Response, AdminError> {
     let next = safe_next(f.next.as_deref()).to_string();
-    let expected = cookies::get(&headers, cookies::SIGNIN_CSRF).unwrap_or_default();
-    if expected.is_empty() || !auth::constant_time_eq(&expected, &f.csrf) {
+    if !double_submit_ok(&headers, &f.csrf) {
         tracing::warn!(%ip, "sign-in form without its CSRF token");
         return signin_page(
             &state,
@@ -100,23 +164,19 @@ async fn submit(
         );
     }
     let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("");
-    match auth::sign_in(&state.store, &f.email, &f.password, &ip, user_agent).await {
+    let device = cookies::get(&headers, cookies::DEVICE);
+    let attempt = auth::Attempt {
+        email: &f.email,
+        password: &f.password,
+        ip: &ip,
+        user_agent,
+        device: device.as_deref(),
+    };
+    match auth::sign_in(&state.store, &attempt).await {
         Ok(signed_in) => {
-            let actor = Actor {
-                operator_id: Some(signed_in.session.operator.id),
-                name: signed_in.session.operator.email.clone(),
-                ip,
-            };
-            audit::record(&state.store, &actor, Record::new("session.sign_in", "session")).await?;
-            let secure = state.web.secure_cookies();
-            let mut response = Redirect::to(&next).into_response();
-            for cookie in [
-                cookies::set(cookies::SESSION, &signed_in.token, None, secure),
-                cookies::clear(cookies::SIGNIN_CSRF, secure),
-            ] {
-                cookies::add(&mut response, &cookie);
-            }
-            Ok(response)
+            let details = serde_json::json!({ "via": signed_in.via });
+            audit_sign_in(&state, &signed_in, ip, details).await?;
+            Ok(signed_in_response(&state, &signed_in, &next))
         }
         Err(AuthError::BadCredentials) => signin_page(
             &state,
@@ -133,7 +193,8 @@ async fn submit(
                 &next,
                 &f.email,
                 Some(format!(
-                    "Trop d'essais : réessayez dans {minutes} min. / Too many attempts: try again in {minutes} min."
+                    "Trop d'essais : réessayez dans {minutes} min, ou utilisez « Mot de passe oublié ou compte bloqué ? ». \
+                     / Too many attempts: try again in {minutes} min, or use \"Forgot your password or locked out?\"."
                 )),
             )?;
             if let Ok(v) = retry_after_secs.to_string().parse() {
@@ -247,11 +308,15 @@ async fn setup_submit(
     )
     .await?;
     let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let signed_in = auth::sign_in(&state.store, &f.email, &f.password, &ip, user_agent).await?;
-    let mut response = Redirect::to("/admin").into_response();
-    let cookie = cookies::set(cookies::SESSION, &signed_in.token, None, state.web.secure_cookies());
-    cookies::add(&mut response, &cookie);
-    Ok(response)
+    let attempt = auth::Attempt {
+        email: &f.email,
+        password: &f.password,
+        ip: &ip,
+        user_agent,
+        device: None,
+    };
+    let signed_in = auth::sign_in(&state.store, &attempt).await?;
+    Ok(signed_in_response(&state, &signed_in, "/admin"))
 }
 
 #[cfg(test)]

@@ -184,6 +184,7 @@ impl From<AuthError> for ApiError {
             AuthError::Invalid { field, message } => ApiError::field(field, message),
             AuthError::NotFound => ApiError::NotFound("resource".into()),
             AuthError::Hash(m) => ApiError::Internal(m),
+            AuthError::Queue(q) => q.into(),
             _ => ApiError::Unauthorized,
         }
     }
