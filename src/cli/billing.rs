@@ -22,6 +22,9 @@ pub enum BillingCommand {
     },
     /// Set the seller's identity and series (all printed on documents).
     Configure(ConfigureArgs),
+    /// The catalogue: add a product, retire one, list those for sale.
+    #[command(subcommand)]
+    Product(ProductCommand),
     /// Check the livre de recettes hash chain; names the first line that no longer matches.
     VerifyBook,
     /// Write the livre de recettes of a period (2026, 2026-Q1, 2026-11) as CSV and PDF.
@@ -52,6 +55,29 @@ pub enum BillingCommand {
         #[arg(long)]
         issue_date: Option<NaiveDate>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProductCommand {
+    /// Add a product (the API's checkout prices orders from the catalogue).
+    Add {
+        #[arg(long)]
+        sku: String,
+        #[arg(long)]
+        name: String,
+        /// goods or services (kept apart in the livre de recettes).
+        #[arg(long)]
+        nature: String,
+        /// The unit price, e.g. 19.90 or "19,90".
+        #[arg(long)]
+        price: String,
+        #[arg(long, default_value = "EUR")]
+        currency: String,
+    },
+    /// Take a product off sale (documents already issued keep it).
+    Retire { sku: String },
+    /// The products for sale, one per line.
+    List,
 }
 
 #[derive(Debug, Args)]
@@ -144,6 +170,7 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
             tx.commit().await?;
             println!("settings saved for {} (SIREN {})", saved.seller_name, saved.siren);
         }
+        BillingCommand::Product(command) => product(store, command).await?,
         BillingCommand::VerifyBook => {
             let v = revenue_book::verify(store).await?;
             match v.first_bad {
@@ -183,6 +210,60 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
         }
     }
     Ok(exit::OK)
+}
+
+async fn product(store: &Store, command: ProductCommand) -> Result<(), BillingError> {
+    use crate::audit::{self, Actor, Record};
+    use crate::billing::catalog::{self, Nature, NewProduct};
+    use crate::billing::money::Money;
+    match command {
+        ProductCommand::Add {
+            sku,
+            name,
+            nature,
+            price,
+            currency,
+        } => {
+            let currency = currency.parse()?;
+            let unit_price =
+                Money::parse(&price, currency).map_err(|e| crate::billing::error::invalid("price", e.to_string()))?;
+            let mut tx = store.begin().await?;
+            let product = catalog::create(
+                &mut tx,
+                NewProduct {
+                    sku,
+                    name,
+                    nature: Nature::parse(&nature)?,
+                    unit_price,
+                },
+            )
+            .await?;
+            let entry = Record::new("product.create", format!("product:{}", product.sku));
+            audit::record_in(&mut tx, &Actor::cli(), entry).await?;
+            tx.commit().await?;
+            println!(
+                "{} {} {} {}",
+                product.sku,
+                product.unit_price,
+                product.nature.as_str(),
+                product.name
+            );
+        }
+        ProductCommand::Retire { sku } => {
+            let mut tx = store.begin().await?;
+            catalog::set_active(&mut tx, sku.trim(), false).await?;
+            let entry = Record::new("product.retire", format!("product:{}", sku.trim()));
+            audit::record_in(&mut tx, &Actor::cli(), entry).await?;
+            tx.commit().await?;
+            println!("{} retired", sku.trim());
+        }
+        ProductCommand::List => {
+            for p in catalog::price_list(store).await? {
+                println!("{}\t{}\t{}\t{}", p.sku, p.unit_price, p.nature.as_str(), p.name);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn write(path: &std::path::Path, bytes: &[u8]) -> Result<(), BillingError> {
