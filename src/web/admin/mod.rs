@@ -32,7 +32,7 @@ use minijinja::Value;
 use serde::Serialize;
 
 pub use error::AdminError;
-pub use extract::{empty_as_none, Form, Path, Query};
+pub use extract::{empty_as_none, filter_text, Form, Path, Query};
 
 use super::cookies;
 use super::guard::{Caller, CSRF_FIELD};

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::actions::{self, Outcome, Request};
 use super::view;
 use crate::store::types::{JobFilter, JobState};
-use crate::web::admin::{empty_as_none, next_before, Admin, AdminError, Form, Query, PAGE_SIZE};
+use crate::web::admin::{empty_as_none, filter_text, next_before, Admin, AdminError, Form, Query, PAGE_SIZE};
 
 /// Most jobs one bulk form may act on.
 const BULK_LIMIT: usize = 500;
@@ -18,11 +18,11 @@ const BULK_LIMIT: usize = 500;
 pub(super) struct Filters {
     #[serde(default, deserialize_with = "empty_as_none")]
     state: Option<JobState>,
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "filter_text")]
     kind: Option<String>,
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "filter_text")]
     queue: Option<String>,
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "filter_text")]
     text: Option<String>,
     #[serde(default, deserialize_with = "empty_as_none")]
     before: Option<i64>,
