@@ -149,6 +149,15 @@ impl Admin {
     }
 }
 
+/// Whether `target`, taken from a form, is a path of the admin that a
+/// redirect may go to: no other host, and one line (a line break in a
+/// `Location` header is refused by the HTTP stack: a 500).
+pub(crate) fn is_admin_path(target: &str) -> bool {
+    target.starts_with("/admin")
+        && !target.contains('\\')
+        && crate::input::check(target, crate::input::Lines::One).is_ok()
+}
+
 /// 303 to `location` with a flash message.
 pub fn redirect_with_flash(state: &AppState, location: &str, flash: &str) -> Response {
     let mut response = Redirect::to(location).into_response();

@@ -107,7 +107,7 @@ pub(super) async fn page(admin: Admin, Query(f): Query<Filters>) -> Result<Respo
 pub(super) async fn bulk(admin: Admin, Form(fields): Form<Vec<(String, String)>>) -> Result<Response, AdminError> {
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let back = field("back")
-        .filter(|b| b.starts_with("/admin/jobs") && !b.contains("//"))
+        .filter(|b| b.starts_with("/admin/jobs") && !b.contains("//") && crate::web::admin::is_admin_path(b))
         .unwrap_or("/admin/jobs")
         .to_string();
     let mut ids = Vec::new();
