@@ -7,6 +7,7 @@ pub mod bench;
 pub mod billing;
 pub mod cli;
 pub mod config;
+pub mod input;
 pub mod jobs;
 pub mod mail;
 pub mod metrics;

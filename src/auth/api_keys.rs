@@ -24,13 +24,14 @@ pub async fn create_key(store: &Store, operator_id: i64, name: &str) -> Result<N
 
 /// [`create_key`] inside the caller's transaction (with its audit entry, say).
 pub async fn create_key_in(tx: &mut Tx, operator_id: i64, name: &str) -> Result<NewApiKey, AuthError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(invalid("name", "1 to 100 characters / 1 à 100 caractères"));
-    }
+    let name = match crate::input::single_line(name, 100) {
+        Ok(name) if !name.is_empty() => name,
+        Ok(_) => return Err(invalid("name", "1 to 100 characters / 1 à 100 caractères")),
+        Err(e) => return Err(invalid("name", e.fr_en())),
+    };
     let prefix = random_token(4);
     let secret = format!("ck_{prefix}_{}", random_token(24));
-    let key = access::insert_api_key(tx, operator_id, name, &prefix, &sha256_hex(&secret)).await?;
+    let key = access::insert_api_key(tx, operator_id, &name, &prefix, &sha256_hex(&secret)).await?;
     Ok(NewApiKey { key, secret })
 }
 

@@ -1,6 +1,7 @@
 //! Operators of the admin: created from the command line or the setup link.
 
 use super::{hash_password, invalid, AuthError, Operator};
+use crate::input;
 use crate::store::{access, Store, StoreError, Tx};
 
 /// What it takes to create an operator.
@@ -12,29 +13,23 @@ pub struct NewOperator {
 }
 
 impl NewOperator {
-    /// The e-mail lower-cased and checked, the name trimmed.
+    /// The e-mail checked ([`input::email`]) and lower-cased, the name one line.
     fn validated(&self) -> Result<(String, String), AuthError> {
         let email = normalized_email(&self.email)?;
-        let name = self.name.trim().to_string();
-        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-            return Err(invalid("name", "1 to 200 characters / 1 à 200 caractères"));
-        }
+        let name = match input::single_line(&self.name, 200) {
+            Ok(name) if !name.is_empty() => name,
+            Ok(_) => return Err(invalid("name", "1 to 200 characters / 1 à 200 caractères")),
+            Err(e) => return Err(invalid("name", e.fr_en())),
+        };
         Ok((email, name))
     }
 }
 
 /// An operator's e-mail as stored: trimmed, lower-cased, checked.
 pub(crate) fn normalized_email(text: &str) -> Result<String, AuthError> {
-    let email = text.trim().to_lowercase();
-    let well_formed = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-        })
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if !well_formed {
-        return Err(invalid("email", "not an e-mail address / adresse e-mail invalide"));
-    }
-    Ok(email)
+    input::email(text)
+        .map(|e| e.to_lowercase())
+        .map_err(|_| invalid("email", "not an e-mail address / adresse e-mail invalide"))
 }
 
 /// Creates an operator inside `tx` (the setup link uses its own transaction).
@@ -107,9 +102,14 @@ mod tests {
             "marie@example",
             "ma rie@example.fr",
             "marie@.fr",
+            "marie@example.fr>",
+            "\"ma rie\"@example.fr",
         ] {
             assert!(new(bad, "Marie").validated().is_err(), "{bad:?}");
         }
         assert!(new("marie@example.fr", "  ").validated().is_err());
+        for bad in ["Marie\nDupont", "Marie\u{1b}", "Marie\u{202E}"] {
+            assert!(new("marie@example.fr", bad).validated().is_err(), "{bad:?}");
+        }
     }
 }

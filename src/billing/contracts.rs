@@ -6,9 +6,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::catalog::Nature;
-use super::error::{invalid, BillingError, Refusal};
+use super::error::{at_line, invalid, BillingError, Refusal};
 use super::money::{Currency, Money};
-use super::validate;
+use super::{dates, validate};
 use crate::store::billing::contracts as sql;
 use crate::store::{Store, StoreError, Tx};
 
@@ -98,6 +98,7 @@ pub async fn subscribe(tx: &mut Tx, new: NewContract) -> Result<Contract, Billin
     }
     let reference = validate::text("mandate_reference", &new.mandate_reference, 35)?;
     let iban = validate::iban(&new.iban)?;
+    dates::mandate_signed_on(new.mandate_signed_on, dates::today_in(tx).await?)?;
     super::customers::get_in(tx, new.customer_id).await?;
     let new = NewContract {
         mandate_reference: reference,
@@ -162,8 +163,10 @@ pub async fn cancel(tx: &mut Tx, id: i64) -> Result<Contract, BillingError> {
     .await
 }
 
+/// Revokes the mandate of contract `id` on `on` (a date ahead takes effect then).
 pub async fn revoke_mandate(tx: &mut Tx, id: i64, on: NaiveDate) -> Result<(), BillingError> {
-    lock(tx, id).await?;
+    let contract = lock(tx, id).await?;
+    dates::revoked_on(on, contract.mandate.signed_on, dates::today_in(tx).await?)?;
     sql::set_mandate_dates(tx, id, Some(on), None).await?;
     Ok(())
 }
@@ -225,7 +228,7 @@ pub fn lines_total(lines: &[OperationLine], currency: Currency) -> Result<Money,
     }
     let mut total = Money::zero(currency);
     for (i, line) in lines.iter().enumerate() {
-        validate::text("lines.description", &line.description, 300)?;
+        validate::text("lines.description", &line.description, 300).map_err(|e| at_line(e, i))?;
         if line.quantity <= Decimal::ZERO {
             return Err(invalid(
                 "lines.quantity",
@@ -265,6 +268,7 @@ pub async fn post_operation(
 ) -> Result<Operation, BillingError> {
     let contract = lock(tx, contract_id).await?;
     let amount = lines_total(&new.lines, contract.ceiling.currency)?;
+    dates::occurred_on(new.occurred_on, today)?;
     if contract.status != ContractStatus::Active {
         return Err(Refusal::ContractNotActive {
             contract: contract_id,

@@ -10,7 +10,7 @@ use super::catalog::Nature;
 use super::error::{invalid, BillingError};
 use super::invoices::{self, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, NewInvoice};
 use super::money::Money;
-use super::validate;
+use super::{dates, validate};
 use crate::store::billing::invoices as sql;
 use crate::store::Tx;
 
@@ -40,6 +40,7 @@ pub async fn issue(tx: &mut Tx, invoice_id: i64, request: CreditRequest) -> Resu
         )));
     }
     let reason = validate::text("reason", &request.reason, 300)?;
+    dates::issue_date(request.issue_date, dates::today_in(tx).await?, original.issue_date)?;
     let creditable = Money::new(original.total.minor - original.credited.minor, original.total.currency);
     let amount = request.amount.unwrap_or(creditable);
     if amount.currency != original.total.currency {

@@ -66,7 +66,7 @@ impl NewCustomer {
             kind: self.kind,
             name: validate::text("name", &self.name, 200)?,
             email: validate::email(self.email.as_deref())?,
-            address: validate::text("address", &self.address, 500)?,
+            address: validate::lines("address", &self.address, 500)?,
             siren,
         })
     }

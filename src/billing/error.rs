@@ -78,3 +78,15 @@ pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Billin
         message: message.into(),
     }
 }
+
+/// A refusal of the `index`th line of a document or operation (0-based),
+/// said the way the other line errors say it: "line 2: …".
+pub(crate) fn at_line(e: BillingError, index: usize) -> BillingError {
+    match e {
+        BillingError::Invalid { field, message } => BillingError::Invalid {
+            field,
+            message: format!("line {}: {message}", index + 1),
+        },
+        other => other,
+    }
+}

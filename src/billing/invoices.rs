@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog::Nature;
 use super::customers::Customer;
-use super::error::{invalid, BillingError};
+use super::error::{at_line, invalid, BillingError};
 use super::ledger::{self, accounts, Posting};
 use super::money::{Currency, Money};
 use super::settings::{self, Settings};
-use super::validate;
+use super::{dates, validate};
 use crate::store::billing::invoices as sql;
 use crate::store::{Store, Tx};
 
@@ -174,7 +174,7 @@ pub(crate) fn priced_lines(lines: &[NewLine], currency: Currency) -> Result<(Vec
     let mut total = Money::zero(currency);
     let mut out = Vec::with_capacity(lines.len());
     for (i, l) in lines.iter().enumerate() {
-        let description = validate::text("lines.description", &l.description, 300)?;
+        let description = validate::text("lines.description", &l.description, 300).map_err(|e| at_line(e, i))?;
         if l.quantity <= Decimal::ZERO {
             return Err(invalid(
                 "lines.quantity",
@@ -254,6 +254,7 @@ pub async fn issue(tx: &mut Tx, id: i64, issue_date: NaiveDate) -> Result<Invoic
             draft.status.as_str()
         )));
     }
+    dates::issue_date(issue_date, dates::today_in(tx).await?, None)?;
     let seller = settings::load_in(tx).await?;
     let series = match draft.kind {
         InvoiceKind::Invoice => seller.invoice_series(issue_date),

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod contracts;
 pub mod credit_notes;
 pub mod customers;
+pub mod dates;
 pub mod documents;
 pub mod emails;
 pub mod error;

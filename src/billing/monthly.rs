@@ -192,6 +192,8 @@ pub async fn run(
     period: Period,
     issue_date: NaiveDate,
 ) -> Result<Vec<(i64, ContractOutcome)>, BillingError> {
+    let first_day = period.first_day().ok_or_else(|| invalid("period", "out of range"))?;
+    super::dates::period(first_day, super::dates::today(store).await?)?;
     let mut out = Vec::new();
     for contract_id in contracts_to_invoice(store, period).await? {
         out.push((

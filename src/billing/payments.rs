@@ -11,7 +11,7 @@ use super::invoices::{self, Invoice};
 use super::ledger::{self, accounts, Posting};
 use super::money::Money;
 use super::revenue_book::{self, NewBookLine};
-use super::validate;
+use super::{dates, validate};
 use crate::store::billing::payments as sql;
 use crate::store::{Store, Tx};
 
@@ -236,8 +236,21 @@ pub async fn declare_received_on(tx: &mut Tx, id: i64, on: NaiveDate) -> Result<
             p.provider
         )));
     }
+    check_received_on(tx, &p, on).await?;
     sql::set_received_on(tx, id, on).await?;
     lock(tx, id).await
+}
+
+/// A date of receipt given by a person (a payment recorded by hand, a bank
+/// statement's row) within its bounds: not ahead of today, not before the
+/// invoice was issued.
+async fn check_received_on(tx: &mut Tx, p: &Payment, on: NaiveDate) -> Result<(), BillingError> {
+    let issued_on = match p.invoice_id {
+        Some(invoice_id) => invoices::get_in(tx, invoice_id).await?.issue_date,
+        None => None,
+    };
+    dates::received_on(on, dates::today_in(tx).await?, issued_on)?;
+    Ok(())
 }
 
 pub async fn get(store: &Store, id: i64) -> Result<Payment, BillingError> {
@@ -345,6 +358,9 @@ pub async fn complete(tx: &mut Tx, id: i64, done: Completion) -> Result<Payment,
             "fee",
             "must be in the payment's currency, between zero and the amount",
         ));
+    }
+    if p.provider == "manual" {
+        check_received_on(tx, &p, done.received_on).await?;
     }
     let invoice_id = match (p.invoice_id, p.order_id) {
         (Some(i), _) => i,

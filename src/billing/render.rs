@@ -229,6 +229,7 @@ pub async fn export_book(store: &Store, period: BookPeriod) -> Result<BookExport
     let (from, to) = period
         .bounds()
         .ok_or_else(|| super::error::invalid("period", "out of range"))?;
+    super::dates::period(from, super::dates::today(store).await?)?;
     let seller = settings::load(store).await?;
     let lines: Vec<RevenueLine> = revenue_book::list(store, from, to)
         .await?

@@ -80,7 +80,7 @@ impl Settings {
             ));
         }
         self.siren = validate::siren(&self.siren)?;
-        self.address = validate::text("address", &self.address, 500)?;
+        self.address = validate::lines("address", &self.address, 500)?;
         self.email = validate::email(self.email.as_deref())?;
         self.vat_mention = validate::text("vat_mention", &self.vat_mention, 200)?;
         if !(0..=60).contains(&self.payment_terms_days) {

@@ -1,9 +1,12 @@
-//! Identifiers checked by their control keys.
+//! The domain's fields: identifiers checked by their control keys, and text
+//! and e-mail addresses held to the input policy ([`crate::input`]).
 
 use super::error::{invalid, BillingError};
+use crate::input::{self, Lines};
 
 /// A SIREN: 9 digits whose Luhn key is valid. Spaces are ignored.
 pub fn siren(text: &str) -> Result<String, BillingError> {
+    input::check(text.trim(), Lines::One).map_err(|e| invalid("siren", e.to_string()))?;
     let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     if digits.len() != 9 || !digits.chars().all(|c| c.is_ascii_digit()) {
         return Err(invalid("siren", format!("{text:?} is not 9 digits")));
@@ -39,6 +42,7 @@ fn luhn(digits: &str) -> bool {
 /// An IBAN checked by ISO 13616 mod-97 (and its length for the common SEPA
 /// countries). Returned without spaces, upper case.
 pub fn iban(text: &str) -> Result<String, BillingError> {
+    input::check(text.trim(), Lines::One).map_err(|e| invalid("iban", e.to_string()))?;
     let iban: String = text
         .chars()
         .filter(|c| !c.is_whitespace())
@@ -89,33 +93,33 @@ pub fn iban(text: &str) -> Result<String, BillingError> {
     Ok(iban)
 }
 
-/// A required text, trimmed, at most `max` characters.
+/// A required text on one line, trimmed, at most `max` characters.
 pub fn text(field: &'static str, value: &str, max: usize) -> Result<String, BillingError> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(invalid(field, "is required"));
-    }
-    if v.chars().count() > max {
-        return Err(invalid(field, format!("is longer than {max} characters")));
-    }
-    Ok(v.to_string())
+    required(field, input::single_line(value, max))
 }
 
-/// An optional e-mail address, loosely checked (one `@`, a dot in the domain, no spaces).
+/// A required text that may span lines (an address): line breaks stored as
+/// LF, trimmed, at most `max` characters.
+pub fn lines(field: &'static str, value: &str, max: usize) -> Result<String, BillingError> {
+    required(field, input::multi_line(value, max))
+}
+
+fn required(field: &'static str, checked: Result<String, input::TextError>) -> Result<String, BillingError> {
+    match checked {
+        Ok(v) if v.is_empty() => Err(invalid(field, "is required")),
+        Ok(v) => Ok(v),
+        Err(e) => Err(invalid(field, e.to_string())),
+    }
+}
+
+/// An optional e-mail address (blank is none), parsed as the mailer will.
 pub fn email(value: Option<&str>) -> Result<Option<String>, BillingError> {
     let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    let ok = v.len() <= 254
-        && !v.chars().any(char::is_whitespace)
-        && v.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-        })
-        && v.matches('@').count() == 1;
-    if ok {
-        Ok(Some(v.to_string()))
-    } else {
-        Err(invalid("email", format!("{v:?} is not an e-mail address")))
+    match input::email(v) {
+        Ok(address) => Ok(Some(address)),
+        Err(e) => Err(invalid("email", e.to_string())),
     }
 }
 
@@ -142,6 +146,30 @@ mod tests {
         assert!(iban("FR7630006000011234567890188").is_err());
         assert!(iban("FR76300060000112345678901").is_err());
         assert!(iban("not an iban").is_err());
+        assert!(iban("FR76 3000 6000\n0112 3456 7890 189").is_err(), "one line");
+        assert!(siren("732 829\r320").is_err(), "one line");
+        assert!(siren("732829320\0").is_err());
+    }
+
+    #[test]
+    fn texts_follow_the_input_policy() {
+        assert_eq!(text("name", "  Zoé  ", 200).unwrap(), "Zoé");
+        assert!(matches!(
+            text("name", " ", 200),
+            Err(BillingError::Invalid { field: "name", .. })
+        ));
+        for bad in ["a\nb", "a\0b", "a\u{1b}b", "a\u{202E}b"] {
+            assert!(
+                matches!(text("name", bad, 200), Err(BillingError::Invalid { field: "name", .. })),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            lines("address", "1 rue\r\n75001 Paris", 500).unwrap(),
+            "1 rue\n75001 Paris"
+        );
+        assert!(lines("address", "1 rue\u{1b}", 500).is_err());
+        assert!(lines("address", "\r\n", 500).is_err(), "blank is missing");
     }
 
     #[test]
@@ -150,5 +178,16 @@ mod tests {
         assert_eq!(email(None).unwrap(), None);
         assert!(email(Some("a@b")).is_err());
         assert!(email(Some("a b@c.fr")).is_err());
+        assert!(email(Some("a@b.fr>")).is_err());
+        assert!(email(Some("a(c)@b.fr")).is_err());
+        match email(Some("\"a b\"@c.fr")) {
+            Err(BillingError::Invalid {
+                field: "email",
+                message,
+            }) => {
+                assert!(message.contains("is not an e-mail address"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -39,6 +39,16 @@ impl Tx {
         &self.store
     }
 
+    /// The database clock, read on this transaction's own connection (a
+    /// transaction never waits for a second connection of the pool; on
+    /// PostgreSQL this is the time the transaction started).
+    pub async fn now(&mut self) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+        match &mut self.inner {
+            TxInner::Postgres(c) => super::postgres::now(&mut **c).await,
+            TxInner::Sqlite(c) => super::sqlite::now(&mut **c).await,
+        }
+    }
+
     /// Asks for this process's idle workers to be woken once the transaction commits.
     pub(crate) fn wake_workers_on_commit(&mut self) {
         self.wake_on_commit = true;

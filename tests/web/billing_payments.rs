@@ -16,13 +16,14 @@ use crate::support::billing::{count, issue, person, save_settings, simple_draft}
 use crate::support::web::{Client, TestApp};
 use crate::support::Backend;
 
-/// An issued invoice of 100,00 € for Jean Martin; returns its id.
+/// An issued invoice of 100,00 € for Jean Martin, dated a week ago (money
+/// is never received before the invoice's date); returns its id.
 async fn issued_invoice(app: &TestApp) -> i64 {
     save_settings(&app.db.store).await;
     let customer = person(&app.db.store).await;
     let draft = simple_draft(&app.db.store, customer.id, 10_000).await;
     let today = app.db.store.now().await.unwrap().date_naive();
-    issue(&app.db.store, draft.id, today).await;
+    issue(&app.db.store, draft.id, today - Days::new(7)).await;
     draft.id
 }
 

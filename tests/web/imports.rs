@@ -4,7 +4,7 @@
 //! nothing behind.
 
 use comptoir::audit::{self, AuditFilter};
-use comptoir::billing::import::sha256_hex;
+use comptoir::billing::import::{self, sha256_hex, ImportError, ImportStatus};
 
 use crate::on_both_backends;
 use crate::support::billing::count;
@@ -17,6 +17,8 @@ on_both_backends!(
     files_that_are_no_usable_csv_fail_in_words,
     unusable_uploads_are_refused_and_register_nothing,
     an_oversized_upload_is_refused_and_leaves_no_file,
+    an_upload_refused_for_its_name_leaves_no_file,
+    the_file_of_a_failed_import_is_deleted_and_a_used_one_kept,
 );
 
 const CUSTOMERS: &str = "Type;Nom;E-mail;Adresse;SIREN\r\n\
@@ -327,4 +329,95 @@ async fn an_oversized_upload_is_refused_and_leaves_no_file(backend: Backend) {
     assert_eq!(count(&app.db, "imports").await, 1, "only the large one");
     assert_eq!(count(&app.db, "comptoir_jobs").await, 1);
     assert_eq!(kept_files(&app), kept, "the partial file is removed");
+}
+
+async fn an_upload_refused_for_its_name_leaves_no_file(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut client = app.signed_in().await;
+    let long = format!("{}.csv", "a".repeat(300));
+    for (name, words) in [
+        ("dossier/", "is not a file name"),
+        ("facture\u{202E}vsc.exe", "bidirectional formatting character U+202E"),
+        (long.as_str(), "longer than 255 characters"),
+    ] {
+        let answer = client
+            .post_file(
+                "/admin/imports",
+                &[("kind", "customers")],
+                "file",
+                name,
+                CUSTOMERS.as_bytes(),
+            )
+            .await;
+        assert_eq!(answer.status, 422, "{name:?}: {}", answer.body);
+        let text = answer.text();
+        assert!(
+            text.contains("nom de fichier refusé / file name refused"),
+            "{name:?}: {text}"
+        );
+        assert!(text.contains(words), "{name:?}: {text}");
+        assert!(answer.body.contains("id=\"import-form\""), "the form again");
+        assert!(kept_files(&app).is_empty(), "{name:?} left {:?}", kept_files(&app));
+    }
+    // A kind with a control character after the file: refused, nothing left.
+    let answer = client
+        .post_file(
+            "/admin/imports",
+            &[("kind", "customers\u{1b}")],
+            "file",
+            "clients.csv",
+            CUSTOMERS.as_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    assert!(kept_files(&app).is_empty(), "{:?}", kept_files(&app));
+    assert_eq!(count(&app.db, "imports").await, 0);
+    assert_eq!(count(&app.db, "comptoir_jobs").await, 0);
+}
+
+async fn the_file_of_a_failed_import_is_deleted_and_a_used_one_kept(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut client = app.signed_in().await;
+    let bad = "Type;Nom;E-mail;Adresse;SIREN\r\nparticulier;Zoé\u{1b}Roux;;2 rue du Four;\r\n";
+    let failed = upload(&mut client, "customers", "mauvais.csv", bad.as_bytes()).await;
+    let zip = upload(&mut client, "customers", "clients.xlsx", b"PK\x03\x04\x14\x00garbage").await;
+    assert_eq!(kept_files(&app).len(), 2, "kept until they run");
+    app.drain().await;
+    for id in [failed, zip] {
+        let stored = import::get(&app.db.store, id).await.unwrap();
+        assert_eq!(stored.status, ImportStatus::Failed);
+    }
+    assert!(kept_files(&app).is_empty(), "failed for good: {:?}", kept_files(&app));
+    // Its report stays, and running it again says the file is gone without wiping it.
+    let report = import::get(&app.db.store, failed).await.unwrap();
+    assert_eq!(report.errors.len(), 1, "{report:?}");
+    assert!(report.errors[0].message.contains("U+001B"), "{report:?}");
+    let path = app
+        .ctx
+        .config
+        .data_dir
+        .join("imports")
+        .join(format!("{}.csv", sha256_hex(bad.as_bytes())));
+    let again = import::run(&app.db.store, failed, &path, |_| {}).await;
+    assert!(
+        matches!(again, Err(ImportError::FileDiscarded(id)) if id == failed),
+        "{again:?}"
+    );
+    assert_eq!(import::get(&app.db.store, failed).await.unwrap().errors, report.errors);
+
+    // A file that succeeded is kept, even when the same content later fails
+    // as another kind of import: the import that succeeded references it.
+    let good = upload(&mut client, "customers", "clients.csv", CUSTOMERS.as_bytes()).await;
+    app.drain().await;
+    assert_eq!(
+        import::get(&app.db.store, good).await.unwrap().status,
+        ImportStatus::Completed
+    );
+    let wrong_kind = upload(&mut client, "payments", "clients.csv", CUSTOMERS.as_bytes()).await;
+    app.drain().await;
+    assert_eq!(
+        import::get(&app.db.store, wrong_kind).await.unwrap().status,
+        ImportStatus::Failed
+    );
+    assert_eq!(kept_files(&app), [format!("{}.csv", sha256_hex(CUSTOMERS.as_bytes()))]);
 }

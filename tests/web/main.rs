@@ -22,6 +22,8 @@ mod billing_payments;
 mod book;
 mod dashboard;
 mod imports;
+mod input_admin;
+mod input_api;
 mod jobs;
 mod metrics;
 mod openapi;

@@ -8,9 +8,10 @@ use std::collections::HashMap;
 use super::chunk::{Claim, Ctx, Pending, CHUNK_ATTEMPTS};
 use super::decode::{header_key, words};
 use super::rows::Rows;
-use super::{field, reason, sha256_hex, Header, ImportError, CHUNK_ROWS};
+use super::{check_cells, field, reason, sha256_hex, Header, ImportError, CHUNK_ROWS};
 use crate::billing::customers::{self, CustomerKind, NewCustomer};
 use crate::billing::validate;
+use crate::input::Lines;
 use crate::store::billing::imports as sql;
 
 const ENTITY: &str = "customer";
@@ -75,6 +76,21 @@ impl Columns {
         let col = |index: Option<usize>, default: &str, message: String| {
             format!("{}: {message}", index.map(|i| h.name(i)).unwrap_or(default))
         };
+        check_cells(
+            h,
+            record,
+            &[
+                (self.kind, Lines::One),
+                (self.first_name, Lines::One),
+                (Some(self.name), Lines::One),
+                (self.email, Lines::One),
+                (Some(self.address), Lines::Many),
+                (self.complement, Lines::Many),
+                (self.postcode, Lines::One),
+                (self.city, Lines::One),
+                (self.siren, Lines::One),
+            ],
+        )?;
         let raw_siren = field(record, self.siren);
         let siren = if raw_siren.is_empty() {
             None

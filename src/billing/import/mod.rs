@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::BillingError;
+use crate::input::{self, Lines};
 use crate::store::billing::imports as sql;
 use crate::store::{Store, StoreError, Tx};
 use chunk::Ctx;
@@ -208,6 +209,8 @@ pub enum ImportError {
     ChecksumMismatch { expected: String, actual: String },
     #[error("other imports kept writing the same rows at the same time; run it again")]
     Contention,
+    #[error("the file of import {0} was deleted when it failed; upload the file again")]
+    FileDiscarded(i64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -233,6 +236,27 @@ pub fn file_sha256(path: &Path) -> Result<String, ImportError> {
     Ok(decode::scan(path)?.sha256)
 }
 
+/// The name of an uploaded file as kept: directories dropped, one line of at
+/// most 255 characters ([`crate::input`]: a right-to-left override in a name
+/// makes `gpj.exe` read `exe.jpg`).
+pub fn file_name(filename: &str) -> Result<String, ImportError> {
+    let name = filename.rsplit(['/', '\\']).next().unwrap_or("");
+    match input::single_line(name, 255) {
+        Ok(name) if !name.is_empty() => Ok(name),
+        Ok(_) => Err(ImportError::Invalid {
+            field: "filename",
+            message: format!("{filename:?} is not a file name"),
+        }),
+        Err(e) => Err(ImportError::Invalid {
+            field: "filename",
+            message: format!(
+                "{:?} is not a file name: {e}",
+                filename.chars().take(80).collect::<String>()
+            ),
+        }),
+    }
+}
+
 /// Records an import of `kind` of the file `filename` (the name the user gave;
 /// directories are dropped) whose content has the SHA-256 `bytes_sha256`.
 pub async fn register(
@@ -241,13 +265,7 @@ pub async fn register(
     filename: &str,
     bytes_sha256: &str,
 ) -> Result<Import, ImportError> {
-    let name = filename.rsplit(['/', '\\']).next().unwrap_or("").trim();
-    if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
-        return Err(ImportError::Invalid {
-            field: "filename",
-            message: format!("{filename:?} is not a file name"),
-        });
-    }
+    let name = file_name(filename)?;
     let sha = bytes_sha256.trim().to_ascii_lowercase();
     if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(ImportError::Invalid {
@@ -255,7 +273,7 @@ pub async fn register(
             message: format!("{bytes_sha256:?} is not a SHA-256 in hex"),
         });
     }
-    Ok(sql::insert(tx, kind, name, &sha).await?)
+    Ok(sql::insert(tx, kind, &name, &sha).await?)
 }
 
 /// Links an import to the job that runs it.
@@ -287,6 +305,10 @@ where
     let import = get(store, import_id).await?;
     if import.status == ImportStatus::Completed {
         return Ok(import.report());
+    }
+    if import.status == ImportStatus::Failed && !path.exists() {
+        // Run again after its file was deleted: its report stays as it was.
+        return Err(ImportError::FileDiscarded(import_id));
     }
     sql::start(store, import_id).await?;
     let mut ctx = Ctx::new(store, import_id, &mut progress);
@@ -324,6 +346,37 @@ where
             Err(e)
         }
     }
+}
+
+/// Deletes `path`, the kept file of import `import_id` that failed for good,
+/// unless another import that did not fail has the same content (a file is
+/// kept by content; an import that succeeded keeps its file). `true` when the
+/// file was deleted.
+pub async fn discard_file(store: &Store, import_id: i64, path: &Path) -> Result<bool, ImportError> {
+    let import = get(store, import_id).await?;
+    if import.status != ImportStatus::Failed {
+        return Ok(false);
+    }
+    let mut tx = store.begin().await?;
+    if sql::file_held_by_others(&mut tx, import_id, &import.sha256).await? {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let deleted = match std::fs::remove_file(path) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(source) => {
+            return Err(ImportError::Io {
+                path: path.display().to_string(),
+                source,
+            })
+        }
+    };
+    tx.commit().await?;
+    if deleted {
+        tracing::info!(import_id, path = %path.display(), "file of a failed import deleted");
+    }
+    Ok(deleted)
 }
 
 async fn execute(ctx: &mut Ctx<'_>, import: &Import, path: &Path) -> Result<(), ImportError> {
@@ -434,6 +487,23 @@ impl Header {
 /// A trimmed field (empty when the row is short).
 pub(crate) fn field(record: &csv::StringRecord, index: Option<usize>) -> &str {
     index.and_then(|i| record.get(i)).unwrap_or("").trim()
+}
+
+/// The cells of `record` in `columns` held to the input policy: a cell with a
+/// control character, a bidirectional override or (in a one-line column) a
+/// line break makes the row bad, named by its column, before anything reads it.
+pub(crate) fn check_cells(
+    h: &Header,
+    record: &csv::StringRecord,
+    columns: &[(Option<usize>, Lines)],
+) -> Result<(), String> {
+    for (index, lines) in columns {
+        let Some(i) = *index else { continue };
+        if let Err(e) = input::check(field(record, Some(i)), *lines) {
+            return Err(format!("{}: {e}", h.name(i)));
+        }
+    }
+    Ok(())
 }
 
 /// The message of a validation error, without its field name.

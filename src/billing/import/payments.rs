@@ -13,11 +13,12 @@ use rust_decimal::Decimal;
 use super::chunk::{Claim, Ctx, Pending, CHUNK_ATTEMPTS};
 use super::decode::{header_key, parse_amount, parse_date, words};
 use super::rows::Rows;
-use super::{field, sha256_hex, Header, ImportError, CHUNK_ROWS};
+use super::{check_cells, field, reason, sha256_hex, Header, ImportError, CHUNK_ROWS};
 use crate::billing::invoices::{self, InvoiceKind, InvoiceStatus};
 use crate::billing::money::{Currency, Money};
 use crate::billing::payments::{self, Completion, NewPayment, Payment, PaymentMethod};
-use crate::billing::{settings, BillingError};
+use crate::billing::{dates, settings, BillingError};
+use crate::input::Lines;
 use crate::store::billing::imports as sql;
 use crate::store::{Store, StoreError, Tx};
 
@@ -45,6 +46,8 @@ pub(super) fn recognizes(fields: &[String]) -> bool {
 }
 
 struct Columns {
+    /// Today by the database clock: no row is dated after it.
+    today: NaiveDate,
     date: usize,
     label: Option<usize>,
     reference: Option<usize>,
@@ -80,8 +83,9 @@ fn method_in(text: &str) -> Option<PaymentMethod> {
 }
 
 impl Columns {
-    fn new(h: &Header) -> Result<Columns, ImportError> {
+    fn new(h: &Header, today: NaiveDate) -> Result<Columns, ImportError> {
         let c = Columns {
+            today,
             date: h.require(DATE, "\"date\"")?,
             label: h.find(LABEL),
             reference: h.find(REFERENCE),
@@ -101,6 +105,20 @@ impl Columns {
 
     fn parse(&self, h: &Header, record: &csv::StringRecord, currency: Currency) -> Result<BankLine, String> {
         let col = |i: usize, message: String| format!("{}: {message}", h.name(i));
+        // Banks write labels over several lines; every other cell is one line.
+        check_cells(
+            h,
+            record,
+            &[
+                (Some(self.date), Lines::One),
+                (self.label, Lines::Many),
+                (self.reference, Lines::Many),
+                (self.amount, Lines::One),
+                (self.credit, Lines::One),
+                (self.debit, Lines::One),
+                (self.method, Lines::One),
+            ],
+        )?;
         let amount_in = |i: usize| -> Result<Option<Decimal>, String> {
             match field(record, Some(i)) {
                 "" => Ok(None),
@@ -108,6 +126,7 @@ impl Columns {
             }
         };
         let date = parse_date(field(record, Some(self.date))).map_err(|m| col(self.date, m))?;
+        dates::received_on(date, self.today, None).map_err(|e| col(self.date, reason(e)))?;
         let (amount, column) = match (self.amount, self.credit) {
             (Some(i), _) => (amount_in(i)?.ok_or_else(|| col(i, "is empty".into()))?, i),
             (None, Some(c)) => {
@@ -210,6 +229,7 @@ pub(crate) fn invoice_references(text: &str) -> Vec<String> {
 #[derive(Debug, Clone)]
 struct Found {
     id: i64,
+    issued_on: Option<NaiveDate>,
     customer_id: i64,
     reference: String,
     kind: InvoiceKind,
@@ -270,6 +290,7 @@ impl Matcher {
             Some(id) => match invoices::get(store, id).await {
                 Ok(inv) => Some(Found {
                     id: inv.id,
+                    issued_on: inv.issue_date,
                     customer_id: inv.customer_id,
                     reference: inv.reference.clone().unwrap_or_else(|| reference.to_string()),
                     kind: inv.kind,
@@ -285,7 +306,8 @@ impl Matcher {
         Ok(found)
     }
 
-    async fn decide(&mut self, store: &Store, line: &BankLine) -> Result<Decision, ImportError> {
+    /// What to do with `line`; `date_column` names the column of its date.
+    async fn decide(&mut self, store: &Store, line: &BankLine, date_column: &str) -> Result<Decision, ImportError> {
         if line.amount.minor < 0 {
             return Ok(Decision::Skip(format!(
                 "debit of {}: not a payment received",
@@ -325,6 +347,14 @@ impl Matcher {
                 invoice.reference, invoice.balance.currency, line.amount.currency
             )));
         }
+        // The row's date was checked against today when parsed; here, against the invoice.
+        if let Err(e) = dates::received_on(line.date, line.date, invoice.issued_on) {
+            return Ok(Decision::Bad(format!(
+                "{date_column}: paying {}: {}",
+                invoice.reference,
+                reason(e)
+            )));
+        }
         let fallback = method_in(&line.label).unwrap_or(PaymentMethod::Transfer);
         Ok(Decision::Pay(Box::new(Plan {
             invoice_id: invoice.id,
@@ -344,7 +374,8 @@ pub(super) async fn import(
     open: impl Fn() -> Result<(Rows, Header), ImportError>,
 ) -> Result<(), ImportError> {
     let (mut rows, header) = open()?;
-    let columns = Columns::new(&header)?;
+    let columns = Columns::new(&header, ctx.store.now().await?.date_naive())?;
+    let date_column = header.name(columns.date).to_string();
     let currency = match settings::load(ctx.store).await {
         Ok(s) => s.currency,
         Err(BillingError::Store(e)) => return Err(e.into()),
@@ -371,7 +402,7 @@ pub(super) async fn import(
             }
         };
         let key = matcher.key(&bank);
-        match matcher.decide(ctx.store, &bank).await? {
+        match matcher.decide(ctx.store, &bank, &date_column).await? {
             Decision::Skip(_) => {}
             Decision::Bad(message) => ctx.tally.error(line, message),
             Decision::Pay(plan) if sql::key_holder(ctx.store, &key).await?.is_none() => {
@@ -417,7 +448,7 @@ pub(super) async fn import(
                 }
             };
             let key = matcher.key(&bank);
-            let item = matcher.decide(ctx.store, &bank).await?;
+            let item = matcher.decide(ctx.store, &bank, &date_column).await?;
             chunk.push(Pending { line, key, item });
         }
         if chunk.len() == CHUNK_ROWS || (end && !chunk.is_empty()) {

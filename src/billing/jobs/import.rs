@@ -1,6 +1,8 @@
 //! Running a CSV import as a job: its progress is the job's progress, a file
 //! with bad rows is refused whole (the report lists each by line), a file
-//! that can be retried (database busy) is retried.
+//! that can be retried (database busy) is retried. The kept file of an import
+//! that failed for good is deleted (its report stays); the file of an import
+//! that succeeded is kept.
 
 use std::path::{Path, PathBuf};
 
@@ -50,14 +52,35 @@ impl Job<AppContext> for ImportCsv {
         })
         .await;
         let _ = writer.await;
+        let last_attempt = ctx.job.attempt >= ctx.job.max_attempts;
         match result {
             Ok(report) if report.status == ImportStatus::Completed => Ok(Outcome::Done),
-            Ok(report) => Ok(Outcome::Cancel(format!(
-                "file refused, nothing imported: {} bad row(s) (see import {})",
-                report.bad_rows, report.import_id
-            ))),
-            Err(e) if e.is_transient() => Err(JobError::msg(e)),
-            Err(e) => Ok(Outcome::Discard(e.to_string())),
+            Ok(report) => {
+                self.discard_file(ctx.store()).await;
+                Ok(Outcome::Cancel(format!(
+                    "file refused, nothing imported: {} bad row(s) (see import {})",
+                    report.bad_rows, report.import_id
+                )))
+            }
+            Err(e) if e.is_transient() => {
+                if last_attempt {
+                    self.discard_file(ctx.store()).await;
+                }
+                Err(JobError::msg(e))
+            }
+            Err(e) => {
+                self.discard_file(ctx.store()).await;
+                Ok(Outcome::Discard(e.to_string()))
+            }
+        }
+    }
+}
+
+impl ImportCsv {
+    /// The import failed for good: its file goes, unless another import needs it.
+    async fn discard_file(&self, store: &Store) {
+        if let Err(e) = import::discard_file(store, self.import_id, &self.path).await {
+            tracing::warn!(import_id = self.import_id, error = %e, "could not delete the file of a failed import");
         }
     }
 }
@@ -78,16 +101,19 @@ pub async fn start(store: &Store, data_dir: &Path, kind: ImportKind, file: &Path
     let bytes = std::fs::read(file).map_err(io(file))?;
     let sha = import::sha256_hex(&bytes);
     let stored = stored_path(data_dir, &sha);
-    if let Some(dir) = stored.parent() {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-    }
-    std::fs::write(&stored, &bytes).map_err(io(&stored))?;
     let filename = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "import.csv".into());
+    // Registered first, the copy written inside the same transaction: a
+    // refused file leaves nothing, and a failed import's clean-up (which
+    // locks out registrations) never deletes the copy of this one.
     let mut tx = store.begin().await?;
-    let registered = register_stored(&mut tx, kind, &filename, &sha, stored).await?;
+    let registered = register_stored(&mut tx, kind, &filename, &sha, stored.clone()).await?;
+    if let Some(dir) = stored.parent() {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    std::fs::write(&stored, &bytes).map_err(io(&stored))?;
     tx.commit().await?;
     Ok(registered)
 }

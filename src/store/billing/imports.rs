@@ -149,6 +149,27 @@ pub(crate) async fn finish(
     tx.commit().await
 }
 
+/// Whether an import other than `import_id` that did not fail holds the file
+/// of content `sha256` (files are kept by content). Until `tx` ends no import
+/// can be registered: on PostgreSQL the table is locked against inserts, on
+/// SQLite the transaction holds the write lock already. So a file is never
+/// deleted under an upload of the same content being registered.
+pub(crate) async fn file_held_by_others(tx: &mut Tx, import_id: i64, sha256: &str) -> Result<bool, StoreError> {
+    if let TxInner::Postgres(c) = &mut tx.inner {
+        sqlx::query("LOCK TABLE imports IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut **c)
+            .await?;
+    }
+    let row = sql!(
+        fetch_one,
+        tx,
+        "SELECT COUNT(*) AS n FROM imports WHERE sha256 = $1 AND id <> $2 AND status <> 'failed'",
+        sha256,
+        import_id
+    )?;
+    Ok(row.get::<i64>("n")? > 0)
+}
+
 /// A value bound to a statement built for a variable number of values.
 enum Value<'a> {
     Text(&'a str),

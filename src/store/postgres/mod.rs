@@ -52,8 +52,8 @@ impl PgStore {
     }
 }
 
-pub(super) async fn now(pool: &PgPool) -> Result<DateTime<Utc>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT now()").fetch_one(pool).await?)
+pub(super) async fn now<'e, E: sqlx::PgExecutor<'e>>(on: E) -> Result<DateTime<Utc>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT now()").fetch_one(on).await?)
 }
 
 /// Listens on [`CHANNEL`] and wakes local waiters on every notification. After

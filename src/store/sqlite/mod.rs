@@ -60,8 +60,8 @@ impl SqliteStore {
     }
 }
 
-pub(super) async fn now(pool: &SqlitePool) -> Result<DateTime<Utc>, StoreError> {
-    let ms: i64 = sqlx::query_scalar(&format!("SELECT {NOW_MS}")).fetch_one(pool).await?;
+pub(super) async fn now<'e, E: sqlx::SqliteExecutor<'e>>(on: E) -> Result<DateTime<Utc>, StoreError> {
+    let ms: i64 = sqlx::query_scalar(&format!("SELECT {NOW_MS}")).fetch_one(on).await?;
     from_ms(ms)
 }
 

@@ -7,7 +7,7 @@ use chrono::{Days, NaiveDate};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use super::{empty_as_none, next_before, Admin, AdminError, Query, PAGE_SIZE};
+use super::{empty_as_none, filter_text, next_before, Admin, AdminError, Query, PAGE_SIZE};
 use crate::audit::{self, AuditEntry, AuditFilter};
 use crate::web::{Access, Routes};
 
@@ -19,11 +19,11 @@ pub(super) fn routes() -> Routes {
 
 #[derive(Deserialize, Serialize, Default)]
 struct Filters {
-    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "filter_text", skip_serializing_if = "Option::is_none")]
     actor: Option<String>,
-    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "filter_text", skip_serializing_if = "Option::is_none")]
     action: Option<String>,
-    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "filter_text", skip_serializing_if = "Option::is_none")]
     target: Option<String>,
     /// First day (UTC), inclusive.
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]

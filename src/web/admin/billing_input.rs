@@ -17,6 +17,7 @@ use crate::billing::catalog::Nature;
 use crate::billing::customers::{self, Customer};
 use crate::billing::money::{Currency, Money, MoneyError};
 use crate::billing::BillingError;
+use crate::input;
 use crate::store::Store;
 
 /// Field name → message, as `m.field_error(errors, name)` reads it.
@@ -96,6 +97,22 @@ pub fn date(errors: &mut FieldErrors, field: &str, text: &str) -> Option<NaiveDa
     d
 }
 
+/// A date given for `field` checked against its bounds
+/// ([`crate::billing::dates`]): the domain's refusal by the field.
+pub fn bounded(errors: &mut FieldErrors, field: &str, checked: Result<NaiveDate, BillingError>) -> Option<NaiveDate> {
+    match checked {
+        Ok(d) => Some(d),
+        Err(BillingError::Invalid { message, .. }) => {
+            errors.add(field, format!("date hors limites / {message}"));
+            None
+        }
+        Err(e) => {
+            errors.add(field, e.to_string());
+            None
+        }
+    }
+}
+
 /// Today by the database clock (the domain's notion of today).
 pub async fn today(store: &Store) -> Result<NaiveDate, AdminError> {
     Ok(store.now().await?.date_naive())
@@ -170,10 +187,18 @@ pub fn parse_lines(rows: &[LineInput], currency: Currency, errors: &mut FieldErr
     let mut out = Vec::new();
     for row in rows.iter().filter(|r| !r.is_blank()) {
         let n = row.n;
-        let description = row.description.trim();
-        if description.is_empty() {
-            errors.add(format!("description_{n}"), "obligatoire / required");
-        }
+        let description = match input::single_line(&row.description, DESCRIPTION_MAX) {
+            Ok(d) => {
+                if d.is_empty() {
+                    errors.add(format!("description_{n}"), "obligatoire / required");
+                }
+                d
+            }
+            Err(e) => {
+                errors.add(format!("description_{n}"), e.fr_en());
+                String::new()
+            }
+        };
         let nature = match row.nature.trim() {
             "" | "services" => Some(Nature::Services),
             "goods" => Some(Nature::Goods),
@@ -200,7 +225,7 @@ pub fn parse_lines(rows: &[LineInput], currency: Currency, errors: &mut FieldErr
             (description.is_empty(), nature, quantity, unit_price)
         {
             out.push(ParsedLine {
-                description: description.to_string(),
+                description,
                 nature,
                 quantity,
                 unit_price,
@@ -212,6 +237,9 @@ pub fn parse_lines(rows: &[LineInput], currency: Currency, errors: &mut FieldErr
     }
     out
 }
+
+/// The longest line description (the domain's limit).
+const DESCRIPTION_MAX: usize = 300;
 
 /// A required unit price: zero is allowed (a free item), negative is not.
 fn amount_allowing_zero(errors: &mut FieldErrors, field: &str, text: &str, currency: Currency) -> Option<Money> {
@@ -317,6 +345,23 @@ mod tests {
         assert!(errors.contains("unit_price_3"));
         assert!(errors.contains("description_4") && errors.contains("quantity_4"));
         assert!(!errors.contains("description_2"), "a row with only a nature is blank");
+
+        let form: HashMap<String, String> = [
+            ("description_1", "Conseil\r\nBcc: x"),
+            ("unit_price_1", "1"),
+            ("description_2", "Mug \u{202E}gpj"),
+            ("unit_price_2", "1"),
+            ("description_3", "  Séance  "),
+            ("unit_price_3", "1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut errors = FieldErrors::new();
+        let lines = parse_lines(&line_inputs(&form, 5), Currency::EUR, &mut errors);
+        assert!(errors.contains("description_1") && errors.contains("description_2"));
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].description, "Séance");
 
         let mut errors = FieldErrors::new();
         assert!(parse_lines(&line_inputs(&HashMap::new(), 5), Currency::EUR, &mut errors).is_empty());

@@ -41,13 +41,16 @@ struct PeriodQuery {
     period: Option<String>,
 }
 
-/// The period asked for, or the current quarter.
+/// The period asked for (one that has begun), or the current quarter.
 async fn chosen(admin: &Admin, period: Option<&str>) -> Result<(BookPeriod, chrono::NaiveDate), AdminError> {
     let today = admin.state.store.now().await?.date_naive();
     let period = match period.map(str::trim).filter(|p| !p.is_empty()) {
         Some(p) => BookPeriod::parse(p)?,
         None => view::current_quarter(today),
     };
+    if let Some((first_day, _)) = period.bounds() {
+        crate::billing::dates::period(first_day, today)?;
+    }
     Ok((period, today))
 }
 

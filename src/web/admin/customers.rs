@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::billing_input::{refusal, FieldErrors};
-use super::{empty_as_none, next_before, Admin, AdminError, Form, Path, Query, PAGE_SIZE};
+use super::{empty_as_none, filter_text, next_before, Admin, AdminError, Form, Path, Query, PAGE_SIZE};
 use crate::audit::{self, Record};
 use crate::billing::contracts::{self, ContractFilter};
 use crate::billing::customers::{self, CustomerKind, NewCustomer};
@@ -38,21 +38,22 @@ const RECENT: i64 = 20;
 
 #[derive(Deserialize)]
 struct ListQuery {
-    #[serde(default)]
-    q: String,
+    #[serde(default, deserialize_with = "filter_text")]
+    q: Option<String>,
     #[serde(default, deserialize_with = "empty_as_none")]
     before: Option<i64>,
 }
 
 async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, AdminError> {
-    let rows = customers::search(&admin.state.store, &q.q, PAGE_SIZE, q.before).await?;
-    let params = serde_urlencoded::to_string([("q", q.q.trim())]).unwrap_or_default();
+    let text = q.q.as_deref().unwrap_or("");
+    let rows = customers::search(&admin.state.store, text, PAGE_SIZE, q.before).await?;
+    let params = serde_urlencoded::to_string([("q", text)]).unwrap_or_default();
     admin.render(
         "admin/customers/list.html",
         "customers",
         context! {
             customers => &rows,
-            q => q.q.trim(),
+            q => text,
             params => params,
             next_before => next_before(&rows, PAGE_SIZE, |c| c.id),
         },

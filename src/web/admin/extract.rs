@@ -1,12 +1,16 @@
 //! `Form` and `Query` for admin pages: a malformed form or query string
 //! answers with a readable page (422 / 400) naming the field, not axum's
-//! plain-text rejection.
+//! plain-text rejection. Every name and value is held to the input policy's
+//! edge rule first ([`crate::input::check_edge`]): NUL or another control
+//! character than TAB, CR and LF is refused (422, the field named) before
+//! any handler sees it, filters included.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::AdminError;
+use crate::input;
 
 /// A URL-encoded form (its `_csrf` field was checked by the guard and is
 /// ignored here unless the form type names it).
@@ -50,6 +54,12 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
 
 /// URL-encoded text into `T`, naming the field that does not fit.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError> {
+    for (name, value) in form_urlencoded::parse(bytes) {
+        if let Err(e) = input::check_edge(&name).and_then(|()| input::check_edge(&value)) {
+            let name: String = name.chars().take(40).collect::<String>().escape_debug().to_string();
+            return Err(AdminError::Invalid(format!("{name} : {}", e.fr_en())));
+        }
+    }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(bytes));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
@@ -74,6 +84,22 @@ where
     match text.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(t) => t.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// For filters typed in a list's form (a search, a kind, an actor…): one
+/// line of at most [`input::FILTER_MAX`] characters, trimmed; blank is
+/// `None`. `#[serde(default, deserialize_with = "filter_text")]`.
+pub fn filter_text<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let text: Option<String> = serde::Deserialize::deserialize(deserializer)?;
+    match text.as_deref().map(|t| input::single_line(t, input::FILTER_MAX)) {
+        None => Ok(None),
+        Some(Ok(t)) if t.is_empty() => Ok(None),
+        Some(Ok(t)) => Ok(Some(t)),
+        Some(Err(e)) => Err(serde::de::Error::custom(e.fr_en())),
     }
 }
 
@@ -105,5 +131,37 @@ mod tests {
             Err(AdminError::Invalid(m)) => assert!(m.starts_with("before"), "{m}"),
             _ => panic!("expected a refusal naming the field"),
         }
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Search {
+        #[serde(default, deserialize_with = "filter_text")]
+        q: Option<String>,
+    }
+
+    #[test]
+    fn controls_are_refused_at_the_edge_and_filters_are_one_line() {
+        for (query, field) in [
+            (&b"state=a%00b"[..], "state"),
+            (b"state=%1B%5B2J", "state"),
+            (b"st%00ate=x", "st\\0ate"),
+        ] {
+            match decode::<Filter>(query) {
+                Err(AdminError::Invalid(m)) => {
+                    assert!(m.starts_with(&format!("{field} : caractère de contrôle")), "{m}")
+                }
+                other => panic!("{query:?}: expected a refusal, got {other:?}"),
+            }
+        }
+        assert_eq!(decode::<Search>(b"q=+Zo%C3%A9+").unwrap().q.as_deref(), Some("Zoé"));
+        assert_eq!(decode::<Search>(b"q=+").unwrap().q, None);
+        for bad in [&b"q=a%0Ab"[..], b"q=a%0Db", b"q=a%E2%80%AEb", b"q=a%09b"] {
+            match decode::<Search>(bad) {
+                Err(AdminError::Invalid(m)) => assert!(m.starts_with("q : "), "{m}"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+        let long = format!("q={}", "a".repeat(input::FILTER_MAX + 1));
+        assert!(decode::<Search>(long.as_bytes()).is_err());
     }
 }

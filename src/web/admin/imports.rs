@@ -122,12 +122,13 @@ async fn upload(admin: Admin, multipart: Result<Multipart, MultipartRejection>) 
     };
     let stored = import_job::stored_path(&data_dir, &received.sha256);
     let kind = received.kind;
-    if let Err(e) = received.file.persist(&stored) {
-        return refuse(&admin, e, Some(kind.as_str())).await;
-    }
+    // Registered first, the file kept inside the same transaction: a refusal
+    // leaves nothing in the data directory (the temporary file is removed
+    // when dropped), and a failed import's clean-up, which locks out
+    // registrations, cannot delete the copy this import needs.
     let mut tx = admin.state.store.begin().await?;
     let registered =
-        match import_job::register_stored(&mut tx, kind, &received.filename, &received.sha256, stored).await {
+        match import_job::register_stored(&mut tx, kind, &received.filename, &received.sha256, stored.clone()).await {
             Ok(r) => r,
             Err(e @ import::ImportError::Invalid { .. }) => {
                 tx.rollback().await?;
@@ -143,6 +144,10 @@ async fn upload(admin: Admin, multipart: Result<Multipart, MultipartRejection>) 
             }
             Err(e) => return Err(e.into()),
         };
+    if let Err(e) = received.file.persist(&stored) {
+        tx.rollback().await?;
+        return refuse(&admin, e, Some(kind.as_str())).await;
+    }
     audit::record_in(
         &mut tx,
         &admin.actor,

@@ -33,7 +33,7 @@ use minijinja::Value;
 use serde::Serialize;
 
 pub use error::AdminError;
-pub use extract::{empty_as_none, Form, Path, Query};
+pub use extract::{empty_as_none, filter_text, Form, Path, Query};
 
 use super::cookies;
 use super::guard::{Caller, CSRF_FIELD};
@@ -150,6 +150,15 @@ impl Admin {
     pub fn redirect(&self, location: &str, flash: &str) -> Response {
         redirect_with_flash(&self.state, location, flash)
     }
+}
+
+/// Whether `target`, taken from a form, is a path of the admin that a
+/// redirect may go to: no other host, and one line (a line break in a
+/// `Location` header is refused by the HTTP stack: a 500).
+pub(crate) fn is_admin_path(target: &str) -> bool {
+    target.starts_with("/admin")
+        && !target.contains('\\')
+        && crate::input::check(target, crate::input::Lines::One).is_ok()
 }
 
 /// 303 to `location` with a flash message.

@@ -38,7 +38,7 @@ struct Next {
 /// Only a path of the admin: never another site (`//evil`, `https://…`).
 fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains('\\') => n,
+        Some(n) if super::is_admin_path(n) => n,
         _ => "/admin",
     }
 }
@@ -334,6 +334,8 @@ mod tests {
             "//evil.example",
             "/api/orders",
             "/admin\\..",
+            "/admin\r\nSet-Cookie: x=1",
+            "/admin/jobs\u{202E}",
             "",
         ] {
             assert_eq!(safe_next(Some(bad)), "/admin", "{bad}");

@@ -1,6 +1,9 @@
 //! `Json`, `Query` and `Path` for the API: a body, query string or path that
 //! does not fit answers 422 (400 for what is not JSON at all) with the field
-//! at fault, never axum's plain-text rejection.
+//! at fault, never axum's plain-text rejection. Every string of a body or
+//! query string (keys too) is held to the input policy's edge rule first
+//! ([`crate::input::check_edge`]): NUL or another control character than TAB,
+//! CR and LF is a 422 naming its JSON path, whatever the route.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
@@ -10,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{ApiError, FieldError};
+use crate::input;
 
 /// A JSON body in, or a JSON answer out.
 pub struct Json<T>(pub T);
@@ -34,22 +38,69 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|_| ApiError::BadRequest("the body could not be read (too large?)".into()))?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let field = e.path().to_string();
-            let inner = e.into_inner();
-            if inner.is_syntax() || inner.is_eof() {
-                ApiError::BadRequest(format!("the body is not valid JSON: {inner}"))
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            if e.is_syntax() || e.is_eof() {
+                ApiError::BadRequest(format!("the body is not valid JSON: {e}"))
             } else {
+                // Nesting too deep, a number out of range…
                 ApiError::Validation(vec![FieldError {
-                    field: if field == "." { String::new() } else { field },
-                    message: without_position(&inner.to_string()),
+                    field: String::new(),
+                    message: without_position(&e.to_string()),
                 }])
             }
         })?;
-        de.end()
-            .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
-        Ok(Json(value))
+        let mut refused = Vec::new();
+        edge_refusals(&value, &mut String::new(), &mut refused);
+        if !refused.is_empty() {
+            return Err(ApiError::Validation(refused));
+        }
+        from_value(value).map(Json)
+    }
+}
+
+/// Every string of `value` (object keys too) that the edge refuses, each named
+/// by its path the way serde_path_to_error writes it (`customer.name`,
+/// `items[0].sku`).
+fn edge_refusals(value: &serde_json::Value, path: &mut String, out: &mut Vec<FieldError>) {
+    use serde_json::Value;
+    let refuse = |out: &mut Vec<FieldError>, at: &str, e: input::TextError| {
+        out.push(FieldError {
+            field: at.to_string(),
+            message: e.to_string(),
+        })
+    };
+    match value {
+        Value::String(s) => {
+            if let Err(e) = input::check_edge(s) {
+                refuse(out, path, e);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                edge_refusals(item, path, out);
+                path.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                match input::check_edge(key) {
+                    Ok(()) => path.push_str(key),
+                    Err(e) => {
+                        path.push_str(&key.escape_debug().to_string());
+                        refuse(out, path, e);
+                    }
+                }
+                edge_refusals(item, path, out);
+                path.truncate(len);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
 }
 
@@ -87,6 +138,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
+        let mut refused = Vec::new();
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            if let Err(e) = input::check_edge(&key).and_then(|()| input::check_edge(&value)) {
+                refused.push(FieldError {
+                    field: key.escape_debug().to_string(),
+                    message: e.to_string(),
+                });
+            }
+        }
+        if !refused.is_empty() {
+            return Err(ApiError::Validation(refused));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de).map(Query).map_err(|e| {
             let field = e.path().to_string();
@@ -121,5 +184,20 @@ mod tests {
             "missing field `items`"
         );
         assert_eq!(super::without_position("invalid type"), "invalid type");
+    }
+
+    #[test]
+    fn refused_strings_are_named_by_their_path() {
+        let body = serde_json::json!({
+            "customer": { "name": "Zoé\u{0}", "address": "1 rue\r\n75001 Paris" },
+            "items": [{ "sku": "ok" }, { "sku": "\u{1b}[2J" }],
+            "k\u{7}": 1,
+            "note": "tab\tis for the field to decide"
+        });
+        let mut out = Vec::new();
+        super::edge_refusals(&body, &mut String::new(), &mut out);
+        let fields: Vec<&str> = out.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["customer.name", "items[1].sku", "k\\u{7}"]);
+        assert_eq!(out[0].message, "contains the control character U+0000");
     }
 }

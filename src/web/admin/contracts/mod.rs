@@ -161,7 +161,11 @@ async fn create(admin: Admin, Form(form): Form<ContractForm>) -> Result<Response
         }
     };
     let ceiling = currency.and_then(|c| billing_input::amount(&mut errors, "ceiling", &form.ceiling, c));
-    let signed_on = billing_input::date(&mut errors, "mandate_signed_on", &form.mandate_signed_on);
+    let today = billing_input::today(&admin.state.store).await?;
+    let signed_on = billing_input::date(&mut errors, "mandate_signed_on", &form.mandate_signed_on).and_then(|d| {
+        let checked = crate::billing::dates::mandate_signed_on(d, today);
+        billing_input::bounded(&mut errors, "mandate_signed_on", checked)
+    });
     let (Some(customer_id), Some(ceiling), Some(signed_on), true) =
         (customer_id, ceiling, signed_on, errors.is_empty())
     else {

@@ -170,7 +170,17 @@ async fn revoke_mandate(
         return page(&admin, id, StatusCode::UNPROCESSABLE_ENTITY, notice).await;
     };
     let mut tx = admin.state.store.begin().await?;
-    contracts::revoke_mandate(&mut tx, id, on).await?;
+    if let Err(e) = contracts::revoke_mandate(&mut tx, id, on).await {
+        tx.rollback().await?;
+        let mut errors = FieldErrors::new();
+        let message = refusal(e, &["revoked_on"], &mut errors)?;
+        let notice = Notice {
+            error: Some(message),
+            errors,
+            ..Notice::default()
+        };
+        return page(&admin, id, StatusCode::UNPROCESSABLE_ENTITY, notice).await;
+    }
     audit::record_in(
         &mut tx,
         &admin.actor,
@@ -206,7 +216,11 @@ async fn post_operation(
             None
         }
     };
-    let occurred_on = billing_input::date(&mut notice.errors, "occurred_on", &notice.occurred_on);
+    let today = billing_input::today(&admin.state.store).await?;
+    let occurred_on = billing_input::date(&mut notice.errors, "occurred_on", &notice.occurred_on).and_then(|d| {
+        let checked = crate::billing::dates::occurred_on(d, today);
+        billing_input::bounded(&mut notice.errors, "occurred_on", checked)
+    });
     let lines = parse_lines(&notice.lines, contract.ceiling.currency, &mut notice.errors);
     let (Some(kind), Some(occurred_on), true) = (kind, occurred_on, notice.errors.is_empty()) else {
         return page(&admin, id, StatusCode::UNPROCESSABLE_ENTITY, notice).await;
@@ -224,7 +238,6 @@ async fn post_operation(
             .collect(),
         occurred_on,
     };
-    let today = billing_input::today(&admin.state.store).await?;
     let mut tx = admin.state.store.begin().await?;
     let operation = match contracts::post_operation(&mut tx, id, new, today).await {
         Ok(op) => op,

@@ -1,6 +1,8 @@
 //! Receiving an uploaded CSV: the multipart body is streamed to a temporary
 //! file beside the imports' kept copies (hashed on the way), never held in
-//! memory; the file is removed again unless it is kept.
+//! memory; the file is removed again unless it is kept. The file name and
+//! the text fields follow the input policy ([`crate::input`]): a name
+//! refused is refused before a byte of the file is written.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,7 +12,8 @@ use axum::extract::Multipart;
 use axum::http::StatusCode;
 use sha2::{Digest, Sha256};
 
-use crate::billing::import::ImportKind;
+use crate::billing::import::{self, ImportError, ImportKind};
+use crate::input;
 
 /// The largest upload accepted (the route's body limit).
 pub(crate) const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
@@ -31,6 +34,8 @@ pub(crate) enum UploadError {
     TwoFiles,
     #[error("le fichier {0:?} est vide / the file is empty")]
     EmptyFile(String),
+    #[error("nom de fichier refusé / file name refused: {0}")]
+    BadName(String),
     #[error("choisissez le type d'import / choose the kind of import (field kind: customers or payments)")]
     NoKind,
     #[error("type d'import inconnu / unknown kind of import {0:?} (field kind: customers or payments)")]
@@ -108,14 +113,18 @@ pub(crate) async fn receive(mut multipart: Multipart, dir: &Path) -> Result<Rece
         match field.name() {
             Some("kind") => kind = Some(short_text(field).await?),
             Some("file") => {
-                let name = field.file_name().unwrap_or("").trim().to_string();
-                if name.is_empty() {
+                let given = field.file_name().unwrap_or("").trim().to_string();
+                if given.is_empty() {
                     // A form sent without choosing a file: an empty part without a name.
                     continue;
                 }
                 if file.is_some() {
                     return Err(UploadError::TwoFiles);
                 }
+                let name = import::file_name(&given).map_err(|e| match e {
+                    ImportError::Invalid { message, .. } => UploadError::BadName(message),
+                    other => UploadError::BadName(other.to_string()),
+                })?;
                 let (sha, size, temp) = stream_to_disk(field, dir).await?;
                 file = Some((name, sha, size, temp));
             }
@@ -139,7 +148,7 @@ pub(crate) async fn receive(mut multipart: Multipart, dir: &Path) -> Result<Rece
     })
 }
 
-/// A small text field (the kind), read at most 256 bytes.
+/// A small text field (the kind), read at most 256 bytes, one line.
 async fn short_text(mut field: Field<'_>) -> Result<String, UploadError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
@@ -148,7 +157,13 @@ async fn short_text(mut field: Field<'_>) -> Result<String, UploadError> {
             return Err(UploadError::BadKind(String::from_utf8_lossy(&bytes[..40]).into_owned()));
         }
     }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    let text = String::from_utf8_lossy(&bytes);
+    input::single_line(&text, 256).map_err(|e| {
+        UploadError::BadKind(format!(
+            "{}: {e}",
+            text.chars().take(40).collect::<String>().escape_debug()
+        ))
+    })
 }
 
 async fn stream_to_disk(mut field: Field<'_>, dir: &Path) -> Result<(String, u64, TempFile), UploadError> {

@@ -109,12 +109,11 @@ impl Request {
                 action.chars().take(40).collect::<String>()
             ))
         })?;
-        let reason = reason.map(str::trim).filter(|r| !r.is_empty()).map(str::to_string);
-        if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-            return Err(AdminError::Invalid(
-                "reason : 500 caractères au plus / at most 500 characters".into(),
-            ));
-        }
+        let reason = match reason.map(|r| crate::input::single_line(r, 500)) {
+            None => None,
+            Some(Ok(r)) => Some(r).filter(|r| !r.is_empty()),
+            Some(Err(e)) => return Err(AdminError::Invalid(format!("reason : {}", e.fr_en()))),
+        };
         let run_at = match run_at.map(str::trim).filter(|t| !t.is_empty()) {
             Some(text) => Some(parse_utc(text)?),
             None => None,

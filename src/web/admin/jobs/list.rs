@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::actions::{self, Outcome, Request};
 use super::view;
 use crate::store::types::{JobFilter, JobState};
-use crate::web::admin::{empty_as_none, next_before, Admin, AdminError, Form, Query, PAGE_SIZE};
+use crate::web::admin::{empty_as_none, filter_text, next_before, Admin, AdminError, Form, Query, PAGE_SIZE};
 
 /// Most jobs one bulk form may act on.
 const BULK_LIMIT: usize = 500;
@@ -18,11 +18,11 @@ const BULK_LIMIT: usize = 500;
 pub(super) struct Filters {
     #[serde(default, deserialize_with = "empty_as_none")]
     state: Option<JobState>,
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "filter_text")]
     kind: Option<String>,
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "filter_text")]
     queue: Option<String>,
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "filter_text")]
     text: Option<String>,
     #[serde(default, deserialize_with = "empty_as_none")]
     before: Option<i64>,
@@ -107,7 +107,7 @@ pub(super) async fn page(admin: Admin, Query(f): Query<Filters>) -> Result<Respo
 pub(super) async fn bulk(admin: Admin, Form(fields): Form<Vec<(String, String)>>) -> Result<Response, AdminError> {
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let back = field("back")
-        .filter(|b| b.starts_with("/admin/jobs") && !b.contains("//"))
+        .filter(|b| b.starts_with("/admin/jobs") && !b.contains("//") && crate::web::admin::is_admin_path(b))
         .unwrap_or("/admin/jobs")
         .to_string();
     let mut ids = Vec::new();

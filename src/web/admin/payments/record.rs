@@ -14,6 +14,7 @@ use super::super::billing_input::{self, refusal, FieldErrors};
 use super::super::invoices::page::{page, Notice, PaymentTyped, MANUAL_METHODS};
 use super::super::{Admin, AdminError, Form, Path};
 use crate::audit::{self, Record};
+use crate::billing::dates;
 use crate::billing::invoices::{self, Invoice, InvoiceKind, InvoiceStatus};
 use crate::billing::jobs::payments::ChargePayment;
 use crate::billing::payments::{self, NewPayment, PaymentFilter, PaymentStatus};
@@ -97,11 +98,11 @@ async fn record(admin: Admin, Path(id): Path<i64>, Form(form): Form<PaymentForm>
             "virement, chèque, espèces ou carte / transfer, cheque, cash or card",
         );
     }
-    let received_on = billing_input::date(&mut errors, "received_on", &form.received_on);
     let today = billing_input::today(store).await?;
-    if received_on.is_some_and(|d| d > today) {
-        errors.add("received_on", "dans le futur / in the future");
-    }
+    let received_on = billing_input::date(&mut errors, "received_on", &form.received_on).and_then(|d| {
+        let checked = dates::received_on(d, today, invoice.issue_date);
+        billing_input::bounded(&mut errors, "received_on", checked)
+    });
     if form.key.trim().is_empty() || form.key.len() > 64 {
         errors.add(
             "amount",

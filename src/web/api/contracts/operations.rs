@@ -23,6 +23,7 @@ use super::{today, view_in, ContractView};
 use crate::audit::{self, Record};
 use crate::billing::catalog::Nature;
 use crate::billing::contracts::{self, NewOperation, Operation, OperationKind, OperationLine};
+use crate::input;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,10 +114,17 @@ fn check_lines(lines: Vec<LineIn>) -> Result<Vec<OperationLine>, ApiError> {
     }
     let mut checked = Vec::with_capacity(lines.len());
     for (i, line) in lines.into_iter().enumerate() {
-        let description = line.description.trim().to_string();
-        if description.is_empty() || description.chars().count() > 300 {
-            fields.add(format!("lines[{i}].description"), "1 to 300 characters");
-        }
+        let description = match input::single_line(&line.description, 300) {
+            Ok(d) if !d.is_empty() => d,
+            Ok(_) => {
+                fields.add(format!("lines[{i}].description"), "1 to 300 characters");
+                String::new()
+            }
+            Err(e) => {
+                fields.add(format!("lines[{i}].description"), e.to_string());
+                String::new()
+            }
+        };
         let quantity = quantity(&line.quantity).filter(|q| *q > Decimal::ZERO);
         if quantity.is_none() {
             fields.add(format!("lines[{i}].quantity"), "a positive number, e.g. 2 or \"1.5\"");

@@ -26,6 +26,7 @@ use crate::billing::jobs::payments::{self as payment_jobs, ChargeOptions, Charge
 use crate::billing::orders::{self, NewOrder, OrderItem, MAX_QUANTITY};
 use crate::billing::payments::{self, NewPayment, PaymentMethod, PaymentStatus};
 use crate::billing::{settings, BillingError};
+use crate::input;
 use crate::jobs::{enqueue, EnqueueOptions};
 
 /// The providers an API order may use (`manual` is the operator's own record
@@ -165,7 +166,9 @@ async fn check(api: &Api, r: CreateOrder) -> Result<Checked, ApiError> {
         }
         Some(_) => {}
     }
-    let payment_method = r.payment_method.map(|m| m.trim().to_string());
+    let payment_method = r
+        .payment_method
+        .and_then(|m| one_line(&mut fields, "payment_method", &m));
     match (provider, &payment_method) {
         (Some("stripe"), None) => fields.add("payment_method", "required with stripe: the PaymentMethod (pm_…)"),
         (Some("stripe"), Some(m)) if !m.starts_with("pm_") || m.len() > 255 || !m.is_ascii() => {
@@ -174,7 +177,7 @@ async fn check(api: &Api, r: CreateOrder) -> Result<Checked, ApiError> {
         (Some(p), Some(_)) if p != "stripe" => fields.add("payment_method", "only used with provider stripe"),
         _ => {}
     }
-    let return_url = r.return_url.map(|u| u.trim().to_string());
+    let return_url = r.return_url.and_then(|u| one_line(&mut fields, "return_url", &u));
     if let Some(url) = &return_url {
         let absolute = reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "https" | "http") && u.has_host());
         if !absolute || url.len() > 2000 {
@@ -203,6 +206,18 @@ async fn check(api: &Api, r: CreateOrder) -> Result<Checked, ApiError> {
             return_url,
         },
     })
+}
+
+/// `text` trimmed if it is one line (the URL parser would silently drop a
+/// line break that the provider would then receive), else `field`'s error.
+fn one_line(fields: &mut Fields, field: &str, text: &str) -> Option<String> {
+    match input::single_line(text, 2000) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            fields.add(field, e.to_string());
+            None
+        }
+    }
 }
 
 /// A domain refusal of the inline customer, named as the request names it.
