@@ -57,9 +57,12 @@ async fn run(store: Store, worker_id: String, mut rx: mpsc::UnboundedReceiver<Ev
     }
 }
 
+/// An attempt: job id and attempt number.
+type Attempt = (i64, i32);
+
 /// The starts of jobs still running, and the completions, of one batch.
-fn split(events: &mut Vec<Event>) -> (Vec<(i64, i32)>, Vec<(i64, i32)>) {
-    let done: HashSet<(i64, i32)> = events
+fn split(events: &mut Vec<Event>) -> (Vec<Attempt>, Vec<Attempt>) {
+    let done: HashSet<Attempt> = events
         .iter()
         .filter_map(|e| match e {
             Event::Completed(id, attempt) => Some((*id, *attempt)),
