@@ -190,7 +190,99 @@ async fn a_charge_with_no_answer_on_its_last_attempt_is_handed_over(backend: Bac
     assert_eq!(after.status, PaymentStatus::Failed, "{after:?}");
 }
 
+/// A refund job whose last attempt gets no answer (Stripe unreachable) is
+/// not discarded and does not release the refund: it stays reserved until
+/// the operator retries the job with the same key.
+async fn a_refund_with_no_answer_stays_reserved(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    // Nothing listens on port 9: every call fails to connect (a transient error).
+    let ctx = app_context(&db, |name| match name {
+        "COMPTOIR_STRIPE_SECRET_KEY" => Some("sk_test_51HcomptoirReplayKey0000".into()),
+        "COMPTOIR_STRIPE_API_BASE" => Some("http://127.0.0.1:9".into()),
+        "COMPTOIR_PROVIDER_TIMEOUT" => Some("2s".into()),
+        _ => None,
+    });
+    let customer = person(&db.store).await;
+    let invoice = issue(
+        &db.store,
+        simple_draft(&db.store, customer.id, 5_000).await.id,
+        date(2026, 11, 2),
+    )
+    .await;
+    let mut tx = db.store.begin().await.unwrap();
+    let payment = payments::initiate(
+        &mut tx,
+        NewPayment {
+            customer_id: customer.id,
+            invoice_id: Some(invoice.id),
+            order_id: None,
+            provider: "stripe".into(),
+            method: PaymentMethod::Card,
+            amount: eur(5_000),
+            idempotency_key: "pay-card".into(),
+        },
+    )
+    .await
+    .unwrap();
+    payments::complete(
+        &mut tx,
+        payment.id,
+        payments::Completion {
+            received_on: date(2026, 11, 3),
+            fee: eur(0),
+            provider_reference: Some("pi_3MtwBwLkdIwHu7ix28a3tqPa".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let refund = comptoir::billing::jobs::payments::request_refund(
+        &mut tx,
+        payment.id,
+        eur(2_000),
+        None,
+        "geste commercial",
+        "refund-1",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    raw_execute(
+        &db,
+        "UPDATE comptoir_jobs SET max_attempts = 1 WHERE kind = 'billing.refund_payment'",
+    )
+    .await
+    .unwrap();
+
+    drain(&db, &ctx).await;
+    let jobs = db
+        .store
+        .list_jobs(&comptoir::jobs::JobFilter {
+            kind: Some("billing.refund_payment".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].state, JobState::Cancelled, "{:?}", jobs[0]);
+    assert!(
+        jobs[0].errors.last().unwrap().error.contains("stays reserved"),
+        "{:?}",
+        jobs[0]
+    );
+    let refunds = comptoir::billing::refunds::for_payment(&db.store, payment.id)
+        .await
+        .unwrap();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].id, refund.id);
+    assert_eq!(refunds[0].status, comptoir::billing::refunds::RefundStatus::Pending);
+    let after = payments::get(&db.store, payment.id).await.unwrap();
+    assert_eq!(after.refunded, eur(2_000), "still reserved: {after:?}");
+}
+
 on_both_backends!(
     lost_answers_are_found_by_key,
-    a_charge_with_no_answer_on_its_last_attempt_is_handed_over
+    a_charge_with_no_answer_on_its_last_attempt_is_handed_over,
+    a_refund_with_no_answer_stays_reserved
 );

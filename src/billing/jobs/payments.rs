@@ -298,6 +298,22 @@ impl JobKind for RefundPayment {
 
 impl Job<AppContext> for RefundPayment {
     async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
+        let result = self.refund(&ctx).await;
+        match result {
+            // The refund stays reserved (never released while the provider
+            // may have paid it): the operator retries this job, same key.
+            Err(e) if ctx.job.attempt >= ctx.job.max_attempts => Ok(Outcome::Cancel(format!(
+                "no answer after {} attempts ({e}); the refund stays reserved: retry this job (same \
+                 idempotency key) once the provider answers",
+                ctx.job.attempt
+            ))),
+            other => other,
+        }
+    }
+}
+
+impl RefundPayment {
+    async fn refund(&self, ctx: &JobContext<AppContext>) -> JobResult {
         let store = ctx.store();
         let (refund, payment) = {
             let mut tx = store.begin().await?;
