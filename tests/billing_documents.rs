@@ -8,10 +8,10 @@ use std::process::Command;
 
 use comptoir::billing::catalog::Nature;
 use comptoir::billing::invoices::{self, NewInvoice, NewLine};
-use comptoir::billing::money::Currency;
 use comptoir::billing::payments::{self, Completion, NewPayment, PaymentMethod};
 use comptoir::billing::refunds;
 use comptoir::billing::render::{self, BookPeriod};
+use comptoir::money::Currency;
 use rust_decimal::Decimal;
 use support::billing::{business, date, eur, save_settings};
 use support::{Backend, TestDb};

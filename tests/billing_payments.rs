@@ -13,12 +13,12 @@ use chrono::{Days, NaiveDate};
 use comptoir::billing::catalog::{self, Nature, NewProduct};
 use comptoir::billing::invoices::{self, Invoice, InvoiceFilter, InvoiceKind, InvoiceStatus};
 use comptoir::billing::ledger::{self, accounts};
-use comptoir::billing::money::{Currency, Money};
 use comptoir::billing::orders::{self, NewOrder, Order, OrderItem, OrderStatus};
 use comptoir::billing::payments::{self, Completion, NewPayment, Payment, PaymentFilter, PaymentMethod, PaymentStatus};
 use comptoir::billing::refunds::{self, Refund, RefundStatus};
 use comptoir::billing::revenue_book::{self, BookLine};
 use comptoir::billing::BillingError;
+use comptoir::money::{Currency, Money};
 use comptoir::store::Store;
 use rust_decimal::Decimal;
 use support::billing::*;
@@ -1259,7 +1259,7 @@ async fn a_payment_above_what_the_invoice_owes_is_refused(backend: Backend) {
         &mut tx,
         comptoir::billing::invoices::NewInvoice {
             customer_id: customer.id,
-            currency: comptoir::billing::money::Currency::EUR,
+            currency: comptoir::money::Currency::EUR,
             lines: vec![comptoir::billing::invoices::NewLine {
                 description: "Séance".into(),
                 nature: comptoir::billing::catalog::Nature::Services,

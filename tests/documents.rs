@@ -8,7 +8,7 @@ use comptoir::billing::documents::{
     invoice_pdf, revenue_book_csv, revenue_book_pdf, revenue_totals, DocKind, DocLine, DocumentError, InvoiceDoc,
     Nature, Party, Period, RevenueBookDoc, RevenueLine,
 };
-use comptoir::billing::money::{Currency, Money};
+use comptoir::money::{Currency, Money};
 use rust_decimal::Decimal;
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {

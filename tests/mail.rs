@@ -600,6 +600,7 @@ fn plain(key: &str, to: &str) -> OutgoingEmail {
         idempotency_key: key.into(),
         kind: "test".into(),
         to: to.into(),
+        from: None,
         subject: "Essai".into(),
         text: "Bonjour".into(),
         html: None,

@@ -12,7 +12,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use comptoir::billing::money::{Currency, Money};
+use comptoir::money::{Currency, Money};
 use comptoir::providers::{
     verify_stripe_webhook, CaptureMethod, ChargeOutcome, ChargeRequest, PaypalClient, PaypalConfig, PaypalTransmission,
     Provider, ProviderError, Providers, ProvidersConfig, RefundOutcome, RefundStatus, StripeClient, StripeConfig,

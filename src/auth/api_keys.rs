@@ -4,8 +4,9 @@
 use chrono::Utc;
 
 use super::secret::constant_time_eq;
+use super::sql;
 use super::{invalid, random_token, sha256_hex, ApiKey, AuthError, Operator};
-use crate::store::{access, Store, StoreError, Tx};
+use crate::store::{Store, StoreError, Tx};
 
 /// A key just created: `secret` is the whole key, shown to the operator once.
 #[derive(Debug)]
@@ -31,7 +32,7 @@ pub async fn create_key_in(tx: &mut Tx, operator_id: i64, name: &str) -> Result<
     };
     let prefix = random_token(4);
     let secret = format!("ck_{prefix}_{}", random_token(24));
-    let key = access::insert_api_key(tx, operator_id, &name, &prefix, &sha256_hex(&secret)).await?;
+    let key = sql::api_keys::insert_api_key(tx, operator_id, &name, &prefix, &sha256_hex(&secret)).await?;
     Ok(NewApiKey { key, secret })
 }
 
@@ -44,7 +45,7 @@ pub async fn authenticate_key(store: &Store, presented: &str) -> Result<(ApiKey,
         .map(|(prefix, _)| prefix)
         .filter(|p| p.len() == 8 && p.chars().all(|c| c.is_ascii_hexdigit()))
         .ok_or(AuthError::BadApiKey)?;
-    let (key, hash, operator) = access::api_key_by_prefix(store, prefix)
+    let (key, hash, operator) = sql::api_keys::api_key_by_prefix(store, prefix)
         .await?
         .ok_or(AuthError::BadApiKey)?;
     if !constant_time_eq(&hash, &sha256_hex(presented)) || key.revoked_at.is_some() || operator.disabled_at.is_some() {
@@ -52,13 +53,13 @@ pub async fn authenticate_key(store: &Store, presented: &str) -> Result<(ApiKey,
     }
     let now = Utc::now();
     if key.last_used_at.is_none_or(|t| now - t > chrono::Duration::seconds(60)) {
-        access::touch_api_key(store, key.id, now).await?;
+        sql::api_keys::touch_api_key(store, key.id, now).await?;
     }
     Ok((key, operator))
 }
 
 pub async fn list_keys(store: &Store) -> Result<Vec<ApiKey>, AuthError> {
-    Ok(access::list_api_keys(store).await?)
+    Ok(sql::api_keys::list_api_keys(store).await?)
 }
 
 #[tracing::instrument(skip(store))]
@@ -71,7 +72,7 @@ pub async fn revoke_key(store: &Store, id: i64) -> Result<ApiKey, AuthError> {
 
 /// [`revoke_key`] inside the caller's transaction; `NotFound` when no live key has this id.
 pub async fn revoke_key_in(tx: &mut Tx, id: i64) -> Result<ApiKey, AuthError> {
-    match access::revoke_api_key(tx, id).await {
+    match sql::api_keys::revoke_api_key(tx, id).await {
         Err(StoreError::NotFound) => Err(AuthError::NotFound),
         other => Ok(other?),
     }

@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use super::sql;
 use super::{random_token, sha256_hex, AuthError};
-use crate::store::{signin, Store};
+use crate::store::Store;
 
 pub const DEVICE_LIFETIME: Duration = Duration::from_secs(180 * 24 * 3600);
 
@@ -28,19 +29,19 @@ pub(crate) async fn device_for(store: &Store, token: &str, email: &str) -> Resul
         return Ok(None);
     }
     let since = Utc::now() - lifetime();
-    Ok(signin::device_of(store, &sha256_hex(token), email, since).await?)
+    Ok(sql::signin::device_of(store, &sha256_hex(token), email, since).await?)
 }
 
 /// A new device of the operator: the token goes in the cookie and nowhere else.
 pub(crate) async fn new_device(store: &Store, operator_id: i64) -> Result<String, AuthError> {
     let token = random_token(32);
     let now = Utc::now();
-    let id = signin::insert_device(store, operator_id, &sha256_hex(&token), now, now - lifetime()).await?;
+    let id = sql::signin::insert_device(store, operator_id, &sha256_hex(&token), now, now - lifetime()).await?;
     tracing::info!(operator = operator_id, device = id, "device cookie given");
     Ok(token)
 }
 
 /// After a success from a known device: keeps it alive.
 pub(crate) async fn device_used(store: &Store, id: i64) -> Result<(), AuthError> {
-    Ok(signin::touch_device(store, id, Utc::now()).await?)
+    Ok(sql::signin::touch_device(store, id, Utc::now()).await?)
 }

@@ -12,6 +12,7 @@ mod sessions;
 mod setup;
 mod signin_links;
 mod signin_mail;
+mod sql;
 mod throttle;
 
 use chrono::{DateTime, Utc};

@@ -1,8 +1,9 @@
 //! Operators of the admin: created from the command line or the setup link.
 
+use super::sql;
 use super::{hash_password, invalid, AuthError, Operator};
 use crate::input;
-use crate::store::{access, Store, StoreError, Tx};
+use crate::store::{Store, StoreError, Tx};
 
 /// What it takes to create an operator.
 #[derive(Debug, Clone)]
@@ -39,7 +40,7 @@ pub(crate) async fn insert(tx: &mut Tx, new: &NewOperator) -> Result<Operator, A
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| AuthError::Hash(e.to_string()))??;
-    match access::insert_operator(tx, &email, &name, &hash).await {
+    match sql::operators::insert_operator(tx, &email, &name, &hash).await {
         Err(StoreError::Conflict(_)) => Err(AuthError::Exists(email)),
         other => Ok(other?),
     }
@@ -54,25 +55,27 @@ pub async fn create_operator(store: &Store, new: &NewOperator) -> Result<Operato
 }
 
 pub async fn count_operators(store: &Store) -> Result<i64, AuthError> {
-    Ok(access::count_operators(store).await?)
+    Ok(sql::operators::count_operators(store).await?)
 }
 
 pub async fn list_operators(store: &Store) -> Result<Vec<Operator>, AuthError> {
-    Ok(access::list_operators(store).await?)
+    Ok(sql::operators::list_operators(store).await?)
 }
 
 /// Sets a new password and ends every session of the operator.
 #[tracing::instrument(skip_all, fields(email))]
 pub async fn reset_password(store: &Store, email: &str, password: &str) -> Result<Operator, AuthError> {
     let email = email.trim().to_lowercase();
-    let (operator, _) = access::credentials(store, &email).await?.ok_or(AuthError::NotFound)?;
+    let (operator, _) = sql::operators::credentials(store, &email)
+        .await?
+        .ok_or(AuthError::NotFound)?;
     let password = password.to_string();
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| AuthError::Hash(e.to_string()))??;
     let mut tx = store.begin().await?;
-    access::set_password(&mut tx, operator.id, &hash).await?;
-    access::delete_sessions_of(&mut tx, operator.id).await?;
+    sql::operators::set_password(&mut tx, operator.id, &hash).await?;
+    sql::sessions::delete_sessions_of(&mut tx, operator.id).await?;
     tx.commit().await?;
     Ok(operator)
 }

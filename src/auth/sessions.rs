@@ -7,9 +7,10 @@ use std::time::Duration;
 use chrono::Utc;
 
 use super::password::burn_verification;
+use super::sql;
+use super::sql::sessions::NewSession;
 use super::throttle::{self, Lane};
 use super::{devices, random_token, sha256_hex, verify_password, AuthError, Operator};
-use crate::store::access::{self, NewSession};
 use crate::store::{Store, Tx};
 
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -60,7 +61,7 @@ pub async fn sign_in(store: &Store, attempt: &Attempt<'_>) -> Result<SignedIn, A
         None => None,
     };
     let admitted = throttle::admit(store, &email, attempt.ip, device.map_or(Lane::Password, Lane::Device)).await?;
-    let found = access::credentials(store, &email).await?;
+    let found = sql::operators::credentials(store, &email).await?;
     let password = attempt.password.to_string();
     let verified = tokio::task::spawn_blocking(move || match found {
         Some((operator, hash)) if operator.disabled_at.is_none() => {
@@ -108,7 +109,7 @@ pub(crate) async fn open_session(
     let token_hash = sha256_hex(&token);
     let csrf_token = random_token(32);
     let user_agent: String = user_agent.chars().take(300).collect();
-    access::insert_session(
+    sql::sessions::insert_session(
         tx,
         &NewSession {
             token_hash: &token_hash,
@@ -136,17 +137,17 @@ pub async fn find_session(store: &Store, token: &str) -> Result<Option<Session>,
         return Ok(None);
     }
     let token_hash = sha256_hex(token);
-    let Some((operator, csrf_token, last_seen, expires_at)) = access::session(store, &token_hash).await? else {
+    let Some((operator, csrf_token, last_seen, expires_at)) = sql::sessions::session(store, &token_hash).await? else {
         return Ok(None);
     };
     let now = Utc::now();
     let idle = chrono::Duration::from_std(SESSION_IDLE).unwrap_or_default();
     if expires_at <= now || last_seen + idle <= now || operator.disabled_at.is_some() {
-        access::delete_session(store, &token_hash).await?;
+        sql::sessions::delete_session(store, &token_hash).await?;
         return Ok(None);
     }
     if now - last_seen > TOUCH_EVERY {
-        access::touch_session(store, &token_hash, now).await?;
+        sql::sessions::touch_session(store, &token_hash, now).await?;
     }
     Ok(Some(Session {
         operator,
@@ -156,5 +157,5 @@ pub async fn find_session(store: &Store, token: &str) -> Result<Option<Session>,
 }
 
 pub async fn end_session(store: &Store, session: &Session) -> Result<(), AuthError> {
-    Ok(access::delete_session(store, &session.token_hash).await?)
+    Ok(sql::sessions::delete_session(store, &session.token_hash).await?)
 }

@@ -14,8 +14,9 @@ use chrono::{DateTime, Utc};
 
 use super::operators::normalized_email;
 use super::sessions::open_session;
+use super::sql;
 use super::{devices, hash_password, invalid, random_token, sha256_hex, AuthError, Operator, SignedIn};
-use crate::store::{access, signin, Store};
+use crate::store::Store;
 
 pub const SIGNIN_LINK_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
@@ -70,7 +71,9 @@ pub fn signin_link_path(token: &str) -> String {
 #[tracing::instrument(skip(store))]
 pub async fn create_signin_link(store: &Store, email: &str, via: LinkVia) -> Result<SigninLink, AuthError> {
     let email = normalized_email(email)?;
-    let (operator, _) = access::credentials(store, &email).await?.ok_or(AuthError::NotFound)?;
+    let (operator, _) = sql::operators::credentials(store, &email)
+        .await?
+        .ok_or(AuthError::NotFound)?;
     if operator.disabled_at.is_some() {
         return Err(invalid(
             "email",
@@ -80,7 +83,7 @@ pub async fn create_signin_link(store: &Store, email: &str, via: LinkVia) -> Res
     let token = random_token(32);
     let now = Utc::now();
     let expires_at = now + chrono::Duration::from_std(SIGNIN_LINK_LIFETIME).unwrap_or_default();
-    signin::insert_link(store, &sha256_hex(&token), operator.id, via.as_str(), now, expires_at).await?;
+    sql::signin::insert_link(store, &sha256_hex(&token), operator.id, via.as_str(), now, expires_at).await?;
     tracing::info!(operator = operator.id, via = via.as_str(), "sign-in link made");
     Ok(SigninLink {
         token,
@@ -95,7 +98,7 @@ fn well_formed(token: &str) -> bool {
 
 /// Whether the link is unused and unexpired (its page says so before use).
 pub async fn signin_link_valid(store: &Store, token: &str) -> Result<bool, AuthError> {
-    Ok(well_formed(token) && signin::link_valid(store, &sha256_hex(token), Utc::now()).await?)
+    Ok(well_formed(token) && sql::signin::link_valid(store, &sha256_hex(token), Utc::now()).await?)
 }
 
 /// What the link's page sends.
@@ -140,16 +143,16 @@ pub async fn sign_in_with_link(store: &Store, link: &LinkUse<'_>) -> Result<Link
         None => None,
     };
     let mut tx = store.begin().await?;
-    let (operator_id, via) = signin::use_link(&mut tx, &sha256_hex(link.token), Utc::now())
+    let (operator_id, via) = sql::signin::use_link(&mut tx, &sha256_hex(link.token), Utc::now())
         .await?
         .ok_or(AuthError::SigninLinkInvalid)?;
-    let operator = match access::operator_in(&mut tx, operator_id).await? {
+    let operator = match sql::operators::operator_in(&mut tx, operator_id).await? {
         Some(op) if op.disabled_at.is_none() => op,
         _ => return Err(AuthError::SigninLinkInvalid),
     };
     if let Some(hash) = &hash {
-        access::set_password(&mut tx, operator.id, hash).await?;
-        access::delete_sessions_of(&mut tx, operator.id).await?;
+        sql::operators::set_password(&mut tx, operator.id, hash).await?;
+        sql::sessions::delete_sessions_of(&mut tx, operator.id).await?;
     }
     let (token, session) = open_session(&mut tx, operator, link.ip, link.user_agent).await?;
     tx.commit().await?;

@@ -14,16 +14,24 @@ use super::operators::normalized_email;
 use super::signin_links::{create_signin_link, LinkVia, SIGNIN_LINK_LIFETIME};
 use super::throttle::{admit_in, Lane};
 use super::AuthError;
-use crate::app::AppContext;
 use crate::audit::{self, Actor, Record};
+use crate::context::AppContext;
 use crate::jobs::{enqueue, EnqueueOptions, Job, JobContext, JobError, JobKind, JobResult, KindOptions, Outcome};
-use crate::mail::{self, templates, EmailStatus, OutgoingEmail};
+use crate::mail::{self, templates, EmailStatus, OutgoingEmail, Sender};
 use crate::store::Store;
 
 /// Counts the request and enqueues the job that e-mails the link;
 /// `base_url` is where the admin is reached (never the request's `Host`).
 #[tracing::instrument(skip(store, base_url))]
-pub async fn request_signin_link(store: &Store, email: &str, ip: &str, base_url: &str) -> Result<(), AuthError> {
+/// `from` is who the e-mail comes from unless `COMPTOIR_MAIL_FROM` is set
+/// (the caller knows: the seller, for the product).
+pub async fn request_signin_link(
+    store: &Store,
+    email: &str,
+    ip: &str,
+    base_url: &str,
+    from: Option<Sender>,
+) -> Result<(), AuthError> {
     let email = normalized_email(email)?;
     let mut tx = store.begin().await?;
     admit_in(&mut tx, &email, ip, Lane::Link).await?;
@@ -31,6 +39,10 @@ pub async fn request_signin_link(store: &Store, email: &str, ip: &str, base_url:
         email,
         ip: ip.to_string(),
         base_url: base_url.trim_end_matches('/').to_string(),
+        from: from.map(|s| SenderArgs {
+            name: s.name,
+            email: s.email,
+        }),
     };
     enqueue(&mut tx, &job, EnqueueOptions::new()).await?;
     tx.commit().await?;
@@ -46,6 +58,17 @@ pub struct SendSigninLink {
     /// Who asked (for the e-mail and the audit log).
     pub ip: String,
     pub base_url: String,
+    /// Who the e-mail comes from, unless `COMPTOIR_MAIL_FROM` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<SenderArgs>,
+}
+
+/// A sender, as a job's args carry it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SenderArgs {
+    pub name: Option<String>,
+    pub email: String,
 }
 
 impl JobKind for SendSigninLink {
@@ -106,6 +129,10 @@ impl Job<AppContext> for SendSigninLink {
             idempotency_key: key,
             kind: "signin_link".into(),
             to: link.operator.email.clone(),
+            from: self.from.clone().map(|s| Sender {
+                name: s.name,
+                email: s.email,
+            }),
             subject: rendered.subject,
             text: rendered.text,
             html: Some(rendered.html),

@@ -19,8 +19,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::sql;
 use super::AuthError;
-use crate::store::{signin, Store, Tx};
+use crate::store::{Store, Tx};
 
 pub const MAX_FAILURES_PER_EMAIL: i64 = 5;
 pub const MAX_FAILURES_PER_IP: i64 = 20;
@@ -72,7 +73,7 @@ pub struct Admitted {
 impl Admitted {
     /// Clears the attempts of this lane for this e-mail (this one included).
     pub async fn succeeded(self, store: &Store) -> Result<(), AuthError> {
-        signin::clear_attempts(store, &self.email, &self.lane.key()).await?;
+        sql::signin::clear_attempts(store, &self.email, &self.lane.key()).await?;
         Ok(())
     }
 }
@@ -96,9 +97,9 @@ pub async fn admit(store: &Store, email: &str, ip: &str, lane: Lane) -> Result<A
 pub(crate) async fn admit_in(tx: &mut Tx, email: &str, ip: &str, lane: Lane) -> Result<Admitted, AuthError> {
     let (per_email, per_ip) = lane.limits();
     let key = lane.key();
-    signin::lock_attempts(tx, email, per_ip.map(|_| ip)).await?;
+    sql::signin::lock_attempts(tx, email, per_ip.map(|_| ip)).await?;
     let now = Utc::now();
-    let w = signin::attempts_window(tx, email, ip, &key, now - window()).await?;
+    let w = sql::signin::attempts_window(tx, email, ip, &key, now - window()).await?;
     let mut free_at: Option<DateTime<Utc>> = None;
     let mut full = |count: i64, limit: i64, oldest: Option<DateTime<Utc>>| {
         if count >= limit {
@@ -115,7 +116,7 @@ pub(crate) async fn admit_in(tx: &mut Tx, email: &str, ip: &str, lane: Lane) -> 
         tracing::warn!(email, ip, lane = %key, by_email = w.by_email, by_ip = w.by_ip, "sign-in throttled");
         return Err(AuthError::Throttled { retry_after_secs });
     }
-    signin::insert_attempt(tx, email, ip, &key, now).await?;
+    sql::signin::insert_attempt(tx, email, ip, &key, now).await?;
     Ok(Admitted {
         email: email.to_string(),
         lane,

@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::{invalid, BillingError};
-use super::money::Money;
 use super::validate;
-use crate::store::billing::catalog as sql;
+use crate::billing::sql::catalog as sql;
+use crate::money::Money;
 use crate::store::{Store, Tx};
 
 /// Goods and services are kept apart in the livre de recettes.

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog::Nature;
 use super::error::{at_line, invalid, BillingError, Refusal};
-use super::money::{Currency, Money};
 use super::{dates, validate};
-use crate::store::billing::contracts as sql;
+use crate::billing::sql::contracts as sql;
+use crate::money::{Currency, Money};
 use crate::store::{Store, StoreError, Tx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,9 +9,9 @@ use serde::Deserialize;
 use super::catalog::Nature;
 use super::error::{invalid, BillingError};
 use super::invoices::{self, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, NewInvoice};
-use super::money::Money;
 use super::{dates, validate};
-use crate::store::billing::invoices as sql;
+use crate::billing::sql::invoices as sql;
+use crate::money::Money;
 use crate::store::Tx;
 
 #[derive(Debug, Clone, Deserialize)]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{invalid, BillingError};
 use super::validate;
-use crate::store::billing::customers as sql;
+use crate::billing::sql::customers as sql;
 use crate::store::{Store, StoreError, Tx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

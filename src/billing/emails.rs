@@ -15,11 +15,24 @@ use thiserror::Error;
 use super::documents;
 use super::error::BillingError;
 use super::invoices::{self, Invoice, InvoiceKind, InvoiceStatus, Snapshot};
-use super::money::{Currency, Money};
 use super::payments::{self, Payment, PaymentFilter};
 use super::{customers, render};
-use crate::mail::{templates, Attachment, MailError, Mailer, OutgoingEmail, SentEmail};
+use crate::mail::{templates, Attachment, MailError, Mailer, OutgoingEmail, Sender, SentEmail};
+use crate::money::{Currency, Money};
 use crate::store::{Store, StoreError};
+
+/// The seller, as the sender of the business's e-mails, when the billing
+/// settings name an e-mail.
+pub async fn sender(store: &Store) -> Result<Option<Sender>, BillingError> {
+    match super::settings::load(store).await {
+        Ok(s) => Ok(s.email.map(|email| Sender {
+            name: Some(s.seller_name),
+            email,
+        })),
+        Err(BillingError::NoSettings) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
 
 #[derive(Debug, Error)]
 pub enum EmailError {
@@ -205,6 +218,7 @@ pub async fn send_invoice(
             store,
             OutgoingEmail {
                 idempotency_key: idempotency_key.to_string(),
+                from: sender(store).await?,
                 kind: kind.to_string(),
                 to,
                 subject: rendered.subject,
@@ -273,6 +287,7 @@ pub async fn send_receipt(
             store,
             OutgoingEmail {
                 idempotency_key: idempotency_key.to_string(),
+                from: sender(store).await?,
                 kind: "receipt".into(),
                 to,
                 subject: rendered.subject,
@@ -358,6 +373,7 @@ pub async fn send_reminder(
             store,
             OutgoingEmail {
                 idempotency_key: idempotency_key.to_string(),
+                from: sender(store).await?,
                 kind: format!("reminder_{level}"),
                 to,
                 subject: rendered.subject,
@@ -373,10 +389,10 @@ pub async fn send_reminder(
 
 /// The e-mails recorded for an invoice or credit note, oldest first.
 pub async fn for_invoice(store: &Store, invoice_id: i64) -> Result<Vec<crate::mail::EmailRecord>, BillingError> {
-    Ok(crate::store::billing::emails::for_invoice(store, invoice_id).await?)
+    Ok(crate::mail::for_invoice(store, invoice_id).await?)
 }
 
 /// The e-mails recorded for a payment (its receipt), oldest first.
 pub async fn for_payment(store: &Store, payment_id: i64) -> Result<Vec<crate::mail::EmailRecord>, BillingError> {
-    Ok(crate::store::billing::emails::for_payment(store, payment_id).await?)
+    Ok(crate::mail::for_payment(store, payment_id).await?)
 }

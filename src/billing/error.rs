@@ -1,6 +1,6 @@
 use thiserror::Error;
 
-use super::money::MoneyError;
+use crate::money::MoneyError;
 use crate::store::StoreError;
 
 /// Why a contract operation was refused: the rule that failed.
@@ -61,6 +61,31 @@ pub enum BillingError {
     Store(StoreError),
     #[error("document: {0}")]
     Document(String),
+    /// A follow-up job could not be enqueued (an unknown kind, args that do
+    /// not encode); the database's own errors are `Store`.
+    #[error(transparent)]
+    Queue(crate::jobs::Error),
+    /// The record of the e-mails could not be read or written.
+    #[error(transparent)]
+    Mail(crate::mail::MailError),
+}
+
+impl From<crate::jobs::Error> for BillingError {
+    fn from(e: crate::jobs::Error) -> Self {
+        match e {
+            crate::jobs::Error::Store(e) => e.into(),
+            other => BillingError::Queue(other),
+        }
+    }
+}
+
+impl From<crate::mail::MailError> for BillingError {
+    fn from(e: crate::mail::MailError) -> Self {
+        match e {
+            crate::mail::MailError::Store(e) => e.into(),
+            other => BillingError::Mail(other),
+        }
+    }
 }
 
 impl From<StoreError> for BillingError {

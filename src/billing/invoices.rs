@@ -10,10 +10,10 @@ use super::catalog::Nature;
 use super::customers::Customer;
 use super::error::{at_line, invalid, BillingError};
 use super::ledger::{self, accounts, Posting};
-use super::money::{Currency, Money};
 use super::settings::{self, Settings};
 use super::{dates, validate};
-use crate::store::billing::invoices as sql;
+use crate::billing::sql::invoices as sql;
+use crate::money::{Currency, Money};
 use crate::store::{Store, Tx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -270,7 +270,7 @@ pub async fn issue(tx: &mut Tx, id: i64, issue_date: NaiveDate) -> Result<Invoic
     let due_date = issue_date
         .checked_add_days(Days::new(seller.payment_terms_days.max(0) as u64))
         .ok_or_else(|| invalid("issue_date", "out of range"))?;
-    let number = crate::store::billing::settings::next_number(tx, &series).await?;
+    let number = crate::billing::sql::settings::next_number(tx, &series).await?;
     // Numbers are chronological: with the series' counter locked, no later
     // number may carry an earlier date than the last one issued.
     if let Some(last) = sql::last_issue_date(tx, &series).await? {

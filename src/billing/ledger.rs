@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use super::error::{invalid, BillingError};
-use super::money::Money;
-use crate::store::billing::ledger as sql;
+use crate::billing::sql::ledger as sql;
+use crate::money::Money;
 use crate::store::{Store, Tx};
 
 /// Account names.

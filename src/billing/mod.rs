@@ -13,7 +13,6 @@ pub mod import;
 pub mod invoices;
 pub mod jobs;
 pub mod ledger;
-pub mod money;
 pub mod monthly;
 pub mod orders;
 pub mod payments;
@@ -21,6 +20,7 @@ pub mod refunds;
 pub mod render;
 pub mod revenue_book;
 pub mod settings;
+mod sql;
 pub mod validate;
 
 pub use error::{BillingError, Refusal};

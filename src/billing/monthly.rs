@@ -93,7 +93,7 @@ pub async fn invoice_contract(
         // Another run inserted the same (contract, period) invoice first.
         Err(BillingError::Conflict(_)) | Err(BillingError::Store(StoreError::Conflict(_))) => {
             let mut tx = store.begin().await?;
-            match crate::store::billing::invoices::for_contract_period(&mut tx, contract_id, &period.key()).await? {
+            match crate::billing::sql::invoices::for_contract_period(&mut tx, contract_id, &period.key()).await? {
                 Some(existing) => Ok(ContractOutcome::AlreadyInvoiced {
                     invoice_id: existing.id,
                 }),
@@ -116,7 +116,7 @@ async fn try_invoice(
     let mut tx = store.begin().await?;
     let contract = contracts::lock(&mut tx, contract_id).await?;
     if let Some(existing) =
-        crate::store::billing::invoices::for_contract_period(&mut tx, contract_id, &period.key()).await?
+        crate::billing::sql::invoices::for_contract_period(&mut tx, contract_id, &period.key()).await?
     {
         return Ok(ContractOutcome::AlreadyInvoiced {
             invoice_id: existing.id,
@@ -172,7 +172,7 @@ async fn try_invoice(
     .await?;
     let issued = invoices::issue(&mut tx, draft.id, issue_date).await?;
     let ids: Vec<i64> = operations.iter().map(|o| o.id).collect();
-    crate::store::billing::contracts::mark_invoiced(&mut tx, &ids, issued.id).await?;
+    crate::billing::sql::contracts::mark_invoiced(&mut tx, &ids, issued.id).await?;
     tx.commit().await?;
     Ok(ContractOutcome::Invoiced {
         invoice_id: issued.id,
@@ -183,7 +183,7 @@ async fn try_invoice(
 /// Contracts with operations not yet invoiced up to the end of `period`.
 pub async fn contracts_to_invoice(store: &Store, period: Period) -> Result<Vec<i64>, BillingError> {
     let last_day = period.last_day().ok_or_else(|| invalid("period", "out of range"))?;
-    Ok(crate::store::billing::contracts::with_open_operations(store, last_day).await?)
+    Ok(crate::billing::sql::contracts::with_open_operations(store, last_day).await?)
 }
 
 /// Runs the whole period, contract by contract (each in its own transaction).

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::catalog::{self, Nature};
 use super::error::{invalid, BillingError};
 use super::invoices::{self, Invoice, NewInvoice, NewLine};
-use super::money::Money;
-use crate::store::billing::orders as sql;
+use crate::billing::sql::orders as sql;
+use crate::money::Money;
 use crate::store::{Store, Tx};
 
 #[derive(Debug, Clone, Deserialize)]

@@ -9,10 +9,10 @@ use super::catalog::Nature;
 use super::error::{invalid, BillingError};
 use super::invoices::{self, Invoice};
 use super::ledger::{self, accounts, Posting};
-use super::money::Money;
 use super::revenue_book::{self, NewBookLine};
 use super::{dates, validate};
-use crate::store::billing::payments as sql;
+use crate::billing::sql::payments as sql;
+use crate::money::Money;
 use crate::store::{Store, Tx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

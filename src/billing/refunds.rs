@@ -10,11 +10,11 @@ use serde::Serialize;
 use super::catalog::Nature;
 use super::error::{invalid, BillingError};
 use super::ledger::{self, accounts, Posting};
-use super::money::Money;
 use super::payments::{self, holding_account, split_by_nature, PaymentStatus};
 use super::revenue_book::{self, NewBookLine};
 use super::{credit_notes, validate};
-use crate::store::billing::payments as sql;
+use crate::billing::sql::payments as sql;
+use crate::money::Money;
 use crate::store::Tx;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -238,7 +238,7 @@ pub async fn for_payment(store: &crate::store::Store, payment_id: i64) -> Result
 async fn creditable(tx: &mut Tx, invoice_id: i64, amount: Money, nature: Option<Nature>) -> Result<(), BillingError> {
     let invoice = super::invoices::get_in(tx, invoice_id).await?;
     let pending = sql::pending_refunds(tx, invoice_id).await?;
-    let credited_by_nature = crate::store::billing::invoices::credited_by_nature(tx, invoice_id).await?;
+    let credited_by_nature = crate::billing::sql::invoices::credited_by_nature(tx, invoice_id).await?;
     let pending_total: i64 = pending.iter().map(|(_, m)| m).sum();
     let left = invoice.total.minor - invoice.credited.minor - pending_total;
     let left_in = |n: Nature| -> i64 {

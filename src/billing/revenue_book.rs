@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 
 use super::catalog::Nature;
 use super::error::BillingError;
-use super::money::Money;
-use crate::store::billing::revenue_book as sql;
+use crate::billing::sql::revenue_book as sql;
+use crate::money::Money;
 use crate::store::{Store, Tx};
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -70,7 +70,7 @@ pub fn line_hash(seq: i64, line: &NewBookLine, prev_hash: &str) -> String {
 
 /// Appends a line at the end of the chain (serialised with other appenders).
 pub async fn append(tx: &mut Tx, line: NewBookLine) -> Result<BookLine, BillingError> {
-    let seq = crate::store::billing::settings::next_number(tx, sql::SEQ_SERIES).await?;
+    let seq = crate::billing::sql::settings::next_number(tx, sql::SEQ_SERIES).await?;
     let prev_hash = if seq == 1 {
         GENESIS.to_string()
     } else {
@@ -92,6 +92,20 @@ pub async fn list(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<Vec<B
 }
 
 /// The day of the earliest receipt in the book, if there is one.
+/// Received amounts per nature and currency between `from` (included) and `to` (excluded).
+pub async fn totals_between(
+    store: &Store,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(super::catalog::Nature, crate::money::Money)>, BillingError> {
+    Ok(sql::totals_between(store, from, to).await?)
+}
+
+/// The number of the book's last line (0 for an empty book).
+pub async fn last_seq(tx: &mut Tx) -> Result<i64, BillingError> {
+    Ok(sql::last_seq(tx).await?)
+}
+
 pub async fn first_date(store: &Store) -> Result<Option<NaiveDate>, BillingError> {
     Ok(sql::first_date(store).await?)
 }

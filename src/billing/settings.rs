@@ -4,8 +4,8 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::error::{invalid, BillingError};
-use super::money::Currency;
 use super::validate;
+use crate::money::Currency;
 use crate::store::{Store, Tx};
 
 /// What the seller sells; decides the nature of receipts in the livre de recettes.
@@ -122,18 +122,18 @@ pub fn reference(series: &str, number: i64) -> String {
 
 pub async fn save(tx: &mut Tx, settings: Settings) -> Result<Settings, BillingError> {
     let settings = settings.validated()?;
-    crate::store::billing::settings::save(tx, &settings).await?;
+    crate::billing::sql::settings::save(tx, &settings).await?;
     Ok(settings)
 }
 
 pub async fn load(store: &Store) -> Result<Settings, BillingError> {
-    crate::store::billing::settings::load(store)
+    crate::billing::sql::settings::load(store)
         .await?
         .ok_or(BillingError::NoSettings)
 }
 
 pub async fn load_in(tx: &mut Tx) -> Result<Settings, BillingError> {
-    crate::store::billing::settings::load_in(tx)
+    crate::billing::sql::settings::load_in(tx)
         .await?
         .ok_or(BillingError::NoSettings)
 }
@@ -141,5 +141,5 @@ pub async fn load_in(tx: &mut Tx) -> Result<Settings, BillingError> {
 /// Whether a document has been numbered: the series prefixes and the
 /// currency are then fixed (a new prefix would start a second numbering).
 pub async fn series_in_use(store: &Store) -> Result<bool, BillingError> {
-    Ok(crate::store::billing::settings::any_numbered(store).await?)
+    Ok(crate::billing::sql::settings::any_numbered(store).await?)
 }

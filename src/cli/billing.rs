@@ -215,7 +215,7 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
 async fn product(store: &Store, command: ProductCommand) -> Result<(), BillingError> {
     use crate::audit::{self, Actor, Record};
     use crate::billing::catalog::{self, Nature, NewProduct};
-    use crate::billing::money::Money;
+    use crate::money::Money;
     match command {
         ProductCommand::Add {
             sku,

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
 use super::exit;
-use crate::app::AppContext;
 use crate::config::parse_duration;
+use crate::context::AppContext;
 use crate::jobs::{self, EnqueueOptions, Inserted, JobFilter, JobRow, JobState, Registry, RunAt};
 use crate::store::{Store, StoreError};
 

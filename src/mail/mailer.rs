@@ -10,9 +10,8 @@ use lettre::{Address, AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Me
 use tracing::Instrument;
 
 use super::config::{parse_mailbox, MailConfig, SmtpConfig, SmtpTls, TransportConfig};
+use super::sql::{self, NewEmail};
 use super::{error, EmailRecord, EmailStatus, MailError, OutgoingEmail, SentEmail};
-use crate::billing::{settings, BillingError};
-use crate::store::billing::emails::{self as sql, NewEmail};
 use crate::store::Store;
 
 /// Sends e-mails through the configured transport. Cheap to clone (SMTP
@@ -86,7 +85,7 @@ impl Mailer {
                 return Ok(already_sent(done));
             }
         }
-        let from = self.sender(store).await?;
+        let from = self.sender(&email)?;
         let subject = one_line(&email.subject);
         let fresh_id = message_id(from.email.domain());
 
@@ -152,28 +151,25 @@ impl Mailer {
         }
     }
 
-    /// `COMPTOIR_MAIL_FROM`, else the seller's name and e-mail from the billing settings.
-    async fn sender(&self, store: &Store) -> Result<Mailbox, MailError> {
+    /// `COMPTOIR_MAIL_FROM`, else the sender the caller proposed.
+    fn sender(&self, email: &OutgoingEmail) -> Result<Mailbox, MailError> {
         if let Some(from) = &self.from {
             return Ok(from.clone());
         }
-        let missing = || {
+        let proposed = email.from.as_ref().ok_or_else(|| {
             MailError::Config(
                 "no sender address: set COMPTOIR_MAIL_FROM or the seller's e-mail in the billing settings".into(),
             )
-        };
-        let seller = match settings::load(store).await {
-            Ok(s) => s,
-            Err(BillingError::NoSettings) => return Err(missing()),
-            Err(BillingError::Store(e)) => return Err(MailError::Store(e)),
-            Err(other) => return Err(MailError::Config(other.to_string())),
-        };
-        let email = seller.email.ok_or_else(missing)?;
-        let address = email.parse::<Address>().map_err(|e| MailError::InvalidAddress {
-            address: email.clone(),
-            reason: format!("seller's e-mail: {e}"),
         })?;
-        Ok(Mailbox::new(Some(seller.seller_name), address))
+        let address = proposed
+            .email
+            .trim()
+            .parse::<Address>()
+            .map_err(|e| MailError::InvalidAddress {
+                address: proposed.email.clone(),
+                reason: format!("sender: {e}"),
+            })?;
+        Ok(Mailbox::new(proposed.name.clone(), address))
     }
 
     async fn deliver(&self, message: Message) -> Result<(), MailError> {

@@ -15,6 +15,7 @@
 mod config;
 mod error;
 mod mailer;
+mod sql;
 pub mod templates;
 
 use chrono::{DateTime, Utc};
@@ -24,7 +25,6 @@ pub use config::{MailConfig, SmtpConfig, SmtpTls, TransportConfig};
 pub use error::MailError;
 pub use mailer::Mailer;
 
-use crate::store::billing::emails as sql;
 use crate::store::Store;
 
 /// A message to send once per idempotency key.
@@ -36,6 +36,10 @@ pub struct OutgoingEmail {
     pub kind: String,
     /// `client@example.fr` or `Jean Martin <client@example.fr>`.
     pub to: String,
+    /// The sender the caller proposes (the seller, for billing's e-mails);
+    /// `COMPTOIR_MAIL_FROM` wins when it is set. The mailer knows no domain:
+    /// it is handed its sender.
+    pub from: Option<Sender>,
     pub subject: String,
     pub text: String,
     /// The HTML alternative of `text`, if any.
@@ -43,6 +47,13 @@ pub struct OutgoingEmail {
     pub attachments: Vec<Attachment>,
     pub invoice_id: Option<i64>,
     pub payment_id: Option<i64>,
+}
+
+/// Who an e-mail is from: a name shown to the recipient, and an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sender {
+    pub name: Option<String>,
+    pub email: String,
 }
 
 #[derive(Debug, Clone)]

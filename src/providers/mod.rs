@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::billing::money::Money;
+use crate::money::Money;
 
 pub use config::{ConfigError, Providers, ProvidersConfig, DEFAULT_TIMEOUT};
 pub use paypal::{PaypalClient, PaypalConfig, DEFAULT_PAYPAL_API_BASE};

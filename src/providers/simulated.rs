@@ -10,7 +10,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use sha2::{Digest, Sha256};
 
 use super::{CaptureMethod, ChargeOutcome, ChargeRequest, ProviderError, RefundOutcome, RefundStatus};
-use crate::billing::money::{Currency, Money};
+use crate::money::{Currency, Money};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimulatedConfig {

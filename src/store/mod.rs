@@ -5,15 +5,11 @@
 //! to the backend module owning its SQL (`postgres/`, `sqlite/`); callers never
 //! see a dialect. Backend errors become the neutral [`StoreError`].
 
-pub(crate) mod access;
-pub(crate) mod audit;
-pub(crate) mod billing;
 mod error;
 mod exclusive;
 pub mod jobs;
 mod migrate;
 mod postgres;
-pub(crate) mod signin;
 pub(crate) mod sql;
 mod sqlite;
 pub(crate) mod tx;

@@ -1,14 +1,15 @@
-//! Running one SQL text on either backend. Billing SQL is written once with
-//! `$1` placeholders and portable syntax (`CAST(x AS TEXT)`, not `x::text`);
-//! for SQLite, `$n` becomes `?n`. Where the dialects truly differ, a module
-//! keeps two texts side by side. Values are bound with types both drivers
+//! Running one SQL text on either backend. Each domain's SQL is written once
+//! with `$1` placeholders (which sqlx binds by number on SQLite too) and
+//! portable syntax (`CAST(x AS TEXT)`, not `x::text`). Where the dialects
+//! truly differ, a module keeps two texts side by side. Values are bound with types both drivers
 //! encode (integers, text, bool, `NaiveDate`, `DateTime<Utc>`, `Json`).
 
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Postgres, Row, Sqlite};
 
-use super::StoreError;
+use super::tx::TxInner;
+use super::{StoreError, Tx};
 
 /// A row from either backend.
 pub(crate) enum AnyRow {
@@ -42,23 +43,29 @@ impl AnyRow {
     }
 }
 
-/// `$1` → `?1` for SQLite.
-pub(crate) fn lite(sql: &str) -> String {
-    sql.replace('$', "?")
-}
-
 /// Runs `$sql` with the bound values inside a `Tx`:
 /// `sql!(execute | fetch_all | fetch_optional | fetch_one, tx, "…", args…)`.
 /// `execute` yields rows affected; the fetches yield `AnyRow`s.
 macro_rules! sql {
+    // A statement for PostgreSQL alone: a lock that SQLite's single writer
+    // (every write transaction begins IMMEDIATE) makes needless. Yields rows
+    // affected, 0 on SQLite where nothing runs.
+    (postgres_only, $tx:expr, $sql:expr $(, $arg:expr)* $(,)?) => {{
+        let text: &str = $sql;
+        match &mut $tx.inner {
+            $crate::store::tx::TxInner::Postgres(c) => sqlx::query(text)$(.bind($arg))*
+                .execute(&mut **c).await.map(|r| r.rows_affected()),
+            $crate::store::tx::TxInner::Sqlite(_) => Ok(0),
+        }
+        .map_err($crate::store::StoreError::from)
+    }};
     (execute, $tx:expr, $sql:expr $(, $arg:expr)* $(,)?) => {{
         let text: &str = $sql;
         match &mut $tx.inner {
             $crate::store::tx::TxInner::Postgres(c) => sqlx::query(text)$(.bind($arg))*
                 .execute(&mut **c).await.map(|r| r.rows_affected()),
             $crate::store::tx::TxInner::Sqlite(c) => {
-                let text = $crate::store::sql::lite(text);
-                sqlx::query(&text)$(.bind($arg))*.execute(&mut **c).await.map(|r| r.rows_affected())
+                sqlx::query(text)$(.bind($arg))*.execute(&mut **c).await.map(|r| r.rows_affected())
             }
         }
         .map_err($crate::store::StoreError::from)
@@ -70,8 +77,7 @@ macro_rules! sql {
                 .fetch_all(&mut **c).await
                 .map(|rows| rows.into_iter().map($crate::store::sql::AnyRow::Pg).collect::<Vec<_>>()),
             $crate::store::tx::TxInner::Sqlite(c) => {
-                let text = $crate::store::sql::lite(text);
-                sqlx::query(&text)$(.bind($arg))*.fetch_all(&mut **c).await
+                sqlx::query(text)$(.bind($arg))*.fetch_all(&mut **c).await
                     .map(|rows| rows.into_iter().map($crate::store::sql::AnyRow::Sqlite).collect::<Vec<_>>())
             }
         }
@@ -83,8 +89,7 @@ macro_rules! sql {
             $crate::store::tx::TxInner::Postgres(c) => sqlx::query(text)$(.bind($arg))*
                 .fetch_optional(&mut **c).await.map(|r| r.map($crate::store::sql::AnyRow::Pg)),
             $crate::store::tx::TxInner::Sqlite(c) => {
-                let text = $crate::store::sql::lite(text);
-                sqlx::query(&text)$(.bind($arg))*.fetch_optional(&mut **c).await
+                sqlx::query(text)$(.bind($arg))*.fetch_optional(&mut **c).await
                     .map(|r| r.map($crate::store::sql::AnyRow::Sqlite))
             }
         }
@@ -104,8 +109,7 @@ macro_rules! read {
             $crate::store::Pools::Postgres(p) => sqlx::query(text)$(.bind($arg))*.fetch_all(p).await
                 .map(|rows| rows.into_iter().map($crate::store::sql::AnyRow::Pg).collect::<Vec<_>>()),
             $crate::store::Pools::Sqlite(p) => {
-                let text = $crate::store::sql::lite(text);
-                sqlx::query(&text)$(.bind($arg))*.fetch_all(p).await
+                sqlx::query(text)$(.bind($arg))*.fetch_all(p).await
                     .map(|rows| rows.into_iter().map($crate::store::sql::AnyRow::Sqlite).collect::<Vec<_>>())
             }
         }
@@ -117,8 +121,7 @@ macro_rules! read {
             $crate::store::Pools::Postgres(p) => sqlx::query(text)$(.bind($arg))*.fetch_optional(p).await
                 .map(|r| r.map($crate::store::sql::AnyRow::Pg)),
             $crate::store::Pools::Sqlite(p) => {
-                let text = $crate::store::sql::lite(text);
-                sqlx::query(&text)$(.bind($arg))*.fetch_optional(p).await
+                sqlx::query(text)$(.bind($arg))*.fetch_optional(p).await
                     .map(|r| r.map($crate::store::sql::AnyRow::Sqlite))
             }
         }
@@ -132,10 +135,62 @@ macro_rules! read {
 
 pub(crate) use {read, sql};
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn placeholders_become_numbered_sqlite_parameters() {
-        assert_eq!(super::lite("SELECT $1, $2 WHERE a = $1"), "SELECT ?1, ?2 WHERE a = ?1");
-    }
+/// A value bound to a statement whose number of parameters is known only at
+/// run time (multi-row `VALUES`, `IN ($1, $2, …)` lists).
+pub(crate) enum Bind<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+/// `$first, $first+1, …` for `n` values.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+macro_rules! bind_all {
+    ($query:expr, $binds:expr) => {{
+        let mut q = $query;
+        for b in $binds {
+            q = match b {
+                Bind::Text(s) => q.bind(*s),
+                Bind::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }};
+}
+
+/// Runs `text` with `binds` in `tx`; yields rows affected.
+pub(crate) async fn execute_binds(tx: &mut Tx, text: &str, binds: &[Bind<'_>]) -> Result<u64, StoreError> {
+    Ok(match &mut tx.inner {
+        TxInner::Postgres(c) => bind_all!(sqlx::query(text), binds)
+            .execute(&mut **c)
+            .await?
+            .rows_affected(),
+        TxInner::Sqlite(c) => bind_all!(sqlx::query(text), binds)
+            .execute(&mut **c)
+            .await?
+            .rows_affected(),
+    })
+}
+
+/// Runs `text` with `binds` in `tx`; yields its rows.
+pub(crate) async fn fetch_all_binds(tx: &mut Tx, text: &str, binds: &[Bind<'_>]) -> Result<Vec<AnyRow>, StoreError> {
+    Ok(match &mut tx.inner {
+        TxInner::Postgres(c) => bind_all!(sqlx::query(text), binds)
+            .fetch_all(&mut **c)
+            .await?
+            .into_iter()
+            .map(AnyRow::Pg)
+            .collect(),
+        TxInner::Sqlite(c) => bind_all!(sqlx::query(text), binds)
+            .fetch_all(&mut **c)
+            .await?
+            .into_iter()
+            .map(AnyRow::Sqlite)
+            .collect(),
+    })
 }

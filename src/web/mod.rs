@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Router;
 use minijinja::Environment;
 
-use crate::app::AppContext;
+use crate::context::AppContext;
 use crate::store::Store;
 
 pub use error::WebError;

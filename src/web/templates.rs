@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use minijinja::value::Value;
 use minijinja::{Environment, Error, ErrorKind};
 
-use crate::billing::money::{Currency, Money};
+use crate::money::{Currency, Money};
 
 /// `("admin/jobs/list.html", <its text>)`, the text compiled in.
 #[macro_export]

@@ -11,9 +11,9 @@ use comptoir::billing::contracts::{
 };
 use comptoir::billing::customers::{self, Customer, CustomerKind, NewCustomer};
 use comptoir::billing::invoices::{self, Invoice, NewInvoice, NewLine};
-use comptoir::billing::money::{Currency, Money};
 use comptoir::billing::settings::{self, Activity, Settings, FRANCHISE_MENTION};
 use comptoir::billing::BillingError;
+use comptoir::money::{Currency, Money};
 use comptoir::store::Store;
 use rust_decimal::Decimal;
 

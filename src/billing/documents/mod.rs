@@ -24,7 +24,7 @@ mod wording;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::billing::money::Money;
+use crate::money::Money;
 
 pub use self::csv::revenue_book_csv;
 pub use self::invoice::invoice_pdf;

@@ -8,7 +8,7 @@ use chrono::Datelike;
 
 use super::wording::fill;
 use super::{Nature, RevenueLine};
-use crate::billing::money::{Currency, Money};
+use crate::money::{Currency, Money};
 
 /// A calendar quarter (1 to 4) or a calendar year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

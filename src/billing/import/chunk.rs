@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use sha2::{Digest, Sha256};
 
 use super::{reason, ImportError, ImportProgress, ImportReport, ImportStatus, RowNote, StoredNote, MAX_LISTED};
+use crate::billing::sql::imports as sql;
 use crate::billing::BillingError;
-use crate::store::billing::imports as sql;
 use crate::store::{Store, Tx};
 
 #[derive(Default)]

@@ -10,9 +10,9 @@ use super::decode::{header_key, words};
 use super::rows::Rows;
 use super::{check_cells, field, reason, sha256_hex, Header, ImportError, CHUNK_ROWS};
 use crate::billing::customers::{self, CustomerKind, NewCustomer};
+use crate::billing::sql::imports as sql;
 use crate::billing::validate;
 use crate::input::Lines;
-use crate::store::billing::imports as sql;
 
 const ENTITY: &str = "customer";
 

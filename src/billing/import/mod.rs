@@ -26,8 +26,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::BillingError;
+use crate::billing::sql::imports as sql;
 use crate::input::{self, Lines};
-use crate::store::billing::imports as sql;
 use crate::store::{Store, StoreError, Tx};
 use chunk::Ctx;
 use decode::{Layout, Scan};

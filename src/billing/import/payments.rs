@@ -15,11 +15,11 @@ use super::decode::{header_key, parse_amount, parse_date, words};
 use super::rows::Rows;
 use super::{check_cells, field, reason, sha256_hex, Header, ImportError, CHUNK_ROWS};
 use crate::billing::invoices::{self, InvoiceKind, InvoiceStatus};
-use crate::billing::money::{Currency, Money};
 use crate::billing::payments::{self, Completion, NewPayment, Payment, PaymentMethod};
+use crate::billing::sql::imports as sql;
 use crate::billing::{dates, settings, BillingError};
 use crate::input::Lines;
-use crate::store::billing::imports as sql;
+use crate::money::{Currency, Money};
 use crate::store::{Store, StoreError, Tx};
 
 const ENTITY: &str = "payment";

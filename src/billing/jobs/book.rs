@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::settle;
-use crate::app::AppContext;
 use crate::billing::render::{export_book, BookPeriod};
+use crate::billing::sql::documents::{self, StoredDocument};
 use crate::billing::BillingError;
+use crate::context::AppContext;
 use crate::jobs::{EnqueueOptions, Inserted, Job, JobContext, JobKind, JobResult, KindOptions};
-use crate::store::billing::documents::{self, StoredDocument};
 use crate::store::{Store, Tx};
 
 pub const DOCUMENT_KIND: &str = "livre_de_recettes";
@@ -84,14 +84,14 @@ async fn save(
 /// until a new receipt or refund is written.
 pub async fn request(tx: &mut Tx, period: &str) -> Result<Inserted, BillingError> {
     let period = BookPeriod::parse(period)?;
-    let head = crate::store::billing::revenue_book::last_seq(tx).await?;
+    let head = crate::billing::revenue_book::last_seq(tx).await?;
     crate::jobs::enqueue(
         tx,
         &GenerateRevenueBook { period: period.key() },
         EnqueueOptions::new().unique_key(format!("revenue-book:{}:{head}", period.key())),
     )
     .await
-    .map_err(|e| BillingError::Conflict(e.to_string()))
+    .map_err(BillingError::from)
 }
 
 /// The newest generated file of a period (`csv` or `pdf`).

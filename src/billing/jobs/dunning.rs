@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::emails::SendReminder;
 use super::settle;
-use crate::app::AppContext;
 use crate::billing::{invoices, BillingError};
+use crate::context::AppContext;
 use crate::jobs::{enqueue_many, EnqueueOptions, Job, JobContext, JobKind, JobResult, KindOptions};
 use crate::store::Store;
 
@@ -67,9 +67,7 @@ pub async fn schedule(store: &Store, today: NaiveDate) -> Result<usize, BillingE
         return Ok(0);
     }
     let mut tx = store.begin().await?;
-    let inserted = enqueue_many(&mut tx, jobs)
-        .await
-        .map_err(|e| BillingError::Conflict(e.to_string()))?;
+    let inserted = enqueue_many(&mut tx, jobs).await?;
     tx.commit().await?;
     Ok(inserted
         .iter()

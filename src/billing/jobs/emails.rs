@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppContext;
 use crate::billing::emails::{self, EmailError};
+use crate::context::AppContext;
 use crate::jobs::{Job, JobContext, JobError, JobKind, JobResult, KindOptions, Outcome};
 
 fn outcome(result: Result<(), EmailError>) -> JobResult {

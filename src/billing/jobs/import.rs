@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppContext;
 use crate::billing::import::{self, Import, ImportError, ImportKind, ImportProgress, ImportStatus};
+use crate::context::AppContext;
 use crate::jobs::{enqueue, EnqueueOptions, Job, JobContext, JobError, JobKind, JobResult, KindOptions, Outcome};
 use crate::store::{Store, Tx};
 

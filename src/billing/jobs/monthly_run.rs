@@ -5,9 +5,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::settle;
-use crate::app::AppContext;
 use crate::billing::monthly::{self, ContractOutcome, Period};
 use crate::billing::BillingError;
+use crate::context::AppContext;
 use crate::jobs::{enqueue_many, EnqueueOptions, Job, JobContext, JobKind, JobResult, KindOptions};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -55,9 +55,7 @@ pub async fn fan_out(store: &crate::store::Store, period: Option<&str>) -> Resul
         )
     });
     let mut tx = store.begin().await?;
-    let inserted = enqueue_many(&mut tx, jobs)
-        .await
-        .map_err(|e| BillingError::Conflict(e.to_string()))?;
+    let inserted = enqueue_many(&mut tx, jobs).await?;
     tx.commit().await?;
     tracing::info!(period = %period.key(), contracts = inserted.len(), "monthly run fanned out");
     Ok(inserted.len())
@@ -106,15 +104,13 @@ impl Job<AppContext> for InvoiceContract {
 /// The invoice e-mail at once and the SEPA debit after the pre-notification
 /// delay, each under a unique key: enqueued once however often this runs.
 async fn follow_ups(store: &crate::store::Store, invoice_id: i64) -> Result<(), BillingError> {
-    let enqueue_err = |e: crate::jobs::Error| BillingError::Conflict(e.to_string());
     let mut tx = store.begin().await?;
     crate::jobs::enqueue(
         &mut tx,
         &super::emails::SendInvoiceEmail { invoice_id },
         EnqueueOptions::new().unique_key(format!("invoice-email:{invoice_id}")),
     )
-    .await
-    .map_err(enqueue_err)?;
+    .await?;
     let delay = std::time::Duration::from_secs(86_400 * super::sepa::prenotification_days());
     crate::jobs::enqueue(
         &mut tx,
@@ -123,8 +119,7 @@ async fn follow_ups(store: &crate::store::Store, invoice_id: i64) -> Result<(), 
             .unique_key(format!("sepa:{invoice_id}"))
             .run_in(delay),
     )
-    .await
-    .map_err(enqueue_err)?;
+    .await?;
     tx.commit().await?;
     Ok(())
 }

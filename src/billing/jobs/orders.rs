@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::settle;
-use crate::app::AppContext;
 use crate::billing::{orders, payments};
+use crate::context::AppContext;
 use crate::jobs::{Job, JobContext, JobKind, JobResult, KindOptions};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -32,7 +32,7 @@ impl Job<AppContext> for ExpireOrder {
             let expired = orders::expire(&mut tx, self.order_id).await?;
             if expired {
                 // A payment still waiting for the payer's approval will not be captured now.
-                for payment_id in crate::store::billing::payments::waiting_for_order(&mut tx, self.order_id).await? {
+                for payment_id in crate::billing::sql::payments::waiting_for_order(&mut tx, self.order_id).await? {
                     payments::fail(&mut tx, payment_id, "the order expired before the payment was approved").await?;
                 }
             }

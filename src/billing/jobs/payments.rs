@@ -13,12 +13,12 @@ use chrono::{Duration as Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::emails::{SendInvoiceEmail, SendReceipt};
-use crate::app::AppContext;
-use crate::billing::money::Money;
 use crate::billing::payments::{self, Completion, Payment, PaymentStatus};
 use crate::billing::refunds::{self, Refund, RefundStatus};
 use crate::billing::BillingError;
+use crate::context::AppContext;
 use crate::jobs::{enqueue, EnqueueOptions, Job, JobContext, JobError, JobKind, JobResult, KindOptions, Outcome};
+use crate::money::Money;
 use crate::providers::{ChargeOutcome, Provider, ProviderError, RefundStatus as ProviderRefund};
 use crate::store::{Store, Tx};
 
@@ -50,17 +50,12 @@ async fn today(store: &Store) -> Result<NaiveDate, BillingError> {
 /// The e-mails that follow a completed payment: the invoice issued for an
 /// order, and the receipt.
 async fn after_completion(tx: &mut Tx, before: &Payment, after: &Payment) -> Result<(), BillingError> {
-    let enqueue_err = |e: crate::jobs::Error| BillingError::Conflict(e.to_string());
     if before.invoice_id.is_none() {
         if let Some(invoice_id) = after.invoice_id {
-            enqueue(tx, &SendInvoiceEmail { invoice_id }, EnqueueOptions::new())
-                .await
-                .map_err(enqueue_err)?;
+            enqueue(tx, &SendInvoiceEmail { invoice_id }, EnqueueOptions::new()).await?;
         }
     }
-    enqueue(tx, &SendReceipt { payment_id: after.id }, EnqueueOptions::new())
-        .await
-        .map_err(enqueue_err)?;
+    enqueue(tx, &SendReceipt { payment_id: after.id }, EnqueueOptions::new()).await?;
     Ok(())
 }
 
@@ -118,8 +113,7 @@ async fn record_as(
                 &CapturePayment { payment_id },
                 EnqueueOptions::new().unique_key(format!("capture:{payment_id}")),
             )
-            .await
-            .map_err(|e| BillingError::Conflict(e.to_string()))?;
+            .await?;
         }
         ChargeOutcome::RequiresApproval {
             reference,
@@ -135,8 +129,7 @@ async fn record_as(
                         .unique_key(format!("expire-order:{order_id}"))
                         .run_in(approval_window()),
                 )
-                .await
-                .map_err(|e| BillingError::Conflict(e.to_string()))?;
+                .await?;
             }
         }
         ChargeOutcome::Pending { reference } => {
@@ -274,8 +267,7 @@ pub async fn request_refund(
             &RefundPayment { refund_id: refund.id },
             EnqueueOptions::new().unique_key(format!("refund:{}", refund.id)),
         )
-        .await
-        .map_err(|e| BillingError::Conflict(e.to_string()))?;
+        .await?;
     }
     Ok(refund)
 }
@@ -529,7 +521,7 @@ impl Job<AppContext> for SyncPayment {
 pub async fn on_provider_event(store: &Store, event: &crate::providers::WebhookEvent) -> Result<bool, BillingError> {
     let mut tx = store.begin().await?;
     let new =
-        crate::store::billing::provider_events::record(&mut tx, event.provider, &event.id, &event.kind, &event.payload)
+        crate::billing::sql::provider_events::record(&mut tx, event.provider, &event.id, &event.kind, &event.payload)
             .await?;
     if !new {
         return Ok(false);
@@ -546,10 +538,8 @@ pub async fn on_provider_event(store: &Store, event: &crate::providers::WebhookE
     }
     match payment {
         Some(p) => {
-            enqueue(&mut tx, &SyncPayment { payment_id: p.id }, EnqueueOptions::new())
-                .await
-                .map_err(|e| BillingError::Conflict(e.to_string()))?;
-            crate::store::billing::provider_events::mark_processed(&mut tx, event.provider, &event.id).await?;
+            enqueue(&mut tx, &SyncPayment { payment_id: p.id }, EnqueueOptions::new()).await?;
+            crate::billing::sql::provider_events::mark_processed(&mut tx, event.provider, &event.id).await?;
         }
         None => {
             tracing::info!(provider = event.provider, event = %event.id, kind = %event.kind, "event for no known payment")

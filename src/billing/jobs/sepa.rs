@@ -5,11 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::payments::ChargePayment;
-use crate::app::AppContext;
 use crate::billing::contracts;
 use crate::billing::invoices::{self, InvoiceStatus};
 use crate::billing::payments::{self, NewPayment, PaymentMethod};
 use crate::billing::BillingError;
+use crate::context::AppContext;
 use crate::jobs::{enqueue, EnqueueOptions, Job, JobContext, JobKind, JobResult, KindOptions, Outcome};
 
 /// Days between the invoice (which is the pre-notification) and the debit.
@@ -87,8 +87,7 @@ impl Job<AppContext> for ChargeSepa {
                 },
                 EnqueueOptions::new().unique_key(format!("charge:{}", payment.id)),
             )
-            .await
-            .map_err(|e| BillingError::Conflict(e.to_string()))?;
+            .await?;
             tx.commit().await?;
             Ok(Outcome::Done)
         }

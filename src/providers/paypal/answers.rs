@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::super::http;
 use super::super::{ChargeOutcome, ProviderError};
-use crate::billing::money::{Currency, Money};
+use crate::money::{Currency, Money};
 
 pub(super) fn parse<T: for<'de> Deserialize<'de>>(value: Value, what: &str) -> Result<T, ProviderError> {
     serde_json::from_value(value)

@@ -19,7 +19,7 @@ use super::config::ConfigError;
 use super::http;
 use super::webhook::{self, PaypalTransmission, WebhookError, WebhookEvent};
 use super::{ChargeOutcome, ChargeRequest, ProviderError, RefundOutcome, RefundStatus};
-use crate::billing::money::Money;
+use crate::money::Money;
 
 pub const DEFAULT_PAYPAL_API_BASE: &str = "https://api-m.sandbox.paypal.com";
 /// `PayPal-Request-Id` is at most 108 characters.

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::super::http;
 use super::super::{ChargeOutcome, ProviderError};
-use crate::billing::money::{Currency, Money};
+use crate::money::{Currency, Money};
 
 pub(super) fn request_id(headers: &HeaderMap) -> String {
     headers

@@ -15,7 +15,7 @@ use super::config::ConfigError;
 use super::http;
 use super::webhook::{self, WebhookError, WebhookEvent};
 use super::{CaptureMethod, ChargeOutcome, ChargeRequest, ProviderError, RefundOutcome, RefundStatus};
-use crate::billing::money::Money;
+use crate::money::Money;
 
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
 /// The API version the response shapes below were written against (`Stripe-Version`).

@@ -15,9 +15,9 @@ use rust_decimal::Decimal;
 use super::AdminError;
 use crate::billing::catalog::Nature;
 use crate::billing::customers::{self, Customer};
-use crate::billing::money::{Currency, Money, MoneyError};
 use crate::billing::BillingError;
 use crate::input;
+use crate::money::{Currency, Money, MoneyError};
 use crate::store::Store;
 
 /// Field name → message, as `m.field_error(errors, name)` reads it.

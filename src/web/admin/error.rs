@@ -100,7 +100,9 @@ impl From<BillingError> for AdminError {
             BillingError::Conflict(m) => AdminError::Conflict(m),
             BillingError::NoSettings => AdminError::Conflict(format!("{e} — comptoir-worker billing configure …")),
             BillingError::Store(s) => s.into(),
+            BillingError::Queue(q) => q.into(),
             BillingError::Document(m) => AdminError::Internal(m),
+            BillingError::Mail(m) => AdminError::Internal(m.to_string()),
         }
     }
 }

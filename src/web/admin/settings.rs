@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use super::{Admin, AdminError, Form};
 use crate::audit::{self, Record};
-use crate::billing::money::Currency;
 use crate::billing::settings::{self, Activity, Settings, FRANCHISE_MENTION};
 use crate::billing::BillingError;
+use crate::money::Currency;
 use crate::web::{Access, Routes};
 
 pub(super) const TEMPLATES: &[(&str, &str)] = &[crate::template!("admin/settings.html")];

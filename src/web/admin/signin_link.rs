@@ -187,7 +187,9 @@ async fn forgot_submit(
     if !double_submit_ok(&headers, &f.csrf) {
         return forgot_page(&state, StatusCode::FORBIDDEN, &f.email, false, Some(EXPIRED.into()));
     }
-    match auth::request_signin_link(&state.store, &f.email, &ip, &base).await {
+    // The link comes from the seller, like the business's other e-mails.
+    let from = crate::billing::emails::sender(&state.store).await?;
+    match auth::request_signin_link(&state.store, &f.email, &ip, &base, from).await {
         // The same answer for every well-formed e-mail, an operator's or not.
         Ok(()) => forgot_page(&state, StatusCode::OK, "", true, None),
         Err(e @ AuthError::Invalid { .. }) => forgot_page(

@@ -172,7 +172,9 @@ impl From<BillingError> for ApiError {
                 ApiError::Unavailable
             }
             BillingError::Store(s) => s.into(),
+            BillingError::Queue(q) => q.into(),
             BillingError::Document(m) => ApiError::Internal(m),
+            BillingError::Mail(m) => ApiError::Internal(m.to_string()),
         }
     }
 }

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::Fields;
-use crate::billing::money::{Currency, Money};
+use crate::money::{Currency, Money};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApiMoney {

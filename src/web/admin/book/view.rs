@@ -5,9 +5,9 @@ use chrono::Datelike;
 use serde::Serialize;
 
 use crate::billing::documents::{revenue_totals, Period, RevenueLine};
-use crate::billing::money::Money;
 use crate::billing::render::{revenue_line, BookPeriod};
 use crate::billing::revenue_book::BookLine;
+use crate::money::Money;
 
 /// Lines shown on screen; the files have them all.
 pub(super) const LINES_SHOWN: usize = 1000;

@@ -15,7 +15,7 @@ use super::{empty_as_none, filter, filter_params, next_before, Admin, AdminError
 use crate::audit::{self, Record};
 use crate::billing::contracts::{self, ContractFilter, ContractStatus, NewContract};
 use crate::billing::customers;
-use crate::billing::money::Currency;
+use crate::money::Currency;
 use crate::web::{Access, Routes};
 
 pub(super) const TEMPLATES: &[(&str, &str)] = &[

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 
 use super::{Admin, AdminError};
 use crate::billing::catalog::Nature;
-use crate::billing::money::{Currency, Money};
+use crate::money::{Currency, Money};
 use crate::store::types::{JobRow, JobState, QueueCount, WorkerInfo};
 use crate::store::{Store, StoreError};
 use crate::web::{Access, Routes};
@@ -116,7 +116,7 @@ struct Receipts {
 async fn receipts(store: &Store, today: NaiveDate) -> Result<(String, Vec<Receipts>), AdminError> {
     let first = today.with_day(1).unwrap_or(today);
     let next = first.checked_add_months(Months::new(1)).unwrap_or(today);
-    let lines = crate::store::billing::revenue_book::totals_between(store, first, next).await?;
+    let lines = crate::billing::revenue_book::totals_between(store, first, next).await?;
     let mut out: Vec<Receipts> = Vec::new();
     for (nature, amount) in lines {
         let code = amount.currency.code().to_string();

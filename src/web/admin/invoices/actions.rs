@@ -16,9 +16,9 @@ use crate::billing::catalog::Nature;
 use crate::billing::credit_notes::{self, CreditRequest};
 use crate::billing::invoices::{self, InvoiceStatus};
 use crate::billing::jobs::emails::SendInvoiceEmail;
-use crate::billing::money::Money;
 use crate::billing::BillingError;
 use crate::jobs::{enqueue, EnqueueOptions};
+use crate::money::Money;
 use crate::web::{Access, Routes};
 
 pub(super) fn routes() -> Routes {

@@ -14,8 +14,8 @@ use super::super::billing_input::{customer_choices, line_inputs, parse_lines, re
 use super::super::{empty_as_none, Admin, AdminError, Form, Query};
 use crate::audit::{self, Record};
 use crate::billing::invoices::{self, NewInvoice, NewLine};
-use crate::billing::money::Currency;
 use crate::billing::{settings, BillingError};
+use crate::money::Currency;
 use crate::web::{Access, Routes};
 
 pub(super) fn routes() -> Routes {

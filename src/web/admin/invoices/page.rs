@@ -120,7 +120,7 @@ pub(in crate::web::admin) async fn page(
             .unwrap_or_default(),
     };
     let balance_due = invoice.balance_due();
-    let creditable = crate::billing::money::Money::new(
+    let creditable = crate::money::Money::new(
         (invoice.total.minor - invoice.credited.minor).max(0),
         invoice.total.currency,
     );

@@ -146,7 +146,7 @@ async fn show(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError>
             refunds => rows,
             latest_refund => refunds.last(),
             receipts => receipts,
-            refundable => crate::billing::money::Money::new(refundable(&payment), payment.amount.currency),
+            refundable => crate::money::Money::new(refundable(&payment), payment.amount.currency),
             can_refund => refundable(&payment) > 0,
             done => settled(&payment, &refunds),
         },

@@ -117,8 +117,8 @@ async fn record(admin: Admin, Path(id): Path<i64>, Form(form): Form<PaymentForm>
                 "amount",
                 format!(
                     "{} de paiements sont déjà en cours sur cette facture : reste {} / payments in flight",
-                    crate::billing::money::Money::new(waiting, a.currency).format_fr(),
-                    crate::billing::money::Money::new(room.max(0), a.currency).format_fr()
+                    crate::money::Money::new(waiting, a.currency).format_fr(),
+                    crate::money::Money::new(room.max(0), a.currency).format_fr()
                 ),
             );
         }

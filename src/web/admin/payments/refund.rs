@@ -16,9 +16,9 @@ use super::refundable;
 use crate::audit::{self, Record};
 use crate::billing::catalog::Nature;
 use crate::billing::jobs::payments::request_refund;
-use crate::billing::money::Money;
 use crate::billing::payments::{self, Payment};
 use crate::billing::{customers, invoices, refunds};
+use crate::money::Money;
 use crate::web::{Access, Routes};
 
 pub(super) fn routes() -> Routes {

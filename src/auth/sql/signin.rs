@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 
 use crate::store::sql::{read, sql};
-use crate::store::tx::TxInner;
 use crate::store::{Store, StoreError, Tx};
 
 // ---- attempts --------------------------------------------------------------
@@ -21,16 +20,15 @@ const LOCK_IP: i32 = 0x7369_6970; // "siip"
 /// this address, when given). On SQLite the transaction already holds the
 /// database's write lock (`BEGIN IMMEDIATE`), which serialises every writer.
 pub(crate) async fn lock_attempts(tx: &mut Tx, email: &str, ip: Option<&str>) -> Result<(), StoreError> {
-    let TxInner::Postgres(c) = &mut tx.inner else {
-        return Ok(());
-    };
     for (class, key) in [(LOCK_EMAIL, Some(email)), (LOCK_IP, ip)] {
         let Some(key) = key else { continue };
-        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-            .bind(class)
-            .bind(key)
-            .execute(&mut **c)
-            .await?;
+        sql!(
+            postgres_only,
+            tx,
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            class,
+            key
+        )?;
     }
     Ok(())
 }

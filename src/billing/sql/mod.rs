@@ -1,11 +1,12 @@
-//! Billing SQL, one module per part of the domain. Statements are shared by
-//! both backends through `store::sql` unless a module says otherwise.
+//! The billing domain's SQL, one module per part of the domain, beside the
+//! domain it serves: the domain's functions call these, and nothing else
+//! builds SQL. Statements are shared by both backends through `store::sql`
+//! unless a module says otherwise.
 
 pub(crate) mod catalog;
 pub(crate) mod contracts;
 pub(crate) mod customers;
 pub(crate) mod documents;
-pub(crate) mod emails;
 pub(crate) mod imports;
 pub(crate) mod invoices;
 pub(crate) mod ledger;

@@ -1,12 +1,11 @@
 //! CSV imports and the keys that make each imported row count once.
 //! Chunk statements take a variable number of values (`IN ($1, $2, …)`,
-//! multi-row `VALUES`), bound here one by one on either backend.
+//! multi-row `VALUES`), bound one by one (`store::sql::Bind`).
 
 use chrono::Utc;
 
 use crate::billing::import::{Import, ImportKind, ImportStatus, StoredNote};
-use crate::store::sql::{read, sql, AnyRow};
-use crate::store::tx::TxInner;
+use crate::store::sql::{execute_binds, fetch_all_binds, placeholders, read, sql, AnyRow, Bind};
 use crate::store::{Store, StoreError, Tx};
 
 const COLUMNS: &str = "id, kind, filename, sha256, status, total_rows, imported_rows, skipped_rows, errors, job_id,
@@ -155,11 +154,7 @@ pub(crate) async fn finish(
 /// SQLite the transaction holds the write lock already. So a file is never
 /// deleted under an upload of the same content being registered.
 pub(crate) async fn file_held_by_others(tx: &mut Tx, import_id: i64, sha256: &str) -> Result<bool, StoreError> {
-    if let TxInner::Postgres(c) = &mut tx.inner {
-        sqlx::query("LOCK TABLE imports IN SHARE ROW EXCLUSIVE MODE")
-            .execute(&mut **c)
-            .await?;
-    }
+    sql!(postgres_only, tx, "LOCK TABLE imports IN SHARE ROW EXCLUSIVE MODE")?;
     let row = sql!(
         fetch_one,
         tx,
@@ -170,73 +165,14 @@ pub(crate) async fn file_held_by_others(tx: &mut Tx, import_id: i64, sha256: &st
     Ok(row.get::<i64>("n")? > 0)
 }
 
-/// A value bound to a statement built for a variable number of values.
-enum Value<'a> {
-    Text(&'a str),
-    Int(i64),
-}
-
-/// `$first, $first+1, …` for `n` values.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-async fn execute_values(tx: &mut Tx, text: &str, values: &[Value<'_>]) -> Result<u64, StoreError> {
-    match &mut tx.inner {
-        TxInner::Postgres(c) => {
-            let mut q = sqlx::query(text);
-            for v in values {
-                q = match v {
-                    Value::Text(s) => q.bind(*s),
-                    Value::Int(i) => q.bind(*i),
-                };
-            }
-            Ok(q.execute(&mut **c).await?.rows_affected())
-        }
-        TxInner::Sqlite(c) => {
-            let text = crate::store::sql::lite(text);
-            let mut q = sqlx::query(&text);
-            for v in values {
-                q = match v {
-                    Value::Text(s) => q.bind(*s),
-                    Value::Int(i) => q.bind(*i),
-                };
-            }
-            Ok(q.execute(&mut **c).await?.rows_affected())
-        }
-    }
+async fn execute_values(tx: &mut Tx, text: &str, values: &[Bind<'_>]) -> Result<u64, StoreError> {
+    execute_binds(tx, text, values).await
 }
 
 /// `(text, integer)` pairs selected with `WHERE … IN (<the keys>)`.
 async fn pairs_in(tx: &mut Tx, text: &str, keys: &[&str]) -> Result<Vec<(String, i64)>, StoreError> {
-    let rows = match &mut tx.inner {
-        TxInner::Postgres(c) => {
-            let mut q = sqlx::query(text);
-            for k in keys {
-                q = q.bind(*k);
-            }
-            q.fetch_all(&mut **c)
-                .await?
-                .into_iter()
-                .map(AnyRow::Pg)
-                .collect::<Vec<_>>()
-        }
-        TxInner::Sqlite(c) => {
-            let text = crate::store::sql::lite(text);
-            let mut q = sqlx::query(&text);
-            for k in keys {
-                q = q.bind(*k);
-            }
-            q.fetch_all(&mut **c)
-                .await?
-                .into_iter()
-                .map(AnyRow::Sqlite)
-                .collect::<Vec<_>>()
-        }
-    };
+    let binds: Vec<Bind<'_>> = keys.iter().map(|k| Bind::Text(k)).collect();
+    let rows = fetch_all_binds(tx, text, &binds).await?;
     rows.iter().map(|r| Ok((r.get("k")?, r.get("v")?))).collect()
 }
 
@@ -282,10 +218,10 @@ pub(crate) async fn insert_keys(
         "INSERT INTO import_keys (key, entity, entity_id, import_id) VALUES {} ON CONFLICT (key) DO NOTHING",
         rows.join(", ")
     );
-    let mut values = vec![Value::Text(entity), Value::Int(import_id)];
+    let mut values = vec![Bind::Text(entity), Bind::Int(import_id)];
     for (key, id) in keys {
-        values.push(Value::Text(key));
-        values.push(Value::Int(*id));
+        values.push(Bind::Text(key));
+        values.push(Bind::Int(*id));
     }
     execute_values(tx, &text, &values).await
 }

@@ -2,8 +2,8 @@ use chrono::{NaiveDate, Utc};
 
 use super::catalog::money;
 use crate::billing::catalog::Nature;
-use crate::billing::money::Money;
 use crate::billing::revenue_book::{BookLine, NewBookLine};
+use crate::money::Money;
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Store, StoreError, Tx};
 

@@ -1,7 +1,7 @@
 use chrono::Utc;
 
-use crate::billing::money::Currency;
 use crate::billing::settings::{Activity, Settings};
+use crate::money::Currency;
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Store, StoreError, Tx};
 

@@ -1,9 +1,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::catalog::money;
-use crate::billing::money::Money;
 use crate::billing::payments::{NewPayment, Payment, PaymentFilter, PaymentMethod, PaymentStatus};
 use crate::billing::refunds::{Refund, RefundStatus};
+use crate::money::Money;
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Backend, Store, StoreError, Tx};
 

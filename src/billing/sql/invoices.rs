@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use super::catalog::money;
 use crate::billing::catalog::Nature;
 use crate::billing::invoices::{Invoice, InvoiceFilter, InvoiceKind, InvoiceLine, InvoiceStatus, NewInvoice, Snapshot};
-use crate::billing::money::Money;
+use crate::money::Money;
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Backend, Store, StoreError, Tx};
 
@@ -58,7 +58,7 @@ fn decode(r: &AnyRow) -> Result<Invoice, StoreError> {
     })
 }
 
-fn decode_line(r: &AnyRow, currency: crate::billing::money::Currency) -> Result<InvoiceLine, StoreError> {
+fn decode_line(r: &AnyRow, currency: crate::money::Currency) -> Result<InvoiceLine, StoreError> {
     let nature: String = r.get("nature")?;
     let quantity: String = r.get("quantity")?;
     Ok(InvoiceLine {

@@ -1,7 +1,7 @@
 use chrono::Utc;
 
 use crate::billing::ledger::AccountBalance;
-use crate::billing::money::Money;
+use crate::money::Money;
 use crate::store::sql::{read, sql};
 use crate::store::{Store, StoreError, Tx};
 

@@ -1,8 +1,8 @@
 use chrono::Utc;
 
 use super::catalog::money;
-use crate::billing::money::Money;
 use crate::billing::orders::{Order, OrderFilter, OrderLine, OrderStatus};
+use crate::money::Money;
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Backend, Store, StoreError, Tx};
 

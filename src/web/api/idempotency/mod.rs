@@ -15,6 +15,8 @@
 //! Every mutation runs to completion in a task of its own, so a client that
 //! hangs up does not leave a half-answered request behind.
 
+mod sql;
+
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -25,9 +27,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 
+use self::sql::Replay;
 use super::{Api, ApiError};
 use crate::auth::sha256_hex;
-use crate::store::access::{self, Replay};
 use crate::store::Tx;
 use crate::web::AppState;
 
@@ -110,7 +112,7 @@ impl Keep {
     /// `Idempotency-Key`, does nothing.
     pub async fn answer_in(&self, tx: &mut Tx, answer: &Answer) -> Result<(), ApiError> {
         if let Some(t) = &self.target {
-            access::keep_api_response(tx, t.api_key_id, &t.key, answer.0.as_u16(), &answer.1).await?;
+            sql::keep_api_response(tx, t.api_key_id, &t.key, answer.0.as_u16(), &answer.1).await?;
             *t.kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(answer.clone());
         }
         Ok(())
@@ -147,7 +149,7 @@ impl Idempotency {
         let hash = fingerprint(&self.method, &self.path, body);
         let now = store.now().await?;
         let hold = chrono::Duration::from_std(HOLD).unwrap_or(chrono::Duration::MAX);
-        match access::begin_api_request(&store, key_id, &key, &hash, now, hold).await? {
+        match sql::begin_api_request(&store, key_id, &key, &hash, now, hold).await? {
             Replay::New => {}
             Replay::Answer { status, body } => {
                 let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
@@ -185,11 +187,11 @@ impl Idempotency {
                 (Ok(answer), Some(k)) if answer == k => Ok(()),
                 // The final answer (e.g. once the provider answered) replaces the kept one.
                 (Ok((status, body)), _) if status.is_success() => {
-                    access::save_api_response(&store, key_id, &key, status.as_u16(), body).await
+                    sql::save_api_response(&store, key_id, &key, status.as_u16(), body).await
                 }
                 // Forgotten only if its work committed nothing: a kept answer
                 // (its work committed) stays the answer.
-                _ => access::forget_api_request(&store, key_id, &key).await,
+                _ => sql::forget_api_request(&store, key_id, &key).await,
             };
             if let Err(e) = saved {
                 tracing::error!(error = %e, key, "the idempotent request's answer could not be kept");

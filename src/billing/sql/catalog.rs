@@ -1,7 +1,7 @@
 use chrono::Utc;
 
 use crate::billing::catalog::{Nature, NewProduct, Product};
-use crate::billing::money::{Currency, Money};
+use crate::money::{Currency, Money};
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Store, StoreError, Tx};
 
@@ -24,7 +24,7 @@ pub(crate) fn money(r: &AnyRow, minor: &str, currency: &str) -> Result<Money, St
     let code: String = r.get(currency)?;
     let currency: Currency = code
         .parse()
-        .map_err(|e: crate::billing::money::MoneyError| StoreError::Corrupt(e.to_string()))?;
+        .map_err(|e: crate::money::MoneyError| StoreError::Corrupt(e.to_string()))?;
     Ok(Money::new(r.get(minor)?, currency))
 }
 

@@ -4,7 +4,7 @@ use super::catalog::money;
 use crate::billing::contracts::{
     Contract, ContractFilter, ContractStatus, Mandate, NewContract, Operation, OperationKind, OperationLine,
 };
-use crate::billing::money::Money;
+use crate::money::Money;
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Backend, Store, StoreError, Tx};
 

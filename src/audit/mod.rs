@@ -6,7 +6,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::store::{audit as sql, Store, StoreError, Tx};
+use crate::store::{Store, StoreError, Tx};
+
+mod sql;
 
 /// Who acted, and from where.
 #[derive(Debug, Clone, PartialEq, Serialize)]
