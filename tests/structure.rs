@@ -28,7 +28,18 @@ fn src() -> PathBuf {
 
 /// Modules above the seam, which it must never reach for.
 const DOMAINS: [&str; 12] = [
-    "billing", "auth", "audit", "mail", "web", "providers", "app", "context", "cli", "bench", "input", "money",
+    "billing",
+    "auth",
+    "audit",
+    "mail",
+    "web",
+    "providers",
+    "app",
+    "context",
+    "cli",
+    "bench",
+    "input",
+    "money",
 ];
 
 #[test]
@@ -44,7 +55,11 @@ fn the_store_imports_no_domain() {
             }
         }
     }
-    assert!(found.is_empty(), "store/ reaches up into a domain:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "store/ reaches up into a domain:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
@@ -68,7 +83,11 @@ fn sql_lives_in_the_store_or_beside_its_owner() {
             }
         }
     }
-    assert!(found.is_empty(), "SQL outside the store and the sql modules:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "SQL outside the store and the sql modules:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
@@ -78,5 +97,8 @@ fn the_rules_can_fail() {
     let payments = std::fs::read_to_string(src().join("billing/sql/payments.rs")).expect("read");
     assert!(payments.contains("sql!("));
     let tx = std::fs::read_to_string(src().join("store/tx.rs")).expect("read");
-    assert!(tx.contains("crate::"), "the store names crate paths, so the grep has something to read");
+    assert!(
+        tx.contains("crate::"),
+        "the store names crate paths, so the grep has something to read"
+    );
 }
