@@ -322,7 +322,7 @@ impl RefundPayment {
         if refund.status != RefundStatus::Pending {
             return Ok(Outcome::Done);
         }
-        let provider = match provider_of(&ctx, &payment) {
+        let provider = match provider_of(ctx, &payment) {
             Ok(p) => p,
             Err(e) => return provider_failure(e),
         };
