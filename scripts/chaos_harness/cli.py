@@ -35,7 +35,8 @@ def parse(argv):
     p.add_argument("--lease", help="--lease given to the workers (default: theirs, 30s)")
     p.add_argument("--stripe-delay-ms", type=int, default=50, help="the Stripe stand-in's answer time")
     p.add_argument("--client-timeout", type=float, default=10.0, help="a checkout request's time-out, seconds")
-    p.add_argument("--give-up", type=float, default=600.0, help="a checkout client retries for this long at most")
+    p.add_argument("--give-up", type=float, default=120.0,
+                   help="seconds a checkout client goes on retrying one checkout before it gives up")
     p.add_argument("--fast-forward", action="store_true",
                    help="once every checkout is answered, run the scheduled safety-net charge jobs now "
                         "(comptoir-worker jobs retry) instead of waiting their 120 s")

@@ -148,11 +148,12 @@ def run(h):
         if not forwarded["done"] and clients.finished():
             forwarded["at"] = forwarded["at"] or time.monotonic() + 2.0
             if time.monotonic() >= forwarded["at"]:
-                forwarded["done"] = True
                 try:
                     fast_forward(h, db, env)
-                except Exception as e:  # the jobs then run at their time
-                    h.log(f"fast-forward failed: {e}")
+                    forwarded["done"] = True
+                except Exception as e:  # the database may be restarting: again in a moment
+                    h.log(f"fast-forward failed, trying again: {e}")
+                    forwarded["at"] = time.monotonic() + 2.0
 
     chaos = Chaos(pool, db, h.log, cluster=h.cluster, restarts=a.pg_restarts, kill_every=a.kill_every,
                   recovery_window=a.recovery_window, on_tick=on_tick)
@@ -163,6 +164,20 @@ def run(h):
     web.stop()
     return count(h, db, stripe, clients, pool, chaos, web, run_id, {
         "finished": finished, "stuck_on_sigterm": len(stuck)}, settle_s, logs)
+
+
+def emails_delivered_twice(mail_dir):
+    """Messages written more than once by the file transport (same Message-ID)."""
+    seen = collections.Counter()
+    for name in os.listdir(mail_dir) if os.path.isdir(mail_dir) else ():
+        with open(os.path.join(mail_dir, name), "rb") as f:
+            for line in f:
+                if line.lower().startswith(b"message-id:"):
+                    seen[line.split(b":", 1)[1].strip()] += 1
+                    break
+                if not line.strip():
+                    break
+    return sum(1 for n in seen.values() if n > 1)
 
 
 def count(h, db, stripe, clients, pool, chaos, web, run_id, detail, settle_s, logs):
@@ -223,6 +238,7 @@ def count(h, db, stripe, clients, pool, chaos, web, run_id, detail, settle_s, lo
         "kills": pool.kills, "start_failures": pool.start_failures, "probes": chaos.probes,
         "restarts": ",".join(f"{m}:{'failed' if s is None else f'{s:.1f}s'}" for m, s in chaos.restarts_done),
         "completions_logged": sum(pool.completed_by_id.values()),
+        "emails_delivered_twice": emails_delivered_twice(os.path.join(os.path.dirname(logs), "mail")),
     })
     return {
         "scenario": "orders", "backend": "postgres", "lost": lost, "completed_twice": len(twice),
