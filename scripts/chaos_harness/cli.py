@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from . import jobs_scenario, orders_scenario
+from .database import DbError
 from .harness import Harness, SetupError
 from .processes import make_rng
 
@@ -33,7 +34,8 @@ def parse(argv):
     p.add_argument("--recovery-window", type=float, default=30.0,
                    help="seconds a worker that lived through a restart has to complete a job again")
     p.add_argument("--lease", help="--lease given to the workers (default: theirs, 30s)")
-    p.add_argument("--stripe-delay-ms", type=int, default=50, help="the Stripe stand-in's answer time")
+    p.add_argument("--stripe-delay-ms", type=int, default=300,
+                   help="how long the Stripe stand-in takes to answer (Stripe itself: a few hundred ms)")
     p.add_argument("--client-timeout", type=float, default=10.0, help="a checkout request's time-out, seconds")
     p.add_argument("--give-up", type=float, default=120.0,
                    help="seconds a checkout client goes on retrying one checkout before it gives up")
@@ -82,6 +84,7 @@ def main(argv=None):
     args = parse(sys.argv[1:] if argv is None else argv)
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
     if not args.no_build:
         print("chaos: cargo build --release --bins", file=sys.stderr, flush=True)
         if subprocess.run(["cargo", "build", "--release", "--bins"], cwd=repo).returncode != 0:
@@ -101,8 +104,8 @@ def main(argv=None):
             results.append(result)
             h.log("detail " + " ".join(f"{k}={v}" for k, v in result["detail"].items()))
             print(line(result), flush=True)
-    except SetupError as e:
-        h.log(f"set-up failed: {e}")
+    except (SetupError, RuntimeError, DbError) as e:
+        h.log(f"the harness could not go on: {e}")
         return 3
     except KeyboardInterrupt:
         h.log("interrupted: cleaning up")
