@@ -30,22 +30,39 @@ PENDING_BY_DESIGN = "(state = 'scheduled' AND unique_key LIKE 'periodic:%')"
 NOT_FINAL_PAYMENT = "status IN ('initiated', 'pending')"
 
 
+def has_command(argv, env):
+    """Whether the binary knows this (sub)command: `--help` exits 0, clap's usage error 2."""
+    done = subprocess.run([*argv, "--help"], env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    return done.returncode == 0
+
+
 def set_up_billing(h, db, env):
     h.run([h.worker_bin, "billing", "configure", "--seller-name", "Chaos Harness EI", "--siren", "732829320",
            "--address", "12 rue des Lilas\\n75011 Paris", "--email", OPERATOR, "--activity", "mixed"],
           env, what="comptoir-worker billing configure")
     h.run([h.web_bin, "admin", "create", "--email", OPERATOR, "--name", "Chaos harness"],
           dict(env, COMPTOIR_ADMIN_PASSWORD=secrets.token_hex(16)), what="comptoir-web admin create")
-    # No command creates API keys: stored as src/auth/api_keys.rs does (ck_<prefix>_<secret>, SHA-256).
-    prefix = secrets.token_hex(4)
-    key = f"ck_{prefix}_{secrets.token_hex(24)}"
-    db.query("INSERT INTO api_keys (operator_id, name, prefix, key_hash, created_at) "
-             f"SELECT id, 'chaos harness', '{prefix}', '{hashlib.sha256(key.encode()).hexdigest()}', now() "
-             f"FROM operators WHERE email = '{OPERATOR}'")
+    create_key = [h.web_bin, "admin", "api-key", "create"]
+    if has_command(create_key, env):
+        key = h.run([*create_key, "--email", OPERATOR, "--name", "chaos harness"], env).strip()
+    else:
+        # Stored as src/auth/api_keys.rs does (ck_<prefix>_<secret>, its SHA-256).
+        prefix = secrets.token_hex(4)
+        key = f"ck_{prefix}_{secrets.token_hex(24)}"
+        db.query("INSERT INTO api_keys (operator_id, name, prefix, key_hash, created_at) "
+                 f"SELECT id, 'chaos harness', '{prefix}', '{hashlib.sha256(key.encode()).hexdigest()}', now() "
+                 f"FROM operators WHERE email = '{OPERATOR}'")
     # The catalogue, as tests/web/api_orders.rs sets it up: goods and services.
-    db.query("INSERT INTO products (sku, name, nature, unit_price_minor, currency, active, created_at) VALUES "
-             "('MUG', 'Mug émaillé', 'goods', 1990, 'EUR', true, now()), "
-             "('ATELIER', 'Atelier céramique', 'services', 4500, 'EUR', true, now())")
+    products = [("MUG", "Mug émaillé", "goods", 1990), ("ATELIER", "Atelier céramique", "services", 4500)]
+    add_product = [h.worker_bin, "billing", "product", "add"]
+    if has_command(add_product, env):
+        for sku, name, nature, minor in products:
+            h.run([*add_product, "--sku", sku, "--name", name, "--nature", nature,
+                   "--price", f"{minor // 100}.{minor % 100:02d}"], env)
+    else:
+        db.query("INSERT INTO products (sku, name, nature, unit_price_minor, currency, active, created_at) VALUES "
+                 + ", ".join(f"('{sku}', '{name}', '{nature}', {minor}, 'EUR', true, now())"
+                             for sku, name, nature, minor in products))
     return key
 
 
