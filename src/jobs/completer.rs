@@ -52,8 +52,11 @@ async fn run(store: Store, worker_id: String, mut rx: mpsc::UnboundedReceiver<Ev
     let mut events = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut events, MAX_BATCH).await > 0 {
         let (started, completed) = split(&mut events);
-        write(&store, &worker_id, &started, Write::Starts).await;
+        // Completions first: a job done but not recorded runs again if the
+        // worker dies, so that window is kept as short as before starts
+        // were recorded.
         write(&store, &worker_id, &completed, Write::Completions).await;
+        write(&store, &worker_id, &started, Write::Starts).await;
     }
 }
 
