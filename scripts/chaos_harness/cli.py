@@ -69,6 +69,10 @@ def line(result):
     fields = [f"scenario={result['scenario']}", f"backend={result['backend']}"]
     fields += [f"{k}={result[k]}" for k in COUNTS if k in result]
     fields.append(f"drain_s={result['drain_s']}")
+    # Not a failure: at-least-once execution re-runs a job whose worker died
+    # before recording its completion (idempotency keys make it harmless).
+    if "reruns" in result:
+        fields.append(f"reruns={result['reruns']}")
     return "chaos " + " ".join(fields)
 
 

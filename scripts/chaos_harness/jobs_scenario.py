@@ -1,7 +1,9 @@
 """Scenarios 1 and 3: drain N noop jobs with workers SIGKILLed every few seconds (and, on
 PostgreSQL, the server restarted twice). Counts: jobs lost (not completed at the end),
-jobs run to completion twice (from the workers' logs: two `attempt ended ended=Completed`
-lines for one job id), workers that did not recover, and the time to drain."""
+jobs run to completion twice (from the workers' logs: a completion recorded twice in the
+database for one job id), workers that did not recover, and the time to drain; beside them,
+re-runs (a handler that returned Done twice for one job: its worker died before recording
+the first completion), which at-least-once execution allows."""
 
 import os
 import time
@@ -22,6 +24,13 @@ def wait_ready(h, pool, timeout=60):
 
 
 def completed_twice(pool):
+    """Jobs whose completion was recorded twice in the database."""
+    return sorted(i for i, n in pool.recorded_by_id.items() if n > 1)
+
+
+def reruns(pool):
+    """Jobs whose handler ran to its end more than once: the worker died before recording the
+    completion, and the job ran again (at least once)."""
     return sorted(i for i, n in pool.completed_by_id.items() if n > 1)
 
 
@@ -70,6 +79,7 @@ def run(h, backend):
     total = sum(states.values())
     lost = total - states.get("completed", 0)
     twice = completed_twice(pool)
+    again = reruns(pool)
     completed_ids = {int(r[0]) for r in h.retry_db(lambda: db.query(
         "SELECT id FROM comptoir_jobs WHERE kind = 'noop' AND state = 'completed'"))}
     unlogged = len([i for i in completed_ids if pool.completed_by_id[i] == 0])
@@ -89,11 +99,13 @@ def run(h, backend):
         "kills": pool.kills, "start_failures": pool.start_failures,
         "restarts": ",".join(f"{m}:{'failed' if s is None else f'{s:.1f}s'}" for m, s in chaos.restarts_done),
         "completions_logged": sum(pool.completed_by_id.values()), "completed_unlogged": unlogged,
+        "completions_recorded": sum(pool.recorded_by_id.values()),
+        "recorded_unlogged": len([i for i in completed_ids if pool.recorded_by_id[i] == 0]),
         "max_attempt": attempts[0], "jobs_with_attempt_gt1": attempts[1],
         "stuck_on_sigterm": len(stuck), "finished": finished,
     }
     return {
-        "scenario": "jobs", "backend": backend, "lost": lost, "completed_twice": len(twice),
+        "scenario": "jobs", "backend": backend, "lost": lost, "completed_twice": len(twice), "reruns": len(again),
         "unrecovered_workers": len(unrecovered), "drain_s": round(drain_s, 1), "detail": detail,
         "logs": logs,
     }

@@ -20,7 +20,7 @@ from .chaos import Chaos
 from .checkout import Checkouts, checkout_of
 from .cluster import free_port
 from .database import PgDb
-from .jobs_scenario import completed_twice, wait_ready
+from .jobs_scenario import completed_twice, reruns, wait_ready
 from .processes import Child, WorkerPool, child_env
 from .stripe import SECRET_KEY, StripeStandIn
 
@@ -225,6 +225,7 @@ def count(h, db, stripe, clients, pool, chaos, web, run_id, detail, settle_s, lo
         "GROUP BY kind, state ORDER BY kind, state"))
     lost = sum(int(r[2]) for r in lost_rows)
     twice = completed_twice(pool)
+    again = reruns(pool)
     unanswered = [n for n in range(clients.count) if clients.results.get(n, {}).get("status") is None
                   or clients.results[n]["status"] >= 300]
     unrecovered = pool.died + chaos.not_claiming + web.died
@@ -258,7 +259,7 @@ def count(h, db, stripe, clients, pool, chaos, web, run_id, detail, settle_s, lo
         "emails_delivered_twice": emails_delivered_twice(os.path.join(os.path.dirname(logs), "mail")),
     })
     return {
-        "scenario": "orders", "backend": "postgres", "lost": lost, "completed_twice": len(twice),
+        "scenario": "orders", "backend": "postgres", "lost": lost, "completed_twice": len(twice), "reruns": len(again),
         "charged_twice": len(charged_twice), "booked_twice": len(booked_twice), "unanswered": len(unanswered),
         "unrecovered_workers": len(unrecovered), "drain_s": round(settle_s, 1), "detail": detail, "logs": logs,
     }

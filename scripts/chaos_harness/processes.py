@@ -1,8 +1,12 @@
 """The processes under test: each incarnation of a worker (or the web process) is a child
 with a log file of its own, read as it grows. From the worker logs the harness learns when
-a worker has started ("worker started") and every attempt that ran to completion: with
-RUST_LOG including comptoir::jobs::executor=debug the executor logs
-`execute{job.id=… }: attempt ended ended=Completed` once per handler that returned Done."""
+a worker has started ("worker started"), every completion the worker recorded in the
+database (with comptoir::jobs::completer=debug: `completion recorded job.id=…`, one line
+per row its guarded UPDATE changed) and every handler that returned Done (with
+comptoir::jobs::executor=debug: `execute{job.id=… }: attempt ended ended=Completed`). A job
+whose handler returned Done twice ran again because its worker died before recording its
+completion: at-least-once execution, reported as a re-run. A completion recorded twice
+would be a bug."""
 
 import collections
 import os
@@ -12,8 +16,9 @@ import signal
 import subprocess
 import time
 
-LOG_FILTER = "info,sqlx=warn,comptoir::jobs::executor=debug"
+LOG_FILTER = "info,sqlx=warn,comptoir::jobs::executor=debug,comptoir::jobs::completer=debug"
 COMPLETED = re.compile(rb"job\.id=(\d+)[^\n]*attempt ended ended=Completed")
+RECORDED = re.compile(rb"completion recorded job\.id=(\d+)")
 STARTED = b"worker started"
 RESPAWN_AFTER_START_FAILURE = 0.5
 
@@ -46,7 +51,7 @@ class Child:
             self.killed = True
             os.kill(self.proc.pid, sig)
 
-    def scan(self, completed_by_id):
+    def scan(self, completed_by_id, recorded_by_id):
         """Reads what the log gained since the last scan."""
         try:
             with open(self.logpath, "rb") as f:
@@ -60,6 +65,9 @@ class Child:
         for line in lines:
             if STARTED in line:
                 self.ready = True
+            r = RECORDED.search(line)
+            if r:
+                recorded_by_id[int(r.group(1))] += 1
             m = COMPLETED.search(line)
             if m:
                 job_id = int(m.group(1))
@@ -90,6 +98,7 @@ class WorkerPool:
         self.retired = []
         self.incarnations = 0
         self.completed_by_id = collections.Counter()
+        self.recorded_by_id = collections.Counter()
         self.kills = 0
         self.start_failures = 0
         self.died = []  # workers that had started and exited without being killed
@@ -106,7 +115,7 @@ class WorkerPool:
     def _retire(self, slot):
         child = self.slots[slot]
         child.proc.wait()
-        child.scan(self.completed_by_id)
+        child.scan(self.completed_by_id, self.recorded_by_id)
         self.retired.append(child)
         self.slots[slot] = None
 
@@ -118,7 +127,7 @@ class WorkerPool:
                 if now >= self.respawn_at[slot]:
                     self._spawn(slot)
                 continue
-            child.scan(self.completed_by_id)
+            child.scan(self.completed_by_id, self.recorded_by_id)
             if child.alive():
                 continue
             code = child.proc.returncode

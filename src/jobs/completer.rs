@@ -98,7 +98,14 @@ async fn write(store: &Store, worker_id: &str, jobs: &[(i64, i32)], what: Write)
     for tries in 0.. {
         let result = match what {
             Write::Starts => store.mark_jobs_started(worker_id, jobs).await,
-            Write::Completions => store.complete_jobs(worker_id, jobs).await,
+            Write::Completions => store.complete_jobs(worker_id, jobs).await.map(|ids| {
+                // One line per completion recorded (debug): what the chaos
+                // harness counts, so a completion recorded twice would show.
+                for id in &ids {
+                    tracing::debug!(job.id = id, "completion recorded");
+                }
+                ids.len() as u64
+            }),
         };
         match result {
             Ok(_) => return,
