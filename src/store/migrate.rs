@@ -84,10 +84,14 @@ async fn migrate_postgres(conn: &mut PgConnection) -> Result<Vec<i64>, StoreErro
     let (_, legacy) = sqlx::query_as::<_, (bool, bool)>(LEDGERS_PG)
         .fetch_one(&mut *conn)
         .await?;
-    if legacy {
-        let unadopted = sqlx::query_as(UNADOPTED).fetch_all(&mut *conn).await?;
+    let unadopted = if legacy {
+        adoptable(&POSTGRES, sqlx::query_as(UNADOPTED).fetch_all(&mut *conn).await?)?
+    } else {
+        Vec::new()
+    };
+    if !unadopted.is_empty() {
         let mut tx = conn.begin().await?;
-        for m in adoptable(&POSTGRES, unadopted)? {
+        for m in unadopted {
             sqlx::query(ADOPT_PG)
                 .bind(m.version)
                 .bind(&*m.description)
@@ -116,10 +120,14 @@ async fn migrate_sqlite(conn: &mut SqliteConnection) -> Result<Vec<i64>, StoreEr
     let (_, legacy) = sqlx::query_as::<_, (bool, bool)>(LEDGERS_SQLITE)
         .fetch_one(&mut *conn)
         .await?;
-    if legacy {
-        let unadopted = sqlx::query_as(UNADOPTED).fetch_all(&mut *conn).await?;
+    let unadopted = if legacy {
+        adoptable(&SQLITE, sqlx::query_as(UNADOPTED).fetch_all(&mut *conn).await?)?
+    } else {
+        Vec::new()
+    };
+    if !unadopted.is_empty() {
         let mut tx = conn.begin().await?;
-        for m in adoptable(&SQLITE, unadopted)? {
+        for m in unadopted {
             sqlx::query(ADOPT_SQLITE)
                 .bind(m.version)
                 .bind(&*m.description)
