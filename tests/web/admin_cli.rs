@@ -8,7 +8,7 @@ use comptoir::auth;
 
 use crate::on_both_backends;
 use crate::support::web::{stderr, stdout, Client, TestApp, EMAIL};
-use crate::support::Backend;
+use crate::support::{self, Backend};
 
 async fn entries(app: &TestApp, action: &str) -> Vec<AuditEntry> {
     audit::list(
@@ -136,6 +136,13 @@ async fn the_password_is_typed_on_a_terminal_or_piped(backend: Backend) {
     })
     .await;
     assert!(asked.is_ok(), "no prompt: {}", String::from_utf8_lossy(&seen));
+    // The prompt is written before echo is turned off: wait for that too.
+    let script_pid = script.id().expect("script runs");
+    let quiet = support::eventually(std::time::Duration::from_secs(30), || async move {
+        terminal_of_child(script_pid).is_some_and(|tty| !echoes(&tty))
+    })
+    .await;
+    assert!(quiet, "the terminal still echoes: {}", String::from_utf8_lossy(&seen));
     stdin.write_all(format!("{typed}\r").as_bytes()).await.unwrap();
     stdin.flush().await.unwrap();
     let rest = tokio::time::timeout(std::time::Duration::from_secs(30), async {
@@ -169,6 +176,31 @@ async fn the_password_is_typed_on_a_terminal_or_piped(backend: Backend) {
     let out = child.wait_with_output().await.unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     app.client().sign_in(EMAIL, piped).await;
+}
+
+/// The terminal of the command run by the process `parent` (`script`): its
+/// child's standard input, found through /proc.
+fn terminal_of_child(parent: u32) -> Option<std::path::PathBuf> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+        // pid (comm) state ppid …: comm may hold spaces and parentheses.
+        let ppid: u32 = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+        let tty = std::fs::read_link(entry.path().join("fd/0")).ok()?;
+        (ppid == parent && tty.starts_with("/dev/pts")).then_some(tty)
+    })
+}
+
+/// Whether `tty` echoes what is typed (`stty -F`).
+fn echoes(tty: &std::path::Path) -> bool {
+    let out = std::process::Command::new("stty")
+        .arg("-F")
+        .arg(tty)
+        .arg("-a")
+        .output()
+        .expect("run stty");
+    !String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .any(|w| w == "-echo")
 }
 
 on_both_backends!(
