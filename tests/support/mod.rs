@@ -35,12 +35,21 @@ pub fn postgres_admin_url() -> String {
 
 impl TestDb {
     pub async fn new(backend: Backend) -> TestDb {
+        let db = TestDb::unmigrated(backend).await;
+        db.store.migrate().await.expect("migrate");
+        db
+    }
+
+    /// An empty database, not migrated: for tests of the migrations.
+    pub async fn unmigrated(backend: Backend) -> TestDb {
         TestDb::create(backend, &postgres_admin_url()).await
     }
 
     /// A database on another PostgreSQL server (e.g. a test's own cluster).
     pub async fn on_postgres(admin: &str) -> TestDb {
-        TestDb::create(Backend::Postgres, admin).await
+        let db = TestDb::create(Backend::Postgres, admin).await;
+        db.store.migrate().await.expect("migrate");
+        db
     }
 
     async fn create(backend: Backend, admin: &str) -> TestDb {
@@ -68,7 +77,6 @@ impl TestDb {
             }
         };
         let store = Store::connect(&url).await.expect("connect");
-        store.migrate().await.expect("migrate");
         TestDb {
             backend,
             url,
