@@ -5,11 +5,11 @@
 use std::process::Command;
 
 use crate::on_both_backends;
-use crate::support::billing::{business, date, eur, save_settings};
+use crate::support::billing::{business, date, eur, invoice_payment, save_settings};
 use crate::support::{Backend, TestDb};
 use comptoir::billing::catalog::Nature;
 use comptoir::billing::invoices::{self, NewInvoice, NewLine};
-use comptoir::billing::payments::{self, Completion, NewPayment, PaymentMethod};
+use comptoir::billing::payments::{self, Completion, PaymentMethod};
 use comptoir::billing::refunds;
 use comptoir::billing::render::{self, BookPeriod};
 use comptoir::money::Currency;
@@ -74,15 +74,13 @@ async fn issued_and_paid(db: &TestDb) -> (i64, i64) {
     let invoice = invoices::issue(&mut tx, draft.id, date(2026, 11, 20)).await.unwrap();
     let payment = payments::initiate(
         &mut tx,
-        NewPayment {
-            customer_id: customer.id,
-            invoice_id: Some(invoice.id),
-            order_id: None,
-            provider: "manual".into(),
-            method: PaymentMethod::Transfer,
-            amount: eur(123_456),
-            idempotency_key: "virement-2026-11-25".into(),
-        },
+        invoice_payment(
+            &invoice,
+            "manual",
+            PaymentMethod::Transfer,
+            eur(123_456),
+            "virement-2026-11-25",
+        ),
     )
     .await
     .unwrap();

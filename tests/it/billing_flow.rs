@@ -7,11 +7,11 @@ use crate::on_both_backends;
 use crate::support::billing::*;
 use crate::support::worker::{app_context, drain_app, drain_app_ok};
 use crate::support::{Backend, TestDb};
-use comptoir::billing::catalog::{self, Nature, NewProduct};
+use comptoir::billing::catalog::Nature;
 use comptoir::billing::invoices;
 use comptoir::billing::jobs::{book, payments as payment_jobs};
-use comptoir::billing::orders::{self, NewOrder, OrderItem, OrderStatus};
-use comptoir::billing::payments::{self, NewPayment, PaymentMethod, PaymentStatus};
+use comptoir::billing::orders::{self, OrderStatus};
+use comptoir::billing::payments::{self, PaymentMethod, PaymentStatus};
 use comptoir::billing::revenue_book;
 use comptoir::jobs::{enqueue, EnqueueOptions};
 use comptoir::providers::{ChargeRequest, Providers, ProvidersConfig};
@@ -20,53 +20,27 @@ use comptoir::providers::{ChargeRequest, Providers, ProvidersConfig};
 async fn order_and_payment(db: &TestDb) -> (i64, i64) {
     save_settings(&db.store).await;
     let customer = person(&db.store).await;
+    products(
+        &db.store,
+        &[
+            ("MUG", "Mug émaillé", Nature::Goods, 1_990),
+            ("ATELIER", "Atelier", Nature::Services, 4_500),
+        ],
+    )
+    .await;
     let mut tx = db.store.begin().await.unwrap();
-    for (sku, name, nature, price) in [
-        ("MUG", "Mug émaillé", Nature::Goods, 1_990),
-        ("ATELIER", "Atelier", Nature::Services, 4_500),
-    ] {
-        catalog::create(
-            &mut tx,
-            NewProduct {
-                sku: sku.into(),
-                name: name.into(),
-                nature,
-                unit_price: eur(price),
-            },
-        )
+    let order = orders::create(&mut tx, order_input(customer.id, &[("MUG", 2), ("ATELIER", 1)]))
         .await
         .unwrap();
-    }
-    let order = orders::create(
-        &mut tx,
-        NewOrder {
-            customer_id: customer.id,
-            items: vec![
-                OrderItem {
-                    sku: "MUG".into(),
-                    quantity: 2,
-                },
-                OrderItem {
-                    sku: "ATELIER".into(),
-                    quantity: 1,
-                },
-            ],
-        },
-    )
-    .await
-    .unwrap();
     assert_eq!(order.total, eur(8_480));
     let payment = payments::initiate(
         &mut tx,
-        NewPayment {
-            customer_id: customer.id,
-            invoice_id: None,
-            order_id: Some(order.id),
-            provider: "simulated".into(),
-            method: PaymentMethod::Card,
-            amount: order.total,
-            idempotency_key: format!("checkout-{}", order.id),
-        },
+        order_payment(
+            &order,
+            "simulated",
+            PaymentMethod::Card,
+            &format!("checkout-{}", order.id),
+        ),
     )
     .await
     .unwrap();
@@ -267,24 +241,11 @@ async fn a_refused_refund_leaves_nothing_behind(backend: Backend) {
     let db = TestDb::new(backend).await;
     save_settings(&db.store).await;
     let customer = person(&db.store).await;
-    let invoice = issue(
-        &db.store,
-        simple_draft(&db.store, customer.id, 3_000).await.id,
-        date(2026, 11, 3),
-    )
-    .await;
+    let invoice = issued(&db.store, customer.id, 3_000, date(2026, 11, 3)).await;
     let mut tx = db.store.begin().await.unwrap();
     let payment = payments::initiate(
         &mut tx,
-        NewPayment {
-            customer_id: customer.id,
-            invoice_id: Some(invoice.id),
-            order_id: None,
-            provider: "stripe".into(),
-            method: PaymentMethod::Card,
-            amount: eur(3_000),
-            idempotency_key: "paid-by-card".into(),
-        },
+        invoice_payment(&invoice, "stripe", PaymentMethod::Card, eur(3_000), "paid-by-card"),
     )
     .await
     .unwrap();

@@ -6,14 +6,15 @@
 
 use crate::on_both_backends;
 use crate::support::billing::*;
+use crate::support::input::CONTROL_TEXTS;
 use crate::support::{Backend, TestDb};
-use chrono::{Days, NaiveDate};
+use chrono::Days;
 use comptoir::billing::catalog::{self, Nature, NewProduct};
 use comptoir::billing::contracts::{self, OperationKind};
 use comptoir::billing::credit_notes::{self, CreditRequest};
 use comptoir::billing::customers;
 use comptoir::billing::monthly::{self, Period};
-use comptoir::billing::payments::{self, Completion, NewPayment, PaymentMethod};
+use comptoir::billing::payments::{self, Completion, PaymentMethod};
 use comptoir::billing::render::{self, BookPeriod};
 use comptoir::billing::settings::{self, Settings};
 use comptoir::billing::{invoices, refunds, BillingError};
@@ -28,15 +29,12 @@ on_both_backends!(
     received_dates_are_bounded_by_today_and_the_invoice,
 );
 
-/// What each refused text is, and whether a multi-line field accepts it.
-const BAD: [(&str, &str, bool); 6] = [
-    ("NUL", "Zoé\u{0}Roux", false),
-    ("CR", "Zoé\rRoux", true),
-    ("LF", "Zoé\nRoux", true),
-    ("ESC", "Zoé\u{1b}[2JRoux", false),
-    ("RLO", "Zoé \u{202E}xuoR", false),
-    ("TAB", "Zoé\tRoux", false),
-];
+/// The refused texts, and whether a multi-line field accepts them: those of
+/// every input test, and TAB.
+const BAD: [(&str, &str, bool); 6] = {
+    let [nul, cr, lf, esc, rlo] = CONTROL_TEXTS;
+    [nul, cr, lf, esc, rlo, ("TAB", "Zoé\tRoux", false)]
+};
 
 const TABLES: [&str; 13] = [
     "billing_settings",
@@ -54,14 +52,6 @@ const TABLES: [&str; 13] = [
     "comptoir_jobs",
 ];
 
-async fn counts(db: &TestDb) -> Vec<(&'static str, i64)> {
-    let mut out = Vec::new();
-    for table in TABLES {
-        out.push((table, count(db, table).await));
-    }
-    out
-}
-
 type Boxed<'t> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), BillingError>> + Send + 't>>;
 
 /// Runs `attempt` in a transaction committed even though it fails, and checks
@@ -70,7 +60,7 @@ async fn refused<F>(db: &TestDb, what: &str, field: &str, attempt: F)
 where
     F: for<'t> FnOnce(&'t mut Tx) -> Boxed<'t>,
 {
-    let before = counts(db).await;
+    let before = row_counts(db, &TABLES).await;
     let mut tx = db.store.begin().await.unwrap();
     let err = attempt(&mut tx).await.expect_err(what);
     tx.commit().await.unwrap();
@@ -78,7 +68,7 @@ where
         BillingError::Invalid { field: f, .. } => assert_eq!(*f, field, "{what}: {err}"),
         other => panic!("{what}: expected Invalid {{ field: {field:?} }}, got {other:?}"),
     }
-    assert_eq!(counts(db).await, before, "{what}: nothing stored");
+    assert_eq!(row_counts(db, &TABLES).await, before, "{what}: nothing stored");
 }
 
 async fn every_text_field_refuses_control_characters(backend: Backend) {
@@ -238,15 +228,15 @@ async fn every_text_field_refuses_control_characters(backend: Backend) {
         let (customer_id, invoice_id) = (customer.id, invoice.id);
         refused(&db, &format!("payment key with {name}"), "idempotency_key", move |tx| {
             Box::pin(async move {
-                let new = NewPayment {
+                let new = new_payment(
                     customer_id,
-                    invoice_id: Some(invoice_id),
-                    order_id: None,
-                    provider: "manual".into(),
-                    method: PaymentMethod::Cash,
-                    amount: eur(100),
-                    idempotency_key: key,
-                };
+                    Some(invoice_id),
+                    None,
+                    "manual",
+                    PaymentMethod::Cash,
+                    eur(100),
+                    &key,
+                );
                 payments::initiate(tx, new).await.map(drop)
             })
         })
@@ -329,14 +319,10 @@ async fn email_addresses_are_parsed(backend: Backend) {
     }
 }
 
-async fn today(db: &TestDb) -> NaiveDate {
-    db.store.now().await.unwrap().date_naive()
-}
-
 async fn dates_stay_within_their_bounds(backend: Backend) {
     let db = TestDb::new(backend).await;
     save_settings(&db.store).await;
-    let today = today(&db).await;
+    let today = db.today().await;
     let customer = person(&db.store).await;
 
     // A mandate is signed in the past, not before 2000.
@@ -428,22 +414,14 @@ async fn dates_stay_within_their_bounds(backend: Backend) {
 async fn received_dates_are_bounded_by_today_and_the_invoice(backend: Backend) {
     let db = TestDb::new(backend).await;
     save_settings(&db.store).await;
-    let today = today(&db).await;
+    let today = db.today().await;
     let customer = person(&db.store).await;
     let d = simple_draft(&db.store, customer.id, 5_000).await;
     let invoice = issue(&db.store, d.id, date(2026, 3, 10)).await;
     let mut tx = db.store.begin().await.unwrap();
     let p = payments::initiate(
         &mut tx,
-        NewPayment {
-            customer_id: customer.id,
-            invoice_id: Some(invoice.id),
-            order_id: None,
-            provider: "manual".into(),
-            method: PaymentMethod::Cheque,
-            amount: eur(5_000),
-            idempotency_key: "k-cheque".into(),
-        },
+        invoice_payment(&invoice, "manual", PaymentMethod::Cheque, eur(5_000), "k-cheque"),
     )
     .await
     .unwrap();

@@ -175,15 +175,12 @@ async fn unpaid_order_expires_and_paid_order_stays(backend: Backend) {
     // The payer was sent to approve the payment and never came back.
     let waiting = comptoir::billing::payments::initiate(
         &mut tx,
-        comptoir::billing::payments::NewPayment {
-            customer_id: c.id,
-            invoice_id: None,
-            order_id: Some(order.id),
-            provider: "paypal".into(),
-            method: comptoir::billing::payments::PaymentMethod::Paypal,
-            amount: order.total,
-            idempotency_key: "checkout-expired".into(),
-        },
+        order_payment(
+            &order,
+            "paypal",
+            comptoir::billing::payments::PaymentMethod::Paypal,
+            "checkout-expired",
+        ),
     )
     .await
     .unwrap();

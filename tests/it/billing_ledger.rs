@@ -14,7 +14,7 @@ use comptoir::billing::catalog::Nature;
 use comptoir::billing::credit_notes::{self, CreditRequest};
 use comptoir::billing::invoices::{self, InvoiceFilter, InvoiceKind, InvoiceStatus, NewLine};
 use comptoir::billing::ledger::{self, accounts};
-use comptoir::billing::payments::{self, Completion, NewPayment, PaymentMethod};
+use comptoir::billing::payments::{self, Completion, PaymentMethod};
 use comptoir::billing::{refunds, revenue_book};
 use comptoir::money::{Currency, Money};
 use comptoir::store::Store;
@@ -218,15 +218,15 @@ async fn random_sequence(backend: Backend, seed: u64) {
                 let cur = m.currency.unwrap();
                 let p = payments::initiate(
                     &mut tx,
-                    NewPayment {
-                        customer_id: m.customer,
-                        invoice_id: Some(id),
-                        order_id: None,
-                        provider: provider.into(),
+                    new_payment(
+                        m.customer,
+                        Some(id),
+                        None,
+                        provider,
                         method,
-                        amount: Money::new(amount, cur),
-                        idempotency_key: format!("seed-{seed}-step-{step}"),
-                    },
+                        Money::new(amount, cur),
+                        &format!("seed-{seed}-step-{step}"),
+                    ),
                 )
                 .await
                 .expect(&ctx);

@@ -14,8 +14,8 @@ use chrono::{Days, NaiveDate};
 use comptoir::billing::catalog::{self, Nature, NewProduct};
 use comptoir::billing::invoices::{self, Invoice, InvoiceFilter, InvoiceKind, InvoiceStatus};
 use comptoir::billing::ledger::{self, accounts};
-use comptoir::billing::orders::{self, NewOrder, Order, OrderItem, OrderStatus};
-use comptoir::billing::payments::{self, Completion, NewPayment, Payment, PaymentFilter, PaymentMethod, PaymentStatus};
+use comptoir::billing::orders::{self, OrderStatus};
+use comptoir::billing::payments::{self, Payment, PaymentFilter, PaymentMethod, PaymentStatus};
 use comptoir::billing::refunds::{self, Refund, RefundStatus};
 use comptoir::billing::revenue_book::{self, BookLine};
 use comptoir::billing::BillingError;
@@ -41,83 +41,16 @@ const OLD: &str = "OLD-POSTER";
 
 /// A goods product (12,50 €), a services product (349,99 €) and an inactive goods product.
 async fn catalogue(store: &Store) {
-    let mut tx = store.begin().await.expect("begin");
-    for (sku, name, nature, minor) in [
-        (MUG, "Mug émaillé", Nature::Goods, 1_250),
-        (AUDIT, "Audit de site", Nature::Services, 34_999),
-        (OLD, "Affiche ancienne", Nature::Goods, 900),
-    ] {
-        catalog::create(
-            &mut tx,
-            NewProduct {
-                sku: sku.into(),
-                name: name.into(),
-                nature,
-                unit_price: eur(minor),
-            },
-        )
-        .await
-        .expect("valid product");
-    }
-    catalog::set_active(&mut tx, OLD, false).await.expect("deactivate");
-    tx.commit().await.expect("commit");
-}
-
-async fn order(store: &Store, customer_id: i64, items: &[(&str, u32)]) -> Result<Order, BillingError> {
-    let mut tx = store.begin().await.expect("begin");
-    let items = items
-        .iter()
-        .map(|(sku, quantity)| OrderItem {
-            sku: sku.to_string(),
-            quantity: *quantity,
-        })
-        .collect();
-    let o = orders::create(&mut tx, NewOrder { customer_id, items }).await?;
-    tx.commit().await.expect("commit");
-    Ok(o)
-}
-
-fn new_payment(
-    customer_id: i64,
-    invoice_id: Option<i64>,
-    order_id: Option<i64>,
-    provider: &str,
-    method: PaymentMethod,
-    amount: Money,
-    key: &str,
-) -> NewPayment {
-    NewPayment {
-        customer_id,
-        invoice_id,
-        order_id,
-        provider: provider.into(),
-        method,
-        amount,
-        idempotency_key: key.into(),
-    }
-}
-
-async fn initiate(store: &Store, new: NewPayment) -> Result<Payment, BillingError> {
-    let mut tx = store.begin().await.expect("begin");
-    let p = payments::initiate(&mut tx, new).await?;
-    tx.commit().await.expect("commit");
-    Ok(p)
-}
-
-async fn complete(store: &Store, id: i64, on: NaiveDate, fee_minor: i64) -> Result<Payment, BillingError> {
-    let mut tx = store.begin().await.expect("begin");
-    let p = payments::complete(
-        &mut tx,
-        id,
-        Completion {
-            received_on: on,
-            fee: eur(fee_minor),
-            provider_reference: Some(format!("sim_{id}")),
-        },
+    products(
+        store,
+        &[
+            (MUG, "Mug émaillé", Nature::Goods, 1_250),
+            (AUDIT, "Audit de site", Nature::Services, 34_999),
+            (OLD, "Affiche ancienne", Nature::Goods, 900),
+        ],
     )
-    .await?;
-    tx.commit().await.expect("commit");
-    Ok(p)
+    .await;
+    retire(store, OLD).await;
 }
 
 /// Initiates and completes a payment of `amount` on an invoice.
@@ -132,20 +65,9 @@ async fn pay_invoice(
     fee: i64,
     key: &str,
 ) -> Payment {
-    let p = initiate(
-        store,
-        new_payment(
-            invoice.customer_id,
-            Some(invoice.id),
-            None,
-            provider,
-            method,
-            eur(amount),
-            key,
-        ),
-    )
-    .await
-    .expect("valid payment");
+    let p = initiate(store, invoice_payment(invoice, provider, method, eur(amount), key))
+        .await
+        .expect("valid payment");
     complete(store, p.id, on, fee).await.expect("completes")
 }
 
@@ -678,12 +600,7 @@ async fn ledger_sums_to_zero_and_receivables_match_invoices_and_refunds(backend:
     assert_receivables(&db.store, &customers, "alice").await;
 
     // Acme: an invoice of 1 000,00 €, half paid by a provider with fees, a quarter in cash, rest open.
-    let inv = issue(
-        &db.store,
-        simple_draft(&db.store, acme.id, 100_000).await.id,
-        date(2026, 2, 1),
-    )
-    .await;
+    let inv = issued(&db.store, acme.id, 100_000, date(2026, 2, 1)).await;
     let p2 = pay_invoice(
         &db.store,
         &inv,
@@ -1052,12 +969,7 @@ async fn invalid_payments_and_refunds_are_refused(backend: Backend) {
     let db = TestDb::new(backend).await;
     save_settings(&db.store).await;
     let customer = person(&db.store).await;
-    let inv = issue(
-        &db.store,
-        simple_draft(&db.store, customer.id, 10_000).await.id,
-        date(2026, 3, 1),
-    )
-    .await;
+    let inv = issued(&db.store, customer.id, 10_000, date(2026, 3, 1)).await;
     let card = |amount: Money, key: &str| {
         new_payment(
             customer.id,
@@ -1163,12 +1075,7 @@ async fn invalid_payments_and_refunds_are_refused(backend: Backend) {
 
     // A failed payment cannot complete, and cannot be refunded. (The first
     // invoice is paid in full by now: another payment on it would be refused.)
-    let inv2 = issue(
-        &db.store,
-        simple_draft(&db.store, customer.id, 500).await.id,
-        date(2026, 3, 3),
-    )
-    .await;
+    let inv2 = issued(&db.store, customer.id, 500, date(2026, 3, 3)).await;
     let p2 = initiate(
         &db.store,
         new_payment(
@@ -1251,46 +1158,19 @@ async fn an_order_is_paid_only_by_its_customer_and_its_own_total(backend: Backen
 
 async fn a_payment_above_what_the_invoice_owes_is_refused(backend: Backend) {
     let db = TestDb::new(backend).await;
-    crate::support::billing::save_settings(&db.store).await;
-    let customer = crate::support::billing::person(&db.store).await;
+    save_settings(&db.store).await;
+    let customer = person(&db.store).await;
+    // Drafted, issued and paid in one transaction.
     let mut tx = db.store.begin().await.unwrap();
-    let draft = comptoir::billing::invoices::create_draft(
-        &mut tx,
-        comptoir::billing::invoices::NewInvoice {
-            customer_id: customer.id,
-            currency: comptoir::money::Currency::EUR,
-            lines: vec![comptoir::billing::invoices::NewLine {
-                description: "Séance".into(),
-                nature: comptoir::billing::catalog::Nature::Services,
-                quantity: rust_decimal::Decimal::ONE,
-                unit_price: crate::support::billing::eur(10_000),
-            }],
-            contract_id: None,
-            order_id: None,
-            period: None,
-        },
-    )
-    .await
-    .unwrap();
-    let invoice = comptoir::billing::invoices::issue(&mut tx, draft.id, crate::support::billing::date(2026, 11, 2))
+    let session = line("Séance", Nature::Services, Decimal::ONE, eur(10_000));
+    let draft = invoices::create_draft(&mut tx, invoice_input(customer.id, vec![session]))
         .await
         .unwrap();
-    let new = |amount, key: &str| comptoir::billing::payments::NewPayment {
-        customer_id: customer.id,
-        invoice_id: Some(invoice.id),
-        order_id: None,
-        provider: "manual".into(),
-        method: comptoir::billing::payments::PaymentMethod::Transfer,
-        amount: crate::support::billing::eur(amount),
-        idempotency_key: key.into(),
-    };
-    let err = comptoir::billing::payments::initiate(&mut tx, new(10_001, "over"))
-        .await
-        .unwrap_err();
+    let invoice = invoices::issue(&mut tx, draft.id, date(2026, 11, 2)).await.unwrap();
+    let new = |amount, key: &str| invoice_payment(&invoice, "manual", PaymentMethod::Transfer, eur(amount), key);
+    let err = payments::initiate(&mut tx, new(10_001, "over")).await.unwrap_err();
     assert!(err.to_string().contains("still owes (100,00"), "{err}");
-    comptoir::billing::payments::initiate(&mut tx, new(10_000, "exact"))
-        .await
-        .unwrap();
+    payments::initiate(&mut tx, new(10_000, "exact")).await.unwrap();
     tx.commit().await.unwrap();
 }
 

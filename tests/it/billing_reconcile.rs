@@ -11,7 +11,7 @@ use crate::support::worker::{app_context, drain_app};
 use crate::support::{Backend, TestDb};
 use comptoir::app::AppContext;
 use comptoir::billing::jobs::payments::{ChargePayment, ReconcilePayments};
-use comptoir::billing::payments::{self, NewPayment, Payment, PaymentMethod, PaymentStatus};
+use comptoir::billing::payments::{self, Payment, PaymentMethod, PaymentStatus};
 use comptoir::jobs::{enqueue_now, EnqueueOptions, JobState};
 use comptoir::providers::ChargeRequest;
 
@@ -19,24 +19,11 @@ const LONG_AGO: &str = "2020-01-01T00:00:00+00:00";
 
 async fn initiated(db: &TestDb, minor: i64, key: &str) -> Payment {
     let customer = person(&db.store).await;
-    let invoice = issue(
-        &db.store,
-        simple_draft(&db.store, customer.id, minor).await.id,
-        date(2026, 11, 2),
-    )
-    .await;
+    let invoice = issued(&db.store, customer.id, minor, date(2026, 11, 2)).await;
     let mut tx = db.store.begin().await.unwrap();
     let payment = payments::initiate(
         &mut tx,
-        NewPayment {
-            customer_id: customer.id,
-            invoice_id: Some(invoice.id),
-            order_id: None,
-            provider: "simulated".into(),
-            method: PaymentMethod::Card,
-            amount: eur(minor),
-            idempotency_key: key.into(),
-        },
+        invoice_payment(&invoice, "simulated", PaymentMethod::Card, eur(minor), key),
     )
     .await
     .unwrap();
@@ -189,24 +176,11 @@ async fn a_refund_with_no_answer_stays_reserved(backend: Backend) {
         _ => None,
     });
     let customer = person(&db.store).await;
-    let invoice = issue(
-        &db.store,
-        simple_draft(&db.store, customer.id, 5_000).await.id,
-        date(2026, 11, 2),
-    )
-    .await;
+    let invoice = issued(&db.store, customer.id, 5_000, date(2026, 11, 2)).await;
     let mut tx = db.store.begin().await.unwrap();
     let payment = payments::initiate(
         &mut tx,
-        NewPayment {
-            customer_id: customer.id,
-            invoice_id: Some(invoice.id),
-            order_id: None,
-            provider: "stripe".into(),
-            method: PaymentMethod::Card,
-            amount: eur(5_000),
-            idempotency_key: "pay-card".into(),
-        },
+        invoice_payment(&invoice, "stripe", PaymentMethod::Card, eur(5_000), "pay-card"),
     )
     .await
     .unwrap();

@@ -8,11 +8,11 @@ use crate::on_both_backends;
 use crate::support::billing::*;
 use crate::support::{Backend, TestDb};
 use chrono::NaiveDate;
-use comptoir::billing::catalog::{self, Nature, NewProduct};
+use comptoir::billing::catalog::Nature;
 use comptoir::billing::documents::{revenue_totals, Period};
 use comptoir::billing::invoices::{self, Invoice, InvoiceStatus};
-use comptoir::billing::orders::{self, NewOrder, Order, OrderItem};
-use comptoir::billing::payments::{self, Completion, NewPayment, Payment, PaymentMethod};
+use comptoir::billing::orders::Order;
+use comptoir::billing::payments::{Payment, PaymentMethod};
 use comptoir::billing::refunds;
 use comptoir::billing::render::revenue_line;
 use comptoir::billing::revenue_book::{self, BookLine};
@@ -34,83 +34,14 @@ const COACH: &str = "COACH";
 
 /// A goods product at 12,50 € and a services product at 80,00 €.
 async fn catalogue(store: &Store) {
-    let mut tx = store.begin().await.expect("begin");
-    for (sku, name, nature, minor) in [
-        (MUG, "Mug émaillé", Nature::Goods, 1_250),
-        (COACH, "Séance de coaching", Nature::Services, 8_000),
-    ] {
-        catalog::create(
-            &mut tx,
-            NewProduct {
-                sku: sku.into(),
-                name: name.into(),
-                nature,
-                unit_price: eur(minor),
-            },
-        )
-        .await
-        .expect("valid product");
-    }
-    tx.commit().await.expect("commit");
-}
-
-async fn order(store: &Store, customer_id: i64, items: &[(&str, u32)]) -> Order {
-    let mut tx = store.begin().await.expect("begin");
-    let items = items
-        .iter()
-        .map(|(sku, quantity)| OrderItem {
-            sku: sku.to_string(),
-            quantity: *quantity,
-        })
-        .collect();
-    let o = orders::create(&mut tx, NewOrder { customer_id, items })
-        .await
-        .expect("valid order");
-    tx.commit().await.expect("commit");
-    o
-}
-
-/// Initiates and completes a payment (on an invoice or an order) received on `on`.
-#[allow(clippy::too_many_arguments)]
-async fn pay(
-    store: &Store,
-    customer_id: i64,
-    invoice_id: Option<i64>,
-    order_id: Option<i64>,
-    amount: i64,
-    provider: &str,
-    method: PaymentMethod,
-    on: NaiveDate,
-    key: &str,
-) -> Payment {
-    let mut tx = store.begin().await.expect("begin");
-    let p = payments::initiate(
-        &mut tx,
-        NewPayment {
-            customer_id,
-            invoice_id,
-            order_id,
-            provider: provider.into(),
-            method,
-            amount: eur(amount),
-            idempotency_key: key.into(),
-        },
+    products(
+        store,
+        &[
+            (MUG, "Mug émaillé", Nature::Goods, 1_250),
+            (COACH, "Séance de coaching", Nature::Services, 8_000),
+        ],
     )
-    .await
-    .expect("valid payment");
-    let p = payments::complete(
-        &mut tx,
-        p.id,
-        Completion {
-            received_on: on,
-            fee: eur(0),
-            provider_reference: None,
-        },
-    )
-    .await
-    .expect("completes");
-    tx.commit().await.expect("commit");
-    p
+    .await;
 }
 
 async fn pay_invoice(
@@ -122,32 +53,14 @@ async fn pay_invoice(
     on: NaiveDate,
 ) -> Payment {
     let key = format!("inv-{}-{amount}-{on}", inv.id);
-    pay(
-        store,
-        inv.customer_id,
-        Some(inv.id),
-        None,
-        amount,
-        provider,
-        method,
-        on,
-        &key,
-    )
-    .await
+    pay(store, invoice_payment(inv, provider, method, eur(amount), &key), on).await
 }
 
 async fn pay_order(store: &Store, o: &Order, provider: &str, method: PaymentMethod, on: NaiveDate) -> Payment {
-    let key = format!("order-{}", o.id);
     pay(
         store,
-        o.customer_id,
-        None,
-        Some(o.id),
-        o.total.minor,
-        provider,
-        method,
+        order_payment(o, provider, method, &format!("order-{}", o.id)),
         on,
-        &key,
     )
     .await
 }
@@ -417,12 +330,7 @@ async fn the_book_is_append_only_and_tamper_evident(backend: Backend) {
     )
     .await; // lines 1, 2
     for (i, minor) in [2_500, 3_500, 4_500].into_iter().enumerate() {
-        let inv = issue(
-            &db.store,
-            simple_draft(&db.store, customer.id, minor).await.id,
-            date(2026, 2, 3),
-        )
-        .await;
+        let inv = issued(&db.store, customer.id, minor, date(2026, 2, 3)).await;
         pay_invoice(
             &db.store,
             &inv,
@@ -521,31 +429,28 @@ async fn quarterly_and_yearly_totals_split_goods_services_and_cash(backend: Back
     let acme = business(&db.store).await;
 
     // The year before: outside 2026's totals.
-    let o = order(&db.store, jean.id, &[(COACH, 1)]).await;
+    let o = order(&db.store, jean.id, &[(COACH, 1)]).await.expect("valid order");
     pay_order(&db.store, &o, "simulated", PaymentMethod::Card, date(2025, 12, 31)).await;
     // Q1: a mixed order by card (25,00 goods + 80,00 services), 300,00 of services in cash,
     // 50,00 of goods by transfer on the quarter's last day.
-    let a = order(&db.store, jean.id, &[(MUG, 2), (COACH, 1)]).await;
+    let a = order(&db.store, jean.id, &[(MUG, 2), (COACH, 1)])
+        .await
+        .expect("valid order");
     let pa = pay_order(&db.store, &a, "simulated", PaymentMethod::Card, date(2026, 1, 15)).await;
-    let b = issue(
-        &db.store,
-        simple_draft(&db.store, acme.id, 30_000).await.id,
-        date(2026, 2, 1),
-    )
-    .await;
+    let b = issued(&db.store, acme.id, 30_000, date(2026, 2, 1)).await;
     pay_invoice(&db.store, &b, 30_000, "manual", PaymentMethod::Cash, date(2026, 2, 20)).await;
-    let c = order(&db.store, acme.id, &[(MUG, 4)]).await;
+    let c = order(&db.store, acme.id, &[(MUG, 4)]).await.expect("valid order");
     pay_order(&db.store, &c, "manual", PaymentMethod::Transfer, date(2026, 3, 31)).await;
     // Q2: 80,00 of services by card on the quarter's first day, 30,00 refunded on the
     // mixed order (split 7,14 goods / 22,86 services like its credit note), 12,50 of goods in cash.
-    let d = order(&db.store, jean.id, &[(COACH, 1)]).await;
+    let d = order(&db.store, jean.id, &[(COACH, 1)]).await.expect("valid order");
     pay_order(&db.store, &d, "simulated", PaymentMethod::Card, date(2026, 4, 1)).await;
     let mut tx = db.store.begin().await.unwrap();
     refunds::refund_now(&mut tx, pa.id, eur(3_000), "Mugs cassés", "refund-a", date(2026, 5, 10))
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let f = order(&db.store, acme.id, &[(MUG, 1)]).await;
+    let f = order(&db.store, acme.id, &[(MUG, 1)]).await.expect("valid order");
     pay_order(&db.store, &f, "manual", PaymentMethod::Cash, date(2026, 6, 30)).await;
 
     let lines = revenue_book::list(&db.store, date(2026, 1, 1), date(2026, 12, 31))

@@ -14,9 +14,8 @@ use crate::support::{Backend, TestDb};
 use chrono::{Days, NaiveDate, Utc};
 use comptoir::billing::emails::{self, EmailError};
 use comptoir::billing::invoices::{self, Invoice};
-use comptoir::billing::payments::{self, Completion, NewPayment, PaymentMethod};
+use comptoir::billing::payments::PaymentMethod;
 use comptoir::mail::{self, Attachment, EmailStatus, MailConfig, MailError, Mailer, OutgoingEmail, TransportConfig};
-use comptoir::store::Store;
 
 on_both_backends!(
     invoice_reaches_a_real_smtp_server_once_per_key,
@@ -57,37 +56,6 @@ fn days_ago(n: u64) -> NaiveDate {
 
 fn reference(invoice: &Invoice) -> String {
     invoice.reference.clone().expect("issued")
-}
-
-async fn pay(store: &Store, invoice: &Invoice, minor: i64, on: NaiveDate, key: &str) -> i64 {
-    let mut tx = store.begin().await.unwrap();
-    let p = payments::initiate(
-        &mut tx,
-        NewPayment {
-            customer_id: invoice.customer_id,
-            invoice_id: Some(invoice.id),
-            order_id: None,
-            provider: "manual".into(),
-            method: PaymentMethod::Transfer,
-            amount: eur(minor),
-            idempotency_key: key.into(),
-        },
-    )
-    .await
-    .expect("initiate");
-    let p = payments::complete(
-        &mut tx,
-        p.id,
-        Completion {
-            received_on: on,
-            fee: eur(0),
-            provider_reference: None,
-        },
-    )
-    .await
-    .expect("complete");
-    tx.commit().await.unwrap();
-    p.id
 }
 
 /// The parts of a delivered message a reader sees.
@@ -312,7 +280,8 @@ async fn receipts_and_reminders_follow_the_payments(backend: Backend) {
     only_pdf(&r, &format!("{number}.pdf"));
 
     // A partial payment: a receipt with what remains, no attachment.
-    let first = pay(&db.store, &invoice, 40_000, days_ago(10), "pay-1").await;
+    let transfer = |minor, key| invoice_payment(&invoice, "manual", PaymentMethod::Transfer, eur(minor), key);
+    let first = pay(&db.store, transfer(40_000, "pay-1"), days_ago(10)).await.id;
     let sent = emails::send_receipt(&db.store, &mailer, first, "job-receipt-1")
         .await
         .unwrap();
@@ -385,7 +354,7 @@ async fn receipts_and_reminders_follow_the_payments(backend: Backend) {
     assert_eq!(kinds, ["reminder_1", "receipt", "reminder_2", "reminder_3"]);
 
     // Paid in full: the receipt carries the invoice marked paid; no more reminders.
-    let last = pay(&db.store, &invoice, 60_000, days_ago(2), "pay-2").await;
+    let last = pay(&db.store, transfer(60_000, "pay-2"), days_ago(2)).await.id;
     let sent = emails::send_receipt(&db.store, &mailer, last, "job-receipt-2")
         .await
         .unwrap();
@@ -453,12 +422,7 @@ async fn default_file_transport_writes_a_readable_eml(backend: Backend) {
     let db = TestDb::new(backend).await;
     save_settings(&db.store).await;
     let customer = person(&db.store).await;
-    let invoice = issue(
-        &db.store,
-        simple_draft(&db.store, customer.id, 9_990).await.id,
-        date(2026, 4, 1),
-    )
-    .await;
+    let invoice = issued(&db.store, customer.id, 9_990, date(2026, 4, 1)).await;
     let number = reference(&invoice);
 
     // No SMTP host: files under <data dir>/mail/, the sender from COMPTOIR_MAIL_FROM.
@@ -519,12 +483,7 @@ async fn unreachable_server_is_transient_and_a_retry_delivers_once(backend: Back
     let db = TestDb::new(backend).await;
     save_settings(&db.store).await;
     let customer = person(&db.store).await;
-    let invoice = issue(
-        &db.store,
-        simple_draft(&db.store, customer.id, 25_000).await.id,
-        date(2026, 5, 4),
-    )
-    .await;
+    let invoice = issued(&db.store, customer.id, 25_000, date(2026, 5, 4)).await;
     let port = free_port(); // nothing listens there yet
     let mailer = smtp_mailer(db.dir.path(), port);
 

@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use comptoir::billing::jobs::payments::ChargePayment;
-use comptoir::billing::payments::{self, NewPayment, PaymentMethod, PaymentStatus};
+use comptoir::billing::payments::{self, PaymentMethod, PaymentStatus};
 use comptoir::billing::revenue_book;
 use comptoir::jobs::{enqueue, EnqueueOptions};
 
@@ -72,24 +72,11 @@ async fn killed_after_the_provider_call_charges_once(backend: Backend) {
     let db = TestDb::new(backend).await;
     save_settings(&db.store).await;
     let customer = person(&db.store).await;
-    let invoice = issue(
-        &db.store,
-        simple_draft(&db.store, customer.id, 2_000).await.id,
-        date(2026, 11, 2),
-    )
-    .await;
+    let invoice = issued(&db.store, customer.id, 2_000, date(2026, 11, 2)).await;
     let mut tx = db.store.begin().await.unwrap();
     let payment = payments::initiate(
         &mut tx,
-        NewPayment {
-            customer_id: customer.id,
-            invoice_id: Some(invoice.id),
-            order_id: None,
-            provider: "stripe".into(),
-            method: PaymentMethod::Card,
-            amount: eur(2_000),
-            idempotency_key: "checkout-rescue".into(),
-        },
+        invoice_payment(&invoice, "stripe", PaymentMethod::Card, eur(2_000), "checkout-rescue"),
     )
     .await
     .unwrap();

@@ -9,6 +9,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::on_both_backends;
+use crate::support::worker::{is_state, settles};
 use crate::support::{Backend, TestDb};
 use comptoir::jobs::{enqueue_now, EnqueueOptions, JobState, Noop};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -223,15 +224,7 @@ async fn web_serves_and_runs_jobs(backend: Backend) {
     .await
     .expect("enqueue")
     .id();
-    let done = crate::support::eventually(LIVENESS, || async {
-        db.store
-            .get_job(id)
-            .await
-            .map(|j| j.state == JobState::Completed)
-            .unwrap_or(false)
-    })
-    .await;
-    let job = db.store.get_job(id).await.expect("get job");
+    let (done, job) = settles(&db.store, id, LIVENESS, is_state(JobState::Completed)).await;
     assert!(done, "the embedded worker did not run the job: {job:?}");
     assert_eq!(job.attempt, 1, "{job:?}");
     let by = job.locked_by.clone().unwrap_or_default();

@@ -5,7 +5,7 @@
 use crate::on_both_backends;
 use crate::support::billing::*;
 use crate::support::{Backend, TestDb};
-use comptoir::billing::payments::{self, NewPayment, PaymentMethod};
+use comptoir::billing::payments::{self, PaymentMethod};
 use comptoir::jobs::JobFilter;
 use comptoir::providers::{Providers, ProvidersConfig};
 use comptoir::web::{app, AppState, WebConfig};
@@ -57,24 +57,11 @@ async fn signatures_are_checked_and_events_recorded_once(backend: Backend) {
     let db = TestDb::new(backend).await;
     save_settings(&db.store).await;
     let customer = person(&db.store).await;
-    let invoice = issue(
-        &db.store,
-        simple_draft(&db.store, customer.id, 5_000).await.id,
-        date(2026, 11, 2),
-    )
-    .await;
+    let invoice = issued(&db.store, customer.id, 5_000, date(2026, 11, 2)).await;
     let mut tx = db.store.begin().await.unwrap();
     let payment = payments::initiate(
         &mut tx,
-        NewPayment {
-            customer_id: customer.id,
-            invoice_id: Some(invoice.id),
-            order_id: None,
-            provider: "stripe".into(),
-            method: PaymentMethod::Card,
-            amount: eur(5_000),
-            idempotency_key: "checkout-1".into(),
-        },
+        invoice_payment(&invoice, "stripe", PaymentMethod::Card, eur(5_000), "checkout-1"),
     )
     .await
     .unwrap();

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::on_both_backends;
+use crate::support::worker::{is_state, settles};
 use crate::support::{Backend, TestDb};
 use comptoir::jobs::{enqueue, enqueue_many, EnqueueOptions, JobFilter, JobRow, JobState, Noop};
 use comptoir::store::Store;
@@ -341,15 +342,7 @@ async fn sigkill_mid_job_is_rescued(backend: Backend) {
     assert_eq!(status.code(), None, "A should have died of SIGKILL: {status}");
 
     let mut b = spawn(&db, "B", &["run", "--lease", "2s"]);
-    let rescued = crate::support::eventually(Duration::from_secs(30), || async {
-        db.store
-            .get_job(id)
-            .await
-            .map(|j| j.state == JobState::Completed)
-            .unwrap_or(false)
-    })
-    .await;
-    let job = db.store.get_job(id).await.expect("get job");
+    let (rescued, job) = settles(&db.store, id, Duration::from_secs(30), is_state(JobState::Completed)).await;
     assert!(rescued, "job not completed after A died: {job:?}");
     assert_eq!(job.attempt, 2, "{job:?}");
     assert_eq!(job.errors.len(), 1, "{job:?}");
@@ -364,14 +357,7 @@ async fn sigkill_mid_job_is_rescued(backend: Backend) {
         "second attempt ran by {by}, not by B"
     );
     for &other in &waiting {
-        let done = crate::support::eventually(LIVENESS, || async {
-            db.store
-                .get_job(other)
-                .await
-                .is_ok_and(|j| j.state == JobState::Completed)
-        })
-        .await;
-        let job = db.store.get_job(other).await.expect("get job");
+        let (done, job) = settles(&db.store, other, LIVENESS, is_state(JobState::Completed)).await;
         assert!(done, "{job:?}");
         assert_eq!(
             (job.attempt, job.errors.len()),

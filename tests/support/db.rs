@@ -102,6 +102,11 @@ impl TestDb {
         }
     }
 
+    /// Today by the database clock (which decides what "today" is for the application).
+    pub async fn today(&self) -> chrono::NaiveDate {
+        self.store.now().await.expect("the database clock").date_naive()
+    }
+
     /// Another handle on the same database, as another process would have.
     pub async fn other_store(&self) -> Store {
         Store::connect(&self.url).await.expect("connect")

@@ -2,7 +2,8 @@
 //! that keeps its cookies and fills in the CSRF token, like a browser would.
 
 use comptoir::app::AppContext;
-use comptoir::jobs::Report;
+use comptoir::audit::{AuditEntry, AuditFilter};
+use comptoir::jobs::{JobFilter, JobRow, Report};
 use comptoir::web::{AppState, WebConfig};
 
 use super::worker::{app_context, drain_app};
@@ -119,6 +120,26 @@ impl TestApp {
         tokio::task::spawn_blocking(move || command.output().expect("run comptoir-web"))
             .await
             .expect("comptoir-web task")
+    }
+
+    /// The audit log's entries of `action`, newest first.
+    pub async fn audited(&self, action: &str) -> Vec<AuditEntry> {
+        let filter = AuditFilter {
+            action: Some(action.into()),
+            limit: 50,
+            ..Default::default()
+        };
+        comptoir::audit::list(&self.db.store, &filter).await.expect("audit log")
+    }
+
+    /// The jobs of `kind`, whatever their state.
+    pub async fn jobs_of(&self, kind: &str) -> Vec<JobRow> {
+        let filter = JobFilter {
+            kind: Some(kind.into()),
+            limit: 50,
+            ..Default::default()
+        };
+        self.db.store.list_jobs(&filter).await.expect("list jobs")
     }
 
     /// Runs every due job with the product's registry, then returns.

@@ -106,13 +106,16 @@ impl Live {
     }
 }
 
-/// Waits (liveness bound only) until job `id` satisfies `done`; panics with the row otherwise.
+/// Waits up to `within` (a liveness bound only) until job `id` satisfies
+/// `done`; whether it did, and the job as it is then.
+pub async fn settles(store: &Store, id: i64, within: Duration, done: impl Fn(&JobRow) -> bool) -> (bool, JobRow) {
+    let ok = super::eventually(within, || async { store.get_job(id).await.is_ok_and(|j| done(&j)) }).await;
+    (ok, store.get_job(id).await.expect("get job"))
+}
+
+/// Waits (20 s at most) until job `id` satisfies `done`; panics with the row otherwise.
 pub async fn wait_for(store: &Store, id: i64, what: &str, done: impl Fn(&JobRow) -> bool) -> JobRow {
-    let ok = super::eventually(Duration::from_secs(20), || async {
-        store.get_job(id).await.map(|j| done(&j)).unwrap_or(false)
-    })
-    .await;
-    let job = store.get_job(id).await.expect("get job");
+    let (ok, job) = settles(store, id, Duration::from_secs(20), done).await;
     assert!(ok, "job {id} never became {what}: {job:?}");
     job
 }

@@ -2,25 +2,11 @@
 //! `reset-password` (still the way to set a password from the server) and
 //! `api-key create` (so that scripts start with no browser).
 
-use comptoir::audit::{self, AuditEntry, AuditFilter};
 use comptoir::auth;
 
 use crate::on_both_backends;
 use crate::support::web::{stderr, stdout, Client, TestApp, EMAIL};
 use crate::support::Backend;
-
-async fn entries(app: &TestApp, action: &str) -> Vec<AuditEntry> {
-    audit::list(
-        &app.db.store,
-        &AuditFilter {
-            action: Some(action.into()),
-            limit: 20,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-}
 
 async fn the_command_line_still_resets_a_password(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -36,7 +22,7 @@ async fn the_command_line_still_resets_a_password(backend: Backend) {
     assert_eq!(session.get("/admin").await.status, 303, "signed out");
     let mut browser = app.client();
     browser.sign_in(EMAIL, "another long password").await;
-    let reset = entries(&app, "operator.reset_password").await;
+    let reset = app.audited("operator.reset_password").await;
     assert_eq!((reset.len(), reset[0].actor.as_str()), (1, "cli"));
     let out = app
         .web_cli(
@@ -78,7 +64,7 @@ async fn the_command_line_creates_an_api_key_for_scripts(backend: Backend) {
     let mut anonymous = Client::new(&app.base);
     assert_eq!(anonymous.get("/api/prices").await.status, 401);
 
-    let created = entries(&app, "api_key.create").await;
+    let created = app.audited("api_key.create").await;
     assert_eq!(created.len(), 1);
     assert_eq!(created[0].actor, "cli");
     assert_eq!(created[0].details["name"], "nightly export");

@@ -14,10 +14,6 @@ use crate::support::web::TestApp;
 use crate::support::Backend;
 use crate::web::api_client::ApiClient;
 
-async fn today(app: &TestApp) -> NaiveDate {
-    app.db.store.now().await.unwrap().date_naive()
-}
-
 fn subscription(customer_id: i64, reference: &str, signed_on: NaiveDate) -> Value {
     json!({
         "customer_id": customer_id,
@@ -57,7 +53,7 @@ async fn a_contract_lives_through_the_api(backend: Backend) {
     let customer = person(&app.db.store).await;
     let key = app.api_key().await;
     let mut api = ApiClient::new(&app, &key);
-    let signed = today(&app).await - chrono::Days::new(30);
+    let signed = app.db.today().await - chrono::Days::new(30);
 
     let created = api
         .post("/api/contracts", &subscription(customer.id, "RUM-API-1", signed))
@@ -84,7 +80,7 @@ async fn a_contract_lives_through_the_api(backend: Backend) {
     let accepted = accepted.json();
     assert_eq!(accepted["operation"]["amount"]["minor"], 30_000);
     assert_eq!(accepted["operation"]["lines"][0]["quantity"], "2");
-    assert_eq!(accepted["operation"]["occurred_on"], today(&app).await.to_string());
+    assert_eq!(accepted["operation"]["occurred_on"], app.db.today().await.to_string());
     assert_eq!(accepted["contract"]["balance"]["outstanding"]["minor"], 30_000);
     assert_eq!(accepted["contract"]["balance"]["available"]["minor"], 20_000);
 
@@ -147,7 +143,7 @@ async fn a_revoked_or_lapsed_mandate_refuses_operations(backend: Backend) {
     let customer = person(&app.db.store).await;
     let key = app.api_key().await;
     let mut api = ApiClient::new(&app, &key);
-    let today = today(&app).await;
+    let today = app.db.today().await;
 
     let revoked = api
         .post(
@@ -191,7 +187,7 @@ async fn bad_contracts_and_operations_are_refused_field_by_field(backend: Backen
     let customer = person(&app.db.store).await;
     let key = app.api_key().await;
     let mut api = ApiClient::new(&app, &key);
-    let signed = today(&app).await - chrono::Days::new(5);
+    let signed = app.db.today().await - chrono::Days::new(5);
 
     let mut bad_iban = subscription(customer.id, "RUM-X", signed);
     bad_iban["mandate"]["iban"] = json!("FR7630006000011234567890188");

@@ -4,13 +4,12 @@
 //! Idempotency-Key; validation errors. Every answer is checked against the
 //! OpenAPI document by `ApiClient`.
 
-use comptoir::audit::{self, AuditFilter};
-use comptoir::billing::catalog::{self, Nature, NewProduct};
-use comptoir::jobs::{JobFilter, JobState};
+use comptoir::billing::catalog::{self, Nature};
+use comptoir::jobs::JobState;
 use serde_json::{json, Value};
 
 use crate::on_both_backends;
-use crate::support::billing::{count, eur, raw_execute, save_settings};
+use crate::support::billing::{count, products, raw_execute, retire, save_settings};
 use crate::support::web::TestApp;
 use crate::support::Backend;
 use crate::web::api_client::ApiClient;
@@ -19,27 +18,17 @@ use crate::web::api_client::ApiClient;
 /// item, and one priced to be declined by the simulated provider (cents 13).
 pub(crate) async fn catalogue(app: &TestApp) {
     save_settings(&app.db.store).await;
-    let mut tx = app.db.store.begin().await.unwrap();
-    for (sku, name, nature, price) in [
-        ("MUG", "Mug émaillé", Nature::Goods, 1_990),
-        ("ATELIER", "Atelier céramique", Nature::Services, 4_500),
-        ("OLD", "Ancien modèle", Nature::Goods, 900),
-        ("DECLINE", "Carte refusée", Nature::Goods, 1_013),
-    ] {
-        catalog::create(
-            &mut tx,
-            NewProduct {
-                sku: sku.into(),
-                name: name.into(),
-                nature,
-                unit_price: eur(price),
-            },
-        )
-        .await
-        .unwrap();
-    }
-    catalog::set_active(&mut tx, "OLD", false).await.unwrap();
-    tx.commit().await.unwrap();
+    products(
+        &app.db.store,
+        &[
+            ("MUG", "Mug émaillé", Nature::Goods, 1_990),
+            ("ATELIER", "Atelier céramique", Nature::Services, 4_500),
+            ("OLD", "Ancien modèle", Nature::Goods, 900),
+            ("DECLINE", "Carte refusée", Nature::Goods, 1_013),
+        ],
+    )
+    .await;
+    retire(&app.db.store, "OLD").await;
 }
 
 pub(crate) fn person() -> Value {
@@ -56,31 +45,6 @@ pub(crate) fn order(provider: &str) -> Value {
 
 pub(crate) fn prefix_of(key: &str) -> String {
     key.split('_').nth(1).unwrap().to_string()
-}
-
-pub(crate) async fn audit_of(app: &TestApp, action: &str) -> Vec<audit::AuditEntry> {
-    audit::list(
-        &app.db.store,
-        &AuditFilter {
-            action: Some(action.into()),
-            limit: 50,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-}
-
-pub(crate) async fn jobs_of(app: &TestApp, kind: &str) -> Vec<comptoir::jobs::JobRow> {
-    app.db
-        .store
-        .list_jobs(&JobFilter {
-            kind: Some(kind.into()),
-            limit: 50,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
 }
 
 async fn prices_are_the_active_catalogue(backend: Backend) {
@@ -162,7 +126,7 @@ async fn an_order_is_priced_by_the_server_and_paid_at_once(backend: Backend) {
     assert_eq!(count(&app.db, "customers").await, 1);
     assert_eq!(count(&app.db, "orders").await, 1);
     assert_eq!(count(&app.db, "payments").await, 1);
-    let entries = audit_of(&app, "order.create").await;
+    let entries = app.audited("order.create").await;
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].actor, format!("api:{}", prefix_of(&key)));
     assert_eq!(entries[0].ip, "127.0.0.1");
@@ -172,7 +136,7 @@ async fn an_order_is_priced_by_the_server_and_paid_at_once(backend: Backend) {
 
     // The safety-net charge job was enqueued with the order, for later; when it
     // runs it finds the payment completed and asks the provider nothing.
-    let charges = jobs_of(&app, "billing.charge_payment").await;
+    let charges = app.jobs_of("billing.charge_payment").await;
     assert_eq!(charges.len(), 1);
     assert_eq!(charges[0].state, JobState::Scheduled);
     assert_eq!(charges[0].args["payment_id"], payment_id);
@@ -245,7 +209,7 @@ async fn idempotency_keys_replay_refuse_and_wait(backend: Backend) {
     assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
     assert_eq!(replayed.json(), first.json());
     assert_eq!(count(&app.db, "orders").await, 1);
-    assert_eq!(audit_of(&app, "order.create").await.len(), 1);
+    assert_eq!(app.audited("order.create").await.len(), 1);
     // Even once the mug is no longer sold: a replay answers what the first request did.
     let mut tx = app.db.store.begin().await.unwrap();
     catalog::set_active(&mut tx, "MUG", false).await.unwrap();
@@ -434,7 +398,7 @@ async fn bad_orders_are_refused_field_by_field_and_create_nothing(backend: Backe
     for table in ["customers", "orders", "payments", "api_requests", "audit_log"] {
         assert_eq!(count(&app.db, table).await, 0, "{table}");
     }
-    assert!(jobs_of(&app, "billing.charge_payment").await.is_empty());
+    assert!(app.jobs_of("billing.charge_payment").await.is_empty());
 
     // Unknown ids, unknown routes and other methods answer JSON errors.
     assert_eq!(api.get("/api/orders/999").await.status, 404);

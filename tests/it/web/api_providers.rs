@@ -13,7 +13,7 @@ use crate::support::providers_replay::{Api as Provider, Recorded, Replay, Reply}
 use crate::support::web::TestApp;
 use crate::support::Backend;
 use crate::web::api_client::ApiClient;
-use crate::web::api_orders::{audit_of, catalogue, jobs_of, order};
+use crate::web::api_orders::{catalogue, order};
 
 const SECRET_KEY: &str = "sk_test_51HcomptoirReplayKey0000";
 const CLIENT_ID: &str = "AeA1QIZXiflr1_-r0U2UbWTziOWX1GRQer-comptoir";
@@ -83,7 +83,7 @@ async fn a_provider_that_does_not_answer_leaves_the_order_to_the_job(backend: Ba
     let payment_id = body["payment"]["id"].as_i64().unwrap();
 
     // The job that was enqueued with the order charges it, with the same key.
-    let charges = jobs_of(&app, "billing.charge_payment").await;
+    let charges = app.jobs_of("billing.charge_payment").await;
     assert_eq!(charges.len(), 1);
     app.db.store.retry_job(charges[0].id).await.unwrap();
     let report = app.drain().await;
@@ -155,7 +155,7 @@ async fn a_paypal_order_gives_the_approval_url_then_is_captured(backend: Backend
     );
     assert_eq!(sent[0].json()["purchase_units"][0]["amount"]["value"], "84.80");
     assert_eq!(
-        jobs_of(&app, "billing.expire_order").await.len(),
+        app.jobs_of("billing.expire_order").await.len(),
         1,
         "expires unless approved"
     );
@@ -186,7 +186,7 @@ async fn a_paypal_order_gives_the_approval_url_then_is_captured(backend: Backend
     assert_eq!(captures.len(), 2);
     assert!(captures[1].header("paypal-request-id").unwrap().ends_with(":capture"));
     replay.assert_followed_the_api();
-    let entries = audit_of(&app, "order.capture").await;
+    let entries = app.audited("order.capture").await;
     assert_eq!(entries.len(), 1, "the refused capture changed nothing");
     assert_eq!(entries[0].details["status"], "completed");
 
@@ -195,7 +195,7 @@ async fn a_paypal_order_gives_the_approval_url_then_is_captured(backend: Backend
     assert_eq!(replayed.status, 200);
     assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
     assert_eq!(replayed.json(), done);
-    assert_eq!(audit_of(&app, "order.capture").await.len(), 1);
+    assert_eq!(app.audited("order.capture").await.len(), 1);
 
     // Nothing left to capture.
     let again = api.post_empty(&capture).await;

@@ -79,7 +79,7 @@ async fn a_checkout_retried_after_a_database_crash_is_charged_once() {
 
     // The charge job (the safety net enqueued with the order) asks the
     // provider again with the same key: the same PaymentIntent, recorded once.
-    let charges = crate::web::api_orders::jobs_of(&app, "billing.charge_payment").await;
+    let charges = app.jobs_of("billing.charge_payment").await;
     assert_eq!(charges.len(), 1);
     app.db.store.retry_job(charges[0].id).await.unwrap();
     let report = app.drain().await;

@@ -10,7 +10,8 @@ use comptoir::billing::payments::PaymentMethod;
 use comptoir::jobs::{enqueue_now, EnqueueOptions, Noop};
 
 use crate::on_both_backends;
-use crate::support::billing::{contract, count, issue, pay_in_full, person, save_settings, simple_draft};
+use crate::support::billing::{contract, issue, pay_in_full, person, row_counts, save_settings, simple_draft};
+use crate::support::input::CONTROL_TEXTS;
 use crate::support::web::{Answer, Client, TestApp, EMAIL, PASSWORD};
 use crate::support::Backend;
 use crate::web::billing_html::input_value;
@@ -21,15 +22,6 @@ on_both_backends!(
     admin_addresses_keep_their_line_breaks,
     admin_dates_out_of_bounds_are_refused_by_field,
 );
-
-/// The refused texts, and whether an address (multi-line) takes them.
-const BAD: [(&str, &str, bool); 5] = [
-    ("NUL", "Zoé\u{0}Roux", false),
-    ("CR", "Zoé\rRoux", true),
-    ("LF", "Zoé\nRoux", true),
-    ("ESC", "Zoé\u{1b}[2JRoux", false),
-    ("RLO", "Zoé \u{202E}xuoR", false),
-];
 
 /// Every table a form could write to.
 const TABLES: [&str; 14] = [
@@ -48,18 +40,6 @@ const TABLES: [&str; 14] = [
     "revenue_book",
     "ledger_entries",
 ];
-
-async fn counts(app: &TestApp) -> Vec<i64> {
-    let mut out = Vec::new();
-    for table in TABLES {
-        out.push(count(&app.db, table).await);
-    }
-    out
-}
-
-async fn today(app: &TestApp) -> NaiveDate {
-    app.db.store.now().await.unwrap().date_naive()
-}
 
 /// Whether the page names `field`: a message by its input (a form shown
 /// again), or a message that starts with it (`field : …` on a refusal page,
@@ -99,7 +79,7 @@ async fn refused(
     let (name, value) = case;
     let mut fields: Vec<(&str, &str)> = form.iter().filter(|(k, _)| *k != field).copied().collect();
     fields.push((field, value));
-    let before = counts(app).await;
+    let before = row_counts(&app.db, &TABLES).await;
     let answer = client.post_form(route, &fields).await;
     assert_eq!(answer.status, 422, "{route} {field} with {name}: {}", answer.body);
     assert!(
@@ -107,7 +87,11 @@ async fn refused(
         "{route} {field} with {name}: the field is not named: {}",
         answer.text()
     );
-    assert_eq!(counts(app).await, before, "{route} {field} with {name}: nothing stored");
+    assert_eq!(
+        row_counts(&app.db, &TABLES).await,
+        before,
+        "{route} {field} with {name}: nothing stored"
+    );
 }
 
 struct Fixtures {
@@ -120,7 +104,7 @@ struct Fixtures {
 
 async fn fixtures(app: &TestApp) -> Fixtures {
     save_settings(&app.db.store).await;
-    let today = today(app).await;
+    let today = app.db.today().await;
     let customer = person(&app.db.store).await;
     let open = simple_draft(&app.db.store, customer.id, 10_000).await;
     issue(&app.db.store, open.id, today).await;
@@ -157,7 +141,7 @@ async fn control_characters_in_any_admin_field_are_refused_by_field(backend: Bac
     let app = TestApp::spawn(backend).await;
     let f = fixtures(&app).await;
     let mut client = app.signed_in().await;
-    let today = today(&app).await;
+    let today = app.db.today().await;
     let iso = today.format("%Y-%m-%d").to_string();
     let customer_id = f.customer.to_string();
 
@@ -278,7 +262,7 @@ async fn control_characters_in_any_admin_field_are_refused_by_field(backend: Bac
         (routes.6.as_str(), none, "reason", "reason"),
         ("/admin/book/generate", none, "period", "period"),
     ];
-    for (name, bad, multi_line_ok) in BAD {
+    for (name, bad, multi_line_ok) in CONTROL_TEXTS {
         for (route, form, field, domain_field) in &cases {
             // A value that is right but for the character: "Zoé…Roux" in a
             // text, digits around it in a number or a date.
@@ -388,7 +372,7 @@ async fn control_characters_in_any_admin_field_are_refused_by_field(backend: Bac
 async fn control_characters_in_filters_are_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let mut client = app.signed_in().await;
-    for (name, bad, _) in BAD {
+    for (name, bad, _) in CONTROL_TEXTS {
         let encoded: String = url_encode(bad);
         for (page, field) in [
             ("/admin/customers", "q"),
@@ -448,7 +432,7 @@ async fn admin_dates_out_of_bounds_are_refused_by_field(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let f = fixtures(&app).await;
     let mut client = app.signed_in().await;
-    let today = today(&app).await;
+    let today = app.db.today().await;
     let day = |d: NaiveDate| d.format("%d/%m/%Y").to_string();
     let customer_id = f.customer.to_string();
 

@@ -8,7 +8,8 @@ use chrono::{Days, NaiveDate};
 use serde_json::{json, Value};
 
 use crate::on_both_backends;
-use crate::support::billing::{count, person, IBAN};
+use crate::support::billing::{count, person, row_counts, IBAN};
+use crate::support::input::CONTROL_TEXTS;
 use crate::support::web::TestApp;
 use crate::support::Backend;
 use crate::web::api_client::ApiClient;
@@ -21,15 +22,6 @@ on_both_backends!(
     api_dates_out_of_bounds_are_refused_by_field,
 );
 
-/// The refused texts, and whether an address (multi-line) takes them.
-const BAD: [(&str, &str, bool); 5] = [
-    ("NUL", "Zoé\u{0}Roux", false),
-    ("CR", "Zoé\rRoux", true),
-    ("LF", "Zoé\nRoux", true),
-    ("ESC", "Zoé\u{1b}[2JRoux", false),
-    ("RLO", "Zoé \u{202E}xuoR", false),
-];
-
 /// Tables an API call could write to.
 const TABLES: [&str; 7] = [
     "customers",
@@ -40,18 +32,6 @@ const TABLES: [&str; 7] = [
     "comptoir_jobs",
     "api_requests",
 ];
-
-async fn counts(app: &TestApp) -> Vec<i64> {
-    let mut out = Vec::new();
-    for table in TABLES {
-        out.push(count(&app.db, table).await);
-    }
-    out
-}
-
-async fn today(app: &TestApp) -> NaiveDate {
-    app.db.store.now().await.unwrap().date_naive()
-}
 
 /// `body` with the string at `path` (`a.b[0].c`) replaced by `value`.
 fn with(body: &Value, path: &str, value: &str) -> Value {
@@ -93,7 +73,7 @@ fn purchase(on: Option<NaiveDate>) -> Value {
 
 /// Posts `body` with `value` at `field` and checks the 422 names `field`.
 async fn refused(api: &mut ApiClient, app: &TestApp, route: &str, body: &Value, field: &str, name: &str, value: &str) {
-    let before = counts(app).await;
+    let before = row_counts(&app.db, &TABLES).await;
     let answer = api.post(route, &with(body, field, value)).await;
     assert_eq!(answer.status, 422, "{route} {field} with {name}: {}", answer.body);
     let error = &answer.json()["error"];
@@ -102,7 +82,11 @@ async fn refused(api: &mut ApiClient, app: &TestApp, route: &str, body: &Value, 
         .map(|f| f.iter().filter_map(|f| f["field"].as_str()).collect())
         .unwrap_or_default();
     assert!(fields.contains(&field), "{route} {field} with {name}: {}", answer.body);
-    assert_eq!(counts(app).await, before, "{route} {field} with {name}: nothing stored");
+    assert_eq!(
+        row_counts(&app.db, &TABLES).await,
+        before,
+        "{route} {field} with {name}: nothing stored"
+    );
 }
 
 async fn control_characters_in_any_api_field_are_refused_by_path(backend: Backend) {
@@ -111,7 +95,7 @@ async fn control_characters_in_any_api_field_are_refused_by_path(backend: Backen
     let customer = person(&app.db.store).await;
     let key = app.api_key().await;
     let mut api = ApiClient::new(&app, &key);
-    let signed = today(&app).await - Days::new(10);
+    let signed = app.db.today().await - Days::new(10);
     let created = api.post("/api/contracts", &subscription(customer.id, signed)).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let operations = format!("/api/contracts/{}/operations", created.json()["id"]);
@@ -123,7 +107,7 @@ async fn control_characters_in_any_api_field_are_refused_by_path(backend: Backen
     paypal["return_url"] = json!("https://shop.example.fr/merci");
     let contract = subscription(customer.id, signed);
     let operation = purchase(None);
-    for (name, bad, multi_line_ok) in BAD {
+    for (name, bad, multi_line_ok) in CONTROL_TEXTS {
         let cases: Vec<(&str, &Value, &str, String)> = vec![
             ("/api/orders", &orders, "customer.name", bad.to_string()),
             ("/api/orders", &orders, "customer.kind", format!("person{bad}")),
@@ -234,7 +218,7 @@ async fn api_dates_out_of_bounds_are_refused_by_field(backend: Backend) {
     let customer = person(&app.db.store).await;
     let key = app.api_key().await;
     let mut api = ApiClient::new(&app, &key);
-    let today = today(&app).await;
+    let today = app.db.today().await;
     let contract = subscription(customer.id, today);
     for signed in ["1999-12-31", "9999-12-31", &(today + Days::new(1)).to_string()] {
         refused(

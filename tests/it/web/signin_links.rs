@@ -2,7 +2,6 @@
 //! the command line, or e-mailed from "Mot de passe oublié ?"), none of which
 //! unlocks the attacker.
 
-use comptoir::audit::{self, AuditEntry, AuditFilter};
 use comptoir::auth::{self, LinkVia};
 use comptoir::mail::{MailConfig, Mailer, SmtpTls};
 
@@ -12,42 +11,7 @@ use crate::support::smtp::SmtpServer;
 use crate::support::web::{stderr, stdout, Client, TestApp, EMAIL, PASSWORD};
 use crate::support::worker::app_context;
 use crate::support::{Backend, TestDb};
-
-/// Five wrong passwords from a browser without a device cookie: the e-mail
-/// is locked for such browsers. Returns the attacker.
-async fn lock_out(app: &TestApp) -> Client {
-    let mut attacker = app.client();
-    attacker.get("/admin/login").await;
-    for _ in 0..auth::MAX_FAILURES_PER_EMAIL {
-        let answer = attacker
-            .post_form("/admin/login", &[("email", EMAIL), ("password", "guess guess guess")])
-            .await;
-        assert_eq!(answer.status, 401, "{}", answer.body);
-    }
-    assert_still_locked_out(&mut attacker).await;
-    attacker
-}
-
-async fn assert_still_locked_out(attacker: &mut Client) {
-    attacker.get("/admin/login").await;
-    let answer = attacker
-        .post_form("/admin/login", &[("email", EMAIL), ("password", PASSWORD)])
-        .await;
-    assert_eq!(answer.status, 429, "{}", answer.body);
-}
-
-async fn entries(app: &TestApp, action: &str) -> Vec<AuditEntry> {
-    audit::list(
-        &app.db.store,
-        &AuditFilter {
-            action: Some(action.into()),
-            limit: 20,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-}
+use crate::web::signin_throttle::{assert_locked_out, lock_out};
 
 /// Opens the link's page, then posts it (with `fields`): the answer.
 async fn use_link(client: &mut Client, path: &str, fields: &[(&str, &str)]) -> crate::support::web::Answer {
@@ -99,16 +63,16 @@ async fn the_command_line_link_lets_the_operator_in_once(backend: Backend) {
     assert_eq!(other.get("/admin/login/link/nope").await.status, 404);
 
     // The attacker is locked out as before; the trusted browser is not.
-    assert_still_locked_out(&mut attacker).await;
+    assert_locked_out(&mut attacker).await;
     let mut later = app.client();
     later.set_cookie("comptoir_device", &browser.cookie("comptoir_device").unwrap());
     later.sign_in(EMAIL, PASSWORD).await;
 
-    let made = entries(&app, "operator.signin_link").await;
+    let made = app.audited("operator.signin_link").await;
     assert_eq!(made.len(), 1);
     assert_eq!((made[0].actor.as_str(), made[0].ip.as_str()), ("cli", "local"));
     assert_eq!(made[0].details["via"], "cli");
-    let signed = entries(&app, "session.sign_in").await;
+    let signed = app.audited("session.sign_in").await;
     assert_eq!(signed[1].details["via"], "link", "{:?}", signed[1]);
     assert_eq!(signed[1].details["link"], "cli");
     assert_eq!(signed[1].actor, EMAIL);
@@ -182,7 +146,7 @@ async fn an_expired_link_is_refused_and_a_link_can_set_a_new_password(backend: B
     assert_eq!(browser.get("/admin").await.status, 200);
     // The operator's other sessions ended with the old password.
     assert_eq!(old_session.get("/admin").await.status, 303);
-    let reset = entries(&app, "operator.reset_password").await;
+    let reset = app.audited("operator.reset_password").await;
     assert_eq!(reset.len(), 1);
     assert_eq!(reset[0].details["via"], "signin link");
 
@@ -271,13 +235,13 @@ async fn forgot_password_emails_a_link_that_only_the_mailbox_can_use(backend: Ba
     let answer = use_link(&mut mailbox, &path, &[]).await;
     assert_eq!(answer.status, 303, "{}", answer.body);
     assert_eq!(mailbox.get("/admin").await.status, 200);
-    assert_still_locked_out(&mut attacker).await;
+    assert_locked_out(&mut attacker).await;
 
-    let made = entries(&app, "operator.signin_link").await;
+    let made = app.audited("operator.signin_link").await;
     assert_eq!(made.len(), 1);
     assert_eq!(made[0].details["via"], "email");
     assert_eq!(made[0].ip, "127.0.0.1");
-    let signed = entries(&app, "session.sign_in").await;
+    let signed = app.audited("session.sign_in").await;
     assert_eq!(signed[0].details["link"], "email");
 
     // Requests are counted per e-mail: 3 in the window, then 429.

@@ -99,7 +99,7 @@ async fn simultaneous_attempts_from_one_address_reach_the_check_twenty_times_at_
 
 /// Five wrong passwords from a browser with no device cookie: the e-mail is
 /// locked for such browsers. Returns the attacker's client.
-async fn lock_out(app: &TestApp) -> Client {
+pub(crate) async fn lock_out(app: &TestApp) -> Client {
     let mut attacker = app.client();
     attacker.get("/admin/login").await;
     for _ in 0..auth::MAX_FAILURES_PER_EMAIL {
@@ -113,7 +113,7 @@ async fn lock_out(app: &TestApp) -> Client {
 }
 
 /// Even the right password is refused (429) from this client.
-async fn assert_locked_out(client: &mut Client) {
+pub(crate) async fn assert_locked_out(client: &mut Client) {
     client.get("/admin/login").await;
     let answer = client
         .post_form("/admin/login", &[("email", EMAIL), ("password", PASSWORD)])
