@@ -6,6 +6,7 @@ use std::process::Command;
 
 use crate::on_both_backends;
 use crate::support::billing::{business, date, eur, invoice_payment, save_settings};
+use crate::support::pdf::pdf_text;
 use crate::support::{Backend, TestDb};
 use comptoir::billing::catalog::Nature;
 use comptoir::billing::invoices::{self, NewInvoice, NewLine};
@@ -14,25 +15,6 @@ use comptoir::billing::refunds;
 use comptoir::billing::render::{self, BookPeriod};
 use comptoir::money::Currency;
 use rust_decimal::Decimal;
-
-fn pdf_text(dir: &std::path::Path, name: &str, bytes: &[u8]) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).expect("write pdf");
-    let out = Command::new("pdftotext")
-        .args(["-layout"])
-        .arg(&path)
-        .arg("-")
-        .output()
-        .expect("pdftotext installed");
-    assert!(
-        out.status.success(),
-        "pdftotext failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .replace(['\u{a0}', '\u{202f}'], " ")
-}
 
 fn assert_has(text: &str, needles: &[&str]) {
     for n in needles {
@@ -103,11 +85,7 @@ async fn invoice_credit_note_and_book_read_back(backend: Backend) {
     let db = TestDb::new(backend).await;
     let (invoice_id, payment_id) = issued_and_paid(&db).await;
 
-    let text = pdf_text(
-        db.dir.path(),
-        "invoice.pdf",
-        &render::invoice_pdf(&db.store, invoice_id).await.unwrap(),
-    );
+    let text = pdf_text(&render::invoice_pdf(&db.store, invoice_id).await.unwrap());
     assert_has(
         &text,
         &[
@@ -143,11 +121,7 @@ async fn invoice_credit_note_and_book_read_back(backend: Backend) {
     .unwrap();
     tx.commit().await.unwrap();
     let note_id = refund.credit_note_id.expect("credit note");
-    let text = pdf_text(
-        db.dir.path(),
-        "credit.pdf",
-        &render::invoice_pdf(&db.store, note_id).await.unwrap(),
-    );
+    let text = pdf_text(&render::invoice_pdf(&db.store, note_id).await.unwrap());
     assert_has(
         &text,
         &[
@@ -184,7 +158,7 @@ async fn invoice_credit_note_and_book_read_back(backend: Backend) {
         csv.contains("02/12/2026;Atelier Dupré SARL;Prestation de services;-90,66;EUR;Virement;AV2026-0001"),
         "{csv}"
     );
-    let text = pdf_text(db.dir.path(), "book.pdf", &export.pdf);
+    let text = pdf_text(&export.pdf);
     assert_has(
         &text,
         &[

@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::smtp::{pdf_text, SmtpServer};
+use crate::support::pdf::pdf_text;
+use crate::support::smtp::SmtpServer;
 use crate::support::webdriver::{Browser, ChromeDriver};
+use crate::support::TestDir;
 
 const WEB: &str = env!("CARGO_BIN_EXE_comptoir-web");
 const WORKER: &str = env!("CARGO_BIN_EXE_comptoir-worker");
@@ -99,7 +101,8 @@ async fn start_web(dir: &Path, smtp_port: u16) -> WebProcess {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operators_day_in_a_real_browser() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    // The run's directory: data, downloads, logs, a failure's screenshot.
+    let dir = TestDir::new();
     let dir = dir.path();
     std::fs::create_dir_all(dir.join("data")).unwrap();
     let smtp = SmtpServer::start().await;

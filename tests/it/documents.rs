@@ -1,8 +1,6 @@
 //! Billing documents rendered for real and read back: PDFs through `pdftotext -layout`
 //! (poppler-utils), the CSV parsed again.
 
-use std::process::Command;
-
 use chrono::NaiveDate;
 use comptoir::billing::documents::{
     invoice_pdf, revenue_book_csv, revenue_book_pdf, revenue_totals, DocKind, DocLine, DocumentError, InvoiceDoc,
@@ -19,27 +17,11 @@ fn eur(minor: i64) -> Money {
     Money::new(minor, Currency::EUR)
 }
 
-/// The text of a PDF, pages separated by form feeds, with no-break spaces made plain and runs
-/// of spaces collapsed (the layout mode pads columns).
+/// The text of a PDF, pages separated by form feeds, with runs of spaces
+/// collapsed (the layout mode pads columns).
 fn pdf_text(pdf: &[u8]) -> String {
-    assert!(pdf.starts_with(b"%PDF"), "not a PDF");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("document.pdf");
-    std::fs::write(&path, pdf).expect("write PDF");
-    let output = Command::new("pdftotext")
-        .arg("-layout")
-        .arg(&path)
-        .arg("-")
-        .output()
-        .expect("pdftotext runs (apt-get install -y poppler-utils)");
-    assert!(
-        output.status.success(),
-        "pdftotext failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).expect("pdftotext prints UTF-8");
-    text.replace(['\u{a0}', '\u{202f}'], " ")
-        .lines()
+    let text = crate::support::pdf::pdf_text(pdf);
+    text.lines()
         .map(|line| line.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" "))
         .collect::<Vec<_>>()
         .join("\n")

@@ -1,6 +1,6 @@
 //! E-mail through a real SMTP server on loopback (aiosmtpd, Debian's
 //! python3-aiosmtpd) and the default file transport: each message read back
-//! from the maildir and parsed here (MIME parts, base64, quoted-printable,
+//! from the maildir and parsed with mailparse (MIME parts, base64, quoted-printable,
 //! RFC 2047 subjects), its PDF read with pdftotext. Once per idempotency key;
 //! transient and permanent failures recorded.
 
@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use crate::on_both_backends;
 use crate::support::billing::*;
-use crate::support::smtp::{free_port, pdf_text, read_messages, Part, SmtpServer};
+use crate::support::pdf::pdf_text;
+use crate::support::smtp::{free_port, read_messages, Part, SmtpServer};
 use crate::support::{Backend, TestDb};
 use chrono::{Days, NaiveDate, Utc};
 use comptoir::billing::emails::{self, EmailError};
@@ -84,7 +85,10 @@ fn read(message: &Part) -> Read {
         html: find("text/html"),
         attachments: leaves
             .iter()
-            .filter_map(|p| p.filename().map(|f| (f, p.media_type(), p.decoded())))
+            .filter_map(|p| {
+                let file = p.filename()?.to_string();
+                Some((file, p.media_type().to_string(), p.decoded().to_vec()))
+            })
             .collect(),
     }
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::on_both_backends;
 use crate::support::worker::{is_state, settles};
-use crate::support::{Backend, TestDb};
+use crate::support::{Backend, TestDb, TestDir};
 use comptoir::jobs::{enqueue, enqueue_many, EnqueueOptions, JobFilter, JobRow, JobState, Noop};
 use comptoir::store::Store;
 
@@ -695,7 +695,7 @@ async fn cli_enqueue_list_show_retry_cancel(backend: Backend) {
 /// exits 3.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_database_is_a_clear_error() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = TestDir::new();
     let attempt = |url: &'static str| {
         let dir = dir.path().to_path_buf();
         async move {

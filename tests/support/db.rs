@@ -206,3 +206,44 @@ fn run_aside<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) 
         .expect("the clean-up thread")
     }
 }
+
+async fn database_exists(admin: &str, name: &str) -> bool {
+    let mut conn = sqlx::PgConnection::connect(admin).await.expect("connect");
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await
+        .expect("pg_database");
+    count > 0
+}
+
+/// Makes a database on each backend (with a second handle and a query in
+/// flight on PostgreSQL), drops it, and checks that nothing is left.
+async fn check_nothing_is_left() {
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        let db = TestDb::new(backend).await;
+        let other = db.other_store().await;
+        other.ping().await.expect("the second handle works");
+        let dir = db.dir.path().to_path_buf();
+        let name = db.url.rsplit('/').next().unwrap_or_default().to_string();
+        assert!(dir.exists());
+        if backend == Backend::Postgres {
+            assert!(database_exists(&postgres_admin_url(), &name).await, "{name} made");
+        }
+        drop(db);
+        assert!(!dir.exists(), "{} removed", dir.display());
+        if backend == Backend::Postgres {
+            assert!(!database_exists(&postgres_admin_url(), &name).await, "{name} dropped");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_left_after_a_test_on_a_multi_thread_runtime() {
+    check_nothing_is_left().await;
+}
+
+#[tokio::test]
+async fn nothing_is_left_after_a_test_on_a_current_thread_runtime() {
+    check_nothing_is_left().await;
+}

@@ -6,6 +6,7 @@ pub mod billing;
 pub mod cluster;
 mod db;
 pub mod input;
+pub mod pdf;
 pub mod providers_replay;
 pub mod smtp;
 pub mod web;

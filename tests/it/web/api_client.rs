@@ -112,7 +112,7 @@ impl ApiClient {
         assert!(
             problems.is_empty(),
             "{what}: the answer does not match the document:\n{}\n{}",
-            problems.join("\n"),
+            problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
             serde_json::to_string_pretty(&body).unwrap_or_default()
         );
     }

@@ -1,8 +1,6 @@
 //! Reading the billing pages in tests: an element's text by its id, the
 //! value of a form field, the id at the end of a redirect, a PDF's text.
 
-use std::process::Command;
-
 use crate::support::web::{Client, TestApp};
 
 /// The text of the element whose `id` is given, tags stripped, entities
@@ -114,25 +112,6 @@ pub async fn get_bytes(app: &TestApp, client: &Client, path: &str) -> (u16, reqw
     let headers = response.headers().clone();
     let bytes = response.bytes().await.expect("body").to_vec();
     (status, headers, bytes)
-}
-
-/// The text of a PDF, read back with `pdftotext`.
-pub fn pdf_text(dir: &std::path::Path, bytes: &[u8]) -> String {
-    let path = dir.join("read-back.pdf");
-    std::fs::write(&path, bytes).expect("write pdf");
-    let out = Command::new("pdftotext")
-        .arg(&path)
-        .arg("-")
-        .output()
-        .expect("pdftotext installed (poppler-utils)");
-    assert!(
-        out.status.success(),
-        "pdftotext: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .replace(['\u{a0}', '\u{202f}'], " ")
 }
 
 /// Audit actions recorded on `target`, oldest first.

@@ -9,9 +9,10 @@ use comptoir::store::types::{JobFilter, JobState};
 
 use crate::on_both_backends;
 use crate::support::billing::{count, create_customer, person, person_input, raw_execute, save_settings, simple_draft};
+use crate::support::pdf::pdf_text_flowing;
 use crate::support::web::{Client, TestApp};
 use crate::support::Backend;
-use crate::web::billing_html::{audit_actions, get_bytes, id_in, pdf_text, text_by_id};
+use crate::web::billing_html::{audit_actions, get_bytes, id_in, text_by_id};
 
 const SEND: &str = "billing.send_invoice_email";
 
@@ -166,7 +167,7 @@ async fn an_invoice_is_drafted_issued_emailed_and_downloaded(backend: Backend) {
         headers["content-disposition"].to_str().unwrap(),
         format!("attachment; filename=\"{reference}.pdf\"")
     );
-    let text = pdf_text(app.db.dir.path(), &bytes);
+    let text = pdf_text_flowing(&bytes);
     for needle in [
         reference.as_str(),
         "TVA non applicable, art. 293 B du CGI",

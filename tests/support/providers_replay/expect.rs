@@ -3,9 +3,10 @@
 
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
 use serde_json::{json, Value};
 
-use super::{base64, decode_form, Api, Recorded};
+use super::{decode_form, Api, Recorded};
 
 pub fn problems(api: &Api, r: &Recorded) -> Vec<String> {
     let mut p = Vec::new();
@@ -145,7 +146,11 @@ fn stripe_post(r: &Recorded, p: &mut Vec<String>) {
 
 fn paypal(r: &Recorded, segments: &[&str], client_id: &str, client_secret: &str, p: &mut Vec<String>) {
     if segments == ["v1", "oauth2", "token"] {
-        let basic = format!("Basic {}", base64(format!("{client_id}:{client_secret}").as_bytes()));
+        let credentials = format!("{client_id}:{client_secret}");
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(credentials)
+        );
         if r.method != Method::POST {
             p.push("the token endpoint takes POST".into());
         }
