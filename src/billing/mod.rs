@@ -1,6 +1,7 @@
 //! The billing domain: money, customers, contracts, invoices, payments,
 //! ledger, livre de recettes, and their documents.
 
+pub mod actions;
 pub mod catalog;
 pub mod contracts;
 pub mod credit_notes;

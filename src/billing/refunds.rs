@@ -222,6 +222,11 @@ pub async fn refund_now(
     complete(tx, refund.id, refunded_on, None).await
 }
 
+/// The refund asked under `key`, if any.
+pub async fn by_key(tx: &mut Tx, key: &str) -> Result<Option<Refund>, BillingError> {
+    Ok(sql::refund_by_key(tx, key).await?)
+}
+
 pub async fn lock(tx: &mut Tx, id: i64) -> Result<Refund, BillingError> {
     sql::lock_refund(tx, id)
         .await?

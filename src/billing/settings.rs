@@ -120,8 +120,34 @@ pub fn reference(series: &str, number: i64) -> String {
     format!("{series}-{number:04}")
 }
 
+/// Saves the settings, checked. Once a document is numbered, the series
+/// prefixes and the currency are fixed (a new prefix would start a second
+/// numbering): changing one is refused, naming it.
 pub async fn save(tx: &mut Tx, settings: Settings) -> Result<Settings, BillingError> {
     let settings = settings.validated()?;
+    if crate::billing::sql::settings::any_numbered_in(tx).await? {
+        let current = load_in(tx).await?;
+        for (field, before, after) in [
+            (
+                "invoice_prefix",
+                current.invoice_prefix.as_str(),
+                settings.invoice_prefix.as_str(),
+            ),
+            (
+                "credit_note_prefix",
+                current.credit_note_prefix.as_str(),
+                settings.credit_note_prefix.as_str(),
+            ),
+            ("currency", current.currency.code(), settings.currency.code()),
+        ] {
+            if before != after {
+                return Err(invalid(
+                    field,
+                    "documents are already numbered in this series: it cannot change / des documents sont déjà numérotés dans cette série",
+                ));
+            }
+        }
+    }
     crate::billing::sql::settings::save(tx, &settings).await?;
     Ok(settings)
 }

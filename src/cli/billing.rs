@@ -166,7 +166,7 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
                 currency: a.currency.parse()?,
             };
             let mut tx = store.begin().await?;
-            let saved = settings::save(&mut tx, new).await?;
+            let saved = crate::billing::actions::settings::save(&mut tx, &crate::audit::Actor::cli(), new).await?;
             tx.commit().await?;
             println!("settings saved for {} (SIREN {})", saved.seller_name, saved.siren);
         }

@@ -51,32 +51,23 @@ pub(super) enum ApiKeyCommand {
     },
 }
 
-/// The password: COMPTOIR_ADMIN_PASSWORD, else asked on a terminal (without
-/// echo), else the first line of standard input.
+/// The password: COMPTOIR_ADMIN_PASSWORD, else asked on the terminal without
+/// echo (`rpassword`, which restores the terminal even on Ctrl-C), else the
+/// first line of standard input.
 fn read_password() -> anyhow::Result<String> {
     if let Ok(p) = std::env::var("COMPTOIR_ADMIN_PASSWORD") {
         return Ok(p);
     }
-    use std::io::{BufRead, IsTerminal, Write};
-    let terminal = std::io::stdin().is_terminal();
-    let stty = |arg: &str| {
-        let _ = std::process::Command::new("stty")
-            .arg(arg)
-            .stdin(std::process::Stdio::inherit())
-            .status();
-    };
-    if terminal {
-        eprint!("Password (at least {} characters): ", crate::auth::MIN_PASSWORD_CHARS);
-        let _ = std::io::stderr().flush();
-        stty("-echo");
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        let prompt = format!("Password (at least {} characters): ", crate::auth::MIN_PASSWORD_CHARS);
+        return rpassword::prompt_password(prompt).context("cannot read the password from the terminal");
     }
     let mut line = String::new();
-    let read = std::io::stdin().lock().read_line(&mut line);
-    if terminal {
-        stty("echo");
-        eprintln!();
-    }
-    read.context("cannot read the password from standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 

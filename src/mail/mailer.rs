@@ -126,9 +126,7 @@ impl Mailer {
         match outcome {
             Ok(()) => {
                 let at = Utc::now();
-                let mut tx = store.begin().await?;
-                sql::set_sent(&mut tx, record.id, at).await?;
-                tx.commit().await?;
+                mark_sent(store, record.id, at).await?;
                 tracing::info!(to = %email.to.trim(), "e-mail sent");
                 Ok(SentEmail::of(
                     EmailRecord {
@@ -261,6 +259,30 @@ fn one_line(text: &str) -> String {
 }
 
 /// `<8-4-4-4-12 hex@domain>`: 122 random bits in the shape of a UUID v4.
+/// Records that the transport took the message. It was delivered: a retry
+/// of the job would send it again, so a database that is away for a moment
+/// (a restart) is waited for, up to half a minute, before giving up.
+async fn mark_sent(store: &Store, id: i64, at: chrono::DateTime<Utc>) -> Result<(), MailError> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut wait = std::time::Duration::from_millis(100);
+    loop {
+        let attempt = async {
+            let mut tx = store.begin().await?;
+            sql::set_sent(&mut tx, id, at).await?;
+            tx.commit().await
+        };
+        match attempt.await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_transient() && tokio::time::Instant::now() + wait < deadline => {
+                tracing::warn!(error = %e, "e-mail delivered but not yet recorded as sent; retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(5));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 fn message_id(domain: &str) -> String {
     let mut bytes: [u8; 16] = fastrand::u128(..).to_be_bytes();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;

@@ -19,6 +19,13 @@ pub enum StoreError {
     Corrupt(String),
     #[error("migration {version} failed: {message}")]
     Migration { version: i64, message: String },
+    /// An applied migration's file no longer matches what was applied (its
+    /// checksum differs): nothing is migrated until it is restored.
+    #[error(
+        "migration {version} was applied to this database and has been changed since: \
+         restore its file as it was and put the change in a new migration"
+    )]
+    MigrationChanged { version: i64 },
     #[error("database error: {0}")]
     Database(String),
 }

@@ -1,6 +1,8 @@
 //! Named locks that die with their holder: used so that two `drain` runs
-//! launched by cron never overlap.
+//! launched by cron never overlap, and (waited for) so that migrators of one
+//! SQLite file take turns.
 
+use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::path::Path;
 
@@ -47,6 +49,33 @@ pub(super) async fn postgres(pool: &PgPool, name: &str) -> Result<Option<Exclusi
 }
 
 pub(super) fn sqlite(db_path: &Path, name: &str) -> Result<Option<ExclusiveGuard>, StoreError> {
+    let (file, lock_path) = lock_file(db_path, name)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(ExclusiveGuard {
+            _held: Held::Sqlite(file),
+        })),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Unavailable(format!("cannot lock {lock_path:?}: {e}"))),
+    }
+}
+
+/// Waits until the named file lock is free and takes it (on a blocking
+/// thread: the runtime's workers keep running meanwhile).
+pub(super) async fn sqlite_wait(db_path: &Path, name: &str) -> Result<ExclusiveGuard, StoreError> {
+    let (file, lock_path) = lock_file(db_path, name)?;
+    let locked = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("waiting for {lock_path:?}: {e}")))?;
+    match locked {
+        Ok(file) => Ok(ExclusiveGuard {
+            _held: Held::Sqlite(file),
+        }),
+        Err(e) => Err(StoreError::Unavailable(format!("cannot lock {lock_path:?}: {e}"))),
+    }
+}
+
+/// `<database file>.<name>.lock`, beside the database.
+fn lock_file(db_path: &Path, name: &str) -> Result<(File, OsString), StoreError> {
     let mut lock_path = db_path.as_os_str().to_owned();
     lock_path.push(format!(".{name}.lock"));
     let file = OpenOptions::new()
@@ -55,11 +84,5 @@ pub(super) fn sqlite(db_path: &Path, name: &str) -> Result<Option<ExclusiveGuard
         .write(true)
         .open(&lock_path)
         .map_err(|e| StoreError::Unavailable(format!("cannot open lock file {lock_path:?}: {e}")))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(ExclusiveGuard {
-            _held: Held::Sqlite(file),
-        })),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Unavailable(format!("cannot lock {lock_path:?}: {e}"))),
-    }
+    Ok((file, lock_path))
 }

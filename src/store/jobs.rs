@@ -119,11 +119,11 @@ impl Store {
     }
 
     /// Marks attempts `(id, attempt)` of this worker completed; stale attempts
-    /// (rescued since, cancelled) are left alone. Returns how many rows changed.
+    /// (rescued since, cancelled) are left alone. Returns the ids completed.
     #[tracing::instrument(skip_all, fields(count = done.len()))]
-    pub async fn complete_jobs(&self, worker_id: &str, done: &[(i64, i32)]) -> Result<u64, StoreError> {
+    pub async fn complete_jobs(&self, worker_id: &str, done: &[(i64, i32)]) -> Result<Vec<i64>, StoreError> {
         if done.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         dispatch!(self, jobs::complete(worker_id, done))
     }

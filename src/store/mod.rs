@@ -92,7 +92,7 @@ impl Store {
     pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
         match &self.inner {
             Inner::Postgres(s) => migrate::run_postgres(&s.pool).await,
-            Inner::Sqlite(s) => migrate::run_sqlite(&s.writer).await,
+            Inner::Sqlite(s) => migrate::run_sqlite(&s.writer, &s.path).await,
         }
     }
 

@@ -1,9 +1,12 @@
-//! Cookies, read and written by hand (four of them; no jar needed).
-//! Every cookie is HttpOnly, SameSite=Lax, Path=/, and Secure when the
-//! public URL is https.
+//! The app's cookies, parsed and written by the `cookie` crate (what
+//! axum-extra's jar uses; four cookies need no jar). Every cookie is
+//! HttpOnly, SameSite=Lax, Path=/, and Secure when the public URL is https;
+//! values are percent-encoded.
 
 use axum::http::header::COOKIE;
 use axum::http::HeaderMap;
+use cookie::time::Duration;
+use cookie::{Cookie, SameSite};
 
 /// The session token.
 pub const SESSION: &str = "comptoir_session";
@@ -21,22 +24,23 @@ pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| url_decode(v.trim_matches('"')))
+        .flat_map(Cookie::split_parse_encoded)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value_trimmed().to_string())
 }
 
 /// A `Set-Cookie` value; `max_age` in seconds (`None`: a browser-session cookie).
 pub fn set(name: &str, value: &str, max_age: Option<u64>, secure: bool) -> String {
-    let mut cookie = format!("{name}={}; Path=/; HttpOnly; SameSite=Lax", url_encode(value));
+    let mut cookie = Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure);
     if let Some(age) = max_age {
-        cookie.push_str(&format!("; Max-Age={age}"));
+        cookie = cookie.max_age(Duration::seconds(i64::try_from(age).unwrap_or(i64::MAX)));
     }
-    if secure {
-        cookie.push_str("; Secure");
-    }
-    cookie
+    cookie.build().encoded().to_string()
 }
 
 /// Adds a `Set-Cookie` header (made by [`set`] or [`clear`]) to a response.
@@ -51,38 +55,6 @@ pub fn clear(name: &str, secure: bool) -> String {
     set(name, "", Some(0), secure)
 }
 
-/// Percent-encodes everything but unreserved characters.
-pub fn url_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn url_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,26 +65,28 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(
             COOKIE,
-            HeaderValue::from_static("a=1; comptoir_flash=Facture%20%C3%A9mise; b=2"),
+            HeaderValue::from_static("a=1; comptoir_flash=Facture%20%C3%A9mise; b=\"2\"; broken"),
         );
         assert_eq!(get(&headers, FLASH).as_deref(), Some("Facture émise"));
         assert_eq!(get(&headers, "b").as_deref(), Some("2"));
         assert_eq!(get(&headers, "c"), None);
-        assert_eq!(url_decode(&url_encode("é/é?x=1&y")), "é/é?x=1&y");
-        assert_eq!(url_decode("100%"), "100%");
-        assert_eq!(url_decode("%4"), "%4");
-        assert_eq!(url_decode("%é"), "%é");
+        let written = set(FLASH, "é/é;x=1 & \"y\"", Some(60), false);
+        let (pair, _) = written.split_once(';').unwrap();
+        assert!(!pair.contains(' ') && !pair.contains('"'), "{written}");
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_str(pair).unwrap());
+        assert_eq!(get(&headers, FLASH).as_deref(), Some("é/é;x=1 & \"y\""));
     }
 
     #[test]
     fn attributes() {
         assert_eq!(
             set(SESSION, "abc", None, true),
-            "comptoir_session=abc; Path=/; HttpOnly; SameSite=Lax; Secure"
+            "comptoir_session=abc; HttpOnly; SameSite=Lax; Secure; Path=/"
         );
         assert_eq!(
             clear(FLASH, false),
-            "comptoir_flash=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+            "comptoir_flash=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"
         );
     }
 }

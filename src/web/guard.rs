@@ -120,7 +120,8 @@ fn api_unauthorized() -> Response {
 fn to_sign_in(method: &Method, request: &Request) -> Response {
     if method == Method::GET || method == Method::HEAD {
         let next = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/admin");
-        let location = format!("/admin/login?next={}", cookies::url_encode(next));
+        let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+        let location = format!("/admin/login?{query}");
         return Redirect::to(&location).into_response();
     }
     (

@@ -36,9 +36,14 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         }
     };
     if !migrations.is_current() {
+        let reason = if migrations.changed.is_empty() {
+            "migrations pending"
+        } else {
+            "applied migrations changed since they ran"
+        };
         return unavailable(
-            "migrations pending",
-            json!({ "database": "ok", "migrations": { "pending": migrations.pending } }),
+            reason,
+            json!({ "database": "ok", "migrations": { "pending": migrations.pending, "changed": migrations.changed } }),
         );
     }
     match settings::load(&state.store).await {

@@ -1,5 +1,7 @@
 //! Conformance of the queue engine, in process, on both backends: enqueue
-//! (transactional, bulk, unique keys), ordering, and operator repair.
+//! (transactional, bulk, unique keys), ordering, operator repair, and the
+//! migrations (adopting an old runner's history, concurrent migrators, an
+//! edited migration).
 //! Worker outcomes are in `conformance_outcomes.rs`, live-worker behaviour
 //! (concurrency, rescue, cancel, shutdown, periodic, pruning) in
 //! `conformance_worker.rs`.
@@ -8,6 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::on_both_backends;
+use crate::support::billing::{count, raw_execute, raw_i64};
 use crate::support::worker::{all_jobs, config, drain, Ctx};
 use crate::support::{Backend, TestDb};
 use comptoir::jobs::{
@@ -422,10 +425,239 @@ async fn operator_repair(backend: Backend) {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Migrations
+// ---------------------------------------------------------------------------
+
+/// The files of `migrations/<backend>/`, as (version, name, SQL), in order.
+fn migration_files(backend: Backend) -> Vec<(i64, String, String)> {
+    let dir = match backend {
+        Backend::Postgres => "postgres",
+        Backend::Sqlite => "sqlite",
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(dir);
+    let mut files: Vec<(i64, String, String)> = std::fs::read_dir(&dir)
+        .expect("migrations directory")
+        .map(|entry| {
+            let path = entry.expect("entry").path();
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let (version, name) = stem.split_once('_').expect("NNNN_name.sql");
+            let sql = std::fs::read_to_string(&path).expect("read migration");
+            (version.parse().expect("version"), name.to_string(), sql)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Migrates `db` up to `last` the way Comptoir's earlier runner did: its
+/// ledger `comptoir_migrations`, one transaction per migration (PostgreSQL:
+/// under its advisory lock; SQLite: BEGIN IMMEDIATE), no checksum.
+async fn migrate_the_old_way(db: &TestDb, last: i64) {
+    use sqlx::Connection;
+    const LEDGER_PG: &str = "CREATE TABLE IF NOT EXISTS comptoir_migrations (
+        version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())";
+    const LEDGER_SQLITE: &str = "CREATE TABLE IF NOT EXISTS comptoir_migrations (
+        version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+        applied_at INTEGER NOT NULL DEFAULT (CAST(unixepoch('subsec') * 1000 AS INTEGER)))";
+    let files = migration_files(db.backend);
+    for (version, name, sql) in files.into_iter().filter(|f| f.0 <= last) {
+        match db.backend {
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+                let mut tx = conn.begin().await.unwrap();
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(0x636f_6d70_746f_6972_i64)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                sqlx::raw_sql(LEDGER_PG).execute(&mut *tx).await.unwrap();
+                sqlx::raw_sql(&sql).execute(&mut *tx).await.unwrap();
+                sqlx::query("INSERT INTO comptoir_migrations (version, name) VALUES ($1, $2)")
+                    .bind(version)
+                    .bind(&name)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            }
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.unwrap();
+                sqlx::raw_sql(LEDGER_SQLITE).execute(&mut *tx).await.unwrap();
+                sqlx::raw_sql(&sql).execute(&mut *tx).await.unwrap();
+                sqlx::query("INSERT INTO comptoir_migrations (version, name) VALUES (?, ?)")
+                    .bind(version)
+                    .bind(&name)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            }
+        }
+    }
+}
+
+/// A job and a customer written on the schema of migration 5; their ids.
+async fn rows_of_an_old_database(db: &TestDb) -> (i64, i64) {
+    use sqlx::Connection;
+    const JOB: &str = "INSERT INTO comptoir_jobs (kind, args) VALUES ('legacy.kind', '{\"n\": 5}') RETURNING id";
+    const CUSTOMER: &str = "INSERT INTO customers (kind, name, address, created_at)
+        VALUES ('person', 'Anne Ancienne', '1 rue du Passé, 75001 Paris', $1) RETURNING id";
+    let now = chrono::Utc::now();
+    match db.backend {
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            let job = sqlx::query_scalar(JOB).fetch_one(&mut c).await.unwrap();
+            let customer = sqlx::query_scalar(CUSTOMER).bind(now).fetch_one(&mut c).await.unwrap();
+            (job, customer)
+        }
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            let job = sqlx::query_scalar(JOB).fetch_one(&mut c).await.unwrap();
+            let customer = sqlx::query_scalar(CUSTOMER).bind(now).fetch_one(&mut c).await.unwrap();
+            (job, customer)
+        }
+    }
+}
+
+/// A database made by the earlier runner (migrations 1-5, its ledger, rows)
+/// moves to sqlx's ledger: 1-5 adopted with their checksums and dates, only
+/// 6 and 7 applied, every row kept, the old ledger left as it was.
+async fn an_old_database_is_adopted(backend: Backend) {
+    let db = TestDb::unmigrated(backend).await;
+    migrate_the_old_way(&db, 5).await;
+    let (job, customer) = rows_of_an_old_database(&db).await;
+    let before = db.store.migration_status().await.unwrap();
+    assert_eq!(
+        (before.applied, before.pending, before.changed),
+        (vec![1, 2, 3, 4, 5], vec![6, 7], vec![])
+    );
+
+    assert_eq!(db.store.migrate().await.unwrap(), vec![6, 7]);
+
+    let after = db.store.migration_status().await.unwrap();
+    assert_eq!(after.applied, vec![1, 2, 3, 4, 5, 6, 7]);
+    assert!(after.is_current(), "{after:?}");
+    // Adopted, not run: no execution time, and the date the old runner applied them.
+    let same_date = match backend {
+        Backend::Postgres => "s.installed_on = c.applied_at",
+        Backend::Sqlite => "s.installed_on = datetime(c.applied_at / 1000, 'unixepoch')",
+    };
+    let sql = format!(
+        "SELECT COUNT(*) FROM _sqlx_migrations s JOIN comptoir_migrations c ON c.version = s.version
+         WHERE s.execution_time = -1 AND s.success AND {same_date}"
+    );
+    assert_eq!(raw_i64(&db, &sql).await, 5);
+    assert_eq!(
+        raw_i64(
+            &db,
+            "SELECT COUNT(*) FROM _sqlx_migrations WHERE version > 5 AND execution_time >= 0"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        count(&db, "comptoir_migrations").await,
+        5,
+        "the old ledger is left as it was"
+    );
+    // The rows are kept and read by today's code (6 added comptoir_jobs.started_at).
+    let row = db.store.get_job(job).await.unwrap();
+    assert_eq!(
+        (row.kind.as_str(), &row.args),
+        ("legacy.kind", &serde_json::json!({ "n": 5 }))
+    );
+    assert_eq!(row.started_at, None);
+    let anne = comptoir::billing::customers::get(&db.store, customer).await.unwrap();
+    assert_eq!(anne.name, "Anne Ancienne");
+    assert_eq!(count(&db, "signin_attempts").await, 0, "7 created its tables");
+
+    // Nothing to do the next time, from this handle or another process's.
+    assert_eq!(db.store.migrate().await.unwrap(), Vec::<i64>::new());
+    assert_eq!(db.other_store().await.migrate().await.unwrap(), Vec::<i64>::new());
+
+    // A version the old ledger holds and this build does not know is refused
+    // before anything is adopted.
+    raw_execute(
+        &db,
+        "INSERT INTO comptoir_migrations (version, name) VALUES (8, 'from_elsewhere')",
+    )
+    .await
+    .unwrap();
+    match db.store.migrate().await {
+        Err(StoreError::Migration { version: 8, message }) => {
+            assert!(message.contains("from_elsewhere"), "{message}")
+        }
+        other => panic!("an unknown version in comptoir_migrations: {other:?}"),
+    }
+    assert_eq!(count(&db, "_sqlx_migrations").await, 7);
+}
+
+/// Several migrators at once on an empty database (each its own store, as
+/// separate processes would have): all succeed, each migration runs once.
+async fn concurrent_migrators_apply_each_migration_once(backend: Backend) {
+    let db = TestDb::unmigrated(backend).await;
+    let mut stores = vec![db.store.clone()];
+    for _ in 0..5 {
+        stores.push(db.other_store().await);
+    }
+    let runs: Vec<_> = stores
+        .into_iter()
+        .map(|store| tokio::spawn(async move { store.migrate().await }))
+        .collect();
+    let mut applied = Vec::new();
+    for run in runs {
+        applied.push(run.await.unwrap().expect("every migrator succeeds"));
+    }
+    let all: Vec<i64> = migration_files(backend).iter().map(|f| f.0).collect();
+    let mut done: Vec<i64> = applied.iter().flatten().copied().collect();
+    done.sort_unstable();
+    assert_eq!(done, all, "each migration applied once: {applied:?}");
+    assert_eq!(applied.iter().filter(|a| !a.is_empty()).count(), 1, "{applied:?}");
+    assert_eq!(count(&db, "_sqlx_migrations").await, all.len() as i64);
+    assert!(db.store.migration_status().await.unwrap().is_current());
+}
+
+/// A migration edited after it ran (its recorded checksum no longer matches
+/// the embedded file's) stops the runner before it applies anything, and the
+/// status says so.
+async fn a_changed_migration_is_refused(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    // 7 pending again (its tables stay: running it would fail, not refuse).
+    raw_execute(&db, "DELETE FROM _sqlx_migrations WHERE version = 7")
+        .await
+        .unwrap();
+    let tamper = match backend {
+        Backend::Postgres => "UPDATE _sqlx_migrations SET checksum = decode('00', 'hex') WHERE version = 3",
+        Backend::Sqlite => "UPDATE _sqlx_migrations SET checksum = X'00' WHERE version = 3",
+    };
+    assert_eq!(raw_execute(&db, tamper).await, Ok(1));
+
+    let status = db.store.migration_status().await.unwrap();
+    assert_eq!((status.changed, status.pending), (vec![3], vec![7]));
+    let refused = db.store.migrate().await;
+    match &refused {
+        Err(StoreError::MigrationChanged { version: 3 }) => {}
+        other => panic!("a changed migration: {other:?}"),
+    }
+    let said = refused.unwrap_err().to_string();
+    assert!(
+        said.contains("migration 3 was applied") && said.contains("changed"),
+        "{said}"
+    );
+    assert_eq!(count(&db, "_sqlx_migrations").await, 6, "nothing applied");
+}
+
 on_both_backends!(
     transactional_enqueue,
     bulk_enqueue,
     priority_and_run_at,
     unique_keys,
     operator_repair,
+    an_old_database_is_adopted,
+    concurrent_migrators_apply_each_migration_once,
+    a_changed_migration_is_refused,
 );

@@ -270,6 +270,26 @@ async fn web_serves_and_runs_jobs(backend: Backend) {
         }
     }
 
+    // A migration changed since it ran (its recorded checksum no longer
+    // matches the embedded file): not ready, and the answer names it.
+    let tamper = match backend {
+        Backend::Postgres => "UPDATE _sqlx_migrations SET checksum = decode('00', 'hex') WHERE version = 3",
+        Backend::Sqlite => "UPDATE _sqlx_migrations SET checksum = X'00' WHERE version = 3",
+    };
+    assert_eq!(crate::support::billing::raw_execute(&db, tamper).await, Ok(1));
+    let ready = get(port, "/readyz").await.expect("GET /readyz");
+    assert_eq!(ready.status, 503, "{ready:?}");
+    assert_eq!(
+        ready.json()["reason"],
+        "applied migrations changed since they ran",
+        "{ready:?}"
+    );
+    assert_eq!(
+        ready.json()["checks"]["migrations"]["changed"],
+        serde_json::json!([3]),
+        "{ready:?}"
+    );
+
     let asked = Instant::now();
     let kill = std::process::Command::new("kill")
         .args(["-TERM", &web.pid.to_string()])

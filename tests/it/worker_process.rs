@@ -1,6 +1,7 @@
 //! `comptoir-worker` as real processes on both backends: several workers on
 //! one database, SIGKILL and rescue, SIGTERM and its grace, `drain` exit codes
-//! and its lock, the `jobs` commands, and an unreachable database.
+//! and its lock, the `jobs` commands, concurrent `migrate`, and an
+//! unreachable database.
 //!
 //! Every child is killed when its guard drops (also when an assertion fails),
 //! and its stderr is printed when the test is failing.
@@ -31,6 +32,7 @@ on_both_backends!(
     second_drain_exits_at_once,
     cli_enqueue_list_show_retry_cancel,
     a_job_error_cannot_forge_a_log_line,
+    migrate_from_many_processes,
 );
 
 // ---------------------------------------------------------------------------
@@ -689,6 +691,48 @@ async fn cli_enqueue_list_show_retry_cancel(backend: Backend) {
         "{r:?}"
     );
     assert!(stats["workers"].is_array(), "{r:?}");
+}
+
+/// `comptoir-worker migrate` from several processes at once on an empty
+/// database: each exits 0, one applies every migration and the others find
+/// nothing left. Then a migration changed since it ran (its recorded checksum
+/// no longer matches the embedded file) stops `migrate`, naming it.
+async fn migrate_from_many_processes(backend: Backend) {
+    let db = TestDb::unmigrated(backend).await;
+    let mut children: Vec<Child> = (0..4)
+        .map(|i| spawn(&db, &format!("migrate-{i}"), &["migrate"]))
+        .collect();
+    let mut applied = Vec::new();
+    for child in &mut children {
+        let status = child.wait_exit(LIVENESS * 2).await;
+        assert_eq!(status.code(), Some(0), "{}", child.said());
+        let out = child.stdout();
+        let list = out
+            .split("migrations applied: ")
+            .nth(1)
+            .and_then(|rest| rest.split(';').next())
+            .unwrap_or_else(|| panic!("no list of applied migrations: {}", child.said()));
+        applied.push(list.to_string());
+    }
+    let status = db.store.migration_status().await.expect("status");
+    assert!(status.is_current() && status.applied.len() > 1, "{status:?}");
+    let all = format!("{:?}", status.applied);
+    assert_eq!(applied.iter().filter(|a| **a == all).count(), 1, "{applied:?}");
+    assert_eq!(applied.iter().filter(|a| *a == "[]").count(), 3, "{applied:?}");
+
+    let tamper = match backend {
+        Backend::Postgres => "UPDATE _sqlx_migrations SET checksum = decode('00', 'hex') WHERE version = 3",
+        Backend::Sqlite => "UPDATE _sqlx_migrations SET checksum = X'00' WHERE version = 3",
+    };
+    assert_eq!(crate::support::billing::raw_execute(&db, tamper).await, Ok(1));
+    let refused = run(&db, &["migrate"]).await;
+    assert_eq!(refused.code, Some(3), "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("migration 3 was applied to this database and has been changed since"),
+        "{refused:?}"
+    );
 }
 
 /// Without a usable database the worker says which one (password hidden) and

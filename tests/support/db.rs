@@ -68,12 +68,21 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 impl TestDb {
     pub async fn new(backend: Backend) -> TestDb {
+        let db = TestDb::unmigrated(backend).await;
+        db.store.migrate().await.expect("migrate");
+        db
+    }
+
+    /// An empty database, not migrated: for tests of the migrations.
+    pub async fn unmigrated(backend: Backend) -> TestDb {
         TestDb::create(backend, &postgres_admin_url()).await
     }
 
     /// A database on another PostgreSQL server (e.g. a test's own cluster).
     pub async fn on_postgres(admin: &str) -> TestDb {
-        TestDb::create(Backend::Postgres, admin).await
+        let db = TestDb::create(Backend::Postgres, admin).await;
+        db.store.migrate().await.expect("migrate");
+        db
     }
 
     async fn create(backend: Backend, admin: &str) -> TestDb {
@@ -92,7 +101,6 @@ impl TestDb {
         if let Some(database) = postgres.as_mut() {
             database.store = Some(store.clone());
         }
-        store.migrate().await.expect("migrate");
         TestDb {
             backend,
             url,

@@ -105,15 +105,8 @@ impl TestApp {
     /// it on the server (printed links point to this app);
     /// `COMPTOIR_ADMIN_PASSWORD` is `password`, if given.
     pub async fn web_cli(&self, args: &[&str], password: Option<&str>) -> std::process::Output {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_comptoir-web"));
-        command
-            .args(args)
-            .env("DATABASE_URL", &self.db.url)
-            .env("COMPTOIR_PUBLIC_URL", &self.base)
-            .env("COMPTOIR_DATA_DIR", self.db.dir.path().join("cli-data"))
-            .env("RUST_LOG", "warn")
-            .env_remove("COMPTOIR_ADMIN_PASSWORD")
-            .stdin(std::process::Stdio::null());
+        let mut command = self.cli_command(env!("CARGO_BIN_EXE_comptoir-web"), args);
+        command.stdin(std::process::Stdio::null());
         if let Some(password) = password {
             command.env("COMPTOIR_ADMIN_PASSWORD", password);
         }
@@ -140,6 +133,21 @@ impl TestApp {
             ..Default::default()
         };
         self.db.store.list_jobs(&filter).await.expect("list jobs")
+    }
+
+    /// `program ARGS` with the environment of [`TestApp::web_cli`] and no
+    /// `COMPTOIR_ADMIN_PASSWORD` (e.g. `script` running `comptoir-web` on a
+    /// pseudo-terminal).
+    pub fn cli_command(&self, program: &str, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(program);
+        command
+            .args(args)
+            .env("DATABASE_URL", &self.db.url)
+            .env("COMPTOIR_PUBLIC_URL", &self.base)
+            .env("COMPTOIR_DATA_DIR", self.db.dir.path().join("cli-data"))
+            .env("RUST_LOG", "warn")
+            .env_remove("COMPTOIR_ADMIN_PASSWORD");
+        command
     }
 
     /// Runs every due job with the product's registry, then returns.

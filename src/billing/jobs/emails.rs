@@ -5,8 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::billing::emails::{self, EmailError};
+use crate::billing::BillingError;
 use crate::context::AppContext;
-use crate::jobs::{Job, JobContext, JobError, JobKind, JobResult, KindOptions, Outcome};
+use crate::jobs::{enqueue, EnqueueOptions, Job, JobContext, JobError, JobKind, JobResult, KindOptions, Outcome};
+use crate::store::Tx;
 
 fn outcome(result: Result<(), EmailError>) -> JobResult {
     match result {
@@ -24,6 +26,22 @@ fn mail_options() -> KindOptions {
         max_attempts: 12,
         ..KindOptions::default()
     }
+}
+
+/// An issued document is e-mailed: the job that sends invoice or credit note
+/// `invoice_id` with its PDF, enqueued in `tx` with the fact that issues it
+/// (once per document: a second call returns the same job). Returns the
+/// job's id. The one place that says it.
+pub async fn send_later(tx: &mut Tx, invoice_id: i64) -> Result<i64, BillingError> {
+    let once = EnqueueOptions::new().unique_key(format!("invoice-email:{invoice_id}"));
+    Ok(enqueue(tx, &SendInvoiceEmail { invoice_id }, once).await?.id())
+}
+
+/// The operator sends a document again: a new job, so a new e-mail.
+pub async fn send_again(tx: &mut Tx, invoice_id: i64) -> Result<i64, BillingError> {
+    Ok(enqueue(tx, &SendInvoiceEmail { invoice_id }, EnqueueOptions::new())
+        .await?
+        .id())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

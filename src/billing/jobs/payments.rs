@@ -12,7 +12,7 @@ pub use steps::{capture, charge, ChargeOptions, Step, StepError};
 use chrono::{Duration as Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::emails::{SendInvoiceEmail, SendReceipt};
+use super::emails::SendReceipt;
 use crate::billing::payments::{self, Completion, Payment, PaymentStatus};
 use crate::billing::refunds::{self, Refund, RefundStatus};
 use crate::billing::BillingError;
@@ -52,7 +52,7 @@ async fn today(store: &Store) -> Result<NaiveDate, BillingError> {
 async fn after_completion(tx: &mut Tx, before: &Payment, after: &Payment) -> Result<(), BillingError> {
     if before.invoice_id.is_none() {
         if let Some(invoice_id) = after.invoice_id {
-            enqueue(tx, &SendInvoiceEmail { invoice_id }, EnqueueOptions::new()).await?;
+            super::emails::send_later(tx, invoice_id).await?;
         }
     }
     enqueue(tx, &SendReceipt { payment_id: after.id }, EnqueueOptions::new()).await?;
@@ -322,7 +322,7 @@ impl RefundPayment {
         if refund.status != RefundStatus::Pending {
             return Ok(Outcome::Done);
         }
-        let provider = match provider_of(&ctx, &payment) {
+        let provider = match provider_of(ctx, &payment) {
             Ok(p) => p,
             Err(e) => return provider_failure(e),
         };
@@ -342,9 +342,7 @@ impl RefundPayment {
                     match done {
                         Ok(done) => {
                             if let Some(note) = done.credit_note_id {
-                                enqueue(&mut tx, &SendInvoiceEmail { invoice_id: note }, EnqueueOptions::new())
-                                    .await
-                                    .map_err(JobError::msg)?;
+                                super::emails::send_later(&mut tx, note).await.map_err(JobError::msg)?;
                             }
                             Outcome::Done
                         }

@@ -85,6 +85,15 @@ pub(crate) async fn next_number(tx: &mut Tx, series: &str) -> Result<i64, StoreE
 }
 
 /// Whether any document has been numbered (its series then exist for good).
+pub(crate) async fn any_numbered_in(tx: &mut Tx) -> Result<bool, StoreError> {
+    Ok(sql!(
+        fetch_optional,
+        tx,
+        "SELECT 1 AS one FROM invoices WHERE reference IS NOT NULL LIMIT 1"
+    )?
+    .is_some())
+}
+
 pub(crate) async fn any_numbered(store: &Store) -> Result<bool, StoreError> {
     Ok(read!(
         fetch_optional,

@@ -204,22 +204,23 @@ pub(crate) async fn mark_started(s: &PgStore, worker_id: &str, started: &[(i64, 
     Ok(n)
 }
 
-pub(crate) async fn complete(s: &PgStore, worker_id: &str, done: &[(i64, i32)]) -> Result<u64, StoreError> {
-    let mut n = 0;
+pub(crate) async fn complete(s: &PgStore, worker_id: &str, done: &[(i64, i32)]) -> Result<Vec<i64>, StoreError> {
+    let mut completed = Vec::with_capacity(done.len());
     for (attempt, ids) in by_attempt(done) {
-        n += sqlx::query(
+        let rows: Vec<i64> = sqlx::query_scalar(
             "UPDATE comptoir_jobs
              SET state = 'completed', finished_at = now(), updated_at = now(), lease_expires_at = NULL
-             WHERE id = ANY($1) AND attempt = $2 AND locked_by = $3 AND state = 'running'",
+             WHERE id = ANY($1) AND attempt = $2 AND locked_by = $3 AND state = 'running'
+             RETURNING id",
         )
         .bind(&ids)
         .bind(attempt)
         .bind(worker_id)
-        .execute(&s.pool)
-        .await?
-        .rows_affected();
+        .fetch_all(&s.pool)
+        .await?;
+        completed.extend(rows);
     }
-    Ok(n)
+    Ok(completed)
 }
 
 pub(crate) async fn finish(

@@ -160,10 +160,10 @@ pub(crate) async fn mark_started(s: &SqliteStore, worker_id: &str, started: &[(i
         "UPDATE comptoir_jobs SET started_at = {NOW_MS}
          WHERE id = ? AND attempt = ? AND locked_by = ? AND state = 'running' AND started_at IS NULL"
     );
-    for_each_job(s, &sql, worker_id, started).await
+    Ok(for_each_job(s, &sql, worker_id, started).await?.len() as u64)
 }
 
-pub(crate) async fn complete(s: &SqliteStore, worker_id: &str, done: &[(i64, i32)]) -> Result<u64, StoreError> {
+pub(crate) async fn complete(s: &SqliteStore, worker_id: &str, done: &[(i64, i32)]) -> Result<Vec<i64>, StoreError> {
     let sql = format!(
         "UPDATE comptoir_jobs SET state = 'completed', finished_at = {NOW_MS}, updated_at = {NOW_MS},
              lease_expires_at = NULL
@@ -172,21 +172,30 @@ pub(crate) async fn complete(s: &SqliteStore, worker_id: &str, done: &[(i64, i32
     for_each_job(s, &sql, worker_id, done).await
 }
 
-/// Runs `sql` (binding id, attempt, worker) once per job, in one write transaction.
-async fn for_each_job(s: &SqliteStore, sql: &str, worker_id: &str, jobs: &[(i64, i32)]) -> Result<u64, StoreError> {
+/// Runs `sql` (binding id, attempt, worker) once per job, in one write
+/// transaction; returns the ids of the rows it changed.
+async fn for_each_job(
+    s: &SqliteStore,
+    sql: &str,
+    worker_id: &str,
+    jobs: &[(i64, i32)],
+) -> Result<Vec<i64>, StoreError> {
     let mut tx = s.writer.begin_with("BEGIN IMMEDIATE").await?;
-    let mut n = 0;
+    let mut changed = Vec::with_capacity(jobs.len());
     for (id, attempt) in jobs {
-        n += sqlx::query(sql)
+        let n = sqlx::query(sql)
             .bind(id)
             .bind(attempt)
             .bind(worker_id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        if n == 1 {
+            changed.push(*id);
+        }
     }
     tx.commit().await?;
-    Ok(n)
+    Ok(changed)
 }
 
 pub(crate) async fn finish(

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::{Admin, AdminError, Form, Path, Query};
 use crate::audit::{self, Record};
+use crate::billing::actions::book as actions;
 use crate::billing::jobs::book::{self, GenerateRevenueBook, DOCUMENT_KIND};
 use crate::billing::render::BookPeriod;
 use crate::billing::{revenue_book, settings};
@@ -181,7 +182,7 @@ async fn generate(admin: Admin, Form(form): Form<GenerateForm>) -> Result<Respon
     settings::load(store).await?;
     let back = format!("/admin/book?period={}", period.key());
     let mut tx = store.begin().await?;
-    let job_id = match book::request(&mut tx, &period.key()).await? {
+    let job_id = match actions::generate(&mut tx, &admin.actor, &period.key()).await? {
         Inserted::New(id) => id,
         Inserted::Duplicate(id) => {
             tx.rollback().await?;
@@ -200,15 +201,6 @@ async fn generate(admin: Admin, Form(form): Form<GenerateForm>) -> Result<Respon
             return Ok(admin.redirect(&back, &message));
         }
     };
-    audit::record_in(
-        &mut tx,
-        &admin.actor,
-        Record::new("book.generate", format!("book:{}", period.key())).details(json!({
-            "period": period.key(),
-            "job_id": job_id,
-        })),
-    )
-    .await?;
     tx.commit().await?;
     Ok(admin.redirect(
         &back,

@@ -5,11 +5,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::billing_input::{refusal, FieldErrors};
 use super::{empty_as_none, filter_text, next_before, Admin, AdminError, Form, Path, Query, PAGE_SIZE};
-use crate::audit::{self, Record};
+use crate::billing::actions::customers as actions;
 use crate::billing::contracts::{self, ContractFilter};
 use crate::billing::customers::{self, CustomerKind, NewCustomer};
 use crate::billing::invoices::{self, InvoiceFilter};
@@ -145,38 +144,24 @@ async fn edit_form(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminE
 
 #[tracing::instrument(skip_all, fields(customer = id))]
 async fn update(admin: Admin, Path(id): Path<i64>, Form(form): Form<CustomerForm>) -> Result<Response, AdminError> {
-    let before = customers::get(&admin.state.store, id).await?;
+    customers::get(&admin.state.store, id).await?;
     let mut errors = FieldErrors::new();
     let Some(changes) = form.customer(&mut errors) else {
         return edit_page(&admin, StatusCode::UNPROCESSABLE_ENTITY, Some(id), &form, &errors, None);
     };
     let mut tx = admin.state.store.begin().await?;
-    let after = match customers::update(&mut tx, id, changes).await {
-        Ok(c) => c,
-        Err(e) => {
-            tx.rollback().await?;
-            let message = refusal(e, FIELDS, &mut errors)?;
-            return edit_page(
-                &admin,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(id),
-                &form,
-                &errors,
-                Some(message),
-            );
-        }
-    };
-    audit::record_in(
-        &mut tx,
-        &admin.actor,
-        Record::new("customer.update", format!("customer:{id}")).details(json!({
-            "before": { "kind": before.kind.as_str(), "name": before.name, "email": before.email,
-                        "address": before.address, "siren": before.siren },
-            "after": { "kind": after.kind.as_str(), "name": after.name, "email": after.email,
-                       "address": after.address, "siren": after.siren },
-        })),
-    )
-    .await?;
+    if let Err(e) = actions::update(&mut tx, &admin.actor, id, changes).await {
+        tx.rollback().await?;
+        let message = refusal(e, FIELDS, &mut errors)?;
+        return edit_page(
+            &admin,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(id),
+            &form,
+            &errors,
+            Some(message),
+        );
+    }
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/customers/{id}"),
@@ -199,7 +184,7 @@ async fn create(admin: Admin, Form(form): Form<CustomerForm>) -> Result<Response
         return form_page(&admin, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, None);
     };
     let mut tx = admin.state.store.begin().await?;
-    let customer = match customers::create(&mut tx, new).await {
+    let customer = match actions::create(&mut tx, &admin.actor, new).await {
         Ok(c) => c,
         Err(e) => {
             tx.rollback().await?;
@@ -207,13 +192,6 @@ async fn create(admin: Admin, Form(form): Form<CustomerForm>) -> Result<Response
             return form_page(&admin, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, Some(message));
         }
     };
-    audit::record_in(
-        &mut tx,
-        &admin.actor,
-        Record::new("customer.create", format!("customer:{}", customer.id))
-            .details(json!({ "name": customer.name, "kind": customer.kind.as_str() })),
-    )
-    .await?;
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/customers/{}", customer.id),

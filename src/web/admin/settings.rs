@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{Admin, AdminError, Form};
-use crate::audit::{self, Record};
+use crate::billing::actions::settings as actions;
 use crate::billing::settings::{self, Activity, Settings, FRANCHISE_MENTION};
 use crate::billing::BillingError;
 use crate::money::Currency;
@@ -146,40 +146,14 @@ async fn save(admin: Admin, Form(form): Form<SettingsForm>) -> Result<Response, 
         Err(e) => return Err(e.into()),
     };
     let mut tx = admin.state.store.begin().await?;
-    if locked {
-        let current = settings::load_in(&mut tx).await?;
-        for (field, before, after) in [
-            (
-                "invoice_prefix",
-                current.invoice_prefix.as_str(),
-                new.invoice_prefix.as_str(),
-            ),
-            (
-                "credit_note_prefix",
-                current.credit_note_prefix.as_str(),
-                new.credit_note_prefix.as_str(),
-            ),
-            ("currency", current.currency.code(), new.currency.code()),
-        ] {
-            if before != after {
-                return refuse(
-                    field,
-                    "documents are already numbered in this series: it cannot change / des documents sont déjà numérotés dans cette série"
-                        .into(),
-                );
-            }
+    match actions::save(&mut tx, &admin.actor, new).await {
+        Ok(_) => {}
+        Err(BillingError::Invalid { field, message }) => {
+            tx.rollback().await?;
+            return refuse(field, message);
         }
+        Err(e) => return Err(e.into()),
     }
-    let saved = settings::save(&mut tx, new).await?;
-    audit::record_in(
-        &mut tx,
-        &admin.actor,
-        Record::new("settings.update", "settings").details(serde_json::json!({
-            "seller_name": saved.seller_name, "siren": saved.siren,
-            "invoice_prefix": saved.invoice_prefix, "credit_note_prefix": saved.credit_note_prefix,
-        })),
-    )
-    .await?;
     tx.commit().await?;
     Ok(admin.redirect("/admin/settings", "Réglages enregistrés / settings saved"))
 }

@@ -10,14 +10,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::error::Fields;
 use super::extract::from_value;
 use super::idempotency::{answer, Answer, Idempotency, Keep};
 use super::money::{ApiMoney, MoneyIn};
 use super::{Api, ApiError, Json, Path};
-use crate::audit::{self, Record};
+use crate::billing::actions::contracts::{self as actions, Transition};
 use crate::billing::contracts::{self, Contract, ContractStatus, NewContract};
 use crate::billing::{customers, BillingError};
 use crate::store::{Store, Tx};
@@ -193,17 +193,9 @@ async fn subscribe(api: Api, idem: Idempotency, Json(body): Json<Value>) -> Resu
         let store = &api.state.store;
         let today = today(store).await?;
         let mut tx = store.begin().await?;
-        let contract = contracts::subscribe(&mut tx, new).await.map_err(subscribe_field)?;
-        audit::record_in(
-            &mut tx,
-            &api.actor,
-            Record::new("contract.subscribe", format!("contract:{}", contract.id)).details(json!({
-                "customer_id": contract.customer_id,
-                "ceiling": { "minor": contract.ceiling.minor, "currency": contract.ceiling.currency.code() },
-                "mandate": contract.mandate.reference,
-            })),
-        )
-        .await?;
+        let contract = actions::subscribe(&mut tx, &api.actor, new)
+            .await
+            .map_err(subscribe_field)?;
         let view = view_in(&mut tx, contract, today).await?;
         let answered = answer(StatusCode::CREATED, &view)?;
         keep.answer_in(&mut tx, &answered).await?;
@@ -213,23 +205,11 @@ async fn subscribe(api: Api, idem: Idempotency, Json(body): Json<Value>) -> Resu
     idem.run(&api, &body, work).await
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Transition {
-    Suspend,
-    Resume,
-    Cancel,
-}
-
 async fn transition(api: Api, id: i64, to: Transition, keep: Keep) -> Result<Answer, ApiError> {
     let store = &api.state.store;
     let today = today(store).await?;
     let mut tx = store.begin().await?;
-    let (contract, action) = match to {
-        Transition::Suspend => (contracts::suspend(&mut tx, id).await?, "contract.suspend"),
-        Transition::Resume => (contracts::resume(&mut tx, id).await?, "contract.resume"),
-        Transition::Cancel => (contracts::cancel(&mut tx, id).await?, "contract.cancel"),
-    };
-    audit::record_in(&mut tx, &api.actor, Record::new(action, format!("contract:{id}"))).await?;
+    let contract = actions::transition(&mut tx, &api.actor, id, to).await?;
     let view = view_in(&mut tx, contract, today).await?;
     let answered = answer(StatusCode::OK, &view)?;
     keep.answer_in(&mut tx, &answered).await?;

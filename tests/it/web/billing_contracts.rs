@@ -160,7 +160,7 @@ async fn a_contract_takes_operations_within_its_rules(backend: Backend) {
     assert_eq!(
         audit_actions(&app, &format!("contract:{id}")).await,
         [
-            "contract.create",
+            "contract.subscribe",
             "contract.operation",
             "contract.suspend",
             "contract.resume",

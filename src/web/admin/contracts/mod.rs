@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::billing_input::{self, customer_choices, refusal, FieldErrors};
 use super::{empty_as_none, filter, filter_params, next_before, Admin, AdminError, Form, Query, PAGE_SIZE};
-use crate::audit::{self, Record};
+use crate::billing::actions::contracts as actions;
 use crate::billing::contracts::{self, ContractFilter, ContractStatus, NewContract};
 use crate::billing::customers;
 use crate::money::Currency;
@@ -179,7 +179,7 @@ async fn create(admin: Admin, Form(form): Form<ContractForm>) -> Result<Response
         iban: form.iban.clone(),
     };
     let mut tx = admin.state.store.begin().await?;
-    let contract = match contracts::subscribe(&mut tx, new).await {
+    let contract = match actions::subscribe(&mut tx, &admin.actor, new).await {
         Ok(c) => c,
         Err(crate::billing::BillingError::NotFound(_)) => {
             tx.rollback().await?;
@@ -198,17 +198,6 @@ async fn create(admin: Admin, Form(form): Form<ContractForm>) -> Result<Response
             return form_page(&admin, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, Some(message)).await;
         }
     };
-    audit::record_in(
-        &mut tx,
-        &admin.actor,
-        Record::new("contract.create", format!("contract:{}", contract.id)).details(json!({
-            "customer_id": contract.customer_id,
-            "mandate_reference": contract.mandate.reference,
-            "ceiling_minor": contract.ceiling.minor,
-            "currency": contract.ceiling.currency,
-        })),
-    )
-    .await?;
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/contracts/{}", contract.id),

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::super::billing_input::{self, line_inputs, parse_lines, refusal, FieldErrors, LineInput};
 use super::super::{Admin, AdminError, Form, Path};
-use crate::audit::{self, Record};
+use crate::billing::actions::contracts::{self as actions, Transition};
 use crate::billing::contracts::{self, NewOperation, OperationKind, OperationLine};
 use crate::billing::customers;
 use crate::billing::invoices::{self, InvoiceFilter};
@@ -102,15 +102,10 @@ async fn show(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError>
 
 /// A state change in its transaction with its audit entry; a refusal shows the page with it.
 #[tracing::instrument(skip_all)]
-async fn transition(admin: Admin, id: i64, action: &'static str) -> Result<Response, AdminError> {
+async fn transition(admin: Admin, id: i64, to: Transition) -> Result<Response, AdminError> {
     let mut tx = admin.state.store.begin().await?;
-    let result = match action {
-        "contract.suspend" => contracts::suspend(&mut tx, id).await,
-        "contract.resume" => contracts::resume(&mut tx, id).await,
-        _ => contracts::cancel(&mut tx, id).await,
-    };
-    let contract = match result {
-        Ok(c) => c,
+    match actions::transition(&mut tx, &admin.actor, id, to).await {
+        Ok(_) => {}
         Err(BillingError::Conflict(m)) => {
             tx.rollback().await?;
             let notice = Notice {
@@ -121,31 +116,25 @@ async fn transition(admin: Admin, id: i64, action: &'static str) -> Result<Respo
         }
         Err(e) => return Err(e.into()),
     };
-    audit::record_in(
-        &mut tx,
-        &admin.actor,
-        Record::new(action, format!("contract:{id}")).details(json!({ "status": contract.status.as_str() })),
-    )
-    .await?;
     tx.commit().await?;
-    let said = match action {
-        "contract.suspend" => "suspendu / suspended",
-        "contract.resume" => "réactivé / resumed",
-        _ => "résilié / cancelled",
+    let said = match to {
+        Transition::Suspend => "suspendu / suspended",
+        Transition::Resume => "réactivé / resumed",
+        Transition::Cancel => "résilié / cancelled",
     };
     Ok(admin.redirect(&format!("/admin/contracts/{id}"), &format!("Contrat n° {id} {said}")))
 }
 
 async fn suspend(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
-    transition(admin, id, "contract.suspend").await
+    transition(admin, id, Transition::Suspend).await
 }
 
 async fn resume(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
-    transition(admin, id, "contract.resume").await
+    transition(admin, id, Transition::Resume).await
 }
 
 async fn cancel(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
-    transition(admin, id, "contract.cancel").await
+    transition(admin, id, Transition::Cancel).await
 }
 
 #[derive(Deserialize)]
@@ -170,7 +159,7 @@ async fn revoke_mandate(
         return page(&admin, id, StatusCode::UNPROCESSABLE_ENTITY, notice).await;
     };
     let mut tx = admin.state.store.begin().await?;
-    if let Err(e) = contracts::revoke_mandate(&mut tx, id, on).await {
+    if let Err(e) = actions::revoke_mandate(&mut tx, &admin.actor, id, on).await {
         tx.rollback().await?;
         let mut errors = FieldErrors::new();
         let message = refusal(e, &["revoked_on"], &mut errors)?;
@@ -181,12 +170,6 @@ async fn revoke_mandate(
         };
         return page(&admin, id, StatusCode::UNPROCESSABLE_ENTITY, notice).await;
     }
-    audit::record_in(
-        &mut tx,
-        &admin.actor,
-        Record::new("contract.revoke_mandate", format!("contract:{id}")).details(json!({ "revoked_on": on })),
-    )
-    .await?;
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/contracts/{id}"),
@@ -239,7 +222,7 @@ async fn post_operation(
         occurred_on,
     };
     let mut tx = admin.state.store.begin().await?;
-    let operation = match contracts::post_operation(&mut tx, id, new, today).await {
+    let operation = match actions::post_operation(&mut tx, &admin.actor, id, new, today).await {
         Ok(op) => op,
         Err(e) => {
             tx.rollback().await?;
@@ -247,17 +230,6 @@ async fn post_operation(
             return page(&admin, id, StatusCode::UNPROCESSABLE_ENTITY, notice).await;
         }
     };
-    audit::record_in(
-        &mut tx,
-        &admin.actor,
-        Record::new("contract.operation", format!("contract:{id}")).details(json!({
-            "operation_id": operation.id,
-            "kind": operation.kind.as_str(),
-            "amount_minor": operation.amount.minor,
-            "currency": operation.amount.currency,
-        })),
-    )
-    .await?;
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/contracts/{id}"),

@@ -175,7 +175,7 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
         .queues
         .iter()
         .map(|(queue, by_state)| {
-            let encoded = crate::web::cookies::url_encode(queue);
+            let encoded: String = form_urlencoded::byte_serialize(queue.as_bytes()).collect();
             json!({ "name": queue, "encoded": encoded, "counts": by_state })
         })
         .collect();

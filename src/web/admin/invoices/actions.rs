@@ -1,23 +1,21 @@
-//! What is done to an invoice: issue a draft (its number taken, and its
-//! e-mail job enqueued, in one transaction), delete a draft, send it again
-//! (a new job, so a new idempotency key and a new e-mail), and credit it
-//! (a credit note, e-mailed). Each is audited inside its transaction.
+//! What is done to an invoice, through `billing::actions::invoices`: issue a
+//! draft (its number taken, and its e-mail job enqueued, in one
+//! transaction), delete a draft, send it again (a new job, so a new
+//! idempotency key and a new e-mail), and credit it (a credit note,
+//! e-mailed). Each is audited inside its transaction.
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::super::billing_input::{self, refusal, FieldErrors};
 use super::super::{Admin, AdminError, Form, Path};
 use super::page::{page, CreditTyped, Notice};
-use crate::audit::{self, Record};
+use crate::billing::actions::invoices as actions;
 use crate::billing::catalog::Nature;
-use crate::billing::credit_notes::{self, CreditRequest};
-use crate::billing::invoices::{self, InvoiceStatus};
-use crate::billing::jobs::emails::SendInvoiceEmail;
+use crate::billing::credit_notes::CreditRequest;
+use crate::billing::invoices;
 use crate::billing::BillingError;
-use crate::jobs::{enqueue, EnqueueOptions};
 use crate::money::Money;
 use crate::web::{Access, Routes};
 
@@ -45,29 +43,16 @@ async fn issue(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError
     let store = &admin.state.store;
     let today = billing_input::today(store).await?;
     let mut tx = store.begin().await?;
-    let invoice = match invoices::issue(&mut tx, id, today).await {
-        Ok(i) => i,
+    let sent = match actions::issue(&mut tx, &admin.actor, id, today).await {
+        Ok(sent) => sent,
         Err(e @ BillingError::NotFound(_)) => return Err(e.into()),
         Err(e) => {
             tx.rollback().await?;
             return refused(&admin, id, StatusCode::CONFLICT, e).await;
         }
     };
-    let job = enqueue(&mut tx, &SendInvoiceEmail { invoice_id: id }, EnqueueOptions::new()).await?;
-    let reference = invoice.reference.clone().unwrap_or_default();
-    audit::record_in(
-        &mut tx,
-        &admin.actor,
-        Record::new("invoice.issue", format!("invoice:{id}")).details(json!({
-            "reference": reference,
-            "total_minor": invoice.total.minor,
-            "currency": invoice.total.currency,
-            "issue_date": invoice.issue_date,
-            "email_job_id": job.id(),
-        })),
-    )
-    .await?;
     tx.commit().await?;
+    let reference = sent.invoice.reference.unwrap_or_default();
     Ok(admin.redirect(
         &format!("/admin/invoices/{id}"),
         &format!("Facture {reference} émise ; e-mail en file d'envoi / invoice issued, e-mail queued"),
@@ -77,21 +62,14 @@ async fn issue(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError
 #[tracing::instrument(skip_all)]
 async fn delete(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
     let mut tx = admin.state.store.begin().await?;
-    let draft = invoices::lock(&mut tx, id).await?;
-    if let Err(e) = invoices::delete_draft(&mut tx, id).await {
-        tx.rollback().await?;
-        return refused(&admin, id, StatusCode::CONFLICT, e).await;
-    }
-    audit::record_in(
-        &mut tx,
-        &admin.actor,
-        Record::new("invoice.delete", format!("invoice:{id}")).details(json!({
-            "customer_id": draft.customer_id,
-            "total_minor": draft.total.minor,
-            "currency": draft.total.currency,
-        })),
-    )
-    .await?;
+    let draft = match actions::delete_draft(&mut tx, &admin.actor, id).await {
+        Ok(draft) => draft,
+        Err(e @ BillingError::NotFound(_)) => return Err(e.into()),
+        Err(e) => {
+            tx.rollback().await?;
+            return refused(&admin, id, StatusCode::CONFLICT, e).await;
+        }
+    };
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/customers/{}", draft.customer_id),
@@ -102,23 +80,16 @@ async fn delete(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminErro
 #[tracing::instrument(skip_all)]
 async fn resend(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
     let mut tx = admin.state.store.begin().await?;
-    let invoice = invoices::lock(&mut tx, id).await?;
-    if invoice.status == InvoiceStatus::Draft {
-        tx.rollback().await?;
-        let e =
-            BillingError::Conflict("un brouillon ne s'envoie pas : émettez-le d'abord / issue the draft first".into());
-        return refused(&admin, id, StatusCode::CONFLICT, e).await;
-    }
-    let job = enqueue(&mut tx, &SendInvoiceEmail { invoice_id: id }, EnqueueOptions::new()).await?;
-    let reference = invoice.reference.clone().unwrap_or_default();
-    audit::record_in(
-        &mut tx,
-        &admin.actor,
-        Record::new("invoice.resend", format!("invoice:{id}"))
-            .details(json!({ "reference": reference, "email_job_id": job.id() })),
-    )
-    .await?;
+    let sent = match actions::resend(&mut tx, &admin.actor, id).await {
+        Ok(sent) => sent,
+        Err(e @ BillingError::NotFound(_)) => return Err(e.into()),
+        Err(e) => {
+            tx.rollback().await?;
+            return refused(&admin, id, StatusCode::CONFLICT, e).await;
+        }
+    };
     tx.commit().await?;
+    let reference = sent.invoice.reference.unwrap_or_default();
     Ok(admin.redirect(
         &format!("/admin/invoices/{id}"),
         &format!("{reference} : nouvel envoi en file / sending again"),
@@ -180,8 +151,8 @@ async fn credit(admin: Admin, Path(id): Path<i64>, Form(form): Form<CreditForm>)
         issue_date: today,
         nature,
     };
-    let note = match credit_notes::issue(&mut tx, id, request).await {
-        Ok(n) => n,
+    let note = match actions::credit(&mut tx, &admin.actor, id, request).await {
+        Ok(sent) => sent.invoice,
         Err(e) => {
             tx.rollback().await?;
             if let BillingError::Invalid { field, message } = &e {
@@ -197,29 +168,8 @@ async fn credit(admin: Admin, Path(id): Path<i64>, Form(form): Form<CreditForm>)
             .await;
         }
     };
-    let job = enqueue(
-        &mut tx,
-        &SendInvoiceEmail { invoice_id: note.id },
-        EnqueueOptions::new(),
-    )
-    .await?;
-    let reference = note.reference.clone().unwrap_or_default();
-    audit::record_in(
-        &mut tx,
-        &admin.actor,
-        Record::new("credit_note.issue", format!("invoice:{}", note.id)).details(json!({
-            "reference": reference,
-            "credited_invoice_id": id,
-            "credited_reference": invoice.reference,
-            "amount_minor": note.total.minor,
-            "currency": note.total.currency,
-            "reason": form.reason.trim(),
-            "nature": nature.map(Nature::as_str),
-            "email_job_id": job.id(),
-        })),
-    )
-    .await?;
     tx.commit().await?;
+    let reference = note.reference.clone().unwrap_or_default();
     Ok(admin.redirect(
         &format!("/admin/invoices/{}", note.id),
         &format!(

@@ -8,12 +8,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::super::billing_input::{customer_choices, line_inputs, parse_lines, refusal, FieldErrors, LineInput};
 use super::super::{empty_as_none, Admin, AdminError, Form, Query};
-use crate::audit::{self, Record};
-use crate::billing::invoices::{self, NewInvoice, NewLine};
+use crate::billing::actions::invoices as actions;
+use crate::billing::invoices::{NewInvoice, NewLine};
 use crate::billing::{settings, BillingError};
 use crate::money::Currency;
 use crate::web::{Access, Routes};
@@ -133,13 +132,7 @@ async fn create(admin: Admin, Form(form): Form<HashMap<String, String>>) -> Resu
         period: None,
     };
     let mut tx = store.begin().await?;
-    let created = match invoices::create_draft(&mut tx, new).await {
-        Ok(draft) => match invoices::set_payment_terms(&mut tx, draft.id, terms).await {
-            Ok(()) => Ok(draft),
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
+    let created = actions::create_draft(&mut tx, &admin.actor, new, terms).await;
     let draft = match created {
         Ok(d) => d,
         Err(BillingError::NotFound(_)) => {
@@ -153,18 +146,6 @@ async fn create(admin: Admin, Form(form): Form<HashMap<String, String>>) -> Resu
             return page(&admin, StatusCode::UNPROCESSABLE_ENTITY, typed, &errors, Some(message)).await;
         }
     };
-    audit::record_in(
-        &mut tx,
-        &admin.actor,
-        Record::new("invoice.create", format!("invoice:{}", draft.id)).details(json!({
-            "customer_id": draft.customer_id,
-            "total_minor": draft.total.minor,
-            "currency": draft.total.currency,
-            "lines": draft.lines.len(),
-            "payment_terms_days": terms,
-        })),
-    )
-    .await?;
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/invoices/{}", draft.id),

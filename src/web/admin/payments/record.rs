@@ -1,24 +1,21 @@
 //! "Enregistrer un paiement": money received by hand (transfer, cheque,
-//! cash, a card terminal) on an issued invoice, recorded the way the
-//! product records every payment: initiated with provider `manual`, its
-//! receipt date declared, and the charge job enqueued in the same
-//! transaction. The job completes it (invoice settled, livre de recettes
-//! line on the declared date, receipt e-mailed).
+//! cash, a card terminal) on an issued invoice. The form is checked here;
+//! the payment is recorded by `billing::actions::payments::record_manual`,
+//! the way the product records every payment (its charge job completes it:
+//! invoice settled, livre de recettes line on the declared date, receipt
+//! e-mailed).
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::super::billing_input::{self, refusal, FieldErrors};
 use super::super::invoices::page::{page, Notice, PaymentTyped, MANUAL_METHODS};
 use super::super::{Admin, AdminError, Form, Path};
-use crate::audit::{self, Record};
+use crate::billing::actions::payments::{self as actions, ManualPayment, Recorded};
 use crate::billing::dates;
 use crate::billing::invoices::{self, Invoice, InvoiceKind, InvoiceStatus};
-use crate::billing::jobs::payments::ChargePayment;
-use crate::billing::payments::{self, NewPayment, PaymentFilter, PaymentStatus};
-use crate::jobs::{enqueue, EnqueueOptions};
+use crate::billing::payments::{self, PaymentFilter, PaymentStatus};
 use crate::store::Store;
 use crate::web::{Access, Routes};
 
@@ -128,17 +125,15 @@ async fn record(admin: Admin, Path(id): Path<i64>, Form(form): Form<PaymentForm>
         return page(&admin, id, status, notice).await;
     };
     let mut tx = store.begin().await?;
-    let new = NewPayment {
-        customer_id: invoice.customer_id,
-        invoice_id: Some(id),
-        order_id: None,
-        provider: "manual".into(),
-        method,
+    let manual = ManualPayment {
+        invoice_id: id,
         amount,
-        idempotency_key: format!("admin-payment-{}", form.key.trim()),
+        method,
+        received_on,
+        key: format!("admin-payment-{}", form.key.trim()),
     };
-    let payment = match payments::initiate(&mut tx, new).await {
-        Ok(p) => p,
+    let recorded = match actions::record_manual(&mut tx, &admin.actor, manual).await {
+        Ok(r) => r,
         Err(e) => {
             tx.rollback().await?;
             let mut errors = FieldErrors::new();
@@ -147,39 +142,17 @@ async fn record(admin: Admin, Path(id): Path<i64>, Form(form): Form<PaymentForm>
             return page(&admin, id, status, notice).await;
         }
     };
-    if payment.received_on.is_some() {
-        // The same form submitted again: that payment is already recorded.
-        tx.rollback().await?;
-        return Ok(admin.redirect(
-            &format!("/admin/payments/{}", payment.id),
-            &format!("Paiement n° {} déjà enregistré / already recorded", payment.id),
-        ));
-    }
-    payments::declare_received_on(&mut tx, payment.id, received_on).await?;
-    let job = enqueue(
-        &mut tx,
-        &ChargePayment {
-            payment_id: payment.id,
-            payment_method: None,
-            return_url: None,
-        },
-        EnqueueOptions::new().unique_key(format!("charge:{}", payment.id)),
-    )
-    .await?;
-    audit::record_in(
-        &mut tx,
-        &admin.actor,
-        Record::new("payment.record", format!("payment:{}", payment.id)).details(json!({
-            "invoice_id": id,
-            "reference": invoice.reference,
-            "amount_minor": amount.minor,
-            "currency": amount.currency,
-            "method": method.as_str(),
-            "received_on": received_on,
-            "charge_job_id": job.id(),
-        })),
-    )
-    .await?;
+    let payment = match recorded {
+        Recorded::New { payment, .. } => payment,
+        Recorded::Already(payment) => {
+            // The same form submitted again: that payment is already recorded.
+            tx.rollback().await?;
+            return Ok(admin.redirect(
+                &format!("/admin/payments/{}", payment.id),
+                &format!("Paiement n° {} déjà enregistré / already recorded", payment.id),
+            ));
+        }
+    };
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/payments/{}", payment.id),

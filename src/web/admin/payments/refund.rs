@@ -8,14 +8,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::super::billing_input::{self, refusal, FieldErrors};
 use super::super::{Admin, AdminError, Form, Path};
 use super::refundable;
-use crate::audit::{self, Record};
+use crate::billing::actions::payments::{self as actions, RefundAsked};
 use crate::billing::catalog::Nature;
-use crate::billing::jobs::payments::request_refund;
 use crate::billing::payments::{self, Payment};
 use crate::billing::{customers, invoices, refunds};
 use crate::money::Money;
@@ -192,11 +190,27 @@ async fn confirm(admin: Admin, Path(id): Path<i64>, Form(form): Form<RefundForm>
         return form_page(&admin, &payment, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, None).await;
     };
     let key = format!("admin-refund-{}", form.key.trim());
-    // The same confirmation posted again finds its refund: nothing more to do or record.
-    let known: Vec<i64> = refunds::for_payment(store, id).await?.iter().map(|r| r.id).collect();
     let mut tx = store.begin().await?;
-    let refund = match request_refund(&mut tx, id, checked.amount, checked.nature, &checked.reason, &key).await {
-        Ok(r) => r,
+    let asked = actions::request_refund(
+        &mut tx,
+        &admin.actor,
+        id,
+        checked.amount,
+        checked.nature,
+        &checked.reason,
+        &key,
+    )
+    .await;
+    let refund = match asked {
+        Ok(RefundAsked::New(refund)) => refund,
+        Ok(RefundAsked::Already(refund)) => {
+            // The same confirmation posted again finds its refund: nothing more to do.
+            tx.rollback().await?;
+            return Ok(admin.redirect(
+                &format!("/admin/payments/{id}"),
+                &format!("Remboursement n° {} déjà demandé / already requested", refund.id),
+            ));
+        }
         Err(e) => {
             tx.rollback().await?;
             let message = refusal(e, FIELDS, &mut errors)?;
@@ -211,25 +225,6 @@ async fn confirm(admin: Admin, Path(id): Path<i64>, Form(form): Form<RefundForm>
             .await;
         }
     };
-    if known.contains(&refund.id) {
-        tx.rollback().await?;
-        return Ok(admin.redirect(
-            &format!("/admin/payments/{id}"),
-            &format!("Remboursement n° {} déjà demandé / already requested", refund.id),
-        ));
-    }
-    audit::record_in(
-        &mut tx,
-        &admin.actor,
-        Record::new("refund.request", format!("payment:{id}")).details(json!({
-            "refund_id": refund.id,
-            "amount_minor": refund.amount.minor,
-            "currency": refund.amount.currency,
-            "reason": refund.reason,
-            "nature": refund.nature.map(Nature::as_str),
-        })),
-    )
-    .await?;
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/payments/{id}"),

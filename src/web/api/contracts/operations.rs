@@ -12,7 +12,7 @@ use axum::response::Response;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::super::error::Fields;
 use super::super::extract::from_value;
@@ -20,7 +20,7 @@ use super::super::idempotency::{answer, Answer, Idempotency, Keep};
 use super::super::money::{ApiMoney, MoneyIn};
 use super::super::{Api, ApiError, Json, Path};
 use super::{today, view_in, ContractView};
-use crate::audit::{self, Record};
+use crate::billing::actions::contracts as actions;
 use crate::billing::catalog::Nature;
 use crate::billing::contracts::{self, NewOperation, Operation, OperationKind, OperationLine};
 use crate::input;
@@ -179,17 +179,7 @@ async fn record(
         occurred_on: occurred_on.unwrap_or(today),
     };
     // A refusal returns here: the transaction is dropped, nothing is recorded.
-    let operation = contracts::post_operation(&mut tx, id, new, today).await?;
-    audit::record_in(
-        &mut tx,
-        &api.actor,
-        Record::new("contract.operation", format!("contract:{id}")).details(json!({
-            "operation_id": operation.id,
-            "kind": operation.kind.as_str(),
-            "amount": { "minor": operation.amount.minor, "currency": operation.amount.currency.code() },
-        })),
-    )
-    .await?;
+    let operation = actions::post_operation(&mut tx, &api.actor, id, new, today).await?;
     let contract = contracts::lock(&mut tx, id).await?;
     let contract = view_in(&mut tx, contract, today).await?;
     let answered = answer(

@@ -191,7 +191,17 @@ impl Idempotency {
                 }
                 // Forgotten only if its work committed nothing: a kept answer
                 // (its work committed) stays the answer.
-                _ => sql::forget_api_request(&store, key_id, &key).await,
+                _ => match sql::forget_api_request(&store, key_id, &key).await {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        // The database is away (a restart): keep trying in the
+                        // background, so the key frees as soon as it is back
+                        // rather than when its hold runs out.
+                        tracing::warn!(error = %e, key, "cannot forget a failed request yet; retrying");
+                        tokio::spawn(forget_later(store.clone(), key_id, key.clone()));
+                        Ok(())
+                    }
+                },
             };
             if let Err(e) = saved {
                 tracing::error!(error = %e, key, "the idempotent request's answer could not be kept");
@@ -200,6 +210,21 @@ impl Idempotency {
         })
         .await;
         finish(done)
+    }
+}
+
+/// Retries forgetting a failed request until the database answers, for as
+/// long as the request holds its key.
+async fn forget_later(store: crate::store::Store, key_id: i64, key: String) {
+    let deadline = tokio::time::Instant::now() + HOLD;
+    let mut wait = std::time::Duration::from_millis(200);
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(wait).await;
+        match sql::forget_api_request(&store, key_id, &key).await {
+            Ok(()) => return,
+            Err(e) => tracing::debug!(error = %e, key, "still cannot forget the failed request"),
+        }
+        wait = (wait * 2).min(std::time::Duration::from_secs(5));
     }
 }
 

@@ -1,7 +1,7 @@
 //! `POST /api/orders`: the server prices the order from the catalogue; in one
-//! transaction it creates the customer (if given inline), the order, the
-//! payment (initiated), the audit entry and a `billing.charge_payment` job as
-//! a safety net; after the commit it charges the payment at once, the way the
+//! transaction `billing::actions::orders::place` creates the customer (if
+//! given inline), the order, the payment (initiated), the audit entry and a
+//! `billing.charge_payment` job as a safety net; after the commit it charges the payment at once, the way the
 //! job would (`billing::jobs::payments::charge`). The job, when its time
 //! comes, finds the payment no longer initiated and does nothing — unless the
 //! provider did not answer, and then it is what retries.
@@ -12,22 +12,21 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::super::error::Fields;
 use super::super::extract::from_value;
 use super::super::idempotency::{answer, Answer, Idempotency, Keep};
 use super::super::{Api, ApiError, Json};
 use super::{log_step_error, order_answer, OrderAnswer, OrderView};
-use crate::audit::{self, Record};
+use crate::billing::actions::orders::{self as actions, Payer, PlaceOrder, Placed};
 use crate::billing::catalog::{self, Product};
 use crate::billing::customers::{self, CustomerKind, NewCustomer};
-use crate::billing::jobs::payments::{self as payment_jobs, ChargeOptions, ChargePayment};
-use crate::billing::orders::{self, NewOrder, OrderItem, MAX_QUANTITY};
-use crate::billing::payments::{self, NewPayment, PaymentMethod, PaymentStatus};
+use crate::billing::jobs::payments::{self as payment_jobs, ChargeOptions};
+use crate::billing::orders::{OrderItem, MAX_QUANTITY};
+use crate::billing::payments::PaymentStatus;
 use crate::billing::{settings, BillingError};
 use crate::input;
-use crate::jobs::{enqueue, EnqueueOptions};
 
 /// The providers an API order may use (`manual` is the operator's own record
 /// of a transfer, cheque or cash, not something a client may claim).
@@ -69,12 +68,6 @@ struct CustomerIn {
 struct ItemIn {
     sku: String,
     quantity: u32,
-}
-
-/// Who pays: a customer created with the order, or one that exists.
-enum Payer {
-    New(NewCustomer),
-    Existing(i64),
 }
 
 /// A request that passed every check that needs no transaction.
@@ -220,14 +213,6 @@ fn one_line(fields: &mut Fields, field: &str, text: &str) -> Option<String> {
     }
 }
 
-/// A domain refusal of the inline customer, named as the request names it.
-fn customer_field(e: BillingError) -> ApiError {
-    match e {
-        BillingError::Invalid { field, message } => ApiError::field(format!("customer.{field}"), message),
-        other => other.into(),
-    }
-}
-
 /// Records the order; `payment_key` (derived from the request's
 /// Idempotency-Key) becomes the payment's idempotency key, which is unique:
 /// however a checkout is retried, it can never make a second payment, nor a
@@ -235,61 +220,17 @@ fn customer_field(e: BillingError) -> ApiError {
 async fn place(api: Api, c: Checked, payment_key: Option<String>, keep: Keep) -> Result<Answer, ApiError> {
     let store = &api.state.store;
     let mut tx = store.begin().await?;
-    let (customer_id, created) = match c.payer {
-        Payer::New(new) => (customers::create(&mut tx, new).await.map_err(customer_field)?.id, true),
-        Payer::Existing(id) => (id, false),
+    let options = c.options.clone();
+    let order = PlaceOrder {
+        payer: c.payer,
+        items: c.items,
+        provider: c.provider,
+        // Unique per database: a provider never sees a key twice.
+        payment_key: payment_key.unwrap_or_else(|| format!("api-order-{}", crate::auth::random_token(12))),
+        charge: c.options,
+        charge_in: SAFETY_NET_DELAY,
     };
-    let order = orders::create(
-        &mut tx,
-        NewOrder {
-            customer_id,
-            items: c.items,
-        },
-    )
-    .await?;
-    let payment = payments::initiate(
-        &mut tx,
-        NewPayment {
-            customer_id,
-            invoice_id: None,
-            order_id: Some(order.id),
-            provider: c.provider.into(),
-            method: if c.provider == "paypal" {
-                PaymentMethod::Paypal
-            } else {
-                PaymentMethod::Card
-            },
-            amount: order.total,
-            // Unique per database: a provider never sees a key twice.
-            idempotency_key: payment_key
-                .unwrap_or_else(|| format!("api-order-{}-{}", order.id, crate::auth::random_token(6))),
-        },
-    )
-    .await?;
-    audit::record_in(
-        &mut tx,
-        &api.actor,
-        Record::new("order.create", format!("order:{}", order.id)).details(json!({
-            "customer_id": customer_id,
-            "customer_created": created,
-            "payment_id": payment.id,
-            "provider": c.provider,
-            "total": { "minor": order.total.minor, "currency": order.total.currency.code() },
-        })),
-    )
-    .await?;
-    enqueue(
-        &mut tx,
-        &ChargePayment {
-            payment_id: payment.id,
-            payment_method: c.options.payment_method.clone(),
-            return_url: c.options.return_url.clone(),
-        },
-        EnqueueOptions::new()
-            .unique_key(format!("charge:{}", payment.id))
-            .run_in(SAFETY_NET_DELAY),
-    )
-    .await?;
+    let Placed { order, payment, .. } = actions::place(&mut tx, &api.actor, order).await?;
     // What a retry answers if this request's answer is lost from here on: the
     // order as committed, its payment not charged yet (202).
     let committed = answer(
@@ -302,7 +243,7 @@ async fn place(api: Api, c: Checked, payment_key: Option<String>, keep: Keep) ->
     keep.answer_in(&mut tx, &committed).await?;
     tx.commit().await?;
 
-    if let Err(e) = payment_jobs::charge(store, &api.state.app.providers, payment.id, &c.options).await {
+    if let Err(e) = payment_jobs::charge(store, &api.state.app.providers, payment.id, &options).await {
         log_step_error(&e, payment.id);
     }
     order_answer(

@@ -1,0 +1,107 @@
+//! Issuing, re-sending, deleting and crediting invoices.
+
+use chrono::NaiveDate;
+use serde_json::json;
+
+use crate::audit::{self, Actor, Record};
+use crate::billing::catalog::Nature;
+use crate::billing::credit_notes::{self, CreditRequest};
+use crate::billing::invoices::{self, Invoice, InvoiceStatus};
+use crate::billing::jobs::emails::{send_again, send_later};
+use crate::billing::BillingError;
+use crate::store::Tx;
+
+/// A document and the job that e-mails it.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub invoice: Invoice,
+    pub email_job_id: i64,
+}
+
+/// Records a draft (no number yet), with its payment terms when they differ
+/// from the seller's default.
+pub async fn create_draft(
+    tx: &mut Tx,
+    by: &Actor,
+    new: invoices::NewInvoice,
+    payment_terms_days: Option<i32>,
+) -> Result<Invoice, BillingError> {
+    let draft = invoices::create_draft(tx, new).await?;
+    invoices::set_payment_terms(tx, draft.id, payment_terms_days).await?;
+    let entry = Record::new("invoice.create", format!("invoice:{}", draft.id)).details(json!({
+        "customer_id": draft.customer_id,
+        "total_minor": draft.total.minor,
+        "currency": draft.total.currency,
+        "lines": draft.lines.len(),
+        "payment_terms_days": payment_terms_days,
+    }));
+    audit::record_in(tx, by, entry).await?;
+    Ok(draft)
+}
+
+/// Issues draft `id` on `on` (its number taken in `tx`) and e-mails it.
+pub async fn issue(tx: &mut Tx, by: &Actor, id: i64, on: NaiveDate) -> Result<Sent, BillingError> {
+    let invoice = invoices::issue(tx, id, on).await?;
+    let email_job_id = send_later(tx, id).await?;
+    let entry = Record::new("invoice.issue", format!("invoice:{id}")).details(json!({
+        "reference": invoice.reference,
+        "total_minor": invoice.total.minor,
+        "currency": invoice.total.currency,
+        "issue_date": invoice.issue_date,
+        "email_job_id": email_job_id,
+    }));
+    audit::record_in(tx, by, entry).await?;
+    Ok(Sent { invoice, email_job_id })
+}
+
+/// E-mails an issued invoice or credit note again (a new job: a new e-mail).
+pub async fn resend(tx: &mut Tx, by: &Actor, id: i64) -> Result<Sent, BillingError> {
+    let invoice = invoices::lock(tx, id).await?;
+    if invoice.status == InvoiceStatus::Draft {
+        return Err(BillingError::Conflict(
+            "un brouillon ne s'envoie pas : émettez-le d'abord / issue the draft first".into(),
+        ));
+    }
+    let email_job_id = send_again(tx, id).await?;
+    let entry = Record::new("invoice.resend", format!("invoice:{id}"))
+        .details(json!({ "reference": invoice.reference, "email_job_id": email_job_id }));
+    audit::record_in(tx, by, entry).await?;
+    Ok(Sent { invoice, email_job_id })
+}
+
+/// Deletes draft `id`; returns it as it was.
+pub async fn delete_draft(tx: &mut Tx, by: &Actor, id: i64) -> Result<Invoice, BillingError> {
+    let draft = invoices::lock(tx, id).await?;
+    invoices::delete_draft(tx, id).await?;
+    let entry = Record::new("invoice.delete", format!("invoice:{id}")).details(json!({
+        "customer_id": draft.customer_id,
+        "total_minor": draft.total.minor,
+        "currency": draft.total.currency,
+    }));
+    audit::record_in(tx, by, entry).await?;
+    Ok(draft)
+}
+
+/// Credits invoice `id` with a credit note (its own series), and e-mails the note.
+pub async fn credit(tx: &mut Tx, by: &Actor, id: i64, request: CreditRequest) -> Result<Sent, BillingError> {
+    let credited = invoices::lock(tx, id).await?;
+    let reason = request.reason.trim().to_string();
+    let nature = request.nature;
+    let note = credit_notes::issue(tx, id, request).await?;
+    let email_job_id = send_later(tx, note.id).await?;
+    let entry = Record::new("credit_note.issue", format!("invoice:{}", note.id)).details(json!({
+        "reference": note.reference,
+        "credited_invoice_id": id,
+        "credited_reference": credited.reference,
+        "amount_minor": note.total.minor,
+        "currency": note.total.currency,
+        "reason": reason,
+        "nature": nature.map(Nature::as_str),
+        "email_job_id": email_job_id,
+    }));
+    audit::record_in(tx, by, entry).await?;
+    Ok(Sent {
+        invoice: note,
+        email_job_id,
+    })
+}
