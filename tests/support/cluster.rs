@@ -1,13 +1,17 @@
 //! A PostgreSQL cluster of a test's own (`initdb` in a temporary directory, a
 //! free port), for tests that stop and restart the server: the system server
 //! is never touched. As root (CI), the server runs as the `postgres` user.
+//! Stopped and removed on drop (kept, stopped, when a failing test runs with
+//! `COMPTOIR_TEST_KEEP=1`: `pg_ctl -D <dir>/data start` brings it back).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use super::TestDir;
+
 pub struct PgCluster {
-    dir: tempfile::TempDir,
+    dir: TestDir,
     bin: PathBuf,
     pub port: u16,
 }
@@ -52,10 +56,7 @@ fn free_port() -> u16 {
 impl PgCluster {
     /// A new cluster, started, with trust authentication for `postgres`.
     pub fn start() -> PgCluster {
-        let dir = tempfile::Builder::new()
-            .prefix("comptoir-pg-")
-            .tempdir()
-            .expect("temp dir");
+        let dir = TestDir::with_prefix("comptoir-pg-");
         if is_root() {
             let ok = Command::new("chown")
                 .args(["-R", "postgres:postgres"])

@@ -1,13 +1,10 @@
 //! A real SMTP server on loopback (aiosmtpd, Debian's python3-aiosmtpd)
-//! delivering into a maildir, the messages read back (just enough MIME), and
-//! PDFs read back with pdftotext.
+//! delivering into a maildir, and the messages read back (with `mailparse`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-pub use mime_reader::Part;
 
 // ---------------------------------------------------------------- the server
 
@@ -16,7 +13,7 @@ pub struct SmtpServer {
     child: Child,
     pub port: u16,
     pub maildir: PathBuf,
-    dir: tempfile::TempDir,
+    dir: super::TestDir,
 }
 
 pub fn python() -> &'static str {
@@ -55,7 +52,7 @@ impl SmtpServer {
     }
 
     pub async fn start_on(port: u16) -> SmtpServer {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = super::TestDir::with_prefix("comptoir-smtp-");
         let maildir = dir.path().join("maildir");
         let log = std::fs::File::create(dir.path().join("aiosmtpd.log")).unwrap();
         let child = Command::new(python())
@@ -131,267 +128,108 @@ pub fn read_messages(dir: &Path, ext: Option<&str>) -> Vec<Part> {
         .collect()
 }
 
-/// The text of a PDF, through pdftotext.
-pub fn pdf_text(bytes: &[u8]) -> String {
-    assert!(
-        bytes.starts_with(b"%PDF"),
-        "not a PDF: {:?}",
-        &bytes[..bytes.len().min(16)]
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("doc.pdf");
-    std::fs::write(&path, bytes).unwrap();
-    let out = Command::new("pdftotext")
-        .arg("-layout")
-        .arg(&path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils) installed");
-    assert!(
-        out.status.success(),
-        "pdftotext: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 // ---------------------------------------------------------------- MIME
 
-/// Just enough MIME to read back what was sent: headers (unfolded, RFC 2047),
-/// multipart bodies split on their boundary, base64 and quoted-printable.
-pub mod mime_reader {
-    pub struct Part {
-        headers: Vec<(String, String)>,
-        body: Vec<u8>,
-        parts: Vec<Part>,
+/// A message or one of its parts, read with `mailparse` (headers unfolded,
+/// RFC 2047 words decoded on demand, bodies with their transfer encoding
+/// undone), owned so that it outlives the bytes it was read from.
+pub struct Part {
+    /// `(name, raw value unfolded, value decoded)`.
+    headers: Vec<(String, String, String)>,
+    media_type: String,
+    filename: Option<String>,
+    body: Vec<u8>,
+    parts: Vec<Part>,
+}
+
+impl Part {
+    pub fn parse(raw: &[u8]) -> Part {
+        Part::from_mail(&mailparse::parse_mail(raw).expect("a MIME message"))
     }
 
-    impl Part {
-        pub fn parse(raw: &[u8]) -> Part {
-            let raw = String::from_utf8_lossy(raw).replace("\r\n", "\n");
-            let (head, body) = match raw.find("\n\n") {
-                Some(i) => (&raw[..i], &raw[i + 2..]),
-                None => (raw.as_str(), ""),
-            };
-            let mut headers: Vec<(String, String)> = Vec::new();
-            for line in head.lines() {
-                if line.starts_with([' ', '\t']) {
-                    if let Some((_, value)) = headers.last_mut() {
-                        value.push_str(line);
-                    }
-                } else if let Some((name, value)) = line.split_once(':') {
-                    headers.push((name.trim().to_string(), value.trim().to_string()));
-                }
-            }
-            let mut part = Part {
-                headers,
-                body: body.as_bytes().to_vec(),
-                parts: Vec::new(),
-            };
-            if part.media_type().starts_with("multipart/") {
-                let boundary = part.param("Content-Type", "boundary").expect("multipart boundary");
-                part.parts = split(body, &boundary)
-                    .iter()
-                    .map(|p| Part::parse(p.as_bytes()))
-                    .collect();
-            }
-            part
-        }
-
-        /// The raw (unfolded) value of header `name`.
-        pub fn header(&self, name: &str) -> Option<String> {
-            self.headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
-        }
-
-        pub fn decoded_header(&self, name: &str) -> Option<String> {
-            self.header(name).map(|v| decode_words(&v))
-        }
-
-        /// `text/plain`, lower case, without parameters.
-        pub fn media_type(&self) -> String {
-            self.header("Content-Type")
-                .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-                .unwrap_or_else(|| "text/plain".into())
-        }
-
-        pub fn param(&self, header: &str, name: &str) -> Option<String> {
-            let value = self.header(header)?;
-            value.split(';').skip(1).find_map(|p| {
-                let (k, v) = p.split_once('=')?;
-                k.trim()
-                    .eq_ignore_ascii_case(name)
-                    .then(|| v.trim().trim_matches('"').to_string())
+    fn from_mail(mail: &mailparse::ParsedMail) -> Part {
+        let headers = mail
+            .headers
+            .iter()
+            .map(|h| {
+                let raw = String::from_utf8_lossy(h.get_value_raw()).replace(['\r', '\n'], "");
+                (h.get_key(), raw.trim().to_string(), h.get_value())
             })
-        }
-
-        pub fn filename(&self) -> Option<String> {
-            self.header("Content-Disposition")
-                .filter(|d| d.trim_start().to_ascii_lowercase().starts_with("attachment"))
-                .and_then(|_| self.param("Content-Disposition", "filename"))
-        }
-
-        /// The leaves of the tree, depth first.
-        pub fn leaves(&self) -> Vec<&Part> {
-            if self.parts.is_empty() {
-                vec![self]
-            } else {
-                self.parts.iter().flat_map(Part::leaves).collect()
-            }
-        }
-
-        pub fn decoded(&self) -> Vec<u8> {
-            let encoding = self
-                .header("Content-Transfer-Encoding")
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            match encoding.as_str() {
-                "base64" => base64(&String::from_utf8_lossy(&self.body)),
-                "quoted-printable" => quoted_printable(&String::from_utf8_lossy(&self.body)),
-                _ => self.body.clone(),
-            }
-        }
-
-        pub fn text(&self) -> String {
-            String::from_utf8(self.decoded()).expect("UTF-8 text")
-        }
-    }
-
-    /// The bodies between `--boundary` lines, up to `--boundary--`.
-    fn split(body: &str, boundary: &str) -> Vec<String> {
-        let (delimiter, close) = (format!("--{boundary}"), format!("--{boundary}--"));
-        let mut parts = Vec::new();
-        let mut current: Option<Vec<&str>> = None;
-        for line in body.split('\n') {
-            let trimmed = line.trim_end();
-            if trimmed == close {
-                parts.extend(current.take().map(|l| l.join("\n")));
-                break;
-            } else if trimmed == delimiter {
-                parts.extend(current.take().map(|l| l.join("\n")));
-                current = Some(Vec::new());
-            } else if let Some(lines) = current.as_mut() {
-                lines.push(line);
-            }
-        }
-        parts
-    }
-
-    pub fn base64(text: &str) -> Vec<u8> {
-        let value = |c: u8| -> u32 {
-            match c {
-                b'A'..=b'Z' => u32::from(c - b'A'),
-                b'a'..=b'z' => u32::from(c - b'a') + 26,
-                b'0'..=b'9' => u32::from(c - b'0') + 52,
-                b'+' => 62,
-                b'/' => 63,
-                _ => panic!("not base64: {:?}", c as char),
-            }
-        };
-        let symbols: Vec<u8> = text
-            .bytes()
-            .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
             .collect();
-        let mut out = Vec::with_capacity(symbols.len() * 3 / 4);
-        for chunk in symbols.chunks(4) {
-            let n = chunk.iter().fold(0u32, |acc, c| (acc << 6) | value(*c)) << (6 * (4 - chunk.len()));
-            let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-            out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
+        let disposition = mail.get_content_disposition();
+        let filename = (disposition.disposition == mailparse::DispositionType::Attachment)
+            .then(|| disposition.params.get("filename").cloned())
+            .flatten();
+        Part {
+            headers,
+            media_type: mail.ctype.mimetype.to_ascii_lowercase(),
+            filename,
+            body: mail.get_body_raw().expect("a decodable body"),
+            parts: mail.subparts.iter().map(Part::from_mail).collect(),
         }
-        out
     }
 
-    pub fn quoted_printable(text: &str) -> Vec<u8> {
-        let mut out = Vec::with_capacity(text.len());
-        let bytes = text.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'=' if bytes.get(i + 1) == Some(&b'\n') => i += 2,
-                b'=' if i + 2 < bytes.len() => {
-                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-                    out.push(u8::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("bad escape ={hex}")));
-                    i += 3;
-                }
-                b => {
-                    out.push(b);
-                    i += 1;
-                }
-            }
-        }
-        out
+    fn find(&self, name: &str) -> Option<&(String, String, String)> {
+        self.headers.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(name))
     }
 
-    /// RFC 2047: `=?UTF-8?B?…?=` and `=?UTF-8?Q?…?=`; blanks between two
-    /// encoded words are dropped.
-    pub fn decode_words(value: &str) -> String {
-        let mut out = String::new();
-        let mut rest = value;
-        let mut after_word = false;
-        while let Some(start) = rest.find("=?") {
-            let (before, candidate) = rest.split_at(start);
-            match word(candidate) {
-                Some((decoded, used)) => {
-                    if !(after_word && before.trim().is_empty()) {
-                        out.push_str(before);
-                    }
-                    out.push_str(&decoded);
-                    rest = &candidate[used..];
-                    after_word = true;
-                }
-                None => {
-                    out.push_str(before);
-                    out.push_str("=?");
-                    rest = &candidate[2..];
-                    after_word = false;
-                }
-            }
-        }
-        out.push_str(rest);
-        out
+    /// The raw (unfolded) value of header `name`.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.find(name).map(|(_, raw, _)| raw.clone())
     }
 
-    fn word(text: &str) -> Option<(String, usize)> {
-        let inner = text.strip_prefix("=?")?;
-        let (charset, inner) = inner.split_once('?')?;
-        let (encoding, inner) = inner.split_once('?')?;
-        let end = inner.find("?=")?;
-        let payload = &inner[..end];
-        if payload.contains(char::is_whitespace) {
-            return None;
-        }
-        assert!(charset.eq_ignore_ascii_case("utf-8"), "charset {charset}");
-        let bytes = match encoding {
-            "B" | "b" => base64(payload),
-            "Q" | "q" => quoted_printable(&payload.replace('_', " ")),
-            _ => return None,
-        };
-        let used = 2 + charset.len() + 1 + encoding.len() + 1 + end + 2;
-        Some((String::from_utf8(bytes).expect("UTF-8 word"), used))
+    /// The value of header `name` with its RFC 2047 words decoded.
+    pub fn decoded_header(&self, name: &str) -> Option<String> {
+        self.find(name).map(|(_, _, decoded)| decoded.clone())
     }
 
-    #[test]
-    fn decodes_what_mail_software_writes() {
-        assert_eq!(
-            decode_words("=?utf-8?b?RmFjdHVyZSDigJQ=?= =?utf-8?q?_caf=C3=A9?="),
-            "Facture — café"
-        );
-        assert_eq!(
-            decode_words("plain =?UTF-8?Q?r=C3=A9sum=C3=A9?= end"),
-            "plain résumé end"
-        );
-        assert_eq!(quoted_printable("a=3Db=\nc"), b"a=bc");
-        assert_eq!(base64("JVBERi0x\nLjQ="), b"%PDF-1.4");
-        let m = Part::parse(
-            b"Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\npreamble\r\n--XX\r\nContent-Type: text/plain\r\n\
-              \r\nhello\r\n--XX\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"a.pdf\"\r\n\
-              Content-Transfer-Encoding: base64\r\n\r\nJVBERg==\r\n--XX--\r\n",
-        );
-        assert_eq!(m.leaves().len(), 2);
-        assert_eq!(m.leaves()[0].text(), "hello");
-        assert_eq!(m.leaves()[1].filename().as_deref(), Some("a.pdf"));
-        assert_eq!(m.leaves()[1].decoded(), b"%PDF");
+    /// `text/plain`, lower case, without parameters.
+    pub fn media_type(&self) -> &str {
+        &self.media_type
     }
+
+    /// The file name of an attachment.
+    pub fn filename(&self) -> Option<&str> {
+        self.filename.as_deref()
+    }
+
+    /// The leaves of the tree, depth first.
+    pub fn leaves(&self) -> Vec<&Part> {
+        if self.parts.is_empty() {
+            vec![self]
+        } else {
+            self.parts.iter().flat_map(Part::leaves).collect()
+        }
+    }
+
+    /// The body, its transfer encoding (base64, quoted-printable) undone.
+    pub fn decoded(&self) -> &[u8] {
+        &self.body
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("UTF-8 text")
+    }
+}
+
+#[test]
+fn reads_what_mail_software_writes() {
+    let m = Part::parse(
+        b"Subject: =?utf-8?b?RmFjdHVyZSDigJQ=?= =?utf-8?q?_caf=C3=A9?=\r\nX-Note: plain =?UTF-8?Q?r=C3=A9sum=C3=A9?=\r\n end\r\n\
+          Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\npreamble\r\n--XX\r\nContent-Type: text/plain\r\n\
+          Content-Transfer-Encoding: quoted-printable\r\n\r\na=3Db=\r\nc\r\n--XX\r\nContent-Type: application/pdf\r\n\
+          Content-Disposition: attachment; filename=\"a.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0x\r\nLjQ=\r\n--XX--\r\n",
+    );
+    assert_eq!(m.decoded_header("Subject").as_deref(), Some("Facture — café"));
+    assert_eq!(m.decoded_header("X-Note").as_deref(), Some("plain résumé end"));
+    assert_eq!(
+        m.header("X-Note").as_deref(),
+        Some("plain =?UTF-8?Q?r=C3=A9sum=C3=A9?= end")
+    );
+    assert_eq!(m.leaves().len(), 2);
+    assert_eq!(m.leaves()[0].text(), "a=bc");
+    assert_eq!(m.leaves()[0].filename(), None);
+    assert_eq!(m.leaves()[1].media_type(), "application/pdf");
+    assert_eq!(m.leaves()[1].filename(), Some("a.pdf"));
+    assert_eq!(m.leaves()[1].decoded(), b"%PDF-1.4");
 }

@@ -1,36 +1,17 @@
 //! The web app served in-process on a fresh database, and an HTTP client
 //! that keeps its cookies and fills in the CSRF token, like a browser would.
 
-use std::sync::Arc;
-
-use comptoir::app::{registry, AppContext};
-use comptoir::config::Config;
-use comptoir::jobs::{DrainLimits, Report, Worker, WorkerConfig};
-use comptoir::providers::{Providers, ProvidersConfig};
+use comptoir::app::AppContext;
+use comptoir::audit::{AuditEntry, AuditFilter};
+use comptoir::jobs::{JobFilter, JobRow, Report};
 use comptoir::web::{AppState, WebConfig};
 
+use super::worker::{app_context, drain_app};
 use super::{Backend, TestDb};
 
 /// The operator every signed-in test uses.
 pub const EMAIL: &str = "marie@example.fr";
 pub const PASSWORD: &str = "correct horse battery staple";
-
-/// The jobs' context for a test: e-mails as files in the test's directory,
-/// providers from `lookup` (e.g. a replay server's base URL), else none.
-pub fn app_context(db: &TestDb, lookup: impl Fn(&str) -> Option<String>) -> AppContext {
-    let config = Config {
-        database_url: Some(db.url.clone()),
-        data_dir: db.dir.path().join("data"),
-    };
-    let mailer = comptoir::mail::Mailer::new(comptoir::mail::MailConfig::file(None, db.dir.path().join("mail")))
-        .expect("mailer");
-    let providers = Providers::new(ProvidersConfig::from_lookup(lookup).expect("providers config")).expect("providers");
-    AppContext {
-        config: Arc::new(config),
-        mailer,
-        providers,
-    }
-}
 
 /// The app on `127.0.0.1:<ephemeral>`, no worker (tests drain explicitly).
 pub struct TestApp {
@@ -134,6 +115,26 @@ impl TestApp {
             .expect("comptoir-web task")
     }
 
+    /// The audit log's entries of `action`, newest first.
+    pub async fn audited(&self, action: &str) -> Vec<AuditEntry> {
+        let filter = AuditFilter {
+            action: Some(action.into()),
+            limit: 50,
+            ..Default::default()
+        };
+        comptoir::audit::list(&self.db.store, &filter).await.expect("audit log")
+    }
+
+    /// The jobs of `kind`, whatever their state.
+    pub async fn jobs_of(&self, kind: &str) -> Vec<JobRow> {
+        let filter = JobFilter {
+            kind: Some(kind.into()),
+            limit: 50,
+            ..Default::default()
+        };
+        self.db.store.list_jobs(&filter).await.expect("list jobs")
+    }
+
     /// `program ARGS` with the environment of [`TestApp::web_cli`] and no
     /// `COMPTOIR_ADMIN_PASSWORD` (e.g. `script` running `comptoir-web` on a
     /// pseudo-terminal).
@@ -151,15 +152,7 @@ impl TestApp {
 
     /// Runs every due job with the product's registry, then returns.
     pub async fn drain(&self) -> Report {
-        Worker::new(
-            self.db.store.clone(),
-            Arc::new(registry()),
-            self.ctx.clone(),
-            WorkerConfig::default(),
-        )
-        .drain(DrainLimits::default(), std::future::pending())
-        .await
-        .expect("drain")
+        drain_app(&self.db.store, &self.ctx).await
     }
 }
 
@@ -345,15 +338,6 @@ impl Client {
             .post(url)
             .header("content-type", format!("multipart/form-data; boundary={boundary}"))
             .body(body);
-        self.send(request).await
-    }
-
-    pub async fn post_json(&mut self, path: &str, body: &serde_json::Value) -> Answer {
-        let request = self
-            .http
-            .post(self.url(path))
-            .header("content-type", "application/json")
-            .body(body.to_string());
         self.send(request).await
     }
 

@@ -1,16 +1,17 @@
-//! Just enough W3C WebDriver to drive a real headless Chromium through
-//! chromedriver (Debian's chromium and chromium-driver): sessions, navigation,
-//! elements by CSS selector, clicks, typing, text, waiting, screenshots.
-//! Spoken over HTTP with reqwest; no browser-automation crate.
+//! A real headless Chromium (Debian's chromium and chromium-driver) driven
+//! through chromedriver with fantoccini: the driver process, a session with a
+//! profile and a download directory of its own, and the waits, downloads and
+//! failure reports the browser test needs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
+use fantoccini::wd::Capabilities;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
-
-/// The W3C name of the key that holds an element's id in answers.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// `chromedriver` on a free port, killed on drop.
 pub struct ChromeDriver {
@@ -73,19 +74,41 @@ impl Drop for ChromeDriver {
     }
 }
 
-/// A browser session; closed on drop (best effort).
+/// A browser session.
 pub struct Browser {
-    http: reqwest::Client,
-    url: String,
+    client: Client,
     /// Where downloads land.
     pub downloads: PathBuf,
-    /// Where screenshots of failures go.
+    /// Where the screenshot and the page of a failure go (the test's
+    /// directory, kept with `COMPTOIR_TEST_KEEP=1`).
     pub artifacts: PathBuf,
 }
 
-/// An element of the current page.
-#[derive(Debug, Clone)]
-pub struct Element(String);
+/// The flags this machine needs: no sandbox as root, and no background
+/// connections (the network is closed).
+fn capabilities(binary: &str, profile: &Path, downloads: &Path) -> Capabilities {
+    let capabilities = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": binary,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+            "prefs": {
+                "download.default_directory": downloads.display().to_string(),
+                "download.prompt_for_download": false,
+                "plugins.always_open_pdf_externally": true,
+            },
+        },
+    });
+    match capabilities {
+        Value::Object(map) => map,
+        _ => unreachable!("an object"),
+    }
+}
 
 impl Browser {
     /// A new headless Chromium with its own profile and download directory.
@@ -99,103 +122,24 @@ impl Browser {
         let profile = dir.join("profile");
         std::fs::create_dir_all(&downloads).unwrap();
         std::fs::create_dir_all(&profile).unwrap();
-        let capabilities = json!({
-            "capabilities": { "alwaysMatch": {
-                "browserName": "chrome",
-                "goog:chromeOptions": {
-                    "binary": binary,
-                    // The flags this machine needs: no sandbox as root, and no
-                    // background connections (the network is closed).
-                    "args": [
-                        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                        "--disable-quic", "--no-first-run", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
-                        format!("--user-data-dir={}", profile.display()),
-                    ],
-                    "prefs": {
-                        "download.default_directory": downloads.display().to_string(),
-                        "download.prompt_for_download": false,
-                        "plugins.always_open_pdf_externally": true,
-                    },
-                },
-            }},
-        });
-        let http = reqwest::Client::new();
-        let answer: Value = http
-            .post(format!("{}/session", driver.base))
-            .json(&capabilities)
-            .send()
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities(&binary, &profile, &downloads))
+            .connect(&driver.base)
             .await
-            .expect("new session")
-            .json()
-            .await
-            .expect("new session answer");
-        let id = answer["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {answer}\n{}", driver.log()));
+            .unwrap_or_else(|e| panic!("no session: {e}\n{}", driver.log()));
         Browser {
-            http,
-            url: format!("{}/session/{id}", driver.base),
+            client,
             downloads,
             artifacts: dir.to_path_buf(),
         }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
-        let mut request = self.http.request(method, format!("{}{path}", self.url));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let answer: Value = request
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
-        match answer["value"].get("error") {
-            Some(error) => Err(format!("{error}: {}", answer["value"]["message"])),
-            None => Ok(answer["value"].clone()),
-        }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn get(&self, path: &str) -> Result<Value, String> {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
     pub async fn goto(&self, url: &str) {
-        self.post("/url", json!({ "url": url })).await.expect("navigate");
+        self.client.goto(url).await.expect("navigate");
     }
 
     pub async fn current_url(&self) -> String {
-        self.get("/url")
-            .await
-            .expect("url")
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-
-    pub async fn source(&self) -> String {
-        self.get("/source")
-            .await
-            .expect("source")
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-
-    /// The first element matching `css`, if any, now.
-    pub async fn try_find(&self, css: &str) -> Option<Element> {
-        let found = self
-            .post("/element", json!({ "using": "css selector", "value": css }))
-            .await
-            .ok()?;
-        found[ELEMENT].as_str().map(|id| Element(id.to_string()))
+        self.client.current_url().await.expect("url").to_string()
     }
 
     /// The element matching `css`, waiting up to 10 s for it to appear.
@@ -204,16 +148,19 @@ impl Browser {
     }
 
     pub async fn wait_for(&self, css: &str, within: Duration) -> Element {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(e) = self.try_find(css).await {
-                return e;
+        let found = self
+            .client
+            .wait()
+            .at_most(within)
+            .every(Duration::from_millis(100))
+            .for_element(Locator::Css(css))
+            .await;
+        match found {
+            Ok(element) => element,
+            Err(e) => {
+                let at = self.current_url().await;
+                self.fail(&format!("no element {css:?} on {at}: {e}")).await
             }
-            if Instant::now() > deadline {
-                self.fail(&format!("no element {css:?} on {}", self.current_url().await))
-                    .await;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
@@ -221,16 +168,20 @@ impl Browser {
     pub async fn wait_text(&self, css: &str, needle: &str, within: Duration) -> String {
         let deadline = Instant::now() + within;
         loop {
-            if let Some(e) = self.try_find(css).await {
-                let text = self.text(&e).await;
+            let text = match self.client.find(Locator::Css(css)).await {
+                Ok(e) => Some(self.text(&e).await),
+                Err(_) => None,
+            };
+            if let Some(text) = &text {
                 if text.contains(needle) {
-                    return text;
+                    return text.clone();
                 }
-                if Instant::now() > deadline {
-                    self.fail(&format!("{css:?} says {text:?}, not {needle:?}")).await;
+            }
+            if Instant::now() > deadline {
+                match text {
+                    Some(text) => self.fail(&format!("{css:?} says {text:?}, not {needle:?}")).await,
+                    None => self.fail(&format!("no element {css:?}")).await,
                 }
-            } else if Instant::now() > deadline {
-                self.fail(&format!("no element {css:?}")).await;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -238,7 +189,7 @@ impl Browser {
 
     pub async fn click(&self, css: &str) {
         let e = self.find(css).await;
-        if let Err(err) = self.post(&format!("/element/{}/click", e.0), json!({})).await {
+        if let Err(err) = e.click().await {
             self.fail(&format!("click {css:?}: {err}")).await;
         }
     }
@@ -246,11 +197,8 @@ impl Browser {
     /// Clears a field and types `text` into it.
     pub async fn fill(&self, css: &str, text: &str) {
         let e = self.find(css).await;
-        let _ = self.post(&format!("/element/{}/clear", e.0), json!({})).await;
-        if let Err(err) = self
-            .post(&format!("/element/{}/value", e.0), json!({ "text": text }))
-            .await
-        {
+        let _ = e.clear().await;
+        if let Err(err) = e.send_keys(text).await {
             self.fail(&format!("type into {css:?}: {err}")).await;
         }
     }
@@ -261,24 +209,7 @@ impl Browser {
     }
 
     pub async fn text(&self, e: &Element) -> String {
-        self.get(&format!("/element/{}/text", e.0))
-            .await
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
-    }
-
-    pub async fn text_of(&self, css: &str) -> String {
-        let e = self.find(css).await;
-        self.text(&e).await
-    }
-
-    pub async fn attribute(&self, css: &str, name: &str) -> Option<String> {
-        let e = self.find(css).await;
-        self.get(&format!("/element/{}/attribute/{name}", e.0))
-            .await
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
+        e.text().await.unwrap_or_default()
     }
 
     /// Waits for a file to finish downloading (no `.crdownload` left) whose
@@ -311,60 +242,28 @@ impl Browser {
             return;
         };
         let _ = std::fs::create_dir_all(&dir);
-        if let Ok(png) = self.get("/screenshot").await {
-            if let Some(bytes) = png.as_str().and_then(base64_decode) {
-                let _ = std::fs::write(Path::new(&dir).join(format!("{name}.png")), bytes);
-            }
+        if let Ok(png) = self.client.screenshot().await {
+            let _ = std::fs::write(Path::new(&dir).join(format!("{name}.png")), png);
         }
     }
 
-    /// Saves a screenshot and the page source, then panics with `why`.
+    /// Saves a screenshot and the page source beside the test's files, then
+    /// panics with `why`.
     pub async fn fail(&self, why: &str) -> ! {
-        let shot = self.artifacts.join("failure.png");
-        if let Ok(png) = self.get("/screenshot").await {
-            if let Some(b64) = png.as_str() {
-                if let Some(bytes) = base64_decode(b64) {
-                    let _ = std::fs::write(&shot, bytes);
-                }
-            }
+        if let Ok(png) = self.client.screenshot().await {
+            let _ = std::fs::write(self.artifacts.join("failure.png"), png);
         }
-        let source = self.source().await;
-        let kept = std::env::temp_dir().join(format!("comptoir-browser-failure-{}", std::process::id()));
-        let _ = std::fs::create_dir_all(&kept);
-        let _ = std::fs::copy(&shot, kept.join("failure.png"));
-        let _ = std::fs::write(kept.join("page.html"), &source);
+        let source = self.client.source().await.unwrap_or_default();
+        let _ = std::fs::write(self.artifacts.join("page.html"), &source);
         panic!(
-            "{why}\n(screenshot and page kept in {})\n--- page ---\n{}",
-            kept.display(),
-            &source[..source.len().min(4000)]
+            "{why}\n(failure.png and page.html in {}, kept with COMPTOIR_TEST_KEEP=1)\n--- page ---\n{}",
+            self.artifacts.display(),
+            source.chars().take(4000).collect::<String>()
         )
     }
 
-    pub async fn close(&self) {
-        let _ = self.call(reqwest::Method::DELETE, "", None).await;
+    /// Ends the session.
+    pub async fn close(self) {
+        let _ = self.client.close().await;
     }
-}
-
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut buf = 0u32;
-    let mut bits = 0;
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' | b'\n' | b'\r' => continue,
-            _ => return None,
-        };
-        buf = (buf << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buf >> bits) as u8);
-        }
-    }
-    Some(out)
 }

@@ -1,0 +1,401 @@
+//! Bad input is refused with an error that names the field, and changes
+//! nothing: every refused call below is followed by a commit, and the billing
+//! tables are compared row for row.
+
+use crate::on_both_backends;
+use crate::support::billing::*;
+use crate::support::{Backend, TestDb};
+use comptoir::billing::catalog::Nature;
+use comptoir::billing::contracts;
+use comptoir::billing::customers::{self, CustomerKind};
+use comptoir::billing::invoices::{self, NewInvoice};
+use comptoir::billing::settings::{self, Settings};
+use comptoir::billing::BillingError;
+use comptoir::money::{Currency, Money, MoneyError};
+use comptoir::store::Tx;
+use rust_decimal::Decimal;
+
+on_both_backends!(
+    settings_are_validated,
+    customers_are_validated,
+    contracts_are_validated,
+    invoice_drafts_are_validated,
+    unknown_currencies_are_refused,
+);
+
+/// Asserts `err` is `Invalid` on `field`, with the field named in its message.
+fn assert_invalid(err: &BillingError, field: &str) {
+    match err {
+        BillingError::Invalid { field: f, message } => {
+            assert_eq!(*f, field, "wrong field for {message:?}");
+            assert!(!message.is_empty());
+            assert!(err.to_string().starts_with(&format!("{field}: ")), "{err}");
+        }
+        other => panic!("expected Invalid {{ field: {field:?} }}, got {other:?}"),
+    }
+}
+
+/// Runs `attempt` in a transaction that is committed even though it fails,
+/// and checks that no billing table changed.
+async fn refused<F>(db: &TestDb, field: &str, attempt: F)
+where
+    F: for<'t> FnOnce(
+        &'t mut Tx,
+    )
+        -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), BillingError>> + Send + 't>>,
+{
+    let before = billing_counts(db).await;
+    let mut tx = db.store.begin().await.unwrap();
+    let err = attempt(&mut tx).await.expect_err("refused");
+    tx.commit().await.unwrap();
+    assert_invalid(&err, field);
+    assert_eq!(
+        billing_counts(db).await,
+        before,
+        "refused input ({field}) changed nothing"
+    );
+}
+
+fn with(f: impl FnOnce(&mut Settings)) -> Settings {
+    let mut s = valid_settings();
+    f(&mut s);
+    s
+}
+
+async fn settings_are_validated(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    // Nothing saved yet: issuing needs settings.
+    assert!(matches!(settings::load(&db.store).await, Err(BillingError::NoSettings)));
+    let saved = save_settings(&db.store).await;
+    assert_eq!(saved.siren, SELLER_SIREN);
+
+    let cases: Vec<(Settings, &str)> = vec![
+        (with(|s| s.siren = "732829321".into()), "siren"),
+        (with(|s| s.siren = "73282932".into()), "siren"),
+        (with(|s| s.siren = "ABCDEFGHI".into()), "siren"),
+        (with(|s| s.seller_name = "Marie Dupont".into()), "seller_name"),
+        (
+            with(|s| s.seller_name = "Marie Dupont Eirl Conseil".into()),
+            "seller_name",
+        ),
+        (with(|s| s.seller_name = "   ".into()), "seller_name"),
+        (with(|s| s.address = "".into()), "address"),
+        (with(|s| s.email = Some("marie@".into())), "email"),
+        (with(|s| s.payment_terms_days = 61), "payment_terms_days"),
+        (with(|s| s.payment_terms_days = -1), "payment_terms_days"),
+        (with(|s| s.late_penalty_rate = " ".into()), "late_penalty_rate"),
+        (with(|s| s.invoice_prefix = "F-".into()), "invoice_prefix"),
+        (with(|s| s.credit_note_prefix = "F".into()), "credit_note_prefix"),
+    ];
+    for (bad, field) in cases {
+        refused(&db, field, move |tx| {
+            Box::pin(async move { settings::save(tx, bad).await.map(|_| ()) })
+        })
+        .await;
+    }
+    let err = with(|s| s.seller_name = "Marie Dupont".into()).validated().unwrap_err();
+    assert!(
+        err.to_string().contains("EI"),
+        "the message says what is missing: {err}"
+    );
+    assert_eq!(
+        settings::load(&db.store).await.unwrap(),
+        saved,
+        "the saved settings are untouched"
+    );
+
+    // Spaces in a SIREN are accepted and normalised.
+    let mut tx = db.store.begin().await.unwrap();
+    let s = settings::save(&mut tx, with(|s| s.siren = "732 829 320".into()))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(s.siren, SELLER_SIREN);
+}
+
+async fn customers_are_validated(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    let cases = vec![
+        (
+            {
+                let mut c = business_input();
+                c.siren = Some("552100555".into());
+                c
+            },
+            "siren",
+        ),
+        (
+            {
+                let mut c = business_input();
+                c.siren = None;
+                c
+            },
+            "siren",
+        ),
+        (
+            {
+                let mut c = business_input();
+                c.siren = Some("  ".into());
+                c
+            },
+            "siren",
+        ),
+        (
+            {
+                let mut c = person_input("Jean");
+                c.siren = Some("123".into());
+                c
+            },
+            "siren",
+        ),
+        (person_input("  "), "name"),
+        (
+            {
+                let mut c = person_input("Jean");
+                c.address = String::new();
+                c
+            },
+            "address",
+        ),
+        (
+            {
+                let mut c = person_input("Jean");
+                c.email = Some("jean at example.fr".into());
+                c
+            },
+            "email",
+        ),
+    ];
+    for (bad, field) in cases {
+        refused(&db, field, move |tx| {
+            Box::pin(async move { customers::create(tx, bad).await.map(|_| ()) })
+        })
+        .await;
+    }
+    let err = {
+        let mut tx = db.store.begin().await.unwrap();
+        let mut c = business_input();
+        c.siren = None;
+        customers::create(&mut tx, c).await.unwrap_err()
+    };
+    assert!(err.to_string().contains("business"), "{err}");
+    let ok = business(&db.store).await;
+    assert_eq!(
+        (ok.kind, ok.siren.as_deref()),
+        (CustomerKind::Business, Some(BUSINESS_SIREN))
+    );
+    assert!(matches!(
+        customers::get(&db.store, 987_654).await,
+        Err(BillingError::NotFound(_))
+    ));
+}
+
+async fn contracts_are_validated(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    let customer = business(&db.store).await.id;
+    let signed = date(2026, 10, 1);
+    let cases = vec![
+        (
+            {
+                let mut c = contract_input(customer, 100_000, signed);
+                c.iban = "FR7630006000011234567890188".into();
+                c
+            },
+            "iban",
+        ),
+        (
+            {
+                let mut c = contract_input(customer, 100_000, signed);
+                c.iban = "FR76300060000112345678901".into();
+                c
+            },
+            "iban",
+        ),
+        (
+            {
+                let mut c = contract_input(customer, 100_000, signed);
+                c.iban = "pas un IBAN".into();
+                c
+            },
+            "iban",
+        ),
+        (contract_input(customer, 0, signed), "ceiling"),
+        (contract_input(customer, -100, signed), "ceiling"),
+        (
+            {
+                let mut c = contract_input(customer, 100_000, signed);
+                c.mandate_reference = " ".into();
+                c
+            },
+            "mandate_reference",
+        ),
+    ];
+    for (bad, field) in cases {
+        refused(&db, field, move |tx| {
+            Box::pin(async move { contracts::subscribe(tx, bad).await.map(|_| ()) })
+        })
+        .await;
+    }
+    let err = {
+        let mut tx = db.store.begin().await.unwrap();
+        contracts::subscribe(&mut tx, contract_input(987_654, 100_000, signed))
+            .await
+            .unwrap_err()
+    };
+    assert!(matches!(err, BillingError::NotFound(_)), "{err:?}");
+    // Spaces and lower case in an IBAN are normalised.
+    let mut tx = db.store.begin().await.unwrap();
+    let mut input = contract_input(customer, 100_000, signed);
+    input.iban = "fr76 3000 6000 0112 3456 7890 189".into();
+    let c = contracts::subscribe(&mut tx, input).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(c.mandate.iban, IBAN);
+    // Operations on it: quantities must be positive.
+    for q in [Decimal::ZERO, Decimal::new(-1, 0)] {
+        let mut new = operation(contracts::OperationKind::Purchase, 1_000, signed);
+        new.lines[0].quantity = q;
+        refused(&db, "lines.quantity", move |tx| {
+            Box::pin(async move { contracts::post_operation(tx, c.id, new, signed).await.map(|_| ()) })
+        })
+        .await;
+    }
+    let mut empty = operation(contracts::OperationKind::Purchase, 1_000, signed);
+    empty.lines.clear();
+    refused(&db, "lines", move |tx| {
+        Box::pin(async move { contracts::post_operation(tx, c.id, empty, signed).await.map(|_| ()) })
+    })
+    .await;
+}
+
+fn new_invoice(customer_id: i64, lines: Vec<invoices::NewLine>) -> NewInvoice {
+    NewInvoice {
+        currency: Currency::EUR,
+        ..invoice_input(customer_id, lines)
+    }
+}
+
+async fn invoice_drafts_are_validated(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    let customer = person(&db.store).await.id;
+    let ok = |q: Decimal| line("Séance", Nature::Services, q, eur(5_000));
+    let usd = currency("USD");
+    let cases = vec![
+        (new_invoice(customer, vec![ok(Decimal::ZERO)]), "lines.quantity"),
+        (
+            new_invoice(customer, vec![ok(Decimal::ONE), ok(Decimal::new(-2, 0))]),
+            "lines.quantity",
+        ),
+        (new_invoice(customer, vec![]), "lines"),
+        (
+            new_invoice(customer, vec![line("  ", Nature::Goods, Decimal::ONE, eur(100))]),
+            "lines.description",
+        ),
+        (
+            new_invoice(
+                customer,
+                vec![
+                    ok(Decimal::ONE),
+                    line("Port", Nature::Goods, Decimal::ONE, Money::new(900, usd)),
+                ],
+            ),
+            "lines.unit_price",
+        ),
+        (
+            new_invoice(
+                customer,
+                vec![line("Remise", Nature::Services, Decimal::ONE, eur(-100))],
+            ),
+            "lines",
+        ),
+    ];
+    for (bad, field) in cases {
+        refused(&db, field, move |tx| {
+            Box::pin(async move { invoices::create_draft(tx, bad).await.map(|_| ()) })
+        })
+        .await;
+    }
+    let err = {
+        let mut tx = db.store.begin().await.unwrap();
+        invoices::create_draft(
+            &mut tx,
+            new_invoice(
+                customer,
+                vec![
+                    ok(Decimal::ONE),
+                    line("Port", Nature::Goods, Decimal::ONE, Money::new(900, usd)),
+                ],
+            ),
+        )
+        .await
+        .unwrap_err()
+    };
+    assert!(
+        err.to_string().contains("EUR"),
+        "the message names the expected currency: {err}"
+    );
+    let err = {
+        let mut tx = db.store.begin().await.unwrap();
+        invoices::create_draft(&mut tx, new_invoice(987_654, vec![ok(Decimal::ONE)]))
+            .await
+            .unwrap_err()
+    };
+    assert!(matches!(err, BillingError::NotFound(_)), "{err:?}");
+
+    // Issuing without settings is refused clearly, and takes no number.
+    let bare = TestDb::new(backend).await;
+    let someone = person(&bare.store).await.id;
+    let d = simple_draft(&bare.store, someone, 1_000).await;
+    let mut tx = bare.store.begin().await.unwrap();
+    let err = invoices::issue(&mut tx, d.id, date(2026, 1, 5)).await.unwrap_err();
+    assert!(matches!(err, BillingError::NoSettings), "{err:?}");
+    tx.commit().await.unwrap();
+    assert_eq!(count(&bare, "document_series").await, 0);
+}
+
+async fn unknown_currencies_are_refused(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    let customer = person(&db.store).await.id;
+
+    let err = "XYZ".parse::<Currency>().unwrap_err();
+    assert_eq!(err, MoneyError::UnknownCurrency("XYZ".into()));
+    assert!(
+        err.to_string().contains("XYZ") && err.to_string().contains("ISO 4217"),
+        "{err}"
+    );
+    for bad in ["", "EU", "EURO", "€", "eur "] {
+        let parsed = bad.parse::<Currency>();
+        if bad == "eur " {
+            assert_eq!(parsed.unwrap(), Currency::EUR, "trimmed and upper-cased");
+        } else {
+            assert!(matches!(parsed, Err(MoneyError::UnknownCurrency(_))), "{bad:?}");
+        }
+    }
+
+    let json = serde_json::json!({
+        "customer_id": customer,
+        "currency": "XYZ",
+        "lines": [{
+            "description": "Séance",
+            "nature": "services",
+            "quantity": "1",
+            "unit_price": { "minor": 5000, "currency": "EUR" }
+        }]
+    });
+    let err = serde_json::from_value::<NewInvoice>(json.clone()).unwrap_err();
+    assert!(err.to_string().contains("unknown currency \"XYZ\""), "{err}");
+    let mut fixed = json.clone();
+    fixed["currency"] = "EUR".into();
+    let parsed: NewInvoice = serde_json::from_value(fixed).expect("the same input in EUR parses");
+    assert_eq!(parsed.currency, Currency::EUR);
+    // A line in an unknown currency is refused the same way.
+    let mut bad_line = json;
+    bad_line["currency"] = "EUR".into();
+    bad_line["lines"][0]["unit_price"]["currency"] = "ABC".into();
+    let err = serde_json::from_value::<NewInvoice>(bad_line).unwrap_err();
+    assert!(err.to_string().contains("ABC"), "{err}");
+    assert_eq!(count(&db, "invoices").await, 0);
+}

@@ -1,0 +1,255 @@
+//! The admin in a real headless Chromium (Debian's chromium + chromedriver,
+//! installed by scripts/test), against a real `comptoir-web` process on the
+//! embedded default (SQLite) with its worker, e-mails going to a real SMTP
+//! server (aiosmtpd): sign in, create a customer, create and issue an invoice,
+//! watch the e-mail job complete, download the PDF, record a payment, refund
+//! it, generate the livre de recettes, sign out.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::support::pdf::pdf_text;
+use crate::support::smtp::SmtpServer;
+use crate::support::webdriver::{Browser, ChromeDriver};
+use crate::support::TestDir;
+
+const WEB: &str = env!("CARGO_BIN_EXE_comptoir-web");
+const WORKER: &str = env!("CARGO_BIN_EXE_comptoir-worker");
+const EMAIL: &str = "marie@example.fr";
+const PASSWORD: &str = "correct horse battery staple";
+/// Jobs run by the embedded worker, e-mails through SMTP: generous, never asserted as a duration.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// `comptoir-web` with its worker, killed on drop (its stderr printed if the test failed).
+struct WebProcess {
+    child: tokio::process::Child,
+    base: String,
+    stderr: PathBuf,
+}
+
+impl Drop for WebProcess {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- comptoir-web stderr ---\n{}",
+                std::fs::read_to_string(&self.stderr).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// Runs one of the binaries to completion with the test's database and settings.
+fn run(program: &str, args: &[&str], dir: &Path, env: &[(&str, String)]) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env("COMPTOIR_DATA_DIR", dir.join("data"))
+        .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run a comptoir binary");
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn start_web(dir: &Path, smtp_port: u16) -> WebProcess {
+    let port = crate::support::smtp::free_port();
+    let stderr = dir.join("web.stderr");
+    let child = tokio::process::Command::new(WEB)
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env("COMPTOIR_DATA_DIR", dir.join("data"))
+        .env("COMPTOIR_SMTP_HOST", "127.0.0.1")
+        .env("COMPTOIR_SMTP_PORT", smtp_port.to_string())
+        .env("COMPTOIR_SMTP_TLS", "none")
+        .env(
+            "RUST_LOG",
+            std::env::var("COMPTOIR_TEST_CHILD_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn comptoir-web");
+    let web = WebProcess {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        stderr,
+    };
+    let deadline = Instant::now() + PATIENCE;
+    let http = reqwest::Client::new();
+    loop {
+        if let Ok(r) = http.get(format!("{}/readyz", web.base)).send().await {
+            if r.status() == 200 {
+                return web;
+            }
+        }
+        assert!(Instant::now() < deadline, "comptoir-web never became ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operators_day_in_a_real_browser() {
+    // The run's directory: data, downloads, logs, a failure's screenshot.
+    let dir = TestDir::new();
+    let dir = dir.path();
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let smtp = SmtpServer::start().await;
+
+    // Set-up from the command line, as the README says: seller identity and an operator.
+    run(
+        WORKER,
+        &[
+            "billing",
+            "configure",
+            "--seller-name",
+            "Marie Dupont EI",
+            "--siren",
+            "732829320",
+            "--address",
+            "12 rue des Lilas\n75011 Paris",
+            "--email",
+            EMAIL,
+            "--activity",
+            "services",
+        ],
+        dir,
+        &[],
+    );
+    let created = run(
+        WEB,
+        &["admin", "create", "--email", EMAIL, "--name", "Marie Dupont"],
+        dir,
+        &[("COMPTOIR_ADMIN_PASSWORD", PASSWORD.to_string())],
+    );
+    assert!(created.contains("created"), "{created}");
+
+    let web = start_web(dir, smtp.port).await;
+    let driver = ChromeDriver::start(dir).await;
+    let b = Browser::new(&driver, dir).await;
+    let url = |path: &str| format!("{}{path}", web.base);
+
+    // Sign in: the admin sends us to the form, and back.
+    b.goto(&url("/admin")).await;
+    b.find("#sign-in").await;
+    assert!(
+        b.current_url().await.contains("/admin/login"),
+        "not at the sign-in form"
+    );
+    b.fill("#email", EMAIL).await;
+    b.fill("#password", PASSWORD).await;
+    b.click("#sign-in").await;
+    b.wait_text("header .who", "Marie Dupont", PATIENCE).await;
+    b.shot("dashboard").await;
+
+    // A customer.
+    b.goto(&url("/admin/customers/new")).await;
+    b.click("#customer-form input[name=kind][value=business]").await;
+    b.fill("#customer-form [name=name]", "Atelier Lumière SARL").await;
+    b.fill("#customer-form [name=address]", "3 quai des Brumes\n69002 Lyon")
+        .await;
+    b.fill("#customer-form [name=email]", "compta@atelier-lumiere.example")
+        .await;
+    b.fill("#customer-form [name=siren]", "552100554").await;
+    b.click("#create-customer").await;
+
+    // An invoice for it, issued.
+    b.click("#new-invoice").await;
+    b.fill("#invoice-form [name=description_1]", "Atelier photo, demi-journée")
+        .await;
+    b.select("#invoice-form [name=nature_1]", "services").await;
+    b.fill("#invoice-form [name=quantity_1]", "2").await;
+    b.fill("#invoice-form [name=unit_price_1]", "150,00").await;
+    b.click("#create-invoice").await;
+    b.click("#issue-invoice").await;
+    let reference = b.wait_text("#invoice-reference", "F", PATIENCE).await;
+    let reference = reference.trim().to_string();
+    let invoice_page = b.current_url().await;
+    assert!(
+        reference.starts_with('F') && reference.ends_with("-0001"),
+        "{reference}"
+    );
+
+    // The e-mail job completes (the page updates itself) and the message arrives.
+    b.wait_text("#email-status", "envoyé", PATIENCE).await;
+    b.shot("invoice").await;
+    let deadline = Instant::now() + PATIENCE;
+    while smtp.messages().is_empty() {
+        assert!(Instant::now() < deadline, "no e-mail reached the SMTP server");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let message = &smtp.messages()[0];
+    assert_eq!(message.header("To").as_deref(), Some("compta@atelier-lumiere.example"));
+    // The job is listed as completed.
+    b.goto(&url("/admin/jobs?kind=billing.send_invoice_email")).await;
+    let row = b.find("#jobs tr[data-state=completed]").await;
+    b.shot("jobs").await;
+    assert!(b.text(&row).await.contains("billing.send_invoice_email"));
+
+    // Download the PDF and read it back.
+    b.goto(&invoice_page).await;
+    b.click("#download-pdf").await;
+    let pdf = b.downloaded(|n| n.ends_with(".pdf"), PATIENCE).await;
+    let text = pdf_text(&std::fs::read(&pdf).unwrap());
+    for mention in [
+        reference.as_str(),
+        "Marie Dupont EI",
+        "Atelier Lumière SARL",
+        "TVA non applicable, art. 293 B du CGI",
+        "frais de recouvrement",
+    ] {
+        assert!(text.contains(mention), "the PDF lacks {mention:?}:\n{text}");
+    }
+
+    // The customer pays by transfer; the operator records it.
+    b.fill("#payment-form [name=amount]", "300,00").await;
+    b.select("#payment-form [name=method]", "transfer").await;
+    b.click("#record-payment").await;
+    b.wait_text("#payment-status", "completed", PATIENCE).await;
+
+    // Refund part of it, confirmed.
+    b.click("#refund").await;
+    b.fill("#refund-form [name=amount]", "100,00").await;
+    b.fill("#refund-form [name=reason]", "Séance écourtée").await;
+    b.click("#refund-continue").await;
+    b.shot("refund-confirm").await;
+    b.click("#refund-confirm").await;
+    b.wait_text("#refund-status", "completed", PATIENCE).await;
+    b.shot("payment").await;
+
+    // The livre de recettes of the year: generated by a job, downloaded.
+    let year = chrono::Utc::now().format("%Y").to_string();
+    b.goto(&url("/admin/book")).await;
+    b.select("#book-period", &year).await;
+    b.click("#generate-book").await;
+    b.wait_for("a[data-download=csv]", PATIENCE).await;
+    b.shot("book").await;
+    b.click("a[data-download=csv]").await;
+    let csv = b.downloaded(|n| n.ends_with(".csv"), PATIENCE).await;
+    let csv = String::from_utf8_lossy(&std::fs::read(&csv).unwrap()).into_owned();
+    assert!(csv.contains(&reference), "the book cites the invoice:\n{csv}");
+    assert!(
+        csv.contains("300,00") && csv.contains("-100,00"),
+        "receipt and refund lines:\n{csv}"
+    );
+
+    // Sign out: the admin is closed again.
+    b.click("#sign-out").await;
+    b.find("#sign-in").await;
+    b.goto(&url("/admin/jobs")).await;
+    b.find("#sign-in").await;
+    b.close().await;
+    drop(driver);
+    drop(web);
+}

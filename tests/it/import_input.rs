@@ -1,0 +1,158 @@
+//! The input policy in CSV imports, on both backends: a cell with NUL (from a
+//! UTF-16 file), ESC, U+202E, or a line break in a one-line column is a bad
+//! row named by its line and column, like the other bad rows, and nothing is
+//! applied (never a raw database error); multi-line cells (addresses, bank
+//! labels) keep working; a bank row dated out of bounds is a bad row.
+
+use std::path::PathBuf;
+
+use crate::on_both_backends;
+use crate::support::billing::*;
+use crate::support::{Backend, TestDb};
+use chrono::Days;
+use comptoir::billing::import::{self, ImportKind, ImportReport, ImportStatus, RowNote};
+
+on_both_backends!(
+    customer_cells_with_control_characters_are_bad_rows,
+    bank_cells_with_control_characters_are_bad_rows,
+    bank_rows_dated_out_of_bounds_are_bad_rows,
+);
+
+/// `text` as UTF-16 LE with its BOM: how NUL characters reach a cell
+/// (a NUL byte in a UTF-8 or Windows-1252 file makes it binary).
+fn utf16(text: &str) -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xFE];
+    for unit in text.encode_utf16() {
+        bytes.extend_from_slice(&unit.to_le_bytes());
+    }
+    bytes
+}
+
+async fn run(db: &TestDb, kind: ImportKind, name: &str, bytes: &[u8]) -> ImportReport {
+    let path: PathBuf = db.dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let mut tx = db.store.begin().await.unwrap();
+    let registered = import::register(&mut tx, kind, name, &import::sha256_hex(bytes))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    import::run(&db.store, registered.id, &path, |_| {})
+        .await
+        .expect("the file is read")
+}
+
+fn note(line: u64, message: &str) -> RowNote {
+    RowNote {
+        line,
+        message: message.to_string(),
+    }
+}
+
+async fn customer_cells_with_control_characters_are_bad_rows(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let text = "Type;Nom;E-mail;Adresse;Ville;SIREN\r\n\
+        particulier;Jean Martin;jean@exemple.fr;\"3 place du Marché\r\nBâtiment B\";Lyon;\r\n\
+        particulier;Zoé\u{0}Roux;;2 rue du Four;Paris;\r\n\
+        particulier;Léa Petit;;1 rue\u{1b}[2J Haute;Paris;\r\n\
+        particulier;\"Paul\r\nDurand\";;4 rue Neuve;Paris;\r\n\
+        particulier;Max Moreau;max\u{202E}@exemple.fr;5 rue Basse;Paris;\r\n\
+        particulier;Ana Lopez;;6 rue Longue;Pa\u{202E}ris;\r\n\
+        particulier;Noé Blanc;;7 rue Courte;Paris;552\t100554\r\n";
+    let report = run(&db, ImportKind::Customers, "clients.csv", &utf16(text)).await;
+    assert_eq!(report.status, ImportStatus::Failed);
+    assert_eq!(
+        report.errors,
+        vec![
+            note(4, "Nom: contains the control character U+0000"),
+            note(5, "Adresse: contains the control character U+001B"),
+            note(6, "Nom: contains a line break: one line only"),
+            note(8, "E-mail: contains the bidirectional formatting character U+202E"),
+            note(9, "Ville: contains the bidirectional formatting character U+202E"),
+            note(10, "SIREN: contains the control character U+0009"),
+        ]
+    );
+    assert_eq!(count(&db, "customers").await, 0, "nothing applied");
+    assert_eq!(count(&db, "import_keys").await, 0);
+
+    // The good rows alone (a quoted address over two lines): imported, the
+    // address on one line as before.
+    let good = "Type;Nom;E-mail;Adresse;Ville;SIREN\r\n\
+        particulier;Jean Martin;jean@exemple.fr;\"3 place du Marché\r\nBâtiment B\";Lyon;\r\n";
+    let report = run(&db, ImportKind::Customers, "bons.csv", &utf16(good)).await;
+    assert_eq!(report.status, ImportStatus::Completed, "{:?}", report.errors);
+    let customers = comptoir::billing::customers::list(&db.store, 10, None).await.unwrap();
+    assert_eq!(customers[0].address, "3 place du Marché, Bâtiment B, Lyon");
+}
+
+async fn bank_cells_with_control_characters_are_bad_rows(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    let customer = person(&db.store).await;
+    let invoice = simple_draft(&db.store, customer.id, 10_000).await;
+    let invoice = issue(&db.store, invoice.id, date(2026, 1, 15)).await;
+    let reference = invoice.reference.clone().unwrap();
+    let text = format!(
+        "Date;Libellé;Référence;Montant\r\n\
+         16/01/2026;\"VIR SEPA\r\nM DUPONT\";{reference};10,00\r\n\
+         17/01/2026;VIR\u{1b}[31m DUPONT;{reference};10,00\r\n\
+         18/01/2026;VIR DUPONT;{reference}\u{202E};10,00\r\n\
+         19/01\u{0}/2026;VIR DUPONT;{reference};10,00\r\n\
+         20/01/2026;VIR DUPONT;{reference};\"10,\r\n00\"\r\n"
+    );
+    let report = run(&db, ImportKind::Payments, "releve.csv", &utf16(&text)).await;
+    assert_eq!(report.status, ImportStatus::Failed);
+    assert_eq!(
+        report.errors,
+        vec![
+            note(4, "Libellé: contains the control character U+001B"),
+            note(5, "Référence: contains the bidirectional formatting character U+202E"),
+            note(6, "Date: contains the control character U+0000"),
+            note(7, "Montant: contains a line break: one line only"),
+        ]
+    );
+    assert_eq!(count(&db, "payments").await, 0, "nothing applied");
+    assert_eq!(count(&db, "revenue_book").await, 0);
+}
+
+async fn bank_rows_dated_out_of_bounds_are_bad_rows(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    let customer = person(&db.store).await;
+    let invoice = simple_draft(&db.store, customer.id, 10_000).await;
+    let invoice = issue(&db.store, invoice.id, date(2026, 1, 15)).await;
+    let reference = invoice.reference.clone().unwrap();
+    let today = db.store.now().await.unwrap().date_naive();
+    let tomorrow = (today + Days::new(1)).format("%d/%m/%Y").to_string();
+    let text = format!(
+        "Date;Libellé;Montant\r\n\
+         01/01/1900;VIR DUPONT {reference};10,00\r\n\
+         {tomorrow};VIR DUPONT {reference};10,00\r\n\
+         14/01/2026;VIR DUPONT {reference};10,00\r\n\
+         15/01/2026;VIR DUPONT {reference};10,00\r\n\
+         02/01/1999;CB BOULANGERIE;-3,50\r\n"
+    );
+    let report = run(&db, ImportKind::Payments, "releve.csv", text.as_bytes()).await;
+    assert_eq!(report.status, ImportStatus::Failed);
+    assert_eq!(
+        report.errors,
+        vec![
+            note(2, "Date: 01/01/1900 is before 01/01/2000"),
+            note(
+                3,
+                &format!("Date: {tomorrow} is after today ({})", today.format("%d/%m/%Y"))
+            ),
+            note(
+                4,
+                &format!("Date: paying {reference}: 14/01/2026 is before the invoice's issue date (15/01/2026)")
+            ),
+            note(6, "Date: 02/01/1999 is before 01/01/2000"),
+        ]
+    );
+    assert_eq!(count(&db, "payments").await, 0);
+
+    // The issue date itself is fine.
+    let text = format!("Date;Libellé;Montant\r\n15/01/2026;VIR DUPONT {reference};10,00\r\n");
+    let report = run(&db, ImportKind::Payments, "releve-ok.csv", text.as_bytes()).await;
+    assert_eq!(report.status, ImportStatus::Completed, "{:?}", report.errors);
+    assert_eq!(count(&db, "payments").await, 1);
+}

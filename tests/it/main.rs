@@ -1,0 +1,37 @@
+//! The integration tests: one binary (one link instead of one per file), one
+//! module per area. The shared harness and fixtures are in `tests/support/`;
+//! tests that run on both backends exist as `<area>::postgres::…` and
+//! `<area>::sqlite::…` (the `on_both_backends!` macro).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod billing_contracts;
+mod billing_credit_notes;
+mod billing_documents;
+mod billing_flow;
+mod billing_input;
+mod billing_jobs;
+mod billing_ledger;
+mod billing_monthly;
+mod billing_numbering;
+mod billing_payments;
+mod billing_reconcile;
+mod billing_revenue_book;
+mod billing_validation;
+mod browser;
+mod conformance;
+mod conformance_activity;
+mod conformance_outcomes;
+mod conformance_worker;
+mod documents;
+mod import;
+mod import_input;
+mod mail;
+mod payment_rescue_process;
+mod providers;
+mod structure;
+mod web;
+mod web_process;
+mod webhooks;
+mod worker_process;

@@ -1,0 +1,275 @@
+//! Customers in the admin: created through the form (an invalid one is
+//! shown again with its field's message and nothing is created), searched,
+//! paginated, and shown with their documents.
+
+use comptoir::billing::customers::CustomerKind;
+
+use crate::on_both_backends;
+use crate::support::billing::{count, create_customer, person_input, BUSINESS_SIREN};
+use crate::support::web::TestApp;
+use crate::support::Backend;
+use crate::web::billing_html::{audit_actions, id_in, next_page, text_by_id};
+
+async fn a_customer_is_created_through_the_form(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut client = app.signed_in().await;
+    let form = client.get("/admin/customers/new").await;
+    assert_eq!(form.status, 200);
+    for needle in [
+        "id=\"customer-form\"",
+        "name=\"kind\"",
+        "name=\"siren\"",
+        "id=\"create-customer\"",
+    ] {
+        assert!(form.body.contains(needle), "{needle} in the form");
+    }
+    let answer = client
+        .post_form(
+            "/admin/customers",
+            &[
+                ("kind", "business"),
+                ("name", "Atelier Dupré SARL"),
+                ("address", "5 avenue de la Gare\n69003 Lyon"),
+                ("email", "compta@atelier.example"),
+                ("siren", "552 100 554"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let id = id_in(answer.location());
+    let page = client.follow(answer).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Atelier Dupré SARL"));
+    assert!(page.body.contains(BUSINESS_SIREN), "SIREN stored without spaces");
+    assert!(
+        page.body.contains(&format!(
+            "id=\"new-invoice\" href=\"/admin/invoices/new?customer_id={id}\""
+        )),
+        "the customer page links to a new invoice for them"
+    );
+    assert!(
+        page.body.contains("Client « Atelier Dupré SARL » créé"),
+        "flash shown once"
+    );
+    let again = client.get(&format!("/admin/customers/{id}")).await;
+    assert!(!again.body.contains("créé / customer created"), "the flash is gone");
+
+    let stored = comptoir::billing::customers::get(&app.db.store, id).await.unwrap();
+    assert_eq!(stored.kind, CustomerKind::Business);
+    assert_eq!(stored.email.as_deref(), Some("compta@atelier.example"));
+    assert_eq!(
+        audit_actions(&app, &format!("customer:{id}")).await,
+        ["customer.create"]
+    );
+}
+
+async fn an_invalid_customer_is_refused_by_its_field_and_nothing_is_created(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut client = app.signed_in().await;
+    // A business without its SIREN: the domain's rule, shown by the field.
+    let answer = client
+        .post_form(
+            "/admin/customers",
+            &[
+                ("kind", "business"),
+                ("name", "Sans SIREN SAS"),
+                ("address", "1 rue Haute, Paris"),
+                ("email", ""),
+                ("siren", ""),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    assert!(answer.body.contains("id=\"customer-form\""), "the form again");
+    assert!(
+        answer.body.contains("value=\"Sans SIREN SAS\""),
+        "what was typed is kept"
+    );
+    let siren_error = answer.body.find("field-error").expect("a field message");
+    assert!(
+        answer.body[siren_error..].starts_with("field-error\" role=\"alert\">is required for a business customer"),
+        "{}",
+        &answer.body[siren_error..siren_error + 120]
+    );
+    // A wrong SIREN key, a bad e-mail, a missing name and an unknown kind.
+    for (fields, field_message) in [
+        (
+            [
+                ("kind", "business"),
+                ("name", "X"),
+                ("address", "Y"),
+                ("email", ""),
+                ("siren", "552100555"),
+            ],
+            "wrong control key",
+        ),
+        (
+            [
+                ("kind", "person"),
+                ("name", "X"),
+                ("address", "Y"),
+                ("email", "not-an-email"),
+                ("siren", ""),
+            ],
+            "is not an e-mail address",
+        ),
+        (
+            [
+                ("kind", "person"),
+                ("name", "  "),
+                ("address", "Y"),
+                ("email", ""),
+                ("siren", ""),
+            ],
+            "is required",
+        ),
+        (
+            [
+                ("kind", "robot"),
+                ("name", "X"),
+                ("address", "Y"),
+                ("email", ""),
+                ("siren", ""),
+            ],
+            "person or business",
+        ),
+    ] {
+        let answer = client.post_form("/admin/customers", &fields).await;
+        assert_eq!(answer.status, 422, "{fields:?}");
+        assert!(answer.body.contains(field_message), "{field_message} for {fields:?}");
+    }
+    assert_eq!(count(&app.db, "customers").await, 0, "nothing was created");
+    let audit = comptoir::audit::list(
+        &app.db.store,
+        &comptoir::audit::AuditFilter {
+            action: Some("customer.".into()),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(audit.is_empty(), "a refusal records no action");
+}
+
+async fn a_long_customer_list_is_paginated_and_searched(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for i in 1..=60 {
+        let mut new = person_input(&format!("Client {i:03}"));
+        new.email = Some(format!("client{i:03}@example.fr"));
+        create_customer(&app.db.store, new).await;
+    }
+    create_customer(&app.db.store, person_input("Élodie Crémieux")).await;
+    let mut client = app.signed_in().await;
+    let first = client.get("/admin/customers").await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.body.matches("<tr id=\"customer-").count(), 50, "a page of 50");
+    assert!(first.body.contains("Élodie Crémieux"), "newest first");
+    assert!(!first.body.contains("Client 001<"), "the oldest are on the next page");
+    let next = next_page(&first.body).expect("a next page link");
+    let second = client.get(&next).await;
+    assert_eq!(second.status, 200);
+    assert_eq!(second.body.matches("<tr id=\"customer-").count(), 11);
+    assert!(second.body.contains("Client 001<"));
+    assert!(!second.body.contains("rel=\"next\""), "the last page");
+
+    // Search by name, ASCII letters in any case, and by e-mail.
+    let found = client.get("/admin/customers?q=CLIENT+00").await;
+    assert_eq!(found.body.matches("<tr id=\"customer-").count(), 9, "Client 001 to 009");
+    let found = client.get("/admin/customers?q=client042%40example").await;
+    assert_eq!(found.body.matches("<tr id=\"customer-").count(), 1);
+    assert!(found.body.contains("Client 042"));
+    let found = client.get("/admin/customers?q=%C3%A9lodie").await;
+    assert_eq!(
+        found.body.matches("<tr id=\"customer-").count(),
+        0,
+        "non-ASCII letters match exactly, on both backends"
+    );
+    let found = client.get("/admin/customers?q=Cr%C3%A9mieux").await;
+    assert_eq!(found.body.matches("<tr id=\"customer-").count(), 1);
+    let found = client.get("/admin/customers?q=100%25").await;
+    assert!(found.body.contains("Aucun client ne correspond"), "% is literal");
+    assert_eq!(
+        text_by_id(&found.body, "customers").map(|t| t.contains("Aucun")),
+        Some(true)
+    );
+}
+
+async fn a_customer_is_corrected_and_issued_invoices_keep_their_details(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    crate::support::billing::save_settings(&app.db.store).await;
+    let mut client = app.signed_in().await;
+    let customer = create_customer(&app.db.store, person_input("Jean Martin")).await;
+    let draft = crate::support::billing::simple_draft(&app.db.store, customer.id, 2_500).await;
+    let issued = crate::support::billing::issue(&app.db.store, draft.id, chrono::Utc::now().date_naive()).await;
+    let path = format!("/admin/customers/{}", customer.id);
+
+    let form = client.get(&format!("{path}/edit")).await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("Jean Martin") && form.body.contains("id=\"save-customer\""));
+    // A business needs its SIREN: refused, nothing changed.
+    let refused = client
+        .post_form(
+            &path,
+            &[
+                ("kind", "business"),
+                ("name", "Martin SAS"),
+                ("address", "1 rue Neuve\n75001 Paris"),
+                ("email", ""),
+                ("siren", ""),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(
+        comptoir::billing::customers::get(&app.db.store, customer.id)
+            .await
+            .unwrap()
+            .name,
+        "Jean Martin"
+    );
+    let saved = client
+        .post_form(
+            &path,
+            &[
+                ("kind", "person"),
+                ("name", "Jean Martin-Leroy"),
+                ("address", "1 rue Neuve\n75001 Paris"),
+                ("email", "jean@example.fr"),
+                ("siren", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let stored = comptoir::billing::customers::get(&app.db.store, customer.id)
+        .await
+        .unwrap();
+    assert_eq!(stored.name, "Jean Martin-Leroy");
+    assert_eq!(stored.email.as_deref(), Some("jean@example.fr"));
+    // The issued invoice still carries the details it was issued with.
+    let invoice = comptoir::billing::invoices::get(&app.db.store, issued.id)
+        .await
+        .unwrap();
+    assert_eq!(invoice.snapshot.expect("issued").customer.name, "Jean Martin");
+    assert!(audit_actions(&app, &format!("customer:{}", customer.id))
+        .await
+        .contains(&"customer.update".to_string()));
+    assert_eq!(client.get("/admin/customers/999999/edit").await.status, 404);
+    assert_eq!(
+        client
+            .post_form(
+                "/admin/customers/999999",
+                &[("kind", "person"), ("name", "X"), ("address", "Y")]
+            )
+            .await
+            .status,
+        404
+    );
+}
+
+on_both_backends!(
+    a_customer_is_corrected_and_issued_invoices_keep_their_details,
+    a_customer_is_created_through_the_form,
+    an_invalid_customer_is_refused_by_its_field_and_nothing_is_created,
+    a_long_customer_list_is_paginated_and_searched,
+);

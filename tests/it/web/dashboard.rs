@@ -1,0 +1,193 @@
+//! The dashboard on known data: jobs waiting and running, attempts completed
+//! and failed in the last hours (the chart), the oldest waiting job, workers
+//! alive, this month's receipts; and its live JSON.
+
+use std::time::Duration;
+
+use chrono::{Datelike, NaiveDate, TimeDelta};
+use comptoir::billing::catalog::Nature;
+use comptoir::billing::payments::PaymentMethod;
+use comptoir::jobs::{enqueue_now, EnqueueOptions, Noop, WorkerConfig};
+use comptoir::store::types::WorkerInfo;
+use comptoir::store::Store;
+use rust_decimal::Decimal;
+
+use super::jobs::unescape;
+use crate::on_both_backends;
+use crate::support::billing::{draft, eur, issue, line, pay_in_full, person, raw_execute, save_settings};
+use crate::support::web::TestApp;
+use crate::support::worker::drain_noops;
+use crate::support::Backend;
+
+/// An invoice of 37,02 € of goods and 62,99 € of services, issued and paid on `on`.
+async fn paid_invoice(store: &Store, customer_id: i64, on: NaiveDate, key: &str) {
+    let inv = draft(
+        store,
+        customer_id,
+        vec![
+            line("Bocal de miel", Nature::Goods, Decimal::from(3), eur(1_234)),
+            line("Installation", Nature::Services, Decimal::ONE, eur(6_299)),
+        ],
+    )
+    .await;
+    let inv = issue(store, inv.id, on).await;
+    pay_in_full(store, &inv, on, "simulated", PaymentMethod::Card, key).await;
+}
+
+fn worker(id: &str) -> WorkerInfo {
+    let now = chrono::Utc::now();
+    WorkerInfo {
+        id: id.into(),
+        hostname: "test-host".into(),
+        pid: 4242,
+        queues: "default".into(),
+        mode: "run".into(),
+        started_at: now,
+        last_seen_at: now,
+    }
+}
+
+async fn the_dashboard_counts_what_happened(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = &app.db.store;
+    // 3 jobs complete, 2 fail for good (one error each), in this hour.
+    for _ in 0..3 {
+        enqueue_now(store, &Noop::default(), EnqueueOptions::new())
+            .await
+            .unwrap();
+    }
+    let mut failed = Vec::new();
+    for _ in 0..2 {
+        let fail = Noop {
+            fail: Some("le serveur SMTP a refusé".into()),
+            ..Noop::default()
+        };
+        failed.push(
+            enqueue_now(store, &fail, EnqueueOptions::new().max_attempts(1))
+                .await
+                .unwrap()
+                .id(),
+        );
+    }
+    let report = drain_noops(
+        store,
+        WorkerConfig {
+            maintenance: false,
+            ..WorkerConfig::default()
+        },
+    )
+    .await;
+    assert_eq!((report.completed, report.discarded), (3, 2), "{report:?}");
+    // Then: one job due and waiting, one scheduled for later.
+    let due = enqueue_now(store, &Noop::default(), EnqueueOptions::new())
+        .await
+        .unwrap()
+        .id();
+    enqueue_now(
+        store,
+        &Noop::default(),
+        EnqueueOptions::new().run_in(Duration::from_secs(3600)),
+    )
+    .await
+    .unwrap();
+    // A live worker and one silent for ten minutes.
+    store.register_worker(&worker("alive-1")).await.unwrap();
+    store.register_worker(&worker("silent-1")).await.unwrap();
+    let ten_minutes_ago = match backend {
+        Backend::Postgres => "now() - interval '10 minutes'".to_string(),
+        Backend::Sqlite => "CAST(unixepoch('subsec') * 1000 AS INTEGER) - 600000".to_string(),
+    };
+    let sql = format!("UPDATE comptoir_workers SET last_seen_at = {ten_minutes_ago} WHERE id = 'silent-1'");
+    assert_eq!(raw_execute(&app.db, &sql).await, Ok(1));
+    // Receipts: one invoice paid this month, one last month (not counted).
+    let today = store.now().await.unwrap().date_naive();
+    let first = today.with_day(1).unwrap();
+    save_settings(store).await;
+    let customer = person(store).await;
+    paid_invoice(store, customer.id, first - TimeDelta::days(1), "last-month").await;
+    paid_invoice(store, customer.id, today, "this-month").await;
+
+    let mut client = app.signed_in().await;
+    let page = client.get("/admin").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let html = unescape(&page.body);
+    let card = |id: &str| {
+        let at = html
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("card {id}"));
+        let start = at + html[at..].find('>').unwrap() + 1;
+        html[start..start + html[start..].find('<').unwrap()].to_string()
+    };
+    assert_eq!(card("card-waiting"), "2");
+    assert_eq!(card("card-running"), "0");
+    assert_eq!(card("card-failed"), "2");
+    assert_eq!(card("card-workers"), "1");
+    assert!(
+        card("card-oldest").starts_with(&format!("#{due} · ")),
+        "{}",
+        card("card-oldest")
+    );
+    assert!(html.contains(&format!("href=\"/admin/jobs/{due}\"")));
+    // This month: 37,02 € of goods, 62,99 € of services, 100,01 € in all.
+    let receipts = &html[html.find("id=\"card-receipts\"").unwrap()..];
+    let receipts = &receipts[..receipts.find("</div>\n</div>").unwrap()];
+    for amount in ["100,01\u{a0}€", "37,02\u{a0}€", "62,99\u{a0}€"] {
+        assert!(receipts.contains(amount), "{amount} in {receipts}");
+    }
+    assert!(!receipts.contains("200,02"), "last month is not this month: {receipts}");
+    // The chart: 3 completed and 2 failed over the last 24 hours.
+    assert!(
+        html.contains("24 dernières heures : 3 terminée(s), 2 échec(s)"),
+        "{}",
+        &html[html.find("attempts-chart").unwrap()..][..400]
+    );
+    let bars = html.matches("<g data-hour=").count();
+    assert_eq!(bars, 24);
+    let completed: i64 = html
+        .match_indices("data-completed=\"")
+        .map(|(at, m)| {
+            let rest = &html[at + m.len()..];
+            rest[..rest.find('"').unwrap()].parse::<i64>().unwrap()
+        })
+        .sum();
+    assert_eq!(completed, 3);
+    // Latest failures, with their error; the queue table.
+    let failures = &html[html.find("id=\"latest-failures\"").unwrap()..];
+    for id in &failed {
+        assert!(failures.contains(&format!("href=\"/admin/jobs/{id}\"")), "#{id} listed");
+    }
+    assert!(failures.contains("le serveur SMTP a refusé"));
+    assert!(html.contains("data-field=\"q.default.completed\">3<"));
+    assert!(html.contains("data-field=\"q.default.discarded\">2<"));
+    assert!(html.contains("silencieux / silent") && html.contains("en vie / alive"));
+
+    // The live counts.
+    let live = client.get("/admin/dashboard.json").await;
+    assert_eq!(live.status, 200);
+    let live = live.json();
+    assert_eq!(live["waiting"], 2);
+    assert_eq!(live["running"], 0);
+    assert_eq!(live["failed_24h"], 2);
+    assert_eq!(live["workers_alive"], 1);
+    assert_eq!(live["q.default.completed"], 3);
+    assert_eq!(live["q.default.scheduled"], 1);
+    assert_eq!(live["done"], false);
+    assert!(live["oldest_waiting"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("#{due} · ")));
+}
+
+async fn an_empty_dashboard_still_answers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut client = app.signed_in().await;
+    let page = client.get("/admin").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let html = unescape(&page.body);
+    assert!(html.contains("0 terminée(s), 0 échec(s)"));
+    assert!(html.contains("Aucun échec en cours") && html.contains("Aucun worker"));
+    assert!(html.contains("0,00\u{a0}€"), "no receipts yet");
+    assert_eq!(client.get("/admin/dashboard.json").await.json()["oldest_waiting"], "—");
+}
+
+on_both_backends!(the_dashboard_counts_what_happened, an_empty_dashboard_still_answers);
