@@ -52,7 +52,7 @@ def set_up_billing(h, db, env):
         db.query("INSERT INTO api_keys (operator_id, name, prefix, key_hash, created_at) "
                  f"SELECT id, 'chaos harness', '{prefix}', '{hashlib.sha256(key.encode()).hexdigest()}', now() "
                  f"FROM operators WHERE email = '{OPERATOR}'")
-    # The catalogue, as tests/web/api_orders.rs sets it up: goods and services.
+    # The catalogue, as tests/it/web/api_orders.rs sets it up: goods and services.
     products = [("MUG", "Mug émaillé", "goods", 1990), ("ATELIER", "Atelier céramique", "services", 4500)]
     add_product = [h.worker_bin, "billing", "product", "add"]
     if has_command(add_product, env):
