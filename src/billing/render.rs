@@ -4,7 +4,12 @@
 use chrono::{Datelike, NaiveDate};
 
 use super::catalog::Nature;
-use super::documents::{self as doc, DocKind, DocLine, InvoiceDoc, Party, RevenueBookDoc, RevenueLine};
+use rust_decimal::Decimal;
+
+use super::documents::{
+    self as doc, CreditSettlement, Credited, DocKind, DocLine, InvoiceDoc, Party, PostalAddress, RevenueBookDoc,
+    RevenueLine, ServiceDate, VatRegime,
+};
 use super::error::BillingError;
 use super::invoices::{self, Invoice, InvoiceKind};
 use super::payments::PaymentMethod;
@@ -21,13 +26,46 @@ impl From<Nature> for doc::Nature {
     }
 }
 
-fn lines_of(address: &str) -> Vec<String> {
-    address
-        .lines()
+/// Today's free-text address as a postal address: lines split at line breaks and commas, the
+/// last part that starts with a five-digit postcode read as "75011 Paris". (Until the domain
+/// stores structured addresses.)
+fn postal_of(address: &str) -> PostalAddress {
+    let mut parts: Vec<String> = address
+        .split(['\n', '\r', ','])
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .map(String::from)
-        .collect()
+        .collect();
+    let postcode_at = parts.iter().rposition(|part| {
+        part.split_once(' ')
+            .is_some_and(|(code, _)| code.len() == 5 && code.chars().all(|c| c.is_ascii_digit()))
+    });
+    let (postcode, city) = match postcode_at {
+        Some(at) => {
+            let part = parts.remove(at);
+            let (code, city) = part.split_once(' ').unwrap_or((part.as_str(), ""));
+            (code.to_string(), city.trim().to_string())
+        }
+        None => (String::new(), parts.pop().unwrap_or_default()),
+    };
+    PostalAddress {
+        lines: parts,
+        postcode,
+        city,
+        country: "FR".to_string(),
+    }
+}
+
+/// The number in today's free-text rate ("10 %", "12,5"), else 10 % a year. (Until the settings
+/// store the rate as a number.)
+fn penalty_rate_of(text: &str) -> Decimal {
+    let number: String = text
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == '.')
+        .map(|c| if c == ',' { '.' } else { c })
+        .collect();
+    number.parse().unwrap_or(Decimal::new(1000, 2))
 }
 
 fn payment_terms(days: i32) -> String {
@@ -55,12 +93,14 @@ pub fn invoice_document(invoice: &Invoice, credited: Option<&Invoice>) -> Result
     let seller = &snapshot.seller;
     let customer = &snapshot.customer;
     let credited = match (invoice.kind, credited) {
-        (InvoiceKind::CreditNote, Some(original)) => Some((
-            original.reference.clone().unwrap_or_default(),
-            original
+        (InvoiceKind::CreditNote, Some(original)) => Some(Credited {
+            number: original.reference.clone().unwrap_or_default(),
+            issue_date: original
                 .issue_date
                 .ok_or_else(|| BillingError::Conflict("credited invoice has no date".into()))?,
-        )),
+            // Until the lead maps the refund (date, method) of a refunded credit note.
+            settlement: CreditSettlement::Credit,
+        }),
         (InvoiceKind::CreditNote, None) => {
             return Err(BillingError::Conflict(format!(
                 "credit note {number} needs the invoice it corrects"
@@ -68,25 +108,30 @@ pub fn invoice_document(invoice: &Invoice, credited: Option<&Invoice>) -> Result
         }
         (InvoiceKind::Invoice, _) => None,
     };
+    let kind = match invoice.kind {
+        InvoiceKind::Invoice => DocKind::Invoice,
+        InvoiceKind::CreditNote => DocKind::CreditNote,
+    };
     Ok(InvoiceDoc {
-        kind: match invoice.kind {
-            InvoiceKind::Invoice => DocKind::Invoice,
-            InvoiceKind::CreditNote => DocKind::CreditNote,
-        },
+        kind,
         number,
         issue_date,
-        due_date,
+        due_date: (kind == DocKind::Invoice).then_some(due_date),
         seller: Party {
             name: seller.seller_name.clone(),
-            address_lines: lines_of(&seller.address),
+            address: postal_of(&seller.address),
             siren: Some(seller.siren.clone()),
             email: seller.email.clone(),
+            electronic_address: None,
+            vat_number: None,
         },
         customer: Party {
             name: customer.name.clone(),
-            address_lines: lines_of(&customer.address),
+            address: postal_of(&customer.address),
             siren: customer.siren.clone(),
             email: customer.email.clone(),
+            electronic_address: None,
+            vat_number: None,
         },
         customer_is_business: customer.business,
         lines: invoice
@@ -94,15 +139,21 @@ pub fn invoice_document(invoice: &Invoice, credited: Option<&Invoice>) -> Result
             .iter()
             .map(|l| DocLine {
                 description: l.description.clone(),
+                nature: l.nature.into(),
                 quantity: l.quantity,
                 unit_price: l.unit_price,
                 total: l.total,
             })
             .collect(),
         total: invoice.total,
-        vat_mention: seller.vat_mention.clone(),
+        service_date: ServiceDate::Day(issue_date),
+        purchase_order: None,
+        delivery_address: None,
+        vat_regime: VatRegime::Franchise,
+        late_penalty_rate: penalty_rate_of(&seller.late_penalty_rate),
+        discount_terms: None,
         payment_terms: payment_terms(seller.payment_terms_days),
-        late_penalty_rate: seller.late_penalty_rate.clone(),
+        bank_account: None,
         credited,
         paid_on: None,
     })
@@ -239,9 +290,11 @@ pub async fn export_book(store: &Store, period: BookPeriod) -> Result<BookExport
     let book = RevenueBookDoc {
         seller: Party {
             name: seller.seller_name.clone(),
-            address_lines: lines_of(&seller.address),
+            address: postal_of(&seller.address),
             siren: Some(seller.siren.clone()),
             email: seller.email.clone(),
+            electronic_address: None,
+            vat_number: None,
         },
         title_period: period.label(),
         lines,
@@ -258,6 +311,19 @@ pub async fn export_book(store: &Store, period: BookPeriod) -> Result<BookExport
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_text_addresses_become_postal_addresses() {
+        let postal = postal_of("  Bâtiment B\r\n3 place du Marché\r69002 Lyon  ");
+        assert_eq!(postal.lines, ["Bâtiment B", "3 place du Marché"]);
+        assert_eq!((postal.postcode.as_str(), postal.city.as_str()), ("69002", "Lyon"));
+        let postal = postal_of("12 rue des Lilas, 75011 Paris");
+        assert_eq!(postal.lines, ["12 rue des Lilas"]);
+        assert_eq!((postal.postcode.as_str(), postal.city.as_str()), ("75011", "Paris"));
+        assert_eq!(postal_of("Papeete").city, "Papeete");
+        assert_eq!(penalty_rate_of("12,5 %"), Decimal::new(125, 1));
+        assert_eq!(penalty_rate_of("trois fois le taux légal"), Decimal::new(1000, 2));
+    }
 
     #[test]
     fn periods() {

@@ -85,7 +85,10 @@ async fn invoice_credit_note_and_book_read_back(backend: Backend) {
     let db = TestDb::new(backend).await;
     let (invoice_id, payment_id) = issued_and_paid(&db).await;
 
-    let text = pdf_text(&render::invoice_pdf(&db.store, invoice_id).await.unwrap());
+    let pdf = render::invoice_pdf(&db.store, invoice_id).await.unwrap();
+    let verdict = crate::support::pdf::facturx_check(&pdf, "invoice.pdf", true);
+    assert!(verdict.pass, "facturx-check says:\n{}", verdict.output);
+    let text = pdf_text(&pdf);
     assert_has(
         &text,
         &[
@@ -103,8 +106,15 @@ async fn invoice_credit_note_and_book_read_back(backend: Backend) {
             "334,56 €",
             "1 234,56 €",
             "TVA non applicable, art. 293 B du CGI",
-            "trois fois le taux d'intérêt légal",
+            // The settings' free text "trois fois le taux d'intérêt légal" is no number: until
+            // the settings store one, the rate printed is the default.
+            "Pénalités de retard : 10,00 % l'an",
             "40 €",
+            "75011 Paris",
+            "69003 Lyon",
+            "Pas d'escompte pour paiement anticipé",
+            "Date de la vente ou de la prestation : 20/11/2026",
+            "Catégorie de l'opération : Opération mixte",
         ],
     );
 
@@ -133,6 +143,20 @@ async fn invoice_credit_note_and_book_read_back(backend: Backend) {
             "552100554",
         ],
     );
+    for absent in [
+        "Date d'échéance",
+        "Conditions de paiement",
+        "Pénalités de retard",
+        "Indemnité forfaitaire",
+    ] {
+        assert!(!text.contains(absent), "{absent:?} printed on a credit note:\n{text}");
+    }
+    let verdict = crate::support::pdf::facturx_check(
+        &render::invoice_pdf(&db.store, note_id).await.unwrap(),
+        "credit-note.pdf",
+        true,
+    );
+    assert!(verdict.pass, "facturx-check says:\n{}", verdict.output);
 
     let export = render::export_book(&db.store, BookPeriod::parse("2026").unwrap())
         .await

@@ -25,6 +25,7 @@ mod conformance_activity;
 mod conformance_outcomes;
 mod conformance_worker;
 mod documents;
+mod facturx;
 mod import;
 mod import_input;
 mod mail;

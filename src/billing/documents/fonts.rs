@@ -1,7 +1,9 @@
 //! The embedded DejaVu fonts (they render `€` and accents everywhere, unlike the PDF builtin
 //! fonts) and text measurement: widths, word wrap, truncation with an ellipsis.
 
-use printpdf::{FontId, ParsedFont, PdfDocument};
+use std::collections::{BTreeMap, BTreeSet};
+
+use printpdf::{FontId, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, TextItem};
 
 use super::DocumentError;
 
@@ -43,6 +45,8 @@ impl Style {
 struct Face {
     id: FontId,
     metrics: ParsedFont,
+    /// The PostScript name, for the PDF's /BaseFont.
+    name: &'static str,
 }
 
 /// The two faces, registered in one document.
@@ -53,8 +57,8 @@ pub(crate) struct Fonts {
 
 impl Fonts {
     pub fn load(doc: &mut PdfDocument) -> Result<Fonts, DocumentError> {
-        let regular = load_face(doc, REGULAR_TTF, "DejaVuSans.ttf")?;
-        let bold = load_face(doc, BOLD_TTF, "DejaVuSans-Bold.ttf")?;
+        let regular = load_face(doc, REGULAR_TTF, "DejaVuSans.ttf", "DejaVuSans")?;
+        let bold = load_face(doc, BOLD_TTF, "DejaVuSans-Bold.ttf", "DejaVuSans-Bold")?;
         Ok(Fonts { regular, bold })
     }
 
@@ -123,6 +127,41 @@ impl Fonts {
         format!("{}…", kept.trim_end())
     }
 
+    /// Replaces, in `doc`, each face the pages use by a subset holding only the glyphs of the
+    /// characters they show (and .notdef), renumbered; the PDF then embeds a few KB per face.
+    pub fn subset_into(&self, doc: &mut PdfDocument, pages: &[PdfPage]) -> Result<(), DocumentError> {
+        let mut used: BTreeMap<bool, BTreeSet<char>> = BTreeMap::new();
+        let mut current = None;
+        for op in pages.iter().flat_map(|page| &page.ops) {
+            match op {
+                Op::SetFont {
+                    font: PdfFontHandle::External(id),
+                    ..
+                } => current = [Weight::Regular, Weight::Bold].into_iter().find(|w| self.id(*w) == id),
+                Op::ShowText { items } => {
+                    if let Some(weight) = current {
+                        let chars = used.entry(weight == Weight::Bold).or_default();
+                        for item in items {
+                            if let TextItem::Text(text) = item {
+                                chars.extend(text.chars());
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (bold, chars) in used {
+            let face = self.face(if bold { Weight::Bold } else { Weight::Regular });
+            let subset = subset_face(&face.metrics, &chars, face.name)?;
+            doc.resources
+                .fonts
+                .map
+                .insert(face.id.clone(), printpdf::PdfFont::new(subset));
+        }
+        Ok(())
+    }
+
     fn face(&self, weight: Weight) -> &Face {
         match weight {
             Weight::Regular => &self.regular,
@@ -131,13 +170,67 @@ impl Fonts {
     }
 }
 
-fn load_face(doc: &mut PdfDocument, bytes: &[u8], name: &'static str) -> Result<Face, DocumentError> {
-    let metrics = ParsedFont::from_bytes(bytes, 0, &mut Vec::new()).ok_or(DocumentError::FontLoad(name))?;
+fn load_face(
+    doc: &mut PdfDocument,
+    bytes: &[u8],
+    file: &'static str,
+    name: &'static str,
+) -> Result<Face, DocumentError> {
+    let metrics = ParsedFont::from_bytes(bytes, 0, &mut Vec::new()).ok_or(DocumentError::FontLoad(file))?;
     if metrics.lookup_glyph_index(u32::from('€')).is_none() {
-        return Err(DocumentError::FontLoad(name));
+        return Err(DocumentError::FontLoad(file));
     }
     let id = doc.add_font(&metrics);
-    Ok(Face { id, metrics })
+    Ok(Face { id, metrics, name })
+}
+
+/// `font` cut down to the glyphs of `chars` (glyph 0 first, then the used glyphs in id order,
+/// as allsorts numbers them), with its character map and widths renumbered to match, and a
+/// subset tag ("ABCDEF+") on its name as ISO 32000 asks of a subset font.
+fn subset_face(font: &ParsedFont, chars: &BTreeSet<char>, name: &str) -> Result<ParsedFont, DocumentError> {
+    use allsorts::binary::read::ReadScope;
+    use allsorts::font_data::FontData;
+    use allsorts::subset::{subset, CmapTarget, SubsetProfile};
+
+    let failed = |e: String| DocumentError::PdfWrite(format!("cannot subset the font {name}: {e}"));
+    let glyph_of = |c: &char| font.codepoint_to_glyph.get(&u32::from(*c)).copied();
+    let used: BTreeSet<u16> = chars.iter().filter_map(glyph_of).filter(|gid| *gid != 0).collect();
+    let ids: Vec<u16> = std::iter::once(0).chain(used).collect();
+    let data = ReadScope::new(&font.original_bytes)
+        .read::<FontData<'_>>()
+        .map_err(|e| failed(e.to_string()))?;
+    let provider = data.table_provider(0).map_err(|e| failed(e.to_string()))?;
+    let bytes = subset(&provider, &ids, &SubsetProfile::Pdf, CmapTarget::Unicode).map_err(|e| failed(e.to_string()))?;
+    let renumbered: BTreeMap<u16, u16> = ids
+        .iter()
+        .enumerate()
+        .filter_map(|(new, old)| u16::try_from(new).ok().map(|new| (*old, new)))
+        .collect();
+    let mut out = font.clone();
+    out.original_bytes = bytes;
+    out.codepoint_to_glyph = chars
+        .iter()
+        .filter_map(|c| Some((u32::from(*c), *renumbered.get(&glyph_of(c)?)?)))
+        .collect();
+    out.glyph_widths = renumbered
+        .iter()
+        .filter_map(|(old, new)| Some((*new, *font.glyph_widths.get(old)?)))
+        .collect();
+    out.font_name = Some(format!("{}+{name}", subset_tag(&ids)));
+    Ok(out)
+}
+
+/// Six capital letters derived from the glyph set (FNV-1a), stable from one run to the next.
+fn subset_tag(ids: &[u16]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for id in ids {
+        for byte in id.to_be_bytes() {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    (0..6)
+        .map(|i| char::from(b'A' + ((hash >> (i * 8)) % 26) as u8))
+        .collect()
 }
 
 #[cfg(test)]

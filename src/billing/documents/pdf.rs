@@ -53,6 +53,26 @@ struct Table {
     spans: Vec<(f32, f32)>,
 }
 
+/// A laid-out PDF, as objects, before it is written.
+pub(crate) struct Finished {
+    pub document: lopdf::Document,
+}
+
+impl Finished {
+    /// Compresses the streams that allow it and writes the file.
+    pub fn save(mut self) -> Result<Vec<u8>, DocumentError> {
+        self.document.compress();
+        let mut bytes = Vec::new();
+        self.document
+            .save_to(&mut bytes)
+            .map_err(|e| DocumentError::PdfWrite(e.to_string()))?;
+        if !bytes.starts_with(b"%PDF") {
+            return Err(DocumentError::PdfWrite("the serializer produced no PDF".to_string()));
+        }
+        Ok(bytes)
+    }
+}
+
 pub(crate) struct Writer {
     doc: PdfDocument,
     fonts: Fonts,
@@ -333,7 +353,14 @@ impl Writer {
     }
 
     /// Adds the footer (`footer_left`, then "page x / n") to every page and writes the PDF.
-    pub fn finish(mut self, footer_left: &str) -> Result<Vec<u8>, DocumentError> {
+    #[cfg(test)]
+    pub fn finish(self, footer_left: &str) -> Result<Vec<u8>, DocumentError> {
+        self.finish_document(footer_left)?.save()
+    }
+
+    /// Adds the footer to every page and builds the PDF objects, fonts embedded and subset;
+    /// the caller may complete the file (Factur-X) before saving it.
+    pub fn finish_document(mut self, footer_left: &str) -> Result<Finished, DocumentError> {
         let count = self.pages.len();
         let (width_mm, height_mm) = (Mm(self.width / PT_PER_MM), Mm(self.height / PT_PER_MM));
         let mut pages = Vec::with_capacity(count);
@@ -348,12 +375,17 @@ impl Writer {
             ops.extend(self.text_ops(label_x, self.margin, FOOTER, &label));
             pages.push(PdfPage::new(width_mm, height_mm, ops));
         }
+        // printpdf 0.12 subsets fonts only when built with its `text_layout` feature (which
+        // brings the whole azul layout engine); without it `subset_fonts: true` embeds the
+        // complete 700 KB DejaVu faces. So the faces are subset here, to the characters the
+        // pages show, before printpdf embeds them.
+        self.fonts.subset_into(&mut self.doc, &pages)?;
         let options = PdfSaveOptions {
-            subset_fonts: false,
+            subset_fonts: true,
             ..PdfSaveOptions::default()
         };
         let mut warnings = Vec::new();
-        let bytes = self.doc.with_pages(pages).save(&options, &mut warnings);
+        let document = self.doc.with_pages(pages).to_lopdf_document(&options, &mut warnings);
         let errors: Vec<String> = warnings
             .into_iter()
             .filter(|w| w.severity == PdfParseErrorSeverity::Error)
@@ -362,10 +394,7 @@ impl Writer {
         if !errors.is_empty() {
             return Err(DocumentError::PdfWrite(errors.join("; ")));
         }
-        if !bytes.starts_with(b"%PDF") {
-            return Err(DocumentError::PdfWrite("the serializer produced no PDF".to_string()));
-        }
-        Ok(bytes)
+        Ok(Finished { document })
     }
 
     fn current_page(&mut self) -> &mut Vec<Op> {

@@ -4,7 +4,7 @@
 use super::pdf::{Align, Column, Orientation, Style, Writer};
 use super::totals::{revenue_totals, Period, PeriodTotals};
 use super::wording::{fill, t};
-use super::{date_fr, identity, DocumentError, RevenueBookDoc};
+use super::{address_lines, date_fr, identity, DocumentError, RevenueBookDoc};
 
 const TITLE: Style = Style::bold(16.0);
 const NAME: Style = Style::bold(11.0);
@@ -19,15 +19,15 @@ pub fn revenue_book_pdf(doc: &RevenueBookDoc) -> Result<Vec<u8>, DocumentError> 
     heading(&mut writer, doc);
     receipts(&mut writer, doc);
     totals(&mut writer, doc);
-    writer.finish(&identity(&doc.seller))
+    writer.finish_document(&identity(&doc.seller))?.save()
 }
 
 fn heading(writer: &mut Writer, doc: &RevenueBookDoc) {
     writer.paragraph(TITLE, t("book.title"));
     writer.gap(4.0);
     writer.paragraph(NAME, &doc.seller.name);
-    for line in &doc.seller.address_lines {
-        writer.paragraph(BODY, line);
+    for line in address_lines(&doc.seller.address) {
+        writer.paragraph(BODY, &line);
     }
     if let Some(siren) = &doc.seller.siren {
         writer.paragraph(BODY, &fill("common.siren", &[("siren", siren)]));

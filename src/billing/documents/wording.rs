@@ -71,8 +71,10 @@ pub(crate) fn fill(key: &'static str, values: &[(&str, &str)]) -> String {
 mod tests {
     use super::*;
 
-    const SOURCES: [&str; 7] = [
+    const SOURCES: [&str; 9] = [
         include_str!("mod.rs"),
+        include_str!("cii.rs"),
+        include_str!("facturx.rs"),
         include_str!("invoice.rs"),
         include_str!("revenue_book.rs"),
         include_str!("csv.rs"),
