@@ -398,6 +398,29 @@ fn a_consumer_invoice_is_valid_factur_x_without_the_b2b_mentions() {
         ],
     );
     assert_lacks(&text, &["Pénalités de retard", "Indemnité forfaitaire", "40 €"]);
+
+    let refund = InvoiceDoc {
+        customer: consumer(),
+        customer_is_business: false,
+        ..credit_note(
+            CreditSettlement::Refunded {
+                on: date(2026, 12, 3),
+                method: "carte bancaire".to_string(),
+            },
+            vec![line("Théière en fonte émaillée", Nature::Goods, Decimal::ONE, 45_000)],
+        )
+    };
+    let pdf = invoice_pdf(&refund).expect("consumer credit note PDF");
+    assert_valid(&pdf, false);
+    let text = text_of(&pdf);
+    assert_has(
+        &text,
+        &[
+            "Avoir remboursé le 03/12/2026, par carte bancaire",
+            "Total de l'avoir : 450,00 €",
+        ],
+    );
+    assert_lacks(&text, &NOT_ON_A_CREDIT_NOTE);
 }
 
 #[test]

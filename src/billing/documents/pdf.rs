@@ -59,8 +59,10 @@ pub(crate) struct Finished {
 }
 
 impl Finished {
-    /// Compresses the streams that allow it and writes the file.
+    /// Drops the objects nothing refers to any more (printpdf's replaced Info dictionary),
+    /// compresses the streams that allow it and writes the file.
     pub fn save(mut self) -> Result<Vec<u8>, DocumentError> {
+        self.document.prune_objects();
         self.document.compress();
         let mut bytes = Vec::new();
         self.document
