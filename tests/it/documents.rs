@@ -411,10 +411,14 @@ fn a_2000_line_revenue_book_paginates_with_header_and_page_numbers() {
             )
         })
         .collect();
-    let text = pdf_text(&revenue_book_pdf(&book(lines.clone(), "Année 2026")).expect("book PDF"));
+    let pdf = revenue_book_pdf(&book(lines.clone(), "Année 2026")).expect("book PDF");
+    let text = pdf_text(&pdf);
     let pages = pages(&text);
     let count = pages.len();
     assert!(count > 20, "2000 lines on {count} pages");
+    // Fonts subset: the whole book weighs less than one page did with the full faces.
+    assert!(pdf.len() < 700 * 1024, "{count} pages weigh {} bytes", pdf.len());
+    eprintln!("a 2000-line livre des recettes: {count} pages, {} bytes", pdf.len());
     assert_has(pages[0], &format!("page 1 / {count}"));
     assert_has(pages[count - 1], &format!("page {count} / {count}"));
     let is_row = |line: &str| line.len() > 10 && line.as_bytes()[2] == b'/' && line.as_bytes()[5] == b'/';

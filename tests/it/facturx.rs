@@ -233,6 +233,7 @@ fn goods_only_and_services_only_invoices_are_valid_with_their_category() {
     goods.purchase_order = None;
     goods.bank_account = None;
     goods.discount_terms = Some("2 % pour paiement sous 8 jours".to_string());
+    goods.paid_on = Some(date(2026, 11, 25));
     let pdf = invoice_pdf(&goods).expect("goods invoice PDF");
     assert_valid(&pdf, true);
     let text = text_of(&pdf);
@@ -241,6 +242,16 @@ fn goods_only_and_services_only_invoices_are_valid_with_their_category() {
         &[
             "Catégorie de l'opération : Livraison de biens",
             "Escompte pour paiement anticipé : 2 % pour paiement sous 8 jours",
+            "Facture acquittée le 25/11/2026",
+        ],
+    );
+    let xml = String::from_utf8(invoice_cii_xml(&goods).expect("CII")).expect("UTF-8");
+    assert_has(
+        &xml,
+        &[
+            "<ram:ID>B1</ram:ID>",
+            "<ram:TotalPrepaidAmount>34.56</ram:TotalPrepaidAmount>",
+            "<ram:DuePayableAmount>0.00</ram:DuePayableAmount>",
         ],
     );
     assert_lacks(
@@ -258,6 +269,16 @@ fn goods_only_and_services_only_invoices_are_valid_with_their_category() {
     services.late_penalty_rate = Decimal::new(1215, 2);
     let pdf = invoice_pdf(&services).expect("services invoice PDF");
     assert_valid(&pdf, true);
+    let xml = String::from_utf8(invoice_cii_xml(&services).expect("CII")).expect("UTF-8");
+    assert_has(
+        &xml,
+        &[
+            "<ram:ID>S1</ram:ID>",
+            "<ram:BillingSpecifiedPeriod>",
+            "<udt:DateTimeString format=\"102\">20261130</udt:DateTimeString>",
+        ],
+    );
+    assert_lacks(&xml, &["ActualDeliverySupplyChainEvent"]);
     assert_has(
         &text_of(&pdf),
         &[
