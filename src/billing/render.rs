@@ -119,6 +119,26 @@ pub async fn invoice_pdf(store: &Store, id: i64) -> Result<Vec<u8>, BillingError
     doc::invoice_pdf(&document).map_err(|e| BillingError::Document(e.to_string()))
 }
 
+/// The CII XML (Factur-X, profile EN 16931) of issued invoice or credit note
+/// `id`: what its PDF embeds as `factur-x.xml`. A draft has none (conflict).
+///
+/// PLACEHOLDER until branch h10-facturx lands: the XML writer
+/// (`documents::invoice_cii_xml(&InvoiceDoc)`) does not exist on this branch,
+/// so an issued document answers a document error; at merge the last line
+/// becomes `doc::invoice_cii_xml(&document).map_err(|e| BillingError::Document(e.to_string()))`.
+pub async fn invoice_xml(store: &Store, id: i64) -> Result<Vec<u8>, BillingError> {
+    let invoice = invoices::get(store, id).await?;
+    let credited = match invoice.credited_invoice_id {
+        Some(original) => Some(invoices::get(store, original).await?),
+        None => None,
+    };
+    let document = invoice_document(&invoice, credited.as_ref())?;
+    Err(BillingError::Document(format!(
+        "the CII XML of {} cannot be written yet (no XML writer in this build)",
+        document.number
+    )))
+}
+
 pub fn revenue_line(l: &BookLine) -> RevenueLine {
     let method = PaymentMethod::parse(&l.line.method)
         .map(PaymentMethod::label_fr)
