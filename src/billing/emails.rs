@@ -146,14 +146,14 @@ fn base_context(doc: &Issued<'_>) -> serde_json::Map<String, Value> {
             "name": seller.seller_name,
             "email": seller.email,
             "siren": seller.siren,
-            "address_lines": seller.address.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(),
+            "address_lines": seller.address.printed_lines(),
         }),
     );
     context.insert(
         "customer".into(),
         json!({ "name": customer.name, "business": customer.business }),
     );
-    context.insert("late_penalty_rate".into(), json!(seller.late_penalty_rate));
+    context.insert("late_penalty_rate".into(), json!(seller.late_penalty_rate.to_string()));
     context.insert("indemnity".into(), json!(indemnity()));
     context
 }

@@ -21,15 +21,6 @@ impl From<Nature> for doc::Nature {
     }
 }
 
-fn lines_of(address: &str) -> Vec<String> {
-    address
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
-}
-
 fn payment_terms(days: i32) -> String {
     if days == 0 {
         "Paiement à réception de la facture".to_string()
@@ -78,13 +69,13 @@ pub fn invoice_document(invoice: &Invoice, credited: Option<&Invoice>) -> Result
         due_date,
         seller: Party {
             name: seller.seller_name.clone(),
-            address_lines: lines_of(&seller.address),
+            address_lines: seller.address.printed_lines(),
             siren: Some(seller.siren.clone()),
             email: seller.email.clone(),
         },
         customer: Party {
             name: customer.name.clone(),
-            address_lines: lines_of(&customer.address),
+            address_lines: customer.address.printed_lines(),
             siren: customer.siren.clone(),
             email: customer.email.clone(),
         },
@@ -102,7 +93,7 @@ pub fn invoice_document(invoice: &Invoice, credited: Option<&Invoice>) -> Result
         total: invoice.total,
         vat_mention: seller.vat_mention.clone(),
         payment_terms: payment_terms(seller.payment_terms_days),
-        late_penalty_rate: seller.late_penalty_rate.clone(),
+        late_penalty_rate: seller.late_penalty_rate.to_string(),
         credited,
         paid_on: None,
     })
@@ -259,7 +250,7 @@ pub async fn export_book(store: &Store, period: BookPeriod) -> Result<BookExport
     let book = RevenueBookDoc {
         seller: Party {
             name: seller.seller_name.clone(),
-            address_lines: lines_of(&seller.address),
+            address_lines: seller.address.printed_lines(),
             siren: Some(seller.siren.clone()),
             email: seller.email.clone(),
         },
