@@ -14,6 +14,7 @@ use super::extract::from_value;
 use super::idempotency::{answer, Idempotency, Keep};
 use super::{Api, ApiError, Json, Path, Query};
 use crate::billing::actions::customers as actions;
+use crate::billing::address::PostalAddress;
 use crate::billing::customers::{self, Customer, CustomerKind, NewCustomer};
 use crate::web::{Access, Routes};
 
@@ -37,8 +38,11 @@ struct CustomerView {
     kind: CustomerKind,
     name: String,
     email: Option<String>,
-    address: String,
+    address: PostalAddress,
     siren: Option<String>,
+    /// Where the customer receives e-invoices (EN 16931 BT-49), and its scheme.
+    electronic_address: Option<String>,
+    electronic_address_scheme: Option<String>,
     created_at: DateTime<Utc>,
 }
 
@@ -51,6 +55,8 @@ impl From<Customer> for CustomerView {
             email: c.email,
             address: c.address,
             siren: c.siren,
+            electronic_address: c.electronic_address,
+            electronic_address_scheme: c.electronic_address_scheme,
             created_at: c.created_at,
         }
     }
@@ -62,12 +68,20 @@ impl From<Customer> for CustomerView {
 struct CustomerIn {
     kind: CustomerKind,
     name: String,
-    address: String,
+    /// Street lines, postcode, city, ISO country: postcode and city are
+    /// required (a French postcode has 5 digits).
+    address: PostalAddress,
     #[serde(default)]
     email: Option<String>,
     /// 9 digits; required for a business.
     #[serde(default)]
     siren: Option<String>,
+    /// A business giving none gets its SIREN (scheme 0225).
+    #[serde(default)]
+    electronic_address: Option<String>,
+    /// 0225 (SIREN), EM (e-mail) or another ISO 6523 code.
+    #[serde(default)]
+    electronic_address_scheme: Option<String>,
 }
 
 impl From<CustomerIn> for NewCustomer {
@@ -78,6 +92,8 @@ impl From<CustomerIn> for NewCustomer {
             email: c.email,
             address: c.address,
             siren: c.siren,
+            electronic_address: c.electronic_address,
+            electronic_address_scheme: c.electronic_address_scheme,
         }
     }
 }

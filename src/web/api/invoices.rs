@@ -22,6 +22,7 @@ use super::idempotency::{answer, Answer, Idempotency, Keep};
 use super::money::ApiMoney;
 use super::{Api, ApiError, Json, Path, Query};
 use crate::billing::actions::invoices as actions;
+use crate::billing::address::PostalAddress;
 use crate::billing::catalog::Nature;
 use crate::billing::invoices::{self, Invoice, InvoiceFilter, InvoiceKind, InvoiceLine, InvoiceStatus};
 use crate::billing::{dates, render, settings, BillingError};
@@ -78,6 +79,14 @@ pub(super) struct DocumentView {
     due_date: Option<NaiveDate>,
     /// Days from issue to due date chosen for this invoice; none: the seller's default.
     payment_terms_days: Option<i32>,
+    /// The date of the sale or service, or its period; none on a draft
+    /// means the issue date.
+    service_date: Option<NaiveDate>,
+    service_period_start: Option<NaiveDate>,
+    service_period_end: Option<NaiveDate>,
+    purchase_order: Option<String>,
+    /// Only when it differs from the customer's address.
+    delivery_address: Option<PostalAddress>,
     total: ApiMoney,
     paid: ApiMoney,
     credited: ApiMoney,
@@ -109,6 +118,11 @@ impl DocumentView {
             issue_date: invoice.issue_date,
             due_date,
             payment_terms_days: invoice.payment_terms_days,
+            service_date: invoice.service_date,
+            service_period_start: invoice.service_period_start,
+            service_period_end: invoice.service_period_end,
+            purchase_order: invoice.purchase_order,
+            delivery_address: invoice.delivery_address,
             total: invoice.total.into(),
             paid: invoice.paid.into(),
             credited: invoice.credited.into(),

@@ -80,6 +80,11 @@ fn mixed_draft(customer_id: i64) -> Value {
             { "sku": "LIVRE", "quantity": 1 },
         ],
         "payment_terms_days": 15,
+        "service_period_start": "2026-11-02",
+        "service_period_end": "2026-11-27",
+        "purchase_order": "BC-2026-118",
+        "delivery_address": { "lines": ["Atelier Dupré, entrepôt 3", "12 rue du Port"], "postcode": "13002",
+                              "city": "Marseille", "country": "FR" },
     })
 }
 
@@ -107,6 +112,11 @@ async fn an_invoice_lives_through_the_api(backend: Backend) {
     // 2 × 45,00 + 1,5 × 10,00 + 19,90
     assert_eq!(draft["total"]["minor"], 12_490);
     assert_eq!(draft["payment_terms_days"], 15);
+    assert_eq!(draft["service_date"], Value::Null);
+    assert_eq!(draft["service_period_start"], "2026-11-02");
+    assert_eq!(draft["service_period_end"], "2026-11-27");
+    assert_eq!(draft["purchase_order"], "BC-2026-118");
+    assert_eq!(draft["delivery_address"]["city"], "Marseille");
     let replayed = api
         .post_keyed("/api/invoices", &mixed_draft(customer.id), "draft-1")
         .await;
@@ -248,6 +258,11 @@ async fn bad_drafts_payments_and_credits_are_refused(backend: Backend) {
     assert_eq!(api.post_empty("/api/products/LIVRE/retire").await.status, 200);
 
     let line = |l: Value| json!({ "customer_id": customer.id, "lines": [l] });
+    let detail = |name: &str, value: Value| {
+        let mut body = json!({ "customer_id": customer.id, "lines": [{ "sku": "COURS-1H", "quantity": 1 }] });
+        body[name] = value;
+        body
+    };
     for (body, field) in [
         (
             json!({ "customer_id": 999, "lines": [{ "sku": "COURS-1H", "quantity": 1 }] }),
@@ -296,6 +311,27 @@ async fn bad_drafts_payments_and_credits_are_refused(backend: Backend) {
             { "sku": "COURS-1H", "quantity": 1 },
             { "description": "x", "nature": "goods", "quantity": 1, "unit_price": { "minor": 100, "currency": "USD" } } ] }),
             "lines",
+        ),
+        (
+            detail("service_period_start", json!("2026-11-02")),
+            "service_period_end",
+        ),
+        (detail("service_date", json!("2026-13-01")), "service_date"),
+        (detail("service_date", json!("1999-01-01")), "service_date"),
+        (detail("purchase_order", json!("BC\n118")), "purchase_order"),
+        (
+            detail(
+                "delivery_address",
+                json!({ "lines": ["1 quai"], "postcode": "1300", "city": "Marseille", "country": "FR" }),
+            ),
+            "delivery_address.postcode",
+        ),
+        (
+            detail(
+                "delivery_address",
+                json!({ "lines": [], "postcode": "13002", "city": "Marseille", "country": "FR" }),
+            ),
+            "delivery_address.lines",
         ),
     ] {
         let answer = api.post("/api/invoices", &body).await;

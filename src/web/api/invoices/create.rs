@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
@@ -18,6 +19,7 @@ use super::super::money::MoneyIn;
 use super::super::{Api, ApiError, Json};
 use super::{decimal, DocumentView};
 use crate::billing::actions::invoices as actions;
+use crate::billing::address::PostalAddress;
 use crate::billing::catalog::{self, Nature, Product};
 use crate::billing::invoices::{self, NewInvoice, NewLine};
 use crate::billing::{customers, BillingError};
@@ -35,6 +37,20 @@ struct CreateInvoice {
     /// Days from issue to due date (0 to 60); the seller's default when left out.
     #[serde(default)]
     payment_terms_days: Option<i32>,
+    /// The date of the sale or service (C. com. L441-9); or the period
+    /// below (both ends); neither: the issue date.
+    #[serde(default)]
+    service_date: Option<NaiveDate>,
+    #[serde(default)]
+    service_period_start: Option<NaiveDate>,
+    #[serde(default)]
+    service_period_end: Option<NaiveDate>,
+    /// The customer's purchase-order number, when there is one.
+    #[serde(default)]
+    purchase_order: Option<String>,
+    /// Only when it differs from the customer's address.
+    #[serde(default)]
+    delivery_address: Option<PostalAddress>,
 }
 
 /// A product by `sku`, or a line described in full.
@@ -178,6 +194,11 @@ pub(super) async fn create(api: Api, idem: Idempotency, Json(body): Json<Value>)
         contract_id: None,
         order_id: None,
         period: None,
+        service_date: request.service_date,
+        service_period_start: request.service_period_start,
+        service_period_end: request.service_period_end,
+        purchase_order: request.purchase_order,
+        delivery_address: request.delivery_address,
     };
     let terms = request.payment_terms_days;
     let caller = api.clone();
