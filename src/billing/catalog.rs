@@ -81,6 +81,11 @@ pub async fn price_list(store: &Store) -> Result<Vec<Product>, BillingError> {
     Ok(sql::list_active(store).await?)
 }
 
+/// Every product, for sale or retired, by SKU.
+pub async fn list_all(store: &Store) -> Result<Vec<Product>, BillingError> {
+    Ok(sql::list_all(store).await?)
+}
+
 pub async fn by_sku(tx: &mut Tx, sku: &str) -> Result<Product, BillingError> {
     sql::by_sku(tx, sku)
         .await?

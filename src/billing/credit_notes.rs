@@ -102,6 +102,8 @@ pub async fn issue(tx: &mut Tx, invoice_id: i64, request: CreditRequest) -> Resu
         }
         None => credit_lines(&original, &already, amount, &reason),
     };
+    // A credit note refers to the sale its invoice billed: same date or
+    // period of service, same purchase order and delivery place.
     let new = NewInvoice {
         customer_id: original.customer_id,
         currency: amount.currency,
@@ -109,11 +111,17 @@ pub async fn issue(tx: &mut Tx, invoice_id: i64, request: CreditRequest) -> Resu
         contract_id: original.contract_id,
         order_id: original.order_id,
         period: None,
+        service_date: original.service_date,
+        service_period_start: original.service_period_start,
+        service_period_end: original.service_period_end,
+        purchase_order: original.purchase_order.clone(),
+        delivery_address: original.delivery_address.clone(),
     };
     let id = sql::insert_draft(
         tx,
         InvoiceKind::CreditNote,
         &new,
+        &new.details(),
         amount,
         Some(original.id),
         Some(&reason),

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::address::{PostalAddress, ADDRESS};
 use super::error::{invalid, BillingError};
 use super::validate;
 use crate::billing::sql::customers as sql;
@@ -37,8 +38,17 @@ pub struct NewCustomer {
     pub kind: CustomerKind,
     pub name: String,
     pub email: Option<String>,
-    pub address: String,
+    pub address: PostalAddress,
+    /// Required for a business.
     pub siren: Option<String>,
+    /// Where the customer receives e-invoices (EN 16931 BT-49); a business
+    /// giving none gets its SIREN (scheme "0225").
+    #[serde(default)]
+    pub electronic_address: Option<String>,
+    /// "0225" (SIREN), "EM" (e-mail), another ISO 6523 ICD; default "EM"
+    /// for an e-mail address, else "0225".
+    #[serde(default)]
+    pub electronic_address_scheme: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -47,8 +57,12 @@ pub struct Customer {
     pub kind: CustomerKind,
     pub name: String,
     pub email: Option<String>,
-    pub address: String,
+    /// Customers created before addresses had parts may lack postcode, city
+    /// or country ([`PostalAddress::is_complete`]) until corrected.
+    pub address: PostalAddress,
     pub siren: Option<String>,
+    pub electronic_address: Option<String>,
+    pub electronic_address_scheme: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -58,16 +72,42 @@ impl NewCustomer {
             self.kind,
             self.siren.as_deref().map(str::trim).filter(|s| !s.is_empty()),
         ) {
-            (CustomerKind::Business, None) => return Err(invalid("siren", "is required for a business customer")),
+            (CustomerKind::Business, None) => {
+                return Err(invalid(
+                    "siren",
+                    "le SIREN est obligatoire pour un client professionnel / is required for a business customer",
+                ))
+            }
             (_, Some(s)) => Some(validate::siren(s)?),
             (CustomerKind::Person, None) => None,
         };
+        let name = validate::text("name", &self.name, 200)?;
+        let email = validate::email(self.email.as_deref())?;
+        let address = self.address.validated(&ADDRESS)?;
+        // A business is reachable at its SIREN on the e-invoicing network
+        // unless it says otherwise; a person has an electronic address only
+        // when given.
+        let default_siren = match self.kind {
+            CustomerKind::Business => siren.as_deref(),
+            CustomerKind::Person => None,
+        };
+        let electronic = validate::electronic_address(
+            self.electronic_address.as_deref(),
+            self.electronic_address_scheme.as_deref(),
+            default_siren,
+        )?;
+        let (electronic_address, electronic_address_scheme) = match electronic {
+            Some((a, s)) => (Some(a), Some(s)),
+            None => (None, None),
+        };
         Ok(NewCustomer {
             kind: self.kind,
-            name: validate::text("name", &self.name, 200)?,
-            email: validate::email(self.email.as_deref())?,
-            address: validate::lines("address", &self.address, 500)?,
+            name,
+            email,
+            address,
             siren,
+            electronic_address,
+            electronic_address_scheme,
         })
     }
 }

@@ -146,14 +146,14 @@ fn base_context(doc: &Issued<'_>) -> serde_json::Map<String, Value> {
             "name": seller.seller_name,
             "email": seller.email,
             "siren": seller.siren,
-            "address_lines": seller.address.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(),
+            "address_lines": seller.address.printed_lines(),
         }),
     );
     context.insert(
         "customer".into(),
         json!({ "name": customer.name, "business": customer.business }),
     );
-    context.insert("late_penalty_rate".into(), json!(seller.late_penalty_rate));
+    context.insert("late_penalty_rate".into(), json!(seller.late_penalty_rate.to_string()));
     context.insert("indemnity".into(), json!(indemnity()));
     context
 }
@@ -261,7 +261,7 @@ pub async fn send_receipt(
     let fully_paid = invoice.status == InvoiceStatus::Paid;
     let mut attachments = Vec::new();
     if fully_paid {
-        let mut printable = render::invoice_document(&invoice, None)?;
+        let mut printable = render::invoice_document(&invoice, None, None)?;
         printable.paid_on = Some(last_received(store, &invoice).await?.unwrap_or(received_on));
         let bytes = documents::invoice_pdf(&printable).map_err(|e| BillingError::Document(e.to_string()))?;
         attachments.push(pdf(format!("{}-acquittee.pdf", doc.reference), bytes));

@@ -6,11 +6,12 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::address::{address_or_text, PostalAddress};
 use super::catalog::Nature;
 use super::customers::Customer;
 use super::error::{at_line, invalid, BillingError};
 use super::ledger::{self, accounts, Posting};
-use super::settings::{self, Settings};
+use super::settings::{self, Activity, Settings, VatRegime};
 use super::{dates, validate};
 use crate::billing::sql::invoices as sql;
 use crate::money::{Currency, Money};
@@ -75,18 +76,116 @@ pub struct InvoiceLine {
 /// The seller and customer as they were when the document was issued.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
-    pub seller: Settings,
+    pub seller: SnapshotSeller,
     pub customer: SnapshotCustomer,
 }
 
+/// The seller's settings frozen into a document at its issue, with the
+/// legal texts as printed.
+///
+/// Documents issued before migration 0008 froze the address as one text and
+/// the VAT mention and penalty rate as free text: they read back with the
+/// address as `lines` only (no postcode, city or country), no `vat_regime`,
+/// their own `vat_mention`, a [`LatePenaltyRate::Text`] and no
+/// `discount_terms`, so that they keep printing what they printed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotSeller {
+    pub seller_name: String,
+    pub siren: String,
+    #[serde(deserialize_with = "address_or_text")]
+    pub address: PostalAddress,
+    pub email: Option<String>,
+    /// None on documents issued before 0008.
+    #[serde(default)]
+    pub electronic_address: Option<String>,
+    #[serde(default)]
+    pub electronic_address_scheme: Option<String>,
+    #[serde(default)]
+    pub iban: Option<String>,
+    #[serde(default)]
+    pub bic: Option<String>,
+    pub activity: Activity,
+    /// None on documents issued before 0008.
+    #[serde(default)]
+    pub vat_regime: Option<VatRegime>,
+    /// As printed: derived from the regime since 0008, free text before.
+    pub vat_mention: String,
+    /// The days from issue to due date of this document.
+    pub payment_terms_days: i32,
+    pub late_penalty_rate: LatePenaltyRate,
+    /// As printed: the seller's discount terms or "Pas d'escompte pour
+    /// paiement anticipé" since 0008; None (nothing printed) before.
+    #[serde(default)]
+    pub discount_terms: Option<String>,
+    pub invoice_prefix: String,
+    pub credit_note_prefix: String,
+    pub currency: Currency,
+}
+
+/// The late-penalty rate of a document: a number since migration 0008
+/// (JSON `{"percent": "10.5"}`), free text on documents issued before (a
+/// JSON string, printed as it was, even when it reads as a number).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LatePenaltyRate {
+    /// Percent a year.
+    Percent { percent: Decimal },
+    /// As typed before 0008, e.g. "trois fois le taux d'intérêt légal".
+    Text(String),
+}
+
+impl std::fmt::Display for LatePenaltyRate {
+    /// "10,5 % par an", or the old text as is.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LatePenaltyRate::Percent { percent } => write!(f, "{} % par an", super::terms::percent(*percent)),
+            LatePenaltyRate::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl From<&Settings> for SnapshotSeller {
+    fn from(s: &Settings) -> Self {
+        SnapshotSeller {
+            seller_name: s.seller_name.clone(),
+            siren: s.siren.clone(),
+            address: s.address.clone(),
+            email: s.email.clone(),
+            electronic_address: Some(s.electronic_address.clone()),
+            electronic_address_scheme: Some(s.electronic_address_scheme.clone()),
+            iban: s.iban.clone(),
+            bic: s.bic.clone(),
+            activity: s.activity,
+            vat_regime: Some(s.vat_regime),
+            vat_mention: s.vat_mention().to_string(),
+            payment_terms_days: s.payment_terms_days,
+            late_penalty_rate: LatePenaltyRate::Percent {
+                percent: s.late_penalty_rate,
+            },
+            discount_terms: Some(s.discount_text().to_string()),
+            invoice_prefix: s.invoice_prefix.clone(),
+            credit_note_prefix: s.credit_note_prefix.clone(),
+            currency: s.currency,
+        }
+    }
+}
+
+/// The customer frozen into a document at its issue. Documents issued
+/// before migration 0008 read back with the address as `lines` only and no
+/// electronic address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotCustomer {
     pub id: i64,
     pub business: bool,
     pub name: String,
-    pub address: String,
+    #[serde(deserialize_with = "address_or_text")]
+    pub address: PostalAddress,
     pub siren: Option<String>,
     pub email: Option<String>,
+    #[serde(default)]
+    pub electronic_address: Option<String>,
+    #[serde(default)]
+    pub electronic_address_scheme: Option<String>,
 }
 
 impl From<&Customer> for SnapshotCustomer {
@@ -98,6 +197,8 @@ impl From<&Customer> for SnapshotCustomer {
             address: c.address.clone(),
             siren: c.siren.clone(),
             email: c.email.clone(),
+            electronic_address: c.electronic_address.clone(),
+            electronic_address_scheme: c.electronic_address_scheme.clone(),
         }
     }
 }
@@ -126,6 +227,16 @@ pub struct Invoice {
     pub sent_at: Option<DateTime<Utc>>,
     /// Days from issue to due date chosen for this invoice; none: the seller's default.
     pub payment_terms_days: Option<i32>,
+    /// The date of the sale or service (C. com. L441-9), or else the period
+    /// below; an issued invoice has one or the other (the issue date when
+    /// its draft gave neither).
+    pub service_date: Option<NaiveDate>,
+    pub service_period_start: Option<NaiveDate>,
+    pub service_period_end: Option<NaiveDate>,
+    /// The customer's purchase-order reference (EN 16931 BT-13).
+    pub purchase_order: Option<String>,
+    /// Where the goods go, when not to the customer's address.
+    pub delivery_address: Option<PostalAddress>,
     pub lines: Vec<InvoiceLine>,
 }
 
@@ -164,6 +275,114 @@ pub struct NewInvoice {
     pub order_id: Option<i64>,
     #[serde(default)]
     pub period: Option<String>,
+    /// The date of the sale or service; or give the period below (both
+    /// ends); neither: the issue date.
+    #[serde(default)]
+    pub service_date: Option<NaiveDate>,
+    #[serde(default)]
+    pub service_period_start: Option<NaiveDate>,
+    #[serde(default)]
+    pub service_period_end: Option<NaiveDate>,
+    #[serde(default)]
+    pub purchase_order: Option<String>,
+    /// Only when it differs from the customer's address.
+    #[serde(default)]
+    pub delivery_address: Option<PostalAddress>,
+}
+
+/// The details of a draft besides its lines, editable until issue.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DraftDetails {
+    pub service_date: Option<NaiveDate>,
+    pub service_period_start: Option<NaiveDate>,
+    pub service_period_end: Option<NaiveDate>,
+    pub purchase_order: Option<String>,
+    pub delivery_address: Option<PostalAddress>,
+}
+
+/// How far ahead of today a service date may be (an invoice for a service
+/// booked in advance); further is a typo.
+const SERVICE_AHEAD: Days = Days::new(366);
+
+impl DraftDetails {
+    /// Checks the details against `today`: a date or a period (not both,
+    /// both ends, in order), a purchase order of one line, a complete
+    /// delivery address.
+    pub fn validated(self, today: NaiveDate) -> Result<DraftDetails, BillingError> {
+        let latest = today.checked_add_days(SERVICE_AHEAD).unwrap_or(today);
+        let check = |field: &'static str, d: Option<NaiveDate>| -> Result<Option<NaiveDate>, BillingError> {
+            match d {
+                Some(d) if d < dates::EARLIEST || d > latest => Err(invalid(
+                    field,
+                    format!(
+                        "{} : date hors limites (du {} au {}) / out of range",
+                        d.format("%d/%m/%Y"),
+                        dates::EARLIEST.format("%d/%m/%Y"),
+                        latest.format("%d/%m/%Y")
+                    ),
+                )),
+                other => Ok(other),
+            }
+        };
+        let service_date = check("service_date", self.service_date)?;
+        let start = check("service_period_start", self.service_period_start)?;
+        let end = check("service_period_end", self.service_period_end)?;
+        match (service_date, start, end) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(invalid(
+                    "service_date",
+                    "une date ou une période, pas les deux / a date or a period, not both",
+                ))
+            }
+            (None, Some(_), None) => {
+                return Err(invalid(
+                    "service_period_end",
+                    "la fin de la période est obligatoire / the end of the period is required",
+                ))
+            }
+            (None, None, Some(_)) => {
+                return Err(invalid(
+                    "service_period_start",
+                    "le début de la période est obligatoire / the start of the period is required",
+                ))
+            }
+            (None, Some(s), Some(e)) if e < s => {
+                return Err(invalid(
+                    "service_period_end",
+                    "la fin de la période précède son début / the period ends before it starts",
+                ))
+            }
+            _ => {}
+        }
+        let purchase_order = match self.purchase_order.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(p) => Some(validate::text("purchase_order", p, 100)?),
+        };
+        let delivery_address = self
+            .delivery_address
+            .map(|a| a.validated(&super::address::DELIVERY_ADDRESS))
+            .transpose()?;
+        Ok(DraftDetails {
+            service_date,
+            service_period_start: start,
+            service_period_end: end,
+            purchase_order,
+            delivery_address,
+        })
+    }
+}
+
+impl NewInvoice {
+    /// The details besides the lines.
+    pub fn details(&self) -> DraftDetails {
+        DraftDetails {
+            service_date: self.service_date,
+            service_period_start: self.service_period_start,
+            service_period_end: self.service_period_end,
+            purchase_order: self.purchase_order.clone(),
+            delivery_address: self.delivery_address.clone(),
+        }
+    }
 }
 
 /// Lines priced and totalled; the total must be positive.
@@ -207,7 +426,8 @@ pub(crate) fn priced_lines(lines: &[NewLine], currency: Currency) -> Result<(Vec
 pub async fn create_draft(tx: &mut Tx, new: NewInvoice) -> Result<Invoice, BillingError> {
     super::customers::get_in(tx, new.customer_id).await?;
     let (lines, total) = priced_lines(&new.lines, new.currency)?;
-    let id = sql::insert_draft(tx, InvoiceKind::Invoice, &new, total, None, None).await?;
+    let details = new.details().validated(dates::today_in(tx).await?)?;
+    let id = sql::insert_draft(tx, InvoiceKind::Invoice, &new, &details, total, None, None).await?;
     sql::insert_lines(tx, id, &lines).await?;
     get_in(tx, id).await
 }
@@ -228,6 +448,20 @@ pub async fn set_payment_terms(tx: &mut Tx, id: i64, days: Option<i32>) -> Resul
     }
     sql::set_payment_terms(tx, id, days).await?;
     Ok(())
+}
+
+/// Sets the service date or period, purchase order and delivery address of
+/// draft `id` (checked as at creation); an issued invoice's are frozen.
+pub async fn set_details(tx: &mut Tx, id: i64, details: DraftDetails) -> Result<Invoice, BillingError> {
+    let details = details.validated(dates::today_in(tx).await?)?;
+    let invoice = lock(tx, id).await?;
+    if invoice.status != InvoiceStatus::Draft {
+        return Err(BillingError::Conflict(format!(
+            "invoice {id} is issued: its details are frozen"
+        )));
+    }
+    sql::set_details(tx, id, &details).await?;
+    get_in(tx, id).await
 }
 
 /// Deletes a draft (an issued invoice cannot be deleted).
@@ -284,10 +518,27 @@ pub async fn issue(tx: &mut Tx, id: i64, issue_date: NaiveDate) -> Result<Invoic
     }
     let reference = settings::reference(&series, number);
     let snapshot = Snapshot {
-        seller,
+        seller: SnapshotSeller::from(&seller),
         customer: SnapshotCustomer::from(&customer),
     };
-    sql::mark_issued(tx, id, &series, number, &reference, issue_date, due_date, &snapshot).await?;
+    // The date of the sale or service is a mandatory mention: a draft that
+    // gave neither a date nor a period is dated by its issue.
+    let service_date = match (draft.service_date, draft.service_period_start) {
+        (None, None) => Some(issue_date),
+        (date, _) => date,
+    };
+    sql::mark_issued(
+        tx,
+        id,
+        &series,
+        number,
+        &reference,
+        issue_date,
+        due_date,
+        service_date,
+        &snapshot,
+    )
+    .await?;
     let issued = get_in(tx, id).await?;
     post_issue(tx, &issued).await?;
     tracing::info!(reference, "invoice issued");
@@ -401,4 +652,80 @@ pub async fn list(store: &Store, filter: &InvoiceFilter) -> Result<Vec<Invoice>,
 /// Issued invoices not fully paid whose due date is before `date`, oldest due first.
 pub async fn overdue(store: &Store, date: NaiveDate) -> Result<Vec<Invoice>, BillingError> {
     Ok(sql::overdue(store, date).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot as the code before migration 0008 wrote it.
+    const OLD: &str = r#"{"seller":{"seller_name":"Marie Dupont EI","siren":"732829320","address":"12 rue des Lilas\n75011 Paris","email":"marie@example.fr","activity":"mixed","vat_mention":"TVA 20 % incluse","payment_terms_days":30,"late_penalty_rate":"0 %","invoice_prefix":"F","credit_note_prefix":"AV","currency":"EUR"},"customer":{"id":7,"business":false,"name":"Jean Martin","address":"3 place du Marché, 69002 Lyon","siren":null,"email":"jean@example.fr"}}"#;
+
+    #[test]
+    fn an_old_snapshot_reads_back_with_its_texts() {
+        let s: Snapshot = serde_json::from_str(OLD).unwrap();
+        assert_eq!(s.seller.address.lines, vec!["12 rue des Lilas", "75011 Paris"]);
+        assert_eq!(
+            (s.seller.address.postcode.as_str(), s.seller.address.country.as_str()),
+            ("", "")
+        );
+        assert_eq!(s.seller.vat_regime, None);
+        assert_eq!(s.seller.vat_mention, "TVA 20 % incluse", "what it printed, kept");
+        assert_eq!(s.seller.late_penalty_rate, LatePenaltyRate::Text("0 %".into()));
+        assert_eq!(s.seller.late_penalty_rate.to_string(), "0 %");
+        assert_eq!((s.seller.iban.clone(), s.seller.discount_terms.clone()), (None, None));
+        assert_eq!(s.customer.address.lines, vec!["3 place du Marché, 69002 Lyon"]);
+        assert_eq!(s.customer.electronic_address, None);
+        // Written again, it reads back the same.
+        let again: Snapshot = serde_json::from_value(serde_json::to_value(&s).unwrap()).unwrap();
+        assert_eq!(again, s);
+    }
+
+    #[test]
+    fn a_new_snapshot_carries_the_structured_terms() {
+        let settings = Settings {
+            seller_name: "Marie Dupont EI".into(),
+            siren: "732829320".into(),
+            address: PostalAddress {
+                lines: vec!["12 rue des Lilas".into()],
+                postcode: "75011".into(),
+                city: "Paris".into(),
+                country: "FR".into(),
+            },
+            email: None,
+            electronic_address: "732829320".into(),
+            electronic_address_scheme: "0225".into(),
+            iban: Some("FR7630006000011234567890189".into()),
+            bic: None,
+            activity: Activity::Services,
+            vat_regime: VatRegime::Franchise,
+            payment_terms_days: 30,
+            late_penalty_rate: Decimal::new(105, 1),
+            discount_terms: None,
+            invoice_prefix: "F".into(),
+            credit_note_prefix: "AV".into(),
+            currency: Currency::EUR,
+        };
+        let seller = SnapshotSeller::from(&settings);
+        assert_eq!(seller.vat_mention, "TVA non applicable, art. 293 B du CGI");
+        assert_eq!(
+            seller.discount_terms.as_deref(),
+            Some("Pas d'escompte pour paiement anticipé")
+        );
+        assert_eq!(seller.late_penalty_rate.to_string(), "10,5 % par an");
+        let json = serde_json::to_value(&seller).unwrap();
+        assert_eq!(json["late_penalty_rate"]["percent"], "10.5");
+        assert_eq!(json["address"]["postcode"], "75011");
+        let back: SnapshotSeller = serde_json::from_value(json).unwrap();
+        assert_eq!(back, seller);
+        assert_eq!(
+            back.late_penalty_rate,
+            LatePenaltyRate::Percent {
+                percent: Decimal::new(105, 1)
+            }
+        );
+        // An old text that reads as a number stays a text.
+        let old: LatePenaltyRate = serde_json::from_str("\"10\"").unwrap();
+        assert_eq!(old.to_string(), "10");
+    }
 }

@@ -2,6 +2,7 @@
 //! ledger, livre de recettes, and their documents.
 
 pub mod actions;
+pub mod address;
 pub mod catalog;
 pub mod contracts;
 pub mod credit_notes;
@@ -22,6 +23,7 @@ pub mod render;
 pub mod revenue_book;
 pub mod settings;
 mod sql;
+pub mod terms;
 pub mod validate;
 
 pub use error::{BillingError, Refusal};

@@ -167,6 +167,12 @@ async fn try_invoice(
             contract_id: Some(contract_id),
             order_id: None,
             period: Some(period.key()),
+            // The month the contract's operations were billed for.
+            service_date: None,
+            service_period_start: period.first_day(),
+            service_period_end: period.last_day(),
+            purchase_order: None,
+            delivery_address: None,
         },
     )
     .await?;

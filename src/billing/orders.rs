@@ -166,6 +166,11 @@ pub async fn invoice(tx: &mut Tx, order_id: i64, issue_date: NaiveDate) -> Resul
             contract_id: None,
             order_id: Some(order_id),
             period: None,
+            service_date: None,
+            service_period_start: None,
+            service_period_end: None,
+            purchase_order: None,
+            delivery_address: None,
         },
     )
     .await?;

@@ -237,6 +237,12 @@ pub async fn for_payment(store: &crate::store::Store, payment_id: i64) -> Result
     Ok(sql::refunds_for_payment(store, payment_id).await?)
 }
 
+/// The completed refund that issued credit note `credit_note_id`: a credit
+/// note made by a refund says when and how the money went back.
+pub async fn of_credit_note(store: &crate::store::Store, credit_note_id: i64) -> Result<Option<Refund>, BillingError> {
+    Ok(sql::refund_of_credit_note(store, credit_note_id).await?)
+}
+
 /// Refuses a refund that its credit note could not carry: more than what
 /// remains creditable on the invoice (overall, and in `nature` when given),
 /// net of refunds still pending.

@@ -6,15 +6,18 @@ use chrono::{Datelike, NaiveDate};
 use super::catalog::Nature;
 use rust_decimal::Decimal;
 
+use super::address::PostalAddress;
 use super::documents::{
-    self as doc, CreditSettlement, Credited, DocKind, DocLine, InvoiceDoc, Party, PostalAddress, RevenueBookDoc,
-    RevenueLine, ServiceDate, VatRegime,
+    self as doc, BankAccount, CreditSettlement, Credited, DocKind, DocLine, ElectronicAddress, InvoiceDoc, LegacyTerms,
+    Party, RevenueBookDoc, RevenueLine, ServiceDate,
 };
 use super::error::BillingError;
-use super::invoices::{self, Invoice, InvoiceKind};
-use super::payments::PaymentMethod;
+use super::invoices::{self, Invoice, InvoiceKind, LatePenaltyRate};
+use super::payments::{self, PaymentMethod};
+use super::refunds::{self, Refund};
 use super::revenue_book::{self, BookLine};
 use super::settings;
+use super::settings::VatRegime;
 use crate::store::Store;
 
 impl From<Nature> for doc::Nature {
@@ -26,46 +29,27 @@ impl From<Nature> for doc::Nature {
     }
 }
 
-/// Today's free-text address as a postal address: lines split at line breaks and commas, the
-/// last part that starts with a five-digit postcode read as "75011 Paris". (Until the domain
-/// stores structured addresses.)
-fn postal_of(address: &str) -> PostalAddress {
-    let mut parts: Vec<String> = address
-        .split(['\n', '\r', ','])
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect();
-    let postcode_at = parts.iter().rposition(|part| {
-        part.split_once(' ')
-            .is_some_and(|(code, _)| code.len() == 5 && code.chars().all(|c| c.is_ascii_digit()))
-    });
-    let (postcode, city) = match postcode_at {
-        Some(at) => {
-            let part = parts.remove(at);
-            let (code, city) = part.split_once(' ').unwrap_or((part.as_str(), ""));
-            (code.to_string(), city.trim().to_string())
-        }
-        None => (String::new(), parts.pop().unwrap_or_default()),
-    };
-    PostalAddress {
-        lines: parts,
-        postcode,
-        city,
-        country: "FR".to_string(),
+/// A domain address as the documents print it.
+fn postal(address: &PostalAddress) -> doc::PostalAddress {
+    doc::PostalAddress {
+        lines: address.lines.clone(),
+        postcode: address.postcode.clone(),
+        city: address.city.clone(),
+        country: address.country.clone(),
     }
 }
 
-/// The number in today's free-text rate ("10 %", "12,5"), else 10 % a year. (Until the settings
-/// store the rate as a number.)
-fn penalty_rate_of(text: &str) -> Decimal {
-    let number: String = text
-        .trim()
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == '.')
-        .map(|c| if c == ',' { '.' } else { c })
-        .collect();
-    number.parse().unwrap_or(Decimal::new(1000, 2))
+/// An electronic address given with its scheme (the seller's always, a customer's when set).
+fn electronic(value: Option<&str>, scheme: Option<&str>) -> Option<ElectronicAddress> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+    Some(ElectronicAddress {
+        scheme: scheme
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(settings::SIREN_SCHEME)
+            .to_string(),
+        value: value.to_string(),
+    })
 }
 
 fn payment_terms(days: i32) -> String {
@@ -76,9 +60,22 @@ fn payment_terms(days: i32) -> String {
     }
 }
 
-/// The printable form of an issued invoice or credit note; `credited` is the
-/// invoice a credit note corrects.
-pub fn invoice_document(invoice: &Invoice, credited: Option<&Invoice>) -> Result<InvoiceDoc, BillingError> {
+/// The date of the sale or service: the period when the invoice names one, else its date,
+/// else (documents issued before it was asked) the issue date.
+fn service_date(invoice: &Invoice, issue_date: NaiveDate) -> ServiceDate {
+    match (invoice.service_period_start, invoice.service_period_end) {
+        (Some(start), Some(end)) => ServiceDate::Period { start, end },
+        _ => ServiceDate::Day(invoice.service_date.unwrap_or(issue_date)),
+    }
+}
+
+/// The printable form of an issued invoice or credit note; `credited` is the invoice a credit
+/// note corrects, `refund` the completed refund that issued it (if it came from one).
+pub fn invoice_document(
+    invoice: &Invoice,
+    credited: Option<&Invoice>,
+    refund: Option<(&Refund, PaymentMethod)>,
+) -> Result<InvoiceDoc, BillingError> {
     let draft = || {
         BillingError::Conflict(format!(
             "invoice {} is a draft: only issued documents print",
@@ -98,8 +95,13 @@ pub fn invoice_document(invoice: &Invoice, credited: Option<&Invoice>) -> Result
             issue_date: original
                 .issue_date
                 .ok_or_else(|| BillingError::Conflict("credited invoice has no date".into()))?,
-            // Until the lead maps the refund (date, method) of a refunded credit note.
-            settlement: CreditSettlement::Credit,
+            settlement: match refund.and_then(|(r, method)| Some((r.refunded_on?, method))) {
+                Some((on, method)) => CreditSettlement::Refunded {
+                    on,
+                    method: method.label_fr().to_lowercase(),
+                },
+                None => CreditSettlement::Credit,
+            },
         }),
         (InvoiceKind::CreditNote, None) => {
             return Err(BillingError::Conflict(format!(
@@ -112,6 +114,18 @@ pub fn invoice_document(invoice: &Invoice, credited: Option<&Invoice>) -> Result
         InvoiceKind::Invoice => DocKind::Invoice,
         InvoiceKind::CreditNote => DocKind::CreditNote,
     };
+    // Issued before migration 0008: no regime, the texts typed then.
+    let legacy = match seller.vat_regime {
+        Some(_) => None,
+        None => Some(LegacyTerms {
+            vat_mention: seller.vat_mention.clone(),
+            late_penalty_rate: seller.late_penalty_rate.to_string(),
+        }),
+    };
+    let late_penalty_rate = match &seller.late_penalty_rate {
+        LatePenaltyRate::Percent { percent } => *percent,
+        LatePenaltyRate::Text(_) => Decimal::ZERO,
+    };
     Ok(InvoiceDoc {
         kind,
         number,
@@ -119,18 +133,24 @@ pub fn invoice_document(invoice: &Invoice, credited: Option<&Invoice>) -> Result
         due_date: (kind == DocKind::Invoice).then_some(due_date),
         seller: Party {
             name: seller.seller_name.clone(),
-            address: postal_of(&seller.address),
+            address: postal(&seller.address),
             siren: Some(seller.siren.clone()),
             email: seller.email.clone(),
-            electronic_address: None,
+            electronic_address: electronic(
+                seller.electronic_address.as_deref(),
+                seller.electronic_address_scheme.as_deref(),
+            ),
             vat_number: None,
         },
         customer: Party {
             name: customer.name.clone(),
-            address: postal_of(&customer.address),
+            address: postal(&customer.address),
             siren: customer.siren.clone(),
             email: customer.email.clone(),
-            electronic_address: None,
+            electronic_address: electronic(
+                customer.electronic_address.as_deref(),
+                customer.electronic_address_scheme.as_deref(),
+            ),
             vat_number: None,
         },
         customer_is_business: customer.business,
@@ -146,28 +166,78 @@ pub fn invoice_document(invoice: &Invoice, credited: Option<&Invoice>) -> Result
             })
             .collect(),
         total: invoice.total,
-        service_date: ServiceDate::Day(issue_date),
-        purchase_order: None,
-        delivery_address: None,
-        vat_regime: VatRegime::Franchise,
-        late_penalty_rate: penalty_rate_of(&seller.late_penalty_rate),
-        discount_terms: None,
+        service_date: service_date(invoice, issue_date),
+        purchase_order: invoice.purchase_order.clone(),
+        delivery_address: invoice.delivery_address.as_ref().map(postal),
+        vat_regime: match seller.vat_regime {
+            Some(VatRegime::Franchise) | None => doc::VatRegime::Franchise,
+        },
+        late_penalty_rate,
+        discount_terms: seller
+            .discount_terms
+            .clone()
+            .filter(|d| d.trim() != settings::NO_DISCOUNT),
         payment_terms: payment_terms(seller.payment_terms_days),
-        bank_account: None,
+        bank_account: seller.iban.as_ref().map(|iban| BankAccount {
+            iban: iban.clone(),
+            bic: seller.bic.clone(),
+        }),
         credited,
         paid_on: None,
+        legacy,
     })
 }
 
-/// The PDF of invoice or credit note `id`.
-pub async fn invoice_pdf(store: &Store, id: i64) -> Result<Vec<u8>, BillingError> {
+/// Invoice or credit note `id` as the documents print it.
+async fn printable(store: &Store, id: i64) -> Result<InvoiceDoc, BillingError> {
     let invoice = invoices::get(store, id).await?;
     let credited = match invoice.credited_invoice_id {
         Some(original) => Some(invoices::get(store, original).await?),
         None => None,
     };
-    let document = invoice_document(&invoice, credited.as_ref())?;
-    doc::invoice_pdf(&document).map_err(|e| BillingError::Document(e.to_string()))
+    let refund = match invoice.kind {
+        InvoiceKind::CreditNote => match refunds::of_credit_note(store, id).await? {
+            Some(refund) => {
+                let method = payments::get(store, refund.payment_id).await?.method;
+                Some((refund, method))
+            }
+            None => None,
+        },
+        InvoiceKind::Invoice => None,
+    };
+    invoice_document(&invoice, credited.as_ref(), refund.as_ref().map(|(r, m)| (r, *m)))
+}
+
+/// The PDF of invoice or credit note `id`: a Factur-X PDF (PDF/A-3 with its CII XML), or for
+/// a document issued before migration 0008 the plain PDF of what it printed.
+pub async fn invoice_pdf(store: &Store, id: i64) -> Result<Vec<u8>, BillingError> {
+    let document = printable(store, id).await?;
+    doc::invoice_pdf(&document).map_err(document_error)
+}
+
+/// The CII XML (Factur-X, profile EN 16931) of issued invoice or credit note `id`: what its
+/// PDF embeds as `factur-x.xml`. A draft has none, nor a document issued before migration 0008
+/// (its parties have no structured address): both are conflicts.
+pub async fn invoice_xml(store: &Store, id: i64) -> Result<Vec<u8>, BillingError> {
+    let document = printable(store, id).await?;
+    if document.legacy.is_some() {
+        return Err(BillingError::Conflict(format!(
+            "{} was issued before Factur-X: it has no CII XML, only its PDF",
+            document.number
+        )));
+    }
+    doc::invoice_cii_xml(&document).map_err(document_error)
+}
+
+/// A document refused by the documents layer: a missing mention is a conflict the operator
+/// can fix (the settings or the customer), not a server error.
+fn document_error(e: doc::DocumentError) -> BillingError {
+    match e {
+        doc::DocumentError::MissingMention(_) | doc::DocumentError::Invalid { .. } => {
+            BillingError::Conflict(e.to_string())
+        }
+        other => BillingError::Document(other.to_string()),
+    }
 }
 
 pub fn revenue_line(l: &BookLine) -> RevenueLine {
@@ -290,10 +360,13 @@ pub async fn export_book(store: &Store, period: BookPeriod) -> Result<BookExport
     let book = RevenueBookDoc {
         seller: Party {
             name: seller.seller_name.clone(),
-            address: postal_of(&seller.address),
+            address: postal(&seller.address),
             siren: Some(seller.siren.clone()),
             email: seller.email.clone(),
-            electronic_address: None,
+            electronic_address: electronic(
+                Some(&seller.electronic_address),
+                Some(&seller.electronic_address_scheme),
+            ),
             vat_number: None,
         },
         title_period: period.label(),
@@ -311,19 +384,6 @@ pub async fn export_book(store: &Store, period: BookPeriod) -> Result<BookExport
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn free_text_addresses_become_postal_addresses() {
-        let postal = postal_of("  Bâtiment B\r\n3 place du Marché\r69002 Lyon  ");
-        assert_eq!(postal.lines, ["Bâtiment B", "3 place du Marché"]);
-        assert_eq!((postal.postcode.as_str(), postal.city.as_str()), ("69002", "Lyon"));
-        let postal = postal_of("12 rue des Lilas, 75011 Paris");
-        assert_eq!(postal.lines, ["12 rue des Lilas"]);
-        assert_eq!((postal.postcode.as_str(), postal.city.as_str()), ("75011", "Paris"));
-        assert_eq!(postal_of("Papeete").city, "Papeete");
-        assert_eq!(penalty_rate_of("12,5 %"), Decimal::new(125, 1));
-        assert_eq!(penalty_rate_of("trois fois le taux légal"), Decimal::new(1000, 2));
-    }
 
     #[test]
     fn periods() {

@@ -1,10 +1,12 @@
 //! The seller's identity as printed on documents, and the document series.
 
 use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::address::{PostalAddress, ADDRESS};
 use super::error::{invalid, BillingError};
-use super::validate;
+use super::{terms, validate};
 use crate::money::Currency;
 use crate::store::{Store, Tx};
 
@@ -39,34 +41,64 @@ impl Activity {
     }
 }
 
-pub const FRANCHISE_MENTION: &str = "TVA non applicable, art. 293 B du CGI";
+pub use super::terms::{VatRegime, FRANCHISE_MENTION, NO_DISCOUNT};
 
 /// What `billing configure` and the admin's settings page offer by default.
 pub const DEFAULT_PAYMENT_TERMS_DAYS: i32 = 30;
-pub const DEFAULT_LATE_PENALTY_RATE: &str = "trois fois le taux d'intérêt légal";
+/// The late-penalty rate offered by default, percent a year (above three
+/// times the legal interest rate of every semester since 2024).
+pub const DEFAULT_LATE_PENALTY_RATE: Decimal = Decimal::from_parts(15, 0, 0, false, 0);
 pub const DEFAULT_INVOICE_PREFIX: &str = "F";
 pub const DEFAULT_CREDIT_NOTE_PREFIX: &str = "AV";
+/// The scheme of an electronic address that is a SIREN, as the French
+/// e-invoicing directory (annuaire) uses it (ISO 6523 ICD 0225).
+pub const SIREN_SCHEME: &str = "0225";
+/// The scheme of an electronic address that is an e-mail address (EAS list).
+pub const EMAIL_SCHEME: &str = "EM";
+
+fn siren_scheme() -> String {
+    SIREN_SCHEME.into()
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     /// Printed as is; a micro-entrepreneur's name must carry "EI".
     pub seller_name: String,
     pub siren: String,
-    pub address: String,
+    pub address: PostalAddress,
     pub email: Option<String>,
+    /// The seller's address on the e-invoicing network (EN 16931 BT-34);
+    /// blank: the SIREN (scheme 0225).
+    #[serde(default)]
+    pub electronic_address: String,
+    /// Its scheme (BT-34-1): "0225" (SIREN…), "EM" (e-mail)…
+    #[serde(default = "siren_scheme")]
+    pub electronic_address_scheme: String,
+    /// The account transfers are paid to (printed, and BG-17 of the XML).
+    #[serde(default)]
+    pub iban: Option<String>,
+    #[serde(default)]
+    pub bic: Option<String>,
     pub activity: Activity,
-    pub vat_mention: String,
+    /// Decides the VAT mention ([`Settings::vat_mention`]).
+    #[serde(default)]
+    pub vat_regime: VatRegime,
     pub payment_terms_days: i32,
-    /// As printed, e.g. "trois fois le taux d'intérêt légal".
-    pub late_penalty_rate: String,
+    /// Percent a year, e.g. 10 for 10 %; at least three times the legal
+    /// interest rate of the semester ([`terms::minimum_late_penalty_rate`]).
+    pub late_penalty_rate: Decimal,
+    /// The discount for early payment; none prints [`NO_DISCOUNT`].
+    #[serde(default)]
+    pub discount_terms: Option<String>,
     pub invoice_prefix: String,
     pub credit_note_prefix: String,
     pub currency: Currency,
 }
 
 impl Settings {
-    /// Checks and normalises every field.
-    pub fn validated(mut self) -> Result<Settings, BillingError> {
+    /// Checks and normalises every field; the penalty rate is held to the
+    /// legal minimum of `today`'s semester.
+    pub fn validated(mut self, today: NaiveDate) -> Result<Settings, BillingError> {
         self.seller_name = validate::text("seller_name", &self.seller_name, 200)?;
         let words: Vec<&str> = self
             .seller_name
@@ -80,16 +112,29 @@ impl Settings {
             ));
         }
         self.siren = validate::siren(&self.siren)?;
-        self.address = validate::lines("address", &self.address, 500)?;
+        self.address = self.address.validated(&ADDRESS)?;
         self.email = validate::email(self.email.as_deref())?;
-        self.vat_mention = validate::text("vat_mention", &self.vat_mention, 200)?;
+        let (address, scheme) = validate::electronic_address(
+            Some(&self.electronic_address),
+            Some(&self.electronic_address_scheme),
+            Some(&self.siren),
+        )?
+        .ok_or_else(|| invalid("electronic_address", "obligatoire / required"))?;
+        self.electronic_address = address;
+        self.electronic_address_scheme = scheme;
+        self.iban = validate::optional(self.iban.as_deref(), validate::iban)?;
+        self.bic = validate::optional(self.bic.as_deref(), validate::bic)?;
         if !(0..=60).contains(&self.payment_terms_days) {
             return Err(invalid(
                 "payment_terms_days",
                 "must be between 0 and 60 days (Code de commerce L441-10)",
             ));
         }
-        self.late_penalty_rate = validate::text("late_penalty_rate", &self.late_penalty_rate, 200)?;
+        self.late_penalty_rate = terms::late_penalty_rate(self.late_penalty_rate, today)?;
+        self.discount_terms = match self.discount_terms.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(t) => Some(validate::text("discount_terms", t, 300)?),
+        };
         for (field, prefix) in [
             ("invoice_prefix", &mut self.invoice_prefix),
             ("credit_note_prefix", &mut self.credit_note_prefix),
@@ -103,6 +148,16 @@ impl Settings {
             return Err(invalid("credit_note_prefix", "credit notes need their own series"));
         }
         Ok(self)
+    }
+
+    /// The VAT mention every document prints, decided by the regime.
+    pub fn vat_mention(&self) -> &'static str {
+        self.vat_regime.vat_mention()
+    }
+
+    /// The discount terms as printed: the seller's, or "Pas d'escompte…".
+    pub fn discount_text(&self) -> &str {
+        self.discount_terms.as_deref().unwrap_or(NO_DISCOUNT)
     }
 
     /// The series an invoice issued on `date` numbers in, e.g. `F2026`.
@@ -124,7 +179,7 @@ pub fn reference(series: &str, number: i64) -> String {
 /// prefixes and the currency are fixed (a new prefix would start a second
 /// numbering): changing one is refused, naming it.
 pub async fn save(tx: &mut Tx, settings: Settings) -> Result<Settings, BillingError> {
-    let settings = settings.validated()?;
+    let settings = settings.validated(super::dates::today_in(tx).await?)?;
     if crate::billing::sql::settings::any_numbered_in(tx).await? {
         let current = load_in(tx).await?;
         for (field, before, after) in [

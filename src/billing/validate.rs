@@ -49,7 +49,10 @@ pub fn iban(text: &str) -> Result<String, BillingError> {
         .collect::<String>()
         .to_ascii_uppercase();
     if iban.len() < 15 || iban.len() > 34 || !iban.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(invalid("iban", format!("{text:?} is not an IBAN")));
+        return Err(invalid(
+            "iban",
+            format!("« {} » n'est pas un IBAN / {text:?} is not an IBAN", text.trim()),
+        ));
     }
     let (country, check) = (&iban[..2], &iban[2..4]);
     if !country.chars().all(|c| c.is_ascii_uppercase()) || !check.chars().all(|c| c.is_ascii_digit()) {
@@ -75,7 +78,11 @@ pub fn iban(text: &str) -> Result<String, BillingError> {
         if iban.len() != n {
             return Err(invalid(
                 "iban",
-                format!("an IBAN of {country} has {n} characters, {text:?} has {}", iban.len()),
+                format!(
+                    "un IBAN {country} a {n} caractères, celui-ci {} / an IBAN of {country} has {n} characters, {text:?} has {}",
+                    iban.len(),
+                    iban.len()
+                ),
             ));
         }
     }
@@ -88,9 +95,127 @@ pub fn iban(text: &str) -> Result<String, BillingError> {
         }
     }
     if remainder != 1 {
-        return Err(invalid("iban", format!("{text:?} has wrong check digits (mod 97)")));
+        return Err(invalid(
+            "iban",
+            format!(
+                "« {} » : clé de contrôle fausse / {text:?} has wrong check digits (mod 97)",
+                text.trim()
+            ),
+        ));
     }
     Ok(iban)
+}
+
+/// A BIC (ISO 9362): 4 letters (bank), 2 letters (country), 2 letters or
+/// digits (location), then optionally 3 (branch): 8 or 11 characters.
+/// Returned without spaces, upper case.
+pub fn bic(text: &str) -> Result<String, BillingError> {
+    input::check(text.trim(), Lines::One).map_err(|e| invalid("bic", e.fr_en()))?;
+    let bic: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let b = bic.as_bytes();
+    let shaped = (b.len() == 8 || b.len() == 11)
+        && b[..6].iter().all(u8::is_ascii_uppercase)
+        && b[6..].iter().all(u8::is_ascii_alphanumeric);
+    if !shaped {
+        return Err(invalid(
+            "bic",
+            format!(
+                "« {} » n'est pas un BIC (8 ou 11 caractères, ex. BNPAFRPPXXX) / not a BIC",
+                text.trim()
+            ),
+        ));
+    }
+    if !super::address::is_country(&bic[4..6]) {
+        return Err(invalid(
+            "bic",
+            format!(
+                "« {} » : le pays du BIC ({}) n'existe pas / unknown country in the BIC",
+                text.trim(),
+                &bic[4..6]
+            ),
+        ));
+    }
+    Ok(bic)
+}
+
+/// An optional value (blank is none) checked by `check`.
+pub fn optional(
+    value: Option<&str>,
+    check: fn(&str) -> Result<String, BillingError>,
+) -> Result<Option<String>, BillingError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => check(v).map(Some),
+    }
+}
+
+/// An electronic address (EN 16931 BT-34 / BT-49) and its scheme. Blank
+/// address: the SIREN with scheme "0225" when there is one, else none. The
+/// scheme defaults to "EM" for an e-mail address and "0225" otherwise.
+/// "0225" addresses start with a valid SIREN (the French directory's
+/// `SIREN`, `SIREN_SIRET` or `SIREN_SIRET_CODE` forms); "EM" ones are e-mail
+/// addresses; other schemes (a 4-digit ISO 6523 ICD) take an identifier of
+/// letters, digits and `-_.:`.
+pub fn electronic_address(
+    address: Option<&str>,
+    scheme: Option<&str>,
+    default_siren: Option<&str>,
+) -> Result<Option<(String, String)>, BillingError> {
+    const FIELD: &str = "electronic_address";
+    const SCHEME: &str = "electronic_address_scheme";
+    let scheme = scheme.map(str::trim).filter(|s| !s.is_empty());
+    let Some(address) = address.map(str::trim).filter(|a| !a.is_empty()) else {
+        return Ok(default_siren.map(|s| (s.to_string(), crate::billing::settings::SIREN_SCHEME.to_string())));
+    };
+    input::check(address, Lines::One).map_err(|e| invalid(FIELD, e.fr_en()))?;
+    let scheme = match scheme {
+        Some(s) => s.to_ascii_uppercase(),
+        None if address.contains('@') => crate::billing::settings::EMAIL_SCHEME.into(),
+        None => crate::billing::settings::SIREN_SCHEME.into(),
+    };
+    let is_icd = scheme.len() == 4 && scheme.bytes().all(|b| b.is_ascii_digit());
+    if scheme != "EM" && !is_icd {
+        return Err(invalid(
+            SCHEME,
+            format!("« {scheme} » : un code ISO 6523 à 4 chiffres (0225 pour un SIREN) ou EM (e-mail) / a 4-digit ICD or EM"),
+        ));
+    }
+    if address.chars().count() > 100 {
+        return Err(invalid(FIELD, "100 caractères au plus / at most 100 characters"));
+    }
+    let address = match scheme.as_str() {
+        "EM" => input::email(address).map_err(|e| invalid(FIELD, e.to_string()))?,
+        "0225" => {
+            let head = address.split('_').next().unwrap_or_default();
+            siren(head).map_err(|_| {
+                invalid(
+                    FIELD,
+                    format!("« {address} » : une adresse 0225 commence par un SIREN valide (SIREN, SIREN_SIRET…) / must start with a valid SIREN"),
+                )
+            })?;
+            if !address.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(invalid(
+                    FIELD,
+                    format!("« {address} » : lettres, chiffres et _ seulement / letters, digits and _ only"),
+                ));
+            }
+            address.to_string()
+        }
+        _ => {
+            if !address.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) {
+                return Err(invalid(
+                    FIELD,
+                    format!("« {address} » : lettres, chiffres et -_.: seulement / letters, digits and -_.: only"),
+                ));
+            }
+            address.to_string()
+        }
+    };
+    Ok(Some((address, scheme)))
 }
 
 /// A required text on one line, trimmed, at most `max` characters.
@@ -170,6 +295,52 @@ mod tests {
         );
         assert!(lines("address", "1 rue\u{1b}", 500).is_err());
         assert!(lines("address", "\r\n", 500).is_err(), "blank is missing");
+    }
+
+    #[test]
+    fn bics() {
+        assert_eq!(bic("bnpa fr pp").unwrap(), "BNPAFRPP");
+        assert_eq!(bic("BNPAFRPPXXX").unwrap(), "BNPAFRPPXXX");
+        for bad in ["BNPAFRP", "BNPAFRPPXX", "BNP1FRPP", "BNPAXXPP", "BNPAFRPP\u{1b}"] {
+            assert!(
+                matches!(bic(bad), Err(BillingError::Invalid { field: "bic", .. })),
+                "{bad}"
+            );
+        }
+        assert_eq!(optional(Some(" "), bic).unwrap(), None);
+    }
+
+    #[test]
+    fn electronic_addresses() {
+        let ea = |a: Option<&str>, s: Option<&str>, siren: Option<&str>| electronic_address(a, s, siren);
+        assert_eq!(
+            ea(None, None, Some("732829320")).unwrap(),
+            Some(("732829320".into(), "0225".into()))
+        );
+        assert_eq!(ea(Some(" "), Some(""), None).unwrap(), None);
+        assert_eq!(
+            ea(Some("factures@client.fr"), None, Some("732829320")).unwrap(),
+            Some(("factures@client.fr".into(), "EM".into()))
+        );
+        assert_eq!(
+            ea(Some("732829320_73282932000074"), Some("0225"), None).unwrap(),
+            Some(("732829320_73282932000074".into(), "0225".into()))
+        );
+        assert_eq!(
+            ea(Some("4012345000009"), Some("0088"), None).unwrap(),
+            Some(("4012345000009".into(), "0088".into()))
+        );
+        for (a, s, field) in [
+            ("732829321", None, "electronic_address"),
+            ("not an e-mail", Some("EM"), "electronic_address"),
+            ("732829320", Some("XYZ"), "electronic_address_scheme"),
+            ("a b", Some("0088"), "electronic_address"),
+        ] {
+            match ea(Some(a), s, None) {
+                Err(BillingError::Invalid { field: f, .. }) => assert_eq!(f, field, "{a}"),
+                other => panic!("{a}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -8,8 +8,10 @@ use chrono::{NaiveDate, Utc};
 use clap::{Args, Subcommand};
 
 use super::exit;
+use crate::billing::address::PostalAddress;
+use crate::billing::error::invalid;
 use crate::billing::render::{self, BookPeriod};
-use crate::billing::settings::{self, Activity, Settings, FRANCHISE_MENTION};
+use crate::billing::settings::{self, Activity, Settings, VatRegime};
 use crate::billing::{invoices, monthly, revenue_book, BillingError};
 use crate::store::Store;
 
@@ -21,7 +23,7 @@ pub enum BillingCommand {
         json: bool,
     },
     /// Set the seller's identity and series (all printed on documents).
-    Configure(ConfigureArgs),
+    Configure(Box<ConfigureArgs>),
     /// The catalogue: add a product, retire one, list those for sale.
     #[command(subcommand)]
     Product(ProductCommand),
@@ -87,20 +89,44 @@ pub struct ConfigureArgs {
     seller_name: String,
     #[arg(long)]
     siren: String,
-    /// Lines separated by "\n" or given as one line.
+    /// The street lines (1 to 3), separated by "\n". Without --postcode and
+    /// --city, a last line "75011 Paris" gives them.
     #[arg(long)]
     address: String,
     #[arg(long)]
+    postcode: Option<String>,
+    #[arg(long)]
+    city: Option<String>,
+    /// ISO 3166-1 alpha-2 code.
+    #[arg(long, default_value = "FR")]
+    country: String,
+    #[arg(long)]
     email: Option<String>,
+    /// The seller's e-invoicing address; default: the SIREN.
+    #[arg(long)]
+    electronic_address: Option<String>,
+    /// "0225" (SIREN, the French directory) or "EM" (e-mail)…
+    #[arg(long, default_value = settings::SIREN_SCHEME)]
+    electronic_address_scheme: String,
+    /// The account transfers are paid to, printed on invoices.
+    #[arg(long)]
+    iban: Option<String>,
+    #[arg(long)]
+    bic: Option<String>,
     /// goods, services or mixed.
     #[arg(long, default_value = "services")]
     activity: String,
-    #[arg(long, default_value = FRANCHISE_MENTION)]
-    vat_mention: String,
+    /// The VAT regime; only "franchise" (art. 293 B du CGI) today.
+    #[arg(long, default_value = "franchise")]
+    vat_regime: String,
     #[arg(long, default_value_t = settings::DEFAULT_PAYMENT_TERMS_DAYS)]
     payment_terms_days: i32,
-    #[arg(long, default_value = settings::DEFAULT_LATE_PENALTY_RATE)]
+    /// Percent a year, at least three times the legal interest rate (e.g. 15 or "10,5").
+    #[arg(long, default_value_t = settings::DEFAULT_LATE_PENALTY_RATE.to_string())]
     late_penalty_rate: String,
+    /// The discount for early payment; default: "Pas d'escompte pour paiement anticipé".
+    #[arg(long)]
+    discount_terms: Option<String>,
     #[arg(long, default_value = settings::DEFAULT_INVOICE_PREFIX)]
     invoice_prefix: String,
     #[arg(long, default_value = settings::DEFAULT_CREDIT_NOTE_PREFIX)]
@@ -139,11 +165,21 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
                     "{}\nSIREN {}\n{}",
                     s.seller_name,
                     s.siren,
-                    s.address.replace("\\n", "\n")
+                    s.address.printed_lines().join("\n")
                 );
                 println!(
-                    "{} · paiement à {} jours · pénalités : {}",
-                    s.vat_mention, s.payment_terms_days, s.late_penalty_rate
+                    "adresse électronique : {} (schéma {})",
+                    s.electronic_address, s.electronic_address_scheme
+                );
+                if let Some(iban) = &s.iban {
+                    println!("IBAN {iban} · BIC {}", s.bic.as_deref().unwrap_or("-"));
+                }
+                println!(
+                    "{} · paiement à {} jours · pénalités : {} % par an · {}",
+                    s.vat_mention(),
+                    s.payment_terms_days,
+                    crate::billing::terms::percent(s.late_penalty_rate),
+                    s.discount_text()
                 );
                 println!(
                     "séries : {}AAAA / {}AAAA · {}",
@@ -152,15 +188,47 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
             }
         }
         BillingCommand::Configure(a) => {
+            let lines = a.address.replace("\\n", "\n");
+            let address = match (a.postcode, a.city) {
+                (None, None) => PostalAddress {
+                    country: a.country,
+                    ..PostalAddress::from_legacy(&lines)
+                },
+                (postcode, city) => PostalAddress {
+                    lines: lines.lines().map(String::from).collect(),
+                    postcode: postcode.unwrap_or_default(),
+                    city: city.unwrap_or_default(),
+                    country: a.country,
+                },
+            };
+            let rate = a
+                .late_penalty_rate
+                .trim()
+                .trim_end_matches('%')
+                .trim()
+                .replace(',', ".");
             let new = Settings {
                 seller_name: a.seller_name,
                 siren: a.siren,
-                address: a.address.replace("\\n", "\n"),
+                address,
                 email: a.email,
+                electronic_address: a.electronic_address.unwrap_or_default(),
+                electronic_address_scheme: a.electronic_address_scheme,
+                iban: a.iban,
+                bic: a.bic,
                 activity: Activity::parse(&a.activity)?,
-                vat_mention: a.vat_mention,
+                vat_regime: VatRegime::parse(&a.vat_regime)?,
                 payment_terms_days: a.payment_terms_days,
-                late_penalty_rate: a.late_penalty_rate,
+                late_penalty_rate: rate.parse().map_err(|_| {
+                    invalid(
+                        "late_penalty_rate",
+                        format!(
+                            "« {} » n'est pas un pourcentage (ex. 15 ou 10,5) / not a percentage",
+                            a.late_penalty_rate
+                        ),
+                    )
+                })?,
+                discount_terms: a.discount_terms,
                 invoice_prefix: a.invoice_prefix,
                 credit_note_prefix: a.credit_note_prefix,
                 currency: a.currency.parse()?,

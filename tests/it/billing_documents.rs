@@ -49,6 +49,11 @@ async fn issued_and_paid(db: &TestDb) -> (i64, i64) {
             contract_id: None,
             order_id: None,
             period: None,
+            service_date: None,
+            service_period_start: None,
+            service_period_end: None,
+            purchase_order: None,
+            delivery_address: None,
         },
     )
     .await

@@ -9,6 +9,7 @@ use crate::support::billing::*;
 use crate::support::input::CONTROL_TEXTS;
 use crate::support::{Backend, TestDb};
 use chrono::Days;
+use comptoir::billing::address::PostalAddress;
 use comptoir::billing::catalog::{self, Nature, NewProduct};
 use comptoir::billing::contracts::{self, OperationKind};
 use comptoir::billing::credit_notes::{self, CreditRequest};
@@ -88,9 +89,9 @@ async fn every_text_field_refuses_control_characters(backend: Backend) {
     )
     .await;
 
-    for (name, bad, multi_line_ok) in BAD {
+    for (name, bad, _) in BAD {
         let bad = bad.to_string();
-        // Customers: the name is one line, the address may span lines.
+        // Customers: every text is one line, an address's parts too.
         let with = |f: fn(&mut customers::NewCustomer, String), v: String| {
             let mut c = business_input();
             f(&mut c, v);
@@ -107,16 +108,29 @@ async fn every_text_field_refuses_control_characters(backend: Backend) {
             })
             .await;
         }
-        if !multi_line_ok {
-            let c = with(|c, v| c.address = v, bad.clone());
-            refused(&db, &format!("customer address with {name}"), "address", move |tx| {
+        // Every part of an address is one line: a line break is refused too.
+        for (field, c) in [
+            ("address.lines", with(|c, v| c.address.lines = vec![v], bad.clone())),
+            (
+                "address.postcode",
+                with(|c, v| c.address.postcode = v, format!("69{bad}003")),
+            ),
+            ("address.city", with(|c, v| c.address.city = v, format!("Lyon{bad}"))),
+            ("address.country", with(|c, v| c.address.country = v, format!("F{bad}"))),
+            (
+                "electronic_address",
+                with(|c, v| c.electronic_address = Some(v), format!("552100{bad}554")),
+            ),
+        ] {
+            let what = format!("customer {field} with {name}");
+            let update = c.clone();
+            refused(&db, &what, field, move |tx| {
                 Box::pin(async move { customers::create(tx, c).await.map(drop) })
             })
             .await;
-            let c = with(|c, v| c.address = v, bad.clone());
             let id = customer.id;
-            refused(&db, &format!("customer update with {name}"), "address", move |tx| {
-                Box::pin(async move { customers::update(tx, id, c).await.map(drop) })
+            refused(&db, &format!("customer update: {what}"), field, move |tx| {
+                Box::pin(async move { customers::update(tx, id, update).await.map(drop) })
             })
             .await;
         }
@@ -127,20 +141,24 @@ async fn every_text_field_refuses_control_characters(backend: Backend) {
             f(&mut s, v);
             s
         };
-        let mut cases = vec![
+        let cases = vec![
             (
                 "seller_name",
                 set(|s, v| s.seller_name = format!("Marie {v} EI"), bad.clone()),
             ),
-            ("vat_mention", set(|s, v| s.vat_mention = v, bad.clone())),
-            ("late_penalty_rate", set(|s, v| s.late_penalty_rate = v, bad.clone())),
+            ("discount_terms", set(|s, v| s.discount_terms = Some(v), bad.clone())),
             ("invoice_prefix", set(|s, v| s.invoice_prefix = v, format!("F{bad}"))),
             ("email", set(|s, v| s.email = Some(v), format!("m{bad}@x.fr"))),
             ("siren", set(|s, v| s.siren = v, format!("732829{bad}320"))),
+            ("address.lines", set(|s, v| s.address.lines = vec![v], bad.clone())),
+            ("address.city", set(|s, v| s.address.city = v, format!("Paris{bad}"))),
+            ("bic", set(|s, v| s.bic = Some(v), format!("BNPA{bad}FRPP"))),
+            ("iban", set(|s, v| s.iban = Some(v), format!("FR76{bad}3000"))),
+            (
+                "electronic_address",
+                set(|s, v| s.electronic_address = v, format!("732829{bad}320")),
+            ),
         ];
-        if !multi_line_ok {
-            cases.push(("address", set(|s, v| s.address = v, bad.clone())));
-        }
         for (field, s) in cases {
             refused(&db, &format!("settings {field} with {name}"), field, move |tx| {
                 Box::pin(async move { settings::save(tx, s).await.map(drop) })
@@ -258,32 +276,53 @@ async fn every_text_field_refuses_control_characters(backend: Backend) {
 }
 
 async fn addresses_keep_their_line_breaks_as_lf(backend: Backend) {
+    // Addresses have parts since 0008: each line trimmed, blank lines
+    // dropped, the country upper case; read back as saved.
     let db = TestDb::new(backend).await;
     let mut s = valid_settings();
-    s.address = "12 rue des Lilas\r\n75011 Paris\r\n".into();
+    s.address = PostalAddress {
+        lines: vec![" Bâtiment B ".into(), "".into(), "12 rue des Lilas".into()],
+        postcode: " 75011 ".into(),
+        city: " Paris".into(),
+        country: "fr".into(),
+    };
     let mut tx = db.store.begin().await.unwrap();
     settings::save(&mut tx, s).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(
         settings::load(&db.store).await.unwrap().address,
-        "12 rue des Lilas\n75011 Paris"
+        address(&["Bâtiment B", "12 rue des Lilas"], "75011", "Paris")
     );
 
     let mut c = person_input("Zoé Roux");
-    c.address = "  Bâtiment B\r\n3 place du Marché\r69002 Lyon  ".into();
+    c.address = PostalAddress {
+        lines: vec!["  Bâtiment B".into(), "3 place du Marché ".into()],
+        postcode: "69002".into(),
+        city: "Lyon".into(),
+        country: "FR".into(),
+    };
     let created = create_customer(&db.store, c).await;
     let stored = customers::get(&db.store, created.id).await.unwrap();
-    assert_eq!(stored.address, "Bâtiment B\n3 place du Marché\n69002 Lyon");
+    assert_eq!(
+        stored.address,
+        address(&["Bâtiment B", "3 place du Marché"], "69002", "Lyon")
+    );
 
-    // The same rule when corrected.
+    // The same rule when corrected; a foreign address keeps its own postcode.
     let mut c = person_input("Zoé Roux");
-    c.address = "1 rue Neuve\r\n75001 Paris".into();
+    c.address = PostalAddress {
+        lines: vec!["Rue Neuve 1".into()],
+        postcode: "1000".into(),
+        city: "Bruxelles".into(),
+        country: "be".into(),
+    };
     let mut tx = db.store.begin().await.unwrap();
     customers::update(&mut tx, created.id, c).await.unwrap();
     tx.commit().await.unwrap();
+    let corrected = customers::get(&db.store, created.id).await.unwrap().address;
     assert_eq!(
-        customers::get(&db.store, created.id).await.unwrap().address,
-        "1 rue Neuve\n75001 Paris"
+        (corrected.postcode.as_str(), corrected.country.as_str()),
+        ("1000", "BE")
     );
 }
 

@@ -209,9 +209,20 @@ async fn database_refuses_edits_of_an_issued_invoice(backend: Backend) {
         format!("UPDATE invoices SET reference = 'F2026-9999' WHERE id = {id}"),
         format!("UPDATE invoices SET issue_date = '2026-01-01' WHERE id = {id}"),
         format!("UPDATE invoices SET customer_id = customer_id + 0, status = 'draft', series = NULL, number = NULL, reference = NULL WHERE id = {id}"),
+        // The data of 0008: the service date set at issue, and the rest.
+        format!("UPDATE invoices SET service_date = '2026-05-01' WHERE id = {id}"),
+        format!("UPDATE invoices SET service_date = NULL WHERE id = {id}"),
+        format!("UPDATE invoices SET service_period_start = '2026-05-01', service_period_end = '2026-05-31' WHERE id = {id}"),
+        format!("UPDATE invoices SET purchase_order = 'BC-1' WHERE id = {id}"),
+        format!("UPDATE invoices SET delivery_address = '{{\"lines\":[\"x\"],\"postcode\":\"75001\",\"city\":\"Paris\",\"country\":\"FR\"}}' WHERE id = {id}"),
     ] {
         assert_refused(&db, &sql, "immutable").await;
     }
+    assert_eq!(
+        issued.service_date,
+        Some(date(2026, 6, 1)),
+        "a draft without a service date is dated by its issue"
+    );
     for sql in [
         format!("DELETE FROM invoices WHERE id = {id}"),
         "DELETE FROM invoices".to_string(),
@@ -251,6 +262,16 @@ async fn database_refuses_edits_of_an_issued_invoice(backend: Backend) {
     )
     .await
     .expect("a draft's lines may change");
+    assert_eq!(n, 1);
+    let n = raw_execute(
+        &db,
+        &format!(
+            "UPDATE invoices SET purchase_order = 'BC-7', service_date = '2026-05-01' WHERE id = {}",
+            other_draft.id
+        ),
+    )
+    .await
+    .expect("a draft's details may change");
     assert_eq!(n, 1);
     let mut tx = db.store.begin().await.unwrap();
     invoices::mark_sent(&mut tx, id, chrono::Utc::now())

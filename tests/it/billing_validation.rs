@@ -79,11 +79,32 @@ async fn settings_are_validated(backend: Backend) {
             "seller_name",
         ),
         (with(|s| s.seller_name = "   ".into()), "seller_name"),
-        (with(|s| s.address = "".into()), "address"),
+        (with(|s| s.address.lines = vec![]), "address.lines"),
+        (with(|s| s.address.postcode = "".into()), "address.postcode"),
+        (with(|s| s.address.postcode = "7501".into()), "address.postcode"),
+        (with(|s| s.address.city = " ".into()), "address.city"),
+        (with(|s| s.address.country = "XX".into()), "address.country"),
         (with(|s| s.email = Some("marie@".into())), "email"),
+        (with(|s| s.iban = Some("FR7630006000011234567890188".into())), "iban"),
+        (with(|s| s.bic = Some("BNPAFRP".into())), "bic"),
+        (with(|s| s.bic = Some("BNPAXXPP".into())), "bic"),
+        (
+            with(|s| s.electronic_address = "732829321".into()),
+            "electronic_address",
+        ),
+        (
+            with(|s| s.electronic_address_scheme = "XYZ".into()),
+            "electronic_address_scheme",
+        ),
         (with(|s| s.payment_terms_days = 61), "payment_terms_days"),
         (with(|s| s.payment_terms_days = -1), "payment_terms_days"),
-        (with(|s| s.late_penalty_rate = " ".into()), "late_penalty_rate"),
+        (with(|s| s.late_penalty_rate = Decimal::ZERO), "late_penalty_rate"),
+        // Below three times the legal interest rate (2,62 % since 2026: 7,86 %).
+        (
+            with(|s| s.late_penalty_rate = Decimal::new(785, 2)),
+            "late_penalty_rate",
+        ),
+        (with(|s| s.discount_terms = Some("a\u{1b}b".into())), "discount_terms"),
         (with(|s| s.invoice_prefix = "F-".into()), "invoice_prefix"),
         (with(|s| s.credit_note_prefix = "F".into()), "credit_note_prefix"),
     ];
@@ -93,7 +114,9 @@ async fn settings_are_validated(backend: Backend) {
         })
         .await;
     }
-    let err = with(|s| s.seller_name = "Marie Dupont".into()).validated().unwrap_err();
+    let err = with(|s| s.seller_name = "Marie Dupont".into())
+        .validated(date(2026, 12, 1))
+        .unwrap_err();
     assert!(
         err.to_string().contains("EI"),
         "the message says what is missing: {err}"
@@ -104,13 +127,43 @@ async fn settings_are_validated(backend: Backend) {
         "the saved settings are untouched"
     );
 
-    // Spaces in a SIREN are accepted and normalised.
+    // A VAT regime other than the franchise cannot be given (the API reads
+    // it as JSON and names the field).
+    let mut json = serde_json::to_value(valid_settings()).unwrap();
+    json["vat_regime"] = "normal".into();
+    let err = serde_path_to_error::deserialize::<_, Settings>(json).unwrap_err();
+    assert_eq!(err.path().to_string(), "vat_regime");
+    assert!(matches!(
+        settings::VatRegime::parse("réel normal"),
+        Err(BillingError::Invalid {
+            field: "vat_regime",
+            ..
+        })
+    ));
+    let err = with(|s| s.late_penalty_rate = Decimal::ZERO)
+        .validated(date(2026, 12, 1))
+        .unwrap_err();
+    assert!(err.to_string().contains("7,86"), "the message says the minimum: {err}");
+
+    // Spaces in a SIREN are accepted and normalised; the electronic address
+    // defaults to the SIREN, the VAT mention follows the regime, the
+    // discount terms default to none.
     let mut tx = db.store.begin().await.unwrap();
     let s = settings::save(&mut tx, with(|s| s.siren = "732 829 320".into()))
         .await
         .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(s.siren, SELLER_SIREN);
+    assert_eq!(
+        (s.electronic_address.as_str(), s.electronic_address_scheme.as_str()),
+        (SELLER_SIREN, "0225")
+    );
+    assert_eq!(s.vat_mention(), "TVA non applicable, art. 293 B du CGI");
+    assert_eq!(s.discount_text(), "Pas d'escompte pour paiement anticipé");
+    let loaded = settings::load(&db.store).await.unwrap();
+    assert_eq!(loaded, s, "read back as saved");
+    assert_eq!(loaded.late_penalty_rate, Decimal::from(10));
+    assert_eq!(loaded.bic.as_deref(), Some(BIC));
 }
 
 async fn customers_are_validated(backend: Backend) {
@@ -153,10 +206,43 @@ async fn customers_are_validated(backend: Backend) {
         (
             {
                 let mut c = person_input("Jean");
-                c.address = String::new();
+                c.address.lines = vec![];
                 c
             },
-            "address",
+            "address.lines",
+        ),
+        (
+            {
+                let mut c = business_input();
+                c.address.postcode = String::new();
+                c
+            },
+            "address.postcode",
+        ),
+        (
+            {
+                let mut c = person_input("Jean");
+                c.address.city = " ".into();
+                c
+            },
+            "address.city",
+        ),
+        (
+            {
+                let mut c = business_input();
+                c.address.country = "France".into();
+                c
+            },
+            "address.country",
+        ),
+        (
+            {
+                let mut c = business_input();
+                c.electronic_address = Some("pas une adresse".into());
+                c.electronic_address_scheme = Some("EM".into());
+                c
+            },
+            "electronic_address",
         ),
         (
             {
@@ -184,6 +270,28 @@ async fn customers_are_validated(backend: Backend) {
     assert_eq!(
         (ok.kind, ok.siren.as_deref()),
         (CustomerKind::Business, Some(BUSINESS_SIREN))
+    );
+    // A business is reachable at its SIREN unless it gives an address; a
+    // person has none unless given.
+    assert_eq!(
+        (
+            ok.electronic_address.as_deref(),
+            ok.electronic_address_scheme.as_deref()
+        ),
+        (Some(BUSINESS_SIREN), Some("0225"))
+    );
+    assert_eq!(ok.address, address(&["5 avenue de l'Été"], "69003", "Lyon"));
+    let jean = person(&db.store).await;
+    assert_eq!(jean.electronic_address, None);
+    let mut given = business_input();
+    given.electronic_address = Some("factures@dupre.fr".into());
+    let given = create_customer(&db.store, given).await;
+    assert_eq!(
+        (
+            given.electronic_address.as_deref(),
+            given.electronic_address_scheme.as_deref()
+        ),
+        (Some("factures@dupre.fr"), Some("EM"))
     );
     assert!(matches!(
         customers::get(&db.store, 987_654).await,
@@ -309,6 +417,51 @@ async fn invoice_drafts_are_validated(backend: Backend) {
                 vec![line("Remise", Nature::Services, Decimal::ONE, eur(-100))],
             ),
             "lines",
+        ),
+        (
+            NewInvoice {
+                service_date: Some(date(2026, 11, 3)),
+                service_period_start: Some(date(2026, 11, 1)),
+                service_period_end: Some(date(2026, 11, 30)),
+                ..new_invoice(customer, vec![ok(Decimal::ONE)])
+            },
+            "service_date",
+        ),
+        (
+            NewInvoice {
+                service_period_start: Some(date(2026, 11, 1)),
+                ..new_invoice(customer, vec![ok(Decimal::ONE)])
+            },
+            "service_period_end",
+        ),
+        (
+            NewInvoice {
+                service_period_start: Some(date(2026, 11, 30)),
+                service_period_end: Some(date(2026, 11, 1)),
+                ..new_invoice(customer, vec![ok(Decimal::ONE)])
+            },
+            "service_period_end",
+        ),
+        (
+            NewInvoice {
+                service_date: Some(date(1999, 12, 31)),
+                ..new_invoice(customer, vec![ok(Decimal::ONE)])
+            },
+            "service_date",
+        ),
+        (
+            NewInvoice {
+                purchase_order: Some("BC\n42".into()),
+                ..new_invoice(customer, vec![ok(Decimal::ONE)])
+            },
+            "purchase_order",
+        ),
+        (
+            NewInvoice {
+                delivery_address: Some(address(&["Quai 3"], "6900", "Lyon")),
+                ..new_invoice(customer, vec![ok(Decimal::ONE)])
+            },
+            "delivery_address.postcode",
         ),
     ];
     for (bad, field) in cases {

@@ -455,7 +455,7 @@ fn migration_files(backend: Backend) -> Vec<(i64, String, String)> {
 /// Migrates `db` up to `last` the way Comptoir's earlier runner did: its
 /// ledger `comptoir_migrations`, one transaction per migration (PostgreSQL:
 /// under its advisory lock; SQLite: BEGIN IMMEDIATE), no checksum.
-async fn migrate_the_old_way(db: &TestDb, last: i64) {
+pub(crate) async fn migrate_the_old_way(db: &TestDb, last: i64) {
     use sqlx::Connection;
     const LEDGER_PG: &str = "CREATE TABLE IF NOT EXISTS comptoir_migrations (
         version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())";
@@ -525,7 +525,7 @@ async fn rows_of_an_old_database(db: &TestDb) -> (i64, i64) {
 
 /// A database made by the earlier runner (migrations 1-5, its ledger, rows)
 /// moves to sqlx's ledger: 1-5 adopted with their checksums and dates, only
-/// 6 and 7 applied, every row kept, the old ledger left as it was.
+/// 6 to 8 applied, every row kept, the old ledger left as it was.
 async fn an_old_database_is_adopted(backend: Backend) {
     let db = TestDb::unmigrated(backend).await;
     migrate_the_old_way(&db, 5).await;
@@ -533,13 +533,13 @@ async fn an_old_database_is_adopted(backend: Backend) {
     let before = db.store.migration_status().await.unwrap();
     assert_eq!(
         (before.applied, before.pending, before.changed),
-        (vec![1, 2, 3, 4, 5], vec![6, 7], vec![])
+        (vec![1, 2, 3, 4, 5], vec![6, 7, 8], vec![])
     );
 
-    assert_eq!(db.store.migrate().await.unwrap(), vec![6, 7]);
+    assert_eq!(db.store.migrate().await.unwrap(), vec![6, 7, 8]);
 
     let after = db.store.migration_status().await.unwrap();
-    assert_eq!(after.applied, vec![1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(after.applied, vec![1, 2, 3, 4, 5, 6, 7, 8]);
     assert!(after.is_current(), "{after:?}");
     // Adopted, not run: no execution time, and the date the old runner applied them.
     let same_date = match backend {
@@ -557,7 +557,7 @@ async fn an_old_database_is_adopted(backend: Backend) {
             "SELECT COUNT(*) FROM _sqlx_migrations WHERE version > 5 AND execution_time >= 0"
         )
         .await,
-        2
+        3
     );
     assert_eq!(
         count(&db, "comptoir_migrations").await,
@@ -573,6 +573,11 @@ async fn an_old_database_is_adopted(backend: Backend) {
     assert_eq!(row.started_at, None);
     let anne = comptoir::billing::customers::get(&db.store, customer).await.unwrap();
     assert_eq!(anne.name, "Anne Ancienne");
+    assert_eq!(anne.address.lines, vec!["1 rue du Passé"], "8 gave the address parts");
+    assert_eq!(
+        (anne.address.postcode.as_str(), anne.address.city.as_str()),
+        ("75001", "Paris")
+    );
     assert_eq!(count(&db, "signin_attempts").await, 0, "7 created its tables");
 
     // Nothing to do the next time, from this handle or another process's.
@@ -583,17 +588,17 @@ async fn an_old_database_is_adopted(backend: Backend) {
     // before anything is adopted.
     raw_execute(
         &db,
-        "INSERT INTO comptoir_migrations (version, name) VALUES (8, 'from_elsewhere')",
+        "INSERT INTO comptoir_migrations (version, name) VALUES (9, 'from_elsewhere')",
     )
     .await
     .unwrap();
     match db.store.migrate().await {
-        Err(StoreError::Migration { version: 8, message }) => {
+        Err(StoreError::Migration { version: 9, message }) => {
             assert!(message.contains("from_elsewhere"), "{message}")
         }
         other => panic!("an unknown version in comptoir_migrations: {other:?}"),
     }
-    assert_eq!(count(&db, "_sqlx_migrations").await, 7);
+    assert_eq!(count(&db, "_sqlx_migrations").await, 8);
 }
 
 /// Several migrators at once on an empty database (each its own store, as

@@ -118,6 +118,7 @@ fn invoice() -> InvoiceDoc {
         bank_account: None,
         credited: None,
         paid_on: None,
+        legacy: None,
     }
 }
 

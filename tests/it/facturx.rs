@@ -156,6 +156,7 @@ fn mixed_invoice() -> InvoiceDoc {
         }),
         credited: None,
         paid_on: None,
+        legacy: None,
     }
 }
 

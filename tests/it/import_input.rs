@@ -13,6 +13,7 @@ use chrono::Days;
 use comptoir::billing::import::{self, ImportKind, ImportReport, ImportStatus, RowNote};
 
 on_both_backends!(
+    customer_addresses_import_by_parts_with_a_country,
     customer_cells_with_control_characters_are_bad_rows,
     bank_cells_with_control_characters_are_bad_rows,
     bank_rows_dated_out_of_bounds_are_bad_rows,
@@ -48,16 +49,74 @@ fn note(line: u64, message: &str) -> RowNote {
     }
 }
 
+/// Postcode, city and country columns give the parts (country FR when
+/// blank); a bad country or a missing postcode is a bad row named by its
+/// column; a file of old with one address column still imports when its
+/// last line reads "69002 Lyon".
+async fn customer_addresses_import_by_parts_with_a_country(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let text = "Nom;Adresse;Code postal;Ville;Pays\r\n\
+        Anne Belge;Rue Neuve 1;1000;Bruxelles;BE\r\n\
+        Zoé Roux;2 rue du Four;75006;Paris;\r\n\
+        Paul Nulle;1 rue X;75001;Paris;XX\r\n\
+        Léa Sanscode;1 rue Y;;Paris;FR\r\n";
+    let report = run(&db, ImportKind::Customers, "pays.csv", &utf16(text)).await;
+    assert_eq!(report.status, ImportStatus::Failed);
+    assert_eq!(report.errors.len(), 2, "{:?}", report.errors);
+    assert_eq!(report.errors[0].line, 4);
+    assert!(
+        report.errors[0]
+            .message
+            .starts_with("Pays: « XX » n'est pas un code pays ISO 3166"),
+        "{:?}",
+        report.errors[0]
+    );
+    assert_eq!(report.errors[1].line, 5);
+    assert!(
+        report.errors[1]
+            .message
+            .starts_with("Code postal: le code postal est obligatoire"),
+        "{:?}",
+        report.errors[1]
+    );
+    assert_eq!(count(&db, "customers").await, 0, "nothing applied");
+
+    let good = "Nom;Adresse;Code postal;Ville;Pays\r\n\
+        Anne Belge;Rue Neuve 1;1000;Bruxelles;be\r\n\
+        Zoé Roux;2 rue du Four;75006;Paris;\r\n";
+    let report = run(&db, ImportKind::Customers, "bons-pays.csv", &utf16(good)).await;
+    assert_eq!(report.status, ImportStatus::Completed, "{:?}", report.errors);
+    let old = "Nom;Adresse\r\nJean Martin;\"Bâtiment B\r\n3 place du Marché\r\n69002 Lyon\"\r\n";
+    let report = run(&db, ImportKind::Customers, "ancien.csv", &utf16(old)).await;
+    assert_eq!(report.status, ImportStatus::Completed, "{:?}", report.errors);
+    let customers = comptoir::billing::customers::list(&db.store, 10, None).await.unwrap();
+    let by_name = |name: &str| customers.iter().find(|c| c.name == name).unwrap().address.clone();
+    assert_eq!(
+        by_name("Anne Belge"),
+        comptoir::billing::address::PostalAddress {
+            lines: vec!["Rue Neuve 1".into()],
+            postcode: "1000".into(),
+            city: "Bruxelles".into(),
+            country: "BE".into(),
+        }
+    );
+    assert_eq!(by_name("Zoé Roux"), address(&["2 rue du Four"], "75006", "Paris"));
+    assert_eq!(
+        by_name("Jean Martin"),
+        address(&["Bâtiment B", "3 place du Marché"], "69002", "Lyon")
+    );
+}
+
 async fn customer_cells_with_control_characters_are_bad_rows(backend: Backend) {
     let db = TestDb::new(backend).await;
-    let text = "Type;Nom;E-mail;Adresse;Ville;SIREN\r\n\
-        particulier;Jean Martin;jean@exemple.fr;\"3 place du Marché\r\nBâtiment B\";Lyon;\r\n\
-        particulier;Zoé\u{0}Roux;;2 rue du Four;Paris;\r\n\
-        particulier;Léa Petit;;1 rue\u{1b}[2J Haute;Paris;\r\n\
-        particulier;\"Paul\r\nDurand\";;4 rue Neuve;Paris;\r\n\
-        particulier;Max Moreau;max\u{202E}@exemple.fr;5 rue Basse;Paris;\r\n\
-        particulier;Ana Lopez;;6 rue Longue;Pa\u{202E}ris;\r\n\
-        particulier;Noé Blanc;;7 rue Courte;Paris;552\t100554\r\n";
+    let text = "Type;Nom;E-mail;Adresse;Code postal;Ville;SIREN\r\n\
+        particulier;Jean Martin;jean@exemple.fr;\"3 place du Marché\r\nBâtiment B\";69002;Lyon;\r\n\
+        particulier;Zoé\u{0}Roux;;2 rue du Four;75006;Paris;\r\n\
+        particulier;Léa Petit;;1 rue\u{1b}[2J Haute;75001;Paris;\r\n\
+        particulier;\"Paul\r\nDurand\";;4 rue Neuve;75001;Paris;\r\n\
+        particulier;Max Moreau;max\u{202E}@exemple.fr;5 rue Basse;75001;Paris;\r\n\
+        particulier;Ana Lopez;;6 rue Longue;75001;Pa\u{202E}ris;\r\n\
+        particulier;Noé Blanc;;7 rue Courte;75001;Paris;552\t100554\r\n";
     let report = run(&db, ImportKind::Customers, "clients.csv", &utf16(text)).await;
     assert_eq!(report.status, ImportStatus::Failed);
     assert_eq!(
@@ -74,14 +133,22 @@ async fn customer_cells_with_control_characters_are_bad_rows(backend: Backend) {
     assert_eq!(count(&db, "customers").await, 0, "nothing applied");
     assert_eq!(count(&db, "import_keys").await, 0);
 
-    // The good rows alone (a quoted address over two lines): imported, the
-    // address on one line as before.
-    let good = "Type;Nom;E-mail;Adresse;Ville;SIREN\r\n\
-        particulier;Jean Martin;jean@exemple.fr;\"3 place du Marché\r\nBâtiment B\";Lyon;\r\n";
+    // The good rows alone (a quoted address over two lines): imported, one
+    // address line per line of the cell.
+    let good = "Type;Nom;E-mail;Adresse;Code postal;Ville;SIREN\r\n\
+        particulier;Jean Martin;jean@exemple.fr;\"3 place du Marché\r\nBâtiment B\";69002;Lyon;\r\n";
     let report = run(&db, ImportKind::Customers, "bons.csv", &utf16(good)).await;
     assert_eq!(report.status, ImportStatus::Completed, "{:?}", report.errors);
     let customers = comptoir::billing::customers::list(&db.store, 10, None).await.unwrap();
-    assert_eq!(customers[0].address, "3 place du Marché, Bâtiment B, Lyon");
+    assert_eq!(customers[0].address.lines, vec!["3 place du Marché", "Bâtiment B"]);
+    assert_eq!(
+        (
+            customers[0].address.postcode.as_str(),
+            customers[0].address.city.as_str(),
+            customers[0].address.country.as_str()
+        ),
+        ("69002", "Lyon", "FR")
+    );
 }
 
 async fn bank_cells_with_control_characters_are_bad_rows(backend: Backend) {

@@ -13,6 +13,7 @@ mod billing_flow;
 mod billing_input;
 mod billing_jobs;
 mod billing_ledger;
+mod billing_legal_data;
 mod billing_monthly;
 mod billing_numbering;
 mod billing_payments;

@@ -29,5 +29,8 @@ pub async fn update(tx: &mut Tx, by: &Actor, id: i64, changes: NewCustomer) -> R
 }
 
 fn details(c: &Customer) -> serde_json::Value {
-    json!({ "kind": c.kind.as_str(), "name": c.name, "email": c.email, "address": c.address, "siren": c.siren })
+    json!({
+        "kind": c.kind.as_str(), "name": c.name, "email": c.email, "address": c.address, "siren": c.siren,
+        "electronic_address": c.electronic_address, "electronic_address_scheme": c.electronic_address_scheme,
+    })
 }

@@ -34,6 +34,31 @@ pub async fn create_draft(
         "currency": draft.total.currency,
         "lines": draft.lines.len(),
         "payment_terms_days": payment_terms_days,
+        "service_date": draft.service_date,
+        "service_period_start": draft.service_period_start,
+        "service_period_end": draft.service_period_end,
+        "purchase_order": draft.purchase_order,
+        "delivery_address": draft.delivery_address,
+    }));
+    audit::record_in(tx, by, entry).await?;
+    Ok(draft)
+}
+
+/// Sets the service date or period, purchase order and delivery address of
+/// a draft (frozen once issued).
+pub async fn set_details(
+    tx: &mut Tx,
+    by: &Actor,
+    id: i64,
+    details: invoices::DraftDetails,
+) -> Result<Invoice, BillingError> {
+    let draft = invoices::set_details(tx, id, details).await?;
+    let entry = Record::new("invoice.details", format!("invoice:{id}")).details(json!({
+        "service_date": draft.service_date,
+        "service_period_start": draft.service_period_start,
+        "service_period_end": draft.service_period_end,
+        "purchase_order": draft.purchase_order,
+        "delivery_address": draft.delivery_address,
     }));
     audit::record_in(tx, by, entry).await?;
     Ok(draft)

@@ -7,6 +7,7 @@
 //! `jobs::book::request`, which first did it this way.)
 
 pub mod book;
+pub mod catalog;
 pub mod contracts;
 pub mod customers;
 pub mod invoices;

@@ -16,7 +16,7 @@ use crate::store::Tx;
 /// Who pays: a customer created with the order, or one that exists.
 #[derive(Debug, Clone)]
 pub enum Payer {
-    New(NewCustomer),
+    New(Box<NewCustomer>),
     Existing(i64),
 }
 
@@ -47,7 +47,7 @@ pub struct Placed {
 /// customer names its field as `customer.<field>`.
 pub async fn place(tx: &mut Tx, by: &Actor, p: PlaceOrder) -> Result<Placed, BillingError> {
     let (customer_id, customer_created) = match p.payer {
-        Payer::New(new) => (customers::create(tx, new).await.map_err(as_customer_field)?.id, true),
+        Payer::New(new) => (customers::create(tx, *new).await.map_err(as_customer_field)?.id, true),
         Payer::Existing(id) => (id, false),
     };
     let order = orders::create(
@@ -109,8 +109,13 @@ fn as_customer_field(e: BillingError) -> BillingError {
                 "kind" => "customer.kind",
                 "name" => "customer.name",
                 "email" => "customer.email",
-                "address" => "customer.address",
+                "address.lines" => "customer.address.lines",
+                "address.postcode" => "customer.address.postcode",
+                "address.city" => "customer.address.city",
+                "address.country" => "customer.address.country",
                 "siren" => "customer.siren",
+                "electronic_address" => "customer.electronic_address",
+                "electronic_address_scheme" => "customer.electronic_address_scheme",
                 _ => "customer",
             },
             message,

@@ -20,8 +20,16 @@ const CELL: Style = Style::regular(9.0);
 /// Renders `doc` as a Factur-X PDF (PDF/A-3 with its CII XML embedded); refuses it when a
 /// mandatory mention is missing.
 pub fn invoice_pdf(doc: &InvoiceDoc) -> Result<Vec<u8>, DocumentError> {
-    check_mentions(doc)?;
-    let xml = super::cii::invoice_cii_xml(doc)?;
+    let xml = match doc.legacy {
+        None => {
+            check_mentions(doc)?;
+            Some(super::cii::invoice_cii_xml(doc)?)
+        }
+        Some(_) => {
+            check_legacy_mentions(doc)?;
+            None
+        }
+    };
     let title = title(doc);
     let mut writer = Writer::new(&title, Orientation::Portrait)?;
     writer.set_running_head(Some(fill("document.continued", &[("title", &title)])));
@@ -30,15 +38,32 @@ pub fn invoice_pdf(doc: &InvoiceDoc) -> Result<Vec<u8>, DocumentError> {
     lines(&mut writer, doc);
     closing(&mut writer, doc);
     let pdf = writer.finish_document(&identity(&doc.seller))?;
-    super::facturx::attach(
-        pdf,
-        &super::facturx::Attachment {
-            xml: &xml,
-            title: &title,
-            author: &doc.seller.name,
-            date: doc.issue_date,
-        },
-    )
+    match xml {
+        Some(xml) => super::facturx::attach(
+            pdf,
+            &super::facturx::Attachment {
+                xml: &xml,
+                title: &title,
+                author: &doc.seller.name,
+                date: doc.issue_date,
+            },
+        ),
+        None => pdf.save(),
+    }
+}
+
+/// A document issued before migration 0008 was checked by the rules of its day: what it
+/// printed is reprinted, not judged again.
+fn check_legacy_mentions(doc: &InvoiceDoc) -> Result<(), DocumentError> {
+    if doc.number.trim().is_empty() {
+        return Err(DocumentError::MissingMention("document number"));
+    }
+    if doc.kind == DocKind::CreditNote && doc.credited.is_none() {
+        return Err(DocumentError::MissingMention(
+            "number and date of the invoice a credit note corrects",
+        ));
+    }
+    Ok(())
 }
 
 fn title(doc: &InvoiceDoc) -> String {
@@ -251,6 +276,26 @@ fn heading(writer: &mut Writer, doc: &InvoiceDoc, title: &str) {
     if let (DocKind::Invoice, Some(due)) = (doc.kind, doc.due_date) {
         writer.paragraph(BODY, &fill("document.due_date", &[("date", &date_fr(due))]));
     }
+    if doc.legacy.is_none() {
+        service_and_category(writer, doc);
+    } else if let Some(order) = doc.purchase_order.as_deref().filter(|o| !o.trim().is_empty()) {
+        writer.paragraph(BODY, &fill("document.purchase_order", &[("number", order)]));
+    }
+    if let (DocKind::CreditNote, Some(credited)) = (doc.kind, &doc.credited) {
+        writer.gap(4.0);
+        writer.paragraph(
+            Style::bold(9.5),
+            &fill(
+                "credit_note.cites",
+                &[("number", &credited.number), ("date", &date_fr(credited.issue_date))],
+            ),
+        );
+    }
+    writer.gap(12.0);
+}
+
+/// The date of the sale or service, the purchase order and the category of the operation.
+fn service_and_category(writer: &mut Writer, doc: &InvoiceDoc) {
     let service = match doc.service_date {
         ServiceDate::Day(day) => fill("document.service_date", &[("date", &date_fr(day))]),
         ServiceDate::Period { start, end } => fill(
@@ -269,17 +314,6 @@ fn heading(writer: &mut Writer, doc: &InvoiceDoc, title: &str) {
             &[("category", OperationCategory::of(&doc.lines).label())],
         ),
     );
-    if let (DocKind::CreditNote, Some(credited)) = (doc.kind, &doc.credited) {
-        writer.gap(4.0);
-        writer.paragraph(
-            Style::bold(9.5),
-            &fill(
-                "credit_note.cites",
-                &[("number", &credited.number), ("date", &date_fr(credited.issue_date))],
-            ),
-        );
-    }
-    writer.gap(12.0);
 }
 
 fn lines(writer: &mut Writer, doc: &InvoiceDoc) {
@@ -320,7 +354,11 @@ fn closing(writer: &mut Writer, doc: &InvoiceDoc) {
     let (right, width) = (writer.right() - 3.0, writer.content_width());
     writer.block(right, width, Align::Right, TOTAL, &total);
     writer.gap(10.0);
-    writer.paragraph(BODY, doc.vat_regime.mention());
+    let vat_mention = match &doc.legacy {
+        Some(legacy) => legacy.vat_mention.as_str(),
+        None => doc.vat_regime.mention(),
+    };
+    writer.paragraph(BODY, vat_mention);
     match (&doc.kind, &doc.credited) {
         (DocKind::CreditNote, Some(credited)) => {
             let state = match &credited.settlement {
@@ -349,16 +387,19 @@ fn invoice_terms(writer: &mut Writer, doc: &InvoiceDoc) {
         };
         writer.paragraph(BODY, &text);
     }
-    let discount = match doc.discount_terms.as_deref().filter(|d| !d.trim().is_empty()) {
-        Some(terms) => fill("document.discount", &[("terms", terms.trim())]),
-        None => t("document.no_discount").to_string(),
-    };
-    writer.paragraph(BODY, &discount);
+    if doc.legacy.is_none() {
+        let discount = match doc.discount_terms.as_deref().filter(|d| !d.trim().is_empty()) {
+            Some(terms) => fill("document.discount", &[("terms", terms.trim())]),
+            None => t("document.no_discount").to_string(),
+        };
+        writer.paragraph(BODY, &discount);
+    }
     if doc.customer_is_business {
-        writer.paragraph(
-            BODY,
-            &fill("document.late_penalty", &[("rate", &percent_fr(doc.late_penalty_rate))]),
-        );
+        let penalty = match &doc.legacy {
+            Some(legacy) => fill("document.late_penalty_text", &[("rate", &legacy.late_penalty_rate)]),
+            None => fill("document.late_penalty", &[("rate", &percent_fr(doc.late_penalty_rate))]),
+        };
+        writer.paragraph(BODY, &penalty);
         writer.paragraph(BODY, t("document.recovery_indemnity"));
     }
 }

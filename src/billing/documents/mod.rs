@@ -184,6 +184,19 @@ pub struct InvoiceDoc {
     pub credited: Option<Credited>,
     /// An invoice fully paid on that day prints "Facture acquittée le …".
     pub paid_on: Option<NaiveDate>,
+    /// Set on a document issued before the legal terms were structured (migration 0008): it
+    /// prints the texts it was issued with, none of the mentions added since, and carries no
+    /// CII XML (its parties have no structured addresses to put in one).
+    pub legacy: Option<LegacyTerms>,
+}
+
+/// The free texts a document issued before migration 0008 printed, kept as they were.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyTerms {
+    /// E.g. "TVA non applicable, art. 293 B du CGI", as typed in the settings then.
+    pub vat_mention: String,
+    /// E.g. "trois fois le taux d'intérêt légal".
+    pub late_penalty_rate: String,
 }
 
 /// The category of the operation (a 2026 mention): from the lines' natures.

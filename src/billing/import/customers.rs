@@ -1,7 +1,10 @@
 //! Customers from a CSV file: type (particulier / entreprise), nom, e-mail,
-//! adresse, SIREN. A `prénom` column is put before the name; `complément`,
-//! `code postal` and `ville` columns are appended to the address. Each row
-//! is keyed by its SIREN, else its e-mail, else its name and address.
+//! adresse, code postal, ville, pays, SIREN. A `prénom` column is put before
+//! the name; a `complément` column adds an address line; `pays` (an ISO
+//! 3166 code) defaults to FR. Files of old with one address column and no
+//! postcode or city columns still import when the address's last line reads
+//! "75011 Paris". Each row is keyed by its SIREN, else its e-mail, else its
+//! name and address.
 
 use std::collections::HashMap;
 
@@ -9,9 +12,11 @@ use super::chunk::{Claim, Ctx, Pending, CHUNK_ATTEMPTS};
 use super::decode::{header_key, words};
 use super::rows::Rows;
 use super::{check_cells, field, reason, sha256_hex, Header, ImportError, CHUNK_ROWS};
+use crate::billing::address::{PostalAddress, ADDRESS as ADDRESS_FIELDS};
 use crate::billing::customers::{self, CustomerKind, NewCustomer};
 use crate::billing::sql::imports as sql;
 use crate::billing::validate;
+use crate::billing::BillingError;
 use crate::input::Lines;
 
 const ENTITY: &str = "customer";
@@ -26,6 +31,7 @@ addressline1 rue street";
 const COMPLEMENT: &str = "complement complementdadresse complementadresse adresse2 adresseligne2 address2 addressline2";
 const POSTCODE: &str = "codepostal cp postalcode postcode zip zipcode";
 const CITY: &str = "ville city commune localite town";
+const COUNTRY: &str = "pays country codepays countrycode";
 const SIREN: &str = "siren numerosiren nsiren siret numerosiret nsiret sirensiret sirenousiret";
 
 const PERSON_WORDS: &str = "particulier,particuliers,person,personne,personne physique,individual,individuel,prive,\
@@ -49,6 +55,7 @@ struct Columns {
     complement: Option<usize>,
     postcode: Option<usize>,
     city: Option<usize>,
+    country: Option<usize>,
     siren: Option<usize>,
 }
 
@@ -68,6 +75,7 @@ impl Columns {
             complement: h.find(COMPLEMENT),
             postcode: h.find(POSTCODE),
             city: h.find(CITY),
+            country: h.find(COUNTRY),
             siren: h.find(SIREN),
         })
     }
@@ -88,6 +96,7 @@ impl Columns {
                 (self.complement, Lines::Many),
                 (self.postcode, Lines::One),
                 (self.city, Lines::One),
+                (self.country, Lines::One),
                 (self.siren, Lines::One),
             ],
         )?;
@@ -129,22 +138,43 @@ impl Columns {
             field(record, Some(self.name))
         ));
         let name = validate::text("name", &full_name, 200).map_err(|e| col(Some(self.name), "", reason(e)))?;
-        let mut parts: Vec<String> = [Some(self.address), self.complement]
+        let lines: Vec<String> = [Some(self.address), self.complement]
             .into_iter()
             .flat_map(|i| field(record, i).lines())
             .map(collapse)
             .filter(|l| !l.is_empty())
             .collect();
-        let town = collapse(&format!(
-            "{} {}",
-            field(record, self.postcode),
-            field(record, self.city)
-        ));
-        if !town.is_empty() {
-            parts.push(town);
-        }
-        let address =
-            validate::text("address", &parts.join(", "), 500).map_err(|e| col(Some(self.address), "", reason(e)))?;
+        let (postcode, city) = (field(record, self.postcode), field(record, self.city));
+        let country = match field(record, self.country) {
+            "" => "FR",
+            c => c,
+        };
+        let address = if self.postcode.is_none() && self.city.is_none() {
+            PostalAddress {
+                country: country.to_string(),
+                ..PostalAddress::from_legacy(&lines.join("\n"))
+            }
+        } else {
+            PostalAddress {
+                lines,
+                postcode: collapse(postcode),
+                city: collapse(city),
+                country: country.to_string(),
+            }
+        };
+        let address = address.validated(&ADDRESS_FIELDS).map_err(|e| {
+            let column = match &e {
+                BillingError::Invalid { field, .. } if *field == ADDRESS_FIELDS.postcode => {
+                    self.postcode.or(Some(self.address))
+                }
+                BillingError::Invalid { field, .. } if *field == ADDRESS_FIELDS.city => {
+                    self.city.or(Some(self.address))
+                }
+                BillingError::Invalid { field, .. } if *field == ADDRESS_FIELDS.country => self.country,
+                _ => Some(self.address),
+            };
+            col(column, "pays", reason(e))
+        })?;
         let email =
             validate::email(Some(field(record, self.email))).map_err(|e| col(self.email, "e-mail", reason(e)))?;
         Ok(NewCustomer {
@@ -153,6 +183,8 @@ impl Columns {
             email,
             address,
             siren,
+            electronic_address: None,
+            electronic_address_scheme: None,
         })
     }
 }
@@ -164,7 +196,7 @@ fn key(c: &NewCustomer) -> String {
         (None, Some(email)) => format!("customer:email:{}", email.to_lowercase()),
         (None, None) => format!(
             "customer:name:{}",
-            sha256_hex(format!("{}\n{}", words(&c.name), words(&c.address)).as_bytes())
+            sha256_hex(format!("{}\n{}", words(&c.name), words(&c.address.printed_lines().join(", "))).as_bytes())
         ),
     }
 }

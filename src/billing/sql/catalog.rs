@@ -59,6 +59,17 @@ pub(crate) async fn list_active(store: &Store) -> Result<Vec<Product>, StoreErro
     .collect()
 }
 
+pub(crate) async fn list_all(store: &Store) -> Result<Vec<Product>, StoreError> {
+    read!(
+        fetch_all,
+        store,
+        &format!("SELECT {COLUMNS} FROM products ORDER BY sku")
+    )?
+    .iter()
+    .map(decode)
+    .collect()
+}
+
 pub(crate) async fn by_sku(tx: &mut Tx, sku: &str) -> Result<Option<Product>, StoreError> {
     sql!(
         fetch_optional,

@@ -2,11 +2,13 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 
+use crate::billing::address::PostalAddress;
 use crate::billing::customers::{Customer, CustomerKind, NewCustomer};
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Backend, Store, StoreError, Tx};
 
-const COLUMNS: &str = "id, kind, name, email, address, siren, created_at";
+const COLUMNS: &str = "id, kind, name, email, address, postcode, city, country, siren, electronic_address,
+    electronic_address_scheme, created_at";
 
 fn decode(r: &AnyRow) -> Result<Customer, StoreError> {
     let kind: String = r.get("kind")?;
@@ -15,8 +17,15 @@ fn decode(r: &AnyRow) -> Result<Customer, StoreError> {
         kind: CustomerKind::parse(&kind).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         name: r.get("name")?,
         email: r.get("email")?,
-        address: r.get("address")?,
+        address: PostalAddress::from_columns(
+            &r.get::<String>("address")?,
+            r.get("postcode")?,
+            r.get("city")?,
+            r.get("country")?,
+        ),
         siren: r.get("siren")?,
+        electronic_address: r.get("electronic_address")?,
+        electronic_address_scheme: r.get("electronic_address_scheme")?,
         created_at: r.get("created_at")?,
     })
 }
@@ -26,14 +35,20 @@ pub(crate) async fn insert(tx: &mut Tx, c: &NewCustomer) -> Result<Customer, Sto
         fetch_one,
         tx,
         &format!(
-            "INSERT INTO customers (kind, name, email, address, siren, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
+            "INSERT INTO customers (kind, name, email, address, postcode, city, country, siren,
+                 electronic_address, electronic_address_scheme, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
         ),
         c.kind.as_str(),
         &c.name,
         c.email.as_deref(),
-        &c.address,
+        c.address.lines_text(),
+        &c.address.postcode,
+        &c.address.city,
+        &c.address.country,
         c.siren.as_deref(),
+        c.electronic_address.as_deref(),
+        c.electronic_address_scheme.as_deref(),
         Utc::now()
     )?;
     decode(&row)
@@ -44,14 +59,20 @@ pub(crate) async fn update(tx: &mut Tx, id: i64, c: &NewCustomer) -> Result<Cust
         fetch_optional,
         tx,
         &format!(
-            "UPDATE customers SET kind = $1, name = $2, email = $3, address = $4, siren = $5
-             WHERE id = $6 RETURNING {COLUMNS}"
+            "UPDATE customers SET kind = $1, name = $2, email = $3, address = $4, postcode = $5, city = $6,
+                 country = $7, siren = $8, electronic_address = $9, electronic_address_scheme = $10
+             WHERE id = $11 RETURNING {COLUMNS}"
         ),
         c.kind.as_str(),
         &c.name,
         c.email.as_deref(),
-        &c.address,
+        c.address.lines_text(),
+        &c.address.postcode,
+        &c.address.city,
+        &c.address.country,
         c.siren.as_deref(),
+        c.electronic_address.as_deref(),
+        c.electronic_address_scheme.as_deref(),
         id
     )?;
     row.as_ref().map(decode).transpose()?.ok_or(StoreError::NotFound)
@@ -90,10 +111,12 @@ pub(crate) async fn list(store: &Store, limit: i64, before: Option<i64>) -> Resu
 
 /// Case is ignored for ASCII letters only, on both backends (PostgreSQL's
 /// `lower()` under the "C" collation folds exactly what SQLite's does).
-const SEARCH_PG: &str = "SELECT id, kind, name, email, address, siren, created_at FROM customers
+const SEARCH_PG: &str = "SELECT id, kind, name, email, address, postcode, city, country, siren, electronic_address,
+     electronic_address_scheme, created_at FROM customers
      WHERE (LOWER(name COLLATE \"C\") LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(email, '') COLLATE \"C\") LIKE $1 ESCAPE '\\')
        AND id < $2 ORDER BY id DESC LIMIT $3";
-const SEARCH_SQLITE: &str = "SELECT id, kind, name, email, address, siren, created_at FROM customers
+const SEARCH_SQLITE: &str = "SELECT id, kind, name, email, address, postcode, city, country, siren, electronic_address,
+     electronic_address_scheme, created_at FROM customers
      WHERE (LOWER(name) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE $1 ESCAPE '\\')
        AND id < $2 ORDER BY id DESC LIMIT $3";
 

@@ -4,15 +4,19 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use super::catalog::money;
+use crate::billing::address::PostalAddress;
 use crate::billing::catalog::Nature;
-use crate::billing::invoices::{Invoice, InvoiceFilter, InvoiceKind, InvoiceLine, InvoiceStatus, NewInvoice, Snapshot};
+use crate::billing::invoices::{
+    DraftDetails, Invoice, InvoiceFilter, InvoiceKind, InvoiceLine, InvoiceStatus, NewInvoice, Snapshot,
+};
 use crate::money::Money;
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Backend, Store, StoreError, Tx};
 
 const COLUMNS: &str = "id, kind, status, series, number, reference, customer_id, contract_id, order_id, period,
     currency, total_minor, paid_minor, credited_minor, issue_date, due_date, credited_invoice_id, reason,
-    snapshot, sent_at, payment_terms_days";
+    snapshot, sent_at, payment_terms_days, service_date, service_period_start, service_period_end, purchase_order,
+    delivery_address";
 const LINE_COLUMNS: &str = "position, description, nature, quantity, unit_price_minor, total_minor";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -54,6 +58,11 @@ fn decode(r: &AnyRow) -> Result<Invoice, StoreError> {
         snapshot: r.opt_json::<Snapshot>("snapshot")?,
         sent_at: r.get("sent_at")?,
         payment_terms_days: r.get("payment_terms_days")?,
+        service_date: r.get("service_date")?,
+        service_period_start: r.get("service_period_start")?,
+        service_period_end: r.get("service_period_end")?,
+        purchase_order: r.get("purchase_order")?,
+        delivery_address: r.opt_json::<PostalAddress>("delivery_address")?,
         lines: Vec::new(),
     })
 }
@@ -71,20 +80,31 @@ fn decode_line(r: &AnyRow, currency: crate::money::Currency) -> Result<InvoiceLi
     })
 }
 
+fn address_json(a: &Option<PostalAddress>) -> Result<Option<sqlx::types::Json<serde_json::Value>>, StoreError> {
+    Ok(match a {
+        Some(a) => Some(sqlx::types::Json(serde_json::to_value(a)?)),
+        None => None,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert_draft(
     tx: &mut Tx,
     kind: InvoiceKind,
     new: &NewInvoice,
+    details: &DraftDetails,
     total: Money,
     credited_invoice_id: Option<i64>,
     reason: Option<&str>,
 ) -> Result<i64, StoreError> {
+    let delivery = address_json(&details.delivery_address)?;
     let row = sql!(
         fetch_one,
         tx,
         "INSERT INTO invoices (kind, status, customer_id, contract_id, order_id, period, currency, total_minor,
-             credited_invoice_id, reason, created_at)
-         VALUES ($1, 'draft', $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+             credited_invoice_id, reason, created_at, service_date, service_period_start, service_period_end,
+             purchase_order, delivery_address)
+         VALUES ($1, 'draft', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
         kind.as_str(),
         new.customer_id,
         new.contract_id,
@@ -94,7 +114,12 @@ pub(crate) async fn insert_draft(
         total.minor,
         credited_invoice_id,
         reason,
-        Utc::now()
+        Utc::now(),
+        details.service_date,
+        details.service_period_start,
+        details.service_period_end,
+        details.purchase_order.as_deref(),
+        delivery
     )?;
     row.get("id")
 }
@@ -138,20 +163,23 @@ pub(crate) async fn mark_issued(
     reference: &str,
     issue_date: NaiveDate,
     due_date: NaiveDate,
+    service_date: Option<NaiveDate>,
     snapshot: &Snapshot,
 ) -> Result<(), StoreError> {
+    let snapshot = sqlx::types::Json(serde_json::to_value(snapshot)?);
     let n = sql!(
         execute,
         tx,
         "UPDATE invoices SET status = 'issued', series = $1, number = $2, reference = $3, issue_date = $4,
-             due_date = $5, snapshot = $6
-         WHERE id = $7 AND status = 'draft'",
+             due_date = $5, snapshot = $6, service_date = $7
+         WHERE id = $8 AND status = 'draft'",
         series,
         number,
         reference,
         issue_date,
         due_date,
-        sqlx::types::Json(serde_json::to_value(snapshot)?),
+        snapshot,
+        service_date,
         id
     )?;
     if n != 1 {
@@ -196,6 +224,28 @@ pub(crate) async fn set_payment_terms(tx: &mut Tx, id: i64, days: Option<i32>) -
         tx,
         "UPDATE invoices SET payment_terms_days = $1 WHERE id = $2 AND status = 'draft'",
         days,
+        id
+    )?;
+    if n != 1 {
+        return Err(StoreError::Conflict(format!("invoice {id} is no longer a draft")));
+    }
+    Ok(())
+}
+
+/// The details of a draft besides its lines.
+pub(crate) async fn set_details(tx: &mut Tx, id: i64, d: &DraftDetails) -> Result<(), StoreError> {
+    let delivery = address_json(&d.delivery_address)?;
+    let n = sql!(
+        execute,
+        tx,
+        "UPDATE invoices SET service_date = $1, service_period_start = $2, service_period_end = $3,
+             purchase_order = $4, delivery_address = $5
+         WHERE id = $6 AND status = 'draft'",
+        d.service_date,
+        d.service_period_start,
+        d.service_period_end,
+        d.purchase_order.as_deref(),
+        delivery,
         id
     )?;
     if n != 1 {

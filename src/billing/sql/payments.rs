@@ -340,6 +340,19 @@ pub(crate) async fn refunds_for_payment(store: &Store, payment_id: i64) -> Resul
     .collect()
 }
 
+/// The completed refund that issued credit note `credit_note_id`, if any.
+pub(crate) async fn refund_of_credit_note(store: &Store, credit_note_id: i64) -> Result<Option<Refund>, StoreError> {
+    read!(
+        fetch_optional,
+        store,
+        &format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE credit_note_id = $1 AND status = 'completed'"),
+        credit_note_id
+    )?
+    .as_ref()
+    .map(decode_refund)
+    .transpose()
+}
+
 pub(crate) async fn set_refund_failed(tx: &mut Tx, id: i64, why: &str) -> Result<(), StoreError> {
     sql!(
         execute,

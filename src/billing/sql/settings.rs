@@ -1,25 +1,63 @@
-use chrono::Utc;
+use std::str::FromStr;
 
-use crate::billing::settings::{Activity, Settings};
+use chrono::Utc;
+use rust_decimal::Decimal;
+
+use crate::billing::address::PostalAddress;
+use crate::billing::settings::{Activity, Settings, VatRegime};
+use crate::billing::terms;
 use crate::money::Currency;
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Store, StoreError, Tx};
 
-const SELECT: &str = "SELECT seller_name, siren, address, email, activity, vat_mention, payment_terms_days,
-    late_penalty_rate, invoice_prefix, credit_note_prefix, currency FROM billing_settings WHERE id = 1";
+const SELECT: &str = "SELECT seller_name, siren, address, postcode, city, country, email, electronic_address,
+    electronic_address_scheme, iban, bic, activity, vat_regime, payment_terms_days, late_penalty_rate,
+    late_penalty_percent, discount_terms, invoice_prefix, credit_note_prefix, currency
+    FROM billing_settings WHERE id = 1";
+
+/// The rate of settings saved before it was a number (migration 0008 keeps
+/// the old text in `late_penalty_rate`): the text when it is one ("10 %",
+/// "10,5"), else the legal minimum of today, which is what the default text
+/// ("trois fois le taux d'intérêt légal") said. Saving the settings again
+/// stores a number.
+fn legacy_rate(text: &str) -> Decimal {
+    let t = text.trim().trim_end_matches('%').trim().replace(',', ".");
+    match Decimal::from_str(&t) {
+        Ok(rate) if rate > Decimal::ZERO => rate,
+        _ => terms::minimum_late_penalty_rate(Utc::now().date_naive()),
+    }
+}
 
 fn decode(r: &AnyRow) -> Result<Settings, StoreError> {
     let activity: String = r.get("activity")?;
     let currency: String = r.get("currency")?;
+    let regime: String = r.get("vat_regime")?;
+    let percent: Option<String> = r.get("late_penalty_percent")?;
+    let late_penalty_rate = match percent {
+        Some(p) => Decimal::from_str(&p).map_err(|_| StoreError::Corrupt(format!("late_penalty_percent {p:?}")))?,
+        None => legacy_rate(&r.get::<String>("late_penalty_rate")?),
+    };
+    let siren: String = r.get("siren")?;
+    let electronic_address: Option<String> = r.get("electronic_address")?;
     Ok(Settings {
         seller_name: r.get("seller_name")?,
-        siren: r.get("siren")?,
-        address: r.get("address")?,
+        address: PostalAddress::from_columns(
+            &r.get::<String>("address")?,
+            r.get("postcode")?,
+            r.get("city")?,
+            r.get("country")?,
+        ),
         email: r.get("email")?,
+        electronic_address: electronic_address.unwrap_or_else(|| siren.clone()),
+        electronic_address_scheme: r.get("electronic_address_scheme")?,
+        siren,
+        iban: r.get("iban")?,
+        bic: r.get("bic")?,
         activity: Activity::parse(&activity).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        vat_mention: r.get("vat_mention")?,
+        vat_regime: VatRegime::parse(&regime).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         payment_terms_days: r.get("payment_terms_days")?,
-        late_penalty_rate: r.get("late_penalty_rate")?,
+        late_penalty_rate,
+        discount_terms: r.get("discount_terms")?,
         invoice_prefix: r.get("invoice_prefix")?,
         credit_note_prefix: r.get("credit_note_prefix")?,
         currency: currency
@@ -29,26 +67,46 @@ fn decode(r: &AnyRow) -> Result<Settings, StoreError> {
 }
 
 pub(crate) async fn save(tx: &mut Tx, s: &Settings) -> Result<(), StoreError> {
+    // `vat_mention` and `late_penalty_rate` keep the printed texts, derived,
+    // for whoever reads the table; the numbers and the regime are the truth.
     sql!(
         execute,
         tx,
-        "INSERT INTO billing_settings (id, seller_name, siren, address, email, activity, vat_mention,
-             payment_terms_days, late_penalty_rate, invoice_prefix, credit_note_prefix, currency, updated_at)
-         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        "INSERT INTO billing_settings (id, seller_name, siren, address, postcode, city, country, email,
+             electronic_address, electronic_address_scheme, iban, bic, activity, vat_regime, vat_mention,
+             payment_terms_days, late_penalty_rate, late_penalty_percent, discount_terms, invoice_prefix,
+             credit_note_prefix, currency, updated_at)
+         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+             $21, $22)
          ON CONFLICT (id) DO UPDATE SET seller_name = excluded.seller_name, siren = excluded.siren,
-             address = excluded.address, email = excluded.email, activity = excluded.activity,
+             address = excluded.address, postcode = excluded.postcode, city = excluded.city,
+             country = excluded.country, email = excluded.email,
+             electronic_address = excluded.electronic_address,
+             electronic_address_scheme = excluded.electronic_address_scheme, iban = excluded.iban,
+             bic = excluded.bic, activity = excluded.activity, vat_regime = excluded.vat_regime,
              vat_mention = excluded.vat_mention, payment_terms_days = excluded.payment_terms_days,
-             late_penalty_rate = excluded.late_penalty_rate, invoice_prefix = excluded.invoice_prefix,
-             credit_note_prefix = excluded.credit_note_prefix, currency = excluded.currency,
-             updated_at = excluded.updated_at",
+             late_penalty_rate = excluded.late_penalty_rate,
+             late_penalty_percent = excluded.late_penalty_percent, discount_terms = excluded.discount_terms,
+             invoice_prefix = excluded.invoice_prefix, credit_note_prefix = excluded.credit_note_prefix,
+             currency = excluded.currency, updated_at = excluded.updated_at",
         &s.seller_name,
         &s.siren,
-        &s.address,
+        s.address.lines_text(),
+        &s.address.postcode,
+        &s.address.city,
+        &s.address.country,
         s.email.as_deref(),
+        &s.electronic_address,
+        &s.electronic_address_scheme,
+        s.iban.as_deref(),
+        s.bic.as_deref(),
         s.activity.as_str(),
-        &s.vat_mention,
+        s.vat_regime.as_str(),
+        s.vat_mention(),
         s.payment_terms_days,
-        &s.late_penalty_rate,
+        format!("{} %", terms::percent(s.late_penalty_rate)),
+        s.late_penalty_rate.to_string(),
+        s.discount_terms.as_deref(),
         &s.invoice_prefix,
         &s.credit_note_prefix,
         s.currency.code(),

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::billing_input::{refusal, FieldErrors};
 use super::{empty_as_none, filter_text, next_before, Admin, AdminError, Form, Path, Query, PAGE_SIZE};
 use crate::billing::actions::customers as actions;
+use crate::billing::address::PostalAddress;
 use crate::billing::contracts::{self, ContractFilter};
 use crate::billing::customers::{self, CustomerKind, NewCustomer};
 use crate::billing::invoices::{self, InvoiceFilter};
@@ -66,15 +67,38 @@ struct CustomerForm {
     kind: String,
     #[serde(default)]
     name: String,
+    /// The street lines, one per line (3 at most).
     #[serde(default)]
-    address: String,
+    address_lines: String,
+    #[serde(default)]
+    postcode: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    country: String,
     #[serde(default)]
     email: String,
     #[serde(default)]
     siren: String,
+    #[serde(default)]
+    electronic_address: String,
+    #[serde(default)]
+    electronic_address_scheme: String,
 }
 
-const FIELDS: &[&str] = &["kind", "name", "address", "email", "siren"];
+/// The fields the form shows an error next to (the domain's names).
+const FIELDS: &[&str] = &[
+    "kind",
+    "name",
+    "address.lines",
+    "address.postcode",
+    "address.city",
+    "address.country",
+    "email",
+    "siren",
+    "electronic_address",
+    "electronic_address_scheme",
+];
 
 fn form_page(
     admin: &Admin,
@@ -108,9 +132,14 @@ impl CustomerForm {
         CustomerForm {
             kind: c.kind.as_str().into(),
             name: c.name.clone(),
-            address: c.address.clone(),
+            address_lines: c.address.lines_text(),
+            postcode: c.address.postcode.clone(),
+            city: c.address.city.clone(),
+            country: c.address.country.clone(),
             email: c.email.clone().unwrap_or_default(),
             siren: c.siren.clone().unwrap_or_default(),
+            electronic_address: c.electronic_address.clone().unwrap_or_default(),
+            electronic_address_scheme: c.electronic_address_scheme.clone().unwrap_or_default(),
         }
     }
 
@@ -124,8 +153,15 @@ impl CustomerForm {
             kind,
             name: self.name.clone(),
             email: Some(self.email.clone()),
-            address: self.address.clone(),
+            address: PostalAddress {
+                lines: self.address_lines.lines().map(String::from).collect(),
+                postcode: self.postcode.clone(),
+                city: self.city.clone(),
+                country: self.country.clone(),
+            },
             siren: Some(self.siren.clone()),
+            electronic_address: Some(self.electronic_address.clone()),
+            electronic_address_scheme: Some(self.electronic_address_scheme.clone()),
         })
     }
 }
@@ -172,6 +208,7 @@ async fn update(admin: Admin, Path(id): Path<i64>, Form(form): Form<CustomerForm
 async fn new_form(admin: Admin) -> Result<Response, AdminError> {
     let form = CustomerForm {
         kind: "person".into(),
+        country: "FR".into(),
         ..CustomerForm::default()
     };
     form_page(&admin, StatusCode::OK, &form, &FieldErrors::new(), None)

@@ -11,6 +11,7 @@ mod api_keys;
 mod audit;
 mod billing_input;
 mod book;
+mod catalog;
 mod contracts;
 mod customers;
 mod dashboard;
@@ -53,6 +54,7 @@ pub(super) fn routes() -> Routes {
         .merge(customers::routes())
         .merge(contracts::routes())
         .merge(orders::routes())
+        .merge(catalog::routes())
         .merge(invoices::routes())
         .merge(payments::routes())
         .merge(imports::routes())
@@ -75,6 +77,7 @@ pub(super) fn templates() -> impl Iterator<Item = (&'static str, &'static str)> 
     .chain(customers::TEMPLATES.iter().copied())
     .chain(contracts::TEMPLATES.iter().copied())
     .chain(orders::TEMPLATES.iter().copied())
+    .chain(catalog::TEMPLATES.iter().copied())
     .chain(invoices::TEMPLATES.iter().copied())
     .chain(payments::TEMPLATES.iter().copied())
     .chain(imports::TEMPLATES.iter().copied())

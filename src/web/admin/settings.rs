@@ -5,11 +5,16 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use chrono::Utc;
+use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use super::billing_input::{refusal, FieldErrors};
 use super::{Admin, AdminError, Form};
 use crate::billing::actions::settings as actions;
-use crate::billing::settings::{self, Activity, Settings, FRANCHISE_MENTION};
+use crate::billing::address::PostalAddress;
+use crate::billing::settings::{self, Activity, Settings, VatRegime};
+use crate::billing::terms;
 use crate::billing::BillingError;
 use crate::money::Currency;
 use crate::web::{Access, Routes};
@@ -26,29 +31,79 @@ pub(super) fn routes() -> Routes {
 struct SettingsForm {
     seller_name: String,
     siren: String,
-    address: String,
+    /// The street lines, one per line (3 at most).
+    #[serde(default)]
+    address_lines: String,
+    #[serde(default)]
+    postcode: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    country: String,
     #[serde(default)]
     email: String,
+    #[serde(default)]
+    electronic_address: String,
+    #[serde(default)]
+    electronic_address_scheme: String,
+    #[serde(default)]
+    iban: String,
+    #[serde(default)]
+    bic: String,
     activity: String,
-    vat_mention: String,
+    #[serde(default)]
+    vat_regime: String,
     payment_terms_days: String,
     late_penalty_rate: String,
+    #[serde(default)]
+    discount_terms: String,
     invoice_prefix: String,
     credit_note_prefix: String,
     currency: String,
 }
+
+/// The fields the page shows an error next to (the domain's names).
+const FIELDS: &[&str] = &[
+    "seller_name",
+    "siren",
+    "address.lines",
+    "address.postcode",
+    "address.city",
+    "address.country",
+    "email",
+    "electronic_address",
+    "electronic_address_scheme",
+    "iban",
+    "bic",
+    "activity",
+    "vat_regime",
+    "payment_terms_days",
+    "late_penalty_rate",
+    "discount_terms",
+    "invoice_prefix",
+    "credit_note_prefix",
+    "currency",
+];
 
 impl SettingsForm {
     fn of(s: &Settings) -> SettingsForm {
         SettingsForm {
             seller_name: s.seller_name.clone(),
             siren: s.siren.clone(),
-            address: s.address.replace("\\n", "\n"),
+            address_lines: s.address.lines_text(),
+            postcode: s.address.postcode.clone(),
+            city: s.address.city.clone(),
+            country: s.address.country.clone(),
             email: s.email.clone().unwrap_or_default(),
+            electronic_address: s.electronic_address.clone(),
+            electronic_address_scheme: s.electronic_address_scheme.clone(),
+            iban: s.iban.clone().unwrap_or_default(),
+            bic: s.bic.clone().unwrap_or_default(),
             activity: s.activity.as_str().into(),
-            vat_mention: s.vat_mention.clone(),
+            vat_regime: s.vat_regime.as_str().into(),
             payment_terms_days: s.payment_terms_days.to_string(),
-            late_penalty_rate: s.late_penalty_rate.clone(),
+            late_penalty_rate: terms::percent(s.late_penalty_rate),
+            discount_terms: s.discount_terms.clone().unwrap_or_default(),
             invoice_prefix: s.invoice_prefix.clone(),
             credit_note_prefix: s.credit_note_prefix.clone(),
             currency: s.currency.code().into(),
@@ -59,12 +114,20 @@ impl SettingsForm {
         SettingsForm {
             seller_name: String::new(),
             siren: String::new(),
-            address: String::new(),
+            address_lines: String::new(),
+            postcode: String::new(),
+            city: String::new(),
+            country: "FR".into(),
             email: String::new(),
+            electronic_address: String::new(),
+            electronic_address_scheme: settings::SIREN_SCHEME.into(),
+            iban: String::new(),
+            bic: String::new(),
             activity: "services".into(),
-            vat_mention: FRANCHISE_MENTION.into(),
+            vat_regime: VatRegime::Franchise.as_str().into(),
             payment_terms_days: settings::DEFAULT_PAYMENT_TERMS_DAYS.to_string(),
-            late_penalty_rate: settings::DEFAULT_LATE_PENALTY_RATE.into(),
+            late_penalty_rate: terms::percent(settings::DEFAULT_LATE_PENALTY_RATE),
+            discount_terms: String::new(),
             invoice_prefix: settings::DEFAULT_INVOICE_PREFIX.into(),
             credit_note_prefix: settings::DEFAULT_CREDIT_NOTE_PREFIX.into(),
             currency: "EUR".into(),
@@ -76,25 +139,46 @@ impl SettingsForm {
             field,
             message: message.into(),
         };
+        let rate = self
+            .late_penalty_rate
+            .trim()
+            .trim_end_matches('%')
+            .trim()
+            .replace(',', ".");
         Ok(Settings {
             seller_name: self.seller_name.clone(),
             siren: self.siren.clone(),
-            address: self.address.replace("\r\n", "\n"),
+            address: PostalAddress {
+                lines: self.address_lines.lines().map(String::from).collect(),
+                postcode: self.postcode.clone(),
+                city: self.city.clone(),
+                country: self.country.clone(),
+            },
             email: Some(self.email.trim().to_string()).filter(|e| !e.is_empty()),
+            electronic_address: self.electronic_address.clone(),
+            electronic_address_scheme: self.electronic_address_scheme.clone(),
+            iban: Some(self.iban.clone()),
+            bic: Some(self.bic.clone()),
             activity: Activity::parse(&self.activity)?,
-            vat_mention: self.vat_mention.clone(),
+            vat_regime: VatRegime::parse(&self.vat_regime)?,
             payment_terms_days: self
                 .payment_terms_days
                 .trim()
                 .parse()
-                .map_err(|_| invalid("payment_terms_days", "a number of days"))?,
-            late_penalty_rate: self.late_penalty_rate.clone(),
+                .map_err(|_| invalid("payment_terms_days", "un nombre de jours / a number of days"))?,
+            late_penalty_rate: rate.parse::<Decimal>().map_err(|_| {
+                invalid(
+                    "late_penalty_rate",
+                    "un pourcentage annuel, ex. 15 ou 10,5 / a yearly percentage",
+                )
+            })?,
+            discount_terms: Some(self.discount_terms.clone()),
             invoice_prefix: self.invoice_prefix.trim().to_string(),
             credit_note_prefix: self.credit_note_prefix.trim().to_string(),
             currency: self
                 .currency
                 .parse::<Currency>()
-                .map_err(|_| invalid("currency", "an ISO 4217 code such as EUR"))?,
+                .map_err(|_| invalid("currency", "un code ISO 4217 comme EUR / an ISO 4217 code such as EUR"))?,
         })
     }
 }
@@ -108,14 +192,17 @@ fn render(
     status: StatusCode,
     form: &SettingsForm,
     locked: bool,
-    error: Option<(String, String)>,
+    errors: &FieldErrors,
+    error: Option<String>,
 ) -> Result<Response, AdminError> {
-    let (error_field, error_message) = error.unzip();
+    let minimum = terms::percent(terms::minimum_late_penalty_rate(Utc::now().date_naive()));
     admin.render_status(
         status,
         "admin/settings.html",
         "settings",
-        minijinja::context! { form => form, locked => locked, error_field => error_field, error => error_message },
+        minijinja::context! {
+            form => form, locked => locked, errors => errors, error => error, minimum_rate => minimum,
+        },
     )
 }
 
@@ -126,33 +213,38 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
         Err(e) => return Err(e.into()),
     };
     let locked = series_in_use(&admin).await?;
-    render(&admin, StatusCode::OK, &form, locked, None)
+    render(&admin, StatusCode::OK, &form, locked, &FieldErrors::new(), None)
 }
 
 async fn save(admin: Admin, Form(form): Form<SettingsForm>) -> Result<Response, AdminError> {
     let locked = series_in_use(&admin).await?;
-    let refuse = |field: &str, message: String| {
-        render(
+    let mut errors = FieldErrors::new();
+    let new = match form.settings() {
+        Ok(s) => s,
+        Err(e) => {
+            let message = refusal(e, FIELDS, &mut errors)?;
+            return render(
+                &admin,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form,
+                locked,
+                &errors,
+                Some(message),
+            );
+        }
+    };
+    let mut tx = admin.state.store.begin().await?;
+    if let Err(e) = actions::save(&mut tx, &admin.actor, new).await {
+        tx.rollback().await?;
+        let message = refusal(e, FIELDS, &mut errors)?;
+        return render(
             &admin,
             StatusCode::UNPROCESSABLE_ENTITY,
             &form,
             locked,
-            Some((field.to_string(), message)),
-        )
-    };
-    let new = match form.settings().and_then(Settings::validated) {
-        Ok(s) => s,
-        Err(BillingError::Invalid { field, message }) => return refuse(field, message),
-        Err(e) => return Err(e.into()),
-    };
-    let mut tx = admin.state.store.begin().await?;
-    match actions::save(&mut tx, &admin.actor, new).await {
-        Ok(_) => {}
-        Err(BillingError::Invalid { field, message }) => {
-            tx.rollback().await?;
-            return refuse(field, message);
-        }
-        Err(e) => return Err(e.into()),
+            &errors,
+            Some(message),
+        );
     }
     tx.commit().await?;
     Ok(admin.redirect("/admin/settings", "Réglages enregistrés / settings saved"))

@@ -5,14 +5,19 @@
 //! `GET /api/openapi.json` describes every route here (kept true by a test).
 
 mod contracts;
+mod credit_notes;
+mod customers;
 mod error;
 mod extract;
 pub mod idempotency;
+mod invoices;
 mod money;
 mod openapi;
 mod orders;
 mod payments;
 mod prices;
+mod products;
+mod settings;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -33,6 +38,11 @@ pub(super) fn routes() -> Routes {
         .merge(orders::routes())
         .merge(payments::routes())
         .merge(contracts::routes())
+        .merge(products::routes())
+        .merge(customers::routes())
+        .merge(invoices::routes())
+        .merge(credit_notes::routes())
+        .merge(settings::routes())
 }
 
 /// The API key a request was admitted with (the guard put it there).

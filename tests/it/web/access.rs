@@ -87,6 +87,13 @@ async fn refused_without_credentials(backend: Backend) {
         for (who, client) in [("anonymous", &mut anonymous), ("bad key", &mut wrong_key)] {
             let answer = match route.method.as_str() {
                 "GET" => client.get(&path).await,
+                "PUT" => {
+                    let request = reqwest::Client::new()
+                        .put(client.url(&path))
+                        .header("content-type", "application/json")
+                        .body("{}");
+                    client.send(request).await
+                }
                 _ => client.post_form_raw(&path, &[("a".into(), "1".into())]).await,
             };
             let refused = match route.access {

@@ -29,7 +29,10 @@ async fn a_customer_is_created_through_the_form(backend: Backend) {
             &[
                 ("kind", "business"),
                 ("name", "Atelier Dupré SARL"),
-                ("address", "5 avenue de la Gare\n69003 Lyon"),
+                ("address_lines", "5 avenue de la Gare\r\nBâtiment C"),
+                ("postcode", "69003"),
+                ("city", "Lyon"),
+                ("country", "FR"),
                 ("email", "compta@atelier.example"),
                 ("siren", "552 100 554"),
             ],
@@ -57,6 +60,17 @@ async fn a_customer_is_created_through_the_form(backend: Backend) {
     let stored = comptoir::billing::customers::get(&app.db.store, id).await.unwrap();
     assert_eq!(stored.kind, CustomerKind::Business);
     assert_eq!(stored.email.as_deref(), Some("compta@atelier.example"));
+    assert_eq!(stored.address.lines, vec!["5 avenue de la Gare", "Bâtiment C"]);
+    assert_eq!(
+        (stored.address.postcode.as_str(), stored.address.city.as_str()),
+        ("69003", "Lyon")
+    );
+    assert_eq!(
+        stored.electronic_address.as_deref(),
+        Some(BUSINESS_SIREN),
+        "a business is reachable at its SIREN by default"
+    );
+    assert!(page.body.contains("69003 Lyon"), "the address shown by parts");
     assert_eq!(
         audit_actions(&app, &format!("customer:{id}")).await,
         ["customer.create"]
@@ -73,7 +87,10 @@ async fn an_invalid_customer_is_refused_by_its_field_and_nothing_is_created(back
             &[
                 ("kind", "business"),
                 ("name", "Sans SIREN SAS"),
-                ("address", "1 rue Haute, Paris"),
+                ("address_lines", "1 rue Haute"),
+                ("postcode", "75001"),
+                ("city", "Paris"),
+                ("country", "FR"),
                 ("email", ""),
                 ("siren", ""),
             ],
@@ -87,10 +104,49 @@ async fn an_invalid_customer_is_refused_by_its_field_and_nothing_is_created(back
     );
     let siren_error = answer.body.find("field-error").expect("a field message");
     assert!(
-        answer.body[siren_error..].starts_with("field-error\" role=\"alert\">is required for a business customer"),
+        answer.body[siren_error..]
+            .starts_with("field-error\" role=\"alert\">le SIREN est obligatoire pour un client professionnel"),
         "{}",
         &answer.body[siren_error..siren_error + 120]
     );
+    // A business without its postcode, a bad country: the French message by
+    // the field, what was typed kept.
+    for (name, value, field_message) in [
+        ("postcode", "", "le code postal est obligatoire"),
+        ("postcode", "750", "un code postal français a 5 chiffres"),
+        ("country", "ZZ", "n&#x27;est pas un code pays ISO 3166"),
+        ("city", "", "la ville est obligatoire"),
+        ("address_lines", "", "l&#x27;adresse (numéro et rue) est obligatoire"),
+    ] {
+        let mut fields = vec![
+            ("kind", "business"),
+            ("name", "Sans Code SAS"),
+            ("address_lines", "1 rue Haute"),
+            ("postcode", "75001"),
+            ("city", "Paris"),
+            ("country", "FR"),
+            ("email", ""),
+            ("siren", "552 100 554"),
+        ];
+        for f in fields.iter_mut() {
+            if f.0 == name {
+                f.1 = value;
+            }
+        }
+        let answer = client.post_form("/admin/customers", &fields).await;
+        assert_eq!(answer.status, 422, "{name}={value}: {}", answer.body);
+        let own = answer.body.find(&format!("name=\"{name}\"")).expect("the field");
+        let error = answer.body[own..].find("field-error").expect("a field message") + own;
+        assert!(
+            answer.body[error..].starts_with(&format!("field-error\" role=\"alert\">{field_message}")),
+            "{name}={value}: {}",
+            &answer.body[error..(error + 160).min(answer.body.len())]
+        );
+        assert!(
+            answer.body.contains("value=\"Sans Code SAS\""),
+            "what was typed is kept"
+        );
+    }
     // A wrong SIREN key, a bad e-mail, a missing name and an unknown kind.
     for (fields, field_message) in [
         (
@@ -214,7 +270,10 @@ async fn a_customer_is_corrected_and_issued_invoices_keep_their_details(backend:
             &[
                 ("kind", "business"),
                 ("name", "Martin SAS"),
-                ("address", "1 rue Neuve\n75001 Paris"),
+                ("address_lines", "1 rue Neuve"),
+                ("postcode", "75001"),
+                ("city", "Paris"),
+                ("country", "FR"),
                 ("email", ""),
                 ("siren", ""),
             ],
@@ -234,7 +293,10 @@ async fn a_customer_is_corrected_and_issued_invoices_keep_their_details(backend:
             &[
                 ("kind", "person"),
                 ("name", "Jean Martin-Leroy"),
-                ("address", "1 rue Neuve\n75001 Paris"),
+                ("address_lines", "1 rue Neuve"),
+                ("postcode", "75001"),
+                ("city", "Paris"),
+                ("country", "FR"),
                 ("email", "jean@example.fr"),
                 ("siren", ""),
             ],
@@ -246,11 +308,14 @@ async fn a_customer_is_corrected_and_issued_invoices_keep_their_details(backend:
         .unwrap();
     assert_eq!(stored.name, "Jean Martin-Leroy");
     assert_eq!(stored.email.as_deref(), Some("jean@example.fr"));
+    assert_eq!(stored.address.lines, vec!["1 rue Neuve"]);
     // The issued invoice still carries the details it was issued with.
     let invoice = comptoir::billing::invoices::get(&app.db.store, issued.id)
         .await
         .unwrap();
-    assert_eq!(invoice.snapshot.expect("issued").customer.name, "Jean Martin");
+    let snapshot = invoice.snapshot.expect("issued");
+    assert_eq!(snapshot.customer.name, "Jean Martin");
+    assert_eq!(snapshot.customer.address.lines, vec!["3 place du Marché"]);
     assert!(audit_actions(&app, &format!("customer:{}", customer.id))
         .await
         .contains(&"customer.update".to_string()));

@@ -40,7 +40,10 @@ async fn draft_through_forms(client: &mut Client) -> i64 {
             &[
                 ("kind", "person"),
                 ("name", "Jean Martin"),
-                ("address", "3 place du Marché\n69002 Lyon"),
+                ("address_lines", "3 place du Marché"),
+                ("postcode", "69002"),
+                ("city", "Lyon"),
+                ("country", "FR"),
                 ("email", "jean.martin@example.fr"),
                 ("siren", ""),
             ],
@@ -410,7 +413,134 @@ async fn the_invoice_list_filters_by_status_kind_and_customer(backend: Backend) 
     assert_eq!(bad.status, 422);
 }
 
+/// The date or period of the sale or service, the purchase order and a
+/// delivery address given on the draft form: kept on the draft, shown, and
+/// refused in French by their field (the typed values kept).
+async fn a_draft_carries_its_service_period_purchase_order_and_delivery_address(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    save_settings(&app.db.store).await;
+    let customer = person(&app.db.store).await;
+    let mut client = app.signed_in().await;
+    let customer_id = customer.id.to_string();
+    let form = client.get("/admin/invoices/new").await;
+    for name in [
+        "service_date",
+        "service_period_start",
+        "purchase_order",
+        "delivery_postcode",
+    ] {
+        assert!(form.body.contains(&format!("name=\"{name}\"")), "{name} on the form");
+    }
+    let base = |extra: &[(&'static str, &'static str)]| {
+        let mut f: Vec<(&str, String)> = vec![
+            ("customer_id", customer_id.clone()),
+            ("description_1", "Livraison de céramiques".into()),
+            ("nature_1", "goods".into()),
+            ("quantity_1", "1".into()),
+            ("unit_price_1", "80,00".into()),
+            ("purchase_order", "BC-2026-117".into()),
+        ];
+        for (k, v) in extra {
+            f.retain(|(name, _)| name != k);
+            f.push((k, v.to_string()));
+        }
+        f
+    };
+    for (extra, field, french) in [
+        (
+            vec![("service_period_start", "2026-11-01")],
+            "service_period_end",
+            "la fin de la période est obligatoire",
+        ),
+        (
+            vec![
+                ("service_period_start", "2026-11-30"),
+                ("service_period_end", "2026-11-01"),
+            ],
+            "service_period_end",
+            "la fin de la période précède son début",
+        ),
+        (
+            vec![("service_date", "31/02/2026")],
+            "service_date",
+            "« 31/02/2026 » n&#x27;est pas une date",
+        ),
+        (
+            vec![
+                ("delivery_lines", "Quai 3"),
+                ("delivery_postcode", "690"),
+                ("delivery_city", "Lyon"),
+                ("delivery_country", "FR"),
+            ],
+            "delivery_postcode",
+            "un code postal français a 5 chiffres",
+        ),
+    ] {
+        let fields = base(&extra);
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let answer = client.post_form("/admin/invoices", &pairs).await;
+        assert_eq!(answer.status, 422, "{extra:?}: {}", answer.body);
+        let own = answer.body.find(&format!("name=\"{field}\"")).expect("the field");
+        let next = answer.body[own..].find("field-error").expect("a message") + own;
+        assert!(
+            answer.body[next..].starts_with(&format!("field-error\" role=\"alert\">{french}")),
+            "{extra:?}: {}",
+            &answer.body[next..(next + 160).min(answer.body.len())]
+        );
+        assert!(answer.body.contains("value=\"BC-2026-117\""), "what was typed is kept");
+    }
+    assert_eq!(count(&app.db, "invoices").await, 0, "nothing created");
+
+    let fields = base(&[
+        ("service_period_start", "01/11/2026"),
+        ("service_period_end", "2026-11-30"),
+        ("delivery_lines", "Entrepôt B\r\nQuai 3"),
+        ("delivery_postcode", "69007"),
+        ("delivery_city", "Lyon"),
+        ("delivery_country", "fr"),
+    ]);
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let answer = client.post_form("/admin/invoices", &pairs).await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let id = id_in(answer.location());
+    let draft = invoices::get(&app.db.store, id).await.unwrap();
+    assert_eq!(draft.service_date, None);
+    assert_eq!(
+        (draft.service_period_start, draft.service_period_end),
+        (
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 1),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 30)
+        )
+    );
+    assert_eq!(draft.purchase_order.as_deref(), Some("BC-2026-117"));
+    let delivery = draft.delivery_address.clone().expect("a delivery address");
+    assert_eq!(delivery.lines, vec!["Entrepôt B", "Quai 3"]);
+    assert_eq!((delivery.postcode.as_str(), delivery.country.as_str()), ("69007", "FR"));
+    let page = client.get(&format!("/admin/invoices/{id}")).await;
+    assert_eq!(
+        text_by_id(&page.body, "invoice-purchase-order").as_deref(),
+        Some("BC-2026-117")
+    );
+    assert!(text_by_id(&page.body, "invoice-service")
+        .unwrap()
+        .contains("01/11/2026"));
+    assert!(text_by_id(&page.body, "invoice-delivery")
+        .unwrap()
+        .contains("69007 Lyon"));
+    assert!(audit_actions(&app, &format!("invoice:{id}"))
+        .await
+        .contains(&"invoice.create".to_string()));
+
+    // Issued, the period stays (no service date is invented for it).
+    let answer = client.post_form(&format!("/admin/invoices/{id}/issue"), &[]).await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let issued = invoices::get(&app.db.store, id).await.unwrap();
+    assert_eq!(issued.service_date, None);
+    assert_eq!(issued.service_period_end, chrono::NaiveDate::from_ymd_opt(2026, 11, 30));
+}
+
 on_both_backends!(
+    a_draft_carries_its_service_period_purchase_order_and_delivery_address,
     an_invoice_is_drafted_issued_emailed_and_downloaded,
     issuing_without_settings_is_refused_and_enqueues_nothing,
     an_invalid_invoice_form_is_shown_again_and_nothing_is_created,

@@ -148,20 +148,34 @@ async fn control_characters_in_any_admin_field_are_refused_by_field(backend: Bac
     let customer: &[(&str, &str)] = &[
         ("kind", "person"),
         ("name", "Zoé Roux"),
-        ("address", "1 rue Neuve, 75001 Paris"),
+        ("address_lines", "1 rue Neuve"),
+        ("postcode", "75001"),
+        ("city", "Paris"),
+        ("country", "FR"),
         ("email", "zoe@example.fr"),
         ("siren", ""),
     ];
     let business: &[(&str, &str)] = &[
         ("kind", "business"),
         ("name", "Atelier SARL"),
-        ("address", "1 rue Neuve, 75001 Paris"),
+        ("address_lines", "1 rue Neuve"),
+        ("postcode", "75001"),
+        ("city", "Paris"),
+        ("country", "FR"),
         ("email", ""),
         ("siren", "552100554"),
+        ("electronic_address", ""),
+        ("electronic_address_scheme", ""),
     ];
     let invoice: &[(&str, &str)] = &[
         ("customer_id", customer_id.as_str()),
         ("terms", ""),
+        ("service_date", ""),
+        ("purchase_order", "BC-42"),
+        ("delivery_lines", "Quai 3"),
+        ("delivery_postcode", "69002"),
+        ("delivery_city", "Lyon"),
+        ("delivery_country", "FR"),
         ("description_1", "Séance"),
         ("nature_1", "services"),
         ("quantity_1", "1"),
@@ -196,12 +210,20 @@ async fn control_characters_in_any_admin_field_are_refused_by_field(backend: Bac
     let settings: &[(&str, &str)] = &[
         ("seller_name", "Marie Dupont EI"),
         ("siren", "732829320"),
-        ("address", "12 rue des Lilas\r\n75011 Paris"),
+        ("address_lines", "12 rue des Lilas"),
+        ("postcode", "75011"),
+        ("city", "Paris"),
+        ("country", "FR"),
         ("email", "marie@example.fr"),
+        ("electronic_address", ""),
+        ("electronic_address_scheme", "0225"),
+        ("iban", ""),
+        ("bic", ""),
         ("activity", "services"),
-        ("vat_mention", "TVA non applicable, art. 293 B du CGI"),
+        ("vat_regime", "franchise"),
         ("payment_terms_days", "30"),
-        ("late_penalty_rate", "trois fois le taux d'intérêt légal"),
+        ("late_penalty_rate", "10"),
+        ("discount_terms", ""),
         ("invoice_prefix", "F"),
         ("credit_note_prefix", "AV"),
         ("currency", "EUR"),
@@ -222,6 +244,10 @@ async fn control_characters_in_any_admin_field_are_refused_by_field(backend: Bac
         ("/admin/customers", customer, "email", "email"),
         ("/admin/customers", customer, "kind", "kind"),
         ("/admin/customers", business, "siren", "siren"),
+        ("/admin/customers", customer, "postcode", "address.postcode"),
+        ("/admin/customers", customer, "city", "address.city"),
+        ("/admin/customers", customer, "country", "address.country"),
+        ("/admin/customers", business, "electronic_address", "electronic_address"),
         (routes.0.as_str(), customer, "name", "name"),
         ("/admin/invoices", invoice, "description_1", "lines.description"),
         ("/admin/invoices", invoice, "quantity_1", "quantity_1"),
@@ -229,6 +255,9 @@ async fn control_characters_in_any_admin_field_are_refused_by_field(backend: Bac
         ("/admin/invoices", invoice, "nature_1", "nature_1"),
         ("/admin/invoices", invoice, "terms", "terms"),
         ("/admin/invoices", invoice, "customer_id", "customer_id"),
+        ("/admin/invoices", invoice, "purchase_order", "purchase_order"),
+        ("/admin/invoices", invoice, "service_date", "service_date"),
+        ("/admin/invoices", invoice, "delivery_city", "delivery_address.city"),
         (routes.1.as_str(), payment, "amount", "amount"),
         (routes.1.as_str(), payment, "method", "method"),
         (routes.1.as_str(), payment, "received_on", "received_on"),
@@ -252,7 +281,13 @@ async fn control_characters_in_any_admin_field_are_refused_by_field(backend: Bac
         ("/admin/settings", settings, "siren", "siren"),
         ("/admin/settings", settings, "email", "email"),
         ("/admin/settings", settings, "activity", "activity"),
-        ("/admin/settings", settings, "vat_mention", "vat_mention"),
+        ("/admin/settings", settings, "vat_regime", "vat_regime"),
+        ("/admin/settings", settings, "postcode", "address.postcode"),
+        ("/admin/settings", settings, "city", "address.city"),
+        ("/admin/settings", settings, "iban", "iban"),
+        ("/admin/settings", settings, "bic", "bic"),
+        ("/admin/settings", settings, "electronic_address", "electronic_address"),
+        ("/admin/settings", settings, "discount_terms", "discount_terms"),
         ("/admin/settings", settings, "payment_terms_days", "payment_terms_days"),
         ("/admin/settings", settings, "late_penalty_rate", "late_penalty_rate"),
         ("/admin/settings", settings, "invoice_prefix", "invoice_prefix"),
@@ -267,7 +302,8 @@ async fn control_characters_in_any_admin_field_are_refused_by_field(backend: Bac
             // A value that is right but for the character: "Zoé…Roux" in a
             // text, digits around it in a number or a date.
             let value = match *field {
-                "name" | "reason" | "description_1" | "vat_mention" | "late_penalty_rate" | "mandate_reference" => {
+                "name" | "reason" | "description_1" | "late_penalty_rate" | "mandate_reference" | "city"
+                | "delivery_city" | "purchase_order" | "discount_terms" => {
                     format!("{bad} A")
                 }
                 "seller_name" => format!("Marie {bad} EI"),
@@ -290,7 +326,7 @@ async fn control_characters_in_any_admin_field_are_refused_by_field(backend: Bac
                 &mut client,
                 "/admin/customers",
                 customer,
-                ("address", "address"),
+                ("address_lines", "address.lines"),
                 (name, bad),
             )
             .await;
@@ -299,7 +335,7 @@ async fn control_characters_in_any_admin_field_are_refused_by_field(backend: Bac
                 &mut client,
                 "/admin/settings",
                 settings,
-                ("address", "address"),
+                ("address_lines", "address.lines"),
                 (name, bad),
             )
             .await;
@@ -415,7 +451,10 @@ async fn admin_addresses_keep_their_line_breaks(backend: Backend) {
             &[
                 ("kind", "person"),
                 ("name", "Zoé Roux"),
-                ("address", "Bâtiment B\r\n3 place du Marché\r\n69002 Lyon"),
+                ("address_lines", "Bâtiment B\r\n3 place du Marché\r\n"),
+                ("postcode", "69002"),
+                ("city", "Lyon"),
+                ("country", "fr"),
                 ("email", ""),
                 ("siren", ""),
             ],
@@ -425,7 +464,15 @@ async fn admin_addresses_keep_their_line_breaks(backend: Backend) {
     let customers = comptoir::billing::customers::list(&app.db.store, 10, None)
         .await
         .unwrap();
-    assert_eq!(customers[0].address, "Bâtiment B\n3 place du Marché\n69002 Lyon");
+    assert_eq!(customers[0].address.lines, vec!["Bâtiment B", "3 place du Marché"]);
+    assert_eq!(
+        (
+            customers[0].address.postcode.as_str(),
+            customers[0].address.city.as_str(),
+            customers[0].address.country.as_str()
+        ),
+        ("69002", "Lyon", "FR")
+    );
 }
 
 async fn admin_dates_out_of_bounds_are_refused_by_field(backend: Backend) {

@@ -21,12 +21,14 @@ pub const KEYWORDS: &[&str] = &[
     "enum",
     "oneOf",
     "minItems",
+    "maxItems",
     "minimum",
     "maximum",
     "maxLength",
     "format",
     "description",
     "examples",
+    "deprecated",
 ];
 
 /// The API's document.

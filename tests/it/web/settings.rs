@@ -2,6 +2,7 @@
 
 use comptoir::audit::{self, AuditFilter};
 use comptoir::billing::settings;
+use rust_decimal::Decimal;
 
 use crate::on_both_backends;
 use crate::support::billing::{issue, person, simple_draft};
@@ -12,12 +13,20 @@ fn form<'a>(seller: &'a str, prefix: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("seller_name", seller),
         ("siren", "732829320"),
-        ("address", "12 rue des Lilas\r\n75011 Paris"),
+        ("address_lines", "Bâtiment B\r\n12 rue des Lilas"),
+        ("postcode", "75011"),
+        ("city", "Paris"),
+        ("country", "FR"),
         ("email", "marie@example.fr"),
+        ("electronic_address", ""),
+        ("electronic_address_scheme", "0225"),
+        ("iban", "FR76 3000 6000 0112 3456 7890 189"),
+        ("bic", "BNPAFRPP"),
         ("activity", "services"),
-        ("vat_mention", settings::FRANCHISE_MENTION),
+        ("vat_regime", "franchise"),
         ("payment_terms_days", "30"),
-        ("late_penalty_rate", "trois fois le taux d'intérêt légal"),
+        ("late_penalty_rate", "10,5"),
+        ("discount_terms", ""),
         ("invoice_prefix", prefix),
         ("credit_note_prefix", "AV"),
         ("currency", "EUR"),
@@ -41,7 +50,19 @@ async fn settings_are_set_from_the_admin_and_series_stay_fixed(backend: Backend)
     assert_eq!(saved.status, 303, "{}", saved.body);
     let s = settings::load(&app.db.store).await.unwrap();
     assert_eq!(s.seller_name, "Marie Dupont EI");
-    assert_eq!(s.address, "12 rue des Lilas\n75011 Paris");
+    assert_eq!(s.address.lines, vec!["Bâtiment B", "12 rue des Lilas"]);
+    assert_eq!(
+        (s.address.postcode.as_str(), s.address.city.as_str()),
+        ("75011", "Paris")
+    );
+    assert_eq!(s.late_penalty_rate, Decimal::new(105, 1));
+    assert_eq!(s.iban.as_deref(), Some("FR7630006000011234567890189"));
+    assert_eq!(s.electronic_address, "732829320", "the SIREN by default");
+    // The page shows what is saved.
+    let page = client.get("/admin/settings").await;
+    for shown in ["Bâtiment B", "75011", "10,5", "FR7630006000011234567890189", "BNPAFRPP"] {
+        assert!(page.body.contains(shown), "{shown}: {}", page.body);
+    }
     let entries = audit::list(
         &app.db.store,
         &AuditFilter {
@@ -70,4 +91,65 @@ async fn settings_are_set_from_the_admin_and_series_stay_fixed(backend: Backend)
     );
 }
 
-on_both_backends!(settings_are_set_from_the_admin_and_series_stay_fixed);
+/// The legal terms refused with a French message next to their field, the
+/// typed values shown again, nothing saved.
+async fn refused_terms_are_said_in_french_by_their_field(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut client = app.signed_in().await;
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("late_penalty_rate", "0", "late_penalty_rate", "sous le minimum légal"),
+        (
+            "late_penalty_rate",
+            "7,5",
+            "late_penalty_rate",
+            "trois fois le taux d&#x27;intérêt légal",
+        ),
+        (
+            "late_penalty_rate",
+            "trois fois",
+            "late_penalty_rate",
+            "un pourcentage annuel",
+        ),
+        ("vat_regime", "normal", "vat_regime", "seule la franchise en base"),
+        ("country", "XX", "address.country", "n&#x27;est pas un code pays"),
+        (
+            "postcode",
+            "7501",
+            "address.postcode",
+            "un code postal français a 5 chiffres",
+        ),
+        ("city", "", "address.city", "la ville est obligatoire"),
+        ("iban", "FR76 3000 6000 0112 3456 7890 188", "iban", "clé de contrôle"),
+        ("bic", "BNPAFR", "bic", "n&#x27;est pas un BIC"),
+    ];
+    for (name, value, field, french) in cases {
+        let mut f = form("Marie Dupont EI", "F");
+        for entry in f.iter_mut() {
+            if entry.0 == *name {
+                entry.1 = value;
+            }
+        }
+        let refused = client.post_form("/admin/settings", &f).await;
+        assert_eq!(refused.status, 422, "{name}={value}: {}", refused.body);
+        let at = refused
+            .body
+            .find("<span class=\"field-error\" role=\"alert\">")
+            .unwrap_or_else(|| panic!("{name}={value}: no field error in {}", refused.body));
+        assert!(
+            refused.body[at..].contains(french),
+            "{name}={value} ({field}): {french:?} not in {}",
+            &refused.body[at..]
+        );
+        assert!(refused.body.contains(field), "{field}: {}", refused.body);
+        assert!(refused.body.contains("Bâtiment B"), "typed values kept");
+        assert!(
+            settings::load(&app.db.store).await.is_err(),
+            "{name}={value}: nothing saved"
+        );
+    }
+}
+
+on_both_backends!(
+    settings_are_set_from_the_admin_and_series_stay_fixed,
+    refused_terms_are_said_in_french_by_their_field,
+);

@@ -29,6 +29,11 @@ pub fn invoice_input(customer_id: i64, lines: Vec<NewLine>) -> NewInvoice {
         contract_id: None,
         order_id: None,
         period: None,
+        service_date: None,
+        service_period_start: None,
+        service_period_end: None,
+        purchase_order: None,
+        delivery_address: None,
     }
 }
 

@@ -14,12 +14,13 @@ pub use sales::*;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::NaiveDate;
+use comptoir::billing::address::PostalAddress;
 use comptoir::billing::catalog::Nature;
 use comptoir::billing::contracts::{
     self, Contract, NewContract, NewOperation, Operation, OperationKind, OperationLine,
 };
 use comptoir::billing::customers::{self, Customer, CustomerKind, NewCustomer};
-use comptoir::billing::settings::{self, Activity, Settings, FRANCHISE_MENTION};
+use comptoir::billing::settings::{self, Activity, Settings, VatRegime};
 use comptoir::billing::BillingError;
 use comptoir::money::{Currency, Money};
 use comptoir::store::Store;
@@ -41,17 +42,35 @@ pub fn currency(code: &str) -> Currency {
     code.parse().expect("ISO 4217 code")
 }
 
-/// Valid settings of a micro-entrepreneur: "Marie Dupont EI", F / AV series, EUR.
+pub const BIC: &str = "BNPAFRPPXXX";
+
+/// A French address: `lines`, `postcode`, `city`, FR.
+pub fn address(lines: &[&str], postcode: &str, city: &str) -> PostalAddress {
+    PostalAddress {
+        lines: lines.iter().map(|l| l.to_string()).collect(),
+        postcode: postcode.into(),
+        city: city.into(),
+        country: "FR".into(),
+    }
+}
+
+/// Valid settings of a micro-entrepreneur: "Marie Dupont EI", F / AV series,
+/// EUR, franchise en base, penalties at 10 % a year, IBAN and BIC.
 pub fn valid_settings() -> Settings {
     Settings {
         seller_name: "Marie Dupont EI".into(),
         siren: SELLER_SIREN.into(),
-        address: "12 rue des Lilas, 75011 Paris".into(),
+        address: address(&["12 rue des Lilas"], "75011", "Paris"),
         email: Some("marie@example.fr".into()),
+        electronic_address: String::new(),
+        electronic_address_scheme: settings::SIREN_SCHEME.into(),
+        iban: Some(IBAN.into()),
+        bic: Some(BIC.into()),
         activity: Activity::Mixed,
-        vat_mention: FRANCHISE_MENTION.into(),
+        vat_regime: VatRegime::Franchise,
         payment_terms_days: 30,
-        late_penalty_rate: "trois fois le taux d'intérêt légal".into(),
+        late_penalty_rate: Decimal::from(10),
+        discount_terms: None,
         invoice_prefix: "F".into(),
         credit_note_prefix: "AV".into(),
         currency: Currency::EUR,
@@ -70,8 +89,10 @@ pub fn person_input(name: &str) -> NewCustomer {
         kind: CustomerKind::Person,
         name: name.into(),
         email: Some("client@example.fr".into()),
-        address: "3 place du Marché, 69002 Lyon".into(),
+        address: address(&["3 place du Marché"], "69002", "Lyon"),
         siren: None,
+        electronic_address: None,
+        electronic_address_scheme: None,
     }
 }
 
@@ -80,8 +101,10 @@ pub fn business_input() -> NewCustomer {
         kind: CustomerKind::Business,
         name: "Atelier Dupré SARL".into(),
         email: None,
-        address: "5 avenue de l'Été, 69003 Lyon".into(),
+        address: address(&["5 avenue de l'Été"], "69003", "Lyon"),
         siren: Some(BUSINESS_SIREN.into()),
+        electronic_address: None,
+        electronic_address_scheme: None,
     }
 }
 

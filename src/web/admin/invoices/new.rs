@@ -1,6 +1,8 @@
 //! "Nouvelle facture": a customer, up to five lines (description, nature,
-//! quantity, unit price in euros) and the payment terms; creates a draft and
-//! goes to its page, where it is issued or deleted.
+//! quantity, unit price in euros), the payment terms, the date or period of
+//! the sale or service (blank: the issue date), the customer's purchase
+//! order and a delivery address when it differs; creates a draft and goes to
+//! its page, where it is issued or deleted.
 
 use std::collections::HashMap;
 
@@ -9,10 +11,13 @@ use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 
-use super::super::billing_input::{customer_choices, line_inputs, parse_lines, refusal, FieldErrors, LineInput};
+use super::super::billing_input::{
+    customer_choices, line_inputs, parse_date, parse_lines, refusal, FieldErrors, LineInput,
+};
 use super::super::{empty_as_none, Admin, AdminError, Form, Query};
 use crate::billing::actions::invoices as actions;
-use crate::billing::invoices::{NewInvoice, NewLine};
+use crate::billing::address::PostalAddress;
+use crate::billing::invoices::{DraftDetails, NewInvoice, NewLine};
 use crate::billing::{settings, BillingError};
 use crate::money::Currency;
 use crate::web::{Access, Routes};
@@ -29,10 +34,68 @@ const LINE_ROWS: usize = 5;
 const TERMS: [i32; 5] = [0, 15, 30, 45, 60];
 
 /// The draft form as typed.
+#[derive(Default, serde::Serialize)]
 struct Typed {
     customer_id: String,
     terms: String,
+    #[serde(skip)]
     lines: Vec<LineInput>,
+    service_date: String,
+    service_period_start: String,
+    service_period_end: String,
+    purchase_order: String,
+    delivery_lines: String,
+    delivery_postcode: String,
+    delivery_city: String,
+    delivery_country: String,
+}
+
+/// The fields besides the lines the form shows an error next to (the domain's names).
+const FIELDS: &[&str] = &[
+    "customer_id",
+    "service_date",
+    "service_period_start",
+    "service_period_end",
+    "purchase_order",
+    "delivery_address.lines",
+    "delivery_address.postcode",
+    "delivery_address.city",
+    "delivery_address.country",
+];
+
+impl Typed {
+    /// The service date or period, purchase order and delivery address typed
+    /// (dates that do not read as dates are refused by their field).
+    fn details(&self, errors: &mut FieldErrors) -> DraftDetails {
+        let mut date = |field: &str, text: &str| match text.trim() {
+            "" => None,
+            t => {
+                let d = parse_date(t);
+                if d.is_none() {
+                    errors.add(field, format!("« {t} » n'est pas une date (jj/mm/aaaa) / not a date"));
+                }
+                d
+            }
+        };
+        let service_date = date("service_date", &self.service_date);
+        let service_period_start = date("service_period_start", &self.service_period_start);
+        let service_period_end = date("service_period_end", &self.service_period_end);
+        let delivery_given = [&self.delivery_lines, &self.delivery_postcode, &self.delivery_city]
+            .iter()
+            .any(|t| !t.trim().is_empty());
+        DraftDetails {
+            service_date,
+            service_period_start,
+            service_period_end,
+            purchase_order: Some(self.purchase_order.clone()),
+            delivery_address: delivery_given.then(|| PostalAddress {
+                lines: self.delivery_lines.lines().map(String::from).collect(),
+                postcode: self.delivery_postcode.clone(),
+                city: self.delivery_city.clone(),
+                country: self.delivery_country.clone(),
+            }),
+        }
+    }
 }
 
 async fn page(
@@ -61,6 +124,7 @@ async fn page(
             default_terms => settings.as_ref().map(|s| s.payment_terms_days),
             configured => settings.is_some(),
             lines => typed.lines,
+            typed => typed,
             errors => errors,
             error => error,
         },
@@ -76,8 +140,9 @@ struct NewQuery {
 async fn form(admin: Admin, Query(q): Query<NewQuery>) -> Result<Response, AdminError> {
     let typed = Typed {
         customer_id: q.customer_id.map(|i| i.to_string()).unwrap_or_default(),
-        terms: String::new(),
         lines: line_inputs(&HashMap::new(), LINE_ROWS),
+        delivery_country: "FR".into(),
+        ..Typed::default()
     };
     page(&admin, StatusCode::OK, typed, &FieldErrors::new(), None).await
 }
@@ -90,6 +155,14 @@ async fn create(admin: Admin, Form(form): Form<HashMap<String, String>>) -> Resu
         customer_id: field("customer_id"),
         terms: field("terms"),
         lines: line_inputs(&form, LINE_ROWS),
+        service_date: field("service_date"),
+        service_period_start: field("service_period_start"),
+        service_period_end: field("service_period_end"),
+        purchase_order: field("purchase_order"),
+        delivery_lines: field("delivery_lines"),
+        delivery_postcode: field("delivery_postcode"),
+        delivery_city: field("delivery_city"),
+        delivery_country: field("delivery_country"),
     };
     let mut errors = FieldErrors::new();
     let customer_id = typed.customer_id.trim().parse::<i64>().ok();
@@ -112,6 +185,7 @@ async fn create(admin: Admin, Form(form): Form<HashMap<String, String>>) -> Resu
         Err(e) => return Err(e.into()),
     };
     let lines = parse_lines(&typed.lines, currency, &mut errors);
+    let details = typed.details(&mut errors);
     let (Some(customer_id), true) = (customer_id, errors.is_empty()) else {
         return page(&admin, StatusCode::UNPROCESSABLE_ENTITY, typed, &errors, None).await;
     };
@@ -130,6 +204,11 @@ async fn create(admin: Admin, Form(form): Form<HashMap<String, String>>) -> Resu
         contract_id: None,
         order_id: None,
         period: None,
+        service_date: details.service_date,
+        service_period_start: details.service_period_start,
+        service_period_end: details.service_period_end,
+        purchase_order: details.purchase_order,
+        delivery_address: details.delivery_address,
     };
     let mut tx = store.begin().await?;
     let created = actions::create_draft(&mut tx, &admin.actor, new, terms).await;
@@ -142,7 +221,7 @@ async fn create(admin: Admin, Form(form): Form<HashMap<String, String>>) -> Resu
         }
         Err(e) => {
             tx.rollback().await?;
-            let message = refusal(e, &["customer_id"], &mut errors)?;
+            let message = refusal(e, FIELDS, &mut errors)?;
             return page(&admin, StatusCode::UNPROCESSABLE_ENTITY, typed, &errors, Some(message)).await;
         }
     };

@@ -6,6 +6,7 @@
 //! comes, finds the payment no longer initiated and does nothing — unless the
 //! provider did not answer, and then it is what retries.
 
+use crate::billing::address::{address_or_legacy, PostalAddress};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -56,11 +57,18 @@ struct CreateOrder {
 struct CustomerIn {
     kind: CustomerKind,
     name: String,
-    address: String,
+    /// Its parts; one text still reads (a last line "69002 Lyon" gives the
+    /// postcode and city).
+    #[serde(deserialize_with = "address_or_legacy")]
+    address: PostalAddress,
     #[serde(default)]
     email: Option<String>,
     #[serde(default)]
     siren: Option<String>,
+    #[serde(default)]
+    electronic_address: Option<String>,
+    #[serde(default)]
+    electronic_address_scheme: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,13 +122,15 @@ async fn check(api: &Api, r: CreateOrder) -> Result<Checked, ApiError> {
             fields.add("customer", "required: the customer's details, or customer_id");
             None
         }
-        (Some(c), None) => Some(Payer::New(NewCustomer {
+        (Some(c), None) => Some(Payer::New(Box::new(NewCustomer {
             kind: c.kind,
             name: c.name,
             email: c.email,
             address: c.address,
             siren: c.siren,
-        })),
+            electronic_address: c.electronic_address,
+            electronic_address_scheme: c.electronic_address_scheme,
+        }))),
         (None, Some(id)) => match customers::get(store, id).await {
             Ok(_) => Some(Payer::Existing(id)),
             Err(BillingError::NotFound(_)) => {

@@ -1,0 +1,186 @@
+//! `/admin/catalog`: the catalogue — what can be sold and at what price.
+//! Lists every product (for sale and retired), creates one (référence,
+//! libellé, nature, prix unitaire typed in euros with a comma) and retires
+//! one (it stays listed: invoices and orders name it). A refused field shows
+//! the form again (422) with its French message beside it and nothing is
+//! stored; both actions are audited (`billing::actions::catalog`).
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+
+use super::billing_input::{self, FieldErrors};
+use super::{Admin, AdminError, Form, Path};
+use crate::billing::actions::catalog as actions;
+use crate::billing::catalog::{self, Nature, NewProduct};
+use crate::billing::{settings, BillingError};
+use crate::money::Currency;
+use crate::web::{Access, Routes};
+
+pub(super) const TEMPLATES: &[(&str, &str)] = &[crate::template!("admin/catalog/list.html")];
+
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .get("/admin/catalog", Access::Operator, list)
+        .post("/admin/catalog", Access::Operator, create)
+        .post("/admin/catalog/{sku}/retire", Access::Operator, retire)
+}
+
+/// The creation form as typed.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+struct ProductForm {
+    #[serde(default)]
+    sku: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    nature: String,
+    #[serde(default)]
+    unit_price: String,
+}
+
+/// The seller's currency (euros until the settings say otherwise).
+async fn currency(admin: &Admin) -> Result<Currency, AdminError> {
+    match settings::load(&admin.state.store).await {
+        Ok(s) => Ok(s.currency),
+        Err(BillingError::NoSettings) => Ok(Currency::EUR),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn page(
+    admin: &Admin,
+    status: StatusCode,
+    form: &ProductForm,
+    errors: &FieldErrors,
+    error: Option<String>,
+) -> Result<Response, AdminError> {
+    let products = catalog::list_all(&admin.state.store).await?;
+    admin.render_status(
+        status,
+        "admin/catalog/list.html",
+        "catalog",
+        context! {
+            products => products,
+            form => form,
+            errors => errors,
+            error => error,
+            currency => currency(admin).await?.code(),
+        },
+    )
+}
+
+async fn list(admin: Admin) -> Result<Response, AdminError> {
+    let form = ProductForm {
+        nature: "services".into(),
+        ..ProductForm::default()
+    };
+    page(&admin, StatusCode::OK, &form, &FieldErrors::new(), None).await
+}
+
+/// The product the form describes, or its fields' errors in French.
+fn check(form: &ProductForm, currency: Currency, errors: &mut FieldErrors) -> Option<NewProduct> {
+    let sku = form.sku.trim();
+    if sku.is_empty() {
+        errors.add("sku", "La référence est obligatoire.");
+    } else if sku.chars().count() > 64 {
+        errors.add("sku", "64 caractères au plus.");
+    } else if !sku
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        errors.add(
+            "sku",
+            "Lettres sans accent, chiffres, « - », « _ » et « . » seulement (ex. COURS-1H).",
+        );
+    }
+    let name = form.name.trim();
+    if name.is_empty() {
+        errors.add("name", "Le libellé est obligatoire.");
+    } else if name.chars().count() > 200 {
+        errors.add("name", "200 caractères au plus.");
+    }
+    let nature = match form.nature.trim() {
+        "goods" => Some(Nature::Goods),
+        "services" => Some(Nature::Services),
+        _ => {
+            errors.add(
+                "nature",
+                "Choisissez « Vente de marchandises » ou « Prestation de services ».",
+            );
+            None
+        }
+    };
+    let unit_price = billing_input::amount(errors, "unit_price", &form.unit_price, currency);
+    match (nature, unit_price, errors.is_empty()) {
+        (Some(nature), Some(unit_price), true) => Some(NewProduct {
+            sku: sku.to_string(),
+            name: name.to_string(),
+            nature,
+            unit_price,
+        }),
+        _ => None,
+    }
+}
+
+async fn create(admin: Admin, Form(form): Form<ProductForm>) -> Result<Response, AdminError> {
+    let currency = currency(&admin).await?;
+    let mut errors = FieldErrors::new();
+    let Some(new) = check(&form, currency, &mut errors) else {
+        return page(&admin, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, None).await;
+    };
+    let mut tx = admin.state.store.begin().await?;
+    let product = match actions::create(&mut tx, &admin.actor, new).await {
+        Ok(p) => p,
+        Err(e) => {
+            tx.rollback().await?;
+            let mut errors = FieldErrors::new();
+            let message = match e {
+                BillingError::Conflict(_) => {
+                    errors.add("sku", "Cette référence existe déjà dans le catalogue.");
+                    None
+                }
+                BillingError::Invalid { field, message } => {
+                    let field = if ["sku", "name", "unit_price"].contains(&field) {
+                        field
+                    } else {
+                        "sku"
+                    };
+                    errors.add(field, format!("Valeur refusée : {message}"));
+                    None
+                }
+                other => return Err(other.into()),
+            };
+            return page(&admin, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, message).await;
+        }
+    };
+    tx.commit().await?;
+    Ok(admin.redirect(
+        "/admin/catalog",
+        &format!(
+            "Produit {} « {} » ajouté au catalogue ({}).",
+            product.sku,
+            product.name,
+            product.unit_price.format_fr()
+        ),
+    ))
+}
+
+async fn retire(admin: Admin, Path(sku): Path<String>) -> Result<Response, AdminError> {
+    let mut tx = admin.state.store.begin().await?;
+    let product = match actions::retire(&mut tx, &admin.actor, &sku).await {
+        Ok(p) => p,
+        Err(BillingError::NotFound(_)) => return Err(AdminError::NotFound),
+        Err(BillingError::Conflict(m)) => return Err(AdminError::Conflict(m)),
+        Err(e) => return Err(e.into()),
+    };
+    tx.commit().await?;
+    Ok(admin.redirect(
+        "/admin/catalog",
+        &format!(
+            "Produit {} « {} » retiré de la vente : il reste sur les documents qui le citent.",
+            product.sku, product.name
+        ),
+    ))
+}

@@ -1,0 +1,169 @@
+//! Migration 0008 on a database made by the code before it: addresses get
+//! their parts (best effort), the legal terms become structured, and issued
+//! invoices are not touched: their snapshot, as that code wrote it, still
+//! reads back and renders the texts it printed.
+
+use comptoir::billing::invoices::{self, LatePenaltyRate};
+use comptoir::billing::settings::{self, VatRegime};
+use comptoir::billing::{customers, render, terms};
+
+use crate::conformance::migrate_the_old_way;
+use crate::on_both_backends;
+use crate::support::billing::{address, raw_execute, raw_i64, BUSINESS_SIREN, SELLER_SIREN};
+use crate::support::{Backend, TestDb};
+
+on_both_backends!(data_of_0007_migrates_and_issued_invoices_stay_as_issued);
+
+/// A snapshot exactly as the code before 0008 wrote it (`Settings` and
+/// `SnapshotCustomer` of then, serialised by serde_json).
+const OLD_SNAPSHOT: &str = r#"{"seller":{"seller_name":"Marie Dupont EI","siren":"732829320","address":"12 rue des Lilas\n75011 Paris","email":"marie@example.fr","activity":"mixed","vat_mention":"TVA non applicable, art. 293 B du CGI","payment_terms_days":30,"late_penalty_rate":"trois fois le taux d'intérêt légal","invoice_prefix":"F","credit_note_prefix":"AV","currency":"EUR"},"customer":{"id":1,"business":true,"name":"Atelier Dupré SARL","address":"Atelier Dupré\n5 avenue de l'Été\n69003 Lyon","siren":"552100554","email":null}}"#;
+
+fn sql_text(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+async fn data_of_0007_migrates_and_issued_invoices_stay_as_issued(backend: Backend) {
+    let db = TestDb::unmigrated(backend).await;
+    migrate_the_old_way(&db, 7).await;
+    let nl = |s: &str| match backend {
+        Backend::Postgres => format!("E{}", sql_text(s).replace('\n', "\\n")),
+        Backend::Sqlite => sql_text(s),
+    };
+    let now = "'2026-11-02T10:00:00Z'";
+    for sql in [
+        format!(
+            "INSERT INTO billing_settings (id, seller_name, siren, address, email, activity, vat_mention,
+                 payment_terms_days, late_penalty_rate, invoice_prefix, credit_note_prefix, currency, updated_at)
+             VALUES (1, 'Marie Dupont EI', '{SELLER_SIREN}', {}, 'marie@example.fr', 'mixed',
+                 'TVA non applicable, art. 293 B du CGI', 30, {}, 'F', 'AV', 'EUR', {now})",
+            nl("12 rue des Lilas\n75011 Paris"),
+            sql_text("trois fois le taux d'intérêt légal")
+        ),
+        format!(
+            "INSERT INTO customers (id, kind, name, email, address, siren, created_at)
+             VALUES (1, 'business', 'Atelier Dupré SARL', NULL, {}, '{BUSINESS_SIREN}', {now})",
+            nl("Atelier Dupré\n5 avenue de l'Été\n69003 Lyon")
+        ),
+        format!(
+            "INSERT INTO customers (id, kind, name, email, address, siren, created_at)
+             VALUES (2, 'person', 'Jean Martin', NULL, {}, NULL, {now})",
+            sql_text("3 place du Marché, Bâtiment B, 69002 Lyon")
+        ),
+        format!(
+            "INSERT INTO customers (id, kind, name, email, address, siren, created_at)
+             VALUES (3, 'person', 'Zoé Roux', NULL, {}, NULL, {now})",
+            nl("Quelque part\nsans code postal")
+        ),
+        format!(
+            "INSERT INTO invoices (id, kind, status, customer_id, currency, total_minor, created_at)
+             VALUES (1, 'invoice', 'draft', 1, 'EUR', 12000, {now})"
+        ),
+        "INSERT INTO invoice_lines (invoice_id, position, description, nature, quantity, unit_price_minor, total_minor)
+         VALUES (1, 1, 'Atelier céramique', 'services', '1', 12000, 12000)"
+            .to_string(),
+        format!(
+            "UPDATE invoices SET status = 'issued', series = 'F2026', number = 1, reference = 'F2026-0001',
+                 issue_date = '2026-11-02', due_date = '2026-12-02', snapshot = {} WHERE id = 1",
+            sql_text(OLD_SNAPSHOT)
+        ),
+        "INSERT INTO document_series (series, last_number) VALUES ('F2026', 1)".to_string(),
+    ] {
+        raw_execute(&db, &sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    assert_eq!(db.store.migrate().await.unwrap(), vec![8]);
+
+    // The seller: parts from the last line, the SIREN as electronic address,
+    // the franchise; the old penalty text ("three times the legal rate")
+    // reads as the legal minimum until the settings are saved again.
+    let s = settings::load(&db.store).await.unwrap();
+    assert_eq!(s.address, address(&["12 rue des Lilas"], "75011", "Paris"));
+    assert_eq!(
+        (s.electronic_address.as_str(), s.electronic_address_scheme.as_str()),
+        (SELLER_SIREN, "0225")
+    );
+    assert_eq!(s.vat_regime, VatRegime::Franchise);
+    assert_eq!(s.late_penalty_rate, terms::minimum_late_penalty_rate(db.today().await));
+    assert_eq!(
+        (s.iban.clone(), s.bic.clone(), s.discount_terms.clone()),
+        (None, None, None)
+    );
+
+    // Customers: a last line "69003 Lyon" or a last part ", 69002 Lyon"
+    // gives postcode and city; otherwise the lines stay, to be completed.
+    let business = customers::get(&db.store, 1).await.unwrap();
+    assert_eq!(
+        business.address,
+        address(&["Atelier Dupré", "5 avenue de l'Été"], "69003", "Lyon")
+    );
+    assert_eq!(
+        (
+            business.electronic_address.as_deref(),
+            business.electronic_address_scheme.as_deref()
+        ),
+        (Some(BUSINESS_SIREN), Some("0225"))
+    );
+    let jean = customers::get(&db.store, 2).await.unwrap();
+    assert_eq!(
+        jean.address,
+        address(&["3 place du Marché, Bâtiment B"], "69002", "Lyon")
+    );
+    assert_eq!(jean.electronic_address, None);
+    let zoe = customers::get(&db.store, 3).await.unwrap();
+    assert_eq!(zoe.address.lines, vec!["Quelque part", "sans code postal"]);
+    assert!(!zoe.address.is_complete());
+
+    // The issued invoice: its snapshot byte for byte, read back with the
+    // old texts, no new data invented for it.
+    let same = match backend {
+        Backend::Postgres => format!("snapshot = {}::jsonb", sql_text(OLD_SNAPSHOT)),
+        Backend::Sqlite => format!("snapshot = {}", sql_text(OLD_SNAPSHOT)),
+    };
+    assert_eq!(
+        raw_i64(&db, &format!("SELECT COUNT(*) FROM invoices WHERE id = 1 AND {same}")).await,
+        1
+    );
+    let invoice = invoices::get(&db.store, 1).await.unwrap();
+    assert_eq!(invoice.service_date, None);
+    assert_eq!(invoice.purchase_order, None);
+    let snapshot = invoice.snapshot.clone().expect("issued");
+    assert_eq!(snapshot.seller.address.lines, vec!["12 rue des Lilas", "75011 Paris"]);
+    assert_eq!(snapshot.seller.address.postcode, "");
+    assert_eq!(snapshot.seller.vat_regime, None);
+    assert_eq!(snapshot.seller.vat_mention, "TVA non applicable, art. 293 B du CGI");
+    assert_eq!(
+        snapshot.seller.late_penalty_rate,
+        LatePenaltyRate::Text("trois fois le taux d'intérêt légal".into())
+    );
+    assert_eq!(snapshot.seller.discount_terms, None);
+    assert_eq!(
+        snapshot.customer.address.lines,
+        vec!["Atelier Dupré", "5 avenue de l'Été", "69003 Lyon"]
+    );
+    // And it prints what it printed: its own texts, none of the mentions added since, and
+    // no CII XML (a plain PDF, not Factur-X).
+    let pdf = render::invoice_pdf(&db.store, 1).await.expect("legacy PDF");
+    let text = crate::support::pdf::pdf_text_flowing(&pdf);
+    for printed in [
+        "Pénalités de retard : trois fois le taux d'intérêt légal",
+        "75011 Paris",
+        "69003 Lyon",
+        "TVA non applicable, art. 293 B du CGI",
+    ] {
+        assert!(text.contains(printed), "{printed} in {text}");
+    }
+    for added in ["Pas d'escompte", "Catégorie", "Date de la"] {
+        assert!(!text.contains(added), "{added} in {text}");
+    }
+    assert!(
+        !pdf.windows(12).any(|w| w == b"factur-x.xml"),
+        "a legacy PDF embeds no XML"
+    );
+    let err = render::invoice_xml(&db.store, 1).await.unwrap_err();
+    assert!(err.to_string().contains("before Factur-X"), "{err}");
+    // Still immutable, the new columns included.
+    let err = raw_execute(&db, "UPDATE invoices SET purchase_order = 'BC-1' WHERE id = 1")
+        .await
+        .unwrap_err();
+    assert!(err.contains("immutable"), "{err}");
+}

@@ -1,0 +1,158 @@
+//! The admin's catalogue page, browser-free: products listed (for sale and
+//! retired), created through the form (a price in euros with a comma, the
+//! nature in French), refused with a French message beside the field and
+//! nothing stored, retired after the CSRF check; both actions audited.
+
+use comptoir::billing::catalog::{self, Nature};
+
+use crate::on_both_backends;
+use crate::support::billing::{count, eur};
+use crate::support::web::TestApp;
+use crate::support::Backend;
+use crate::web::billing_html::{element_by, plain};
+
+fn product<'a>(sku: &'a str, name: &'a str, nature: &'a str, price: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![("sku", sku), ("name", name), ("nature", nature), ("unit_price", price)]
+}
+
+/// The row of product `sku`, as text.
+fn row(html: &str, sku: &str) -> Option<String> {
+    element_by(html, &format!("data-sku=\"{sku}\"")).map(|inner| plain(&inner))
+}
+
+async fn products_are_created_and_retired_from_the_catalogue_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut client = app.signed_in().await;
+    let page = client.get("/admin/catalog").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for needle in [
+        "href=\"/admin/catalog\" title=\"Catalogue\" aria-current=\"page\"",
+        "id=\"product-form\"",
+        "Vente de marchandises",
+        "Prestation de services",
+        "Aucun produit",
+    ] {
+        assert!(page.text().contains(needle), "{needle} on the page");
+    }
+
+    let created = client
+        .post_form(
+            "/admin/catalog",
+            &product("COURS-1H", "Cours particulier (1 h)", "services", "45,50"),
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let page = client.follow(created).await;
+    assert!(
+        page.text()
+            .contains("Produit COURS-1H « Cours particulier (1 h) » ajouté"),
+        "{}",
+        page.body
+    );
+    let listed = row(&page.body, "COURS-1H").expect("listed");
+    assert!(listed.contains("Prestation de services"), "{listed}");
+    assert!(listed.contains("45,50 €"), "{listed}");
+    assert!(listed.contains("en vente"), "{listed}");
+    let mut tx = app.db.store.begin().await.unwrap();
+    let stored = catalog::by_sku(&mut tx, "COURS-1H").await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(stored.unit_price, eur(4_550));
+    assert_eq!(stored.nature, Nature::Services);
+
+    // Refused inputs: the French message beside the field, the typed values
+    // kept, nothing stored.
+    for (form, field, message) in [
+        (
+            product("", "Livre", "goods", "19,90"),
+            "sku",
+            "La référence est obligatoire.",
+        ),
+        (
+            product("LIVRE ÉTÉ", "Livre", "goods", "19,90"),
+            "sku",
+            "Lettres sans accent",
+        ),
+        (
+            product("LIVRE", " ", "goods", "19,90"),
+            "name",
+            "Le libellé est obligatoire.",
+        ),
+        (
+            product("LIVRE", "Livre", "gift", "19,90"),
+            "nature",
+            "Choisissez « Vente de marchandises »",
+        ),
+        (
+            product("LIVRE", "Livre", "goods", "dix-neuf"),
+            "unit_price",
+            "n'est pas un montant",
+        ),
+        (
+            product("LIVRE", "Livre", "goods", "19,999"),
+            "unit_price",
+            "décimales au plus",
+        ),
+        (
+            product("COURS-1H", "Encore", "services", "10"),
+            "sku",
+            "Cette référence existe déjà",
+        ),
+    ] {
+        let answer = client.post_form("/admin/catalog", &form).await;
+        assert_eq!(answer.status, 422, "{form:?}: {}", answer.body);
+        let text = answer.text();
+        let at = text
+            .find("class=\"field-error\"")
+            .unwrap_or_else(|| panic!("{form:?}: no field error: {}", answer.body));
+        assert!(
+            text[at..].contains(message),
+            "{form:?}: {message} not in {}",
+            &text[at..]
+        );
+        let input = text.find(&format!("name=\"{field}\"")).expect("the field");
+        assert!(input < at, "{form:?}: the message follows its field");
+        assert!(
+            text.contains(&format!("value=\"{}\"", form[1].1)),
+            "the typed name is kept"
+        );
+    }
+    assert_eq!(count(&app.db, "products").await, 1);
+
+    assert_eq!(
+        client
+            .post_form(
+                "/admin/catalog",
+                &product("LIVRE", "Livre d'exercices", "goods", "19.90")
+            )
+            .await
+            .status,
+        303
+    );
+    // Retiring needs the session's CSRF token.
+    let forged = client.post_form_raw("/admin/catalog/LIVRE/retire", &[]).await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    let retired = client.post_form("/admin/catalog/LIVRE/retire", &[]).await;
+    assert_eq!(retired.status, 303, "{}", retired.body);
+    let page = client.follow(retired).await;
+    assert!(page.text().contains("retiré de la vente"), "{}", page.body);
+    let listed = row(&page.body, "LIVRE").expect("a retired product stays listed");
+    assert!(listed.contains("retiré"), "{listed}");
+    assert!(!listed.contains("Retirer de la vente"), "{listed}");
+    assert!(row(&page.body, "COURS-1H").unwrap().contains("Retirer de la vente"));
+    let twice = client.post_form("/admin/catalog/LIVRE/retire", &[]).await;
+    assert_eq!(twice.status, 409, "{}", twice.body);
+    assert_eq!(client.post_form("/admin/catalog/NOPE/retire", &[]).await.status, 404);
+    let for_sale = catalog::price_list(&app.db.store).await.unwrap();
+    assert_eq!(for_sale.len(), 1);
+
+    let created: Vec<String> = app
+        .audited("product.create")
+        .await
+        .into_iter()
+        .map(|e| e.target)
+        .collect();
+    assert_eq!(created, ["product:LIVRE", "product:COURS-1H"]);
+    assert_eq!(app.audited("product.retire").await.len(), 1);
+}
+
+on_both_backends!(products_are_created_and_retired_from_the_catalogue_page);
