@@ -108,7 +108,9 @@ async fn invoice_credit_note_and_book_read_back(backend: Backend) {
             "334,56 €",
             "1 234,56 €",
             "TVA non applicable, art. 293 B du CGI",
-            "trois fois le taux d'intérêt légal",
+            "10 % par an",
+            "75011 Paris",
+            "69003 Lyon",
             "40 €",
         ],
     );

@@ -3,16 +3,25 @@
 //! invoices are not touched: their snapshot, as that code wrote it, still
 //! reads back and renders the texts it printed.
 
-use comptoir::billing::invoices::{self, LatePenaltyRate};
+use comptoir::billing::catalog::Nature;
+use comptoir::billing::invoices::{self, DraftDetails, LatePenaltyRate, NewInvoice};
 use comptoir::billing::settings::{self, VatRegime};
+use comptoir::billing::BillingError;
 use comptoir::billing::{customers, render, terms};
+use rust_decimal::Decimal;
 
 use crate::conformance::migrate_the_old_way;
 use crate::on_both_backends;
-use crate::support::billing::{address, raw_execute, raw_i64, BUSINESS_SIREN, SELLER_SIREN};
+use crate::support::billing::{
+    address, business, credit, date, eur, invoice_input, issue, line, raw_execute, raw_i64, save_settings,
+    simple_draft, BUSINESS_SIREN, SELLER_SIREN,
+};
 use crate::support::{Backend, TestDb};
 
-on_both_backends!(data_of_0007_migrates_and_issued_invoices_stay_as_issued);
+on_both_backends!(
+    data_of_0007_migrates_and_issued_invoices_stay_as_issued,
+    drafts_keep_their_details_until_issue_and_credit_notes_inherit_them,
+);
 
 /// A snapshot exactly as the code before 0008 wrote it (`Settings` and
 /// `SnapshotCustomer` of then, serialised by serde_json).
@@ -155,4 +164,112 @@ async fn data_of_0007_migrates_and_issued_invoices_stay_as_issued(backend: Backe
         .await
         .unwrap_err();
     assert!(err.contains("immutable"), "{err}");
+}
+
+async fn drafts_keep_their_details_until_issue_and_credit_notes_inherit_them(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    let customer = business(&db.store).await;
+    let delivery = address(&["Entrepôt B", "Quai 3"], "69007", "Lyon");
+    let mut tx = db.store.begin().await.unwrap();
+    let draft = invoices::create_draft(
+        &mut tx,
+        NewInvoice {
+            service_period_start: Some(date(2026, 11, 1)),
+            service_period_end: Some(date(2026, 11, 30)),
+            purchase_order: Some(" BC-2026-117 ".into()),
+            delivery_address: Some(delivery.clone()),
+            ..invoice_input(
+                customer.id,
+                vec![line("Théières", Nature::Goods, Decimal::from(2), eur(4_500))],
+            )
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(draft.purchase_order.as_deref(), Some("BC-2026-117"));
+    assert_eq!(draft.delivery_address.as_ref(), Some(&delivery));
+
+    // Editable while draft, checked as at creation.
+    let mut tx = db.store.begin().await.unwrap();
+    let err = invoices::set_details(
+        &mut tx,
+        draft.id,
+        DraftDetails {
+            service_date: Some(date(2026, 11, 3)),
+            service_period_start: Some(date(2026, 11, 1)),
+            ..DraftDetails::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BillingError::Invalid {
+                field: "service_date",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let edited = invoices::set_details(
+        &mut tx,
+        draft.id,
+        DraftDetails {
+            service_date: Some(date(2026, 11, 3)),
+            purchase_order: Some("BC-118".into()),
+            delivery_address: Some(delivery.clone()),
+            ..DraftDetails::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        (
+            edited.service_date,
+            edited.service_period_start,
+            edited.purchase_order.as_deref()
+        ),
+        (Some(date(2026, 11, 3)), None, Some("BC-118"))
+    );
+
+    let issued = issue(&db.store, draft.id, date(2026, 12, 1)).await;
+    assert_eq!(
+        issued.service_date,
+        Some(date(2026, 11, 3)),
+        "the given date, not the issue date"
+    );
+    // Frozen once issued.
+    let mut tx = db.store.begin().await.unwrap();
+    let err = invoices::set_details(&mut tx, issued.id, DraftDetails::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BillingError::Conflict(_)), "{err:?}");
+    tx.rollback().await.unwrap();
+
+    // The credit note refers to the same sale.
+    let note = credit(&db.store, issued.id, Some(eur(1_000)), date(2026, 12, 2))
+        .await
+        .unwrap();
+    assert_eq!(note.service_date, Some(date(2026, 11, 3)));
+    assert_eq!(note.purchase_order.as_deref(), Some("BC-118"));
+    assert_eq!(note.delivery_address, Some(delivery));
+
+    // A draft with neither date nor period is dated by its issue; its
+    // snapshot carries the structured terms.
+    let plain = simple_draft(&db.store, customer.id, 2_000).await;
+    let plain = issue(&db.store, plain.id, date(2026, 12, 3)).await;
+    assert_eq!(plain.service_date, Some(date(2026, 12, 3)));
+    let seller = plain.snapshot.unwrap().seller;
+    assert_eq!(seller.vat_regime, Some(VatRegime::Franchise));
+    assert_eq!(seller.late_penalty_rate.to_string(), "10 % par an");
+    assert_eq!(seller.electronic_address.as_deref(), Some(SELLER_SIREN));
+    assert_eq!(seller.address, address(&["12 rue des Lilas"], "75011", "Paris"));
+    assert_eq!(
+        seller.discount_terms.as_deref(),
+        Some("Pas d'escompte pour paiement anticipé")
+    );
 }
