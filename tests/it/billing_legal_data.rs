@@ -19,6 +19,7 @@ use crate::support::billing::{
 use crate::support::{Backend, TestDb};
 
 on_both_backends!(
+    billing_configure_takes_the_structured_terms,
     data_of_0007_migrates_and_issued_invoices_stay_as_issued,
     drafts_keep_their_details_until_issue_and_credit_notes_inherit_them,
 );
@@ -272,4 +273,125 @@ async fn drafts_keep_their_details_until_issue_and_credit_notes_inherit_them(bac
         seller.discount_terms.as_deref(),
         Some("Pas d'escompte pour paiement anticipé")
     );
+}
+
+fn worker(db: &TestDb, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_comptoir-worker"))
+        .arg("--database-url")
+        .arg(&db.url)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run comptoir-worker")
+}
+
+/// `billing configure`: the address by parts (or one text whose last line
+/// is "75011 Paris", as the README wrote it), IBAN, BIC, the penalty rate
+/// as a number held to its minimum, the VAT regime.
+async fn billing_configure_takes_the_structured_terms(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let base = [
+        "billing",
+        "configure",
+        "--seller-name",
+        "Marie Dupont EI",
+        "--siren",
+        SELLER_SIREN,
+        "--email",
+        "marie@example.fr",
+    ];
+    let run = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        worker(&db, &args)
+    };
+    for (extra, said) in [
+        (
+            vec![
+                "--address",
+                "12 rue des Lilas",
+                "--postcode",
+                "75011",
+                "--city",
+                "Paris",
+                "--late-penalty-rate",
+                "0",
+            ],
+            "late_penalty_rate",
+        ),
+        (
+            vec![
+                "--address",
+                "12 rue des Lilas",
+                "--postcode",
+                "75011",
+                "--city",
+                "Paris",
+                "--vat-regime",
+                "normal",
+            ],
+            "vat_regime",
+        ),
+        (
+            vec![
+                "--address",
+                "12 rue des Lilas",
+                "--postcode",
+                "75011",
+                "--city",
+                "Paris",
+                "--bic",
+                "BNPA",
+            ],
+            "bic",
+        ),
+        (vec!["--address", "12 rue des Lilas"], "address.postcode"),
+    ] {
+        let out = run(&extra);
+        assert_ne!(out.status.code(), Some(0), "{extra:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(said), "{extra:?}: {stderr}");
+        assert!(settings::load(&db.store).await.is_err(), "{extra:?}: nothing saved");
+    }
+    let out = run(&[
+        "--address",
+        "Bâtiment B\\n12 rue des Lilas",
+        "--postcode",
+        "75011",
+        "--city",
+        "Paris",
+        "--iban",
+        "FR76 3000 6000 0112 3456 7890 189",
+        "--bic",
+        "bnpafrpp",
+        "--late-penalty-rate",
+        "10,5",
+        "--discount-terms",
+        "Escompte de 1 % pour paiement sous 8 jours",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = settings::load(&db.store).await.unwrap();
+    assert_eq!(
+        s.address,
+        address(&["Bâtiment B", "12 rue des Lilas"], "75011", "Paris")
+    );
+    assert_eq!(s.iban.as_deref(), Some("FR7630006000011234567890189"));
+    assert_eq!(s.bic.as_deref(), Some("BNPAFRPP"));
+    assert_eq!(s.late_penalty_rate, Decimal::new(105, 1));
+    assert_eq!(s.discount_text(), "Escompte de 1 % pour paiement sous 8 jours");
+    let shown = worker(&db, &["billing", "settings"]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    for text in [
+        "75011 Paris",
+        "10,5 % par an",
+        "TVA non applicable, art. 293 B du CGI",
+        "0225",
+    ] {
+        assert!(shown.contains(text), "{text} in {shown}");
+    }
+    // One text, as the README wrote it: its last line gives postcode and city.
+    let out = run(&["--address", "12 rue des Lilas\\n75011 Paris"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = settings::load(&db.store).await.unwrap();
+    assert_eq!(s.address, address(&["12 rue des Lilas"], "75011", "Paris"));
+    assert_eq!(s.late_penalty_rate, settings::DEFAULT_LATE_PENALTY_RATE);
 }
