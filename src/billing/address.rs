@@ -79,6 +79,17 @@ impl PostalAddress {
                 format!("{MAX_LINES} lignes d'adresse au plus / at most {MAX_LINES} address lines"),
             ));
         }
+        let postcode = input::single_line(&self.postcode, POSTCODE_MAX).map_err(|e| invalid(f.postcode, e.fr_en()))?;
+        if postcode.is_empty() {
+            return Err(invalid(
+                f.postcode,
+                "le code postal est obligatoire / the postcode is required",
+            ));
+        }
+        let city = input::single_line(&self.city, CITY_MAX).map_err(|e| invalid(f.city, e.fr_en()))?;
+        if city.is_empty() {
+            return Err(invalid(f.city, "la ville est obligatoire / the city is required"));
+        }
         let country = input::single_line(&self.country, 2)
             .map_err(|_| invalid(f.country, country_message(&self.country)))?
             .to_ascii_uppercase();
@@ -91,22 +102,11 @@ impl PostalAddress {
         if !is_country(&country) {
             return Err(invalid(f.country, country_message(&self.country)));
         }
-        let postcode = input::single_line(&self.postcode, POSTCODE_MAX).map_err(|e| invalid(f.postcode, e.fr_en()))?;
-        if postcode.is_empty() {
-            return Err(invalid(
-                f.postcode,
-                "le code postal est obligatoire / the postcode is required",
-            ));
-        }
         if country == "FR" && !(postcode.len() == 5 && postcode.bytes().all(|b| b.is_ascii_digit())) {
             return Err(invalid(
                 f.postcode,
                 format!("« {postcode} » : un code postal français a 5 chiffres / a French postcode has 5 digits"),
             ));
-        }
-        let city = input::single_line(&self.city, CITY_MAX).map_err(|e| invalid(f.city, e.fr_en()))?;
-        if city.is_empty() {
-            return Err(invalid(f.city, "la ville est obligatoire / the city is required"));
         }
         Ok(PostalAddress {
             lines,

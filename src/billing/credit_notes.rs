@@ -103,7 +103,13 @@ pub async fn issue(tx: &mut Tx, invoice_id: i64, request: CreditRequest) -> Resu
         None => credit_lines(&original, &already, amount, &reason),
     };
     // A credit note refers to the sale its invoice billed: same date or
-    // period of service, same purchase order and delivery place.
+    // period of service (an invoice issued before they were recorded: its
+    // issue date, as issuing sets it now), same purchase order and delivery
+    // place.
+    let service_date = match (original.service_date, original.service_period_start) {
+        (None, None) => original.issue_date,
+        (date, _) => date,
+    };
     let new = NewInvoice {
         customer_id: original.customer_id,
         currency: amount.currency,
@@ -111,7 +117,7 @@ pub async fn issue(tx: &mut Tx, invoice_id: i64, request: CreditRequest) -> Resu
         contract_id: original.contract_id,
         order_id: original.order_id,
         period: None,
-        service_date: original.service_date,
+        service_date,
         service_period_start: original.service_period_start,
         service_period_end: original.service_period_end,
         purchase_order: original.purchase_order.clone(),

@@ -167,23 +167,38 @@ pub fn electronic_address(
 ) -> Result<Option<(String, String)>, BillingError> {
     const FIELD: &str = "electronic_address";
     const SCHEME: &str = "electronic_address_scheme";
-    let scheme = scheme.map(str::trim).filter(|s| !s.is_empty());
+    let scheme = scheme
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_ascii_uppercase);
+    if let Some(s) = &scheme {
+        let is_icd = s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit());
+        if s != "EM" && !is_icd {
+            return Err(invalid(
+                SCHEME,
+                format!(
+                    "« {s} » : un code ISO 6523 à 4 chiffres (0225 pour un SIREN) ou EM (e-mail) / a 4-digit ICD or EM"
+                ),
+            ));
+        }
+    }
     let Some(address) = address.map(str::trim).filter(|a| !a.is_empty()) else {
-        return Ok(default_siren.map(|s| (s.to_string(), crate::billing::settings::SIREN_SCHEME.to_string())));
+        return match scheme.as_deref() {
+            None | Some(crate::billing::settings::SIREN_SCHEME) => {
+                Ok(default_siren.map(|s| (s.to_string(), crate::billing::settings::SIREN_SCHEME.to_string())))
+            }
+            Some(other) => Err(invalid(
+                FIELD,
+                format!("l'adresse est obligatoire avec le schéma {other} / required with scheme {other}"),
+            )),
+        };
     };
     input::check(address, Lines::One).map_err(|e| invalid(FIELD, e.fr_en()))?;
     let scheme = match scheme {
-        Some(s) => s.to_ascii_uppercase(),
+        Some(s) => s,
         None if address.contains('@') => crate::billing::settings::EMAIL_SCHEME.into(),
         None => crate::billing::settings::SIREN_SCHEME.into(),
     };
-    let is_icd = scheme.len() == 4 && scheme.bytes().all(|b| b.is_ascii_digit());
-    if scheme != "EM" && !is_icd {
-        return Err(invalid(
-            SCHEME,
-            format!("« {scheme} » : un code ISO 6523 à 4 chiffres (0225 pour un SIREN) ou EM (e-mail) / a 4-digit ICD or EM"),
-        ));
-    }
     if address.chars().count() > 100 {
         return Err(invalid(FIELD, "100 caractères au plus / at most 100 characters"));
     }
@@ -318,6 +333,20 @@ mod tests {
             Some(("732829320".into(), "0225".into()))
         );
         assert_eq!(ea(Some(" "), Some(""), None).unwrap(), None);
+        assert!(matches!(
+            ea(None, Some("EM"), Some("732829320")),
+            Err(BillingError::Invalid {
+                field: "electronic_address",
+                ..
+            })
+        ));
+        assert!(matches!(
+            ea(None, Some("XYZ"), Some("732829320")),
+            Err(BillingError::Invalid {
+                field: "electronic_address_scheme",
+                ..
+            })
+        ));
         assert_eq!(
             ea(Some("factures@client.fr"), None, Some("732829320")).unwrap(),
             Some(("factures@client.fr".into(), "EM".into()))

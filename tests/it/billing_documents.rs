@@ -111,8 +111,6 @@ async fn invoice_credit_note_and_book_read_back(backend: Backend) {
             "334,56 €",
             "1 234,56 €",
             "TVA non applicable, art. 293 B du CGI",
-            // The settings' free text "trois fois le taux d'intérêt légal" is no number: until
-            // the settings store one, the rate printed is the default.
             "Pénalités de retard : 10,00 % l'an",
             "40 €",
             "75011 Paris",

@@ -3,16 +3,26 @@
 //! invoices are not touched: their snapshot, as that code wrote it, still
 //! reads back and renders the texts it printed.
 
-use comptoir::billing::invoices::{self, LatePenaltyRate};
+use comptoir::billing::catalog::Nature;
+use comptoir::billing::invoices::{self, DraftDetails, LatePenaltyRate, NewInvoice};
 use comptoir::billing::settings::{self, VatRegime};
+use comptoir::billing::BillingError;
 use comptoir::billing::{customers, render, terms};
+use rust_decimal::Decimal;
 
 use crate::conformance::migrate_the_old_way;
 use crate::on_both_backends;
-use crate::support::billing::{address, raw_execute, raw_i64, BUSINESS_SIREN, SELLER_SIREN};
+use crate::support::billing::{
+    address, business, credit, date, eur, invoice_input, issue, line, raw_execute, raw_i64, save_settings,
+    simple_draft, BUSINESS_SIREN, SELLER_SIREN,
+};
 use crate::support::{Backend, TestDb};
 
-on_both_backends!(data_of_0007_migrates_and_issued_invoices_stay_as_issued);
+on_both_backends!(
+    billing_configure_takes_the_structured_terms,
+    data_of_0007_migrates_and_issued_invoices_stay_as_issued,
+    drafts_keep_their_details_until_issue_and_credit_notes_inherit_them,
+);
 
 /// A snapshot exactly as the code before 0008 wrote it (`Settings` and
 /// `SnapshotCustomer` of then, serialised by serde_json).
@@ -166,4 +176,233 @@ async fn data_of_0007_migrates_and_issued_invoices_stay_as_issued(backend: Backe
         .await
         .unwrap_err();
     assert!(err.contains("immutable"), "{err}");
+}
+
+async fn drafts_keep_their_details_until_issue_and_credit_notes_inherit_them(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    let customer = business(&db.store).await;
+    let delivery = address(&["Entrepôt B", "Quai 3"], "69007", "Lyon");
+    let mut tx = db.store.begin().await.unwrap();
+    let draft = invoices::create_draft(
+        &mut tx,
+        NewInvoice {
+            service_period_start: Some(date(2026, 11, 1)),
+            service_period_end: Some(date(2026, 11, 30)),
+            purchase_order: Some(" BC-2026-117 ".into()),
+            delivery_address: Some(delivery.clone()),
+            ..invoice_input(
+                customer.id,
+                vec![line("Théières", Nature::Goods, Decimal::from(2), eur(4_500))],
+            )
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(draft.purchase_order.as_deref(), Some("BC-2026-117"));
+    assert_eq!(draft.delivery_address.as_ref(), Some(&delivery));
+
+    // Editable while draft, checked as at creation.
+    let mut tx = db.store.begin().await.unwrap();
+    let err = invoices::set_details(
+        &mut tx,
+        draft.id,
+        DraftDetails {
+            service_date: Some(date(2026, 11, 3)),
+            service_period_start: Some(date(2026, 11, 1)),
+            ..DraftDetails::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BillingError::Invalid {
+                field: "service_date",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let edited = invoices::set_details(
+        &mut tx,
+        draft.id,
+        DraftDetails {
+            service_date: Some(date(2026, 11, 3)),
+            purchase_order: Some("BC-118".into()),
+            delivery_address: Some(delivery.clone()),
+            ..DraftDetails::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        (
+            edited.service_date,
+            edited.service_period_start,
+            edited.purchase_order.as_deref()
+        ),
+        (Some(date(2026, 11, 3)), None, Some("BC-118"))
+    );
+
+    let issued = issue(&db.store, draft.id, date(2026, 12, 1)).await;
+    assert_eq!(
+        issued.service_date,
+        Some(date(2026, 11, 3)),
+        "the given date, not the issue date"
+    );
+    // Frozen once issued.
+    let mut tx = db.store.begin().await.unwrap();
+    let err = invoices::set_details(&mut tx, issued.id, DraftDetails::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BillingError::Conflict(_)), "{err:?}");
+    tx.rollback().await.unwrap();
+
+    // The credit note refers to the same sale.
+    let note = credit(&db.store, issued.id, Some(eur(1_000)), date(2026, 12, 2))
+        .await
+        .unwrap();
+    assert_eq!(note.service_date, Some(date(2026, 11, 3)));
+    assert_eq!(note.purchase_order.as_deref(), Some("BC-118"));
+    assert_eq!(note.delivery_address, Some(delivery));
+
+    // A draft with neither date nor period is dated by its issue; its
+    // snapshot carries the structured terms.
+    let plain = simple_draft(&db.store, customer.id, 2_000).await;
+    let plain = issue(&db.store, plain.id, date(2026, 12, 3)).await;
+    assert_eq!(plain.service_date, Some(date(2026, 12, 3)));
+    let seller = plain.snapshot.unwrap().seller;
+    assert_eq!(seller.vat_regime, Some(VatRegime::Franchise));
+    assert_eq!(seller.late_penalty_rate.to_string(), "10 % par an");
+    assert_eq!(seller.electronic_address.as_deref(), Some(SELLER_SIREN));
+    assert_eq!(seller.address, address(&["12 rue des Lilas"], "75011", "Paris"));
+    assert_eq!(
+        seller.discount_terms.as_deref(),
+        Some("Pas d'escompte pour paiement anticipé")
+    );
+}
+
+fn worker(db: &TestDb, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_comptoir-worker"))
+        .arg("--database-url")
+        .arg(&db.url)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run comptoir-worker")
+}
+
+/// `billing configure`: the address by parts (or one text whose last line
+/// is "75011 Paris", as the README wrote it), IBAN, BIC, the penalty rate
+/// as a number held to its minimum, the VAT regime.
+async fn billing_configure_takes_the_structured_terms(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let base = [
+        "billing",
+        "configure",
+        "--seller-name",
+        "Marie Dupont EI",
+        "--siren",
+        SELLER_SIREN,
+        "--email",
+        "marie@example.fr",
+    ];
+    let run = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        worker(&db, &args)
+    };
+    for (extra, said) in [
+        (
+            vec![
+                "--address",
+                "12 rue des Lilas",
+                "--postcode",
+                "75011",
+                "--city",
+                "Paris",
+                "--late-penalty-rate",
+                "0",
+            ],
+            "late_penalty_rate",
+        ),
+        (
+            vec![
+                "--address",
+                "12 rue des Lilas",
+                "--postcode",
+                "75011",
+                "--city",
+                "Paris",
+                "--vat-regime",
+                "normal",
+            ],
+            "vat_regime",
+        ),
+        (
+            vec![
+                "--address",
+                "12 rue des Lilas",
+                "--postcode",
+                "75011",
+                "--city",
+                "Paris",
+                "--bic",
+                "BNPA",
+            ],
+            "bic",
+        ),
+        (vec!["--address", "12 rue des Lilas"], "address.postcode"),
+    ] {
+        let out = run(&extra);
+        assert_ne!(out.status.code(), Some(0), "{extra:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(said), "{extra:?}: {stderr}");
+        assert!(settings::load(&db.store).await.is_err(), "{extra:?}: nothing saved");
+    }
+    let out = run(&[
+        "--address",
+        "Bâtiment B\\n12 rue des Lilas",
+        "--postcode",
+        "75011",
+        "--city",
+        "Paris",
+        "--iban",
+        "FR76 3000 6000 0112 3456 7890 189",
+        "--bic",
+        "bnpafrpp",
+        "--late-penalty-rate",
+        "10,5",
+        "--discount-terms",
+        "Escompte de 1 % pour paiement sous 8 jours",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = settings::load(&db.store).await.unwrap();
+    assert_eq!(
+        s.address,
+        address(&["Bâtiment B", "12 rue des Lilas"], "75011", "Paris")
+    );
+    assert_eq!(s.iban.as_deref(), Some("FR7630006000011234567890189"));
+    assert_eq!(s.bic.as_deref(), Some("BNPAFRPP"));
+    assert_eq!(s.late_penalty_rate, Decimal::new(105, 1));
+    assert_eq!(s.discount_text(), "Escompte de 1 % pour paiement sous 8 jours");
+    let shown = worker(&db, &["billing", "settings"]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    for text in [
+        "75011 Paris",
+        "10,5 % par an",
+        "TVA non applicable, art. 293 B du CGI",
+        "0225",
+    ] {
+        assert!(shown.contains(text), "{text} in {shown}");
+    }
+    // One text, as the README wrote it: its last line gives postcode and city.
+    let out = run(&["--address", "12 rue des Lilas\\n75011 Paris"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = settings::load(&db.store).await.unwrap();
+    assert_eq!(s.address, address(&["12 rue des Lilas"], "75011", "Paris"));
+    assert_eq!(s.late_penalty_rate, settings::DEFAULT_LATE_PENALTY_RATE);
 }

@@ -46,7 +46,7 @@ where
 {
     let before = billing_counts(db).await;
     let mut tx = db.store.begin().await.unwrap();
-    let err = attempt(&mut tx).await.expect_err("refused");
+    let err = attempt(&mut tx).await.expect_err(&format!("{field} should be refused"));
     tx.commit().await.unwrap();
     assert_invalid(&err, field);
     assert_eq!(

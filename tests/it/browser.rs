@@ -157,8 +157,9 @@ async fn an_operators_day_in_a_real_browser() {
     b.goto(&url("/admin/customers/new")).await;
     b.click("#customer-form input[name=kind][value=business]").await;
     b.fill("#customer-form [name=name]", "Atelier Lumière SARL").await;
-    b.fill("#customer-form [name=address]", "3 quai des Brumes\n69002 Lyon")
-        .await;
+    b.fill("#customer-form [name=address_lines]", "3 quai des Brumes").await;
+    b.fill("#customer-form [name=postcode]", "69002").await;
+    b.fill("#customer-form [name=city]", "Lyon").await;
     b.fill("#customer-form [name=email]", "compta@atelier-lumiere.example")
         .await;
     b.fill("#customer-form [name=siren]", "552100554").await;

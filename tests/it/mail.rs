@@ -325,7 +325,7 @@ async fn receipts_and_reminders_follow_the_payments(backend: Backend) {
     assert!(r.text.contains(&format!("({late} jours de retard)")), "{}", r.text);
     assert!(r.text.contains(&eur(60_000).format_fr()), "{}", r.text);
     assert!(
-        r.text.contains("L441-10") && r.text.contains("trois fois le taux d'intérêt légal"),
+        r.text.contains("L441-10") && r.text.contains("au taux de 10 % par an"),
         "{}",
         r.text
     );
@@ -335,7 +335,7 @@ async fn receipts_and_reminders_follow_the_payments(backend: Backend) {
         r.text
     );
     assert!(
-        r.html.contains("L441-10") && r.html.contains("trois fois le taux d&#x27;intérêt légal"),
+        r.html.contains("L441-10") && r.html.contains("au taux de 10 % par an"),
         "{}",
         r.html
     );

@@ -277,6 +277,15 @@ async fn idempotency_keys_replay_refuse_and_wait(backend: Backend) {
     assert_eq!(bad.status, 422, "{}", bad.body);
     assert_eq!(bad.json()["error"]["fields"][0]["field"], "customer.siren");
     business["customer"]["siren"] = json!("552100554");
+    let no_postcode = api.post_keyed("/api/orders", &business, "checkout-2").await;
+    assert_eq!(no_postcode.status, 422, "{}", no_postcode.body);
+    assert_eq!(
+        no_postcode.json()["error"]["fields"][0]["field"],
+        "customer.address.postcode",
+        "a business without postcode is refused by the field"
+    );
+    business["customer"]["address"] =
+        json!({ "lines": ["5 avenue de l'Été"], "postcode": "69003", "city": "Lyon", "country": "FR" });
     let good = api.post_keyed("/api/orders", &business, "checkout-2").await;
     assert_eq!(good.status, 201, "{}", good.body);
     assert_eq!(count(&app.db, "orders").await, 3);

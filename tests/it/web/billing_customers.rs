@@ -113,8 +113,8 @@ async fn an_invalid_customer_is_refused_by_its_field_and_nothing_is_created(back
     // the field, what was typed kept.
     for (name, value, field_message) in [
         ("postcode", "", "le code postal est obligatoire"),
-        ("postcode", "750", "un code postal français a 5 chiffres"),
-        ("country", "ZZ", "n&#x27;est pas un code pays ISO 3166"),
+        ("postcode", "750", "« 750 » : un code postal français a 5 chiffres"),
+        ("country", "ZZ", "« ZZ » n&#x27;est pas un code pays ISO 3166"),
         ("city", "", "la ville est obligatoire"),
         ("address_lines", "", "l&#x27;adresse (numéro et rue) est obligatoire"),
     ] {

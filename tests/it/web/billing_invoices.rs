@@ -463,7 +463,7 @@ async fn a_draft_carries_its_service_period_purchase_order_and_delivery_address(
         (
             vec![("service_date", "31/02/2026")],
             "service_date",
-            "« 31/02/2026 » n&#x27;est pas une date",
+            "« 31&#x2f;02&#x2f;2026 » n&#x27;est pas une date",
         ),
         (
             vec![
@@ -473,7 +473,7 @@ async fn a_draft_carries_its_service_period_purchase_order_and_delivery_address(
                 ("delivery_country", "FR"),
             ],
             "delivery_postcode",
-            "un code postal français a 5 chiffres",
+            "« 690 » : un code postal français a 5 chiffres",
         ),
     ] {
         let fields = base(&extra);
