@@ -144,9 +144,12 @@ async fn invoice_credit_note_and_book_read_back(backend: Backend) {
             "334,56 €",
             "Marie Dupont EI",
             "552100554",
+            // Made by the refund of a transfer: it says when and how the money went back.
+            "Avoir remboursé le 02/12/2026, par virement",
         ],
     );
     for absent in [
+        "À déduire de votre prochaine facture",
         "Date d'échéance",
         "Conditions de paiement",
         "Pénalités de retard",
