@@ -495,6 +495,23 @@ pub async fn issue(tx: &mut Tx, id: i64, issue_date: NaiveDate) -> Result<Invoic
         InvoiceKind::CreditNote => seller.credit_note_series(issue_date),
     };
     let customer = super::customers::get_in(tx, draft.customer_id).await?;
+    // Addresses carried over from free text (migration 0008) may lack their
+    // postcode, city or country: a document must not go out without them.
+    if !seller.address.is_complete() {
+        return Err(invalid(
+            "seller.address",
+            "l'adresse du vendeur est incomplète (code postal, ville, pays) : complétez les réglages / the seller's address is incomplete",
+        ));
+    }
+    if !customer.address.is_complete() {
+        return Err(invalid(
+            "customer.address",
+            format!(
+                "l'adresse du client n° {} est incomplète (code postal, ville, pays) : complétez sa fiche / the customer's address is incomplete",
+                customer.id
+            ),
+        ));
+    }
     // Terms chosen for this invoice are frozen into its snapshot, so that the
     // printed terms and the due date agree.
     let mut seller = seller;

@@ -40,6 +40,7 @@ async fn data_of_0007_migrates_and_issued_invoices_stay_as_issued(backend: Backe
         Backend::Sqlite => sql_text(s),
     };
     let now = "'2026-11-02T10:00:00Z'";
+    // Ids from 1 in order on an empty database (customers 1 to 3, invoice 1).
     for sql in [
         format!(
             "INSERT INTO billing_settings (id, seller_name, siren, address, email, activity, vat_mention,
@@ -50,23 +51,23 @@ async fn data_of_0007_migrates_and_issued_invoices_stay_as_issued(backend: Backe
             sql_text("trois fois le taux d'intérêt légal")
         ),
         format!(
-            "INSERT INTO customers (id, kind, name, email, address, siren, created_at)
-             VALUES (1, 'business', 'Atelier Dupré SARL', NULL, {}, '{BUSINESS_SIREN}', {now})",
+            "INSERT INTO customers (kind, name, email, address, siren, created_at)
+             VALUES ('business', 'Atelier Dupré SARL', NULL, {}, '{BUSINESS_SIREN}', {now})",
             nl("Atelier Dupré\n5 avenue de l'Été\n69003 Lyon")
         ),
         format!(
-            "INSERT INTO customers (id, kind, name, email, address, siren, created_at)
-             VALUES (2, 'person', 'Jean Martin', NULL, {}, NULL, {now})",
+            "INSERT INTO customers (kind, name, email, address, siren, created_at)
+             VALUES ('person', 'Jean Martin', NULL, {}, NULL, {now})",
             sql_text("3 place du Marché, Bâtiment B, 69002 Lyon")
         ),
         format!(
-            "INSERT INTO customers (id, kind, name, email, address, siren, created_at)
-             VALUES (3, 'person', 'Zoé Roux', NULL, {}, NULL, {now})",
+            "INSERT INTO customers (kind, name, email, address, siren, created_at)
+             VALUES ('person', 'Zoé Roux', NULL, {}, NULL, {now})",
             nl("Quelque part\nsans code postal")
         ),
         format!(
-            "INSERT INTO invoices (id, kind, status, customer_id, currency, total_minor, created_at)
-             VALUES (1, 'invoice', 'draft', 1, 'EUR', 12000, {now})"
+            "INSERT INTO invoices (kind, status, customer_id, currency, total_minor, created_at)
+             VALUES ('invoice', 'draft', 1, 'EUR', 12000, {now})"
         ),
         "INSERT INTO invoice_lines (invoice_id, position, description, nature, quantity, unit_price_minor, total_minor)
          VALUES (1, 1, 'Atelier céramique', 'services', '1', 12000, 12000)"
@@ -122,6 +123,44 @@ async fn data_of_0007_migrates_and_issued_invoices_stay_as_issued(backend: Backe
     let zoe = customers::get(&db.store, 3).await.unwrap();
     assert_eq!(zoe.address.lines, vec!["Quelque part", "sans code postal"]);
     assert!(!zoe.address.is_complete());
+    // No document goes out to an address without postcode, city or country:
+    // refused by the field, no number taken; completed, it issues.
+    let zoe_draft = simple_draft(&db.store, 3, 5_000).await;
+    let mut tx = db.store.begin().await.unwrap();
+    let err = invoices::issue(&mut tx, zoe_draft.id, db.today().await)
+        .await
+        .unwrap_err();
+    tx.rollback().await.unwrap();
+    assert!(
+        matches!(
+            err,
+            BillingError::Invalid {
+                field: "customer.address",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("incomplète"), "{err}");
+    let mut tx = db.store.begin().await.unwrap();
+    customers::update(
+        &mut tx,
+        3,
+        customers::NewCustomer {
+            kind: zoe.kind,
+            name: zoe.name.clone(),
+            email: None,
+            address: address(&["Quelque part"], "75011", "Paris"),
+            siren: None,
+            electronic_address: None,
+            electronic_address_scheme: None,
+        },
+    )
+    .await
+    .unwrap();
+    let issued = invoices::issue(&mut tx, zoe_draft.id, db.today().await).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(issued.reference.is_some());
 
     // The issued invoice: its snapshot byte for byte, read back with the
     // old texts, no new data invented for it.

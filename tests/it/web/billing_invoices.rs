@@ -531,12 +531,47 @@ async fn a_draft_carries_its_service_period_purchase_order_and_delivery_address(
         .await
         .contains(&"invoice.create".to_string()));
 
-    // Issued, the period stays (no service date is invented for it).
+    // The details are corrected from the draft's page, checked the same way.
+    assert!(page.body.contains(&format!("href=\"/admin/invoices/{id}/details\"")));
+    let details = format!("/admin/invoices/{id}/details");
+    let edit = client.get(&details).await;
+    assert_eq!(edit.status, 200, "{}", edit.body);
+    assert!(edit.body.contains("value=\"2026-11-01\"") && edit.body.contains("value=\"BC-2026-117\""));
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("service_date", ""),
+        ("service_period_start", "2026-11-01"),
+        ("service_period_end", "2026-10-01"),
+        ("purchase_order", "BC-2026-118"),
+        ("delivery_lines", ""),
+        ("delivery_postcode", ""),
+        ("delivery_city", ""),
+        ("delivery_country", "FR"),
+    ];
+    let refused = client.post_form(&details, &fields).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("la fin de la période précède son début"));
+    assert!(refused.body.contains("value=\"BC-2026-118\""), "what was typed is kept");
+    fields[2].1 = "2026-11-30";
+    let saved = client.post_form(&details, &fields).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let draft = invoices::get(&app.db.store, id).await.unwrap();
+    assert_eq!(draft.purchase_order.as_deref(), Some("BC-2026-118"));
+    assert_eq!(draft.delivery_address, None, "no delivery address: the customer's");
+    assert!(audit_actions(&app, &format!("invoice:{id}"))
+        .await
+        .contains(&"invoice.details".to_string()));
+
+    // Issued, the period stays (no service date is invented for it), and
+    // the details are frozen.
     let answer = client.post_form(&format!("/admin/invoices/{id}/issue"), &[]).await;
     assert_eq!(answer.status, 303, "{}", answer.body);
     let issued = invoices::get(&app.db.store, id).await.unwrap();
     assert_eq!(issued.service_date, None);
     assert_eq!(issued.service_period_end, chrono::NaiveDate::from_ymd_opt(2026, 11, 30));
+    let frozen = client.post_form(&details, &fields).await;
+    assert_eq!(frozen.status, 303);
+    assert_eq!(frozen.location(), Some(format!("/admin/invoices/{id}").as_str()));
+    assert_eq!(invoices::get(&app.db.store, id).await.unwrap(), issued);
 }
 
 on_both_backends!(

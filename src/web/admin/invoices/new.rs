@@ -14,10 +14,10 @@ use serde::Deserialize;
 use super::super::billing_input::{
     customer_choices, line_inputs, parse_date, parse_lines, refusal, FieldErrors, LineInput,
 };
-use super::super::{empty_as_none, Admin, AdminError, Form, Query};
+use super::super::{empty_as_none, Admin, AdminError, Form, Path, Query};
 use crate::billing::actions::invoices as actions;
 use crate::billing::address::PostalAddress;
-use crate::billing::invoices::{DraftDetails, NewInvoice, NewLine};
+use crate::billing::invoices::{self, DraftDetails, Invoice, InvoiceStatus, NewInvoice, NewLine};
 use crate::billing::{settings, BillingError};
 use crate::money::Currency;
 use crate::web::{Access, Routes};
@@ -26,6 +26,8 @@ pub(super) fn routes() -> Routes {
     Routes::new()
         .get("/admin/invoices/new", Access::Operator, form)
         .post("/admin/invoices", Access::Operator, create)
+        .get("/admin/invoices/{id}/details", Access::Operator, details_form)
+        .post("/admin/invoices/{id}/details", Access::Operator, save_details)
 }
 
 /// Line rows on the form.
@@ -105,6 +107,19 @@ async fn page(
     errors: &FieldErrors,
     error: Option<String>,
 ) -> Result<Response, AdminError> {
+    edit_page(admin, status, None, typed, errors, error).await
+}
+
+/// The draft form: a new draft, or draft `editing`'s details (service date
+/// or period, purchase order, delivery address; its lines stay).
+async fn edit_page(
+    admin: &Admin,
+    status: StatusCode,
+    editing: Option<i64>,
+    typed: Typed,
+    errors: &FieldErrors,
+    error: Option<String>,
+) -> Result<Response, AdminError> {
     let store = &admin.state.store;
     let customers = customer_choices(store, typed.customer_id.trim().parse().ok()).await?;
     let settings = match settings::load(store).await {
@@ -127,6 +142,7 @@ async fn page(
             typed => typed,
             errors => errors,
             error => error,
+            editing => editing,
         },
     )
 }
@@ -233,6 +249,109 @@ async fn create(admin: Admin, Form(form): Form<HashMap<String, String>>) -> Resu
             draft.id,
             draft.total.format_fr()
         ),
+    ))
+}
+
+impl Typed {
+    /// The details of `invoice` as the form shows them.
+    fn of_details(invoice: &Invoice) -> Typed {
+        let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
+        let delivery = invoice.delivery_address.clone().unwrap_or_default();
+        Typed {
+            customer_id: invoice.customer_id.to_string(),
+            service_date: day(invoice.service_date),
+            service_period_start: day(invoice.service_period_start),
+            service_period_end: day(invoice.service_period_end),
+            purchase_order: invoice.purchase_order.clone().unwrap_or_default(),
+            delivery_lines: delivery.lines_text(),
+            delivery_postcode: delivery.postcode,
+            delivery_city: delivery.city,
+            delivery_country: if delivery.country.is_empty() {
+                "FR".into()
+            } else {
+                delivery.country
+            },
+            ..Typed::default()
+        }
+    }
+
+    /// The details fields of a posted form.
+    fn posted_details(form: &HashMap<String, String>) -> Typed {
+        let field = |name: &str| form.get(name).cloned().unwrap_or_default();
+        Typed {
+            service_date: field("service_date"),
+            service_period_start: field("service_period_start"),
+            service_period_end: field("service_period_end"),
+            purchase_order: field("purchase_order"),
+            delivery_lines: field("delivery_lines"),
+            delivery_postcode: field("delivery_postcode"),
+            delivery_city: field("delivery_city"),
+            delivery_country: field("delivery_country"),
+            ..Typed::default()
+        }
+    }
+}
+
+/// A draft's details; an issued invoice's are frozen (back to its page).
+async fn draft_of(admin: &Admin, id: i64) -> Result<Option<Invoice>, AdminError> {
+    let invoice = invoices::get(&admin.state.store, id).await?;
+    Ok((invoice.status == InvoiceStatus::Draft).then_some(invoice))
+}
+
+async fn details_form(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+    let Some(draft) = draft_of(&admin, id).await? else {
+        return Ok(admin.redirect(
+            &format!("/admin/invoices/{id}"),
+            "Facture émise : ses mentions sont figées / issued: its details are frozen",
+        ));
+    };
+    edit_page(
+        &admin,
+        StatusCode::OK,
+        Some(id),
+        Typed::of_details(&draft),
+        &FieldErrors::new(),
+        None,
+    )
+    .await
+}
+
+#[tracing::instrument(skip_all, fields(invoice = id))]
+async fn save_details(
+    admin: Admin,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, AdminError> {
+    if draft_of(&admin, id).await?.is_none() {
+        return Ok(admin.redirect(
+            &format!("/admin/invoices/{id}"),
+            "Facture émise : ses mentions sont figées / issued: its details are frozen",
+        ));
+    }
+    let typed = Typed::posted_details(&form);
+    let mut errors = FieldErrors::new();
+    let details = typed.details(&mut errors);
+    if !errors.is_empty() {
+        return edit_page(&admin, StatusCode::UNPROCESSABLE_ENTITY, Some(id), typed, &errors, None).await;
+    }
+    let mut tx = admin.state.store.begin().await?;
+    if let Err(e) = actions::set_details(&mut tx, &admin.actor, id, details).await {
+        tx.rollback().await?;
+        let message = refusal(e, FIELDS, &mut errors)?;
+        return edit_page(
+            &admin,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(id),
+            typed,
+            &errors,
+            Some(message),
+        )
+        .await;
+    }
+    tx.commit().await?;
+    Ok(admin.redirect(
+        &format!("/admin/invoices/{id}"),
+        "Mentions du brouillon enregistrées / draft details saved",
     ))
 }
 
