@@ -162,6 +162,17 @@ async fn an_invoice_is_drafted_issued_emailed_and_downloaded(backend: Backend) {
     );
     assert!(!page.body.contains("data-poll="), "nothing left to watch");
 
+    // The CII XML alone, as the PDF embeds it: a consumer's invoice, valid EN 16931.
+    let (status, headers, xml) = get_bytes(&app, &client, &format!("/admin/invoices/{id}/xml")).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/xml");
+    assert_eq!(
+        headers["content-disposition"].to_str().unwrap(),
+        format!("attachment; filename=\"{reference}.xml\"")
+    );
+    let verdict = crate::support::pdf::facturx_check(&xml, "invoice.xml", false);
+    assert!(verdict.pass, "{}", verdict.output);
+
     // The PDF, downloaded and viewed.
     let (status, headers, bytes) = get_bytes(&app, &client, &format!("/admin/invoices/{id}/download")).await;
     assert_eq!(status, 200);
@@ -198,6 +209,7 @@ async fn an_invoice_is_drafted_issued_emailed_and_downloaded(backend: Backend) {
         [
             "invoice.create",
             "invoice.issue",
+            "invoice.xml",
             "invoice.pdf",
             "invoice.pdf",
             "invoice.resend"

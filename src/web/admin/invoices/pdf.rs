@@ -1,6 +1,7 @@
-//! The PDF of an issued invoice or credit note, shown in the browser
-//! ("Voir le PDF") or downloaded as `<reference>.pdf` ("Télécharger").
-//! A draft has no PDF: it is not a document yet.
+//! The PDF of an issued invoice or credit note (Factur-X: its CII XML inside),
+//! shown in the browser ("Voir le PDF") or downloaded as `<reference>.pdf`
+//! ("Télécharger"), and its CII XML alone (`<reference>.xml`, "XML Factur-X").
+//! A draft has neither: it is not a document yet.
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
@@ -15,10 +16,11 @@ pub(super) fn routes() -> Routes {
     Routes::new()
         .get("/admin/invoices/{id}/pdf", Access::Operator, view)
         .get("/admin/invoices/{id}/download", Access::Operator, download)
+        .get("/admin/invoices/{id}/xml", Access::Operator, xml)
 }
 
 /// `F2026-0001.pdf`; anything but letters, digits and `-_.` becomes `_`.
-fn filename(reference: &str) -> String {
+fn filename(reference: &str, extension: &str) -> String {
     let safe: String = reference
         .chars()
         .map(|c| {
@@ -29,29 +31,50 @@ fn filename(reference: &str) -> String {
             }
         })
         .collect();
-    format!("{safe}.pdf")
+    format!("{safe}.{extension}")
 }
 
-async fn pdf(admin: Admin, id: i64, disposition: &'static str) -> Result<Response, AdminError> {
+/// What a download is: its format, its media type, how the browser shows it.
+#[derive(Clone, Copy)]
+enum Download {
+    Pdf(&'static str),
+    Xml,
+}
+
+async fn send(admin: Admin, id: i64, what: Download) -> Result<Response, AdminError> {
     let store = &admin.state.store;
     let invoice = invoices::get(store, id).await?;
     let Some(reference) = invoice.reference.clone() else {
         return Err(AdminError::Conflict(format!(
-            "le brouillon n° {id} n'a pas de PDF : émettez-le d'abord / a draft has no PDF"
+            "le brouillon n° {id} n'a ni PDF ni XML : émettez-le d'abord"
         )));
     };
-    let bytes = render::invoice_pdf(store, id).await?;
+    let (bytes, action, media, disposition, name) = match what {
+        Download::Pdf(disposition) => (
+            render::invoice_pdf(store, id).await?,
+            "invoice.pdf",
+            "application/pdf",
+            disposition,
+            filename(&reference, "pdf"),
+        ),
+        Download::Xml => (
+            render::invoice_xml(store, id).await?,
+            "invoice.xml",
+            "application/xml",
+            "attachment",
+            filename(&reference, "xml"),
+        ),
+    };
     audit::record(
         store,
         &admin.actor,
-        Record::new("invoice.pdf", format!("invoice:{id}"))
+        Record::new(action, format!("invoice:{id}"))
             .details(json!({ "reference": reference, "disposition": disposition })),
     )
     .await?;
-    let name = filename(&reference);
     Ok((
         [
-            (CONTENT_TYPE, "application/pdf".to_string()),
+            (CONTENT_TYPE, media.to_string()),
             (CONTENT_DISPOSITION, format!("{disposition}; filename=\"{name}\"")),
             (CACHE_CONTROL, "private, no-store".to_string()),
         ],
@@ -61,18 +84,22 @@ async fn pdf(admin: Admin, id: i64, disposition: &'static str) -> Result<Respons
 }
 
 async fn view(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
-    pdf(admin, id, "inline").await
+    send(admin, id, Download::Pdf("inline")).await
 }
 
 async fn download(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
-    pdf(admin, id, "attachment").await
+    send(admin, id, Download::Pdf("attachment")).await
+}
+
+async fn xml(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+    send(admin, id, Download::Xml).await
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn filenames_are_plain() {
-        assert_eq!(super::filename("F2026-0001"), "F2026-0001.pdf");
-        assert_eq!(super::filename("A/B\"C"), "A_B_C.pdf");
+        assert_eq!(super::filename("F2026-0001", "pdf"), "F2026-0001.pdf");
+        assert_eq!(super::filename("A/B\"C", "xml"), "A_B_C.xml");
     }
 }
