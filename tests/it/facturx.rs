@@ -542,3 +542,28 @@ fn documents_the_law_forbids_are_refused() {
         Err(DocumentError::MissingMention(_))
     ));
 }
+
+/// The monthly run nets a refund on a contract as a credit line (a negative unit price).
+/// EN 16931 wants a line's net price positive (BR-27), so the XML carries it as a negative
+/// quantity at a positive price, and the invoice stays valid.
+#[test]
+fn a_credit_line_is_written_as_a_negative_quantity_and_stays_valid() {
+    let mut doc = mixed_invoice();
+    doc.lines.push(line(
+        "Remboursement : atelier annulé",
+        Nature::Services,
+        Decimal::ONE,
+        -5_000,
+    ));
+    doc.total = total(&doc.lines);
+    let xml = String::from_utf8(invoice_cii_xml(&doc).expect("XML")).unwrap();
+    assert!(xml.contains(">-1</ram:BilledQuantity>"), "{xml}");
+    assert!(xml.contains("<ram:ChargeAmount>50.00</ram:ChargeAmount>"), "{xml}");
+    assert!(
+        xml.contains("<ram:LineTotalAmount>-50.00</ram:LineTotalAmount>"),
+        "{xml}"
+    );
+    let pdf = invoice_pdf(&doc).expect("PDF");
+    assert_valid(&pdf, true);
+    assert_has(&text_of(&pdf), &["-50,00 €", "1 184,56 €"]);
+}

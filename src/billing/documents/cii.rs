@@ -57,6 +57,15 @@ pub fn invoice_cii_xml(doc: &InvoiceDoc) -> Result<Vec<u8>, DocumentError> {
     header(&mut x, doc);
     x.open("rsm:SupplyChainTradeTransaction");
     for (index, line) in doc.lines.iter().enumerate() {
+        // A credit line (a refund netted by the monthly run) has a negative unit price; the
+        // net price may not be negative (BR-27): a negative quantity at a positive price.
+        let (price, billed) = match line.unit_price.minor < 0 {
+            true => (
+                Money::new(-line.unit_price.minor, line.unit_price.currency),
+                -line.quantity,
+            ),
+            false => (line.unit_price, line.quantity),
+        };
         x.open("ram:IncludedSupplyChainTradeLineItem");
         x.open("ram:AssociatedDocumentLineDocument");
         x.leaf("ram:LineID", &(index + 1).to_string());
@@ -66,14 +75,14 @@ pub fn invoice_cii_xml(doc: &InvoiceDoc) -> Result<Vec<u8>, DocumentError> {
         x.close("ram:SpecifiedTradeProduct");
         x.open("ram:SpecifiedLineTradeAgreement");
         x.open("ram:NetPriceProductTradePrice");
-        x.leaf("ram:ChargeAmount", &amount(line.unit_price));
+        x.leaf("ram:ChargeAmount", &amount(price));
         x.close("ram:NetPriceProductTradePrice");
         x.close("ram:SpecifiedLineTradeAgreement");
         x.open("ram:SpecifiedLineTradeDelivery");
         x.leaf_with(
             "ram:BilledQuantity",
             &[("unitCode", unit_code(line.nature))],
-            &quantity(line.quantity)?,
+            &quantity(billed)?,
         );
         x.close("ram:SpecifiedLineTradeDelivery");
         x.open("ram:SpecifiedLineTradeSettlement");
