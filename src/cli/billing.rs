@@ -41,6 +41,12 @@ pub enum BillingCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Write an issued invoice's or credit note's CII XML (what its Factur-X PDF embeds).
+    InvoiceXml {
+        reference: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Import a CSV (customers, or payments from a bank export): the file is
     /// kept in the data directory and imported by a worker; prints the import id.
     Import {
@@ -263,6 +269,13 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
             let pdf = render::invoice_pdf(store, invoice.id).await?;
             let path = out.unwrap_or_else(|| PathBuf::from(format!("{reference}.pdf")));
             write(&path, &pdf)?;
+            println!("{}", path.display());
+        }
+        BillingCommand::InvoiceXml { reference, out } => {
+            let invoice = invoices::by_reference(store, &reference).await?;
+            let xml = render::invoice_xml(store, invoice.id).await?;
+            let path = out.unwrap_or_else(|| PathBuf::from(format!("{reference}.xml")));
+            write(&path, &xml)?;
             println!("{}", path.display());
         }
         BillingCommand::Import { .. } | BillingCommand::ImportReport { .. } => unreachable!("handled in run"),

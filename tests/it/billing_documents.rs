@@ -249,7 +249,27 @@ async fn verify_book_command_names_the_altered_line(backend: Backend) {
     assert!(stderr.contains("line 2 no longer matches"), "{stderr}");
 }
 
+/// `billing invoice-pdf` and `billing invoice-xml` write the Factur-X PDF and its XML.
+async fn invoice_commands_write_the_factur_x_pdf_and_its_xml(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    issued_and_paid(&db).await;
+    for (command, file) in [("invoice-pdf", "F2026-0001.pdf"), ("invoice-xml", "F2026-0001.xml")] {
+        let path = db.dir.path().join(file);
+        let out = worker(
+            &db,
+            &["billing", command, "F2026-0001", "--out", path.to_str().unwrap()],
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let bytes = std::fs::read(&path).expect("written");
+        let verdict = crate::support::pdf::facturx_check(&bytes, file, true);
+        assert!(verdict.pass, "{file}: {}", verdict.output);
+    }
+    let unknown = worker(&db, &["billing", "invoice-xml", "F2026-0999"]);
+    assert_eq!(unknown.status.code(), Some(1), "{unknown:?}");
+}
+
 on_both_backends!(
     invoice_credit_note_and_book_read_back,
-    verify_book_command_names_the_altered_line
+    verify_book_command_names_the_altered_line,
+    invoice_commands_write_the_factur_x_pdf_and_its_xml
 );
