@@ -229,6 +229,22 @@ pub async fn invoice_xml(store: &Store, id: i64) -> Result<Vec<u8>, BillingError
     doc::invoice_cii_xml(&document).map_err(document_error)
 }
 
+/// The file name of a document: `F2026-0001.pdf`; anything but letters, digits and `-_.`
+/// becomes `_`, so a reference can never name another place or break a header.
+pub fn file_name(reference: &str, extension: &str) -> String {
+    let safe: String = reference
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{safe}.{extension}")
+}
+
 /// A document refused by the documents layer: a missing mention is a conflict the operator
 /// can fix (the settings or the customer), not a server error.
 fn document_error(e: doc::DocumentError) -> BillingError {
@@ -384,6 +400,12 @@ pub async fn export_book(store: &Store, period: BookPeriod) -> Result<BookExport
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_names_are_plain() {
+        assert_eq!(file_name("F2026-0001", "pdf"), "F2026-0001.pdf");
+        assert_eq!(file_name("A/B\"C", "xml"), "A_B_C.xml");
+    }
 
     #[test]
     fn periods() {
