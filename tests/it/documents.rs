@@ -137,9 +137,9 @@ fn a_business_invoice_carries_every_mandatory_mention() {
         "Facture n° F-2026-0042",
         "Date d'émission : 22/11/2026",
         "Date d'échéance : 22/12/2026",
-        "Désignation Quantité Prix unitaire Montant",
-        "Développement d'une application de caisse 1,5 600,00 € 900,00 €",
-        "Câble réseau blindé, 5 m 3 111,52 € 334,56 €",
+        "Désignation Nature Quantité Prix unitaire Montant",
+        "Développement d'une application de caisse Service 1,5 600,00 € 900,00 €",
+        "Câble réseau blindé, 5 m Bien 3 111,52 € 334,56 €",
         "Total à payer : 1 234,56 €",
         "TVA non applicable, art. 293 B du CGI",
         "Conditions de paiement : virement à 30 jours",
@@ -240,7 +240,7 @@ fn a_long_invoice_paginates_with_its_table_header_on_every_page() {
     let count = pages.len();
     assert!(count > 1, "120 lines fit on one page?");
     for (i, page) in pages.iter().enumerate() {
-        assert_has(page, "Désignation Quantité Prix unitaire Montant");
+        assert_has(page, "Désignation Nature Quantité Prix unitaire Montant");
         assert_has(page, &format!("page {} / {count}", i + 1));
     }
     assert_has(pages[1], "Facture n° F-2026-0042 (suite)");

@@ -324,14 +324,16 @@ fn lines(writer: &mut Writer, doc: &InvoiceDoc) {
         wrap: align == Align::Left,
     };
     writer.begin_table(vec![
-        column("document.col.description", 52.0, Align::Left),
-        column("document.col.quantity", 12.0, Align::Right),
-        column("document.col.unit_price", 18.0, Align::Right),
-        column("document.col.total", 18.0, Align::Right),
+        column("document.col.description", 42.0, Align::Left),
+        column("document.col.nature", 11.0, Align::Left),
+        column("document.col.quantity", 13.0, Align::Right),
+        column("document.col.unit_price", 17.0, Align::Right),
+        column("document.col.total", 17.0, Align::Right),
     ]);
     for line in &doc.lines {
         let cells = [
             line.description.clone(),
+            line.nature.short_label().to_string(),
             quantity_fr(line.quantity),
             line.unit_price.format_fr(),
             line.total.format_fr(),

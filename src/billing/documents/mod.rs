@@ -252,6 +252,14 @@ impl Nature {
             Nature::Services => wording::t("nature.services"),
         }
     }
+
+    /// "Bien" / "Service", in an invoice's lines.
+    pub fn short_label(self) -> &'static str {
+        match self {
+            Nature::Goods => wording::t("nature.goods.short"),
+            Nature::Services => wording::t("nature.services.short"),
+        }
+    }
 }
 
 /// One receipt of the livre des recettes.
