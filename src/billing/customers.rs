@@ -96,6 +96,9 @@ impl NewCustomer {
             self.electronic_address_scheme.as_deref(),
             default_siren,
         )?;
+        if let (CustomerKind::Business, Some(siren), Some((address, scheme))) = (self.kind, &siren, &electronic) {
+            validate::directory_address(address, scheme, siren)?;
+        }
         let (electronic_address, electronic_address_scheme) = match electronic {
             Some((a, s)) => (Some(a), Some(s)),
             None => (None, None),

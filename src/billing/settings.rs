@@ -120,6 +120,7 @@ impl Settings {
             Some(&self.siren),
         )?
         .ok_or_else(|| invalid("electronic_address", "obligatoire / required"))?;
+        validate::directory_address(&address, &scheme, &self.siren)?;
         self.electronic_address = address;
         self.electronic_address_scheme = scheme;
         self.iban = validate::optional(self.iban.as_deref(), validate::iban)?;

@@ -153,6 +153,25 @@ pub fn optional(
     }
 }
 
+/// The French e-invoicing rules route business-to-business invoices through the directory
+/// (annuaire): the seller's and a business customer's electronic address is scheme 0225 and
+/// starts with their own SIREN (BR-FR-21 for the customer; the same for the seller). An
+/// e-mail or another party's SIREN would make a document the platform refuses.
+pub fn directory_address(address: &str, scheme: &str, own_siren: &str) -> Result<(), BillingError> {
+    let head = address.split('_').next().unwrap_or_default();
+    if scheme == crate::billing::settings::SIREN_SCHEME && head == own_siren {
+        return Ok(());
+    }
+    Err(invalid(
+        "electronic_address",
+        format!(
+            "« {address} » : l'adresse électronique d'une entreprise est celle de l'annuaire, \
+             schéma 0225, commençant par son SIREN {own_siren} / a business's electronic \
+             address is its directory address, scheme 0225, starting with its SIREN"
+        ),
+    ))
+}
+
 /// An electronic address (EN 16931 BT-34 / BT-49) and its scheme. Blank
 /// address: the SIREN with scheme "0225" when there is one, else none. The
 /// scheme defaults to "EM" for an e-mail address and "0225" otherwise.

@@ -96,6 +96,18 @@ async fn settings_are_validated(backend: Backend) {
             with(|s| s.electronic_address_scheme = "XYZ".into()),
             "electronic_address_scheme",
         ),
+        // The seller's is its directory address: not an e-mail, not another SIREN.
+        (
+            with(|s| {
+                s.electronic_address = "marie@example.fr".into();
+                s.electronic_address_scheme = "EM".into();
+            }),
+            "electronic_address",
+        ),
+        (
+            with(|s| s.electronic_address = "552100554".into()),
+            "electronic_address",
+        ),
         (with(|s| s.payment_terms_days = 61), "payment_terms_days"),
         (with(|s| s.payment_terms_days = -1), "payment_terms_days"),
         (with(|s| s.late_penalty_rate = Decimal::ZERO), "late_penalty_rate"),
@@ -283,15 +295,42 @@ async fn customers_are_validated(backend: Backend) {
     assert_eq!(ok.address, address(&["5 avenue de l'Été"], "69003", "Lyon"));
     let jean = person(&db.store).await;
     assert_eq!(jean.electronic_address, None);
-    let mut given = business_input();
-    given.electronic_address = Some("factures@dupre.fr".into());
+    // A business's is its directory address (0225 + its SIREN, a suffix allowed): an e-mail or
+    // another company's SIREN would make invoices the platform refuses (BR-FR-21).
+    for (address, scheme) in [
+        ("factures@dupre.fr", None),
+        ("732829320", Some("0225")),
+        ("552100554", Some("0009")),
+    ] {
+        let mut bad = business_input();
+        bad.electronic_address = Some(address.into());
+        bad.electronic_address_scheme = scheme.map(String::from);
+        let mut tx = db.store.begin().await.unwrap();
+        let err = customers::create(&mut tx, bad).await.unwrap_err();
+        assert!(
+            matches!(&err, BillingError::Invalid { field, .. } if *field == "electronic_address")
+                && err.to_string().contains("annuaire"),
+            "{address}: {err}"
+        );
+    }
+    let mut suffixed = business_input();
+    suffixed.electronic_address = Some(format!("{BUSINESS_SIREN}_FACTURES"));
+    let suffixed = create_customer(&db.store, suffixed).await;
+    assert_eq!(
+        suffixed.electronic_address_scheme.as_deref(),
+        Some("0225"),
+        "{suffixed:?}"
+    );
+    // A person may give an e-mail.
+    let mut given = person_input("Léa");
+    given.electronic_address = Some("lea@example.fr".into());
     let given = create_customer(&db.store, given).await;
     assert_eq!(
         (
             given.electronic_address.as_deref(),
             given.electronic_address_scheme.as_deref()
         ),
-        (Some("factures@dupre.fr"), Some("EM"))
+        (Some("lea@example.fr"), Some("EM"))
     );
     assert!(matches!(
         customers::get(&db.store, 987_654).await,
