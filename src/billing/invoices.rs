@@ -400,6 +400,17 @@ pub(crate) fn priced_lines(lines: &[NewLine], currency: Currency) -> Result<(Vec
                 format!("line {}: quantity must be positive", i + 1),
             ));
         }
+        // EN 16931 as the French platforms read it: at most 4 decimals (BR-FR-DEC-02).
+        if l.quantity.normalize().scale() > 4 {
+            return Err(invalid(
+                "lines.quantity",
+                format!(
+                    "ligne {} : une quantité a au plus 4 décimales / line {}: at most 4 decimals",
+                    i + 1,
+                    i + 1
+                ),
+            ));
+        }
         if l.unit_price.currency != currency {
             return Err(invalid(
                 "lines.unit_price",

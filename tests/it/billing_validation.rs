@@ -431,6 +431,11 @@ async fn invoice_drafts_are_validated(backend: Backend) {
     let usd = currency("USD");
     let cases = vec![
         (new_invoice(customer, vec![ok(Decimal::ZERO)]), "lines.quantity"),
+        // Five decimals: no e-invoice may carry them (BR-FR-DEC-02); four are fine (below).
+        (
+            new_invoice(customer, vec![ok(Decimal::new(123_456, 5))]),
+            "lines.quantity",
+        ),
         (
             new_invoice(customer, vec![ok(Decimal::ONE), ok(Decimal::new(-2, 0))]),
             "lines.quantity",
@@ -509,6 +514,11 @@ async fn invoice_drafts_are_validated(backend: Backend) {
         })
         .await;
     }
+    let mut tx = db.store.begin().await.unwrap();
+    invoices::create_draft(&mut tx, new_invoice(customer, vec![ok(Decimal::new(12_345, 4))]))
+        .await
+        .expect("four decimals are fine");
+    tx.rollback().await.unwrap();
     let err = {
         let mut tx = db.store.begin().await.unwrap();
         invoices::create_draft(
