@@ -460,9 +460,8 @@ async fn bad_drafts_payments_and_credits_are_refused(backend: Backend) {
 
 /// The CII XML alone, for an invoice and its credit note: what their PDFs embed, and valid
 /// Factur-X EN 16931 with the French rules.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_xml_of_an_issued_invoice_is_its_cii() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+async fn the_xml_of_an_issued_invoice_is_its_cii(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     save_settings(&app.db.store).await;
     let customer = business(&app.db.store).await;
     let key = app.api_key().await;
@@ -500,4 +499,5 @@ async fn the_xml_of_an_issued_invoice_is_its_cii() {
 on_both_backends!(
     an_invoice_lives_through_the_api,
     bad_drafts_payments_and_credits_are_refused,
+    the_xml_of_an_issued_invoice_is_its_cii,
 );
