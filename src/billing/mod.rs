@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod address;
 pub mod catalog;
+pub mod closures;
 pub mod contracts;
 pub mod credit_notes;
 pub mod customers;

@@ -50,7 +50,12 @@ pub struct Store {
     /// available (the only push mechanism on SQLite; on PostgreSQL, other
     /// processes are woken through `LISTEN/NOTIFY`).
     wake: Arc<Notify>,
+    /// Values other layers attach to this handle (the livre de recettes'
+    /// signing key), found by their type; the store never reads them.
+    extensions: Extensions,
 }
+
+type Extensions = Arc<std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>>;
 
 #[derive(Clone)]
 enum Inner {
@@ -77,7 +82,28 @@ impl Store {
         Ok(Store {
             inner,
             wake: Arc::new(Notify::new()),
+            extensions: Extensions::default(),
         })
+    }
+
+    /// This handle with `value` attached (replacing one of the same type):
+    /// a layer above hands it to whatever runs on the store, transactions
+    /// included, without the store knowing what it is.
+    pub fn with_extension<T: std::any::Any + Send + Sync>(&self, value: Arc<T>) -> Store {
+        let mut extensions = (*self.extensions).clone();
+        extensions.insert(std::any::TypeId::of::<T>(), value);
+        Store {
+            extensions: Arc::new(extensions),
+            ..self.clone()
+        }
+    }
+
+    /// The value of type `T` attached with [`Store::with_extension`], if any.
+    pub fn extension<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.extensions
+            .get(&std::any::TypeId::of::<T>())
+            .cloned()
+            .and_then(|v| v.downcast::<T>().ok())
     }
 
     pub fn backend(&self) -> Backend {

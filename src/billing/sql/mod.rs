@@ -4,6 +4,7 @@
 //! unless a module says otherwise.
 
 pub(crate) mod catalog;
+pub(crate) mod closures;
 pub(crate) mod contracts;
 pub(crate) mod customers;
 pub(crate) mod documents;
