@@ -11,6 +11,7 @@ pub fn registry() -> Registry<AppContext> {
     let registry = Registry::new()
         .register::<Noop>()
         .register::<book::GenerateRevenueBook>()
+        .register::<book::CloseBook>()
         .register::<monthly_run::MonthlyRun>()
         .register::<monthly_run::InvoiceContract>()
         .register::<orders::ExpireOrder>()
@@ -37,6 +38,8 @@ pub fn registry() -> Registry<AppContext> {
                 &payments::ReconcilePayments::default(),
             )
         })
+        // Yesterday's receipts, and the month or year just ended, are closed a few minutes after midnight.
+        .and_then(|r| r.periodic("close-book", "5 0 * * *", &book::CloseBook::default()))
         .expect("constant cron expressions are valid")
 }
 

@@ -65,6 +65,12 @@ pub enum BillingError {
     /// not encode); the database's own errors are `Store`.
     #[error(transparent)]
     Queue(crate::jobs::Error),
+    /// The book's signing key is missing, unreadable or not the book's.
+    #[error(transparent)]
+    Seal(#[from] super::seal::SealError),
+    /// The livre de recettes failed verification: nothing is exported from it.
+    #[error("{0}")]
+    BookAltered(String),
     /// The record of the e-mails could not be read or written.
     #[error(transparent)]
     Mail(crate::mail::MailError),

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod address;
+pub mod book_check;
 pub mod catalog;
 pub mod closures;
 pub mod contracts;
@@ -22,6 +23,7 @@ pub mod payments;
 pub mod refunds;
 pub mod render;
 pub mod revenue_book;
+pub mod seal;
 pub mod settings;
 mod sql;
 pub mod terms;

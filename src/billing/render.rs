@@ -5,6 +5,7 @@ use chrono::{Datelike, NaiveDate};
 
 use super::catalog::Nature;
 use rust_decimal::Decimal;
+use sha2::Digest;
 
 use super::address::PostalAddress;
 use super::documents::{
@@ -354,19 +355,50 @@ impl BookPeriod {
     }
 }
 
-/// The livre de recettes of a period as CSV and PDF, with its totals.
+/// The livre de recettes of a period: its lines (CSV), its quarterly and
+/// yearly totals (CSV), the PDF of both, and the seal (CSV) that carries the
+/// closure the export stops at, its signature, the book's public key, the
+/// SHA-256 of the other three files and the key's signature of them.
 pub struct BookExport {
     pub csv: Vec<u8>,
+    pub totals_csv: Vec<u8>,
     pub pdf: Vec<u8>,
+    pub seal_csv: Vec<u8>,
     pub totals: doc::RevenueTotals,
     pub lines: usize,
+    pub verification: super::book_check::Verification,
 }
 
+impl BookExport {
+    /// The files' names for `period`, in the order: lines, totals, PDF, seal.
+    pub fn file_names(period: BookPeriod) -> [String; 4] {
+        let base = format!("livre-de-recettes-{}", period.key());
+        [
+            format!("{base}.csv"),
+            format!("{base}-totaux.csv"),
+            format!("{base}.pdf"),
+            format!("{base}-scellement.csv"),
+        ]
+    }
+}
+
+/// Exports the book of `period`, after verifying the whole book: a book that
+/// fails verification is refused ([`BillingError::BookAltered`], with what was found).
 pub async fn export_book(store: &Store, period: BookPeriod) -> Result<BookExport, BillingError> {
     let (from, to) = period
         .bounds()
         .ok_or_else(|| super::error::invalid("period", "out of range"))?;
-    super::dates::period(from, super::dates::today(store).await?)?;
+    let today = super::dates::today(store).await?;
+    super::dates::period(from, today)?;
+    let key = super::seal::key_of(store)?;
+    let verification = super::book_check::verify_with(store, key.public()).await?;
+    if !verification.is_intact() {
+        tracing::warn!(
+            findings = verification.findings.len(),
+            "livre de recettes export refused: the book fails verification"
+        );
+        return Err(BillingError::BookAltered(verification.summary()));
+    }
     let seller = settings::load(store).await?;
     let lines: Vec<RevenueLine> = revenue_book::list(store, from, to)
         .await?
@@ -387,13 +419,62 @@ pub async fn export_book(store: &Store, period: BookPeriod) -> Result<BookExport
         },
         title_period: period.label(),
         lines,
+        seal: Some(book_seal(&verification, today)?),
     };
     let pdf = doc::revenue_book_pdf(&book).map_err(|e| BillingError::Document(e.to_string()))?;
+    let csv = doc::revenue_book_csv(&book.lines);
+    let totals = doc::revenue_totals(&book.lines);
+    let totals_csv = doc::revenue_totals_csv(&totals);
+    let [csv_name, totals_name, pdf_name, _] = BookExport::file_names(period);
+    let files: Vec<(String, String)> = [(csv_name, &csv), (totals_name, &totals_csv), (pdf_name, &pdf)]
+        .into_iter()
+        .map(|(name, bytes)| (name, super::seal::hex(&sha2::Sha256::digest(bytes))))
+        .collect();
+    let files_signature = key.sign(doc::files_message(&files).as_bytes());
+    let seal_csv = doc::book_seal_csv(book.seal.as_ref().expect("set above"), &files, &files_signature);
     Ok(BookExport {
-        csv: doc::revenue_book_csv(&book.lines),
-        totals: doc::revenue_totals(&book.lines),
         lines: book.lines.len(),
+        csv,
+        totals_csv,
         pdf,
+        seal_csv,
+        totals,
+        verification,
+    })
+}
+
+/// What an export prints of the verified book and its last closure.
+fn book_seal(v: &super::book_check::Verification, today: NaiveDate) -> Result<doc::BookSeal, BillingError> {
+    let closure = match &v.last_closure {
+        None => None,
+        Some(c) => Some(doc::SealedClosure {
+            number: c.number,
+            label: c.label(),
+            period_end: c.period_end,
+            book_seq: c.book_seq,
+            book_hash: c.book_hash.clone(),
+            grand_totals: c
+                .totals()?
+                .iter()
+                .map(|t| {
+                    let currency = t.currency.parse()?;
+                    Ok((
+                        crate::money::Money::new(t.grand_total, currency),
+                        crate::money::Money::new(t.grand_total_abs, currency),
+                    ))
+                })
+                .collect::<Result<_, BillingError>>()?,
+            signature: c.signature.clone(),
+        }),
+    };
+    Ok(doc::BookSeal {
+        verified_on: today,
+        lines: v.lines_checked,
+        closures: v.closures_checked,
+        closure,
+        lines_after: v.lines_after_last_closure,
+        public_key: v.public_key.clone(),
+        fingerprint: v.fingerprint.clone(),
     })
 }
 

@@ -1,8 +1,9 @@
 //! Livre de recettes: one line per receipt, on the date the money was
 //! received; refunds are new negative lines citing the credit note. Lines are
 //! never changed (the database refuses it) and each carries a SHA-256 hash
-//! chained to the previous line, so an edit behind the application's back is
-//! found by [`verify`].
+//! chained to the previous line and signed with the book's key
+//! ([`super::seal`]), so an edit behind the application's back is found by
+//! [`super::book_check::verify`], even with the chain recomputed.
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -39,6 +40,9 @@ pub struct BookLine {
     pub line: NewBookLine,
     pub prev_hash: String,
     pub hash: String,
+    /// The book key's signature of `hash` (hex); `None` only for lines
+    /// written before the book was sealed (migration 0009).
+    pub signature: Option<String>,
 }
 
 impl BookLine {
@@ -68,21 +72,32 @@ pub fn line_hash(seq: i64, line: &NewBookLine, prev_hash: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Appends a line at the end of the chain (serialised with other appenders).
+/// Appends a line at the end of the chain, signed with the key attached to
+/// the store (serialised with other appenders and with closing). A line
+/// dated in a closed period is refused: callers check dates people give
+/// before, so this is the last guard.
 pub async fn append(tx: &mut Tx, line: NewBookLine) -> Result<BookLine, BillingError> {
+    let key = super::seal::key_of(tx.store())?;
     let seq = crate::billing::sql::settings::next_number(tx, sql::SEQ_SERIES).await?;
+    if let Some(closed) = super::closures::closed_until(tx).await? {
+        if line.received_on <= closed {
+            return Err(super::closures::in_closed_period(line.received_on, closed));
+        }
+    }
     let prev_hash = if seq == 1 {
         GENESIS.to_string()
     } else {
         sql::hash_of(tx, seq - 1).await?
     };
     let hash = line_hash(seq, &line, &prev_hash);
-    sql::insert(tx, seq, &line, &prev_hash, &hash).await?;
+    let signature = key.sign(hash.as_bytes());
+    sql::insert(tx, seq, &line, &prev_hash, &hash, &signature).await?;
     Ok(BookLine {
         seq,
         line,
         prev_hash,
         hash,
+        signature: Some(signature),
     })
 }
 
@@ -108,40 +123,4 @@ pub async fn last_seq(tx: &mut Tx) -> Result<i64, BillingError> {
 
 pub async fn first_date(store: &Store) -> Result<Option<NaiveDate>, BillingError> {
     Ok(sql::first_date(store).await?)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Verification {
-    pub lines_checked: i64,
-    /// The first line that no longer matches the chain, and why.
-    pub first_bad: Option<(i64, String)>,
-}
-
-/// Recomputes the whole chain in order of entry.
-pub async fn verify(store: &Store) -> Result<Verification, BillingError> {
-    let lines = sql::all_by_seq(store).await?;
-    let mut expected_prev = GENESIS.to_string();
-    for (i, l) in lines.iter().enumerate() {
-        let expected_seq = i as i64 + 1;
-        let bad = if l.seq != expected_seq {
-            Some(format!("line {expected_seq} is missing"))
-        } else if l.prev_hash != expected_prev {
-            Some("its link to the previous line does not match".to_string())
-        } else if line_hash(l.seq, &l.line, &l.prev_hash) != l.hash {
-            Some("its content does not match its hash".to_string())
-        } else {
-            None
-        };
-        if let Some(reason) = bad {
-            return Ok(Verification {
-                lines_checked: i as i64 + 1,
-                first_bad: Some((expected_seq.min(l.seq), reason)),
-            });
-        }
-        expected_prev = l.hash.clone();
-    }
-    Ok(Verification {
-        lines_checked: lines.len() as i64,
-        first_bad: None,
-    })
 }

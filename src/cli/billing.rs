@@ -12,7 +12,7 @@ use crate::billing::address::PostalAddress;
 use crate::billing::error::invalid;
 use crate::billing::render::{self, BookPeriod};
 use crate::billing::settings::{self, Activity, Settings, VatRegime};
-use crate::billing::{invoices, monthly, revenue_book, BillingError};
+use crate::billing::{book_check, closures, invoices, monthly, seal, BillingError};
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -27,9 +27,22 @@ pub enum BillingCommand {
     /// The catalogue: add a product, retire one, list those for sale.
     #[command(subcommand)]
     Product(ProductCommand),
-    /// Check the livre de recettes hash chain; names the first line that no longer matches.
-    VerifyBook,
-    /// Write the livre de recettes of a period (2026, 2026-Q1, 2026-11) as CSV and PDF.
+    /// Check the livre de recettes: its lines (chain, signatures, numbering,
+    /// end), its closures (chain, signatures, what they sealed); names each
+    /// thing found, exit 1 if any.
+    VerifyBook {
+        /// Check with this public key (hex, as printed on an export) instead
+        /// of this machine's key file.
+        #[arg(long)]
+        public_key: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Close the livre de recettes: each day with receipts before today, each
+    /// month and year ended (what the daily `billing.close_book` job does).
+    CloseBook,
+    /// Write the livre de recettes of a period (2026, 2026-Q1, 2026-11): its
+    /// lines (CSV), totals (CSV), PDF and seal (CSV), after verifying the book.
     ExportBook {
         period: String,
         #[arg(long, default_value = ".")]
@@ -245,24 +258,53 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
             println!("settings saved for {} (SIREN {})", saved.seller_name, saved.siren);
         }
         BillingCommand::Product(command) => product(store, command).await?,
-        BillingCommand::VerifyBook => {
-            let v = revenue_book::verify(store).await?;
-            match v.first_bad {
-                None => println!("livre de recettes intact: {} line(s) checked", v.lines_checked),
-                Some((seq, why)) => {
-                    eprintln!("livre de recettes altered: line {seq} no longer matches ({why})");
-                    return Ok(exit::JOBS_FAILED);
-                }
+        BillingCommand::VerifyBook { public_key, json } => {
+            let v = match public_key {
+                Some(hex) => book_check::verify_with(store, seal::PublicKey::from_hex(&hex)?).await?,
+                None => book_check::verify(store).await?,
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            } else {
+                print_verification(&v);
+            }
+            if !v.is_intact() {
+                return Ok(exit::JOBS_FAILED);
+            }
+        }
+        BillingCommand::CloseBook => {
+            let made = closures::close_due(store).await?;
+            if made.is_empty() {
+                println!("rien à clôturer : chaque période terminée l'est déjà");
+            }
+            for c in &made {
+                println!(
+                    "clôture n° {} : {}, {} ligne(s), scelle les lignes 1 à {}",
+                    c.number,
+                    c.label(),
+                    c.line_count,
+                    c.book_seq
+                );
             }
         }
         BillingCommand::ExportBook { period, out } => {
             let period = BookPeriod::parse(&period)?;
-            let export = render::export_book(store, period).await?;
-            let base = out.join(format!("livre-de-recettes-{}", period.key()));
-            let (csv, pdf) = (base.with_extension("csv"), base.with_extension("pdf"));
-            write(&csv, &export.csv)?;
-            write(&pdf, &export.pdf)?;
-            println!("{} line(s): {} and {}", export.lines, csv.display(), pdf.display());
+            let export = match render::export_book(store, period).await {
+                Err(BillingError::BookAltered(why)) => {
+                    eprintln!("export refusé : {why}\n(détail : comptoir-worker billing verify-book)");
+                    return Ok(exit::JOBS_FAILED);
+                }
+                other => other?,
+            };
+            let names = render::BookExport::file_names(period);
+            let files = [&export.csv, &export.totals_csv, &export.pdf, &export.seal_csv];
+            let mut written = Vec::new();
+            for (name, bytes) in names.iter().zip(files) {
+                let path = out.join(name);
+                write(&path, bytes)?;
+                written.push(path.display().to_string());
+            }
+            println!("{} ligne(s) ; livre vérifié : {}", export.lines, written.join(", "));
         }
         BillingCommand::InvoicePdf { reference, out } => {
             let invoice = invoices::by_reference(store, &reference).await?;
@@ -291,6 +333,36 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
         }
     }
     Ok(exit::OK)
+}
+
+fn print_verification(v: &book_check::Verification) {
+    let key = format!("clé du livre {} ({})", v.fingerprint, v.public_key);
+    if v.is_intact() {
+        println!(
+            "livre de recettes intact : {} ligne(s), {} clôture(s) vérifiées ; {key}",
+            v.lines_checked, v.closures_checked
+        );
+        match &v.last_closure {
+            Some(c) => println!(
+                "dernière clôture : n° {} ({}), lignes 1 à {} ; {} ligne(s) depuis, signées",
+                c.number,
+                c.label(),
+                c.book_seq,
+                v.lines_after_last_closure
+            ),
+            None => println!("aucune clôture encore (comptoir-worker billing close-book)"),
+        }
+        return;
+    }
+    eprintln!(
+        "livre de recettes ALTÉRÉ : {} anomalie(s) sur {} ligne(s) et {} clôture(s) ; {key}",
+        v.findings.len(),
+        v.lines_checked,
+        v.closures_checked
+    );
+    for f in &v.findings {
+        eprintln!("- {}", f.message);
+    }
 }
 
 async fn product(store: &Store, command: ProductCommand) -> Result<(), BillingError> {

@@ -19,3 +19,25 @@ pub mod exit {
     /// Another drain holds the lock (EX_TEMPFAIL): try again later.
     pub const ALREADY_RUNNING: u8 = 75;
 }
+
+/// `store` with the livre de recettes' signing key attached: the one
+/// `COMPTOIR_BOOK_KEY` names, else the data directory's (created on first
+/// start). Refuses a key that is not the book's (a second machine with a
+/// key of its own), saying how to fix it.
+pub(crate) async fn with_book_key(
+    store: crate::store::Store,
+    config: &crate::config::Config,
+) -> anyhow::Result<crate::store::Store> {
+    use crate::billing::seal::{self, KeyOrigin};
+    use anyhow::Context;
+    let (sealed, origin) = seal::open(&store, &config.data_dir)
+        .await
+        .context("livre de recettes signing key")?;
+    if let KeyOrigin::Created(path) = origin {
+        tracing::warn!(
+            path = %path.display(),
+            "created the key that signs the livre de recettes: back it up with the database (without it, new receipts cannot be signed)"
+        );
+    }
+    Ok(sealed)
+}

@@ -96,7 +96,7 @@ async fn admin(cli: &Cli, command: &AdminCommand) -> anyhow::Result<u8> {
 async fn serve(cli: Cli) -> anyhow::Result<()> {
     let shutdown = crate::telemetry::shutdown_signal();
     let config = Arc::new(cli.config);
-    let store = open_store(&config).await?;
+    let store = super::with_book_key(open_store(&config).await?, &config).await?;
     let listener = tokio::net::TcpListener::bind(&cli.bind)
         .await
         .with_context(|| format!("cannot listen on {}", cli.bind))?;

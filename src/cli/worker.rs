@@ -192,7 +192,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 Ok(c) => c,
                 Err(e) => return usage(&e),
             };
-            let store = open(&config).await?;
+            let store = super::with_book_key(open(&config).await?, &config).await?;
             let app = AppContext::from_config(config.clone()).context("configuration")?;
             let worker = Worker::new(store.clone(), Arc::new(registry()), app, worker_config);
             let report = worker.run(shutdown).await?;
@@ -209,7 +209,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 Ok(c) => c,
                 Err(e) => return usage(&e),
             };
-            let store = open(&config).await?;
+            let store = super::with_book_key(open(&config).await?, &config).await?;
             let Some(_guard) = store.try_exclusive("drain").await? else {
                 eprintln!("another `comptoir-worker drain` is running on this database; nothing done");
                 return Ok(exit::ALREADY_RUNNING);
@@ -247,6 +247,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Billing(cmd) => {
             let store = open(&config).await?;
+            // An inspector checks the book with the public key of an export, without the key file.
+            let store = match &cmd {
+                super::billing::BillingCommand::VerifyBook {
+                    public_key: Some(_), ..
+                } => store,
+                _ => super::with_book_key(store, &config).await?,
+            };
             let code = super::billing::run(&store, &config.data_dir, cmd).await;
             store.close().await;
             Ok(code)

@@ -205,6 +205,7 @@ async fn invoice_credit_note_and_book_read_back(backend: Backend) {
 
 fn worker(db: &TestDb, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_comptoir-worker"))
+        .env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path())
         .arg("--database-url")
         .arg(&db.url)
         .args(args)
@@ -218,7 +219,7 @@ async fn verify_book_command_names_the_altered_line(backend: Backend) {
     issued_and_paid(&db).await;
     let ok = worker(&db, &["billing", "verify-book"]);
     assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
-    assert!(String::from_utf8_lossy(&ok.stdout).contains("intact: 2 line(s)"));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("intact : 2 ligne(s)"));
 
     // Behind the application's back: lift the guard, change line 2's amount.
     let tamper = match backend {
@@ -246,7 +247,10 @@ async fn verify_book_command_names_the_altered_line(backend: Backend) {
     let bad = worker(&db, &["billing", "verify-book"]);
     assert_eq!(bad.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&bad.stderr);
-    assert!(stderr.contains("line 2 no longer matches"), "{stderr}");
+    assert!(
+        stderr.contains("la ligne n° 2 ne correspond plus à son empreinte"),
+        "{stderr}"
+    );
 }
 
 /// `billing invoice-pdf` and `billing invoice-xml` write the Factur-X PDF and its XML.

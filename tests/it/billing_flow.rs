@@ -186,7 +186,10 @@ async fn order_to_refund_to_book(backend: Backend) {
         text.contains(&reference) && text.contains(&credit) && text.contains("-45,00"),
         "{text}"
     );
-    assert!(revenue_book::verify(&db.store).await.unwrap().first_bad.is_none());
+    assert!(comptoir::billing::book_check::verify(&db.store)
+        .await
+        .unwrap()
+        .is_intact());
 }
 
 /// A charge whose first attempt reached the provider but died before

@@ -327,6 +327,7 @@ async fn drafts_keep_their_details_until_issue_and_credit_notes_inherit_them(bac
 
 fn worker(db: &TestDb, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_comptoir-worker"))
+        .env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path())
         .arg("--database-url")
         .arg(&db.url)
         .args(args)

@@ -225,7 +225,10 @@ async fn a_mixed_invoice_is_booked_per_nature_and_cash_is_kept_apart(backend: Ba
     assert!(printed.is_cash);
     assert_eq!(printed.method, "Espèces");
     assert_eq!(printed.reference, "F2026-0002");
-    assert_eq!(revenue_book::verify(&db.store).await.unwrap().first_bad, None);
+    assert_eq!(
+        comptoir::billing::book_check::verify(&db.store).await.unwrap().findings,
+        vec![]
+    );
 }
 
 async fn the_book_lists_by_date_received_then_order_of_entry(backend: Backend) {
@@ -303,7 +306,10 @@ async fn the_book_lists_by_date_received_then_order_of_entry(backend: Backend) {
     assert_eq!(lines[3].line.credit_note_reference.as_deref(), Some("AV2026-0001"));
     assert_eq!(lines[3].line.invoice_reference, "F2026-0005");
     // The chain follows the order of entry, not the order of dates.
-    assert_eq!(revenue_book::verify(&db.store).await.unwrap().first_bad, None);
+    assert_eq!(
+        comptoir::billing::book_check::verify(&db.store).await.unwrap().findings,
+        vec![]
+    );
 }
 
 async fn the_book_is_append_only_and_tamper_evident(backend: Backend) {
@@ -341,9 +347,9 @@ async fn the_book_is_append_only_and_tamper_evident(backend: Backend) {
         )
         .await; // 3, 4, 5
     }
-    let intact = revenue_book::verify(&db.store).await.unwrap();
+    let intact = comptoir::billing::book_check::verify(&db.store).await.unwrap();
     assert_eq!(intact.lines_checked, 5);
-    assert_eq!(intact.first_bad, None);
+    assert_eq!(intact.findings, vec![]);
     let original = all_lines(&db.store).await;
     assert_eq!(original.len(), 5);
     assert_eq!(original[0].prev_hash, revenue_book::GENESIS);
@@ -379,7 +385,10 @@ async fn the_book_is_append_only_and_tamper_evident(backend: Backend) {
         .expect_err("ledger update");
     assert!(err.contains("ledger entries are never changed"), "{err}");
     assert_eq!(all_lines(&db.store).await, original);
-    assert_eq!(revenue_book::verify(&db.store).await.unwrap().first_bad, None);
+    assert_eq!(
+        comptoir::billing::book_check::verify(&db.store).await.unwrap().findings,
+        vec![]
+    );
 
     // Behind the application's back: lift the guard, then change line 3's amount.
     let lift = match backend {
@@ -391,22 +400,27 @@ async fn the_book_is_append_only_and_tamper_evident(backend: Backend) {
         raw_execute(&db, "UPDATE revenue_book SET amount_minor = 1 WHERE seq = 3").await,
         Ok(1)
     );
-    let found = revenue_book::verify(&db.store).await.unwrap();
-    let (seq, why) = found.first_bad.expect("the edit is found");
-    assert_eq!(seq, 3, "{why}");
-    assert!(why.contains("content"), "{why}");
-    assert_eq!(found.lines_checked, 3);
+    let found = comptoir::billing::book_check::verify(&db.store).await.unwrap();
+    assert_eq!(found.findings[0].line, Some(3), "{:?}", found.findings);
+    assert!(found.findings[0].message.contains("modifiée"), "{:?}", found.findings);
 
-    // A forger who also recomputes line 3's hash breaks line 4's link instead.
+    // A forger who also recomputes line 3's hash breaks line 4's link instead,
+    // and line 3's signature no longer matches.
     let tampered = all_lines(&db.store).await.into_iter().find(|l| l.seq == 3).unwrap();
     assert_eq!(tampered.line.amount, eur(1));
     let forged = revenue_book::line_hash(3, &tampered.line, &tampered.prev_hash);
     let sql = format!("UPDATE revenue_book SET hash = '{forged}' WHERE seq = 3");
     assert_eq!(raw_execute(&db, &sql).await, Ok(1));
-    let found = revenue_book::verify(&db.store).await.unwrap();
-    let (seq, why) = found.first_bad.expect("the forgery is found");
-    assert_eq!(seq, 4, "{why}");
-    assert!(why.contains("previous line"), "{why}");
+    let found = comptoir::billing::book_check::verify(&db.store).await.unwrap();
+    let said: Vec<(Option<i64>, &str)> = found.findings.iter().map(|f| (f.line, f.message.as_str())).collect();
+    assert!(
+        said.iter().any(|(l, m)| *l == Some(3) && m.contains("signature")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter().any(|(l, m)| *l == Some(4) && m.contains("chaîn")),
+        "{said:?}"
+    );
 
     // A line removed from the middle is named as missing.
     if backend == Backend::Sqlite {
@@ -415,10 +429,15 @@ async fn the_book_is_append_only_and_tamper_evident(backend: Backend) {
             .expect("lift the delete guard");
     }
     assert_eq!(raw_execute(&db, "DELETE FROM revenue_book WHERE seq = 2").await, Ok(1));
-    let found = revenue_book::verify(&db.store).await.unwrap();
-    let (seq, why) = found.first_bad.expect("the gap is found");
-    assert_eq!(seq, 2, "{why}");
-    assert!(why.contains("missing"), "{why}");
+    let found = comptoir::billing::book_check::verify(&db.store).await.unwrap();
+    assert!(
+        found
+            .findings
+            .iter()
+            .any(|f| f.line == Some(2) && f.message.contains("manque")),
+        "{:?}",
+        found.findings
+    );
 }
 
 async fn quarterly_and_yearly_totals_split_goods_services_and_cash(backend: Backend) {

@@ -43,6 +43,7 @@ impl Drop for WebProcess {
 /// Runs one of the binaries to completion with the test's database and settings.
 fn run(program: &str, args: &[&str], dir: &Path, env: &[(&str, String)]) -> String {
     let out = std::process::Command::new(program)
+        .env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path())
         .args(args)
         .current_dir(dir)
         .env_remove("DATABASE_URL")
@@ -64,6 +65,7 @@ async fn start_web(dir: &Path, smtp_port: u16) -> WebProcess {
     let port = crate::support::smtp::free_port();
     let stderr = dir.join("web.stderr");
     let child = tokio::process::Command::new(WEB)
+        .env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path())
         .args(["--bind", &format!("127.0.0.1:{port}")])
         .current_dir(dir)
         .env_remove("DATABASE_URL")

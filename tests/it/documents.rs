@@ -323,6 +323,7 @@ fn book(lines: Vec<RevenueLine>, period: &str) -> RevenueBookDoc {
         seller: seller(),
         title_period: period.to_string(),
         lines,
+        seal: None,
     }
 }
 

@@ -482,6 +482,7 @@ fn the_validator_fails_a_pdf_without_factur_x() {
         seller: seller(),
         title_period: "Année 2026".to_string(),
         lines: Vec::new(),
+        seal: None,
     })
     .expect("book PDF");
     let verdict = facturx_check(&book, "book.pdf", true);

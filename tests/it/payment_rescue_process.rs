@@ -55,6 +55,7 @@ impl Drop for Killed {
 fn worker(db: &TestDb, stripe: &str) -> Killed {
     Killed(
         Command::new(env!("CARGO_BIN_EXE_comptoir-worker"))
+            .env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path())
             .args(["--database-url", &db.url, "--data-dir"])
             .arg(db.dir.path())
             .args(["run", "--lease", "2s", "--queues", "payments,mail,default"])

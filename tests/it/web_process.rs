@@ -78,6 +78,7 @@ async fn start_web(db: &TestDb) -> Web {
         let port = free_port();
         let stderr = db.dir.path().join(format!("web-{attempt}.stderr"));
         let child = tokio::process::Command::new(WEB)
+            .env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path())
             .arg("--database-url")
             .arg(&db.url)
             .arg("--data-dir")

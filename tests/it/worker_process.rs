@@ -58,6 +58,7 @@ fn spawn(db: &TestDb, label: &str, args: &[&str]) -> Child {
     let stdout = db.dir.path().join(format!("{n:03}-{label}.stdout"));
     let stderr = db.dir.path().join(format!("{n:03}-{label}.stderr"));
     let child = tokio::process::Command::new(WORKER)
+        .env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path())
         .arg("--database-url")
         .arg(&db.url)
         .arg("--data-dir")
@@ -759,6 +760,7 @@ async fn unreachable_database_is_a_clear_error() {
         async move {
             let started = Instant::now();
             let out = tokio::process::Command::new(WORKER)
+                .env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path())
                 .args(["--database-url", url, "--data-dir"])
                 .arg(dir.join("data"))
                 .arg("drain")

@@ -97,7 +97,7 @@ impl TestDb {
                 url
             }
         };
-        let store = Store::connect(&url).await.expect("connect");
+        let store = with_book_key(Store::connect(&url).await.expect("connect"));
         if let Some(database) = postgres.as_mut() {
             database.store = Some(store.clone());
         }
@@ -117,7 +117,7 @@ impl TestDb {
 
     /// Another handle on the same database, as another process would have.
     pub async fn other_store(&self) -> Store {
-        Store::connect(&self.url).await.expect("connect")
+        with_book_key(Store::connect(&self.url).await.expect("connect"))
     }
 }
 
@@ -254,4 +254,23 @@ async fn nothing_is_left_after_a_test_on_a_multi_thread_runtime() {
 #[tokio::test]
 async fn nothing_is_left_after_a_test_on_a_current_thread_runtime() {
     check_nothing_is_left().await;
+}
+
+/// The key that signs the livre de recettes in every test, and in every
+/// process a test starts (`COMPTOIR_BOOK_KEY`): one per test run, so that
+/// lines written in the test and by its processes verify alike.
+pub fn book_key_path() -> &'static Path {
+    static PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("comptoir-test-book-key-{}", std::process::id()));
+        comptoir::billing::seal::BookKey::load_or_create(&dir, None).expect("the tests' book key");
+        dir.join(comptoir::billing::seal::KEY_FILE)
+    })
+}
+
+/// `store` signing with the tests' book key.
+fn with_book_key(store: Store) -> Store {
+    let (key, _) = comptoir::billing::seal::BookKey::load_or_create(Path::new("/nonexistent"), Some(book_key_path()))
+        .expect("the tests' book key");
+    comptoir::billing::seal::attach(&store, key)
 }

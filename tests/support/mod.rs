@@ -13,7 +13,7 @@ pub mod web;
 pub mod webdriver;
 pub mod worker;
 
-pub use db::{Backend, TestDb, TestDir};
+pub use db::{book_key_path, Backend, TestDb, TestDir};
 
 /// Generates `postgres::name` and `sqlite::name` tests calling `name(Backend)`.
 #[macro_export]

@@ -140,6 +140,7 @@ impl TestApp {
     /// pseudo-terminal).
     pub fn cli_command(&self, program: &str, args: &[&str]) -> std::process::Command {
         let mut command = std::process::Command::new(program);
+        command.env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path());
         command
             .args(args)
             .env("DATABASE_URL", &self.db.url)

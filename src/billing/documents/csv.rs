@@ -1,8 +1,9 @@
 //! The livre des recettes as CSV, the way French spreadsheets open it: UTF-8 with a BOM, `;`
 //! between fields, CRLF line ends, dates `DD/MM/YYYY`, amounts `-12,50` (no thousands grouping).
 
+use super::totals::RevenueTotals;
 use super::wording::t;
-use super::{date_fr, RevenueLine};
+use super::{date_fr, BookSeal, RevenueLine};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 const SEPARATOR: char = ';';
@@ -38,6 +39,65 @@ pub fn revenue_book_csv(lines: &[RevenueLine]) -> Vec<u8> {
         ];
         write_record(&mut out, &record);
     }
+    with_bom(out)
+}
+
+/// The totals of `totals` (each quarter, then the year, per currency):
+/// `Période;Marchandises;Services;dont espèces;Autres modes;Total;Devise`.
+pub fn revenue_totals_csv(totals: &RevenueTotals) -> Vec<u8> {
+    let header = [
+        t("book.totals.period"),
+        t("book.totals.goods"),
+        t("book.totals.services"),
+        t("book.totals.cash"),
+        t("book.totals.other"),
+        t("book.totals.total"),
+        t("book.col.currency"),
+    ];
+    let mut out = String::new();
+    write_record(&mut out, &header);
+    for p in &totals.periods {
+        let cells = [
+            p.period.label(),
+            p.goods.format_number_fr(false),
+            p.services.format_number_fr(false),
+            p.cash.format_number_fr(false),
+            p.other_methods.format_number_fr(false),
+            p.total.format_number_fr(false),
+            p.total.currency.code().to_string(),
+        ];
+        let record: Vec<&str> = cells.iter().map(String::as_str).collect();
+        write_record(&mut out, &record);
+    }
+    with_bom(out)
+}
+
+/// The seal of an export: `Rubrique;Valeur`, the seal's sentences, then the
+/// SHA-256 of each file of the export and the book key's signature of that list.
+pub fn book_seal_csv(seal: &BookSeal, files: &[(String, String)], files_signature: &str) -> Vec<u8> {
+    let mut out = String::new();
+    write_record(&mut out, &[t("seal.field"), t("seal.value")]);
+    write_record(&mut out, &["Clé publique", &seal.public_key]);
+    if let Some(c) = &seal.closure {
+        write_record(&mut out, &["Clôture", &c.number.to_string()]);
+        write_record(&mut out, &["Signature de la clôture", &c.signature]);
+    }
+    for sentence in seal.sentences() {
+        write_record(&mut out, &["Scellement", &sentence]);
+    }
+    for (name, sha) in files {
+        write_record(&mut out, &[&format!("SHA-256 {name}"), sha]);
+    }
+    write_record(&mut out, &["Signature des fichiers (Ed25519)", files_signature]);
+    with_bom(out)
+}
+
+/// The message the files' signature covers: `name:sha256` per file, one per line.
+pub fn files_message(files: &[(String, String)]) -> String {
+    files.iter().map(|(name, sha)| format!("{name}:{sha}\n")).collect()
+}
+
+fn with_bom(out: String) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(BOM.len() + out.len());
     bytes.extend_from_slice(BOM);
     bytes.extend_from_slice(out.as_bytes());

@@ -26,6 +26,7 @@ mod pdf;
 mod revenue_book;
 mod totals;
 mod wording;
+use self::wording::{fill, t};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -33,7 +34,7 @@ use rust_decimal::Decimal;
 use crate::money::Money;
 
 pub use self::cii::invoice_cii_xml;
-pub use self::csv::revenue_book_csv;
+pub use self::csv::{book_seal_csv, files_message, revenue_book_csv, revenue_totals_csv};
 pub use self::invoice::invoice_pdf;
 pub use self::revenue_book::revenue_book_pdf;
 pub use self::totals::{revenue_totals, Period, PeriodTotals, RevenueTotals};
@@ -285,6 +286,85 @@ pub struct RevenueBookDoc {
     /// E.g. "Année 2026" or "T1 2026".
     pub title_period: String,
     pub lines: Vec<RevenueLine>,
+    /// The state of the whole book when exported: verified, and the closure
+    /// that anchors it. Printed on the PDF and in the seal CSV.
+    pub seal: Option<BookSeal>,
+}
+
+/// What an export says of the book it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookSeal {
+    pub verified_on: NaiveDate,
+    pub lines: i64,
+    pub closures: i64,
+    pub closure: Option<SealedClosure>,
+    /// Lines entered after that closure (signed, not yet closed).
+    pub lines_after: i64,
+    /// The book's public key (hex) and its fingerprint.
+    pub public_key: String,
+    pub fingerprint: String,
+}
+
+/// The closure an export stops at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedClosure {
+    pub number: i64,
+    /// « journée du 06/12/2026 ».
+    pub label: String,
+    pub period_end: NaiveDate,
+    pub book_seq: i64,
+    pub book_hash: String,
+    /// Per currency: the perpetual grand total, and in absolute value.
+    pub grand_totals: Vec<(Money, Money)>,
+    pub signature: String,
+}
+
+impl BookSeal {
+    /// The seal in sentences, as printed.
+    pub fn sentences(&self) -> Vec<String> {
+        let mut out = vec![fill(
+            "book.seal.verified",
+            &[
+                ("date", &date_fr(self.verified_on)),
+                ("lines", &self.lines.to_string()),
+                ("closures", &self.closures.to_string()),
+            ],
+        )];
+        match &self.closure {
+            Some(c) => {
+                out.push(fill(
+                    "book.seal.closure",
+                    &[
+                        ("number", &c.number.to_string()),
+                        ("label", &c.label),
+                        ("seq", &c.book_seq.to_string()),
+                        ("hash", &c.book_hash),
+                    ],
+                ));
+                for (total, absolute) in &c.grand_totals {
+                    out.push(fill(
+                        "book.seal.grand_total",
+                        &[
+                            ("date", &date_fr(c.period_end)),
+                            ("total", &total.format_fr()),
+                            ("absolute", &absolute.format_fr()),
+                        ],
+                    ));
+                }
+                out.push(fill("book.seal.signature", &[("signature", &c.signature)]));
+            }
+            None => out.push(t("book.seal.none").to_string()),
+        }
+        if self.lines_after > 0 {
+            out.push(fill("book.seal.after", &[("count", &self.lines_after.to_string())]));
+        }
+        out.push(fill(
+            "book.seal.key",
+            &[("key", &self.public_key), ("fingerprint", &self.fingerprint)],
+        ));
+        out.push(fill("book.seal.check", &[("key", &self.public_key)]));
+        out
+    }
 }
 
 /// `22/11/2026`.

@@ -19,6 +19,7 @@ pub fn revenue_book_pdf(doc: &RevenueBookDoc) -> Result<Vec<u8>, DocumentError> 
     heading(&mut writer, doc);
     receipts(&mut writer, doc);
     totals(&mut writer, doc);
+    seal(&mut writer, doc);
     writer.finish_document(&identity(&doc.seller))?.save()
 }
 
@@ -115,3 +116,18 @@ fn totals_cells(totals: &PeriodTotals) -> [String; 6] {
         totals.total.format_fr(),
     ]
 }
+
+/// The state of the book when exported: what anchors a printed copy.
+fn seal(writer: &mut Writer, doc: &RevenueBookDoc) {
+    let Some(seal) = &doc.seal else {
+        return;
+    };
+    writer.gap(8.0);
+    writer.ensure(SUBTITLE.leading() + 60.0);
+    writer.paragraph(SUBTITLE, t("book.seal"));
+    for sentence in seal.sentences() {
+        writer.paragraph(SEAL, &sentence);
+    }
+}
+
+const SEAL: Style = Style::regular(7.5);

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::settle;
-use crate::billing::render::{export_book, BookPeriod};
+use crate::billing::render::{export_book, BookExport, BookPeriod};
 use crate::billing::sql::documents::{self, StoredDocument};
 use crate::billing::BillingError;
 use crate::context::AppContext;
@@ -13,6 +13,10 @@ use crate::jobs::{EnqueueOptions, Inserted, Job, JobContext, JobKind, JobResult,
 use crate::store::{Store, Tx};
 
 pub const DOCUMENT_KIND: &str = "livre_de_recettes";
+/// The quarterly and yearly totals (CSV) of an export.
+pub const TOTALS_KIND: &str = "livre_de_recettes_totaux";
+/// The seal (CSV) of an export.
+pub const SEAL_KIND: &str = "livre_de_recettes_scellement";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -38,30 +42,27 @@ impl Job<AppContext> for GenerateRevenueBook {
     }
 }
 
-/// Exports the period and stores both files; returns their document ids (CSV, PDF).
+/// Exports the period (after verifying the book: an altered book is
+/// refused) and stores its four files; returns the ids of the lines' CSV and the PDF.
 pub async fn generate(store: &Store, period: &str, job_id: Option<i64>) -> Result<(i64, i64), BillingError> {
     let period = BookPeriod::parse(period)?;
     let export = export_book(store, period).await?;
-    let base = format!("livre-de-recettes-{}", period.key());
+    let [csv_name, totals_name, pdf_name, seal_name] = BookExport::file_names(period);
+    let key = period.key();
     let mut tx = store.begin().await?;
-    let csv = save(
+    let csv = save(&mut tx, DOCUMENT_KIND, &key, "csv", &csv_name, &export.csv, job_id).await?;
+    let pdf = save(&mut tx, DOCUMENT_KIND, &key, "pdf", &pdf_name, &export.pdf, job_id).await?;
+    save(
         &mut tx,
-        &period.key(),
+        TOTALS_KIND,
+        &key,
         "csv",
-        &format!("{base}.csv"),
-        &export.csv,
+        &totals_name,
+        &export.totals_csv,
         job_id,
     )
     .await?;
-    let pdf = save(
-        &mut tx,
-        &period.key(),
-        "pdf",
-        &format!("{base}.pdf"),
-        &export.pdf,
-        job_id,
-    )
-    .await?;
+    save(&mut tx, SEAL_KIND, &key, "csv", &seal_name, &export.seal_csv, job_id).await?;
     tx.commit().await?;
     tracing::info!(period = %period.key(), lines = export.lines, "livre de recettes generated");
     Ok((csv, pdf))
@@ -69,6 +70,7 @@ pub async fn generate(store: &Store, period: &str, job_id: Option<i64>) -> Resul
 
 async fn save(
     tx: &mut Tx,
+    kind: &str,
     key: &str,
     format: &str,
     filename: &str,
@@ -76,7 +78,7 @@ async fn save(
     job_id: Option<i64>,
 ) -> Result<i64, BillingError> {
     let sha: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
-    Ok(documents::insert(tx, DOCUMENT_KIND, key, format, filename, bytes, &sha, job_id).await?)
+    Ok(documents::insert(tx, kind, key, format, filename, bytes, &sha, job_id).await?)
 }
 
 /// Asks for a generation of the book as it stands: one per period and state
@@ -94,17 +96,49 @@ pub async fn request(tx: &mut Tx, period: &str) -> Result<Inserted, BillingError
     .map_err(BillingError::from)
 }
 
+/// Closes the livre de recettes (days with receipts before today, months and
+/// years ended), daily: a periodic job, once per slot.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CloseBook {}
+
+impl JobKind for CloseBook {
+    const KIND: &'static str = "billing.close_book";
+    fn options() -> KindOptions {
+        KindOptions {
+            queue: "documents".into(),
+            max_attempts: 10,
+            ..KindOptions::default()
+        }
+    }
+}
+
+impl Job<AppContext> for CloseBook {
+    async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
+        settle(crate::billing::closures::close_due(ctx.store()).await.map(drop))
+    }
+}
+
 /// The newest generated file of a period (`csv` or `pdf`).
 pub async fn latest(store: &Store, period: &str, format: &str) -> Result<Option<StoredDocument>, BillingError> {
     let period = BookPeriod::parse(period)?;
     Ok(documents::latest(store, DOCUMENT_KIND, &period.key(), format).await?)
 }
 
-/// The files generated for a period, newest first, without their bytes.
+/// The files generated for a period (lines, totals, PDF, seal), newest first, without their bytes.
 pub async fn generated(store: &Store, period: &str, limit: i64) -> Result<Vec<StoredDocument>, BillingError> {
     let period = BookPeriod::parse(period)?;
-    Ok(documents::list(store, DOCUMENT_KIND, &period.key(), limit).await?)
+    let mut all = Vec::new();
+    for kind in KINDS {
+        all.extend(documents::list(store, kind, &period.key(), limit).await?);
+    }
+    all.sort_by_key(|d| std::cmp::Reverse(d.id));
+    all.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(all)
 }
+
+/// The kinds of the files an export stores.
+pub const KINDS: [&str; 3] = [DOCUMENT_KIND, TOTALS_KIND, SEAL_KIND];
 
 /// One stored document, for download.
 pub async fn document(store: &Store, id: i64) -> Result<StoredDocument, BillingError> {

@@ -18,9 +18,12 @@ use crate::jobs::{JobError, Outcome};
 pub(crate) fn settle(result: Result<(), BillingError>) -> Result<Outcome, JobError> {
     match result {
         Ok(()) => Ok(Outcome::Done),
-        Err(e @ (BillingError::Invalid { .. } | BillingError::NotFound(_) | BillingError::Refused(_))) => {
-            Ok(Outcome::Discard(e.to_string()))
-        }
+        Err(
+            e @ (BillingError::Invalid { .. }
+            | BillingError::NotFound(_)
+            | BillingError::Refused(_)
+            | BillingError::BookAltered(_)),
+        ) => Ok(Outcome::Discard(e.to_string())),
         Err(BillingError::NoSettings) => Ok(Outcome::Snooze(std::time::Duration::from_secs(3600))),
         Err(e) => Err(JobError::msg(e)),
     }

@@ -11,7 +11,7 @@ use crate::store::{Store, StoreError, Tx};
 pub(crate) const SEQ_SERIES: &str = "__livre_de_recettes";
 
 const COLUMNS: &str = "seq, received_on, customer_id, client_name, nature, amount_minor, currency, method,
-    invoice_reference, credit_note_reference, payment_id, refund_id, prev_hash, hash";
+    invoice_reference, credit_note_reference, payment_id, refund_id, prev_hash, hash, signature";
 
 fn decode(r: &AnyRow) -> Result<BookLine, StoreError> {
     let nature: String = r.get("nature")?;
@@ -31,6 +31,7 @@ fn decode(r: &AnyRow) -> Result<BookLine, StoreError> {
         },
         prev_hash: r.get("prev_hash")?,
         hash: r.get("hash")?,
+        signature: r.get("signature")?,
     })
 }
 
@@ -44,13 +45,14 @@ pub(crate) async fn insert(
     l: &NewBookLine,
     prev_hash: &str,
     hash: &str,
+    signature: &str,
 ) -> Result<(), StoreError> {
     sql!(
         execute,
         tx,
         "INSERT INTO revenue_book (seq, received_on, customer_id, client_name, nature, amount_minor, currency, method,
-             invoice_reference, credit_note_reference, payment_id, refund_id, prev_hash, hash, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             invoice_reference, credit_note_reference, payment_id, refund_id, prev_hash, hash, signature, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         seq,
         l.received_on,
         l.customer_id,
@@ -65,6 +67,7 @@ pub(crate) async fn insert(
         l.refund_id,
         prev_hash,
         hash,
+        signature,
         Utc::now()
     )?;
     Ok(())
@@ -92,6 +95,31 @@ pub(crate) async fn all_by_seq(store: &Store) -> Result<Vec<BookLine>, StoreErro
     .iter()
     .map(decode)
     .collect()
+}
+
+/// The whole book in order of entry, read in `tx` (closing).
+pub(crate) async fn all_by_seq_in(tx: &mut Tx) -> Result<Vec<BookLine>, StoreError> {
+    sql!(
+        fetch_all,
+        tx,
+        &format!("SELECT {COLUMNS} FROM revenue_book ORDER BY seq")
+    )?
+    .iter()
+    .map(decode)
+    .collect()
+}
+
+/// How many lines the book's counter has numbered (0 before the first).
+pub(crate) async fn counter(store: &Store) -> Result<i64, StoreError> {
+    Ok(read!(
+        fetch_optional,
+        store,
+        "SELECT last_number FROM document_series WHERE series = $1",
+        SEQ_SERIES
+    )?
+    .map(|r| r.get("last_number"))
+    .transpose()?
+    .unwrap_or(0))
 }
 
 /// The date of the earliest receipt in the book, if any.

@@ -142,6 +142,24 @@ pub(crate) async fn next_number(tx: &mut Tx, series: &str) -> Result<i64, StoreE
     row.get("last_number")
 }
 
+/// Takes `series`'s counter row for the rest of the transaction without
+/// numbering anything: whoever numbers in that series waits.
+pub(crate) async fn lock_series(tx: &mut Tx, series: &str) -> Result<(), StoreError> {
+    sql!(
+        execute,
+        tx,
+        "INSERT INTO document_series (series, last_number) VALUES ($1, 0) ON CONFLICT (series) DO NOTHING",
+        series
+    )?;
+    sql!(
+        execute,
+        tx,
+        "UPDATE document_series SET last_number = last_number WHERE series = $1",
+        series
+    )?;
+    Ok(())
+}
+
 /// Whether any document has been numbered (its series then exist for good).
 pub(crate) async fn any_numbered_in(tx: &mut Tx) -> Result<bool, StoreError> {
     Ok(sql!(

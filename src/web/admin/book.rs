@@ -16,9 +16,9 @@ use serde_json::json;
 use super::{Admin, AdminError, Form, Path, Query};
 use crate::audit::{self, Record};
 use crate::billing::actions::book as actions;
-use crate::billing::jobs::book::{self, GenerateRevenueBook, DOCUMENT_KIND};
+use crate::billing::jobs::book::{self, GenerateRevenueBook};
 use crate::billing::render::BookPeriod;
-use crate::billing::{revenue_book, settings};
+use crate::billing::{book_check, revenue_book, settings};
 use crate::jobs::{Inserted, JobKind};
 use crate::store::types::{JobFilter, JobRow, JobState};
 use crate::web::{Access, Routes};
@@ -144,7 +144,8 @@ async fn page(admin: Admin, Query(q): Query<PeriodQuery>) -> Result<Response, Ad
         .await?
         .map(|d| chrono::Datelike::year(&d));
     let documents = book::generated(store, &period.key(), DOCUMENTS_LISTED).await?;
-    let newest = |format: &str| documents.iter().find(|d| d.format == format);
+    let newest = |kind: &str, format: &str| documents.iter().find(|d| d.kind == kind && d.format == format);
+    let verification = book_check::verify(store).await?;
     let generation = generation(&admin, period).await?;
     admin.render(
         "admin/book/page.html",
@@ -158,8 +159,13 @@ async fn page(admin: Admin, Query(q): Query<PeriodQuery>) -> Result<Response, Ad
             lines_shown => view::LINES_SHOWN,
             totals => totals,
             documents => &documents,
-            newest_csv => newest("csv"),
-            newest_pdf => newest("pdf"),
+            newest_csv => newest(book::DOCUMENT_KIND, "csv"),
+            newest_pdf => newest(book::DOCUMENT_KIND, "pdf"),
+            newest_totals => newest(book::TOTALS_KIND, "csv"),
+            newest_seal => newest(book::SEAL_KIND, "csv"),
+            verification => &verification,
+            verification_summary => verification.summary(),
+            last_closure_label => verification.last_closure.as_ref().map(|c| c.label()),
             status => status_of(&generation),
         },
     )
@@ -180,6 +186,14 @@ async fn generate(admin: Admin, Form(form): Form<GenerateForm>) -> Result<Respon
     let store = &admin.state.store;
     // Without the seller's identity the job could only wait: say so now.
     settings::load(store).await?;
+    // An altered book is never exported: refuse here rather than in the job.
+    let verification = book_check::verify(store).await?;
+    if !verification.is_intact() {
+        return Err(AdminError::Conflict(format!(
+            "Export refusé : {} — détail : comptoir-worker billing verify-book",
+            verification.summary()
+        )));
+    }
     let back = format!("/admin/book?period={}", period.key());
     let mut tx = store.begin().await?;
     let job_id = match actions::generate(&mut tx, &admin.actor, &period.key()).await? {
@@ -219,7 +233,7 @@ async fn status(admin: Admin, Query(q): Query<PeriodQuery>) -> Result<Response, 
 
 async fn download(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
     let document = book::document(&admin.state.store, id).await?;
-    if document.kind != DOCUMENT_KIND {
+    if !book::KINDS.contains(&document.kind.as_str()) {
         return Err(AdminError::NotFound);
     }
     let content_type = match document.format.as_str() {

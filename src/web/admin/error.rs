@@ -103,6 +103,9 @@ impl From<BillingError> for AdminError {
             BillingError::Queue(q) => q.into(),
             BillingError::Document(m) => AdminError::Internal(m),
             BillingError::Mail(m) => AdminError::Internal(m.to_string()),
+            BillingError::BookAltered(m) => AdminError::Conflict(m),
+            BillingError::Seal(crate::billing::seal::SealError::Store(s)) => s.into(),
+            BillingError::Seal(s) => AdminError::Internal(s.to_string()),
         }
     }
 }

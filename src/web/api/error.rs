@@ -175,6 +175,9 @@ impl From<BillingError> for ApiError {
             BillingError::Queue(q) => q.into(),
             BillingError::Document(m) => ApiError::Internal(m),
             BillingError::Mail(m) => ApiError::Internal(m.to_string()),
+            BillingError::BookAltered(m) => ApiError::Conflict(m),
+            BillingError::Seal(crate::billing::seal::SealError::Store(s)) => s.into(),
+            BillingError::Seal(s) => ApiError::Internal(s.to_string()),
         }
     }
 }

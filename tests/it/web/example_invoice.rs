@@ -37,6 +37,7 @@ impl Drop for Web {
 
 fn command(program: &str, db: &TestDb) -> Command {
     let mut command = Command::new(program);
+    command.env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path());
     command
         .env("DATABASE_URL", &db.url)
         .env("COMPTOIR_DATA_DIR", db.dir.path().join("data"))
