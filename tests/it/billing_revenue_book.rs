@@ -543,4 +543,35 @@ async fn quarterly_and_yearly_totals_split_goods_services_and_cash(backend: Back
     // Numbering follows the years: the 2025 invoice is F2025-0001, 2026 starts again at 1.
     assert_eq!(lines[0].line.invoice_reference, "F2026-0001");
     assert_eq!(everything[0].reference, "F2025-0001");
+
+    // The same quarter and year totals, read back from the exported files: the
+    // totals CSV and the PDF.
+    let export = comptoir::billing::render::export_book(
+        &db.store,
+        comptoir::billing::render::BookPeriod::parse("2026").unwrap(),
+    )
+    .await
+    .expect("export");
+    let csv = String::from_utf8(export.totals_csv).unwrap();
+    let rows: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(
+        rows,
+        [
+            "Période;Marchandises;Services;dont espèces;Autres modes;Total;Devise",
+            "T1 2026;75,00;380,00;300,00;155,00;455,00;EUR",
+            "T2 2026;5,36;57,14;12,50;50,00;62,50;EUR",
+            "Année 2026;80,36;437,14;312,50;205,00;517,50;EUR",
+        ]
+    );
+    let pdf: Vec<String> = crate::support::pdf::pdf_text(&export.pdf)
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    for row in [
+        "T1 2026 75,00 € 380,00 € 300,00 € 155,00 € 455,00 €",
+        "T2 2026 5,36 € 57,14 € 12,50 € 50,00 € 62,50 €",
+        "Année 2026 80,36 € 437,14 € 312,50 € 205,00 € 517,50 €",
+    ] {
+        assert!(pdf.iter().any(|l| l == row), "{row:?} in {pdf:#?}");
+    }
 }

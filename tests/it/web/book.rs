@@ -17,6 +17,7 @@ use crate::support::Backend;
 on_both_backends!(
     a_quarter_is_shown_generated_once_and_downloaded_as_stored,
     bad_periods_and_missing_settings_are_refused_before_anything_is_queued,
+    an_altered_book_is_shown_in_red_and_nothing_is_exported,
 );
 
 /// An invoice of one line issued on `issued`, paid in full on `paid`.
@@ -201,6 +202,24 @@ async fn a_quarter_is_shown_generated_once_and_downloaded_as_stored(backend: Bac
         .expect("pdf stored");
     let csv_link = download_link(&page.body, "csv");
     let pdf_link = download_link(&page.body, "pdf");
+    // The book is verified on the page, and the export's totals and seal are there too.
+    assert!(
+        page.body.contains("id=\"book-verification\" class=\"ok\" data-intact=\"true\""),
+        "{}",
+        page.body
+    );
+    assert!(page.text().contains("Livre vérifié : 3 ligne(s)"), "{}", page.body);
+    let (status, _, totals_csv) = download(&app, &client, &download_link(&page.body, "totals")).await;
+    assert_eq!(status, 200);
+    assert!(
+        String::from_utf8(totals_csv)
+            .unwrap()
+            .contains("T4 2026;25,00;150,00;25,00;150,00;175,00;EUR"),
+        "the quarter's totals"
+    );
+    let (status, _, seal_csv) = download(&app, &client, &download_link(&page.body, "seal")).await;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8(seal_csv).unwrap().contains("Clé publique;"));
     assert_eq!(csv_link, format!("/admin/book/documents/{}", stored_csv.id));
     assert_eq!(pdf_link, format!("/admin/book/documents/{}", stored_pdf.id));
 
@@ -270,4 +289,63 @@ async fn bad_periods_and_missing_settings_are_refused_before_anything_is_queued(
     assert_eq!(page.status, 422);
     assert_eq!(generation_jobs(&app).await, 0);
     assert!(app.audited("book.generate").await.is_empty());
+}
+
+async fn an_altered_book_is_shown_in_red_and_nothing_is_exported(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = &app.db.store;
+    save_settings(store).await;
+    let jean = person(store).await;
+    let conseil = line("Conseil", Nature::Services, Decimal::ONE, eur(9_900));
+    paid_invoice(
+        store,
+        jean.id,
+        conseil,
+        date(2026, 10, 1),
+        date(2026, 10, 5),
+        PaymentMethod::Transfer,
+    )
+    .await;
+    // Behind the application's back: the receipt loses 50,00.
+    let lift = match backend {
+        Backend::Postgres => "ALTER TABLE revenue_book DISABLE TRIGGER USER",
+        Backend::Sqlite => "DROP TRIGGER revenue_book_no_update",
+    };
+    crate::support::billing::raw_execute(&app.db, lift).await.unwrap();
+    crate::support::billing::raw_execute(&app.db, "UPDATE revenue_book SET amount_minor = 4900 WHERE seq = 1")
+        .await
+        .unwrap();
+
+    let mut client = app.signed_in().await;
+    let page = client.get("/admin/book?period=2026-Q4").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("id=\"book-verification\" class=\"bad\" data-intact=\"false\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.text().contains("la ligne n° 1 ne correspond plus à son empreinte (modifiée)"),
+        "{}",
+        page.body
+    );
+    // Générer is refused with the reason; nothing is queued.
+    let answer = client.post_form("/admin/book/generate", &[("period", "2026-Q4")]).await;
+    assert_eq!(answer.status, 409, "{}", answer.body);
+    assert!(answer.text().contains("Export refusé : livre de recettes altéré"), "{}", answer.body);
+    assert_eq!(generation_jobs(&app).await, 0);
+
+    // A job asked for otherwise (the API, a script) is discarded with the reason.
+    let mut tx = store.begin().await.unwrap();
+    book::request(&mut tx, "2026-Q4").await.unwrap();
+    tx.commit().await.unwrap();
+    let report = app.drain().await;
+    assert!(!report.all_succeeded(), "{report:?}");
+    let status = client.get("/admin/book/status.json?period=2026-Q4").await.json();
+    assert_eq!(status["state"], "discarded", "{status}");
+    assert!(
+        status["error"].as_str().unwrap_or_default().contains("livre de recettes altéré"),
+        "{status}"
+    );
+    assert!(book::latest(store, "2026-Q4", "csv").await.unwrap().is_none());
 }
