@@ -56,15 +56,131 @@ fn within(
     Ok(on)
 }
 
-/// When the money of a payment recorded by hand was received: not in the
-/// future, not before the invoice it pays was issued.
-pub fn received_on(on: NaiveDate, today: NaiveDate, issued_on: Option<NaiveDate>) -> Result<NaiveDate, BillingError> {
-    within(
-        "received_on",
+/// A receipt dated this many days or more before today (a week) is accepted
+/// only on someone's word: the operator's confirmation, or the bank's
+/// statement it comes from. It is then marked in the audit trail
+/// (`payment.backdated`).
+pub const RECEIPT_CONFIRM_DAYS: i64 = 7;
+
+/// What bounds the date of a receipt (the day money was received).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiptBounds {
+    /// Today by the database clock: no receipt is dated after it.
+    pub today: NaiveDate,
+    /// The issue date of the invoice it pays: no receipt is dated before it.
+    pub issued_on: Option<NaiveDate>,
+    /// The last day of the latest closed period of the livre de recettes: no
+    /// receipt is dated on or before it.
+    pub closed_until: Option<NaiveDate>,
+}
+
+impl ReceiptBounds {
+    /// The bounds as `tx` sees them, for a receipt of an invoice issued on `issued_on`.
+    pub async fn read(tx: &mut Tx, issued_on: Option<NaiveDate>) -> Result<ReceiptBounds, BillingError> {
+        Ok(ReceiptBounds {
+            today: today_in(tx).await?,
+            issued_on,
+            closed_until: super::closures::closed_until(tx).await?,
+        })
+    }
+
+    /// The same, read in a transaction of its own (to check a form before
+    /// the transaction that records it, which checks again).
+    pub async fn now(store: &Store, issued_on: Option<NaiveDate>) -> Result<ReceiptBounds, BillingError> {
+        let mut tx = store.begin().await?;
+        let bounds = ReceiptBounds::read(&mut tx, issued_on).await;
+        tx.rollback().await?;
+        bounds
+    }
+
+    /// The earliest day a receipt may be dated without a confirmation.
+    pub fn unconfirmed_from(&self) -> NaiveDate {
+        self.today
+            .checked_sub_days(Days::new(RECEIPT_CONFIRM_DAYS as u64 - 1))
+            .unwrap_or(self.today)
+    }
+}
+
+/// A receipt's date that passed its bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiptDate {
+    pub on: NaiveDate,
+    /// Today when it was checked.
+    pub today: NaiveDate,
+    /// How many days before today it is (0: today).
+    pub days_back: i64,
+}
+
+impl ReceiptDate {
+    /// Far enough back to need someone's word, and a mark in the audit trail.
+    pub fn backdated(&self) -> bool {
+        self.days_back >= RECEIPT_CONFIRM_DAYS
+    }
+}
+
+/// When the money of a receipt was received, within the bounds no one can
+/// lift: from 2000, not in the future, not in a closed period of the livre
+/// de recettes, not before the invoice it pays was issued. Refusals are on
+/// the field `received_on`.
+pub fn received_on(on: NaiveDate, b: &ReceiptBounds) -> Result<ReceiptDate, BillingError> {
+    let field = "received_on";
+    if on < EARLIEST {
+        return Err(invalid(
+            field,
+            format!(
+                "le {} est antérieur au {} : une faute de frappe ?",
+                fr(on),
+                fr(EARLIEST)
+            ),
+        ));
+    }
+    if on > b.today {
+        return Err(invalid(
+            field,
+            format!(
+                "le {} est dans le futur (aujourd'hui : {}) : une recette est datée du jour où l'argent est reçu",
+                fr(on),
+                fr(b.today)
+            ),
+        ));
+    }
+    if let Some(closed) = b.closed_until.filter(|c| on <= *c) {
+        return Err(super::closures::in_closed_period(on, closed));
+    }
+    if let Some(issued) = b.issued_on.filter(|i| on < *i) {
+        return Err(invalid(
+            field,
+            format!(
+                "le {} est antérieur à l'émission de la facture (le {}) : une facture n'est pas payée avant d'être émise",
+                fr(on),
+                fr(issued)
+            ),
+        ));
+    }
+    Ok(ReceiptDate {
         on,
-        issued_on.map(|d| (d, "the invoice's issue date")),
-        (today, "today"),
-    )
+        today: b.today,
+        days_back: (b.today - on).num_days(),
+    })
+}
+
+/// [`received_on`], and a date [`RECEIPT_CONFIRM_DAYS`] or more back only
+/// when `confirmed`: else refused on the field `confirm_received_on`, the
+/// one that would confirm it.
+pub fn confirmed_received_on(on: NaiveDate, b: &ReceiptBounds, confirmed: bool) -> Result<ReceiptDate, BillingError> {
+    let date = received_on(on, b)?;
+    if date.backdated() && !confirmed {
+        return Err(invalid(
+            "confirm_received_on",
+            format!(
+                "le {} est {} jours avant aujourd'hui : sans confirmation, une recette est datée du {} au plus tôt ; confirmez la date de réception",
+                fr(on),
+                date.days_back,
+                fr(b.unconfirmed_from())
+            ),
+        ));
+    }
+    Ok(date)
 }
 
 /// When a SEPA mandate was signed: not in the future.
@@ -125,14 +241,6 @@ mod tests {
     #[test]
     fn every_field_has_its_bounds() {
         let today = d(2026, 12, 6);
-        assert_eq!(received_on(today, today, Some(d(2026, 11, 1))).unwrap(), today);
-        assert_eq!(field_of(received_on(d(1900, 1, 1), today, None)), "received_on");
-        assert_eq!(field_of(received_on(d(2026, 12, 7), today, None)), "received_on");
-        assert_eq!(
-            field_of(received_on(d(2026, 10, 31), today, Some(d(2026, 11, 1)))),
-            "received_on"
-        );
-
         assert!(mandate_signed_on(d(2000, 1, 1), today).is_ok());
         assert_eq!(field_of(mandate_signed_on(d(1999, 12, 31), today)), "mandate_signed_on");
         assert_eq!(field_of(mandate_signed_on(d(9999, 12, 31), today)), "mandate_signed_on");
@@ -166,7 +274,82 @@ mod tests {
             e.to_string(),
             "mandate_signed_on: 31/12/9999 is after today (06/12/2026)"
         );
-        let e = received_on(d(1900, 1, 1), d(2026, 12, 6), None).unwrap_err();
-        assert_eq!(e.to_string(), "received_on: 01/01/1900 is before 01/01/2000");
+    }
+
+    fn bounds(today: NaiveDate, issued_on: Option<NaiveDate>, closed_until: Option<NaiveDate>) -> ReceiptBounds {
+        ReceiptBounds {
+            today,
+            issued_on,
+            closed_until,
+        }
+    }
+
+    fn message_of(r: Result<ReceiptDate, BillingError>) -> (&'static str, String) {
+        match r {
+            Err(BillingError::Invalid { field, message }) => (field, message),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_receipt_is_dated_within_its_bounds_in_french() {
+        let today = d(2026, 12, 7);
+        let b = bounds(today, Some(d(2026, 11, 1)), Some(d(2026, 11, 30)));
+        assert_eq!(received_on(today, &b).unwrap().days_back, 0);
+        assert_eq!(
+            message_of(received_on(d(1900, 1, 1), &b)),
+            (
+                "received_on",
+                "le 01/01/1900 est antérieur au 01/01/2000 : une faute de frappe ?".into()
+            )
+        );
+        let (field, future) = message_of(received_on(d(2026, 12, 8), &b));
+        assert_eq!(field, "received_on");
+        assert!(
+            future.starts_with("le 08/12/2026 est dans le futur (aujourd'hui : 07/12/2026)"),
+            "{future}"
+        );
+        let (field, closed) = message_of(received_on(d(2026, 11, 30), &b));
+        assert_eq!(field, "received_on");
+        assert!(closed.contains("30/11/2026") && closed.contains("close"), "{closed}");
+        assert!(
+            received_on(d(2026, 12, 1), &b).is_ok(),
+            "the day after the closed period"
+        );
+        let open = bounds(today, Some(d(2026, 11, 1)), None);
+        let (field, early) = message_of(received_on(d(2026, 10, 31), &open));
+        assert_eq!(field, "received_on");
+        assert!(
+            early.starts_with("le 31/10/2026 est antérieur à l'émission de la facture (le 01/11/2026)"),
+            "{early}"
+        );
+        assert!(received_on(d(2026, 11, 1), &open).is_ok(), "the issue date itself");
+    }
+
+    #[test]
+    fn a_week_back_needs_a_confirmation() {
+        let today = d(2026, 12, 7);
+        let b = bounds(today, None, None);
+        assert_eq!(b.unconfirmed_from(), d(2026, 12, 1));
+        let six = confirmed_received_on(d(2026, 12, 1), &b, false).unwrap();
+        assert_eq!((six.days_back, six.backdated()), (6, false));
+        let (field, message) = message_of(confirmed_received_on(d(2026, 11, 30), &b, false));
+        assert_eq!(field, "confirm_received_on");
+        assert_eq!(
+            message,
+            "le 30/11/2026 est 7 jours avant aujourd'hui : sans confirmation, une recette est datée du 01/12/2026 au plus tôt ; confirmez la date de réception"
+        );
+        let week = confirmed_received_on(d(2026, 11, 30), &b, true).unwrap();
+        assert_eq!((week.on, week.days_back, week.backdated()), (d(2026, 11, 30), 7, true));
+        // A confirmation lifts nothing else.
+        let closed = bounds(today, None, Some(d(2026, 11, 30)));
+        assert_eq!(
+            message_of(confirmed_received_on(d(2026, 11, 30), &closed, true)).0,
+            "received_on"
+        );
+        assert_eq!(
+            message_of(confirmed_received_on(d(2026, 12, 8), &b, true)).0,
+            "received_on"
+        );
     }
 }

@@ -6,11 +6,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::catalog::Nature;
+use super::dates::{self, ReceiptBounds, ReceiptDate};
 use super::error::{invalid, BillingError};
 use super::invoices::{self, Invoice};
 use super::ledger::{self, accounts, Posting};
 use super::revenue_book::{self, NewBookLine};
-use super::{dates, validate};
+use super::validate;
 use crate::billing::sql::payments as sql;
 use crate::money::Money;
 use crate::store::{Store, Tx};
@@ -226,8 +227,15 @@ pub async fn initiate(tx: &mut Tx, new: NewPayment) -> Result<Payment, BillingEr
 }
 
 /// Declares the date the money of manual payment `id` (still initiated) was
-/// received: its charge job completes it on that date rather than the day it runs.
-pub async fn declare_received_on(tx: &mut Tx, id: i64, on: NaiveDate) -> Result<Payment, BillingError> {
+/// received: its charge job completes it on that date rather than the day it
+/// runs. A date [`dates::RECEIPT_CONFIRM_DAYS`] or more back needs
+/// `confirmed` (the caller marks it: see [`ReceiptDate::backdated`]).
+pub async fn declare_received_on(
+    tx: &mut Tx,
+    id: i64,
+    on: NaiveDate,
+    confirmed: bool,
+) -> Result<(Payment, ReceiptDate), BillingError> {
     let p = lock(tx, id).await?;
     if p.provider != "manual" || p.status != PaymentStatus::Initiated {
         return Err(BillingError::Conflict(format!(
@@ -236,21 +244,28 @@ pub async fn declare_received_on(tx: &mut Tx, id: i64, on: NaiveDate) -> Result<
             p.provider
         )));
     }
-    check_received_on(tx, &p, on).await?;
+    let bounds = receipt_bounds(tx, &p).await?;
+    let date = dates::confirmed_received_on(on, &bounds, confirmed)?;
     sql::set_received_on(tx, id, on).await?;
-    lock(tx, id).await
+    Ok((lock(tx, id).await?, date))
 }
 
-/// A date of receipt given by a person (a payment recorded by hand, a bank
-/// statement's row) within its bounds: not ahead of today, not before the
-/// invoice was issued.
-async fn check_received_on(tx: &mut Tx, p: &Payment, on: NaiveDate) -> Result<(), BillingError> {
+/// What bounds the date of a receipt of `p`, as `tx` sees them.
+async fn receipt_bounds(tx: &mut Tx, p: &Payment) -> Result<ReceiptBounds, BillingError> {
     let issued_on = match p.invoice_id {
         Some(invoice_id) => invoices::get_in(tx, invoice_id).await?.issue_date,
         None => None,
     };
-    dates::received_on(on, dates::today_in(tx).await?, issued_on)?;
-    Ok(())
+    ReceiptBounds::read(tx, issued_on).await
+}
+
+/// A date of receipt given by a person (a payment recorded by hand, a bank
+/// statement's row) within the bounds no one lifts: not ahead of today, not
+/// in a closed period, not before the invoice was issued. How far back it
+/// is was settled when it was declared (or is the bank's word).
+async fn check_received_on(tx: &mut Tx, p: &Payment, on: NaiveDate) -> Result<ReceiptDate, BillingError> {
+    let bounds = receipt_bounds(tx, p).await?;
+    dates::received_on(on, &bounds)
 }
 
 pub async fn get(store: &Store, id: i64) -> Result<Payment, BillingError> {

@@ -474,7 +474,8 @@ async fn received_dates_are_bounded_by_today_and_the_invoice(backend: Backend) {
     ] {
         let id = p.id;
         refused(&db, &format!("declared received on {on}"), "received_on", move |tx| {
-            Box::pin(async move { payments::declare_received_on(tx, id, on).await.map(drop) })
+            // Confirmed: a confirmation lifts none of these bounds.
+            Box::pin(async move { payments::declare_received_on(tx, id, on, true).await.map(drop) })
         })
         .await;
         // Completing a manual payment on such a date is refused the same way.
@@ -492,7 +493,7 @@ async fn received_dates_are_bounded_by_today_and_the_invoice(backend: Backend) {
         .await;
     }
     let mut tx = db.store.begin().await.unwrap();
-    payments::declare_received_on(&mut tx, p.id, date(2026, 3, 10))
+    payments::declare_received_on(&mut tx, p.id, date(2026, 3, 10), true)
         .await
         .expect("the issue date is fine");
     tx.commit().await.unwrap();

@@ -203,16 +203,22 @@ async fn bank_rows_dated_out_of_bounds_are_bad_rows(backend: Backend) {
     assert_eq!(
         report.errors,
         vec![
-            note(2, "Date: 01/01/1900 is before 01/01/2000"),
+            note(2, "Date: le 01/01/1900 est antérieur au 01/01/2000 : une faute de frappe ?"),
             note(
                 3,
-                &format!("Date: {tomorrow} is after today ({})", today.format("%d/%m/%Y"))
+                &format!(
+                    "Date: le {tomorrow} est dans le futur (aujourd'hui : {}) : une recette est datée du jour où l'argent est reçu",
+                    today.format("%d/%m/%Y")
+                )
             ),
             note(
                 4,
-                &format!("Date: paying {reference}: 14/01/2026 is before the invoice's issue date (15/01/2026)")
+                &format!(
+                    "Date: paying {reference}: le 14/01/2026 est antérieur à l'émission de la facture (le 15/01/2026) : \
+                     une facture n'est pas payée avant d'être émise"
+                )
             ),
-            note(6, "Date: 02/01/1999 is before 01/01/2000"),
+            note(6, "Date: le 02/01/1999 est antérieur au 01/01/2000 : une faute de frappe ?"),
         ]
     );
     assert_eq!(count(&db, "payments").await, 0);

@@ -18,6 +18,7 @@ mod billing_legal_data;
 mod billing_monthly;
 mod billing_numbering;
 mod billing_payments;
+mod billing_receipt_dates;
 mod billing_reconcile;
 mod billing_revenue_book;
 mod billing_validation;

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use crate::audit::{self, Actor, Record};
 use crate::billing::catalog::Nature;
+use crate::billing::dates::ReceiptDate;
 use crate::billing::invoices::{self, InvoiceKind, InvoiceStatus};
 use crate::billing::jobs::payments::ChargePayment;
 use crate::billing::payments::{self, NewPayment, Payment, PaymentMethod};
@@ -21,6 +22,10 @@ pub struct ManualPayment {
     pub amount: Money,
     pub method: PaymentMethod,
     pub received_on: NaiveDate,
+    /// The operator confirmed `received_on`, needed when it is
+    /// [`RECEIPT_CONFIRM_DAYS`](crate::billing::dates::RECEIPT_CONFIRM_DAYS)
+    /// or more before today (the payment is then marked `payment.backdated`).
+    pub confirmed: bool,
     /// The same for a form (or an API request) sent twice: one payment.
     pub key: String,
 }
@@ -59,7 +64,7 @@ pub async fn record_manual(tx: &mut Tx, by: &Actor, p: ManualPayment) -> Result<
     if payment.received_on.is_some() {
         return Ok(Recorded::Already(payment));
     }
-    let payment = payments::declare_received_on(tx, payment.id, p.received_on).await?;
+    let (payment, date) = payments::declare_received_on(tx, payment.id, p.received_on, p.confirmed).await?;
     let job = enqueue(
         tx,
         &ChargePayment {
@@ -80,10 +85,46 @@ pub async fn record_manual(tx: &mut Tx, by: &Actor, p: ManualPayment) -> Result<
         "charge_job_id": job.id(),
     }));
     audit::record_in(tx, by, entry).await?;
+    if date.backdated() {
+        mark_backdated(tx, by, &payment, invoice.reference.as_deref(), &date, &by.name).await?;
+    }
     Ok(Recorded::New {
         payment,
         charge_job_id: job.id(),
     })
+}
+
+/// Marks in the audit trail, in the caller's transaction, that payment
+/// `payment` was received [`ReceiptDate::backdated`] days before it was
+/// recorded, on `confirmed_by`'s word (the operator, or the bank's statement).
+pub async fn mark_backdated(
+    tx: &mut Tx,
+    by: &Actor,
+    payment: &Payment,
+    invoice_reference: Option<&str>,
+    date: &ReceiptDate,
+    confirmed_by: &str,
+) -> Result<(), BillingError> {
+    let fr = |d: NaiveDate| d.format("%d/%m/%Y").to_string();
+    let entry = Record::new("payment.backdated", format!("payment:{}", payment.id)).details(json!({
+        "note": format!(
+            "Reçu le {}, enregistré le {} : {} jours avant, confirmé par {}",
+            fr(date.on),
+            fr(date.today),
+            date.days_back,
+            confirmed_by
+        ),
+        "received_on": date.on,
+        "recorded_on": date.today,
+        "days_back": date.days_back,
+        "confirmed_by": confirmed_by,
+        "invoice_id": payment.invoice_id,
+        "reference": invoice_reference,
+        "amount_minor": payment.amount.minor,
+        "currency": payment.amount.currency,
+    }));
+    audit::record_in(tx, by, entry).await?;
+    Ok(())
 }
 
 /// What asking for a refund came to.

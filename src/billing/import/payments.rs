@@ -14,10 +14,13 @@ use super::chunk::{Claim, Ctx, Pending, CHUNK_ATTEMPTS};
 use super::decode::{header_key, parse_amount, parse_date, words};
 use super::rows::Rows;
 use super::{check_cells, field, reason, sha256_hex, Header, ImportError, CHUNK_ROWS};
+use crate::audit::Actor;
+use crate::billing::actions::payments::mark_backdated;
+use crate::billing::dates::{self, ReceiptBounds, ReceiptDate};
 use crate::billing::invoices::{self, InvoiceKind, InvoiceStatus};
 use crate::billing::payments::{self, Completion, NewPayment, Payment, PaymentMethod};
 use crate::billing::sql::imports as sql;
-use crate::billing::{dates, settings, BillingError};
+use crate::billing::{closures, settings, BillingError};
 use crate::input::Lines;
 use crate::money::{Currency, Money};
 use crate::store::{Store, StoreError, Tx};
@@ -46,8 +49,9 @@ pub(super) fn recognizes(fields: &[String]) -> bool {
 }
 
 struct Columns {
-    /// Today by the database clock: no row is dated after it.
-    today: NaiveDate,
+    /// Today by the database clock (no row is dated after it), and the
+    /// closed period of the livre de recettes when the run began.
+    bounds: ReceiptBounds,
     date: usize,
     label: Option<usize>,
     reference: Option<usize>,
@@ -83,9 +87,9 @@ fn method_in(text: &str) -> Option<PaymentMethod> {
 }
 
 impl Columns {
-    fn new(h: &Header, today: NaiveDate) -> Result<Columns, ImportError> {
+    fn new(h: &Header, bounds: ReceiptBounds) -> Result<Columns, ImportError> {
         let c = Columns {
-            today,
+            bounds,
             date: h.require(DATE, "\"date\"")?,
             label: h.find(LABEL),
             reference: h.find(REFERENCE),
@@ -126,7 +130,14 @@ impl Columns {
             }
         };
         let date = parse_date(field(record, Some(self.date))).map_err(|m| col(self.date, m))?;
-        dates::received_on(date, self.today, None).map_err(|e| col(self.date, reason(e)))?;
+        // Every row is dated in the past; only a row that pays an invoice
+        // must be out of the closed period (see `import`).
+        let past = ReceiptBounds {
+            closed_until: None,
+            issued_on: None,
+            ..self.bounds
+        };
+        dates::received_on(date, &past).map_err(|e| col(self.date, reason(e)))?;
         let (amount, column) = match (self.amount, self.credit) {
             (Some(i), _) => (amount_in(i)?.ok_or_else(|| col(i, "is empty".into()))?, i),
             (None, Some(c)) => {
@@ -306,8 +317,15 @@ impl Matcher {
         Ok(found)
     }
 
-    /// What to do with `line`; `date_column` names the column of its date.
-    async fn decide(&mut self, store: &Store, line: &BankLine, date_column: &str) -> Result<Decision, ImportError> {
+    /// What to do with `line`; `date_column` names the column of its date,
+    /// `today` is the run's.
+    async fn decide(
+        &mut self,
+        store: &Store,
+        line: &BankLine,
+        date_column: &str,
+        today: NaiveDate,
+    ) -> Result<Decision, ImportError> {
         if line.amount.minor < 0 {
             return Ok(Decision::Skip(format!(
                 "debit of {}: not a payment received",
@@ -348,7 +366,12 @@ impl Matcher {
             )));
         }
         // The row's date was checked against today when parsed; here, against the invoice.
-        if let Err(e) = dates::received_on(line.date, line.date, invoice.issued_on) {
+        let bounds = ReceiptBounds {
+            today,
+            issued_on: invoice.issued_on,
+            closed_until: None,
+        };
+        if let Err(e) = dates::received_on(line.date, &bounds) {
             return Ok(Decision::Bad(format!(
                 "{date_column}: paying {}: {}",
                 invoice.reference,
@@ -374,7 +397,12 @@ pub(super) async fn import(
     open: impl Fn() -> Result<(Rows, Header), ImportError>,
 ) -> Result<(), ImportError> {
     let (mut rows, header) = open()?;
-    let columns = Columns::new(&header, ctx.store.now().await?.date_naive())?;
+    let bounds = match ReceiptBounds::now(ctx.store, None).await {
+        Ok(b) => b,
+        Err(BillingError::Store(e)) => return Err(e.into()),
+        Err(other) => return Err(StoreError::Corrupt(other.to_string()).into()),
+    };
+    let columns = Columns::new(&header, bounds)?;
     let date_column = header.name(columns.date).to_string();
     let currency = match settings::load(ctx.store).await {
         Ok(s) => s.currency,
@@ -402,12 +430,17 @@ pub(super) async fn import(
             }
         };
         let key = matcher.key(&bank);
-        match matcher.decide(ctx.store, &bank, &date_column).await? {
+        match matcher.decide(ctx.store, &bank, &date_column, bounds.today).await? {
             Decision::Skip(_) => {}
             Decision::Bad(message) => ctx.tally.error(line, message),
             Decision::Pay(plan) if sql::key_holder(ctx.store, &key).await?.is_none() => {
                 let before = planned.get(&plan.invoice_id).copied().unwrap_or(0);
-                if before + plan.amount.minor > plan.balance.minor {
+                // A receipt to record, not one recorded by an earlier import:
+                // it may not enter a closed period of the livre de recettes.
+                if let Some(closed) = bounds.closed_until.filter(|c| plan.date <= *c) {
+                    let refusal = reason(closures::in_closed_period(plan.date, closed));
+                    ctx.tally.error(line, format!("{date_column}: {refusal}"));
+                } else if before + plan.amount.minor > plan.balance.minor {
                     let owed = Money::new(plan.balance.minor - before, plan.balance.currency);
                     ctx.tally.error(
                         line,
@@ -448,11 +481,11 @@ pub(super) async fn import(
                 }
             };
             let key = matcher.key(&bank);
-            let item = matcher.decide(ctx.store, &bank, &date_column).await?;
+            let item = matcher.decide(ctx.store, &bank, &date_column, bounds.today).await?;
             chunk.push(Pending { line, key, item });
         }
         if chunk.len() == CHUNK_ROWS || (end && !chunk.is_empty()) {
-            if !apply_chunk(ctx, &chunk).await? {
+            if !apply_chunk(ctx, &chunk, bounds.today).await? {
                 return Ok(());
             }
             chunk.clear();
@@ -463,7 +496,10 @@ pub(super) async fn import(
     }
 }
 
-async fn pay(tx: &mut Tx, key: &str, plan: &Plan) -> Result<Payment, BillingError> {
+/// Records and completes the payment of one row. A row dated a week or more
+/// back needs no one's confirmation (the bank's statement says when the money
+/// came) but is marked like a confirmed one.
+async fn pay(tx: &mut Tx, import_id: i64, key: &str, plan: &Plan, today: NaiveDate) -> Result<Payment, BillingError> {
     let payment = payments::initiate(
         tx,
         NewPayment {
@@ -477,7 +513,7 @@ async fn pay(tx: &mut Tx, key: &str, plan: &Plan) -> Result<Payment, BillingErro
         },
     )
     .await?;
-    payments::complete(
+    let payment = payments::complete(
         tx,
         payment.id,
         Completion {
@@ -486,11 +522,26 @@ async fn pay(tx: &mut Tx, key: &str, plan: &Plan) -> Result<Payment, BillingErro
             provider_reference: plan.bank_reference.clone(),
         },
     )
-    .await
+    .await?;
+    let date = ReceiptDate {
+        on: plan.date,
+        today,
+        days_back: (today - plan.date).num_days(),
+    };
+    if date.backdated() {
+        let by = Actor {
+            operator_id: None,
+            name: format!("import:{import_id}"),
+            ip: "local".into(),
+        };
+        let word = format!("le relevé bancaire (import n° {import_id})");
+        mark_backdated(tx, &by, &payment, Some(&plan.invoice_reference), &date, &word).await?;
+    }
+    Ok(payment)
 }
 
 /// Applies one chunk in one transaction; `false` when a row failed (the run stops).
-async fn apply_chunk(ctx: &mut Ctx<'_>, chunk: &[Pending<Decision>]) -> Result<bool, ImportError> {
+async fn apply_chunk(ctx: &mut Ctx<'_>, chunk: &[Pending<Decision>], today: NaiveDate) -> Result<bool, ImportError> {
     for _ in 0..CHUNK_ATTEMPTS {
         let mark = ctx.tally.mark();
         let mut tx = ctx.store.begin().await?;
@@ -513,7 +564,7 @@ async fn apply_chunk(ctx: &mut Ctx<'_>, chunk: &[Pending<Decision>]) -> Result<b
                 ctx.settle(p.line, claim);
                 continue;
             }
-            match pay(&mut tx, &p.key, plan).await {
+            match pay(&mut tx, ctx.import_id, &p.key, plan, today).await {
                 Ok(payment) => {
                     applied.push((p.key.clone(), payment.id));
                     ctx.tally.imported += 1;

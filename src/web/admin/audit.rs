@@ -41,6 +41,8 @@ struct EntryView<'a> {
     entry: &'a AuditEntry,
     /// The details as one line of JSON.
     details_json: String,
+    /// What the details say in words, when they do (`payment.backdated`).
+    note: Option<&'a str>,
     /// Query strings that filter on this entry's actor, action, target.
     by_actor: String,
     by_action: String,
@@ -76,6 +78,7 @@ async fn list(admin: Admin, Query(f): Query<Filters>) -> Result<Response, AdminE
         .map(|entry| EntryView {
             entry,
             details_json: entry.details.to_string(),
+            note: entry.details.get("note").and_then(|n| n.as_str()),
             by_actor: query("actor", &entry.actor),
             by_action: query("action", &entry.action),
             by_target: query("target", &entry.target),

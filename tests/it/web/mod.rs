@@ -29,6 +29,7 @@ mod jobs;
 mod metrics;
 mod openapi;
 mod openapi_schema;
+mod receipt_dates;
 mod settings;
 mod signin;
 mod signin_links;

@@ -3,10 +3,12 @@
 //! (here); drafts, issuance and credit notes (`invoices`); products, orders
 //! and payments (`sales`); plain SQL straight on the database (`raw`).
 
+mod closures;
 mod invoices;
 mod raw;
 mod sales;
 
+pub use closures::*;
 pub use invoices::*;
 pub use raw::*;
 pub use sales::*;

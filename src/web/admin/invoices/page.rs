@@ -51,6 +51,13 @@ pub(in crate::web::admin) struct PaymentTyped {
     pub received_on: String,
     /// One per form shown: the same form posted twice records one payment.
     pub key: String,
+    /// The date (`2026-11-30`) the checkbox « Je confirme la date de
+    /// réception du … » confirms, when the date typed is a week or more back.
+    pub confirm_for: String,
+    /// The same, as the checkbox says it (`30/11/2026`).
+    pub confirm_label: String,
+    /// The checkbox was ticked for that date.
+    pub confirmed: bool,
 }
 
 /// The credit-note form as typed; its errors are keyed `credit_amount`, `credit_reason`, `credit_nature`.
@@ -131,6 +138,7 @@ pub(in crate::web::admin) async fn page(
         method: PaymentMethod::Transfer.as_str().into(),
         received_on: today.format("%Y-%m-%d").to_string(),
         key: crate::auth::random_token(16),
+        ..PaymentTyped::default()
     });
     let credit_form = notice.credit.unwrap_or_else(|| CreditTyped {
         amount: creditable.format_number_fr(false),

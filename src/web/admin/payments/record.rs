@@ -13,9 +13,10 @@ use super::super::billing_input::{self, refusal, FieldErrors};
 use super::super::invoices::page::{page, Notice, PaymentTyped, MANUAL_METHODS};
 use super::super::{Admin, AdminError, Form, Path};
 use crate::billing::actions::payments::{self as actions, ManualPayment, Recorded};
-use crate::billing::dates;
+use crate::billing::dates::{self, ReceiptBounds};
 use crate::billing::invoices::{self, Invoice, InvoiceKind, InvoiceStatus};
 use crate::billing::payments::{self, PaymentFilter, PaymentStatus};
+use crate::billing::BillingError;
 use crate::store::Store;
 use crate::web::{Access, Routes};
 
@@ -31,6 +32,10 @@ struct PaymentForm {
     method: String,
     #[serde(default)]
     received_on: String,
+    /// The checkbox « Je confirme la date de réception du … »: the date it
+    /// confirms (`2026-11-30`), shown once a date is a week or more back.
+    #[serde(default)]
+    confirm_received_on: String,
     /// Generated with the form: submitting it twice records one payment.
     #[serde(default)]
     key: String,
@@ -60,11 +65,28 @@ async fn in_flight(store: &Store, invoice: &Invoice) -> Result<i64, AdminError> 
 async fn record(admin: Admin, Path(id): Path<i64>, Form(form): Form<PaymentForm>) -> Result<Response, AdminError> {
     let store = &admin.state.store;
     let invoice = invoices::get(store, id).await?;
+    let typed_date = billing_input::parse_date(&form.received_on);
+    let bounds = ReceiptBounds::now(store, invoice.issue_date).await?;
+    // A date a week or more back (and otherwise acceptable) brings the
+    // checkbox that confirms it (that date, not whatever is typed next),
+    // ticked as it was sent.
+    let confirm_for = typed_date
+        .and_then(|d| dates::received_on(d, &bounds).ok())
+        .filter(|r| r.backdated())
+        .map(|r| r.on);
+    let confirmed = confirm_for.is_some() && billing_input::parse_date(&form.confirm_received_on) == confirm_for;
     let typed = PaymentTyped {
         amount: form.amount.clone(),
         method: form.method.clone(),
         received_on: form.received_on.clone(),
         key: form.key.clone(),
+        confirm_for: confirm_for
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+        confirm_label: confirm_for
+            .map(|d| d.format("%d/%m/%Y").to_string())
+            .unwrap_or_default(),
+        confirmed,
     };
     let show_again = |status: StatusCode, errors: FieldErrors, error: Option<String>| {
         let notice = Notice {
@@ -95,10 +117,18 @@ async fn record(admin: Admin, Path(id): Path<i64>, Form(form): Form<PaymentForm>
             "virement, chèque, espèces ou carte / transfer, cheque, cash or card",
         );
     }
-    let today = billing_input::today(store).await?;
     let received_on = billing_input::date(&mut errors, "received_on", &form.received_on).and_then(|d| {
-        let checked = dates::received_on(d, today, invoice.issue_date);
-        billing_input::bounded(&mut errors, "received_on", checked)
+        match dates::confirmed_received_on(d, &bounds, confirmed) {
+            Ok(date) => Some(date.on),
+            Err(BillingError::Invalid {
+                field: "confirm_received_on",
+                message,
+            }) => {
+                errors.add("confirm_received_on", message);
+                None
+            }
+            Err(e) => billing_input::bounded(&mut errors, "received_on", Err(e)),
+        }
     });
     if form.key.trim().is_empty() || form.key.len() > 64 {
         errors.add(
@@ -130,6 +160,7 @@ async fn record(admin: Admin, Path(id): Path<i64>, Form(form): Form<PaymentForm>
         amount,
         method,
         received_on,
+        confirmed,
         key: format!("admin-payment-{}", form.key.trim()),
     };
     let recorded = match actions::record_manual(&mut tx, &admin.actor, manual).await {
@@ -137,7 +168,11 @@ async fn record(admin: Admin, Path(id): Path<i64>, Form(form): Form<PaymentForm>
         Err(e) => {
             tx.rollback().await?;
             let mut errors = FieldErrors::new();
-            let message = refusal(e, &["amount", "method"], &mut errors)?;
+            let message = refusal(
+                e,
+                &["amount", "method", "received_on", "confirm_received_on"],
+                &mut errors,
+            )?;
             let (status, notice) = show_again(StatusCode::UNPROCESSABLE_ENTITY, errors, Some(message));
             return page(&admin, id, status, notice).await;
         }

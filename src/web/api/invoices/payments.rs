@@ -20,10 +20,11 @@ use super::super::payments::PaymentView;
 use super::super::{Api, ApiError, Json, Path};
 use super::{document_view, of_kind, DocumentView};
 use crate::billing::actions::payments::{self as actions, ManualPayment, Recorded};
+use crate::billing::dates::{self, ReceiptBounds};
 use crate::billing::invoices::{self, InvoiceKind, InvoiceStatus};
 use crate::billing::jobs::payments::{self as payment_jobs, ChargeOptions};
 use crate::billing::payments::{self, PaymentFilter, PaymentMethod, PaymentStatus};
-use crate::billing::{dates, BillingError};
+use crate::billing::BillingError;
 use crate::money::Money;
 use crate::store::Store;
 
@@ -39,6 +40,9 @@ struct RecordPayment {
     /// When the money was received; today when left out.
     #[serde(default)]
     received_on: Option<NaiveDate>,
+    /// Confirms `received_on` when it is a week or more back.
+    #[serde(default)]
+    confirm_received_on: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -65,6 +69,15 @@ async fn in_flight(store: &Store, invoice_id: i64) -> Result<i64, ApiError> {
             .sum::<i64>();
     }
     Ok(sum)
+}
+
+/// A refusal for want of a confirmation says how to give it.
+fn with_hint(field: &str, message: String) -> String {
+    if field == "confirm_received_on" {
+        format!("{message} : envoyez \"confirm_received_on\": true")
+    } else {
+        message
+    }
 }
 
 pub(super) async fn record(
@@ -104,11 +117,12 @@ async fn check_and_record(
     if method.is_none() {
         fields.add("method", "transfer, cheque or cash");
     }
-    let today = dates::today(store).await?;
-    let received_on = match dates::received_on(request.received_on.unwrap_or(today), today, invoice.issue_date) {
-        Ok(d) => Some(d),
-        Err(BillingError::Invalid { message, .. }) => {
-            fields.add("received_on", message);
+    let bounds = ReceiptBounds::now(store, invoice.issue_date).await?;
+    let on = request.received_on.unwrap_or(bounds.today);
+    let received_on = match dates::confirmed_received_on(on, &bounds, request.confirm_received_on) {
+        Ok(d) => Some(d.on),
+        Err(BillingError::Invalid { field, message }) => {
+            fields.add(field, with_hint(field, message));
             None
         }
         Err(e) => return Err(e.into()),
@@ -144,9 +158,17 @@ async fn check_and_record(
         amount,
         method,
         received_on,
+        confirmed: request.confirm_received_on,
         key,
     };
-    let payment = match actions::record_manual(&mut tx, &api.actor, manual).await? {
+    let recorded = match actions::record_manual(&mut tx, &api.actor, manual).await {
+        Ok(r) => r,
+        Err(BillingError::Invalid { field, message }) => {
+            return Err(ApiError::field(field, with_hint(field, message)));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let payment = match recorded {
         Recorded::New { payment, .. } => payment,
         Recorded::Already(payment) => payment,
     };
