@@ -198,6 +198,12 @@ pub async fn closed_until(tx: &mut Tx) -> Result<Option<NaiveDate>, BillingError
     Ok(sql::closed_until(tx).await?)
 }
 
+/// [`closed_until`], read outside a transaction (to check a form before the
+/// transaction that records it, which checks again).
+pub async fn closed_until_now(store: &Store) -> Result<Option<NaiveDate>, BillingError> {
+    Ok(sql::closed_until_read(store).await?)
+}
+
 /// Every closure, in order.
 pub async fn all(store: &Store) -> Result<Vec<Closure>, BillingError> {
     Ok(sql::all(store).await?)
@@ -274,41 +280,79 @@ pub async fn close_due(store: &Store) -> Result<Vec<Closure>, BillingError> {
 
 /// Closes the periods ended before `today` (see [`close_due`]), in `tx`.
 pub async fn close_before(tx: &mut Tx, key: &BookKey, today: NaiveDate) -> Result<Vec<Closure>, BillingError> {
-    // The book's counter row: appenders take it first too, so no receipt
-    // slips into a period while it is being closed.
-    crate::billing::sql::settings::lock_series(tx, crate::billing::sql::revenue_book::SEQ_SERIES).await?;
-    let lines = crate::billing::sql::revenue_book::all_by_seq_in(tx).await?;
+    let lines = lock_and_read(tx).await?;
     let closed = sql::closed_periods(tx).await?;
-    let mut previous = sql::latest_in(tx).await?;
-    let public_key = key.public().hex();
     let mut made = Vec::new();
     for (kind, start, end) in due(&lines, &closed, today) {
-        let body = body_of(kind, start, end, &lines);
-        let number = previous.as_ref().map_or(1, |c| c.number + 1);
-        let prev_hash = previous
-            .as_ref()
-            .map_or_else(|| GENESIS.to_string(), |c| c.hash.clone());
-        let hash = closure_hash(number, &body, &prev_hash, &public_key);
-        let closure = Closure {
-            number,
-            kind: body.kind,
-            period_start: body.period_start,
-            period_end: body.period_end,
-            book_seq: body.book_seq,
-            book_hash: body.book_hash,
-            line_count: body.line_count,
-            totals_json: body.totals_json,
-            prev_hash,
-            signature: key.sign(hash.as_bytes()),
-            hash,
-            public_key: public_key.clone(),
-            closed_at: tx.now().await?,
-        };
-        sql::insert(tx, &closure).await?;
-        previous = Some(closure.clone());
-        made.push(closure);
+        made.push(seal_period(tx, key, kind, start, end, &lines).await?);
     }
     Ok(made)
+}
+
+/// Closes one period, given: the same sealing as the nightly closing, for a
+/// period the operator (or a test) names, e.g. a day without receipts.
+pub async fn close_period(
+    store: &Store,
+    kind: ClosureKind,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<Closure, BillingError> {
+    let key = seal::key_of(store)?;
+    if end < start {
+        return Err(super::error::invalid("period", "la fin précède le début"));
+    }
+    let mut tx = store.begin().await?;
+    let lines = lock_and_read(&mut tx).await?;
+    if sql::closed_periods(&mut tx).await?.contains(&(kind, start)) {
+        return Err(BillingError::Conflict(format!(
+            "la période du {} est déjà close",
+            start.format("%d/%m/%Y")
+        )));
+    }
+    let closure = seal_period(&mut tx, &key, kind, start, end, &lines).await?;
+    tx.commit().await?;
+    Ok(closure)
+}
+
+/// Takes the book's counter row (appenders take it first too, so no receipt
+/// slips into a period while it is being closed), then reads the whole book.
+async fn lock_and_read(tx: &mut Tx) -> Result<Vec<BookLine>, BillingError> {
+    crate::billing::sql::settings::lock_series(tx, crate::billing::sql::revenue_book::SEQ_SERIES).await?;
+    Ok(crate::billing::sql::revenue_book::all_by_seq_in(tx).await?)
+}
+
+/// Numbers, chains, signs and writes the closure of one period over `lines`.
+async fn seal_period(
+    tx: &mut Tx,
+    key: &BookKey,
+    kind: ClosureKind,
+    start: NaiveDate,
+    end: NaiveDate,
+    lines: &[BookLine],
+) -> Result<Closure, BillingError> {
+    let previous = sql::latest_in(tx).await?;
+    let public_key = key.public().hex();
+    let body = body_of(kind, start, end, lines);
+    let number = previous.as_ref().map_or(1, |c| c.number + 1);
+    let prev_hash = previous.map_or_else(|| GENESIS.to_string(), |c| c.hash);
+    let hash = closure_hash(number, &body, &prev_hash, &public_key);
+    let closure = Closure {
+        number,
+        kind: body.kind,
+        period_start: body.period_start,
+        period_end: body.period_end,
+        book_seq: body.book_seq,
+        book_hash: body.book_hash,
+        line_count: body.line_count,
+        totals_json: body.totals_json,
+        prev_hash,
+        signature: key.sign(hash.as_bytes()),
+        hash,
+        public_key,
+        closed_at: tx.now().await?,
+    };
+    sql::insert(tx, &closure).await?;
+    Ok(closure)
 }
 
 /// The refusal of a receipt dated `on`, in the period closed through `closed`.

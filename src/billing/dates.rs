@@ -87,10 +87,11 @@ impl ReceiptBounds {
     /// The same, read in a transaction of its own (to check a form before
     /// the transaction that records it, which checks again).
     pub async fn now(store: &Store, issued_on: Option<NaiveDate>) -> Result<ReceiptBounds, BillingError> {
-        let mut tx = store.begin().await?;
-        let bounds = ReceiptBounds::read(&mut tx, issued_on).await;
-        tx.rollback().await?;
-        bounds
+        Ok(ReceiptBounds {
+            today: today(store).await?,
+            issued_on,
+            closed_until: super::closures::closed_until_now(store).await?,
+        })
     }
 
     /// The earliest day a receipt may be dated without a confirmation.

@@ -37,6 +37,17 @@ pub(crate) async fn closed_until(tx: &mut Tx) -> Result<Option<NaiveDate>, Store
     .transpose()
 }
 
+/// The same, read outside any transaction (no write lock on SQLite).
+pub(crate) async fn closed_until_read(store: &Store) -> Result<Option<NaiveDate>, StoreError> {
+    read!(
+        fetch_optional,
+        store,
+        "SELECT period_end FROM book_closures ORDER BY period_end DESC LIMIT 1"
+    )?
+    .map(|r| r.get("period_end"))
+    .transpose()
+}
+
 pub(crate) async fn all(store: &Store) -> Result<Vec<Closure>, StoreError> {
     read!(
         fetch_all,

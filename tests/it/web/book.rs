@@ -204,7 +204,8 @@ async fn a_quarter_is_shown_generated_once_and_downloaded_as_stored(backend: Bac
     let pdf_link = download_link(&page.body, "pdf");
     // The book is verified on the page, and the export's totals and seal are there too.
     assert!(
-        page.body.contains("id=\"book-verification\" class=\"ok\" data-intact=\"true\""),
+        page.body
+            .contains("id=\"book-verification\" class=\"ok\" data-intact=\"true\""),
         "{}",
         page.body
     );
@@ -320,19 +321,25 @@ async fn an_altered_book_is_shown_in_red_and_nothing_is_exported(backend: Backen
     let page = client.get("/admin/book?period=2026-Q4").await;
     assert_eq!(page.status, 200);
     assert!(
-        page.body.contains("id=\"book-verification\" class=\"bad\" data-intact=\"false\""),
+        page.body
+            .contains("id=\"book-verification\" class=\"bad\" data-intact=\"false\""),
         "{}",
         page.body
     );
     assert!(
-        page.text().contains("la ligne n° 1 ne correspond plus à son empreinte (modifiée)"),
+        page.text()
+            .contains("la ligne n° 1 ne correspond plus à son empreinte (modifiée)"),
         "{}",
         page.body
     );
     // Générer is refused with the reason; nothing is queued.
     let answer = client.post_form("/admin/book/generate", &[("period", "2026-Q4")]).await;
     assert_eq!(answer.status, 409, "{}", answer.body);
-    assert!(answer.text().contains("Export refusé : livre de recettes altéré"), "{}", answer.body);
+    assert!(
+        answer.text().contains("Export refusé : livre de recettes altéré"),
+        "{}",
+        answer.body
+    );
     assert_eq!(generation_jobs(&app).await, 0);
 
     // A job asked for otherwise (the API, a script) is discarded with the reason.
@@ -344,7 +351,10 @@ async fn an_altered_book_is_shown_in_red_and_nothing_is_exported(backend: Backen
     let status = client.get("/admin/book/status.json?period=2026-Q4").await.json();
     assert_eq!(status["state"], "discarded", "{status}");
     assert!(
-        status["error"].as_str().unwrap_or_default().contains("livre de recettes altéré"),
+        status["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("livre de recettes altéré"),
         "{status}"
     );
     assert!(book::latest(store, "2026-Q4", "csv").await.unwrap().is_none());

@@ -3,18 +3,13 @@
 use chrono::NaiveDate;
 
 use super::super::TestDb;
-use super::raw_execute;
+use comptoir::billing::closures::{self, ClosureKind};
 
-/// Closes the livre de recettes through `day`: from then on no receipt may be
-/// dated on or before it. For now a `book_closures` row written with plain
-/// SQL (a day's closure, its seal fields filled with placeholders); the one
-/// place to swap for the real closing function.
+/// Closes the livre de recettes through `day` (a day's closure, sealed as the
+/// nightly closing seals, even without receipts that day): from then on no
+/// receipt may be dated on or before it.
 pub async fn close_book_through(db: &TestDb, day: NaiveDate) {
-    let sql = format!(
-        "INSERT INTO book_closures (number, kind, period_start, period_end, book_seq, book_hash, line_count,
-             totals, prev_hash, hash, signature, public_key, closed_at)
-         SELECT COALESCE(MAX(number), 0) + 1, 'day', '{day}', '{day}', 0, 'test', 0,
-             '{{}}', 'test', 'test', 'test', 'test', '{day}T23:59:59Z' FROM book_closures"
-    );
-    raw_execute(db, &sql).await.expect("the closure is written");
+    closures::close_period(&db.store, ClosureKind::Day, day, day)
+        .await
+        .expect("the day is closed");
 }
