@@ -1,7 +1,7 @@
 //! What the product's worker runs: its registry of kinds and their
 //! schedules, over the context every job is handed.
 
-use crate::billing::jobs::{book, dunning, emails, import, monthly_run, orders, payments, sepa};
+use crate::billing::jobs::{book, dunning, emails, import, monthly_run, orders, payments, sepa, urssaf};
 use crate::jobs::{Noop, Registry};
 
 pub use crate::context::{AppContext, AppError};
@@ -25,7 +25,9 @@ pub fn registry() -> Registry<AppContext> {
         .register::<payments::SyncPayment>()
         .register::<sepa::ChargeSepa>()
         .register::<import::ImportCsv>()
-        .register::<crate::auth::SendSigninLink>();
+        .register::<crate::auth::SendSigninLink>()
+        .register::<urssaf::UrssafReminders>()
+        .register::<urssaf::SendUrssafReminder>();
     // The 1st of each month at 02:00 UTC, for the month just ended; reminders every morning.
     registry
         .periodic("monthly-billing-run", "0 2 1 * *", &monthly_run::MonthlyRun::default())
@@ -37,6 +39,8 @@ pub fn registry() -> Registry<AppContext> {
                 &payments::ReconcilePayments::default(),
             )
         })
+        // URSSAF: the reminder of a declaration due within 7 days, every morning.
+        .and_then(|r| r.periodic("urssaf-reminders", "0 7 * * *", &urssaf::UrssafReminders::default()))
         .expect("constant cron expressions are valid")
 }
 

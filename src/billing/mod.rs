@@ -25,6 +25,7 @@ pub mod revenue_book;
 pub mod settings;
 mod sql;
 pub mod terms;
+pub mod urssaf;
 pub mod validate;
 
 pub use error::{BillingError, Refusal};
