@@ -19,6 +19,7 @@ mod billing_numbering;
 mod billing_payments;
 mod billing_reconcile;
 mod billing_revenue_book;
+mod billing_urssaf;
 mod billing_validation;
 mod browser;
 mod conformance;

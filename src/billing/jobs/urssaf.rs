@@ -56,7 +56,10 @@ pub async fn schedule(store: &Store, today: NaiveDate) -> Result<Option<i64>, Bi
         }
     }
     let mut tx = store.begin().await?;
-    let job = SendUrssafReminder { period: period.key() };
+    let job = SendUrssafReminder {
+        period: period.key(),
+        as_of: today,
+    };
     let inserted = enqueue(&mut tx, &job, EnqueueOptions::new().unique_key(key)).await?;
     tx.commit().await?;
     Ok(match inserted {
@@ -70,6 +73,8 @@ pub async fn schedule(store: &Store, today: NaiveDate) -> Result<Option<i64>, Bi
 pub struct SendUrssafReminder {
     /// `2026-Q3` or `2026-11`.
     pub period: String,
+    /// The day the reminder was found due: the e-mail says the days left from it.
+    pub as_of: NaiveDate,
 }
 
 impl JobKind for SendUrssafReminder {
@@ -91,7 +96,7 @@ impl Job<AppContext> for SendUrssafReminder {
         };
         let result = async {
             let today = ctx.store().now().await.map_err(BillingError::from)?.date_naive();
-            reminder::send(ctx.store(), &ctx.app.mailer, period, today).await
+            reminder::send(ctx.store(), &ctx.app.mailer, period, self.as_of, today).await
         }
         .await;
         match result {

@@ -33,22 +33,31 @@ fn fr(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
 }
 
-/// E-mails the operator the declaration of `period`, on `today`. Refused
-/// (not sendable) when the seller has no e-mail, or the period is not to
-/// be declared any more.
+/// E-mails the operator the declaration of `period` as it stands on
+/// `as_of` (the day the reminder was found due). Refused (not sendable)
+/// when the seller has no e-mail, when the period had not ended on `as_of`,
+/// or when its deadline is past on `today` (a reminder sent late is noise).
 #[tracing::instrument(skip(store, mailer))]
 pub async fn send(
     store: &Store,
     mailer: &Mailer,
     period: DeclarationPeriod,
+    as_of: NaiveDate,
     today: NaiveDate,
 ) -> Result<SentEmail, EmailError> {
+    if period.status(today) == DeclarationStatus::Overdue {
+        return Err(EmailError::NotSendable(format!(
+            "the URSSAF deadline of {} was {}: no reminder any more",
+            period.label(),
+            fr(period.deadline())
+        )));
+    }
     let seller = settings::load(store).await?;
     let to = seller.email.clone().ok_or_else(|| {
         EmailError::NotSendable("no e-mail in the billing settings: nowhere to send the URSSAF reminder".into())
     })?;
     let (services, _) = configured(store).await?;
-    let decl = declaration(store, period, services, today).await?;
+    let decl = declaration(store, period, services, as_of).await?;
     if decl.status != DeclarationStatus::ToDeclare {
         return Err(EmailError::NotSendable(format!(
             "the URSSAF declaration of {} is {}: no reminder",
@@ -78,7 +87,7 @@ pub async fn send(
         },
         "period": decl.label,
         "deadline": fr(decl.deadline),
-        "days_left": (decl.deadline - today).num_days(),
+        "days_left": (decl.deadline - as_of).num_days(),
         "lines": lines,
         "total_contributions": decl.total_contributions.format_fr(),
         "warnings": decl.warnings,
