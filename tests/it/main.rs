@@ -22,6 +22,7 @@ mod billing_revenue_book;
 mod billing_urssaf;
 mod billing_validation;
 mod browser;
+mod browser_urssaf;
 mod conformance;
 mod conformance_activity;
 mod conformance_outcomes;
