@@ -319,8 +319,17 @@ mod tests {
             .map(|l| (l.category, l.declared_euros, l.contributions.minor))
             .collect();
         // 1 235 × 12,3 % = 151,905 → 151,91 ; 800 × 25,6 % = 204,80.
-        assert_eq!(got, [(Category::SalesGoods, 1_235, 15_191), (Category::ServicesBnc, 800, 20_480)]);
-        assert_eq!((decl.total_declared_euros, decl.total_contributions.minor), (2_035, 35_671));
+        assert_eq!(
+            got,
+            [
+                (Category::SalesGoods, 1_235, 15_191),
+                (Category::ServicesBnc, 800, 20_480)
+            ]
+        );
+        assert_eq!(
+            (decl.total_declared_euros, decl.total_contributions.minor),
+            (2_035, 35_671)
+        );
         assert_eq!(decl.warnings.len(), 1, "{:?}", decl.warnings);
         assert!(decl.warnings[0].contains("USD"), "{:?}", decl.warnings);
     }

@@ -427,12 +427,7 @@ async fn urssaf(store: &Store, period: Option<&str>, json: bool) -> Result<(), B
     }
     let fr = |day: NaiveDate| day.format("%d/%m/%Y").to_string();
     let euros = |n: i64| crate::money::Money::new(n * 100, crate::money::Currency::EUR).format_fr();
-    println!(
-        "Déclaration URSSAF — {} (du {} au {})",
-        d.label,
-        fr(d.from),
-        fr(d.to)
-    );
+    println!("Déclaration URSSAF — {} (du {} au {})", d.label, fr(d.from), fr(d.to));
     println!("Échéance : {} · {}", fr(d.deadline), d.status.label_fr());
     for l in &d.lines {
         println!(

@@ -44,7 +44,11 @@ async fn invoice(store: &Store, customer_id: i64, lines: &[(Nature, i64, i64)], 
     let lines = lines
         .iter()
         .map(|(nature, quantity, unit)| {
-            let what = if *nature == Nature::Goods { "Bocal de miel" } else { "Séance de conseil" };
+            let what = if *nature == Nature::Goods {
+                "Bocal de miel"
+            } else {
+                "Séance de conseil"
+            };
             line(what, *nature, Decimal::from(*quantity), eur(*unit))
         })
         .collect();
@@ -84,16 +88,28 @@ pub async fn two_quarters(store: &Store) {
     let d = invoice(store, c.id, &[(s, 1, 80_000)], date(2026, 5, 2)).await;
     paid(store, &d, PaymentMethod::Transfer, date(2026, 5, 15)).await;
     let mut tx = store.begin().await.unwrap();
-    refunds::refund_now(&mut tx, pb.id, eur(20_050), "Séance annulée", "urssaf-refund", date(2026, 6, 20))
-        .await
-        .expect("refund");
+    refunds::refund_now(
+        &mut tx,
+        pb.id,
+        eur(20_050),
+        "Séance annulée",
+        "urssaf-refund",
+        date(2026, 6, 20),
+    )
+    .await
+    .expect("refund");
     tx.commit().await.unwrap();
     let e = invoice(store, c.id, &[(g, 1, 1_000)], date(2026, 7, 1)).await;
     paid(store, &e, PaymentMethod::Card, date(2026, 7, 1)).await;
 }
 
-/// (category, received cents, declared euros, contributions cents) per line, then the totals.
-pub fn figures(d: &Declaration) -> (Vec<(Category, i64, i64, i64)>, i64, i64) {
+/// A declaration's line: (category, received cents, declared euros, contributions cents).
+pub type Line = (Category, i64, i64, i64);
+/// The two lines of a period, its declared euros and its contributions in cents.
+pub type Expected = ([Line; 2], i64, i64);
+
+/// Each line of `d`, then the totals.
+pub fn figures(d: &Declaration) -> (Vec<Line>, i64, i64) {
     let lines = d
         .lines
         .iter()
@@ -106,7 +122,7 @@ pub fn figures(d: &Declaration) -> (Vec<(Category, i64, i64, i64)>, i64, i64) {
 /// goods 37,02 € → 37 €, × 12,3 % = 4,551 → 4,55 €;
 /// services 62,99 + 1 200,50 = 1 263,49 € → 1 263 €, × 25,6 % = 323,328 → 323,33 €;
 /// total 1 300 €, contributions 327,88 €.
-pub const Q1: ([(Category, i64, i64, i64); 2], i64, i64) = (
+pub const Q1: Expected = (
     [
         (Category::SalesGoods, 3_702, 37, 455),
         (Category::ServicesBnc, 126_349, 1_263, 32_333),
@@ -118,7 +134,7 @@ pub const Q1: ([(Category, i64, i64, i64); 2], i64, i64) = (
 /// Q2 2026: goods 250,50 € → 251 € (50 cents up), × 12,3 % = 30,873 → 30,87 €;
 /// services 800,00 − 200,50 = 599,50 € → 600 €, × 25,6 % = 153,60 €;
 /// total 851 €, contributions 184,47 €.
-pub const Q2: ([(Category, i64, i64, i64); 2], i64, i64) = (
+pub const Q2: Expected = (
     [
         (Category::SalesGoods, 25_050, 251, 3_087),
         (Category::ServicesBnc, 59_950, 600, 15_360),
@@ -136,7 +152,10 @@ async fn two_quarters_of_goods_and_services_with_a_refund_equal_the_hand_computa
 
     let q1 = urssaf::declaration(&db.store, q("2026-Q1"), bnc, today).await.unwrap();
     assert_eq!(figures(&q1), (Q1.0.to_vec(), Q1.1, Q1.2));
-    assert_eq!((q1.from, q1.to, q1.deadline), (date(2026, 1, 1), date(2026, 3, 31), date(2026, 4, 30)));
+    assert_eq!(
+        (q1.from, q1.to, q1.deadline),
+        (date(2026, 1, 1), date(2026, 3, 31), date(2026, 4, 30))
+    );
     assert_eq!(q1.status, DeclarationStatus::Overdue);
     assert_eq!((q1.rates_year, q1.warnings.len()), (2026, 0));
 
@@ -144,9 +163,13 @@ async fn two_quarters_of_goods_and_services_with_a_refund_equal_the_hand_computa
     assert_eq!(figures(&q2), (Q2.0.to_vec(), Q2.1, Q2.2));
     assert_eq!(q2.deadline, date(2026, 7, 31));
     // On 15 July, Q2 is to declare and Q3 in progress.
-    let on_july_15 = urssaf::declaration(&db.store, q("2026-Q2"), bnc, date(2026, 7, 15)).await.unwrap();
+    let on_july_15 = urssaf::declaration(&db.store, q("2026-Q2"), bnc, date(2026, 7, 15))
+        .await
+        .unwrap();
     assert_eq!(on_july_15.status, DeclarationStatus::ToDeclare);
-    let q3 = urssaf::declaration(&db.store, q("2026-Q3"), bnc, date(2026, 7, 15)).await.unwrap();
+    let q3 = urssaf::declaration(&db.store, q("2026-Q3"), bnc, date(2026, 7, 15))
+        .await
+        .unwrap();
     assert_eq!(q3.status, DeclarationStatus::InProgress);
     // Q3 holds the 10,00 € of goods of 1 July: 10 € × 12,3 % = 1,23 €.
     assert_eq!(figures(&q3).1, 10);
@@ -157,21 +180,40 @@ async fn two_quarters_of_goods_and_services_with_a_refund_equal_the_hand_computa
     assert_eq!(q4_2025.rates_year, 2025);
     assert_eq!(
         figures(&q4_2025),
-        (vec![(Category::SalesGoods, 0, 0, 0), (Category::ServicesBnc, 5_000, 50, 1_230)], 50, 1_230)
+        (
+            vec![
+                (Category::SalesGoods, 0, 0, 0),
+                (Category::ServicesBnc, 5_000, 50, 1_230)
+            ],
+            50,
+            1_230
+        )
     );
 
     // Monthly: March alone, 1 200,50 € of services → 1 201 €, × 25,6 % = 307,456 → 307,46 €.
     let march = urssaf::declaration(&db.store, q("2026-03"), bnc, today).await.unwrap();
     assert_eq!(
         figures(&march),
-        (vec![(Category::SalesGoods, 0, 0, 0), (Category::ServicesBnc, 120_050, 1_201, 30_746)], 1_201, 30_746)
+        (
+            vec![
+                (Category::SalesGoods, 0, 0, 0),
+                (Category::ServicesBnc, 120_050, 1_201, 30_746)
+            ],
+            1_201,
+            30_746
+        )
     );
     assert_eq!(march.deadline, date(2026, 4, 30));
 
     // Services as BIC (21,2 %): Q2 600 € → 127,20 €.
-    let bic = urssaf::declaration(&db.store, q("2026-Q2"), ServicesCategory::Bic, today).await.unwrap();
+    let bic = urssaf::declaration(&db.store, q("2026-Q2"), ServicesCategory::Bic, today)
+        .await
+        .unwrap();
     assert_eq!(bic.lines[1].category, Category::ServicesBic);
-    assert_eq!((bic.lines[1].declared_euros, bic.lines[1].contributions.minor), (600, 12_720));
+    assert_eq!(
+        (bic.lines[1].declared_euros, bic.lines[1].contributions.minor),
+        (600, 12_720)
+    );
 
     // The year at the configured frequency (quarterly), periods begun by 15 July 2026.
     let year: Vec<String> = urssaf::year(&db.store, 2026, date(2026, 7, 15))
@@ -183,7 +225,9 @@ async fn two_quarters_of_goods_and_services_with_a_refund_equal_the_hand_computa
     assert_eq!(year, ["2026-Q1 overdue", "2026-Q2 to_declare", "2026-Q3 in_progress"]);
 
     // A period that has not begun is refused, naming the field.
-    let err = urssaf::declaration(&db.store, q("2027-Q1"), bnc, today).await.unwrap_err();
+    let err = urssaf::declaration(&db.store, q("2027-Q1"), bnc, today)
+        .await
+        .unwrap_err();
     assert!(err.to_string().starts_with("period:"), "{err}");
 }
 
@@ -198,7 +242,11 @@ async fn the_command_line_prints_the_same_figures(backend: Backend) {
             .env("RUST_LOG", "warn")
             .output()
             .expect("run comptoir-worker");
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let (code, json, err) = run(&["billing", "urssaf", "2026-Q2", "--json"]);
     assert_eq!(code, Some(0), "{err}");
@@ -216,13 +264,18 @@ async fn the_command_line_prints_the_same_figures(backend: Backend) {
             )
         })
         .collect();
-    let expected: Vec<(String, i64, i64, i64)> = Q2
-        .0
-        .iter()
-        .map(|(c, r, d, k)| (c.as_str().to_string(), *r, *d, *k))
-        .collect();
+    let expected: Vec<(String, i64, i64, i64)> =
+        Q2.0.iter()
+            .map(|(c, r, d, k)| (c.as_str().to_string(), *r, *d, *k))
+            .collect();
     assert_eq!(lines, expected);
-    assert_eq!((v["total_declared_euros"].as_i64(), v["total_contributions"]["minor"].as_i64()), (Some(Q2.1), Some(Q2.2)));
+    assert_eq!(
+        (
+            v["total_declared_euros"].as_i64(),
+            v["total_contributions"]["minor"].as_i64()
+        ),
+        (Some(Q2.1), Some(Q2.2))
+    );
     assert_eq!(v["deadline"], "2026-07-31");
 
     // In French, for people: Q1's figures and its deadline.
@@ -264,7 +317,13 @@ async fn the_reminder_is_emailed_once_per_period(backend: Backend) {
     bnc_settings(&db.store).await;
     let c = person(&db.store).await;
     // Q4 2026 (deadline 31 January 2027): 1 000,00 € of services and 99,49 € of goods.
-    let i = invoice(&db.store, c.id, &[(Nature::Services, 1, 100_000), (Nature::Goods, 1, 9_949)], date(2026, 10, 2)).await;
+    let i = invoice(
+        &db.store,
+        c.id,
+        &[(Nature::Services, 1, 100_000), (Nature::Goods, 1, 9_949)],
+        date(2026, 10, 2),
+    )
+    .await;
     paid(&db.store, &i, PaymentMethod::Transfer, date(2026, 10, 5)).await;
 
     let server = SmtpServer::start().await;
@@ -274,7 +333,10 @@ async fn the_reminder_is_emailed_once_per_period(backend: Backend) {
     // Eight days before the deadline: not yet.
     assert_eq!(schedule(&db.store, date(2027, 1, 23)).await.unwrap(), None);
     // Seven days before: one job.
-    let job = schedule(&db.store, date(2027, 1, 24)).await.unwrap().expect("a reminder job");
+    let job = schedule(&db.store, date(2027, 1, 24))
+        .await
+        .unwrap()
+        .expect("a reminder job");
     // The next morning, the job still there: not twice.
     assert_eq!(schedule(&db.store, date(2027, 1, 25)).await.unwrap(), None);
     drain_app(&db.store, &ctx).await;
@@ -286,7 +348,10 @@ async fn the_reminder_is_emailed_once_per_period(backend: Backend) {
     let m = &messages[0];
     assert_eq!(m.header("To").as_deref(), Some("marie@example.fr"));
     let subject = m.decoded_header("Subject").unwrap();
-    assert_eq!(subject, "Déclaration URSSAF du 4e trimestre 2026 : échéance le 31/01/2027");
+    assert_eq!(
+        subject,
+        "Déclaration URSSAF du 4e trimestre 2026 : échéance le 31/01/2027"
+    );
     let text = m
         .leaves()
         .iter()

@@ -84,9 +84,14 @@ async fn the_dashboard_shows_the_vat_franchise_alerts_at_80_and_100_percent() {
         dir,
         &[("COMPTOIR_ADMIN_PASSWORD", PASSWORD.to_string())],
     );
-    let key = run(WEB, &["admin", "api-key", "create", "--email", EMAIL, "--name", "urssaf"], dir, &[])
-        .trim()
-        .to_string();
+    let key = run(
+        WEB,
+        &["admin", "api-key", "create", "--email", EMAIL, "--name", "urssaf"],
+        dir,
+        &[],
+    )
+    .trim()
+    .to_string();
     let web = start_web(dir, smtp.port).await;
     let base = web.base.clone();
     let customer = api(
@@ -123,7 +128,10 @@ async fn the_dashboard_shows_the_vat_franchise_alerts_at_80_and_100_percent() {
         .await
         .replace('\u{a0}', " ");
     b.shot("urssaf-80").await;
-    assert!(warning.contains("Franchise de TVA (prestations de services) : 30 000,00 € encaissés"), "{warning}");
+    assert!(
+        warning.contains("Franchise de TVA (prestations de services) : 30 000,00 € encaissés"),
+        "{warning}"
+    );
     assert!(warning.contains("la TVA sera due à partir du 1er janvier"), "{warning}");
 
     // 7 500,00 € more: 37 500 €, the threshold reached.
@@ -144,7 +152,10 @@ async fn the_dashboard_shows_the_vat_franchise_alerts_at_80_and_100_percent() {
     // The menu leads to the declarations: this year's current period holds the 37 500 €, as BNC.
     b.click("header nav a[href='/admin/urssaf']").await;
     let row = b
-        .wait_for("#urssaf-periods tr[data-category=services_bnc][data-declared='37500']", PATIENCE)
+        .wait_for(
+            "#urssaf-periods tr[data-category=services_bnc][data-declared='37500']",
+            PATIENCE,
+        )
         .await;
     b.shot("urssaf-page").await;
     // 37 500 € × 25,6 % = 9 600,00 €.

@@ -11,7 +11,9 @@ use crate::billing::emails::EmailError;
 use crate::billing::urssaf::{self, reminder, DeclarationPeriod};
 use crate::billing::BillingError;
 use crate::context::AppContext;
-use crate::jobs::{enqueue, EnqueueOptions, Inserted, Job, JobContext, JobError, JobKind, JobResult, KindOptions, Outcome};
+use crate::jobs::{
+    enqueue, EnqueueOptions, Inserted, Job, JobContext, JobError, JobKind, JobResult, KindOptions, Outcome,
+};
 use crate::mail::EmailStatus;
 use crate::store::Store;
 
@@ -102,9 +104,9 @@ impl Job<AppContext> for SendUrssafReminder {
         match result {
             Ok(_) => Ok(Outcome::Done),
             Err(EmailError::NotSendable(why)) => Ok(Outcome::Cancel(why)),
-            Err(EmailError::Billing(BillingError::NoSettings)) => {
-                Ok(Outcome::Cancel("billing settings are not configured: no URSSAF reminder".into()))
-            }
+            Err(EmailError::Billing(BillingError::NoSettings)) => Ok(Outcome::Cancel(
+                "billing settings are not configured: no URSSAF reminder".into(),
+            )),
             Err(e) if e.is_transient() => Err(JobError::msg(e)),
             Err(e) => Ok(Outcome::Discard(e.to_string())),
         }

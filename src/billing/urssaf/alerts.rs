@@ -104,7 +104,9 @@ fn franchise_alert(
         euros(franchise.threshold)
     );
     let (level, tail) = if cents > franchise.tolerance * 100 {
-        let since = first_day_above(lines, franchise.tolerance * 100).map(fr).unwrap_or_default();
+        let since = first_day_above(lines, franchise.tolerance * 100)
+            .map(fr)
+            .unwrap_or_default();
         (
             Level::AboveTolerance,
             format!(
@@ -189,11 +191,7 @@ fn ceiling_alert(key: &'static str, what: &str, year: i32, cents: i64, ceiling: 
 }
 
 /// The alerts of `year` from its book lines `(day, nature, amount)` through `through`.
-pub fn assess(
-    year: i32,
-    through: NaiveDate,
-    lines: &[(NaiveDate, Nature, Money)],
-) -> Result<YearAlerts, BillingError> {
+pub fn assess(year: i32, through: NaiveDate, lines: &[(NaiveDate, Nature, Money)]) -> Result<YearAlerts, BillingError> {
     let used = figures::for_year(year)?;
     let mut warnings: Vec<String> = used.warning.into_iter().collect();
     let mut sorted: Vec<&(NaiveDate, Nature, Money)> = lines.iter().collect();
@@ -224,9 +222,21 @@ pub fn assess(
     let services_total: i64 = services.iter().map(|(_, c)| c).sum();
     let alerts = [
         franchise_alert("vat_sales", "ventes et total", year, &all, f.vat_franchise.sales),
-        franchise_alert("vat_services", "prestations de services", year, &services, f.vat_franchise.services),
+        franchise_alert(
+            "vat_services",
+            "prestations de services",
+            year,
+            &services,
+            f.vat_franchise.services,
+        ),
         ceiling_alert("micro_sales", "ventes et total", year, total, f.micro_ceilings.sales),
-        ceiling_alert("micro_services", "prestations de services", year, services_total, f.micro_ceilings.services),
+        ceiling_alert(
+            "micro_services",
+            "prestations de services",
+            year,
+            services_total,
+            f.micro_ceilings.services,
+        ),
     ]
     .into_iter()
     .flatten()
@@ -282,7 +292,11 @@ mod tests {
         let mut lines = vec![(d(3, 1), Nature::Services, eur(3_000_000))];
         let a = assess(2026, d(12, 7), &lines).unwrap();
         assert_eq!(levels(&a), [("vat_services", Level::Warning, 80)]);
-        assert!(a.alerts[0].message.contains("1er janvier 2027"), "{}", a.alerts[0].message);
+        assert!(
+            a.alerts[0].message.contains("1er janvier 2027"),
+            "{}",
+            a.alerts[0].message
+        );
         // + 7 500 € = 37 500 €: the threshold reached.
         lines.push((d(6, 1), Nature::Services, eur(750_000)));
         let a = assess(2026, d(12, 7), &lines).unwrap();
@@ -291,12 +305,18 @@ mod tests {
         // + 0,01 €: exceeded, VAT from 1 January.
         lines.push((d(7, 1), Nature::Services, eur(1)));
         let a = assess(2026, d(12, 7), &lines).unwrap();
-        assert!(a.alerts[0].message.contains("vous perdez la franchise de TVA au 1er janvier 2027"));
+        assert!(a.alerts[0]
+            .message
+            .contains("vous perdez la franchise de TVA au 1er janvier 2027"));
         // + 3 750 € on 14 November: 41 250,01 € > 41 250 €, VAT due from that day.
         lines.push((d(11, 14), Nature::Services, eur(375_000)));
         let a = assess(2026, d(12, 7), &lines).unwrap();
         assert_eq!(a.alerts[0].level, Level::AboveTolerance);
-        assert!(a.alerts[0].message.contains("depuis le 14/11/2026"), "{}", a.alerts[0].message);
+        assert!(
+            a.alerts[0].message.contains("depuis le 14/11/2026"),
+            "{}",
+            a.alerts[0].message
+        );
         // 41 250,01 € is also 80 % of 83 600 €? No: 49 %. Nor 85 000 € (48 %).
         assert_eq!(a.alerts.len(), 1, "{:?}", levels(&a));
     }

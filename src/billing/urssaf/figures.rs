@@ -136,7 +136,11 @@ mod tests {
                 assert!(t.threshold > 0 && t.tolerance > t.threshold, "{}: {t:?}", y.year);
             }
             let c = y.micro_ceilings;
-            assert!(c.sales > f.sales.tolerance && c.services > f.services.tolerance, "{}", y.year);
+            assert!(
+                c.sales > f.sales.tolerance && c.services > f.services.tolerance,
+                "{}",
+                y.year
+            );
             assert!(c.services < c.sales, "{}", y.year);
         }
         let mut list: Vec<i32> = years.iter().map(|y| y.year).collect();
@@ -150,11 +154,26 @@ mod tests {
         let y2026 = for_year(2026).unwrap();
         assert_eq!(y2026.warning, None);
         let r = y2026.figures.contribution_rates;
-        assert_eq!((r.sales_goods, r.services_bic, r.services_bnc), (d("12.3"), d("21.2"), d("25.6")));
-        assert_eq!(y2026.figures.micro_ceilings, Ceilings { sales: 203_100, services: 83_600 });
+        assert_eq!(
+            (r.sales_goods, r.services_bic, r.services_bnc),
+            (d("12.3"), d("21.2"), d("25.6"))
+        );
+        assert_eq!(
+            y2026.figures.micro_ceilings,
+            Ceilings {
+                sales: 203_100,
+                services: 83_600
+            }
+        );
         let y2025 = for_year(2025).unwrap().figures;
         assert_eq!(y2025.contribution_rates.services_bnc, d("24.6"));
-        assert_eq!(y2025.micro_ceilings, Ceilings { sales: 188_700, services: 77_700 });
+        assert_eq!(
+            y2025.micro_ceilings,
+            Ceilings {
+                sales: 188_700,
+                services: 77_700
+            }
+        );
         for f in [y2025.vat_franchise, y2026.figures.vat_franchise] {
             assert_eq!((f.sales.threshold, f.sales.tolerance), (85_000, 93_500));
             assert_eq!((f.services.threshold, f.services.tolerance), (37_500, 41_250));
@@ -167,7 +186,10 @@ mod tests {
         let later = for_year(latest + 3).unwrap();
         assert_eq!(later.figures.year, latest);
         let warning = later.warning.expect("a warning");
-        assert!(warning.contains(&format!("ceux de {latest} sont utilisés")), "{warning}");
+        assert!(
+            warning.contains(&format!("ceux de {latest} sont utilisés")),
+            "{warning}"
+        );
         let first = all().unwrap()[0].year;
         let before = for_year(first - 5).unwrap();
         assert_eq!(before.figures.year, first);

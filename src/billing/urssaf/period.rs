@@ -256,8 +256,13 @@ mod tests {
         assert_eq!((q3.key(), q3.label()), ("2026-Q3".into(), "3e trimestre 2026".into()));
         let nov = DeclarationPeriod::parse("2026-11").unwrap();
         assert_eq!((nov.key(), nov.label()), ("2026-11".into(), "novembre 2026".into()));
-        assert_eq!(DeclarationPeriod::parse("2026-Q1").unwrap().label(), "1er trimestre 2026");
-        for bad in ["2026", "2026-Q5", "2026-Q0", "2026-13", "2026-1", "1999-01", "2026-Q12", "x-01", ""] {
+        assert_eq!(
+            DeclarationPeriod::parse("2026-Q1").unwrap().label(),
+            "1er trimestre 2026"
+        );
+        for bad in [
+            "2026", "2026-Q5", "2026-Q0", "2026-13", "2026-1", "1999-01", "2026-Q12", "x-01", "",
+        ] {
             assert!(DeclarationPeriod::parse(bad).is_err(), "{bad} accepted");
         }
     }
@@ -268,7 +273,10 @@ mod tests {
             .into_iter()
             .map(DeclarationPeriod::deadline)
             .collect();
-        assert_eq!(deadlines, [d(2026, 4, 30), d(2026, 7, 31), d(2026, 10, 31), d(2027, 1, 31)]);
+        assert_eq!(
+            deadlines,
+            [d(2026, 4, 30), d(2026, 7, 31), d(2026, 10, 31), d(2027, 1, 31)]
+        );
         let q4 = DeclarationPeriod::parse("2026-Q4").unwrap();
         assert_eq!((q4.first_day(), q4.last_day()), (d(2026, 10, 1), d(2026, 12, 31)));
     }
@@ -281,7 +289,10 @@ mod tests {
         assert_eq!(p("2026-02").deadline(), d(2026, 3, 31));
         assert_eq!(p("2026-03").deadline(), d(2026, 4, 30));
         assert_eq!(p("2026-12").deadline(), d(2027, 1, 31));
-        assert_eq!((p("2026-02").first_day(), p("2026-02").last_day()), (d(2026, 2, 1), d(2026, 2, 28)));
+        assert_eq!(
+            (p("2026-02").first_day(), p("2026-02").last_day()),
+            (d(2026, 2, 1), d(2026, 2, 28))
+        );
     }
 
     #[test]
@@ -296,7 +307,10 @@ mod tests {
     #[test]
     fn the_last_ended_period() {
         use DeclarationFrequency::*;
-        assert_eq!(DeclarationPeriod::last_ended(Quarterly, d(2026, 12, 7)).key(), "2026-Q3");
+        assert_eq!(
+            DeclarationPeriod::last_ended(Quarterly, d(2026, 12, 7)).key(),
+            "2026-Q3"
+        );
         assert_eq!(DeclarationPeriod::last_ended(Quarterly, d(2026, 1, 1)).key(), "2025-Q4");
         assert_eq!(DeclarationPeriod::last_ended(Monthly, d(2026, 12, 7)).key(), "2026-11");
         assert_eq!(DeclarationPeriod::last_ended(Monthly, d(2026, 1, 31)).key(), "2025-12");

@@ -131,6 +131,9 @@ mod tests {
         // November 2026, monthly: deadline 31 December.
         assert_eq!(due(Monthly, d(2026, 12, 24)).map(|p| p.key()), Some("2026-11".into()));
         assert_eq!(due(Monthly, d(2026, 12, 7)), None);
-        assert_eq!(key(DeclarationPeriod::parse("2026-Q3").unwrap()), "urssaf-reminder:2026-Q3");
+        assert_eq!(
+            key(DeclarationPeriod::parse("2026-Q3").unwrap()),
+            "urssaf-reminder:2026-Q3"
+        );
     }
 }

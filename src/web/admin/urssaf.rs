@@ -93,15 +93,18 @@ async fn page(admin: Admin, Query(q): Query<YearQuery>) -> Result<Response, Admi
         .min(today.year());
     let years: Vec<i32> = (first_year..=today.year()).rev().collect();
     let year = match q.year.as_deref().map(str::trim).filter(|y| !y.is_empty()) {
-        Some(y) => y
-            .parse::<i32>()
-            .ok()
-            .filter(|y| years.contains(y))
-            .ok_or_else(|| AdminError::Invalid(format!("year : {y:?} n'est pas une année du livre / not a year of the book")))?,
+        Some(y) => y.parse::<i32>().ok().filter(|y| years.contains(y)).ok_or_else(|| {
+            AdminError::Invalid(format!(
+                "year : {y:?} n'est pas une année du livre / not a year of the book"
+            ))
+        })?,
         None => today.year(),
     };
     let (services, frequency) = urssaf::configured(store).await?;
-    let set_up = !matches!(settings::load(store).await, Err(crate::billing::BillingError::NoSettings));
+    let set_up = !matches!(
+        settings::load(store).await,
+        Err(crate::billing::BillingError::NoSettings)
+    );
     let rows: Vec<Row> = urssaf::year(store, year, today).await?.into_iter().map(row).collect();
     let year_alerts = alerts::year_to_date(store, today).await?;
     admin.render(

@@ -50,14 +50,19 @@ async fn the_api_gives_a_periods_declaration(backend: Backend) {
                 )
             })
             .collect();
-        let expected: Vec<(String, i64, i64, i64)> =
-            lines.iter().map(|(c, r, d, k)| (c.as_str().to_string(), *r, *d, *k)).collect();
+        let expected: Vec<(String, i64, i64, i64)> = lines
+            .iter()
+            .map(|(c, r, d, k)| (c.as_str().to_string(), *r, *d, *k))
+            .collect();
         assert_eq!(got, expected, "{period}");
         assert_eq!(v["total_declared_euros"].as_i64(), Some(declared));
         assert_eq!(v["total_contributions"]["minor"].as_i64(), Some(contributions));
     }
     let q1 = api.get("/api/urssaf?period=2026-Q1").await.json();
-    assert_eq!((q1["deadline"].as_str(), q1["rates_year"].as_i64()), (Some("2026-04-30"), Some(2026)));
+    assert_eq!(
+        (q1["deadline"].as_str(), q1["rates_year"].as_i64()),
+        (Some("2026-04-30"), Some(2026))
+    );
     assert_eq!(q1["categories"][1]["rate"], "25.6");
     assert_eq!(q1["total_contributions"]["amount"], "327.88");
 
@@ -99,12 +104,22 @@ async fn the_admin_page_lists_the_periods_of_the_year(backend: Backend) {
         assert!(page.body.contains(&total), "{total} missing");
     }
     let text = page.text().replace('\u{a0}', " ");
-    for shown in ["1er trimestre 2026", "30/04/2026", "Prestations de services BNC", "25,6 %", "323,33 €", "327,88 €", "échéance passée"] {
+    for shown in [
+        "1er trimestre 2026",
+        "30/04/2026",
+        "Prestations de services BNC",
+        "25,6 %",
+        "323,33 €",
+        "327,88 €",
+        "échéance passée",
+    ] {
         assert!(text.contains(shown), "{shown} missing");
     }
     // 2025 has its own periods, at 2025's rates.
     let y2025 = client.get("/admin/urssaf?year=2025").await.text();
-    assert!(y2025.contains("data-period=\"2025-Q4\" data-category=\"services_bnc\" data-declared=\"50\" data-contributions=\"1230\""));
+    assert!(y2025.contains(
+        "data-period=\"2025-Q4\" data-category=\"services_bnc\" data-declared=\"50\" data-contributions=\"1230\""
+    ));
     assert!(y2025.contains("24,6 %"));
     // A year outside the book is refused, not a 500.
     let refused = client.get("/admin/urssaf?year=1990").await;
@@ -142,7 +157,10 @@ async fn put(app: &TestApp, api: &ApiClient, key: &str, body: &Value) -> Answer 
         .put(app.url("/api/settings"))
         .header("content-type", "application/json")
         .body(body.to_string());
-    let answer = crate::support::web::Client::new(&app.base).with_bearer(key).send(request).await;
+    let answer = crate::support::web::Client::new(&app.base)
+        .with_bearer(key)
+        .send(request)
+        .await;
     api.check("PUT", "/api/settings", &answer);
     answer
 }
@@ -156,9 +174,15 @@ async fn the_urssaf_settings_are_set_from_the_admin_and_the_api(backend: Backend
     let saved = client.post_form("/admin/settings", &form("monthly", "bnc")).await;
     assert_eq!(saved.status, 303, "{}", saved.body);
     let s = settings::load(&app.db.store).await.unwrap();
-    assert_eq!((s.declaration_frequency, s.services_category), (DeclarationFrequency::Monthly, ServicesCategory::Bnc));
+    assert_eq!(
+        (s.declaration_frequency, s.services_category),
+        (DeclarationFrequency::Monthly, ServicesCategory::Bnc)
+    );
     let page = client.get("/admin/settings").await;
-    assert!(page.body.contains("<option value=\"monthly\" selected>"), "the page shows what is saved");
+    assert!(
+        page.body.contains("<option value=\"monthly\" selected>"),
+        "the page shows what is saved"
+    );
     let refused = client.post_form("/admin/settings", &form("weekly", "bnc")).await;
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert!(refused.text().contains("declaration_frequency"), "{}", refused.body);
@@ -167,7 +191,13 @@ async fn the_urssaf_settings_are_set_from_the_admin_and_the_api(backend: Backend
     let key = app.api_key().await;
     let mut api = ApiClient::new(&app, &key);
     let shown = api.get("/api/settings").await.json();
-    assert_eq!((shown["declaration_frequency"].as_str(), shown["services_category"].as_str()), (Some("monthly"), Some("bnc")));
+    assert_eq!(
+        (
+            shown["declaration_frequency"].as_str(),
+            shown["services_category"].as_str()
+        ),
+        (Some("monthly"), Some("bnc"))
+    );
     let mut body = crate::web::api_customers::seller();
     let kept = put(&app, &api, &key, &body).await;
     assert_eq!(kept.status, 200, "{}", kept.body);
@@ -177,7 +207,10 @@ async fn the_urssaf_settings_are_set_from_the_admin_and_the_api(backend: Backend
     let changed = put(&app, &api, &key, &body).await;
     assert_eq!(changed.status, 200, "{}", changed.body);
     let s = settings::load(&app.db.store).await.unwrap();
-    assert_eq!((s.declaration_frequency, s.services_category), (DeclarationFrequency::Quarterly, ServicesCategory::Bic));
+    assert_eq!(
+        (s.declaration_frequency, s.services_category),
+        (DeclarationFrequency::Quarterly, ServicesCategory::Bic)
+    );
     body["services_category"] = json!("both");
     let refused = put(&app, &api, &key, &body).await;
     assert_eq!(refused.status, 422, "{}", refused.body);
@@ -209,24 +242,46 @@ async fn the_dashboard_warns_at_80_and_100_percent_of_a_threshold(backend: Backe
     let pay_services = |cents: i64, key: &'static str| {
         let store = app.db.store.clone();
         async move {
-            let d = draft(&store, c.id, vec![line("Mission de conseil", Nature::Services, Decimal::ONE, eur(cents))]).await;
+            let d = draft(
+                &store,
+                c.id,
+                vec![line("Mission de conseil", Nature::Services, Decimal::ONE, eur(cents))],
+            )
+            .await;
             let inv = issue(&store, d.id, today).await;
-            pay(&store, invoice_payment(&inv, "manual", PaymentMethod::Transfer, inv.total, key), today).await;
+            pay(
+                &store,
+                invoice_payment(&inv, "manual", PaymentMethod::Transfer, inv.total, key),
+                today,
+            )
+            .await;
         }
     };
     pay_services(3_000_000, "urssaf-80").await;
     let page = client.get("/admin").await;
-    assert_eq!(alerts(&page.body), [("vat_services".into(), "warning".into(), "80".into())]);
+    assert_eq!(
+        alerts(&page.body),
+        [("vat_services".into(), "warning".into(), "80".into())]
+    );
     let text = page.text().replace('\u{a0}', " ");
-    assert!(text.contains("Franchise de TVA (prestations de services) : 30 000,00 € encaissés"), "{text}");
+    assert!(
+        text.contains("Franchise de TVA (prestations de services) : 30 000,00 € encaissés"),
+        "{text}"
+    );
     assert!(text.contains(&format!("la TVA sera due à partir du 1er janvier {}", today.year() + 1)));
 
     // 7 500,00 € more: 37 500 €, 100 % of the threshold.
     pay_services(750_000, "urssaf-100").await;
     let page = client.get("/admin").await;
-    assert_eq!(alerts(&page.body), [("vat_services".into(), "reached".into(), "100".into())]);
+    assert_eq!(
+        alerts(&page.body),
+        [("vat_services".into(), "reached".into(), "100".into())]
+    );
     assert!(page.text().contains("Seuil atteint"));
     // The URSSAF page shows the same alerts.
     let urssaf = client.get("/admin/urssaf").await;
-    assert_eq!(alerts(&urssaf.body), [("vat_services".into(), "reached".into(), "100".into())]);
+    assert_eq!(
+        alerts(&urssaf.body),
+        [("vat_services".into(), "reached".into(), "100".into())]
+    );
 }
