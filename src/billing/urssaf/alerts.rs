@@ -221,7 +221,13 @@ pub fn assess(year: i32, through: NaiveDate, lines: &[(NaiveDate, Nature, Money)
     let total: i64 = all.iter().map(|(_, c)| c).sum();
     let services_total: i64 = services.iter().map(|(_, c)| c).sum();
     let alerts = [
-        franchise_alert("vat_sales", "ventes et total", year, &all, f.vat_franchise.sales),
+        franchise_alert(
+            "vat_sales",
+            "chiffre d'affaires global",
+            year,
+            &all,
+            f.vat_franchise.sales,
+        ),
         franchise_alert(
             "vat_services",
             "prestations de services",
@@ -229,7 +235,13 @@ pub fn assess(year: i32, through: NaiveDate, lines: &[(NaiveDate, Nature, Money)
             &services,
             f.vat_franchise.services,
         ),
-        ceiling_alert("micro_sales", "ventes et total", year, total, f.micro_ceilings.sales),
+        ceiling_alert(
+            "micro_sales",
+            "chiffre d'affaires global",
+            year,
+            total,
+            f.micro_ceilings.sales,
+        ),
         ceiling_alert(
             "micro_services",
             "prestations de services",
