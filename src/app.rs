@@ -50,6 +50,8 @@ mod tests {
     fn registry_builds_with_its_schedules() {
         let registry = super::registry();
         assert!(registry.kinds().any(|k| k == "billing.dunning"));
+        assert!(registry.kinds().any(|k| k == "billing.urssaf_reminders"));
+        assert!(registry.kinds().any(|k| k == "billing.send_urssaf_reminder"));
         assert!(registry.queues().contains("mail"));
     }
 }
