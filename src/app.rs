@@ -1,7 +1,7 @@
 //! What the product's worker runs: its registry of kinds and their
 //! schedules, over the context every job is handed.
 
-use crate::billing::jobs::{book, dunning, emails, import, monthly_run, orders, payments, sepa};
+use crate::billing::jobs::{book, dunning, emails, import, monthly_run, orders, payments, sepa, urssaf};
 use crate::jobs::{Noop, Registry};
 
 pub use crate::context::{AppContext, AppError};
@@ -26,7 +26,9 @@ pub fn registry() -> Registry<AppContext> {
         .register::<payments::SyncPayment>()
         .register::<sepa::ChargeSepa>()
         .register::<import::ImportCsv>()
-        .register::<crate::auth::SendSigninLink>();
+        .register::<crate::auth::SendSigninLink>()
+        .register::<urssaf::UrssafReminders>()
+        .register::<urssaf::SendUrssafReminder>();
     // The 1st of each month at 02:00 UTC, for the month just ended; reminders every morning.
     registry
         .periodic("monthly-billing-run", "0 2 1 * *", &monthly_run::MonthlyRun::default())
@@ -40,6 +42,8 @@ pub fn registry() -> Registry<AppContext> {
         })
         // Yesterday's receipts, and the month or year just ended, are closed a few minutes after midnight.
         .and_then(|r| r.periodic("close-book", "5 0 * * *", &book::CloseBook::default()))
+        // URSSAF: the reminder of a declaration due within 7 days, every morning.
+        .and_then(|r| r.periodic("urssaf-reminders", "0 7 * * *", &urssaf::UrssafReminders::default()))
         .expect("constant cron expressions are valid")
 }
 
@@ -49,6 +53,8 @@ mod tests {
     fn registry_builds_with_its_schedules() {
         let registry = super::registry();
         assert!(registry.kinds().any(|k| k == "billing.dunning"));
+        assert!(registry.kinds().any(|k| k == "billing.urssaf_reminders"));
+        assert!(registry.kinds().any(|k| k == "billing.send_urssaf_reminder"));
         assert!(registry.queues().contains("mail"));
     }
 }

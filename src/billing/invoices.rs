@@ -733,6 +733,8 @@ mod tests {
             invoice_prefix: "F".into(),
             credit_note_prefix: "AV".into(),
             currency: Currency::EUR,
+            services_category: Default::default(),
+            declaration_frequency: Default::default(),
         };
         let seller = SnapshotSeller::from(&settings);
         assert_eq!(seller.vat_mention, "TVA non applicable, art. 293 B du CGI");

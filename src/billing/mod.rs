@@ -27,6 +27,7 @@ pub mod seal;
 pub mod settings;
 mod sql;
 pub mod terms;
+pub mod urssaf;
 pub mod validate;
 
 pub use error::{BillingError, Refusal};

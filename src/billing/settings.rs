@@ -42,6 +42,7 @@ impl Activity {
 }
 
 pub use super::terms::{VatRegime, FRANCHISE_MENTION, NO_DISCOUNT};
+pub use super::urssaf::{DeclarationFrequency, ServicesCategory};
 
 /// What `billing configure` and the admin's settings page offer by default.
 pub const DEFAULT_PAYMENT_TERMS_DAYS: i32 = 30;
@@ -93,6 +94,12 @@ pub struct Settings {
     pub invoice_prefix: String,
     pub credit_note_prefix: String,
     pub currency: Currency,
+    /// Where services are declared to URSSAF: BIC or BNC.
+    #[serde(default)]
+    pub services_category: ServicesCategory,
+    /// Whether turnover is declared to URSSAF every month or every quarter.
+    #[serde(default)]
+    pub declaration_frequency: DeclarationFrequency,
 }
 
 impl Settings {

@@ -11,7 +11,7 @@ use super::exit;
 use crate::billing::address::PostalAddress;
 use crate::billing::error::invalid;
 use crate::billing::render::{self, BookPeriod};
-use crate::billing::settings::{self, Activity, Settings, VatRegime};
+use crate::billing::settings::{self, Activity, DeclarationFrequency, ServicesCategory, Settings, VatRegime};
 use crate::billing::{book_check, closures, invoices, monthly, seal, BillingError};
 use crate::store::Store;
 
@@ -75,6 +75,14 @@ pub enum BillingCommand {
         /// Default: today.
         #[arg(long)]
         issue_date: Option<NaiveDate>,
+    },
+    /// The URSSAF declaration of a period (2026-Q3 or 2026-11; default: the
+    /// last ended period at the configured frequency): turnover to declare
+    /// per category, estimated contributions, deadline.
+    Urssaf {
+        period: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -152,6 +160,12 @@ pub struct ConfigureArgs {
     credit_note_prefix: String,
     #[arg(long, default_value = "EUR")]
     currency: String,
+    /// Where services are declared to URSSAF: bic (commercial or artisanal) or bnc (liberal professions).
+    #[arg(long, default_value = "bic")]
+    services_category: String,
+    /// How often turnover is declared to URSSAF: monthly or quarterly.
+    #[arg(long, default_value = "quarterly")]
+    declaration_frequency: String,
 }
 
 pub async fn run(store: &Store, data_dir: &std::path::Path, cmd: BillingCommand) -> u8 {
@@ -204,6 +218,11 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
                     "séries : {}AAAA / {}AAAA · {}",
                     s.invoice_prefix, s.credit_note_prefix, s.currency
                 );
+                println!(
+                    "URSSAF : déclaration {} · prestations de services {}",
+                    s.declaration_frequency.label_fr(),
+                    s.services_category.as_str().to_uppercase()
+                );
             }
         }
         BillingCommand::Configure(a) => {
@@ -251,6 +270,8 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
                 invoice_prefix: a.invoice_prefix,
                 credit_note_prefix: a.credit_note_prefix,
                 currency: a.currency.parse()?,
+                services_category: ServicesCategory::parse(&a.services_category)?,
+                declaration_frequency: DeclarationFrequency::parse(&a.declaration_frequency)?,
             };
             let mut tx = store.begin().await?;
             let saved = crate::billing::actions::settings::save(&mut tx, &crate::audit::Actor::cli(), new).await?;
@@ -331,6 +352,7 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
                 );
             }
         }
+        BillingCommand::Urssaf { period, json } => urssaf(store, period.as_deref(), json).await?,
     }
     Ok(exit::OK)
 }
@@ -459,4 +481,44 @@ async fn import_report(store: &Store, id: i64) -> u8 {
             exit::JOBS_FAILED
         }
     }
+}
+
+/// `billing urssaf [PERIOD] [--json]`.
+async fn urssaf(store: &Store, period: Option<&str>, json: bool) -> Result<(), BillingError> {
+    use crate::billing::urssaf::{self, DeclarationPeriod};
+    let today = crate::billing::dates::today(store).await?;
+    let (services, frequency) = urssaf::configured(store).await?;
+    let period = match period {
+        Some(p) => DeclarationPeriod::parse(p)?,
+        None => DeclarationPeriod::last_ended(frequency, today),
+    };
+    let d = urssaf::declaration(store, period, services, today).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default());
+        return Ok(());
+    }
+    let fr = |day: NaiveDate| day.format("%d/%m/%Y").to_string();
+    let euros = |n: i64| crate::money::Money::new(n * 100, crate::money::Currency::EUR).format_fr();
+    println!("Déclaration URSSAF — {} (du {} au {})", d.label, fr(d.from), fr(d.to));
+    println!("Échéance : {} · {}", fr(d.deadline), d.status.label_fr());
+    for l in &d.lines {
+        println!(
+            "  {:<32} encaissé {:>14}   à déclarer {:>12}   × {} % = {}",
+            l.label,
+            l.received.format_fr(),
+            euros(l.declared_euros),
+            l.rate.normalize().to_string().replace('.', ","),
+            l.contributions.format_fr()
+        );
+    }
+    println!(
+        "Total à déclarer : {} · cotisations estimées : {} (taux {})",
+        euros(d.total_declared_euros),
+        d.total_contributions.format_fr(),
+        d.rates_year
+    );
+    for w in &d.warnings {
+        println!("Attention : {w}");
+    }
+    Ok(())
 }

@@ -49,6 +49,18 @@ const SOURCES: &[(&str, &str)] = &[
         "signin_link.html",
         include_str!("../../templates/email/signin_link.html"),
     ),
+    (
+        "urssaf_reminder.subject.txt",
+        include_str!("../../templates/email/urssaf_reminder.subject.txt"),
+    ),
+    (
+        "urssaf_reminder.txt",
+        include_str!("../../templates/email/urssaf_reminder.txt"),
+    ),
+    (
+        "urssaf_reminder.html",
+        include_str!("../../templates/email/urssaf_reminder.html"),
+    ),
 ];
 
 /// A message rendered from its templates.

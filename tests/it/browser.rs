@@ -14,17 +14,17 @@ use crate::support::smtp::SmtpServer;
 use crate::support::webdriver::{Browser, ChromeDriver};
 use crate::support::TestDir;
 
-const WEB: &str = env!("CARGO_BIN_EXE_comptoir-web");
-const WORKER: &str = env!("CARGO_BIN_EXE_comptoir-worker");
-const EMAIL: &str = "marie@example.fr";
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const WEB: &str = env!("CARGO_BIN_EXE_comptoir-web");
+pub(crate) const WORKER: &str = env!("CARGO_BIN_EXE_comptoir-worker");
+pub(crate) const EMAIL: &str = "marie@example.fr";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 /// Jobs run by the embedded worker, e-mails through SMTP: generous, never asserted as a duration.
-const PATIENCE: Duration = Duration::from_secs(60);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(60);
 
 /// `comptoir-web` with its worker, killed on drop (its stderr printed if the test failed).
-struct WebProcess {
+pub(crate) struct WebProcess {
     child: tokio::process::Child,
-    base: String,
+    pub(crate) base: String,
     stderr: PathBuf,
 }
 
@@ -41,7 +41,7 @@ impl Drop for WebProcess {
 }
 
 /// Runs one of the binaries to completion with the test's database and settings.
-fn run(program: &str, args: &[&str], dir: &Path, env: &[(&str, String)]) -> String {
+pub(crate) fn run(program: &str, args: &[&str], dir: &Path, env: &[(&str, String)]) -> String {
     let out = std::process::Command::new(program)
         .env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path())
         .args(args)
@@ -61,7 +61,7 @@ fn run(program: &str, args: &[&str], dir: &Path, env: &[(&str, String)]) -> Stri
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-async fn start_web(dir: &Path, smtp_port: u16) -> WebProcess {
+pub(crate) async fn start_web(dir: &Path, smtp_port: u16) -> WebProcess {
     let port = crate::support::smtp::free_port();
     let stderr = dir.join("web.stderr");
     let child = tokio::process::Command::new(WEB)

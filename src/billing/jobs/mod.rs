@@ -9,6 +9,7 @@ pub mod monthly_run;
 pub mod orders;
 pub mod payments;
 pub mod sepa;
+pub mod urssaf;
 
 use crate::billing::BillingError;
 use crate::jobs::{JobError, Outcome};

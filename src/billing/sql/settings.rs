@@ -4,7 +4,7 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 
 use crate::billing::address::PostalAddress;
-use crate::billing::settings::{Activity, Settings, VatRegime};
+use crate::billing::settings::{Activity, DeclarationFrequency, ServicesCategory, Settings, VatRegime};
 use crate::billing::terms;
 use crate::money::Currency;
 use crate::store::sql::{read, sql, AnyRow};
@@ -12,7 +12,8 @@ use crate::store::{Store, StoreError, Tx};
 
 const SELECT: &str = "SELECT seller_name, siren, address, postcode, city, country, email, electronic_address,
     electronic_address_scheme, iban, bic, activity, vat_regime, payment_terms_days, late_penalty_rate,
-    late_penalty_percent, discount_terms, invoice_prefix, credit_note_prefix, currency
+    late_penalty_percent, discount_terms, invoice_prefix, credit_note_prefix, currency, services_category,
+    declaration_frequency
     FROM billing_settings WHERE id = 1";
 
 /// The rate of settings saved before it was a number (migration 0008 keeps
@@ -63,6 +64,10 @@ fn decode(r: &AnyRow) -> Result<Settings, StoreError> {
         currency: currency
             .parse::<Currency>()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        services_category: ServicesCategory::parse(&r.get::<String>("services_category")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        declaration_frequency: DeclarationFrequency::parse(&r.get::<String>("declaration_frequency")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
     })
 }
 
@@ -75,9 +80,9 @@ pub(crate) async fn save(tx: &mut Tx, s: &Settings) -> Result<(), StoreError> {
         "INSERT INTO billing_settings (id, seller_name, siren, address, postcode, city, country, email,
              electronic_address, electronic_address_scheme, iban, bic, activity, vat_regime, vat_mention,
              payment_terms_days, late_penalty_rate, late_penalty_percent, discount_terms, invoice_prefix,
-             credit_note_prefix, currency, updated_at)
+             credit_note_prefix, currency, updated_at, services_category, declaration_frequency)
          VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-             $21, $22)
+             $21, $22, $23, $24)
          ON CONFLICT (id) DO UPDATE SET seller_name = excluded.seller_name, siren = excluded.siren,
              address = excluded.address, postcode = excluded.postcode, city = excluded.city,
              country = excluded.country, email = excluded.email,
@@ -88,7 +93,9 @@ pub(crate) async fn save(tx: &mut Tx, s: &Settings) -> Result<(), StoreError> {
              late_penalty_rate = excluded.late_penalty_rate,
              late_penalty_percent = excluded.late_penalty_percent, discount_terms = excluded.discount_terms,
              invoice_prefix = excluded.invoice_prefix, credit_note_prefix = excluded.credit_note_prefix,
-             currency = excluded.currency, updated_at = excluded.updated_at",
+             currency = excluded.currency, updated_at = excluded.updated_at,
+             services_category = excluded.services_category,
+             declaration_frequency = excluded.declaration_frequency",
         &s.seller_name,
         &s.siren,
         s.address.lines_text(),
@@ -110,7 +117,9 @@ pub(crate) async fn save(tx: &mut Tx, s: &Settings) -> Result<(), StoreError> {
         &s.invoice_prefix,
         &s.credit_note_prefix,
         s.currency.code(),
-        Utc::now()
+        Utc::now(),
+        s.services_category.as_str(),
+        s.declaration_frequency.as_str()
     )?;
     Ok(())
 }

@@ -25,6 +25,7 @@ mod payments;
 mod settings;
 mod signin;
 mod signin_link;
+mod urssaf;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -62,6 +63,7 @@ pub(super) fn routes() -> Routes {
         .merge(audit::routes())
         .merge(api_keys::routes())
         .merge(settings::routes())
+        .merge(urssaf::routes())
 }
 
 pub(super) fn templates() -> impl Iterator<Item = (&'static str, &'static str)> {
@@ -85,6 +87,7 @@ pub(super) fn templates() -> impl Iterator<Item = (&'static str, &'static str)> 
     .chain(audit::TEMPLATES.iter().copied())
     .chain(api_keys::TEMPLATES.iter().copied())
     .chain(settings::TEMPLATES.iter().copied())
+    .chain(urssaf::TEMPLATES.iter().copied())
 }
 
 /// The signed-in operator of an admin request (the guard put it there).

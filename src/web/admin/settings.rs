@@ -13,7 +13,7 @@ use super::billing_input::{refusal, FieldErrors};
 use super::{Admin, AdminError, Form};
 use crate::billing::actions::settings as actions;
 use crate::billing::address::PostalAddress;
-use crate::billing::settings::{self, Activity, Settings, VatRegime};
+use crate::billing::settings::{self, Activity, DeclarationFrequency, ServicesCategory, Settings, VatRegime};
 use crate::billing::terms;
 use crate::billing::BillingError;
 use crate::money::Currency;
@@ -60,6 +60,12 @@ struct SettingsForm {
     invoice_prefix: String,
     credit_note_prefix: String,
     currency: String,
+    /// URSSAF: `bic` or `bnc`; blank: the default (bic).
+    #[serde(default)]
+    services_category: String,
+    /// URSSAF: `monthly` or `quarterly`; blank: the default (quarterly).
+    #[serde(default)]
+    declaration_frequency: String,
 }
 
 /// The fields the page shows an error next to (the domain's names).
@@ -83,6 +89,8 @@ const FIELDS: &[&str] = &[
     "invoice_prefix",
     "credit_note_prefix",
     "currency",
+    "services_category",
+    "declaration_frequency",
 ];
 
 impl SettingsForm {
@@ -107,6 +115,8 @@ impl SettingsForm {
             invoice_prefix: s.invoice_prefix.clone(),
             credit_note_prefix: s.credit_note_prefix.clone(),
             currency: s.currency.code().into(),
+            services_category: s.services_category.as_str().into(),
+            declaration_frequency: s.declaration_frequency.as_str().into(),
         }
     }
 
@@ -131,6 +141,8 @@ impl SettingsForm {
             invoice_prefix: settings::DEFAULT_INVOICE_PREFIX.into(),
             credit_note_prefix: settings::DEFAULT_CREDIT_NOTE_PREFIX.into(),
             currency: "EUR".into(),
+            services_category: ServicesCategory::default().as_str().into(),
+            declaration_frequency: DeclarationFrequency::default().as_str().into(),
         }
     }
 
@@ -179,6 +191,14 @@ impl SettingsForm {
                 .currency
                 .parse::<Currency>()
                 .map_err(|_| invalid("currency", "un code ISO 4217 comme EUR / an ISO 4217 code such as EUR"))?,
+            services_category: match self.services_category.trim() {
+                "" => ServicesCategory::default(),
+                s => ServicesCategory::parse(s)?,
+            },
+            declaration_frequency: match self.declaration_frequency.trim() {
+                "" => DeclarationFrequency::default(),
+                s => DeclarationFrequency::parse(s)?,
+            },
         })
     }
 }

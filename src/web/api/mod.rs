@@ -18,6 +18,7 @@ mod payments;
 mod prices;
 mod products;
 mod settings;
+mod urssaf;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -43,6 +44,7 @@ pub(super) fn routes() -> Routes {
         .merge(invoices::routes())
         .merge(credit_notes::routes())
         .merge(settings::routes())
+        .merge(urssaf::routes())
 }
 
 /// The API key a request was admitted with (the guard put it there).

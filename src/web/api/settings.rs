@@ -20,7 +20,7 @@ use super::invoices::decimal;
 use super::{Api, ApiError, Json};
 use crate::billing::actions::settings as actions;
 use crate::billing::address::PostalAddress;
-use crate::billing::settings::{self, Activity, Settings, VatRegime};
+use crate::billing::settings::{self, Activity, DeclarationFrequency, ServicesCategory, Settings, VatRegime};
 use crate::billing::BillingError;
 use crate::money::Currency;
 use crate::web::{Access, Routes};
@@ -60,6 +60,10 @@ struct SettingsView {
     credit_note_prefix: String,
     /// ISO 4217 code.
     currency: String,
+    /// URSSAF: services declared as `bic` or `bnc`.
+    services_category: ServicesCategory,
+    /// URSSAF: turnover declared `monthly` or `quarterly`.
+    declaration_frequency: DeclarationFrequency,
 }
 
 impl From<Settings> for SettingsView {
@@ -82,6 +86,8 @@ impl From<Settings> for SettingsView {
             invoice_prefix: s.invoice_prefix,
             credit_note_prefix: s.credit_note_prefix,
             currency: s.currency.code().to_string(),
+            services_category: s.services_category,
+            declaration_frequency: s.declaration_frequency,
         }
     }
 }
@@ -118,6 +124,12 @@ struct SettingsIn {
     invoice_prefix: String,
     credit_note_prefix: String,
     currency: String,
+    /// Left out: as saved (bic before anything is).
+    #[serde(default)]
+    services_category: Option<ServicesCategory>,
+    /// Left out: as saved (quarterly before anything is).
+    #[serde(default)]
+    declaration_frequency: Option<DeclarationFrequency>,
 }
 
 async fn show(api: Api) -> Result<Json<SettingsView>, ApiError> {
@@ -161,6 +173,13 @@ async fn save(api: Api, Json(body): Json<Value>) -> Result<Json<SettingsView>, A
     let (Some(currency), Some(late_penalty_rate)) = (currency, rate) else {
         return Err(ApiError::Internal("settings checked but incomplete".into()));
     };
+    let (services_category, declaration_frequency) = match (v.services_category, v.declaration_frequency) {
+        (Some(s), Some(f)) => (s, f),
+        (s, f) => {
+            let (saved_s, saved_f) = crate::billing::urssaf::configured(&api.state.store).await?;
+            (s.unwrap_or(saved_s), f.unwrap_or(saved_f))
+        }
+    };
     let new = Settings {
         seller_name: v.seller_name,
         siren: v.siren,
@@ -178,6 +197,8 @@ async fn save(api: Api, Json(body): Json<Value>) -> Result<Json<SettingsView>, A
         invoice_prefix: v.invoice_prefix,
         credit_note_prefix: v.credit_note_prefix,
         currency,
+        services_category,
+        declaration_frequency,
     };
     let mut tx = api.state.store.begin().await?;
     let saved = actions::save(&mut tx, &api.actor, new).await?;

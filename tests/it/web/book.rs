@@ -256,6 +256,8 @@ async fn a_quarter_is_shown_generated_once_and_downloaded_as_stored(backend: Bac
     let mut expected = vec![
         format!("document:{}", stored_csv.id),
         format!("document:{}", stored_pdf.id),
+        download_link(&page.body, "totals").replace("/admin/book/documents/", "document:"),
+        download_link(&page.body, "seal").replace("/admin/book/documents/", "document:"),
     ];
     expected.sort();
     assert_eq!(targets, expected);

@@ -34,3 +34,4 @@ mod settings;
 mod signin;
 mod signin_links;
 mod signin_throttle;
+mod urssaf;

@@ -76,6 +76,8 @@ pub fn valid_settings() -> Settings {
         invoice_prefix: "F".into(),
         credit_note_prefix: "AV".into(),
         currency: Currency::EUR,
+        services_category: Default::default(),
+        declaration_frequency: Default::default(),
     }
 }
 

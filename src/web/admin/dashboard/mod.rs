@@ -167,6 +167,7 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
         .map(failure)
         .collect();
     let (month, receipts) = receipts(store, now.date_naive()).await?;
+    let urssaf_alerts = crate::billing::urssaf::alerts::year_to_date(store, now.date_naive()).await?;
     let workers: Vec<Value> = workers
         .iter()
         .map(|w| json!({ "worker": w, "alive": now - w.last_seen_at <= ALIVE_WITHIN }))
@@ -193,6 +194,7 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
             failures => failures,
             month => month,
             receipts => receipts,
+            alerts => urssaf_alerts,
         },
     )
 }
