@@ -83,7 +83,10 @@ pub async fn verify_with(store: &Store, key: PublicKey) -> Result<Verification, 
     let lines = sql::all_by_seq(store).await?;
     let counter = sql::counter(store).await?;
     let closures = closures::all(store).await?;
-    let mut findings = check_lines(&lines, counter, &key);
+    // Lines written before the book was sealed carry no signature: the first
+    // closure pins them; past it, every line must be signed.
+    let sealed_from = closures.first().map(|c| c.book_seq);
+    let mut findings = check_lines(&lines, counter, &key, sealed_from);
     findings.extend(check_closures(&closures, &lines, &key));
     let last_closure = closures.last().cloned();
     let sealed_through = last_closure.as_ref().map_or(0, |c| c.book_seq);
@@ -105,8 +108,10 @@ pub async fn verify(store: &Store) -> Result<Verification, BillingError> {
 }
 
 /// The lines: numbering, chain, content, signature; then the end of the book
-/// against its counter.
-pub fn check_lines(lines: &[BookLine], counter: i64, key: &PublicKey) -> Vec<Finding> {
+/// against its counter. An unsigned line passes only as one written before
+/// the book was sealed: before any signed line, and within the first
+/// closure (`unsigned_through`) once there is one, which pins its content.
+pub fn check_lines(lines: &[BookLine], counter: i64, key: &PublicKey, unsigned_through: Option<i64>) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut expected_seq = 1;
     let mut previous_hash = GENESIS.to_string();
@@ -147,7 +152,7 @@ pub fn check_lines(lines: &[BookLine], counter: i64, key: &PublicKey) -> Vec<Fin
                     ));
                 }
             }
-            None if signed_seen => findings.push(at_line(
+            None if signed_seen || unsigned_through.is_some_and(|through| l.seq > through) => findings.push(at_line(
                 l.seq,
                 format!("la ligne n° {} n'est pas signée (insérée sans la clé du livre)", l.seq),
             )),

@@ -29,6 +29,7 @@ on_both_backends!(
     an_inserted_line_is_named,
     an_altered_closure_is_named,
     a_good_export_carries_the_closure_its_signature_and_the_key,
+    lines_written_before_the_seal_are_sealed_by_the_first_closure,
 );
 
 // ---------------------------------------------------------------- fixtures
@@ -455,4 +456,34 @@ async fn a_good_export_carries_the_closure_its_signature_and_the_key(backend: Ba
         "{}",
         text(&out)
     );
+}
+
+async fn lines_written_before_the_seal_are_sealed_by_the_first_closure(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let today = book_of_four(&db).await;
+    // As a book written before migration 0009 reads: no line signed.
+    lift_guards(&db).await;
+    sql(&db, "UPDATE revenue_book SET signature = NULL").await;
+    let v = book_check::verify(&db.store).await.unwrap();
+    assert!(v.is_intact(), "{:#?}", v.findings);
+    // The first closure seals them: a later edit is named through it.
+    closures::close_due(&db.store).await.unwrap();
+    assert!(book_check::verify(&db.store).await.unwrap().is_intact());
+    // A line written since is signed; one stripped of its signature is named.
+    let customer = person(&db.store).await;
+    let invoice = issued(&db.store, customer.id, 700, days_before(today, 5)).await;
+    pay(
+        &db.store,
+        invoice_payment(&invoice, "manual", PaymentMethod::Cash, eur(700), "after-seal"),
+        today,
+    )
+    .await;
+    let fifth = lines(&db).await.into_iter().find(|l| l.seq == 5).unwrap();
+    assert!(fifth.signature.is_some());
+    assert!(book_check::verify(&db.store).await.unwrap().is_intact());
+    sql(&db, "UPDATE revenue_book SET signature = NULL WHERE seq = 5").await;
+    named_and_export_refused(&db, "la ligne n° 5 n'est pas signée").await;
+    // An old, unsigned line changed: its hash names it.
+    sql(&db, "UPDATE revenue_book SET amount_minor = 1 WHERE seq = 1").await;
+    named_and_export_refused(&db, "ne correspond plus à son empreinte").await;
 }
