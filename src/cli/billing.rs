@@ -296,7 +296,7 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
         BillingCommand::CloseBook => {
             let made = closures::close_due(store).await?;
             if made.is_empty() {
-                println!("rien à clôturer : chaque période terminée l'est déjà");
+                println!("rien à clôturer : chaque journée terminée qui a des recettes, chaque mois et chaque année terminés sont déjà clos (la journée en cours se clôt cette nuit)");
             }
             for c in &made {
                 println!(

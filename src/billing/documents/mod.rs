@@ -356,7 +356,12 @@ impl BookSeal {
             None => out.push(t("book.seal.none").to_string()),
         }
         if self.lines_after > 0 {
-            out.push(fill("book.seal.after", &[("count", &self.lines_after.to_string())]));
+            let key = if self.closure.is_some() {
+                "book.seal.after"
+            } else {
+                "book.seal.unclosed"
+            };
+            out.push(fill(key, &[("count", &self.lines_after.to_string())]));
         }
         out.push(fill(
             "book.seal.key",
