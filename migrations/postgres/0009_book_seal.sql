@@ -8,6 +8,18 @@
 -- first closure seals them.
 ALTER TABLE revenue_book ADD COLUMN signature TEXT;
 
+-- The book's head: its last line's number and hash, signed with the key
+-- (a message of its own, "head:<seq>:<hash>", which no line's signature
+-- answers). Rewritten at each line: deleting the last lines and putting the
+-- counter back would need the head of an earlier state, whose signature the
+-- database no longer holds.
+CREATE TABLE book_head (
+    id        SMALLINT PRIMARY KEY CHECK (id = 1),
+    seq       BIGINT NOT NULL,
+    hash      TEXT   NOT NULL,
+    signature TEXT   NOT NULL
+);
+
 -- Closures (clôtures): per day with receipts, per month and per year. Each
 -- records the book's last line when it was made (its number and hash), the
 -- lines received in its period and their totals (by nature, cash apart),

@@ -2,6 +2,13 @@
 -- the PostgreSQL migration for the comments).
 ALTER TABLE revenue_book ADD COLUMN signature TEXT;
 
+CREATE TABLE book_head (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    seq       INTEGER NOT NULL,
+    hash      TEXT    NOT NULL,
+    signature TEXT    NOT NULL
+) STRICT;
+
 CREATE TABLE book_closures (
     number       INTEGER PRIMARY KEY CHECK (number >= 1),
     kind         TEXT    NOT NULL CHECK (kind IN ('day', 'month', 'year')),

@@ -87,6 +87,7 @@ pub async fn verify_with(store: &Store, key: PublicKey) -> Result<Verification, 
     // closure pins them; past it, every line must be signed.
     let sealed_from = closures.first().map(|c| c.book_seq);
     let mut findings = check_lines(&lines, counter, &key, sealed_from);
+    findings.extend(check_head(&lines, sql::head(store).await?, &key));
     findings.extend(check_closures(&closures, &lines, &key));
     let last_closure = closures.last().cloned();
     let sealed_through = last_closure.as_ref().map_or(0, |c| c.book_seq);
@@ -180,6 +181,54 @@ pub fn check_lines(lines: &[BookLine], counter: i64, key: &PublicKey, unsigned_t
         ));
     }
     findings
+}
+
+/// The end of the book against its signed head (written at each line since
+/// the seal): a line deleted at the end, even with the counter put back, or
+/// added after it, is named.
+pub fn check_head(lines: &[BookLine], head: Option<(i64, String, String)>, key: &PublicKey) -> Vec<Finding> {
+    let last = lines.last();
+    let Some((seq, hash, signature)) = head else {
+        return match lines.iter().rev().find(|l| l.signature.is_some()) {
+            Some(l) => vec![at_line(
+                l.seq,
+                "la tête signée du livre manque (supprimée) : la fin du livre n'est plus garantie".to_string(),
+            )],
+            // A book written before the seal: no head until its next line.
+            None => Vec::new(),
+        };
+    };
+    if !key.verifies(super::revenue_book::head_message(seq, &hash).as_bytes(), &signature) {
+        return vec![at_line(
+            seq,
+            "la tête du livre ne porte pas la signature de la clé du livre (réécrite)".to_string(),
+        )];
+    }
+    let last_seq = last.map_or(0, |l| l.seq);
+    if seq > last_seq {
+        let missing = if seq == last_seq + 1 {
+            format!("la ligne n° {seq} manque en fin de livre (la tête signée du livre s'arrête à la ligne n° {seq})")
+        } else {
+            format!(
+                "les lignes n° {} à {seq} manquent en fin de livre (la tête signée du livre s'arrête à la ligne n° {seq})",
+                last_seq + 1
+            )
+        };
+        return vec![at_line(last_seq + 1, missing)];
+    }
+    if seq < last_seq {
+        return vec![at_line(
+            seq + 1,
+            format!("des lignes suivent la ligne n° {seq}, où s'arrête la tête signée du livre : ajoutées hors de l'application"),
+        )];
+    }
+    match lines.iter().find(|l| l.seq == seq) {
+        Some(l) if l.hash != hash => vec![at_line(
+            seq,
+            format!("la ligne n° {seq} n'est plus celle que la tête signée du livre a scellée"),
+        )],
+        _ => Vec::new(),
+    }
 }
 
 /// The closures: numbering, chain, content, signature, key; each against the

@@ -94,7 +94,7 @@ impl Closure {
             ClosureKind::Day => format!("journée du {}", self.period_start.format("%d/%m/%Y")),
             ClosureKind::Month => format!(
                 "mois de {} {}",
-                MONTHS[self.period_start.month0() as usize],
+                super::dates::month_fr(self.period_start.month()),
                 self.period_start.year()
             ),
             ClosureKind::Year => format!("année {}", self.period_start.year()),
@@ -102,20 +102,6 @@ impl Closure {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
 
 /// What a closure says before it is numbered, chained and signed.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,6 +9,31 @@ use chrono::{Days, Months, NaiveDate};
 use super::error::{invalid, BillingError};
 use crate::store::{Store, Tx};
 
+/// The months in French, lower case (« novembre 2026 »); [`month_fr`] gives one.
+pub const MONTHS_FR: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+/// The name of month `month` (1 to 12) in French, lower case; "?" out of range.
+pub fn month_fr(month: u32) -> &'static str {
+    month
+        .checked_sub(1)
+        .and_then(|i| MONTHS_FR.get(i as usize))
+        .copied()
+        .unwrap_or("?")
+}
+
 /// No date of the business's books is older than this.
 pub const EARLIEST: NaiveDate = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date");
 /// A contract operation may be recorded ahead of its date, up to this.

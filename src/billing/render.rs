@@ -298,24 +298,17 @@ impl BookPeriod {
     }
 
     pub fn label(self) -> String {
-        const MONTHS: [&str; 12] = [
-            "Janvier",
-            "Février",
-            "Mars",
-            "Avril",
-            "Mai",
-            "Juin",
-            "Juillet",
-            "Août",
-            "Septembre",
-            "Octobre",
-            "Novembre",
-            "Décembre",
-        ];
+        fn capitalised(word: &str) -> String {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
         match self {
             BookPeriod::Year(y) => format!("Année {y}"),
             BookPeriod::Quarter(y, q) => format!("T{q} {y}"),
-            BookPeriod::Month(y, m) => format!("{} {y}", MONTHS.get(m as usize - 1).copied().unwrap_or("?")),
+            BookPeriod::Month(y, m) => format!("{} {y}", capitalised(super::dates::month_fr(m))),
         }
     }
 

@@ -72,6 +72,12 @@ pub fn line_hash(seq: i64, line: &NewBookLine, prev_hash: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What the book's head signature signs: the last line's number and hash,
+/// under a prefix no line's signature covers.
+pub fn head_message(seq: i64, hash: &str) -> String {
+    format!("head:{seq}:{hash}")
+}
+
 /// Appends a line at the end of the chain, signed with the key attached to
 /// the store (serialised with other appenders and with closing). A line
 /// dated in a closed period is refused: callers check dates people give
@@ -92,6 +98,7 @@ pub async fn append(tx: &mut Tx, line: NewBookLine) -> Result<BookLine, BillingE
     let hash = line_hash(seq, &line, &prev_hash);
     let signature = key.sign(hash.as_bytes());
     sql::insert(tx, seq, &line, &prev_hash, &hash, &signature).await?;
+    sql::set_head(tx, seq, &hash, &key.sign(head_message(seq, &hash).as_bytes())).await?;
     Ok(BookLine {
         seq,
         line,

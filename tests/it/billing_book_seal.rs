@@ -25,6 +25,7 @@ on_both_backends!(
     a_receipt_dated_in_a_closed_period_is_refused_by_the_book_itself,
     a_changed_amount_with_the_chain_recomputed_is_named,
     a_deleted_last_line_is_named,
+    a_deleted_last_line_is_named_before_any_closure,
     a_deleted_middle_line_is_named,
     an_inserted_line_is_named,
     an_altered_closure_is_named,
@@ -34,17 +35,7 @@ on_both_backends!(
 
 // ---------------------------------------------------------------- fixtures
 
-fn worker(db: &TestDb, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_comptoir-worker"))
-        .env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path())
-        .env("COMPTOIR_DATA_DIR", db.dir.path().join("cli-data"))
-        .arg("--database-url")
-        .arg(&db.url)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run comptoir-worker")
-}
+use crate::support::worker::worker_cli as worker;
 
 fn text(out: &Output) -> String {
     format!(
@@ -313,6 +304,36 @@ async fn a_deleted_last_line_is_named(backend: Backend) {
     )
     .await;
     named_and_export_refused(&db, "la ligne n° 4 manque en fin de livre : la clôture n° 1").await;
+}
+
+async fn a_deleted_last_line_is_named_before_any_closure(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    book_of_four(&db).await;
+    lift_guards(&db).await;
+    // No closure yet: the last line goes, the counter is put back. The book's
+    // signed head still says line 4; an older head cannot be signed again.
+    sql(&db, "DELETE FROM revenue_book WHERE seq = 4").await;
+    sql(
+        &db,
+        "UPDATE document_series SET last_number = 3 WHERE series = '__livre_de_recettes'",
+    )
+    .await;
+    named_and_export_refused(&db, "la ligne n° 4 manque en fin de livre (la tête signée du livre s'arrête à la ligne n° 4)").await;
+    // Pointing the head at line 3 with line 3's own signature does not pass either.
+    let three = lines(&db).await.into_iter().find(|l| l.seq == 3).unwrap();
+    sql(
+        &db,
+        &format!(
+            "UPDATE book_head SET seq = 3, hash = '{}', signature = '{}'",
+            three.hash,
+            three.signature.unwrap()
+        ),
+    )
+    .await;
+    named_and_export_refused(&db, "la tête du livre ne porte pas la signature de la clé du livre").await;
+    // Nor does deleting the head.
+    sql(&db, "DELETE FROM book_head").await;
+    named_and_export_refused(&db, "la tête signée du livre manque").await;
 }
 
 async fn a_deleted_middle_line_is_named(backend: Backend) {

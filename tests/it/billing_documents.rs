@@ -203,16 +203,7 @@ async fn invoice_credit_note_and_book_read_back(backend: Backend) {
     );
 }
 
-fn worker(db: &TestDb, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_comptoir-worker"))
-        .env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path())
-        .arg("--database-url")
-        .arg(&db.url)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run comptoir-worker")
-}
+use crate::support::worker::worker_cli as worker;
 
 async fn verify_book_command_names_the_altered_line(backend: Backend) {
     let db = TestDb::new(backend).await;

@@ -328,16 +328,7 @@ async fn drafts_keep_their_details_until_issue_and_credit_notes_inherit_them(bac
     );
 }
 
-fn worker(db: &TestDb, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_comptoir-worker"))
-        .env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path())
-        .arg("--database-url")
-        .arg(&db.url)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run comptoir-worker")
-}
+use crate::support::worker::worker_cli as worker;
 
 /// `billing configure`: the address by parts (or one text whose last line
 /// is "75011 Paris", as the README wrote it), IBAN, BIC, the penalty rate

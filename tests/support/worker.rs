@@ -168,3 +168,17 @@ pub async fn drain_app_ok(store: &Store, ctx: &AppContext) -> Report {
     assert!(report.all_succeeded(), "{report:?}");
     report
 }
+
+/// `comptoir-worker ARGS` on the test's database, with the tests' book key
+/// and a data directory of the test's own; its output once it has exited.
+pub fn worker_cli(db: &TestDb, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_comptoir-worker"))
+        .env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path())
+        .env("COMPTOIR_DATA_DIR", db.dir.path().join("cli-data"))
+        .env("RUST_LOG", "warn")
+        .arg("--database-url")
+        .arg(&db.url)
+        .args(args)
+        .output()
+        .expect("run comptoir-worker")
+}

@@ -165,3 +165,24 @@ pub(crate) async fn totals_between(
     })
     .collect()
 }
+
+/// Moves the book's signed head to line `seq`.
+pub(crate) async fn set_head(tx: &mut Tx, seq: i64, hash: &str, signature: &str) -> Result<(), StoreError> {
+    sql!(
+        execute,
+        tx,
+        "INSERT INTO book_head (id, seq, hash, signature) VALUES (1, $1, $2, $3)
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, signature = excluded.signature",
+        seq,
+        hash,
+        signature
+    )?;
+    Ok(())
+}
+
+/// The book's signed head: (last line's number, its hash, the signature).
+pub(crate) async fn head(store: &Store) -> Result<Option<(i64, String, String)>, StoreError> {
+    read!(fetch_optional, store, "SELECT seq, hash, signature FROM book_head WHERE id = 1")?
+        .map(|r| Ok((r.get("seq")?, r.get("hash")?, r.get("signature")?)))
+        .transpose()
+}

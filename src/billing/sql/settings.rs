@@ -136,12 +136,7 @@ pub(crate) async fn load_in(tx: &mut Tx) -> Result<Option<Settings>, StoreError>
 /// counter row until commit, so concurrent issuers queue and never share or
 /// skip a number; a rollback gives the number back.
 pub(crate) async fn next_number(tx: &mut Tx, series: &str) -> Result<i64, StoreError> {
-    sql!(
-        execute,
-        tx,
-        "INSERT INTO document_series (series, last_number) VALUES ($1, 0) ON CONFLICT (series) DO NOTHING",
-        series
-    )?;
+    create_series(tx, series).await?;
     let row = sql!(
         fetch_one,
         tx,
@@ -151,15 +146,21 @@ pub(crate) async fn next_number(tx: &mut Tx, series: &str) -> Result<i64, StoreE
     row.get("last_number")
 }
 
-/// Takes `series`'s counter row for the rest of the transaction without
-/// numbering anything: whoever numbers in that series waits.
-pub(crate) async fn lock_series(tx: &mut Tx, series: &str) -> Result<(), StoreError> {
+/// The counter row of `series`, at 0 if it is new.
+async fn create_series(tx: &mut Tx, series: &str) -> Result<(), StoreError> {
     sql!(
         execute,
         tx,
         "INSERT INTO document_series (series, last_number) VALUES ($1, 0) ON CONFLICT (series) DO NOTHING",
         series
     )?;
+    Ok(())
+}
+
+/// Takes `series`'s counter row for the rest of the transaction without
+/// numbering anything: whoever numbers in that series waits.
+pub(crate) async fn lock_series(tx: &mut Tx, series: &str) -> Result<(), StoreError> {
+    create_series(tx, series).await?;
     sql!(
         execute,
         tx,

@@ -83,20 +83,6 @@ impl DeclarationStatus {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
 
 /// The first of `month` (1–12) of `year`; years are kept within
 /// 2000..=9999 by every constructor, so the date exists.
@@ -196,7 +182,7 @@ impl DeclarationPeriod {
     pub fn label(self) -> String {
         match self {
             DeclarationPeriod::Month { year, month } => {
-                format!("{} {year}", MONTHS.get(month as usize - 1).copied().unwrap_or("?"))
+                format!("{} {year}", crate::billing::dates::month_fr(month))
             }
             DeclarationPeriod::Quarter { year, quarter: 1 } => format!("1er trimestre {year}"),
             DeclarationPeriod::Quarter { year, quarter } => format!("{quarter}e trimestre {year}"),
