@@ -102,7 +102,6 @@ impl Closure {
     }
 }
 
-
 /// What a closure says before it is numbered, chained and signed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClosureBody {

@@ -5,7 +5,7 @@
 //! good export carries the closure it stops at, its signature and the
 //! public key.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::on_both_backends;
 use crate::support::billing::*;
@@ -318,7 +318,11 @@ async fn a_deleted_last_line_is_named_before_any_closure(backend: Backend) {
         "UPDATE document_series SET last_number = 3 WHERE series = '__livre_de_recettes'",
     )
     .await;
-    named_and_export_refused(&db, "la ligne n° 4 manque en fin de livre (la tête signée du livre s'arrête à la ligne n° 4)").await;
+    named_and_export_refused(
+        &db,
+        "la ligne n° 4 manque en fin de livre (la tête signée du livre s'arrête à la ligne n° 4)",
+    )
+    .await;
     // Pointing the head at line 3 with line 3's own signature does not pass either.
     let three = lines(&db).await.into_iter().find(|l| l.seq == 3).unwrap();
     sql(

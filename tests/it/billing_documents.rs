@@ -2,8 +2,6 @@
 //! refund's credit note and the livre de recettes export, read back with
 //! `pdftotext`; and the `billing verify-book` command on a tampered book.
 
-use std::process::Command;
-
 use crate::on_both_backends;
 use crate::support::billing::{business, date, eur, invoice_payment, save_settings};
 use crate::support::pdf::pdf_text;

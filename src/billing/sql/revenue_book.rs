@@ -182,7 +182,11 @@ pub(crate) async fn set_head(tx: &mut Tx, seq: i64, hash: &str, signature: &str)
 
 /// The book's signed head: (last line's number, its hash, the signature).
 pub(crate) async fn head(store: &Store) -> Result<Option<(i64, String, String)>, StoreError> {
-    read!(fetch_optional, store, "SELECT seq, hash, signature FROM book_head WHERE id = 1")?
-        .map(|r| Ok((r.get("seq")?, r.get("hash")?, r.get("signature")?)))
-        .transpose()
+    read!(
+        fetch_optional,
+        store,
+        "SELECT seq, hash, signature FROM book_head WHERE id = 1"
+    )?
+    .map(|r| Ok((r.get("seq")?, r.get("hash")?, r.get("signature")?)))
+    .transpose()
 }

@@ -83,7 +83,6 @@ impl DeclarationStatus {
     }
 }
 
-
 /// The first of `month` (1–12) of `year`; years are kept within
 /// 2000..=9999 by every constructor, so the date exists.
 fn first_of(year: i32, month: u32) -> NaiveDate {
