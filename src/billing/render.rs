@@ -393,6 +393,7 @@ pub async fn export_book(store: &Store, period: BookPeriod) -> Result<BookExport
         return Err(BillingError::BookAltered(verification.summary()));
     }
     let seller = settings::load(store).await?;
+    let seal = book_seal(&verification, today)?;
     let lines: Vec<RevenueLine> = revenue_book::list(store, from, to)
         .await?
         .iter()
@@ -412,7 +413,7 @@ pub async fn export_book(store: &Store, period: BookPeriod) -> Result<BookExport
         },
         title_period: period.label(),
         lines,
-        seal: Some(book_seal(&verification, today)?),
+        seal: Some(seal.clone()),
     };
     let pdf = doc::revenue_book_pdf(&book).map_err(|e| BillingError::Document(e.to_string()))?;
     let csv = doc::revenue_book_csv(&book.lines);
@@ -424,7 +425,7 @@ pub async fn export_book(store: &Store, period: BookPeriod) -> Result<BookExport
         .map(|(name, bytes)| (name, super::seal::hex(&sha2::Sha256::digest(bytes))))
         .collect();
     let files_signature = key.sign(doc::files_message(&files).as_bytes());
-    let seal_csv = doc::book_seal_csv(book.seal.as_ref().expect("set above"), &files, &files_signature);
+    let seal_csv = doc::book_seal_csv(&seal, &files, &files_signature);
     Ok(BookExport {
         lines: book.lines.len(),
         csv,
