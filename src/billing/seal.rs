@@ -36,6 +36,12 @@ pub enum SealError {
          dans {KEY_ENV}"
     )]
     ForeignKey { this: String, book: String },
+    #[error(
+        "la clé du livre de recettes manque ({path}) alors que ce livre est signé par la clé {book} : \
+         restaurez le fichier depuis une sauvegarde (ou donnez son chemin dans {KEY_ENV}) ; \
+         une nouvelle clé ne signerait pas ce livre"
+    )]
+    Missing { path: PathBuf, book: String },
     #[error("clé publique illisible: {0}")]
     BadPublicKey(String),
     #[error(transparent)]
@@ -211,8 +217,22 @@ pub async fn register(store: &Store, key: &BookKey) -> Result<(), SealError> {
 }
 
 /// Loads (or creates) the key of a process, checks it is the book's, and attaches it.
+/// A key is created only for a book that has none: when the book is signed
+/// already and the file is missing, it refuses, naming the book's key.
 pub async fn open(store: &Store, data_dir: &Path) -> Result<(Store, KeyOrigin), SealError> {
     let supplied = std::env::var_os(KEY_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let path = data_dir.join(KEY_FILE);
+    if supplied.is_none() && !path.exists() {
+        let mut tx = store.begin().await?;
+        let known = sql::keys(&mut tx).await?;
+        tx.rollback().await?;
+        if let Some(book) = known.first() {
+            return Err(SealError::Missing {
+                path,
+                book: PublicKey::from_hex(book).map(|k| k.fingerprint()).unwrap_or_default(),
+            });
+        }
+    }
     let (key, origin) = BookKey::load_or_create(data_dir, supplied.as_deref())?;
     register(store, &key).await?;
     Ok((attach(store, key), origin))

@@ -31,6 +31,7 @@ on_both_backends!(
     an_altered_closure_is_named,
     a_good_export_carries_the_closure_its_signature_and_the_key,
     lines_written_before_the_seal_are_sealed_by_the_first_closure,
+    a_process_without_the_books_key_refuses_to_start,
 );
 
 // ---------------------------------------------------------------- fixtures
@@ -511,4 +512,52 @@ async fn lines_written_before_the_seal_are_sealed_by_the_first_closure(backend: 
     // An old, unsigned line changed: its hash names it.
     sql(&db, "UPDATE revenue_book SET amount_minor = 1 WHERE seq = 1").await;
     named_and_export_refused(&db, "ne correspond plus à son empreinte").await;
+}
+
+/// `comptoir-worker ARGS` with `data_dir` and no `COMPTOIR_BOOK_KEY`: the key
+/// is the data directory's.
+fn worker_in(db: &TestDb, data_dir: &std::path::Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_comptoir-worker"))
+        .env_remove(comptoir::billing::seal::KEY_ENV)
+        .env("COMPTOIR_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn")
+        .arg("--database-url")
+        .arg(&db.url)
+        .args(args)
+        .output()
+        .expect("run comptoir-worker")
+}
+
+async fn a_process_without_the_books_key_refuses_to_start(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    // The first process makes the book's key in its data directory and records it.
+    let first = db.dir.path().join("first");
+    let out = worker_in(&db, &first, &["billing", "verify-book"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(first.join(comptoir::billing::seal::KEY_FILE).exists());
+    // A second machine without the file: refused, and no key of its own is made.
+    let second = db.dir.path().join("second");
+    let out = worker_in(&db, &second, &["billing", "close-book"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("la clé du livre de recettes manque"), "{}", text(&out));
+    assert!(!second.join(comptoir::billing::seal::KEY_FILE).exists());
+    // One with a key of its own: refused, naming both keys.
+    std::fs::create_dir_all(&second).unwrap();
+    std::fs::write(
+        second.join(comptoir::billing::seal::KEY_FILE),
+        BookKey::generate().unwrap().to_pem(),
+    )
+    .unwrap();
+    let out = worker_in(&db, &second, &["billing", "close-book"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("n'est pas celle qui signe ce livre"), "{}", text(&out));
+    // With the book's key copied over, it runs.
+    std::fs::copy(
+        first.join(comptoir::billing::seal::KEY_FILE),
+        second.join(comptoir::billing::seal::KEY_FILE),
+    )
+    .unwrap();
+    let out = worker_in(&db, &second, &["billing", "close-book"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
