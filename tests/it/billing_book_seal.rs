@@ -540,7 +540,11 @@ async fn a_process_without_the_books_key_refuses_to_start(backend: Backend) {
     let second = db.dir.path().join("second");
     let out = worker_in(&db, &second, &["billing", "close-book"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(text(&out).contains("la clé du livre de recettes manque"), "{}", text(&out));
+    assert!(
+        text(&out).contains("la clé du livre de recettes manque"),
+        "{}",
+        text(&out)
+    );
     assert!(!second.join(comptoir::billing::seal::KEY_FILE).exists());
     // One with a key of its own: refused, naming both keys.
     std::fs::create_dir_all(&second).unwrap();
@@ -551,7 +555,11 @@ async fn a_process_without_the_books_key_refuses_to_start(backend: Backend) {
     .unwrap();
     let out = worker_in(&db, &second, &["billing", "close-book"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(text(&out).contains("n'est pas celle qui signe ce livre"), "{}", text(&out));
+    assert!(
+        text(&out).contains("n'est pas celle qui signe ce livre"),
+        "{}",
+        text(&out)
+    );
     // With the book's key copied over, it runs.
     std::fs::copy(
         first.join(comptoir::billing::seal::KEY_FILE),
