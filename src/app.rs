@@ -28,7 +28,9 @@ pub fn registry() -> Registry<AppContext> {
         .register::<import::ImportCsv>()
         .register::<crate::auth::SendSigninLink>()
         .register::<urssaf::UrssafReminders>()
-        .register::<urssaf::SendUrssafReminder>();
+        .register::<urssaf::SendUrssafReminder>()
+        .register::<crate::keeping::jobs::Backup>()
+        .register::<crate::keeping::jobs::ArchiveYears>();
     // The 1st of each month at 02:00 UTC, for the month just ended; reminders every morning.
     registry
         .periodic("monthly-billing-run", "0 2 1 * *", &monthly_run::MonthlyRun::default())
@@ -44,6 +46,16 @@ pub fn registry() -> Registry<AppContext> {
         .and_then(|r| r.periodic("close-book", "5 0 * * *", &book::CloseBook::default()))
         // URSSAF: the reminder of a declaration due within 7 days, every morning.
         .and_then(|r| r.periodic("urssaf-reminders", "0 7 * * *", &urssaf::UrssafReminders::default()))
+        // Keeping: a backup every night (SQLite; PostgreSQL is pg_dump's), and the archive of a
+        // year ended, once its closure (00:05 on 1 January) exists.
+        .and_then(|r| r.periodic("backup", "30 2 * * *", &crate::keeping::jobs::Backup::default()))
+        .and_then(|r| {
+            r.periodic(
+                "archive-years",
+                "0 3 * * *",
+                &crate::keeping::jobs::ArchiveYears::default(),
+            )
+        })
         .expect("constant cron expressions are valid")
 }
 

@@ -15,6 +15,11 @@ pub struct Config {
     /// Where the embedded database and generated files live.
     #[arg(long, env = "COMPTOIR_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
+
+    /// Where backups and yearly archives are kept (another disk, ideally).
+    /// Default: `backups/` in the data directory.
+    #[arg(long, env = "COMPTOIR_BACKUP_DIR", global = true)]
+    pub backup_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -24,6 +29,19 @@ impl Config {
             Some(url) if !url.trim().is_empty() => url.trim().to_string(),
             _ => format!("sqlite://{}", self.data_dir.join("comptoir.db").display()),
         }
+    }
+
+    /// The configured backup directory, or `backups/` in the data directory.
+    pub fn backup_dir(&self) -> PathBuf {
+        match &self.backup_dir {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.clone(),
+            _ => self.data_dir.join("backups"),
+        }
+    }
+
+    /// Where the yearly archives are kept: `archives/` in the backup directory.
+    pub fn archive_dir(&self) -> PathBuf {
+        self.backup_dir().join("archives")
     }
 }
 
@@ -74,6 +92,7 @@ mod tests {
         let c = Config {
             database_url: None,
             data_dir: PathBuf::from("/var/lib/comptoir"),
+            backup_dir: None,
         };
         assert_eq!(c.database_url(), "sqlite:///var/lib/comptoir/comptoir.db");
         let c = Config {

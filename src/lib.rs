@@ -10,6 +10,7 @@ pub mod config;
 pub mod context;
 pub mod input;
 pub mod jobs;
+pub mod keeping;
 pub mod mail;
 pub mod metrics;
 pub mod money;

@@ -120,7 +120,17 @@ impl BookKey {
     }
 }
 
-fn read(path: &Path) -> Result<BookKey, SealError> {
+/// The file that holds this process's key: the one `COMPTOIR_BOOK_KEY` names,
+/// else `<data_dir>/livre-de-recettes.key` (which may not exist yet).
+pub fn key_path(data_dir: &Path) -> PathBuf {
+    std::env::var_os(KEY_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| data_dir.join(KEY_FILE))
+}
+
+/// Reads the key file at `path` (a PKCS#8 PEM Ed25519 private key).
+pub fn read(path: &Path) -> Result<BookKey, SealError> {
     let file_error = |message: String| SealError::File {
         path: path.to_path_buf(),
         message,

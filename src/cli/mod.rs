@@ -2,6 +2,7 @@
 
 pub mod billing;
 pub mod jobs;
+pub mod keeping;
 pub mod web;
 mod web_admin;
 pub mod worker;

@@ -1,6 +1,7 @@
 //! `comptoir-worker`: run as a service, drain for cron, migrate, inspect and
 //! repair jobs, benchmark.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +48,26 @@ enum Command {
     /// Seller settings, livre de recettes, invoice PDFs, monthly run.
     #[command(subcommand)]
     Billing(super::billing::BillingCommand),
+    /// A consistent backup while the product runs (SQLite: one zip with the
+    /// database, the book's key and the imported files; PostgreSQL: prints
+    /// the pg_dump recipe).
+    Backup {
+        /// Where to write it (default: the backup directory).
+        #[arg(long)]
+        to: Option<PathBuf>,
+    },
+    /// Restore a backup into an empty data directory, then check the book.
+    Restore {
+        /// The backup file (`comptoir-backup-….zip`).
+        file: PathBuf,
+        /// Restore even if the restored book fails verification (the
+        /// findings are printed; the exit code is still 1).
+        #[arg(long)]
+        despite_findings: bool,
+    },
+    /// The archive of a closed year (every invoice, the livre de recettes,
+    /// the closures, the audit log, a signed manifest), or `archive verify FILE`.
+    Archive(super::keeping::ArchiveArgs),
     /// Measure enqueue, drain and wake-up speed on fresh databases.
     Bench(BenchArgs),
 }
@@ -143,7 +164,15 @@ struct BenchArgs {
 /// Entry point of `comptoir-worker`.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(cli.command, Command::Bench(_) | Command::Jobs(_) | Command::Billing(_));
+    let quiet = matches!(
+        cli.command,
+        Command::Bench(_)
+            | Command::Jobs(_)
+            | Command::Billing(_)
+            | Command::Backup { .. }
+            | Command::Restore { .. }
+            | Command::Archive(_)
+    );
     crate::telemetry::init(if quiet { "warn" } else { "info,sqlx=warn" });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -161,7 +190,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn open(config: &Config) -> anyhow::Result<Store> {
+pub(super) async fn open(config: &Config) -> anyhow::Result<Store> {
     let url = config.database_url();
     let store = Store::connect(&url)
         .await
@@ -258,6 +287,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             store.close().await;
             Ok(code)
         }
+        Command::Backup { to } => super::keeping::backup(&config, to).await,
+        Command::Restore { file, despite_findings } => super::keeping::restore(&config, &file, despite_findings).await,
+        Command::Archive(args) => super::keeping::archive(&config, args).await,
         Command::Bench(args) => bench(args, &config).await,
     }
 }

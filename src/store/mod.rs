@@ -189,6 +189,36 @@ impl Store {
         }
     }
 
+    /// Writes a consistent copy of the whole SQLite database to `dest` (which
+    /// must not exist) with `VACUUM INTO`, from a read transaction on the
+    /// read-only pool: writers, in this process or others, go on meanwhile
+    /// and nothing they have not committed is copied. `None` on PostgreSQL
+    /// (its copies are `pg_dump`'s).
+    #[tracing::instrument(skip(self))]
+    pub async fn snapshot_into(&self, dest: &std::path::Path) -> Result<Option<()>, StoreError> {
+        match &self.inner {
+            Inner::Postgres(_) => Ok(None),
+            Inner::Sqlite(s) => sqlite::snapshot_into(&s.reader, dest).await.map(Some),
+        }
+    }
+
+    /// SQLite's own check of the file (`PRAGMA integrity_check`): the
+    /// problems it names, none when the file is sound. Nothing on PostgreSQL.
+    pub async fn integrity_problems(&self) -> Result<Vec<String>, StoreError> {
+        match &self.inner {
+            Inner::Postgres(_) => Ok(Vec::new()),
+            Inner::Sqlite(s) => sqlite::integrity_problems(&s.reader).await,
+        }
+    }
+
+    /// The SQLite database's file, or `None` on PostgreSQL.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        match &self.inner {
+            Inner::Postgres(_) => None,
+            Inner::Sqlite(s) => Some(&s.path),
+        }
+    }
+
     /// The pools for reads outside a transaction (SQLite: the read-only pool).
     pub(crate) fn pools(&self) -> Pools<'_> {
         match &self.inner {
@@ -212,6 +242,11 @@ impl Store {
 pub(crate) enum Pools<'a> {
     Postgres(&'a sqlx::PgPool),
     Sqlite(&'a sqlx::SqlitePool),
+}
+
+/// The file a `sqlite://` URL names (`None` for any other URL).
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    sqlite::file_of(url)
 }
 
 /// Hides a password in a database URL before it reaches a log or an error.

@@ -1,7 +1,8 @@
 //! `/healthz`: the process answers. `/readyz`: the database answers, its
 //! migrations are current, and the configuration is complete (the seller's
 //! identity, without which nothing can be invoiced). Each check is named in
-//! the answer, so an operator sees what is missing.
+//! the answer, so an operator sees what is missing. Its `details` say when
+//! the last backup was taken (a warning after two days, never a failure).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,6 +20,31 @@ pub(super) fn routes() -> Routes {
 
 async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
+}
+
+/// The backups, as a detail: a stale backup is a warning for the operator,
+/// not a reason to take the process out of a load balancer.
+async fn backup_details(state: &AppState) -> Value {
+    use crate::keeping::backup::{self, Freshness, STALE_AFTER_HOURS};
+    match backup::freshness(&state.store).await {
+        Ok(f) => {
+            let warning = match &f {
+                Freshness::Never => Some("no backup recorded yet (comptoir-worker backup)".to_string()),
+                Freshness::Stale { .. } => Some(format!("last backup older than {STALE_AFTER_HOURS} h")),
+                Freshness::External => None,
+                Freshness::Ok { .. } => None,
+            };
+            let mut value = serde_json::to_value(&f).unwrap_or(Value::Null);
+            if let (Some(w), Some(map)) = (warning, value.as_object_mut()) {
+                map.insert("warning".into(), Value::String(w));
+            }
+            value
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "backup status unreadable");
+            json!({ "status": "unknown" })
+        }
+    }
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
@@ -52,6 +78,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             Json(json!({
                 "status": "ready",
                 "checks": { "database": "ok", "migrations": "ok", "configuration": "ok" },
+                "details": { "backup": backup_details(&state).await },
             })),
         ),
         Err(BillingError::NoSettings) => unavailable(

@@ -141,6 +141,7 @@ pub fn app_context(db: &TestDb, lookup: impl Fn(&str) -> Option<String>) -> AppC
     let config = Config {
         database_url: Some(db.url.clone()),
         data_dir: db.dir.path().join("data"),
+        backup_dir: None,
     };
     let mailer = comptoir::mail::Mailer::new(comptoir::mail::MailConfig::file(None, db.dir.path().join("mail")))
         .expect("mailer");

@@ -60,6 +60,31 @@ impl SqliteStore {
     }
 }
 
+/// `VACUUM INTO dest`: a consistent snapshot, compacted, written by SQLite.
+pub(super) async fn snapshot_into(reader: &SqlitePool, dest: &std::path::Path) -> Result<(), StoreError> {
+    let dest = dest
+        .to_str()
+        .ok_or_else(|| StoreError::Config(format!("backup path {dest:?} is not UTF-8")))?;
+    sqlx::query("VACUUM INTO $1").bind(dest).execute(reader).await?;
+    Ok(())
+}
+
+/// `PRAGMA integrity_check`: its rows other than `ok`.
+pub(super) async fn integrity_problems(reader: &SqlitePool) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check").fetch_all(reader).await?;
+    Ok(rows.into_iter().filter(|r| r != "ok").collect())
+}
+
+/// The file of a `sqlite:` URL, as [`SqliteStore::connect`] would open it.
+pub(super) fn file_of(url: &str) -> Option<PathBuf> {
+    if !url.starts_with("sqlite:") {
+        return None;
+    }
+    SqliteConnectOptions::from_str(url)
+        .ok()
+        .map(|o| o.get_filename().to_path_buf())
+}
+
 pub(super) async fn now<'e, E: sqlx::SqliteExecutor<'e>>(on: E) -> Result<DateTime<Utc>, StoreError> {
     let ms: i64 = sqlx::query_scalar(&format!("SELECT {NOW_MS}")).fetch_one(on).await?;
     from_ms(ms)

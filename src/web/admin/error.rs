@@ -110,6 +110,18 @@ impl From<BillingError> for AdminError {
     }
 }
 
+impl From<crate::keeping::KeepingError> for AdminError {
+    fn from(e: crate::keeping::KeepingError) -> Self {
+        use crate::keeping::KeepingError;
+        match e {
+            KeepingError::Refused(m) => AdminError::Conflict(m),
+            KeepingError::Store(s) => s.into(),
+            KeepingError::Billing(b) => b.into(),
+            other => AdminError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<AuthError> for AdminError {
     fn from(e: AuthError) -> Self {
         match e {

@@ -168,6 +168,7 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
         .collect();
     let (month, receipts) = receipts(store, now.date_naive()).await?;
     let urssaf_alerts = crate::billing::urssaf::alerts::year_to_date(store, now.date_naive()).await?;
+    let backup = backup_card(store, now).await?;
     let workers: Vec<Value> = workers
         .iter()
         .map(|w| json!({ "worker": w, "alive": now - w.last_seen_at <= ALIVE_WITHIN }))
@@ -195,8 +196,38 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
             month => month,
             receipts => receipts,
             alerts => urssaf_alerts,
+            backup => backup,
         },
     )
+}
+
+/// The backup card: when the last backup was taken, and a warning after
+/// two days without one (SQLite); on PostgreSQL, where backups are `pg_dump`'s.
+async fn backup_card(store: &crate::store::Store, now: DateTime<Utc>) -> Result<Value, AdminError> {
+    use crate::keeping::backup::{self, Freshness, STALE_AFTER_HOURS};
+    let freshness = backup::freshness(store).await?;
+    let (last, message) = match &freshness {
+        Freshness::External => (None, "PostgreSQL : sauvegardé par pg_dump (voir le README)".to_string()),
+        Freshness::Never => (
+            None,
+            "Aucune sauvegarde encore : la première est faite cette nuit à 02:30 UTC par le worker, ou tout de suite avec « comptoir-worker backup »".to_string(),
+        ),
+        Freshness::Ok { last } => (Some(*last), format!("il y a {}", age(now - *last))),
+        Freshness::Stale { last } => (
+            Some(*last),
+            format!(
+                "Dernière sauvegarde il y a {} (plus de {} h) : le worker tourne-t-il ? Lancez « comptoir-worker backup »",
+                age(now - *last),
+                STALE_AFTER_HOURS
+            ),
+        ),
+    };
+    Ok(json!({
+        "status": match freshness { Freshness::External => "external", Freshness::Never => "never", Freshness::Ok { .. } => "ok", Freshness::Stale { .. } => "stale" },
+        "warning": freshness.is_warning(),
+        "last": last,
+        "message": message,
+    }))
 }
 
 /// A failed job, its last error masked and shortened.
