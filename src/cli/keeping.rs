@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::exit;
@@ -52,7 +53,10 @@ pub async fn backup(config: &Config, to: Option<PathBuf>) -> anyhow::Result<u8> 
         eprintln!("{}", keeping::backup::postgres_recipe(config));
         return Ok(exit::JOBS_FAILED);
     }
-    let store = super::worker::open(config).await?;
+    // Not migrated: a backup is what one takes before an upgrade.
+    let store = crate::store::Store::connect(&url)
+        .await
+        .with_context(|| format!("cannot open database {}", crate::store::redact_url(&url)))?;
     let dir = to.unwrap_or_else(|| config.backup_dir());
     let result = keeping::backup::take(&store, config, &dir, keeping::backup::Origin::Command).await;
     store.close().await;

@@ -37,7 +37,7 @@ pub(crate) async fn with_book_key(
     if let KeyOrigin::Created(path) = origin {
         tracing::warn!(
             path = %path.display(),
-            "created the key that signs the livre de recettes: back it up with the database (without it, new receipts cannot be signed)"
+            "created the key that signs the livre de recettes: comptoir-worker backup keeps it with the database (without it, new receipts cannot be signed)"
         );
     }
     Ok(sealed)

@@ -93,7 +93,8 @@ pub async fn take(store: &Store, config: &Config, dir: &Path, origin: Origin) ->
     let taken = store.snapshot_into(&snapshot).await;
     let result = async {
         taken?;
-        let schema = store.migration_status().await?.applied.last().copied();
+        let status = store.migration_status().await?;
+        let schema = status.applied.last().copied();
         let key = seal::key_path(&config.data_dir);
         let key = key.exists().then_some(key);
         let imports: Vec<(String, PathBuf)> = sql::import_digests(store)
@@ -135,10 +136,17 @@ pub async fn take(store: &Store, config: &Config, dir: &Path, origin: Origin) ->
         })
         .await
         .map_err(|e| KeepingError::Refused(format!("la sauvegarde s'est interrompue : {e}")))?
+        .map(|written| (written, status.is_current()))
     }
     .await;
     remove_if_exists(&snapshot)?;
-    let written = result?;
+    let (written, current) = result?;
+    if !current {
+        // A database of an earlier version (a backup before an upgrade) has no
+        // `backups` table yet: the file is the record.
+        tracing::info!(file = %written.path.display(), "backup of a database not migrated yet: not recorded in it");
+        return Ok(written);
+    }
     sql::record_backup(
         store,
         &name,

@@ -130,7 +130,7 @@ fn refuse_live(database: &Path, key: &Path, imports: &Path) -> Result<(), Keepin
     }
     Err(KeepingError::Refused(format!(
         "le répertoire de données n'est pas vide, rien n'a été restauré (une restauration n'écrase jamais des données) : {}\n\
-         Restaurez dans un répertoire neuf (COMPTOIR_DATA_DIR=… ou --data-dir …), puis faites-le pointer par Comptoir.",
+         Restaurez dans un répertoire neuf (COMPTOIR_DATA_DIR=… ou --data-dir …), puis démarrez Comptoir sur ce répertoire.",
         present.join(", ")
     )))
 }

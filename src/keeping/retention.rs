@@ -16,6 +16,9 @@ use chrono::{DateTime, Datelike, Utc};
 use super::backup::time_of;
 use super::KeepingError;
 
+/// A day, an ISO week or a month: (year, number, day or 0).
+type Bucket = (i32, u32, u32);
+
 /// How many days, weeks and months of backups are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
@@ -71,7 +74,7 @@ impl Policy {
         let mut newest_first: Vec<DateTime<Utc>> = times.to_vec();
         newest_first.sort_by(|a, b| b.cmp(a));
         let mut kept = BTreeSet::new();
-        let mut bucket = |count: usize, key: &dyn Fn(&DateTime<Utc>) -> (i32, u32, u32)| {
+        let mut bucket = |count: usize, key: &dyn Fn(&DateTime<Utc>) -> Bucket| {
             let mut seen = BTreeSet::new();
             for t in &newest_first {
                 if seen.len() == count {

@@ -13,6 +13,7 @@ mod api_products;
 mod api_providers;
 mod api_restart;
 mod audit;
+mod backup;
 mod billing_contracts;
 mod billing_customers;
 mod billing_html;
