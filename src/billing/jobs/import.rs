@@ -34,7 +34,8 @@ impl JobKind for ImportCsv {
 }
 
 impl Job<AppContext> for ImportCsv {
-    async fn perform(self, ctx: JobContext<AppContext>) -> JobResult {
+    async fn perform(mut self, ctx: JobContext<AppContext>) -> JobResult {
+        self.path = self.located(&ctx.app.config.data_dir);
         // The import reports progress synchronously; a task writes it to the job row.
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<ImportProgress>();
         let writer = {
@@ -77,6 +78,19 @@ impl Job<AppContext> for ImportCsv {
 }
 
 impl ImportCsv {
+    /// The kept file: where it was stored, or, in a data directory restored
+    /// from a backup elsewhere (the job's path names the old one), the file
+    /// of the same name under this data directory's `imports/`.
+    fn located(&self, data_dir: &Path) -> PathBuf {
+        if self.path.exists() {
+            return self.path.clone();
+        }
+        match self.path.file_name() {
+            Some(name) if data_dir.join("imports").join(name).exists() => data_dir.join("imports").join(name),
+            _ => self.path.clone(),
+        }
+    }
+
     /// The import failed for good: its file goes, unless another import needs it.
     async fn discard_file(&self, store: &Store) {
         if let Err(e) = import::discard_file(store, self.import_id, &self.path).await {

@@ -660,3 +660,56 @@ async fn a_backup_of_an_altered_book_is_restored_only_on_request() {
     let out = run(worker(&fresh, None, false, &["billing", "verify-book"])).await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }
+
+/// An import still waiting for its job when the backup was taken runs in the
+/// restored directory from the restored copy of its file (its job names the
+/// old directory's, which is gone).
+#[tokio::test]
+async fn a_pending_import_runs_after_a_restore_elsewhere() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    save_settings(&db.store).await;
+    let data = db.dir.path().join("data");
+    let backups = db.dir.path().join("backups");
+    let csv = db.dir.path().join("clients.csv");
+    std::fs::write(
+        &csv,
+        "kind,name,email,address,siren\r\nperson,Zoé Roux,zoe@example.fr,\"2 rue du Four\n75006 Paris\",\r\n",
+    )
+    .unwrap();
+    let out = run(worker(
+        &data,
+        Some(&db.url),
+        true,
+        &["billing", "import", "customers", csv.to_str().unwrap()],
+    ))
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let out = run(worker(
+        &data,
+        Some(&db.url),
+        true,
+        &["backup", "--to", backups.to_str().unwrap()],
+    ))
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::remove_dir_all(data.join("imports")).unwrap();
+
+    let fresh = db.dir.path().join("restored");
+    let out = run(worker(
+        &fresh,
+        None,
+        false,
+        &["restore", the_backup_in(&backups).to_str().unwrap()],
+    ))
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("1 fichier(s) importé(s)"), "{}", text(&out));
+    let out = run(worker(&fresh, None, false, &["drain"])).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let restored = format!("sqlite://{}/comptoir.db", fresh.display());
+    let zoe: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE name = 'Zoé Roux'")
+        .fetch_one(&mut sqlx::SqliteConnection::connect(&restored).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(zoe, 1);
+}
