@@ -62,7 +62,7 @@ pub struct ClosureTotals {
     pub grand_total_abs: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Closure {
     pub number: i64,
     pub kind: ClosureKind,

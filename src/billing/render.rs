@@ -230,6 +230,18 @@ pub async fn invoice_xml(store: &Store, id: i64) -> Result<Vec<u8>, BillingError
     doc::invoice_cii_xml(&document).map_err(document_error)
 }
 
+/// The PDF of issued invoice or credit note `id` and its CII XML, rendered
+/// once: none for a document issued before Factur-X (migration 0008).
+pub async fn invoice_files(store: &Store, id: i64) -> Result<(Vec<u8>, Option<Vec<u8>>), BillingError> {
+    let document = printable(store, id).await?;
+    let pdf = doc::invoice_pdf(&document).map_err(document_error)?;
+    let xml = match document.legacy {
+        Some(_) => None,
+        None => Some(doc::invoice_cii_xml(&document).map_err(document_error)?),
+    };
+    Ok((pdf, xml))
+}
+
 /// The file name of a document: `F2026-0001.pdf`; anything but letters, digits and `-_.`
 /// becomes `_`, so a reference can never name another place or break a header.
 pub fn file_name(reference: &str, extension: &str) -> String {

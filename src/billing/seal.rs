@@ -176,6 +176,23 @@ impl PublicKey {
         hex(self.0.as_bytes())
     }
 
+    /// The SubjectPublicKeyInfo PEM (`-----BEGIN PUBLIC KEY-----`) that
+    /// `openssl pkeyutl -verify -pubin -inkey` reads.
+    pub fn to_pem(&self) -> String {
+        use ed25519_dalek::pkcs8::EncodePublicKey;
+        self.0
+            .to_public_key_pem(LineEnding::LF)
+            .expect("an Ed25519 public key always encodes")
+    }
+
+    /// A public key from its PEM (as [`PublicKey::to_pem`] writes it).
+    pub fn from_pem(text: &str) -> Result<PublicKey, SealError> {
+        use ed25519_dalek::pkcs8::DecodePublicKey;
+        VerifyingKey::from_public_key_pem(text.trim())
+            .map(PublicKey)
+            .map_err(|e| SealError::BadPublicKey(e.to_string()))
+    }
+
     /// A short name for people: the first 16 hex digits of its SHA-256, in groups of 4.
     pub fn fingerprint(&self) -> String {
         let digest = hex(&Sha256::digest(self.0.as_bytes()));

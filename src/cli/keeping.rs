@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::exit;
+use crate::billing::seal::{self, PublicKey};
 use crate::config::Config;
 use crate::keeping;
 
@@ -41,8 +42,119 @@ pub enum ArchiveCommand {
 
 /// `comptoir-worker archive …`.
 pub async fn archive(config: &Config, args: ArchiveArgs) -> anyhow::Result<u8> {
-    let _ = (config, args);
-    Ok(exit::USAGE)
+    match (args.command, args.year) {
+        (Some(ArchiveCommand::Verify { file, public_key, json }), _) => {
+            verify_archive(config, &file, public_key.as_deref(), json)
+        }
+        (None, Some(year)) => make_archive(config, year, args.to).await,
+        (None, None) => {
+            eprintln!("archive : donnez l'année à archiver (archive 2026) ou « archive verify FICHIER »");
+            Ok(exit::USAGE)
+        }
+    }
+}
+
+async fn make_archive(config: &Config, year: i32, to: Option<PathBuf>) -> anyhow::Result<u8> {
+    let store = super::worker::open(config).await?;
+    let store = super::with_book_key(store, config).await?;
+    let dir = to.unwrap_or_else(|| config.archive_dir());
+    let result = keeping::archive::make(&store, year, &dir).await;
+    store.close().await;
+    match result {
+        Ok(written) => {
+            println!(
+                "archive {year} écrite : {} ({} fichiers, {} octets, SHA-256 {})",
+                written.path.display(),
+                written.files,
+                written.size,
+                written.sha256
+            );
+            Ok(exit::OK)
+        }
+        Err(e) => {
+            eprintln!("archive {year} refusée : {e}");
+            Ok(exit::JOBS_FAILED)
+        }
+    }
+}
+
+/// The key an archive must be signed with: the one given (hex, or a PEM
+/// file, public or the private key file), else the data directory's.
+fn expected_key(config: &Config, given: Option<&str>) -> anyhow::Result<Option<PublicKey>> {
+    let Some(given) = given else {
+        let path = seal::key_path(&config.data_dir);
+        return Ok(match path.is_file() {
+            true => Some(
+                seal::read(&path)
+                    .with_context(|| format!("clé du livre {}", path.display()))?
+                    .public(),
+            ),
+            false => None,
+        });
+    };
+    if let Ok(key) = PublicKey::from_hex(given) {
+        return Ok(Some(key));
+    }
+    let path = std::path::Path::new(given);
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--public-key {given} : ni une clé en hexadécimal, ni un fichier lisible"))?;
+    match PublicKey::from_pem(&text) {
+        Ok(key) => Ok(Some(key)),
+        Err(_) => Ok(Some(
+            seal::read(path)
+                .with_context(|| format!("--public-key {given} : ni une clé publique PEM, ni la clé du livre"))?
+                .public(),
+        )),
+    }
+}
+
+/// `archive verify FILE`: exit 0 when the archive is intact, 1 when
+/// anything is wrong (each finding names its file), 3 when unreadable.
+fn verify_archive(config: &Config, file: &std::path::Path, public_key: Option<&str>, json: bool) -> anyhow::Result<u8> {
+    let expected = match expected_key(config, public_key) {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!("{e:#}");
+            return Ok(exit::USAGE);
+        }
+    };
+    let check = match keeping::archive::verify(file, expected.as_ref()) {
+        Ok(check) => check,
+        Err(e) => {
+            eprintln!("archive illisible : {e}");
+            return Ok(exit::UNAVAILABLE);
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&check)?);
+    } else {
+        let year = check.year.map(|y| format!(" {y}")).unwrap_or_default();
+        if check.is_intact() {
+            println!(
+                "archive{year} intacte : {} fichiers, chacun conforme au manifeste signé ; clôtures et scellement du livre vérifiés",
+                check.files
+            );
+        } else {
+            println!(
+                "archive{year} NON INTÈGRE : {} anomalie(s) sur {} fichiers",
+                check.findings.len(),
+                check.files
+            );
+            for f in &check.findings {
+                println!("  - {f}");
+            }
+        }
+        let fingerprint = check.key_fingerprint.as_deref().unwrap_or("inconnue");
+        if check.key_pinned {
+            println!("clé de signature attendue : {fingerprint}");
+        } else {
+            println!(
+                "clé de signature : {fingerprint}, celle que l'archive nomme ; comparez cette empreinte à celle \
+                 des exports de votre livre, ou donnez la clé avec --public-key"
+            );
+        }
+    }
+    Ok(if check.is_intact() { exit::OK } else { exit::JOBS_FAILED })
 }
 
 /// `comptoir-worker backup [--to DIR]`: exit 0 with the file written, 1

@@ -116,6 +116,11 @@ impl BundleWriter {
         }
     }
 
+    /// The members added so far, in order.
+    pub fn entries(&self) -> &[FileEntry] {
+        &self.files
+    }
+
     /// Adds `bytes` as the member `path` (forward slashes, no leading `/`).
     pub fn add(&mut self, path: &str, bytes: &[u8]) -> Result<(), KeepingError> {
         check_member_name(path).map_err(|m| self.zip_error(m))?;

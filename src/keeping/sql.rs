@@ -19,7 +19,6 @@ pub struct BackupRecord {
 }
 
 /// An archive recorded after its file was written.
-#[allow(dead_code)] // Until the archive lands (issue 17's second half).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ArchiveRecord {
     pub id: i64,
@@ -146,6 +145,41 @@ pub(crate) async fn latest_archives(store: &Store) -> Result<Vec<ArchiveRecord>,
     )?
     .iter()
     .map(archive)
+    .collect()
+}
+
+/// An issued invoice or credit note, as an archive names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedDocument {
+    pub id: i64,
+    pub credit_note: bool,
+    pub reference: String,
+}
+
+/// The invoices and credit notes issued between `from` and `to` (inclusive),
+/// by series and number.
+pub(crate) async fn issued_between(
+    store: &Store,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<Vec<IssuedDocument>, StoreError> {
+    read!(
+        fetch_all,
+        store,
+        "SELECT id, kind, reference FROM invoices
+         WHERE status <> 'draft' AND reference IS NOT NULL AND issue_date >= $1 AND issue_date <= $2
+         ORDER BY series, number",
+        from,
+        to
+    )?
+    .iter()
+    .map(|r| {
+        Ok(IssuedDocument {
+            id: r.get("id")?,
+            credit_note: r.get::<String>("kind")? == "credit_note",
+            reference: r.get("reference")?,
+        })
+    })
     .collect()
 }
 

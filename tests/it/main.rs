@@ -33,6 +33,7 @@ mod documents;
 mod facturx;
 mod import;
 mod import_input;
+mod keeping_archive;
 mod mail;
 mod payment_rescue_process;
 mod providers;

@@ -237,6 +237,20 @@ impl Client {
             .join("; ")
     }
 
+    /// GET `path` as this client (its cookies), the body as bytes (a file to download).
+    pub async fn download(&self, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let answer = self
+            .http
+            .get(self.url(path))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .expect("download");
+        let status = answer.status().as_u16();
+        let headers = answer.headers().clone();
+        (status, headers, answer.bytes().await.expect("body").to_vec())
+    }
+
     pub async fn send(&mut self, mut request: reqwest::RequestBuilder) -> Answer {
         if !self.cookies.is_empty() {
             request = request.header("cookie", self.cookie_header());

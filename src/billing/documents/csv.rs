@@ -97,6 +97,31 @@ pub fn files_message(files: &[(String, String)]) -> String {
     files.iter().map(|(name, sha)| format!("{name}:{sha}\n")).collect()
 }
 
+/// A cell of [`table_csv`]: text (made inert if a spreadsheet would run it)
+/// or a figure written as is (`-12,50` stays a number).
+pub enum Cell {
+    Text(String),
+    Figure(String),
+}
+
+/// A table the way the book's CSV is written: a header, then one row per record.
+pub fn table_csv(header: &[&str], rows: &[Vec<Cell>]) -> Vec<u8> {
+    let mut out = String::new();
+    write_record(&mut out, header);
+    for row in rows {
+        let cells: Vec<std::borrow::Cow<'_, str>> = row
+            .iter()
+            .map(|cell| match cell {
+                Cell::Text(text) => inert(text),
+                Cell::Figure(figure) => std::borrow::Cow::Borrowed(figure.as_str()),
+            })
+            .collect();
+        let record: Vec<&str> = cells.iter().map(|c| c.as_ref()).collect();
+        write_record(&mut out, &record);
+    }
+    with_bom(out)
+}
+
 fn with_bom(out: String) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(BOM.len() + out.len());
     bytes.extend_from_slice(BOM);

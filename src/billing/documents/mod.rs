@@ -34,7 +34,7 @@ use rust_decimal::Decimal;
 use crate::money::Money;
 
 pub use self::cii::invoice_cii_xml;
-pub use self::csv::{book_seal_csv, files_message, revenue_book_csv, revenue_totals_csv};
+pub use self::csv::{book_seal_csv, files_message, revenue_book_csv, revenue_totals_csv, table_csv, Cell};
 pub use self::invoice::invoice_pdf;
 pub use self::revenue_book::revenue_book_pdf;
 pub use self::totals::{revenue_totals, Period, PeriodTotals, RevenueTotals};

@@ -8,6 +8,7 @@
 //! extractors (their rejections become readable pages), and [`AdminError`].
 
 mod api_keys;
+mod archives;
 mod audit;
 mod billing_input;
 mod book;
@@ -61,6 +62,7 @@ pub(super) fn routes() -> Routes {
         .merge(imports::routes())
         .merge(book::routes())
         .merge(audit::routes())
+        .merge(archives::routes())
         .merge(api_keys::routes())
         .merge(settings::routes())
         .merge(urssaf::routes())
@@ -85,6 +87,7 @@ pub(super) fn templates() -> impl Iterator<Item = (&'static str, &'static str)> 
     .chain(imports::TEMPLATES.iter().copied())
     .chain(book::TEMPLATES.iter().copied())
     .chain(audit::TEMPLATES.iter().copied())
+    .chain(archives::TEMPLATES.iter().copied())
     .chain(api_keys::TEMPLATES.iter().copied())
     .chain(settings::TEMPLATES.iter().copied())
     .chain(urssaf::TEMPLATES.iter().copied())

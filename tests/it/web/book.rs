@@ -36,17 +36,8 @@ async fn paid_invoice(
 }
 
 /// A download's status, headers and bytes, with the client's session.
-async fn download(app: &TestApp, client: &Client, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
-    let session = client.cookie("comptoir_session").expect("signed in");
-    let answer = reqwest::Client::new()
-        .get(app.url(path))
-        .header("cookie", format!("comptoir_session={session}"))
-        .send()
-        .await
-        .expect("download");
-    let status = answer.status().as_u16();
-    let headers = answer.headers().clone();
-    (status, headers, answer.bytes().await.expect("body").to_vec())
+async fn download(_app: &TestApp, client: &Client, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    client.download(path).await
 }
 
 /// The href of the link marked `data-download="<format>"`.
