@@ -475,6 +475,17 @@ async fn the_admin_makes_lists_and_downloads_the_archives(backend: Backend) {
         Backend::Postgres => assert!(html.contains("id=\"backups-postgres\""), "{html}"),
     }
 
+    // The periodic job waiting for tonight does not hide the button.
+    comptoir::jobs::enqueue_now(
+        &app.db.store,
+        &comptoir::keeping::jobs::ArchiveYears::default(),
+        comptoir::jobs::EnqueueOptions::new().run_in(std::time::Duration::from_secs(12 * 3600)),
+    )
+    .await
+    .unwrap();
+    let html = client.get("/admin/archives").await.text();
+    assert!(html.contains("id=\"make-archives\""), "{html}");
+
     // "Créer les archives dues": one job, audited; asked twice, still one.
     let made = client.post_form("/admin/archives/make", &[]).await;
     assert_eq!(made.status, 303, "{}", made.body);
@@ -491,7 +502,8 @@ async fn the_admin_makes_lists_and_downloads_the_archives(backend: Backend) {
             "SELECT COUNT(*) FROM comptoir_jobs WHERE kind = 'keeping.archive_years'"
         )
         .await,
-        1
+        2,
+        "tonight's and the one asked for"
     );
     assert_eq!(
         raw_i64(

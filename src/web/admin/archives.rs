@@ -14,7 +14,7 @@ use serde_json::json;
 use super::{Admin, AdminError, Form, Path};
 use crate::audit::{self, Record};
 use crate::billing::closures::{self, ClosureKind};
-use crate::jobs::{EnqueueOptions, Inserted, JobFilter, JobKind};
+use crate::jobs::{EnqueueOptions, Inserted, JobFilter, JobKind, JobState};
 use crate::keeping::archive;
 use crate::keeping::backup;
 use crate::keeping::jobs::ArchiveYears;
@@ -76,18 +76,26 @@ struct BackupView {
     present: bool,
 }
 
-/// A job archiving the years, waiting or running.
+/// A job archiving the years, running or due now (not the periodic one
+/// waiting for tonight: that one is always there).
 async fn pending_job(admin: &Admin) -> Result<Option<i64>, AdminError> {
-    let jobs = admin
-        .state
-        .store
+    let store = &admin.state.store;
+    let now = store.now().await?;
+    let jobs = store
         .list_jobs(&JobFilter {
             kind: Some(ArchiveYears::KIND.to_string()),
-            limit: 10,
+            limit: 20,
             ..JobFilter::default()
         })
         .await?;
-    Ok(jobs.iter().find(|j| !j.state.is_final()).map(|j| j.id))
+    Ok(jobs
+        .iter()
+        .find(|j| match j.state {
+            JobState::Available | JobState::Running | JobState::Retryable => true,
+            JobState::Scheduled => j.run_at <= now,
+            JobState::Completed | JobState::Cancelled | JobState::Discarded => false,
+        })
+        .map(|j| j.id))
 }
 
 async fn page(admin: Admin) -> Result<Response, AdminError> {
