@@ -36,15 +36,7 @@ on_both_backends!(
 
 // ---------------------------------------------------------------- fixtures
 
-use crate::support::worker::worker_cli as worker;
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use crate::support::worker::{output_text as text, worker_cli as worker};
 
 fn days_before(today: NaiveDate, n: u64) -> NaiveDate {
     today.checked_sub_days(Days::new(n)).expect("a date")

@@ -15,7 +15,7 @@ use crate::on_both_backends;
 use crate::support::billing::*;
 use crate::support::pdf::pdf_text;
 use crate::support::web::TestApp;
-use crate::support::worker::worker_cli as worker;
+use crate::support::worker::{output_text as text, worker_cli as worker};
 use crate::support::{Backend, TestDb};
 use comptoir::billing::closures::{self, ClosureKind};
 use comptoir::billing::payments::PaymentMethod;
@@ -28,14 +28,6 @@ on_both_backends!(
     a_year_not_closed_is_refused_and_each_closed_year_is_archived_once,
     the_admin_makes_lists_and_downloads_the_archives,
 );
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// Last year: two invoices paid (one by card in March, one by transfer in
 /// June), a credit note on the second, an audit entry; this year one more

@@ -172,6 +172,15 @@ pub async fn drain_app_ok(store: &Store, ctx: &AppContext) -> Report {
 
 /// `comptoir-worker ARGS` on the test's database, with the tests' book key
 /// and a data directory of the test's own; its output once it has exited.
+/// What a command printed, stdout then stderr, to look for a message in.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 pub fn worker_cli(db: &TestDb, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_comptoir-worker"))
         .env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path())

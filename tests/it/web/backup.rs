@@ -21,6 +21,7 @@ use super::api_client::ApiClient;
 use crate::support::billing::{business, raw_execute, save_settings};
 use crate::support::web::Client;
 use crate::support::web::TestApp;
+use crate::support::worker::output_text as text;
 use crate::support::{book_key_path, Backend, TestDb};
 use comptoir::billing::seal::KEY_ENV;
 use comptoir::jobs::{enqueue_now, EnqueueOptions, Noop};
@@ -53,14 +54,6 @@ async fn run(mut command: Command) -> Output {
     tokio::task::spawn_blocking(move || command.output().expect("run comptoir-worker"))
         .await
         .expect("comptoir-worker task")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// What a restore must keep: the issued invoices (reference → total), the
@@ -104,6 +97,24 @@ impl Facts {
         }
         all(&self.invoices, &other.invoices) && all(&self.payments, &other.payments) && all(&self.book, &other.book)
     }
+}
+
+/// The seller's settings, and one invoice of 200,00 € issued and paid
+/// today (a line in the book), its payment's key `key`.
+async fn one_invoice_paid(db: &TestDb, key: &str) {
+    save_settings(&db.store).await;
+    let customer = business(&db.store).await;
+    let today = db.today().await;
+    let invoice = crate::support::billing::issued(&db.store, customer.id, 20_000, today).await;
+    crate::support::billing::pay_in_full(
+        &db.store,
+        &invoice,
+        today,
+        "manual",
+        comptoir::billing::payments::PaymentMethod::Transfer,
+        key,
+    )
+    .await;
 }
 
 /// The only backup file in `dir`.
@@ -425,19 +436,7 @@ async fn on_postgres_backup_and_restore_refuse_with_the_recipe() {
 #[tokio::test]
 async fn the_postgres_recipe_restores_a_verified_book() {
     let db = TestDb::new(Backend::Postgres).await;
-    save_settings(&db.store).await;
-    let customer = business(&db.store).await;
-    let today = db.today().await;
-    let invoice = crate::support::billing::issued(&db.store, customer.id, 20_000, today).await;
-    crate::support::billing::pay_in_full(
-        &db.store,
-        &invoice,
-        today,
-        "manual",
-        comptoir::billing::payments::PaymentMethod::Transfer,
-        "recipe-pay",
-    )
-    .await;
+    one_invoice_paid(&db, "recipe-pay").await;
     let mut open = sqlx::PgConnection::connect(&db.url).await.unwrap();
     sqlx::query("BEGIN").execute(&mut open).await.unwrap();
     sqlx::query("UPDATE customers SET name = 'Nom jamais validé'")
@@ -610,19 +609,7 @@ async fn the_nightly_job_backs_up_and_keeps_days_weeks_and_months() {
 #[tokio::test]
 async fn a_backup_of_an_altered_book_is_restored_only_on_request() {
     let db = TestDb::new(Backend::Sqlite).await;
-    save_settings(&db.store).await;
-    let customer = business(&db.store).await;
-    let today = db.today().await;
-    let invoice = crate::support::billing::issued(&db.store, customer.id, 20_000, today).await;
-    crate::support::billing::pay_in_full(
-        &db.store,
-        &invoice,
-        today,
-        "manual",
-        comptoir::billing::payments::PaymentMethod::Transfer,
-        "altered-pay",
-    )
-    .await;
+    one_invoice_paid(&db, "altered-pay").await;
     raw_execute(&db, "DROP TRIGGER revenue_book_no_update").await.unwrap();
     raw_execute(&db, "UPDATE revenue_book SET amount_minor = 100")
         .await

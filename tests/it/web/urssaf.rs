@@ -216,10 +216,12 @@ async fn the_urssaf_settings_are_set_from_the_admin_and_the_api(backend: Backend
     assert_eq!(refused.status, 422, "{}", refused.body);
 }
 
-/// The alerts shown on the dashboard: (key, level, percent).
+/// The threshold alerts shown on the dashboard (those with a `data-alert`;
+/// not the backup's): (key, level, percent).
 fn alerts(html: &str) -> Vec<(String, String, String)> {
     html.split("<p class=\"alert ")
         .skip(1)
+        .filter(|p| p.split('>').next().is_some_and(|tag| tag.contains("data-alert=")))
         .map(|p| {
             let attr = |name: &str| {
                 let at = p.find(&format!("{name}=\"")).map(|i| i + name.len() + 2).unwrap_or(0);
