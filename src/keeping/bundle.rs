@@ -4,7 +4,7 @@
 //! (`manifest.sig`, the hex Ed25519 signature of `archive-manifest:` followed
 //! by the manifest's bytes), so that the archive proves itself alone.
 //!
-//! Written to `<name>.partial` and renamed when complete: a crash never
+//! Written to `<name>.<pid>-<random>.partial` and renamed when complete: a crash never
 //! leaves a file that looks whole. Readable by its owner only (a backup
 //! holds the signing key).
 
@@ -60,7 +60,7 @@ pub struct Written {
     pub files: usize,
 }
 
-/// Writes a bundle to `<dest>.partial`, renamed to `dest` by [`BundleWriter::finish`].
+/// Writes a bundle to `<dest>.<pid>-<random>.partial`, renamed to `dest` by [`BundleWriter::finish`].
 pub struct BundleWriter {
     zip: ZipWriter<File>,
     partial: PathBuf,
@@ -92,11 +92,14 @@ impl BundleWriter {
         if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(KeepingError::io(dir))?;
         }
+        // A name of its own: two writers of the same bundle (the nightly job
+        // and the command, two workers) never write into one file; the last
+        // rename wins, whole.
         let mut partial = dest.as_os_str().to_owned();
-        partial.push(".partial");
+        partial.push(format!(".{}-{:08x}.partial", std::process::id(), fastrand::u32(..)));
         let partial = PathBuf::from(partial);
         let mut open = std::fs::OpenOptions::new();
-        open.write(true).create(true).truncate(true);
+        open.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
         let file = open.open(&partial).map_err(KeepingError::io(&partial))?;
@@ -476,7 +479,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = BookKey::generate().unwrap();
         let path = written(dir.path(), Some(&key));
-        assert!(!dir.path().join("b.zip.partial").exists());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("b.zip")], "no partial file left");
         let mut b = Bundle::open(&path).unwrap();
         assert_eq!(b.check(Some(&key.public()), true), vec![]);
         assert_eq!(b.manifest.files.len(), 2);

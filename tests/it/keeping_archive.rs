@@ -445,7 +445,25 @@ async fn a_year_not_closed_is_refused_and_each_closed_year_is_archived_once(back
     let again = archive::make_due(&db.store, &dir).await.unwrap();
     assert_eq!(again.len(), 1);
     assert!(archive::verify(&again[0].path, None).unwrap().is_intact());
-    assert!(!dir.join(format!("comptoir-archive-{year}.zip.partial")).exists());
+
+    // Two writers of the same year at once (the job and the command): both
+    // succeed, the file is whole, and no partial file is left.
+    let (a, b) = tokio::join!(
+        archive::make(&db.store, year, &dir),
+        archive::make(&db.store, year, &dir)
+    );
+    let (a, b) = (a.expect("first writer"), b.expect("second writer"));
+    assert_eq!(a.path, b.path);
+    assert!(archive::verify(&a.path, None).unwrap().is_intact());
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left,
+        vec![format!("comptoir-archive-{year}.zip")],
+        "no partial file left"
+    );
 }
 
 async fn the_admin_makes_lists_and_downloads_the_archives(backend: Backend) {
