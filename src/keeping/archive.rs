@@ -162,7 +162,7 @@ pub async fn make(store: &Store, year: i32, dir: &Path) -> Result<Written, Keepi
         store,
         year,
         &file_name(year),
-        &dir.display().to_string(),
+        &super::bundle::absolute_dir(dir),
         written.size as i64,
         &written.sha256,
         written.files as i32,

@@ -150,7 +150,7 @@ pub async fn take(store: &Store, config: &Config, dir: &Path, origin: Origin) ->
     sql::record_backup(
         store,
         &name,
-        &dir.display().to_string(),
+        &super::bundle::absolute_dir(dir),
         i64::try_from(written.size).unwrap_or(i64::MAX),
         &written.sha256,
         origin.as_str(),

@@ -234,6 +234,16 @@ fn check_member_name(path: &str) -> Result<(), String> {
     }
 }
 
+/// `dir` as an absolute path, for the record: a bundle written with
+/// `--to ./copies` must be found again by the web process, whose working
+/// directory is another. `dir` exists (a bundle was just written in it).
+pub fn absolute_dir(dir: &Path) -> String {
+    std::fs::canonicalize(dir)
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .display()
+        .to_string()
+}
+
 /// The size and SHA-256 of a file on disk.
 pub fn digest_file(path: &Path) -> Result<(u64, String), KeepingError> {
     let mut input = File::open(path).map_err(KeepingError::io(path))?;

@@ -446,6 +446,32 @@ async fn a_year_not_closed_is_refused_and_each_closed_year_is_archived_once(back
     assert_eq!(again.len(), 1);
     assert!(archive::verify(&again[0].path, None).unwrap().is_intact());
 
+    // Written by the command into a relative directory: recorded where the
+    // web process (another working directory) finds it.
+    let out = Command::new(env!("CARGO_BIN_EXE_comptoir-worker"))
+        .current_dir(db.dir.path())
+        .env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path())
+        .env("COMPTOIR_DATA_DIR", db.dir.path().join("cli-data"))
+        .env("RUST_LOG", "warn")
+        .args([
+            "--database-url",
+            &db.url,
+            "archive",
+            &year.to_string(),
+            "--to",
+            "copies",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (record, present) = archive::list(&db.store).await.unwrap().remove(0);
+    assert!(present, "{record:?}");
+    assert_eq!(
+        Path::new(&record.directory),
+        db.dir.path().join("copies").canonicalize().unwrap()
+    );
+    std::fs::remove_dir_all(db.dir.path().join("copies")).unwrap();
+
     // Two writers of the same year at once (the job and the command): both
     // succeed, the file is whole, and no partial file is left.
     let (a, b) = tokio::join!(
