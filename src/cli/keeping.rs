@@ -252,3 +252,12 @@ pub async fn restore(config: &Config, file: &std::path::Path, despite_findings: 
     }
     Ok(if intact { exit::OK } else { exit::JOBS_FAILED })
 }
+
+/// `comptoir-worker bench-keeping [--invoices N]`: prints each figure, then
+/// a `RESULT` line; exit 1 if the archive it made does not verify.
+pub async fn bench(invoices: usize, work_dir: Option<PathBuf>) -> anyhow::Result<u8> {
+    let dir = work_dir.unwrap_or_else(keeping::bench::default_work_dir);
+    let result = keeping::bench::run(&dir, invoices).await.context("bench-keeping")?;
+    println!("{}", result.result_line());
+    Ok(if result.intact { exit::OK } else { exit::JOBS_FAILED })
+}

@@ -70,6 +70,16 @@ enum Command {
     Archive(super::keeping::ArchiveArgs),
     /// Measure enqueue, drain and wake-up speed on fresh databases.
     Bench(BenchArgs),
+    /// Time a backup, a yearly archive and its verification on a year of
+    /// invoices, in a scratch SQLite data directory (deleted after).
+    BenchKeeping {
+        /// Invoices issued (and paid) in the year.
+        #[arg(long, default_value_t = 300)]
+        invoices: usize,
+        /// Where the scratch directory goes (default: the system's temporary directory).
+        #[arg(long)]
+        work_dir: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +177,7 @@ pub fn main() -> ExitCode {
     let quiet = matches!(
         cli.command,
         Command::Bench(_)
+            | Command::BenchKeeping { .. }
             | Command::Jobs(_)
             | Command::Billing(_)
             | Command::Backup { .. }
@@ -290,6 +301,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Backup { to } => super::keeping::backup(&config, to).await,
         Command::Restore { file, despite_findings } => super::keeping::restore(&config, &file, despite_findings).await,
         Command::Archive(args) => super::keeping::archive(&config, args).await,
+        Command::BenchKeeping { invoices, work_dir } => super::keeping::bench(invoices, work_dir).await,
         Command::Bench(args) => bench(args, &config).await,
     }
 }

@@ -11,12 +11,14 @@
 //! - [`retention`]: which backups the periodic job keeps.
 //! - [`archive`]: a closed year in one file, and its verification.
 //! - [`jobs`]: the periodic backup and the yearly archive.
+//! - [`bench`]: `bench-keeping`, their timings on a year of invoices.
 //!
 //! Above the billing (it reads the book, the invoices and the key); the
 //! billing never calls it.
 
 pub mod archive;
 pub mod backup;
+pub mod bench;
 pub mod bundle;
 pub mod jobs;
 pub mod restore;

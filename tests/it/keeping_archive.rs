@@ -582,3 +582,32 @@ async fn the_admin_makes_lists_and_downloads_the_archives(backend: Backend) {
     assert!(html.contains("fichier absent de"), "{html}");
     assert!(html.contains("id=\"archives-due\""), "{html}");
 }
+
+/// `bench-keeping` runs end to end on a small year: its figures printed, the
+/// archive it made intact, its scratch directory gone (no time is asserted).
+#[test]
+fn the_keeping_bench_prints_its_figures_and_cleans_up() {
+    let work = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_comptoir-worker"))
+        .env_remove(comptoir::billing::seal::KEY_ENV)
+        .env("RUST_LOG", "warn")
+        .args(["bench-keeping", "--invoices", "4", "--work-dir"])
+        .arg(work.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let said = text(&out);
+    let result = said
+        .lines()
+        .find(|l| l.starts_with("RESULT "))
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(
+        result.contains("invoices=4 ") && result.contains("archive_files=18 ") && result.ends_with("intact=true"),
+        "{result}"
+    );
+    assert_eq!(
+        std::fs::read_dir(work.path()).unwrap().count(),
+        0,
+        "scratch left behind"
+    );
+}
