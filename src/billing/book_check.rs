@@ -238,7 +238,6 @@ pub fn check_closures(closures: &[Closure], lines: &[BookLine], key: &PublicKey)
     let mut findings = Vec::new();
     let mut expected = 1;
     let mut previous_hash = GENESIS.to_string();
-    let book_key = key.hex();
     let last_seq = lines.last().map_or(0, |l| l.seq);
     for c in closures {
         let n = c.number;
@@ -257,36 +256,43 @@ pub fn check_closures(closures: &[Closure], lines: &[BookLine], key: &PublicKey)
                 format!("la clôture n° {n} n'est plus chaînée à la précédente"),
             ));
         }
-        let body = super::closures::ClosureBody {
-            kind: c.kind,
-            period_start: c.period_start,
-            period_end: c.period_end,
-            book_seq: c.book_seq,
-            book_hash: c.book_hash.clone(),
-            line_count: c.line_count,
-            totals_json: c.totals_json.clone(),
-        };
-        if closure_hash(n, &body, &c.prev_hash, &c.public_key) != c.hash {
-            findings.push(at_closure(
-                n,
-                format!("la clôture n° {n} ({}) a été modifiée", c.label()),
-            ));
-        } else if c.public_key != book_key {
-            findings.push(at_closure(
-                n,
-                format!("la clôture n° {n} est signée par une autre clé que celle du livre"),
-            ));
-        } else if !key.verifies(c.hash.as_bytes(), &c.signature) {
-            findings.push(at_closure(
-                n,
-                format!("la signature de la clôture n° {n} ne correspond pas à la clé du livre"),
-            ));
+        if let Some(problem) = closure_seal_problem(c, key) {
+            findings.push(at_closure(n, problem));
         }
         findings.extend(check_coverage(c, lines, last_seq));
         expected = n + 1;
         previous_hash = c.hash.clone();
     }
     findings
+}
+
+/// What is wrong with closure `c` by itself, if anything: its hash no
+/// longer matches what it says, or it is not signed by `key`. (Its place in
+/// the chain and the lines it covers are the caller's to check.)
+pub fn closure_seal_problem(c: &Closure, key: &PublicKey) -> Option<String> {
+    let n = c.number;
+    let body = super::closures::ClosureBody {
+        kind: c.kind,
+        period_start: c.period_start,
+        period_end: c.period_end,
+        book_seq: c.book_seq,
+        book_hash: c.book_hash.clone(),
+        line_count: c.line_count,
+        totals_json: c.totals_json.clone(),
+    };
+    if closure_hash(n, &body, &c.prev_hash, &c.public_key) != c.hash {
+        Some(format!("la clôture n° {n} ({}) a été modifiée", c.label()))
+    } else if c.public_key != key.hex() {
+        Some(format!(
+            "la clôture n° {n} est signée par une autre clé que celle du livre"
+        ))
+    } else if !key.verifies(c.hash.as_bytes(), &c.signature) {
+        Some(format!(
+            "la signature de la clôture n° {n} ne correspond pas à la clé du livre"
+        ))
+    } else {
+        None
+    }
 }
 
 fn check_coverage(c: &Closure, lines: &[BookLine], last_seq: i64) -> Vec<Finding> {

@@ -20,7 +20,8 @@ use sha2::{Digest, Sha256};
 use super::bundle::{Bundle, BundleWriter, Finding, Written};
 use super::{sql, KeepingError};
 use crate::audit::{self, AuditEntry, AuditFilter};
-use crate::billing::closures::{self, closure_hash, Closure, ClosureBody, ClosureKind};
+use crate::billing::book_check::closure_seal_problem;
+use crate::billing::closures::{self, Closure, ClosureKind};
 use crate::billing::documents::{files_message, table_csv, Cell};
 use crate::billing::render::{self, BookExport, BookPeriod};
 use crate::billing::seal::{self, hex, PublicKey};
@@ -430,30 +431,8 @@ fn check_closures(bundle: &mut Bundle, year: Option<i32>, key: &PublicKey) -> Re
     let mut previous: Option<&Closure> = None;
     for c in &closures {
         let n = c.number;
-        let body = ClosureBody {
-            kind: c.kind,
-            period_start: c.period_start,
-            period_end: c.period_end,
-            book_seq: c.book_seq,
-            book_hash: c.book_hash.clone(),
-            line_count: c.line_count,
-            totals_json: c.totals_json.clone(),
-        };
-        if closure_hash(n, &body, &c.prev_hash, &c.public_key) != c.hash {
-            findings.push(at(
-                CLOSURES_JSON,
-                format!("la clôture n° {n} ({}) a été modifiée", c.label()),
-            ));
-        } else if c.public_key != key.hex() {
-            findings.push(at(
-                CLOSURES_JSON,
-                format!("la clôture n° {n} est signée par une autre clé que celle de l'archive"),
-            ));
-        } else if !key.verifies(c.hash.as_bytes(), &c.signature) {
-            findings.push(at(
-                CLOSURES_JSON,
-                format!("la signature de la clôture n° {n} ne correspond pas à la clé"),
-            ));
+        if let Some(problem) = closure_seal_problem(c, key) {
+            findings.push(at(CLOSURES_JSON, problem));
         }
         if let Some(p) = previous {
             if n != p.number + 1 {
