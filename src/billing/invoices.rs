@@ -373,6 +373,25 @@ impl DraftDetails {
 }
 
 impl NewInvoice {
+    /// A draft of `lines` for `customer_id` in `currency`, with nothing
+    /// else said (no contract, order, period, service dates…): the base the
+    /// callers complete with `..`.
+    pub fn of_lines(customer_id: i64, currency: Currency, lines: Vec<NewLine>) -> NewInvoice {
+        NewInvoice {
+            customer_id,
+            currency,
+            lines,
+            contract_id: None,
+            order_id: None,
+            period: None,
+            service_date: None,
+            service_period_start: None,
+            service_period_end: None,
+            purchase_order: None,
+            delivery_address: None,
+        }
+    }
+
     /// The details besides the lines.
     pub fn details(&self) -> DraftDetails {
         DraftDetails {

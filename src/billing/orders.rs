@@ -160,17 +160,8 @@ pub async fn invoice(tx: &mut Tx, order_id: i64, issue_date: NaiveDate) -> Resul
     let draft = invoices::create_draft(
         tx,
         NewInvoice {
-            customer_id: order.customer_id,
-            currency: order.total.currency,
-            lines,
-            contract_id: None,
             order_id: Some(order_id),
-            period: None,
-            service_date: None,
-            service_period_start: None,
-            service_period_end: None,
-            purchase_order: None,
-            delivery_address: None,
+            ..NewInvoice::of_lines(order.customer_id, order.total.currency, lines)
         },
     )
     .await?;

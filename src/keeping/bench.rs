@@ -117,24 +117,16 @@ async fn a_year_of_business(store: &Store, n: usize) -> Result<i32, BillingError
         let mut tx = store.begin().await?;
         let draft = invoices::create_draft(
             &mut tx,
-            NewInvoice {
-                customer_id: customer.id,
-                currency: Currency::EUR,
-                lines: vec![NewLine {
+            NewInvoice::of_lines(
+                customer.id,
+                Currency::EUR,
+                vec![NewLine {
                     description: format!("Prestation de conseil n° {}", i + 1),
                     nature: Nature::Services,
                     quantity: Decimal::ONE,
                     unit_price: amount,
                 }],
-                contract_id: None,
-                order_id: None,
-                period: None,
-                service_date: None,
-                service_period_start: None,
-                service_period_end: None,
-                purchase_order: None,
-                delivery_address: None,
-            },
+            ),
         )
         .await?;
         let invoice = invoices::issue(&mut tx, draft.id, issued_on).await?;

@@ -117,6 +117,14 @@ async fn one_invoice_paid(db: &TestDb, key: &str) {
     .await;
 }
 
+/// `comptoir-worker restore FILE` into `<dir>/restored`, a fresh data
+/// directory: that directory and what the command printed.
+async fn restore_fresh(dir: &Path, file: &Path) -> (PathBuf, Output) {
+    let fresh = dir.join("restored");
+    let out = run(worker(&fresh, None, false, &["restore", file.to_str().unwrap()])).await;
+    (fresh, out)
+}
+
 /// The only backup file in `dir`.
 fn the_backup_in(dir: &Path) -> PathBuf {
     let files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -243,8 +251,7 @@ async fn a_backup_of_the_running_product_restores_every_committed_fact() {
     let file = the_backup_in(&backups);
 
     // Restored into a fresh directory, with the key from the backup only.
-    let fresh = app.db.dir.path().join("restored");
-    let out = run(worker(&fresh, None, false, &["restore", file.to_str().unwrap()])).await;
+    let (fresh, out) = restore_fresh(app.db.dir.path(), &file).await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("livre de recettes intact"), "{}", text(&out));
     let restored = Facts::of_sqlite(&format!("sqlite://{}/comptoir.db", fresh.display())).await;
@@ -339,14 +346,7 @@ async fn a_backup_taken_during_an_open_write_transaction_holds_only_what_was_com
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
 
-    let fresh = db.dir.path().join("restored");
-    let out = run(worker(
-        &fresh,
-        None,
-        false,
-        &["restore", the_backup_in(&backups).to_str().unwrap()],
-    ))
-    .await;
+    let (fresh, out) = restore_fresh(db.dir.path(), &the_backup_in(&backups)).await;
     assert!(out.status.success(), "{}", text(&out));
     let restored = format!("sqlite://{}/comptoir.db", fresh.display());
     let mut c = sqlx::SqliteConnection::connect(&restored).await.unwrap();
@@ -399,8 +399,7 @@ async fn a_damaged_backup_is_refused_naming_the_file_and_restores_nothing() {
         }
         out.finish().unwrap();
     }
-    let fresh = db.dir.path().join("restored");
-    let out = run(worker(&fresh, None, false, &["restore", damaged.to_str().unwrap()])).await;
+    let (fresh, out) = restore_fresh(db.dir.path(), &damaged).await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("comptoir.db : contenu modifié"), "{}", text(&out));
     assert!(!fresh.join("comptoir.db").exists());
@@ -626,8 +625,7 @@ async fn a_backup_of_an_altered_book_is_restored_only_on_request() {
     assert!(out.status.success(), "{}", text(&out));
     let file = the_backup_in(&backups);
 
-    let fresh = db.dir.path().join("restored");
-    let out = run(worker(&fresh, None, false, &["restore", file.to_str().unwrap()])).await;
+    let (fresh, out) = restore_fresh(db.dir.path(), &file).await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("livre de recettes altéré"), "{}", text(&out));
     assert!(text(&out).contains("rien n'a été restauré"), "{}", text(&out));
@@ -681,14 +679,7 @@ async fn a_pending_import_runs_after_a_restore_elsewhere() {
     assert!(out.status.success(), "{}", text(&out));
     std::fs::remove_dir_all(data.join("imports")).unwrap();
 
-    let fresh = db.dir.path().join("restored");
-    let out = run(worker(
-        &fresh,
-        None,
-        false,
-        &["restore", the_backup_in(&backups).to_str().unwrap()],
-    ))
-    .await;
+    let (fresh, out) = restore_fresh(db.dir.path(), &the_backup_in(&backups)).await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("1 fichier(s) importé(s)"), "{}", text(&out));
     let out = run(worker(&fresh, None, false, &["drain"])).await;

@@ -22,19 +22,7 @@ pub fn line(description: &str, nature: Nature, quantity: Decimal, unit: Money) -
 
 pub fn invoice_input(customer_id: i64, lines: Vec<NewLine>) -> NewInvoice {
     let currency = lines.first().map(|l| l.unit_price.currency).unwrap_or(Currency::EUR);
-    NewInvoice {
-        customer_id,
-        currency,
-        lines,
-        contract_id: None,
-        order_id: None,
-        period: None,
-        service_date: None,
-        service_period_start: None,
-        service_period_end: None,
-        purchase_order: None,
-        delivery_address: None,
-    }
+    NewInvoice::of_lines(customer_id, currency, lines)
 }
 
 pub async fn draft(store: &Store, customer_id: i64, lines: Vec<NewLine>) -> Invoice {
