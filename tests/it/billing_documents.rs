@@ -27,10 +27,10 @@ async fn issued_and_paid(db: &TestDb) -> (i64, i64) {
     let mut tx = db.store.begin().await.unwrap();
     let draft = invoices::create_draft(
         &mut tx,
-        NewInvoice {
-            customer_id: customer.id,
-            currency: Currency::EUR,
-            lines: vec![
+        NewInvoice::of_lines(
+            customer.id,
+            Currency::EUR,
+            vec![
                 NewLine {
                     description: "Théière en fonte émaillée".into(),
                     nature: Nature::Goods,
@@ -44,15 +44,7 @@ async fn issued_and_paid(db: &TestDb) -> (i64, i64) {
                     unit_price: eur(33_456),
                 },
             ],
-            contract_id: None,
-            order_id: None,
-            period: None,
-            service_date: None,
-            service_period_start: None,
-            service_period_end: None,
-            purchase_order: None,
-            delivery_address: None,
-        },
+        ),
     )
     .await
     .unwrap();

@@ -117,6 +117,18 @@ async fn one_invoice_paid(db: &TestDb, key: &str) {
     .await;
 }
 
+/// `comptoir-worker backup --to BACKUPS` of the data directory `data` on
+/// `database_url`, with the tests' book key.
+async fn backup_to(data: &Path, database_url: &str, backups: &Path) -> Output {
+    run(worker(
+        data,
+        Some(database_url),
+        true,
+        &["backup", "--to", backups.to_str().unwrap()],
+    ))
+    .await
+}
+
 /// `comptoir-worker restore FILE` into `<dir>/restored`, a fresh data
 /// directory: that directory and what the command printed.
 async fn restore_fresh(dir: &Path, file: &Path) -> (PathBuf, Output) {
@@ -230,13 +242,7 @@ async fn a_backup_of_the_running_product_restores_every_committed_fact() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(before.book.len() >= 5, "the sales did not start: {before:?}");
-    let out = run(worker(
-        &data,
-        Some(&url),
-        true,
-        &["backup", "--to", backups.to_str().unwrap()],
-    ))
-    .await;
+    let out = backup_to(&data, &url, &backups).await;
     let after = Facts::of_sqlite(&url).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, Ordering::SeqCst);
@@ -370,13 +376,7 @@ async fn a_damaged_backup_is_refused_naming_the_file_and_restores_nothing() {
     save_settings(&db.store).await;
     let data = db.dir.path().join("data");
     let backups = db.dir.path().join("backups");
-    let out = run(worker(
-        &data,
-        Some(&db.url),
-        true,
-        &["backup", "--to", backups.to_str().unwrap()],
-    ))
-    .await;
+    let out = backup_to(&data, &db.url, &backups).await;
     assert!(out.status.success(), "{}", text(&out));
     let file = the_backup_in(&backups);
 
@@ -615,13 +615,7 @@ async fn a_backup_of_an_altered_book_is_restored_only_on_request() {
         .unwrap();
     let data = db.dir.path().join("data");
     let backups = db.dir.path().join("backups");
-    let out = run(worker(
-        &data,
-        Some(&db.url),
-        true,
-        &["backup", "--to", backups.to_str().unwrap()],
-    ))
-    .await;
+    let out = backup_to(&data, &db.url, &backups).await;
     assert!(out.status.success(), "{}", text(&out));
     let file = the_backup_in(&backups);
 
@@ -669,13 +663,7 @@ async fn a_pending_import_runs_after_a_restore_elsewhere() {
     ))
     .await;
     assert!(out.status.success(), "{}", text(&out));
-    let out = run(worker(
-        &data,
-        Some(&db.url),
-        true,
-        &["backup", "--to", backups.to_str().unwrap()],
-    ))
-    .await;
+    let out = backup_to(&data, &db.url, &backups).await;
     assert!(out.status.success(), "{}", text(&out));
     std::fs::remove_dir_all(data.join("imports")).unwrap();
 
