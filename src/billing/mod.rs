@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod address;
+pub mod bank;
 pub mod book_check;
 pub mod catalog;
 pub mod closures;

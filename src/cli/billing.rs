@@ -60,10 +60,12 @@ pub enum BillingCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Import a CSV (customers, or payments from a bank export): the file is
-    /// kept in the data directory and imported by a worker; prints the import id.
+    /// Import a file: customers (CSV), or a bank statement (`bank`, also
+    /// `payments`: camt.053 XML or a bank's CSV export, told apart by its
+    /// content). The file is kept in the data directory and imported by a
+    /// worker; prints the import id.
     Import {
-        /// customers or payments
+        /// customers, bank (or payments)
         kind: String,
         file: PathBuf,
     },
@@ -447,7 +449,7 @@ fn write(path: &std::path::Path, bytes: &[u8]) -> Result<(), BillingError> {
 
 async fn import(store: &Store, data_dir: &std::path::Path, kind: &str, file: &std::path::Path) -> u8 {
     let Some(kind) = crate::billing::import::ImportKind::parse(kind) else {
-        eprintln!("error: import kind {kind:?}: expected customers or payments");
+        eprintln!("error: import kind {kind:?}: expected customers or bank");
         return exit::USAGE;
     };
     match crate::billing::jobs::import::start(store, data_dir, kind, file).await {

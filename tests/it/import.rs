@@ -19,7 +19,7 @@ on_both_backends!(
     a_hundred_thousand_customers_import_once_with_progress,
     bad_rows_are_reported_with_their_line_and_nothing_is_applied,
     a_bank_export_pays_the_invoices_it_names_and_skips_the_rest,
-    paying_more_than_an_invoice_owes_is_an_error_row,
+    a_row_it_cannot_apply_waits_and_an_unreadable_row_refuses_the_file,
     utf8_with_bom_commas_and_iso_dates,
     unusable_files_get_a_clear_error,
     an_interrupted_import_resumes_without_duplicates,
@@ -254,9 +254,15 @@ async fn a_bank_export_pays_the_invoices_it_names_and_skips_the_rest(backend: Ba
     assert_eq!(
         report.skips,
         vec![
-            note(5, "debit of 1\u{a0}234,56\u{a0}€: not a payment received"),
-            note(7, "no invoice number in the label or reference"),
+            note(5, "débit de 1\u{a0}234,56\u{a0}€ : pas un encaissement"),
+            note(7, NOTHING_MATCHES),
         ]
+    );
+    // The credit that pays nothing waits for the operator.
+    assert_eq!(count(&db, "bank_entries").await, 3);
+    assert_eq!(
+        raw_i64(&db, "SELECT COUNT(*) FROM bank_entries WHERE status = 'waiting'").await,
+        1
     );
     assert_eq!(run.progress, vec![ImportProgress { done: 4, total: 4 }]);
 
@@ -322,44 +328,65 @@ async fn a_bank_export_pays_the_invoices_it_names_and_skips_the_rest(backend: Ba
             .map(|s| (s.line, s.message.as_str()))
             .collect::<Vec<_>>(),
         vec![
-            (5, "debit of 1\u{a0}234,56\u{a0}€: not a payment received"),
+            (5, "débit de 1\u{a0}234,56\u{a0}€ : pas un encaissement"),
             (6, already.as_str()),
-            (7, "no invoice number in the label or reference"),
+            (7, already.as_str()),
             (8, already.as_str()),
         ]
     );
     assert_eq!(count(&db, "payments").await, 2);
+    assert_eq!(count(&db, "bank_entries").await, 3);
     assert_eq!(count(&db, "revenue_book").await, 2);
 }
 
-async fn paying_more_than_an_invoice_owes_is_an_error_row(backend: Backend) {
+const NOTHING_MATCHES: &str =
+    "en attente de rapprochement : aucune facture due ne correspond (ni numéro, ni montant, ni nom)";
+
+/// A row that cannot be read refuses the file, named by its line; rows that
+/// can be read but not applied (here two partial payments) wait for the
+/// operator instead of refusing the rest.
+async fn a_row_it_cannot_apply_waits_and_an_unreadable_row_refuses_the_file(backend: Backend) {
     let db = TestDb::new(backend).await;
-    let (_, b) = two_issued_invoices(&db).await;
-    let rb = b.reference.clone().unwrap();
-    // Each credit fits what is owed (349,99 €); together they do not.
-    let text = format!(
+    let (a, b) = two_issued_invoices(&db).await;
+    let (ra, rb) = (a.reference.clone().unwrap(), b.reference.clone().unwrap());
+    let rows = format!(
         "Date;Libellé;Montant;Mode\n\
          01/03/2026;Paiement {rb} acompte;200,00;virement\n\
          02/03/2026;Paiement {rb} solde;200,00;chèque\n\
-         03/03/2026;Paiement {rb};12,50;bitcoin\n"
+         03/03/2026;Facture {ra};1 234,56;virement\n"
     );
-    let run = run_file(&db, ImportKind::Payments, "paiements.csv", text.as_bytes()).await;
+    let unreadable = format!("{rows}04/03/2026;Paiement {rb};12,50;bitcoin\n31/02/2026;Paiement {rb};12,50;\n");
+    let run = run_file(&db, ImportKind::Payments, "paiements.csv", unreadable.as_bytes()).await;
     let report = run.result.expect("the file is read");
     assert_eq!(report.status, ImportStatus::Failed);
     assert_eq!(
-        report.errors,
-        vec![
-            note(
-                3,
-                &format!("200,00\u{a0}€ is more than what {rb} still owes (149,99\u{a0}€)")
-            ),
-            note(
-                4,
-                "Mode: \"bitcoin\" is not a payment method (virement, chèque, espèces, carte, prélèvement, PayPal)"
-            ),
-        ]
+        report.errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+        vec![5, 6],
+        "{:?}",
+        report.errors
     );
-    assert_eq!(count(&db, "payments").await, 0);
+    assert!(report.errors[0].message.contains("\"bitcoin\" is not a payment method"));
+    assert_eq!((count(&db, "payments").await, count(&db, "bank_entries").await), (0, 0));
+
+    let run = run_file(&db, ImportKind::Payments, "paiements-corrige.csv", rows.as_bytes()).await;
+    let report = run.result.expect("the file is read");
+    assert_eq!(report.status, ImportStatus::Completed, "{:?}", report.errors);
+    assert_eq!((report.total, report.imported, report.skipped), (3, 1, 2));
+    let partial =
+        format!("en attente de rapprochement : paiement partiel de {rb} : 200,00\u{a0}€ reçus, 349,99\u{a0}€ dus");
+    assert_eq!(report.skips, vec![note(2, &partial), note(3, &partial)]);
+    assert_eq!(
+        invoices::get(&db.store, a.id).await.unwrap().status,
+        InvoiceStatus::Paid
+    );
+    assert_eq!(
+        invoices::get(&db.store, b.id).await.unwrap().status,
+        InvoiceStatus::Issued
+    );
+    assert_eq!(
+        raw_i64(&db, "SELECT COUNT(*) FROM bank_entries WHERE status = 'waiting'").await,
+        2
+    );
 }
 
 async fn utf8_with_bom_commas_and_iso_dates(backend: Backend) {

@@ -211,21 +211,26 @@ async fn bank_rows_dated_out_of_bounds_are_bad_rows(backend: Backend) {
                     today.format("%d/%m/%Y")
                 )
             ),
-            note(
-                4,
-                &format!(
-                    "Date: paying {reference}: le 14/01/2026 est antérieur à l'émission de la facture (le 15/01/2026) : \
-                     une facture n'est pas payée avant d'être émise"
-                )
-            ),
             note(6, "Date: le 02/01/1999 est antérieur au 01/01/2000 : une faute de frappe ?"),
         ]
     );
     assert_eq!(count(&db, "payments").await, 0);
 
-    // The issue date itself is fine.
-    let text = format!("Date;Libellé;Montant\r\n15/01/2026;VIR DUPONT {reference};10,00\r\n");
+    // A transfer before the invoice was issued can be read: it waits for
+    // the operator; the issue date itself is fine.
+    let text = format!(
+        "Date;Libellé;Montant\r\n14/01/2026;VIR DUPONT {reference};100,00\r\n15/01/2026;VIR DUPONT {reference};100,00\r\n"
+    );
     let report = run(&db, ImportKind::Payments, "releve-ok.csv", text.as_bytes()).await;
     assert_eq!(report.status, ImportStatus::Completed, "{:?}", report.errors);
+    assert_eq!(report.skips.len(), 1, "{:?}", report.skips);
+    assert_eq!(
+        (report.skips[0].line, report.skips[0].message.as_str()),
+        (
+            2,
+            format!("en attente de rapprochement : le virement est antérieur à l'émission de {reference} : à vérifier")
+                .as_str()
+        )
+    );
     assert_eq!(count(&db, "payments").await, 1);
 }

@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod bank;
 mod billing_book_seal;
 mod billing_contracts;
 mod billing_credit_notes;

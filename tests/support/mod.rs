@@ -3,6 +3,7 @@
 //! share (worker, billing fixtures, web app, SMTP, browser, replay servers).
 
 pub mod billing;
+pub mod camt;
 pub mod cluster;
 mod db;
 pub mod input;

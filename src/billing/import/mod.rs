@@ -13,6 +13,8 @@
 //! Rows that need no action (already imported, a debit on a bank statement, a
 //! credit that pays no invoice) are skipped with a reason, not errors.
 
+mod bank;
+mod camt;
 mod chunk;
 mod customers;
 pub(crate) mod decode;
@@ -56,7 +58,8 @@ impl ImportKind {
     pub fn parse(s: &str) -> Option<ImportKind> {
         match s {
             "customers" => Some(ImportKind::Customers),
-            "payments" => Some(ImportKind::Payments),
+            // A bank statement, CSV or camt.053, told apart by its content.
+            "payments" | "bank" => Some(ImportKind::Payments),
             _ => None,
         }
     }
@@ -211,6 +214,8 @@ pub enum ImportError {
     Contention,
     #[error("the file of import {0} was deleted when it failed; upload the file again")]
     FileDiscarded(i64),
+    #[error(transparent)]
+    Statement(#[from] crate::billing::bank::camt::CamtError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -387,6 +392,10 @@ async fn execute(ctx: &mut Ctx<'_>, import: &Import, path: &Path) -> Result<(), 
             actual: sha256,
         });
     }
+    if import.kind == ImportKind::Payments && is_camt(path)? {
+        tracing::info!(import_id = ctx.import_id, kind = "camt.053", "import started");
+        return bank::import(ctx, camt::CamtStatement::opener(path.to_path_buf())).await;
+    }
     let layout = decode::sniff(path, encoding, |fields| match import.kind {
         ImportKind::Customers => customers::recognizes(fields),
         ImportKind::Payments => payments::recognizes(fields),
@@ -408,6 +417,22 @@ async fn execute(ctx: &mut Ctx<'_>, import: &Import, path: &Path) -> Result<(), 
         ImportKind::Customers => customers::import(ctx, open).await,
         ImportKind::Payments => payments::import(ctx, open).await,
     }
+}
+
+/// Whether the file at `path` is a camt.053 statement (by its first bytes, not its name).
+fn is_camt(path: &Path) -> Result<bool, ImportError> {
+    use std::io::Read;
+    let io = |source| ImportError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut head = Vec::with_capacity(4096);
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(4096)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    Ok(crate::billing::bank::camt::looks_like_camt(&head))
 }
 
 /// The header's columns, matched by name whatever the case, accents and punctuation.

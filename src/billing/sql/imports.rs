@@ -188,18 +188,6 @@ pub(crate) async fn key_holders(tx: &mut Tx, keys: &[&str]) -> Result<Vec<(Strin
     pairs_in(tx, &text, keys).await
 }
 
-/// The import that recorded `key`, if any.
-pub(crate) async fn key_holder(store: &Store, key: &str) -> Result<Option<i64>, StoreError> {
-    read!(
-        fetch_optional,
-        store,
-        "SELECT import_id FROM import_keys WHERE key = $1",
-        key
-    )?
-    .map(|r| r.get("import_id"))
-    .transpose()
-}
-
 /// Records `(key, entity id)` pairs for `import_id`; a key already recorded is
 /// left alone. Returns how many were recorded.
 pub(crate) async fn insert_keys(
@@ -233,16 +221,4 @@ pub(crate) async fn customers_by_siren(tx: &mut Tx, sirens: &[&str]) -> Result<V
         placeholders(1, sirens.len())
     );
     pairs_in(tx, &text, sirens).await
-}
-
-/// The invoice printed with `reference`, whatever the case it is written in.
-pub(crate) async fn invoice_by_reference(store: &Store, reference: &str) -> Result<Option<i64>, StoreError> {
-    read!(
-        fetch_optional,
-        store,
-        "SELECT id FROM invoices WHERE UPPER(reference) = UPPER($1) ORDER BY id LIMIT 1",
-        reference
-    )?
-    .map(|r| r.get("id"))
-    .transpose()
 }

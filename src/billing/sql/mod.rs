@@ -3,6 +3,7 @@
 //! builds SQL. Statements are shared by both backends through `store::sql`
 //! unless a module says otherwise.
 
+pub(crate) mod bank;
 pub(crate) mod catalog;
 pub(crate) mod closures;
 pub(crate) mod contracts;
