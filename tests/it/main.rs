@@ -25,6 +25,7 @@ mod billing_revenue_book;
 mod billing_urssaf;
 mod billing_validation;
 mod browser;
+mod browser_bank;
 mod browser_urssaf;
 mod conformance;
 mod conformance_activity;

@@ -10,6 +10,7 @@
 mod api_keys;
 mod archives;
 mod audit;
+mod bank;
 mod billing_input;
 mod book;
 mod catalog;
@@ -60,6 +61,7 @@ pub(super) fn routes() -> Routes {
         .merge(invoices::routes())
         .merge(payments::routes())
         .merge(imports::routes())
+        .merge(bank::routes())
         .merge(book::routes())
         .merge(audit::routes())
         .merge(archives::routes())
@@ -85,6 +87,7 @@ pub(super) fn templates() -> impl Iterator<Item = (&'static str, &'static str)> 
     .chain(invoices::TEMPLATES.iter().copied())
     .chain(payments::TEMPLATES.iter().copied())
     .chain(imports::TEMPLATES.iter().copied())
+    .chain(bank::TEMPLATES.iter().copied())
     .chain(book::TEMPLATES.iter().copied())
     .chain(audit::TEMPLATES.iter().copied())
     .chain(archives::TEMPLATES.iter().copied())

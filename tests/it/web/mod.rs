@@ -14,6 +14,7 @@ mod api_providers;
 mod api_restart;
 mod audit;
 mod backup;
+mod bank;
 mod billing_contracts;
 mod billing_customers;
 mod billing_html;

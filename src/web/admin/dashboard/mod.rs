@@ -169,6 +169,7 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
     let (month, receipts) = receipts(store, now.date_naive()).await?;
     let urssaf_alerts = crate::billing::urssaf::alerts::year_to_date(store, now.date_naive()).await?;
     let backup = backup_card(store, now).await?;
+    let bank_waiting = crate::billing::bank::waiting_count(store).await?;
     let workers: Vec<Value> = workers
         .iter()
         .map(|w| json!({ "worker": w, "alive": now - w.last_seen_at <= ALIVE_WITHIN }))
@@ -197,6 +198,7 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
             receipts => receipts,
             alerts => urssaf_alerts,
             backup => backup,
+            bank_waiting => bank_waiting,
         },
     )
 }
