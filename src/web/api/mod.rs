@@ -4,6 +4,7 @@
 //! answer 422 with a message per field; nothing answers 500 with internals.
 //! `GET /api/openapi.json` describes every route here (kept true by a test).
 
+mod bank;
 mod contracts;
 mod credit_notes;
 mod customers;
@@ -45,6 +46,7 @@ pub(super) fn routes() -> Routes {
         .merge(credit_notes::routes())
         .merge(settings::routes())
         .merge(urssaf::routes())
+        .merge(bank::routes())
 }
 
 /// The API key a request was admitted with (the guard put it there).

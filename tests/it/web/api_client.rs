@@ -75,6 +75,21 @@ impl ApiClient {
         answer
     }
 
+    /// A file as the body (a bank statement), with an optional `Idempotency-Key`.
+    pub async fn post_bytes(&mut self, path: &str, content_type: &str, bytes: Vec<u8>, key: Option<&str>) -> Answer {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(bytes);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let answer = self.client.send(request).await;
+        self.check("POST", path, &answer);
+        answer
+    }
+
     /// Fails the test if `answer` is not what the document says `method path` answers.
     pub fn check(&self, method: &str, path: &str, answer: &Answer) {
         let what = format!("{method} {path} → {}", answer.status);

@@ -3,6 +3,7 @@
 
 mod access;
 mod admin_cli;
+mod api_bank;
 mod api_client;
 mod api_contracts;
 mod api_customers;
