@@ -61,6 +61,35 @@ pub(crate) fn run(program: &str, args: &[&str], dir: &Path, env: &[(&str, String
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The set-up the README gives, from the command line: the seller's identity
+/// (a services business; `extra` adds options to `billing configure`) and
+/// the operator who signs in with [`EMAIL`] and [`PASSWORD`].
+pub(crate) fn set_up(dir: &Path, extra: &[&str]) {
+    let mut configure = vec![
+        "billing",
+        "configure",
+        "--seller-name",
+        "Marie Dupont EI",
+        "--siren",
+        "732829320",
+        "--address",
+        "12 rue des Lilas\n75011 Paris",
+        "--email",
+        EMAIL,
+        "--activity",
+        "services",
+    ];
+    configure.extend_from_slice(extra);
+    run(WORKER, &configure, dir, &[]);
+    let created = run(
+        WEB,
+        &["admin", "create", "--email", EMAIL, "--name", "Marie Dupont"],
+        dir,
+        &[("COMPTOIR_ADMIN_PASSWORD", PASSWORD.to_string())],
+    );
+    assert!(created.contains("created"), "{created}");
+}
+
 pub(crate) async fn start_web(dir: &Path, smtp_port: u16) -> WebProcess {
     let port = crate::support::smtp::free_port();
     let stderr = dir.join("web.stderr");
@@ -110,32 +139,7 @@ async fn an_operators_day_in_a_real_browser() {
     let smtp = SmtpServer::start().await;
 
     // Set-up from the command line, as the README says: seller identity and an operator.
-    run(
-        WORKER,
-        &[
-            "billing",
-            "configure",
-            "--seller-name",
-            "Marie Dupont EI",
-            "--siren",
-            "732829320",
-            "--address",
-            "12 rue des Lilas\n75011 Paris",
-            "--email",
-            EMAIL,
-            "--activity",
-            "services",
-        ],
-        dir,
-        &[],
-    );
-    let created = run(
-        WEB,
-        &["admin", "create", "--email", EMAIL, "--name", "Marie Dupont"],
-        dir,
-        &[("COMPTOIR_ADMIN_PASSWORD", PASSWORD.to_string())],
-    );
-    assert!(created.contains("created"), "{created}");
+    set_up(dir, &[]);
 
     let web = start_web(dir, smtp.port).await;
     let driver = ChromeDriver::start(dir).await;

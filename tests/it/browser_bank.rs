@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use crate::browser::{run, start_web, EMAIL, PASSWORD, PATIENCE, WEB, WORKER};
+use crate::browser::{run, set_up, start_web, EMAIL, PASSWORD, PATIENCE, WEB};
 use crate::support::camt::{self, document, tx, Entry, Statement, Version};
 use crate::support::smtp::SmtpServer;
 use crate::support::webdriver::{Browser, ChromeDriver};
@@ -96,31 +96,7 @@ async fn the_operator_reconciles_a_camt_statement_in_a_real_browser() {
     let dir = dir.path();
     std::fs::create_dir_all(dir.join("data")).unwrap();
     let smtp = SmtpServer::start().await;
-    run(
-        WORKER,
-        &[
-            "billing",
-            "configure",
-            "--seller-name",
-            "Marie Dupont EI",
-            "--siren",
-            "732829320",
-            "--address",
-            "12 rue des Lilas\n75011 Paris",
-            "--email",
-            EMAIL,
-            "--activity",
-            "services",
-        ],
-        dir,
-        &[],
-    );
-    run(
-        WEB,
-        &["admin", "create", "--email", EMAIL, "--name", "Marie Dupont"],
-        dir,
-        &[("COMPTOIR_ADMIN_PASSWORD", PASSWORD.to_string())],
-    );
+    set_up(dir, &[]);
     let key = run(
         WEB,
         &["admin", "api-key", "create", "--email", EMAIL, "--name", "banque"],

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use crate::browser::{run, start_web, EMAIL, PASSWORD, PATIENCE, WEB, WORKER};
+use crate::browser::{run, set_up, start_web, EMAIL, PASSWORD, PATIENCE, WEB};
 use crate::support::smtp::SmtpServer;
 use crate::support::webdriver::{Browser, ChromeDriver};
 use crate::support::TestDir;
@@ -57,33 +57,7 @@ async fn the_dashboard_shows_the_vat_franchise_alerts_at_80_and_100_percent() {
     let dir = dir.path();
     std::fs::create_dir_all(dir.join("data")).unwrap();
     let smtp = SmtpServer::start().await;
-    run(
-        WORKER,
-        &[
-            "billing",
-            "configure",
-            "--seller-name",
-            "Marie Dupont EI",
-            "--siren",
-            "732829320",
-            "--address",
-            "12 rue des Lilas\n75011 Paris",
-            "--email",
-            EMAIL,
-            "--activity",
-            "services",
-            "--services-category",
-            "bnc",
-        ],
-        dir,
-        &[],
-    );
-    run(
-        WEB,
-        &["admin", "create", "--email", EMAIL, "--name", "Marie Dupont"],
-        dir,
-        &[("COMPTOIR_ADMIN_PASSWORD", PASSWORD.to_string())],
-    );
+    set_up(dir, &["--services-category", "bnc"]);
     let key = run(
         WEB,
         &["admin", "api-key", "create", "--email", EMAIL, "--name", "urssaf"],

@@ -99,6 +99,45 @@ impl ImportCsv {
     }
 }
 
+/// A file being received into `<data dir>/imports/` (an upload, a statement
+/// sent to the API), removed when dropped unless [`TempFile::persist`]ed:
+/// a refused or failed upload leaves nothing behind.
+pub struct TempFile {
+    path: PathBuf,
+    kept: bool,
+}
+
+impl TempFile {
+    /// A new, empty temporary file in `dir` (created if need be), and its handle.
+    pub fn create(dir: &Path) -> std::io::Result<(TempFile, std::fs::File)> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(format!(
+            ".upload-{}-{:016x}.part",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        let file = std::fs::File::create_new(&path)?;
+        Ok((TempFile { path, kept: false }, file))
+    }
+
+    /// Moves the file to `to` (same file system: an atomic rename).
+    pub fn persist(mut self, to: &Path) -> std::io::Result<()> {
+        std::fs::rename(&self.path, to)?;
+        self.kept = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.kept {
+            if let Err(e) = std::fs::remove_file(&self.path) {
+                tracing::warn!(path = %self.path.display(), error = %e, "could not remove an upload's temporary file");
+            }
+        }
+    }
+}
+
 /// Where the copy of an imported file whose content has SHA-256 `sha256` is kept.
 pub fn stored_path(data_dir: &Path, sha256: &str) -> PathBuf {
     data_dir.join("imports").join(format!("{sha256}.csv"))

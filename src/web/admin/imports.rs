@@ -144,7 +144,7 @@ async fn upload(admin: Admin, multipart: Result<Multipart, MultipartRejection>) 
             }
             Err(e) => return Err(e.into()),
         };
-    if let Err(e) = received.file.persist(&stored) {
+    if let Err(e) = received.file.persist(&stored).map_err(upload::io) {
         tx.rollback().await?;
         return refuse(&admin, e, Some(kind.as_str())).await;
     }

@@ -29,7 +29,7 @@ use super::idempotency::{answer, Answer, Idempotency, Keep};
 use super::{Api, ApiError, Json, Path, Query};
 use crate::audit::{self, Record};
 use crate::billing::import::{self, ImportError, ImportKind, ImportReport, ImportStatus};
-use crate::billing::jobs::import as import_job;
+use crate::billing::jobs::import::{self as import_job, TempFile};
 use crate::web::{Access, Routes};
 
 /// The largest statement accepted (the route's body limit): a year of a
@@ -156,7 +156,7 @@ async fn register(api: Api, filename: String, sha: String, bytes: Bytes, keep: K
         .parent()
         .map(FsPath::to_path_buf)
         .unwrap_or_else(|| data_dir.join("imports"));
-    let temp = Temp::write(dir, bytes).await?;
+    let temp = write_temp(dir, bytes).await?;
     let mut tx = api.state.store.begin().await?;
     let registered = import_job::register_stored(&mut tx, ImportKind::Payments, &filename, &sha, stored.clone())
         .await
@@ -164,7 +164,8 @@ async fn register(api: Api, filename: String, sha: String, bytes: Bytes, keep: K
     let job_id = registered
         .job_id
         .ok_or_else(|| ApiError::Internal(format!("import {} was registered without a job", registered.id)))?;
-    temp.persist(&stored)?;
+    temp.persist(&stored)
+        .map_err(|e| ApiError::Internal(format!("storing a statement: {e}")))?;
     audit::record_in(
         &mut tx,
         &api.actor,
@@ -197,52 +198,18 @@ async fn register(api: Api, filename: String, sha: String, bytes: Bytes, keep: K
     Ok(answered)
 }
 
-/// A statement written to a temporary file beside the kept copies; removed
-/// when dropped unless [`Temp::persist`]ed.
-struct Temp {
-    path: PathBuf,
-    kept: bool,
-}
-
-impl Temp {
-    /// Writes `bytes` to a new temporary file in `dir` (created if need be), synced.
-    async fn write(dir: PathBuf, bytes: Bytes) -> Result<Temp, ApiError> {
-        tokio::task::spawn_blocking(move || {
-            use std::io::Write;
-            std::fs::create_dir_all(&dir)?;
-            let path = dir.join(format!(
-                ".upload-{}-{:016x}.part",
-                std::process::id(),
-                fastrand::u64(..)
-            ));
-            let mut file = std::fs::File::create_new(&path)?;
-            // From here on, the guard removes the file if anything fails.
-            let temp = Temp { path, kept: false };
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            Ok(temp)
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("storing a statement: {e}")))?
-        .map_err(|e: std::io::Error| ApiError::Internal(format!("storing a statement: {e}")))
-    }
-
-    /// Moves the file to `to` (same directory: an atomic rename).
-    fn persist(mut self, to: &FsPath) -> Result<(), ApiError> {
-        std::fs::rename(&self.path, to).map_err(|e| ApiError::Internal(format!("storing a statement: {e}")))?;
-        self.kept = true;
-        Ok(())
-    }
-}
-
-impl Drop for Temp {
-    fn drop(&mut self) {
-        if !self.kept {
-            if let Err(e) = std::fs::remove_file(&self.path) {
-                tracing::warn!(path = %self.path.display(), error = %e, "could not remove a statement's temporary file");
-            }
-        }
-    }
+/// Writes `bytes` to a new temporary file in `dir`, synced.
+async fn write_temp(dir: PathBuf, bytes: Bytes) -> Result<TempFile, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let (temp, mut file) = TempFile::create(&dir)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        Ok(temp)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("storing a statement: {e}")))?
+    .map_err(|e: std::io::Error| ApiError::Internal(format!("storing a statement: {e}")))
 }
 
 async fn show(api: Api, Path(id): Path<i64>) -> Result<Json<ImportView>, ApiError> {

@@ -5,7 +5,7 @@
 //! refused is refused before a byte of the file is written.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::Multipart;
@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use sha2::{Digest, Sha256};
 
 use crate::billing::import::{self, ImportError, ImportKind};
+use crate::billing::jobs::import::TempFile;
 use crate::input;
 
 /// The largest upload accepted (the route's body limit).
@@ -64,33 +65,8 @@ fn multipart_error(e: MultipartError) -> UploadError {
     }
 }
 
-fn io(e: std::io::Error) -> UploadError {
+pub(super) fn io(e: std::io::Error) -> UploadError {
     UploadError::Io(e.kind().to_string())
-}
-
-/// A file under construction, removed when dropped unless [`TempFile::persist`]ed.
-pub(crate) struct TempFile {
-    path: PathBuf,
-    kept: bool,
-}
-
-impl TempFile {
-    /// Moves the file to `to` (same file system: an atomic rename).
-    pub(crate) fn persist(mut self, to: &Path) -> Result<(), UploadError> {
-        std::fs::rename(&self.path, to).map_err(io)?;
-        self.kept = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.kept {
-            if let Err(e) = std::fs::remove_file(&self.path) {
-                tracing::warn!(path = %self.path.display(), error = %e, "could not remove an upload's temporary file");
-            }
-        }
-    }
 }
 
 /// A file received whole.
@@ -167,21 +143,11 @@ async fn short_text(mut field: Field<'_>) -> Result<String, UploadError> {
 }
 
 async fn stream_to_disk(mut field: Field<'_>, dir: &Path) -> Result<(String, u64, TempFile), UploadError> {
-    let path = dir.join(format!(
-        ".upload-{}-{:016x}.part",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    let mut out = {
-        let (dir, path) = (dir.to_path_buf(), path.clone());
-        blocking(move || {
-            std::fs::create_dir_all(&dir)?;
-            std::fs::File::create_new(&path)
-        })
-        .await?
-    };
     // From here on, `temp` removes the file if anything fails.
-    let temp = TempFile { path, kept: false };
+    let (temp, mut out) = {
+        let dir = dir.to_path_buf();
+        blocking(move || TempFile::create(&dir)).await?
+    };
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
     let mut pending: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
