@@ -24,6 +24,7 @@ on_both_backends!(
     camt_statements_pay_the_invoices_they_name_on_the_booking_date_once,
     the_operator_confirms_splits_sets_aside_and_ignores_each_audited,
     the_worker_command_imports_a_camt_statement,
+    a_csv_label_naming_the_customer_pays_the_one_invoice_owing_that_amount,
 );
 
 const IBAN: &str = "FR7630006000011234567890189";
@@ -492,4 +493,59 @@ async fn the_worker_command_imports_a_camt_statement(backend: Backend) {
         InvoiceStatus::Paid
     );
     assert_eq!(book_lines(&db).await[0].0, date(2026, 5, 6));
+}
+
+/// A bank's CSV has no payer column: its label names the payer. A credit
+/// with no invoice number whose label names the customer of the one invoice
+/// owing exactly its amount pays it; the same for a customer with two such
+/// invoices waits; an exact amount of another customer's invoice waits.
+async fn a_csv_label_naming_the_customer_pays_the_one_invoice_owing_that_amount(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    save_settings(&db.store).await;
+    let atelier = business(&db.store).await; // « Atelier Dupré SARL »
+    let jean = person(&db.store).await; // « Jean Martin »
+    let on = date(2026, 1, 15);
+    let a = issued(&db.store, atelier.id, 123_456, on).await;
+    let j1 = issued(&db.store, jean.id, 10_000, on).await;
+    let j2 = issued(&db.store, jean.id, 10_000, on).await;
+    let text = "Date;Libellé;Montant\n\
+                03/02/2026;VIR SEPA ATELIER DUPRE PRESTATION JANVIER;1 234,56\n\
+                04/02/2026;VIR SEPA M JEAN MARTIN;100,00\n\
+                05/02/2026;VIR SEPA GARAGE LEROY;1 234,56\n";
+    let path = db.dir.path().join("releve.csv");
+    std::fs::write(&path, text).unwrap();
+    let mut tx = db.store.begin().await.unwrap();
+    let registered = import::register(
+        &mut tx,
+        ImportKind::Payments,
+        "releve.csv",
+        &import::sha256_hex(text.as_bytes()),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let report = import::run(&db.store, registered.id, &path, |_| {}).await.unwrap();
+    assert_eq!((report.imported, report.skipped), (1, 2), "{:?}", report.skips);
+    assert_eq!(
+        invoices::get(&db.store, a.id).await.unwrap().status,
+        InvoiceStatus::Paid
+    );
+    let skips: Vec<(u64, String)> = report.skips.iter().map(|n| (n.line, n.message.clone())).collect();
+    assert_eq!(
+        skips,
+        vec![
+            (
+                3,
+                format!(
+                    "en attente de rapprochement : plusieurs factures du même client dues pour 100,00\u{a0}€ ({}, {}) : laquelle ?",
+                    reference(&j1),
+                    reference(&j2)
+                )
+            ),
+            (
+                4,
+                "en attente de rapprochement : aucune facture due ne correspond (ni numéro, ni montant, ni nom)".into()
+            ),
+        ]
+    );
 }

@@ -146,16 +146,48 @@ pub struct BankEntry {
 impl BankEntry {
     /// What the matcher reads of it.
     pub fn credit(&self) -> Credit<'_> {
-        Credit {
-            amount: self.amount,
-            booked_on: self.booking_date,
-            payer: self.payer_name.as_deref(),
-            text: self.matching_text(),
-        }
+        credit_of(
+            self.source,
+            self.amount,
+            self.booking_date,
+            self.payer_name.as_deref(),
+            &self.remittance,
+        )
     }
+}
 
-    fn matching_text(&self) -> &str {
-        &self.remittance
+/// What the matcher reads of an entry. A bank's CSV has no payer column, but
+/// its label names the payer (`VIR SEPA ATELIER DUPRE PRESTATION MARS`): the
+/// label stands for the payer's name there (every word of the customer's
+/// name in it is a match; a camt.053 names the debtor itself).
+fn credit_of<'a>(
+    source: Source,
+    amount: Money,
+    booked_on: NaiveDate,
+    payer: Option<&'a str>,
+    remittance: &'a str,
+) -> Credit<'a> {
+    Credit {
+        amount,
+        booked_on,
+        payer: payer.or(match source {
+            Source::Csv => Some(remittance),
+            Source::Camt053 => None,
+        }),
+        text: remittance,
+    }
+}
+
+impl NewEntry {
+    /// What the matcher reads of it.
+    pub fn credit(&self) -> Credit<'_> {
+        credit_of(
+            self.source,
+            self.amount,
+            self.booking_date,
+            self.payer_name.as_deref(),
+            &self.remittance,
+        )
     }
 }
 

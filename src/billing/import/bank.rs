@@ -185,12 +185,7 @@ fn decide(import_id: i64, line: u64, s: &StatementLine, bounds: &ReceiptBounds, 
         ));
         return Outcome::Keep(Box::new(entry), None);
     }
-    let credit = matcher::Credit {
-        amount: s.amount,
-        booked_on: s.booking_date,
-        payer: s.payer_name.as_deref(),
-        text: &entry.remittance,
-    };
+    let credit = entry.credit();
     let verdict = matcher::verdict(&credit, &matcher::rank(&credit, open));
     let invoice = match verdict {
         Verdict::Wait(why) => {
