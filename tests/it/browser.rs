@@ -62,9 +62,10 @@ pub(crate) fn run(program: &str, args: &[&str], dir: &Path, env: &[(&str, String
 }
 
 /// The set-up the README gives, from the command line: the seller's identity
-/// (a services business; `extra` adds options to `billing configure`) and
-/// the operator who signs in with [`EMAIL`] and [`PASSWORD`].
-pub(crate) fn set_up(dir: &Path, extra: &[&str]) {
+/// (a services business; `extra` adds options to `billing configure`), the
+/// operator who signs in with [`EMAIL`] and [`PASSWORD`], and an API key of
+/// theirs (returned) for the tests that make their data through the API.
+pub(crate) fn set_up(dir: &Path, extra: &[&str]) -> String {
     let mut configure = vec![
         "billing",
         "configure",
@@ -88,6 +89,14 @@ pub(crate) fn set_up(dir: &Path, extra: &[&str]) {
         &[("COMPTOIR_ADMIN_PASSWORD", PASSWORD.to_string())],
     );
     assert!(created.contains("created"), "{created}");
+    run(
+        WEB,
+        &["admin", "api-key", "create", "--email", EMAIL, "--name", "tests"],
+        dir,
+        &[],
+    )
+    .trim()
+    .to_string()
 }
 
 pub(crate) async fn start_web(dir: &Path, smtp_port: u16) -> WebProcess {

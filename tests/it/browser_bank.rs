@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use crate::browser::{run, set_up, start_web, EMAIL, PASSWORD, PATIENCE, WEB};
+use crate::browser::{set_up, start_web, EMAIL, PASSWORD, PATIENCE};
 use crate::support::camt::{self, document, tx, Entry, Statement, Version};
 use crate::support::smtp::SmtpServer;
 use crate::support::webdriver::{Browser, ChromeDriver};
@@ -96,15 +96,7 @@ async fn the_operator_reconciles_a_camt_statement_in_a_real_browser() {
     let dir = dir.path();
     std::fs::create_dir_all(dir.join("data")).unwrap();
     let smtp = SmtpServer::start().await;
-    set_up(dir, &[]);
-    let key = run(
-        WEB,
-        &["admin", "api-key", "create", "--email", EMAIL, "--name", "banque"],
-        dir,
-        &[],
-    )
-    .trim()
-    .to_string();
+    let key = set_up(dir, &[]);
     let web = start_web(dir, smtp.port).await;
     let base = web.base.clone();
     let atelier = customer(&base, &key, "Atelier Lumière").await;

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use crate::browser::{run, set_up, start_web, EMAIL, PASSWORD, PATIENCE, WEB};
+use crate::browser::{set_up, start_web, EMAIL, PASSWORD, PATIENCE};
 use crate::support::smtp::SmtpServer;
 use crate::support::webdriver::{Browser, ChromeDriver};
 use crate::support::TestDir;
@@ -57,15 +57,7 @@ async fn the_dashboard_shows_the_vat_franchise_alerts_at_80_and_100_percent() {
     let dir = dir.path();
     std::fs::create_dir_all(dir.join("data")).unwrap();
     let smtp = SmtpServer::start().await;
-    set_up(dir, &["--services-category", "bnc"]);
-    let key = run(
-        WEB,
-        &["admin", "api-key", "create", "--email", EMAIL, "--name", "urssaf"],
-        dir,
-        &[],
-    )
-    .trim()
-    .to_string();
+    let key = set_up(dir, &["--services-category", "bnc"]);
     let web = start_web(dir, smtp.port).await;
     let base = web.base.clone();
     let customer = api(
