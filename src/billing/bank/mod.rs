@@ -17,7 +17,7 @@ use crate::billing::actions::payments::{record_manual, ManualPayment, Recorded};
 use crate::billing::payments::PaymentMethod;
 use crate::billing::sql::bank as sql;
 use crate::billing::BillingError;
-use crate::money::{Currency, Money};
+use crate::money::Money;
 use crate::store::{Store, Tx};
 use matcher::{Candidate, Credit, OpenInvoice};
 
@@ -248,6 +248,20 @@ pub async fn payments_of(store: &Store, entry_id: i64) -> Result<Vec<EntryPaymen
     Ok(sql::payments_of(store, entry_id).await?)
 }
 
+/// The latest `limit` entries decided (matched when imported, or by the
+/// operator), latest booking first, each with the payments it became.
+pub async fn decided(store: &Store, limit: i64) -> Result<Vec<(BankEntry, Vec<EntryPayment>)>, BillingError> {
+    let entries = sql::decided(store, limit).await?;
+    let mut payments = sql::payments_of_decided(store, limit).await?;
+    Ok(entries
+        .into_iter()
+        .map(|e| {
+            let mine = payments.remove(&e.id).unwrap_or_default();
+            (e, mine)
+        })
+        .collect())
+}
+
 /// The candidates of each waiting credit, ranked against the invoices open now.
 pub fn candidates(entry: &BankEntry, open: &[OpenInvoice]) -> Vec<Candidate> {
     match entry.kind {
@@ -412,9 +426,4 @@ pub(crate) async fn insert(tx: &mut Tx, new: &NewEntry) -> Result<Option<i64>, B
 
 pub(crate) async fn link_payment(tx: &mut Tx, entry_id: i64, payment_id: i64) -> Result<(), BillingError> {
     Ok(sql::link_payment(tx, entry_id, payment_id).await?)
-}
-
-/// The currency of a statement's amount, when the billing knows it.
-pub fn currency(code: &str) -> Option<Currency> {
-    code.trim().to_ascii_uppercase().parse().ok()
 }

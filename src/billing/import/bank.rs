@@ -286,6 +286,12 @@ async fn apply_chunk(
         let claims = ctx.classify(&mut tx, chunk).await?;
         let mut applied = Vec::new();
         for (p, claim) in chunk.iter().zip(claims) {
+            // A line kept by an earlier import is not matched again. (Skipped
+            // lines, debits and pending entries, are never kept: always new.)
+            if claim != Claim::New {
+                ctx.settle(p.line, claim);
+                continue;
+            }
             let (entry, invoice) = match decide(ctx.import_id, p.line, &p.item, bounds, open) {
                 Outcome::Skip(why) => {
                     ctx.tally.skip(p.line, why);
@@ -293,10 +299,6 @@ async fn apply_chunk(
                 }
                 Outcome::Keep(entry, invoice) => (entry, invoice),
             };
-            if claim != Claim::New {
-                ctx.settle(p.line, claim);
-                continue;
-            }
             let id = match bank::insert(&mut tx, &entry).await {
                 Ok(Some(id)) => id,
                 Ok(None) => {

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use super::bank::{Direction, Read, Statement, StatementLine};
 use super::ImportError;
 use crate::billing::bank::camt::{CamtEntry, CamtReader};
-use crate::billing::bank::{self, Source};
+use crate::billing::bank::Source;
 use crate::billing::payments::PaymentMethod;
-use crate::money::Money;
+use crate::money::{Currency, Money};
 
 pub(super) struct CamtStatement {
     reader: CamtReader,
@@ -32,7 +32,12 @@ fn method(e: &CamtEntry) -> PaymentMethod {
 }
 
 fn line(e: CamtEntry) -> Result<StatementLine, String> {
-    let currency = bank::currency(&e.currency).ok_or_else(|| format!("devise « {} » inconnue", e.currency))?;
+    let currency: Currency = e
+        .currency
+        .trim()
+        .to_ascii_uppercase()
+        .parse()
+        .map_err(|_| format!("devise « {} » inconnue", e.currency))?;
     let amount = Money::from_decimal(e.amount, currency)
         .map_err(|err| format!("montant {} {} : {err}", e.amount, e.currency))?;
     if amount.minor < 0 {

@@ -1,6 +1,8 @@
 //! Bank entries kept from statements, the payments they became, and the
 //! open invoices a credit is matched against.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 
 use crate::billing::bank::matcher::OpenInvoice;
@@ -174,25 +176,66 @@ pub(crate) async fn decide(
     }
 }
 
+/// The latest `limit` entries no longer waiting, latest booking first.
+pub(crate) async fn decided(store: &Store, limit: i64) -> Result<Vec<BankEntry>, StoreError> {
+    read!(
+        fetch_all,
+        store,
+        &format!(
+            "SELECT {COLUMNS} FROM bank_entries WHERE status <> 'waiting'
+             ORDER BY booking_date DESC, id DESC LIMIT $1"
+        ),
+        limit
+    )?
+    .iter()
+    .map(decode)
+    .collect()
+}
+
+const PAYMENTS: &str = "SELECT b.entry_id, p.id, p.invoice_id, i.reference, p.amount_minor, p.currency
+     FROM bank_entry_payments b JOIN payments p ON p.id = b.payment_id
+     LEFT JOIN invoices i ON i.id = p.invoice_id";
+
+fn decode_payment(r: &AnyRow) -> Result<EntryPayment, StoreError> {
+    Ok(EntryPayment {
+        payment_id: r.get("id")?,
+        invoice_id: r.get("invoice_id")?,
+        invoice_reference: r.get("reference")?,
+        amount: money(r, "amount_minor", "currency")?,
+    })
+}
+
+/// The payments of the entries [`decided`] lists, by entry, in one query.
+pub(crate) async fn payments_of_decided(
+    store: &Store,
+    limit: i64,
+) -> Result<HashMap<i64, Vec<EntryPayment>>, StoreError> {
+    let rows = read!(
+        fetch_all,
+        store,
+        &format!(
+            "{PAYMENTS} WHERE b.entry_id IN (SELECT id FROM bank_entries WHERE status <> 'waiting'
+                 ORDER BY booking_date DESC, id DESC LIMIT $1)
+             ORDER BY p.id"
+        ),
+        limit
+    )?;
+    let mut out: HashMap<i64, Vec<EntryPayment>> = HashMap::new();
+    for r in &rows {
+        out.entry(r.get("entry_id")?).or_default().push(decode_payment(r)?);
+    }
+    Ok(out)
+}
+
 pub(crate) async fn payments_of(store: &Store, entry_id: i64) -> Result<Vec<EntryPayment>, StoreError> {
     read!(
         fetch_all,
         store,
-        "SELECT p.id, p.invoice_id, i.reference, p.amount_minor, p.currency
-         FROM bank_entry_payments b JOIN payments p ON p.id = b.payment_id
-         LEFT JOIN invoices i ON i.id = p.invoice_id
-         WHERE b.entry_id = $1 ORDER BY p.id",
+        &format!("{PAYMENTS} WHERE b.entry_id = $1 ORDER BY p.id"),
         entry_id
     )?
     .iter()
-    .map(|r| {
-        Ok(EntryPayment {
-            payment_id: r.get("id")?,
-            invoice_id: r.get("invoice_id")?,
-            invoice_reference: r.get("reference")?,
-            amount: money(r, "amount_minor", "currency")?,
-        })
-    })
+    .map(decode_payment)
     .collect()
 }
 

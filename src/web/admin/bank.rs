@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use super::{Admin, AdminError, Form, Path};
 use crate::billing::bank::matcher::{AmountFit, Candidate, NameFit, OpenInvoice};
 use crate::billing::bank::{self, Allocation, BankEntry, EntryKind, EntryPayment, EntryStatus};
-use crate::billing::import::decode::parse_amount;
 use crate::billing::BillingError;
 use crate::money::Money;
 use crate::web::{Access, Routes};
@@ -128,21 +127,18 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
             entry,
         });
     }
-    let mut decided = Vec::new();
-    for entry in bank::list(store, None, LISTED)
+    let decided: Vec<EntryView> = bank::decided(store, LISTED)
         .await?
         .into_iter()
-        .filter(|e| e.status != EntryStatus::Waiting)
-    {
-        decided.push(EntryView {
+        .map(|(entry, payments)| EntryView {
             reversal: entry.kind == EntryKind::Reversal,
             status: entry.status.label_fr(),
-            payments: bank::payments_of(store, entry.id).await?,
+            payments,
             candidates: Vec::new(),
             split: Vec::new(),
             entry,
-        });
-    }
+        })
+        .collect();
     let references: Vec<&OpenInvoice> = open.iter().collect();
     admin.render(
         "admin/bank.html",
@@ -243,10 +239,7 @@ async fn split(
                 &format!("Refusé : ligne {} : « {reference} » n'est pas une facture due", i + 1),
             ));
         };
-        let parsed = parse_amount(amount)
-            .ok()
-            .and_then(|d| Money::from_decimal(d, entry.amount.currency).ok());
-        let Some(amount) = parsed.filter(|m| m.minor > 0) else {
+        let Some(amount) = Money::parse(amount, entry.amount.currency).ok().filter(|m| m.minor > 0) else {
             return Ok(admin.redirect(
                 BACK,
                 &format!("Refusé : ligne {} : montant « {amount} » illisible", i + 1),

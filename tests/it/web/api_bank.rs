@@ -15,6 +15,7 @@ use crate::support::web::{Answer, TestApp};
 use crate::support::worker::drain_app_ok;
 use crate::support::Backend;
 use crate::web::api_client::ApiClient;
+use crate::web::imports::kept_files;
 use comptoir::billing::import::sha256_hex;
 use comptoir::billing::invoices::{self, InvoiceStatus};
 
@@ -56,20 +57,6 @@ fn accepted(answer: &Answer) -> i64 {
     assert_eq!(body["report_url"], format!("/api/imports/{id}"));
     assert!(body["job_id"].as_i64().is_some(), "{body}");
     id
-}
-
-/// The files in `<data dir>/imports`.
-fn kept_files(app: &TestApp) -> Vec<String> {
-    match std::fs::read_dir(app.ctx.config.data_dir.join("imports")) {
-        Ok(dir) => {
-            let mut names: Vec<String> = dir
-                .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
-                .collect();
-            names.sort();
-            names
-        }
-        Err(_) => Vec::new(),
-    }
 }
 
 fn entry(reference: &str, booking: chrono::NaiveDate, txs: Vec<crate::support::camt::Tx>) -> Entry {

@@ -40,7 +40,7 @@ async fn upload(client: &mut Client, kind: &str, name: &str, bytes: &[u8]) -> i6
 }
 
 /// The files in `<data dir>/imports` (the kept copies and any leftover).
-fn kept_files(app: &TestApp) -> Vec<String> {
+pub(super) fn kept_files(app: &TestApp) -> Vec<String> {
     match std::fs::read_dir(app.ctx.config.data_dir.join("imports")) {
         Ok(dir) => {
             let mut names: Vec<String> = dir
