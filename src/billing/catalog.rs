@@ -34,12 +34,104 @@ impl Nature {
     }
 }
 
+/// The unit a quantity is counted in, printed after it ("2 heures") and
+/// carried in the Factur-X XML as its UN/ECE recommendation 20 code. A line
+/// without one counts pieces (goods) or units of service (services).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Hour,
+    Day,
+    Month,
+    Piece,
+    LumpSum,
+    Kilogram,
+    Kilometre,
+    SquareMetre,
+}
+
+impl Unit {
+    pub const ALL: [Unit; 8] = [
+        Unit::Hour,
+        Unit::Day,
+        Unit::Month,
+        Unit::Piece,
+        Unit::LumpSum,
+        Unit::Kilogram,
+        Unit::Kilometre,
+        Unit::SquareMetre,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Hour => "hour",
+            Unit::Day => "day",
+            Unit::Month => "month",
+            Unit::Piece => "piece",
+            Unit::LumpSum => "lump_sum",
+            Unit::Kilogram => "kilogram",
+            Unit::Kilometre => "kilometre",
+            Unit::SquareMetre => "square_metre",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Unit, BillingError> {
+        Unit::ALL
+            .into_iter()
+            .find(|u| u.as_str() == s)
+            .ok_or_else(|| invalid("unit", format!("unité inconnue « {s} »")))
+    }
+
+    /// UN/ECE recommendation 20 (the code list EN 16931 reads for BT-130).
+    pub fn code(self) -> &'static str {
+        match self {
+            Unit::Hour => "HUR",
+            Unit::Day => "DAY",
+            Unit::Month => "MON",
+            Unit::Piece => "H87",
+            Unit::LumpSum => "LS",
+            Unit::Kilogram => "KGM",
+            Unit::Kilometre => "KMT",
+            Unit::SquareMetre => "MTK",
+        }
+    }
+
+    /// The unit's name in a list ("heure").
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Unit::Hour => "heure",
+            Unit::Day => "jour",
+            Unit::Month => "mois",
+            Unit::Piece => "pièce",
+            Unit::LumpSum => "forfait",
+            Unit::Kilogram => "kg",
+            Unit::Kilometre => "km",
+            Unit::SquareMetre => "m²",
+        }
+    }
+
+    /// The unit after a quantity: "1 heure", "2 heures", "1,5 jour" (the
+    /// plural from 2 on, as French writes it).
+    pub fn after_quantity_fr(self, quantity: rust_decimal::Decimal) -> &'static str {
+        let plural = quantity >= rust_decimal::Decimal::TWO;
+        match (self, plural) {
+            (Unit::Hour, true) => "heures",
+            (Unit::Day, true) => "jours",
+            (Unit::Piece, true) => "pièces",
+            (Unit::LumpSum, true) => "forfaits",
+            (unit, _) => unit.label_fr(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct NewProduct {
     pub sku: String,
     pub name: String,
     pub nature: Nature,
     pub unit_price: Money,
+    #[serde(default)]
+    pub unit: Option<Unit>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -49,7 +141,19 @@ pub struct Product {
     pub name: String,
     pub nature: Nature,
     pub unit_price: Money,
+    pub unit: Option<Unit>,
     pub active: bool,
+}
+
+/// The name and price of a product, checked (its SKU is checked on creation only).
+fn checked_terms(new: NewProduct) -> Result<NewProduct, BillingError> {
+    if new.unit_price.is_negative() {
+        return Err(invalid("unit_price", "must not be negative"));
+    }
+    Ok(NewProduct {
+        name: validate::text("name", &new.name, 200)?,
+        ..new
+    })
 }
 
 pub async fn create(tx: &mut Tx, new: NewProduct) -> Result<Product, BillingError> {
@@ -60,20 +164,23 @@ pub async fn create(tx: &mut Tx, new: NewProduct) -> Result<Product, BillingErro
     {
         return Err(invalid("sku", "letters, digits, '-', '_' and '.' only"));
     }
-    if new.unit_price.is_negative() {
-        return Err(invalid("unit_price", "must not be negative"));
-    }
-    let product = NewProduct {
-        sku,
-        name: validate::text("name", &new.name, 200)?,
-        ..new
-    };
+    let product = checked_terms(NewProduct { sku, ..new })?;
     sql::insert(tx, &product).await.map_err(|e| match e {
         crate::store::StoreError::Conflict(_) => {
             BillingError::Conflict(format!("sku {:?} already exists", product.sku))
         }
         other => other.into(),
     })
+}
+
+/// Changes the name, nature, price or unit of product `new.sku`. Documents
+/// already issued keep what they printed; drafts and contracts read the new
+/// price only when their lines are typed again.
+pub async fn update(tx: &mut Tx, new: NewProduct) -> Result<Product, BillingError> {
+    let product = checked_terms(new)?;
+    sql::update(tx, &product)
+        .await?
+        .ok_or_else(|| BillingError::NotFound(format!("product {:?}", product.sku)))
 }
 
 /// Active products, by SKU.

@@ -96,6 +96,7 @@ pub async fn issue(tx: &mut Tx, invoice_id: i64, request: CreditRequest) -> Resu
                 ),
                 nature,
                 quantity: Decimal::ONE,
+                unit: None,
                 unit_price: amount,
                 total: amount,
             }]
@@ -219,6 +220,7 @@ fn credit_lines(original: &Invoice, already: &[(Nature, i64)], amount: Money, re
                 description: format!("{cites} : {reason}"),
                 nature: by_nature[i].0,
                 quantity: Decimal::ONE,
+                unit: None,
                 unit_price: part,
                 total: part,
             }

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::address::{address_or_text, PostalAddress};
-use super::catalog::Nature;
+use super::catalog::{Nature, Unit};
 use super::customers::Customer;
 use super::error::{at_line, invalid, BillingError};
 use super::ledger::{self, accounts, Posting};
@@ -60,6 +60,9 @@ pub struct NewLine {
     pub description: String,
     pub nature: Nature,
     pub quantity: Decimal,
+    /// None: pieces for goods, units of service for services.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<Unit>,
     pub unit_price: Money,
 }
 
@@ -69,6 +72,7 @@ pub struct InvoiceLine {
     pub description: String,
     pub nature: Nature,
     pub quantity: Decimal,
+    pub unit: Option<Unit>,
     pub unit_price: Money,
     pub total: Money,
 }
@@ -443,6 +447,7 @@ pub(crate) fn priced_lines(lines: &[NewLine], currency: Currency) -> Result<(Vec
             description,
             nature: l.nature,
             quantity: l.quantity.normalize(),
+            unit: l.unit,
             unit_price: l.unit_price,
             total: line_total,
         });
@@ -490,6 +495,25 @@ pub async fn set_details(tx: &mut Tx, id: i64, details: DraftDetails) -> Result<
             "invoice {id} is issued: its details are frozen"
         )));
     }
+    sql::set_details(tx, id, &details).await?;
+    get_in(tx, id).await
+}
+
+/// Rewrites draft `id`: its customer, its lines (any number, numbered from
+/// one again) and its details, checked as at creation; an issued invoice is
+/// frozen. Its currency, contract, order and period stay.
+pub async fn edit_draft(tx: &mut Tx, id: i64, new: NewInvoice) -> Result<Invoice, BillingError> {
+    let draft = lock(tx, id).await?;
+    if draft.status != InvoiceStatus::Draft {
+        return Err(BillingError::Conflict(format!(
+            "la facture {} est émise : elle ne se modifie plus, un avoir la corrige / invoice {id} is issued",
+            draft.reference.as_deref().unwrap_or("?")
+        )));
+    }
+    super::customers::get_in(tx, new.customer_id).await?;
+    let (lines, total) = priced_lines(&new.lines, draft.total.currency)?;
+    let details = new.details().validated(dates::today_in(tx).await?)?;
+    sql::replace_draft_lines(tx, id, new.customer_id, &lines, total).await?;
     sql::set_details(tx, id, &details).await?;
     get_in(tx, id).await
 }
@@ -588,8 +612,19 @@ pub async fn issue(tx: &mut Tx, id: i64, issue_date: NaiveDate) -> Result<Invoic
     .await?;
     let issued = get_in(tx, id).await?;
     post_issue(tx, &issued).await?;
-    tracing::info!(reference, "invoice issued");
+    tracing::debug!(reference, "invoice numbered");
     Ok(issued)
+}
+
+/// Draft `id` as issuing it on `issue_date` would make it (its number, seller
+/// and customer frozen, due date), issued in a transaction that is rolled
+/// back: nothing is kept, no number is taken. What the preview prints and
+/// the confirmation page announces; the same refusals as `issue`.
+pub async fn rehearse_issue(store: &Store, id: i64, issue_date: NaiveDate) -> Result<Invoice, BillingError> {
+    let mut tx = store.begin().await?;
+    let rehearsed = issue(&mut tx, id, issue_date).await;
+    tx.rollback().await?;
+    rehearsed
 }
 
 /// Ledger: an invoice makes the customer owe its total as revenue by nature;

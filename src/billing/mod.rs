@@ -18,6 +18,7 @@ pub mod import;
 pub mod invoices;
 pub mod jobs;
 pub mod ledger;
+pub mod mailing;
 pub mod monthly;
 pub mod orders;
 pub mod payments;

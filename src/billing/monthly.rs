@@ -154,6 +154,7 @@ async fn try_invoice(
                 description,
                 nature: l.nature,
                 quantity: l.quantity,
+                unit: None,
                 unit_price,
             });
         }

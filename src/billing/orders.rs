@@ -154,6 +154,7 @@ pub async fn invoice(tx: &mut Tx, order_id: i64, issue_date: NaiveDate) -> Resul
             description: l.name.clone(),
             nature: l.nature,
             quantity: Decimal::from(l.quantity),
+            unit: None,
             unit_price: l.unit_price,
         })
         .collect();

@@ -162,6 +162,10 @@ pub fn invoice_document(
                 description: l.description.clone(),
                 nature: l.nature.into(),
                 quantity: l.quantity,
+                unit: l.unit.map(|u| doc::LineUnit {
+                    code: u.code(),
+                    printed: u.after_quantity_fr(l.quantity),
+                }),
                 unit_price: l.unit_price,
                 total: l.total,
             })
@@ -214,6 +218,16 @@ async fn printable(store: &Store, id: i64) -> Result<InvoiceDoc, BillingError> {
 pub async fn invoice_pdf(store: &Store, id: i64) -> Result<Vec<u8>, BillingError> {
     let document = printable(store, id).await?;
     doc::invoice_pdf(&document).map_err(document_error)
+}
+
+/// The preview of draft `id`: what issuing it on `on` would print (seller, customer, dates and
+/// terms as they would be frozen), marked as a draft, without number nor Factur-X XML. Refused,
+/// with the reason, when the draft could not be issued as it stands.
+pub async fn draft_preview_pdf(store: &Store, id: i64, on: NaiveDate) -> Result<Vec<u8>, BillingError> {
+    let rehearsed = invoices::rehearse_issue(store, id, on).await?;
+    let mut document = invoice_document(&rehearsed, None, None)?;
+    document.number = String::new();
+    doc::draft_pdf(&document).map_err(document_error)
 }
 
 /// The CII XML (Factur-X, profile EN 16931) of issued invoice or credit note `id`: what its

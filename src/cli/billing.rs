@@ -412,6 +412,7 @@ async fn product(store: &Store, command: ProductCommand) -> Result<(), BillingEr
                     name,
                     nature: Nature::parse(&nature)?,
                     unit_price,
+                    unit: None,
                 },
             )
             .await?;

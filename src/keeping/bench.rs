@@ -124,6 +124,7 @@ async fn a_year_of_business(store: &Store, n: usize) -> Result<i32, BillingError
                     description: format!("Prestation de conseil n° {}", i + 1),
                     nature: Nature::Services,
                     quantity: Decimal::ONE,
+                    unit: None,
                     unit_price: amount,
                 }],
             ),

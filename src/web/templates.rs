@@ -25,6 +25,7 @@ pub(super) fn environment() -> Result<Environment<'static>, Error> {
         env.add_template(name, source)?;
     }
     env.add_filter("money", money);
+    env.add_filter("money_number", money_number);
     env.add_filter("dt", datetime);
     env.add_filter("date", date);
     env.add_filter("pretty_json", pretty_json);
@@ -34,6 +35,15 @@ pub(super) fn environment() -> Result<Environment<'static>, Error> {
 /// `{{ amount|money }}` for a serialized `Money` (`{minor, currency}`), or
 /// `{{ minor|money("EUR") }}`: `1 234,56 €`.
 fn money(value: Value, currency: Option<String>) -> Result<String, Error> {
+    Ok(money_of(value, currency)?.format_fr())
+}
+
+/// `{{ amount|money_number }}`: the number alone as it is typed in a form, `1234,56`.
+fn money_number(value: Value, currency: Option<String>) -> Result<String, Error> {
+    Ok(money_of(value, currency)?.format_number_fr(false))
+}
+
+fn money_of(value: Value, currency: Option<String>) -> Result<Money, Error> {
     let bad = |what: &str| Error::new(ErrorKind::InvalidOperation, format!("money: {what}"));
     let (minor, code) = match currency {
         Some(code) => (value, code),
@@ -48,7 +58,7 @@ fn money(value: Value, currency: Option<String>) -> Result<String, Error> {
     };
     let minor = i64::try_from(minor).map_err(|_| bad("amount is not an integer"))?;
     let currency: Currency = code.parse().map_err(|_| bad("unknown currency"))?;
-    Ok(Money::new(minor, currency).format_fr())
+    Ok(Money::new(minor, currency))
 }
 
 fn parse_time(value: &Value) -> Option<DateTime<Utc>> {

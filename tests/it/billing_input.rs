@@ -176,6 +176,7 @@ async fn every_text_field_refuses_control_characters(backend: Backend) {
                 name: product,
                 nature: Nature::Goods,
                 unit_price: eur(1_990),
+                unit: None,
             };
             refused(&db, &format!("product {field} with {name}"), field, move |tx| {
                 Box::pin(async move { catalog::create(tx, new).await.map(drop) })

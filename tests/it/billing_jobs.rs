@@ -156,6 +156,7 @@ async fn unpaid_order_expires_and_paid_order_stays(backend: Backend) {
             name: "Mug".into(),
             nature: Nature::Goods,
             unit_price: eur(1_200),
+            unit: None,
         },
     )
     .await

@@ -732,6 +732,7 @@ async fn run_sequence(backend: Backend, seed: u64) -> BTreeMap<&'static str, usi
             name: "Prestation 0,07".into(),
             nature: Nature::Services,
             unit_price: eur(7),
+            unit: None,
         },
     )
     .await

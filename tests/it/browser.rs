@@ -180,16 +180,75 @@ async fn an_operators_day_in_a_real_browser() {
     b.fill("#customer-form [name=siren]", "552100554").await;
     b.click("#create-customer").await;
 
-    // An invoice for it, issued.
+    // A product in the catalogue.
+    b.goto(&url("/admin/catalog")).await;
+    b.fill("#product-form [name=sku]", "TIRAGE-3040").await;
+    b.fill("#product-form [name=name]", "Tirage d'art 30×40").await;
+    b.select("#product-form [name=nature]", "goods").await;
+    b.select("#product-form [name=unit]", "piece").await;
+    b.fill("#product-form [name=unit_price]", "45,00").await;
+    b.click("#create-product").await;
+    b.wait_for("#products tr[data-sku=TIRAGE-3040]", PATIENCE).await;
+
+    // An invoice for the customer: a line typed, a product picked, the total
+    // following both; saved as a draft, edited, previewed, then issued after
+    // its confirmation page.
+    b.goto(&url("/admin/customers")).await;
+    b.click("#customers a").await;
     b.click("#new-invoice").await;
     b.fill("#invoice-form [name=description_1]", "Atelier photo, demi-journée")
         .await;
     b.select("#invoice-form [name=nature_1]", "services").await;
     b.fill("#invoice-form [name=quantity_1]", "2").await;
+    b.select("#invoice-form [name=unit_1]", "day").await;
     b.fill("#invoice-form [name=unit_price_1]", "150,00").await;
-    b.click("#create-invoice").await;
+    b.wait_text("#running-total", "300,00", PATIENCE).await;
+    b.select("#invoice-form [name=product_2]", "TIRAGE-3040").await;
+    b.wait_text("#running-total", "345,00", PATIENCE).await;
+    b.shot("invoice-draft").await;
+    b.click("#save-draft").await;
+    b.wait_text("#invoice-total", "345,00", PATIENCE).await;
+    assert!(b
+        .text(&b.find("#invoice-lines").await)
+        .await
+        .contains("Tirage d'art 30×40"));
+    b.click("#edit-draft").await;
+    b.select("#invoice-form [name=product_2]", "").await;
+    b.fill("#invoice-form [name=description_2]", "").await;
+    b.fill("#invoice-form [name=quantity_2]", "").await;
+    b.fill("#invoice-form [name=unit_price_2]", "").await;
+    b.wait_text("#running-total", "300,00", PATIENCE).await;
+    b.click("#save-draft").await;
+    b.wait_text("#invoice-total", "300,00", PATIENCE).await;
+    b.find("#preview-draft").await;
+    // The draft's pages on a phone: nothing scrolls sideways.
+    b.set_size(390, 844).await;
+    let draft_page = b.current_url().await;
+    for (name, path) in [
+        ("draft page", draft_page.clone()),
+        ("draft form", format!("{draft_page}/edit")),
+        ("confirmation", format!("{draft_page}/issue")),
+        ("catalogue", url("/admin/catalog")),
+    ] {
+        b.goto(&path).await;
+        b.find("main h1").await;
+        b.assert_fits_width(name).await;
+        if name == "draft form" {
+            b.shot("invoice-draft-phone").await;
+        }
+    }
+    b.set_size(1366, 900).await;
+    b.goto(&draft_page).await;
     b.click("#issue-invoice").await;
+    let announced = b.wait_text("#next-reference", "F", PATIENCE).await;
+    b.shot("invoice-confirm").await;
+    b.click("#confirm-issue").await;
     let reference = b.wait_text("#invoice-reference", "F", PATIENCE).await;
+    assert_eq!(
+        announced.trim(),
+        reference.trim(),
+        "the number announced is the one taken"
+    );
     let reference = reference.trim().to_string();
     let invoice_page = b.current_url().await;
     assert!(

@@ -85,6 +85,7 @@ fn doc_line(description: &str, quantity: Decimal, unit: i64) -> DocLine {
         description: description.to_string(),
         nature: Nature::Services,
         quantity,
+        unit: None,
         unit_price,
         total,
     }

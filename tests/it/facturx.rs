@@ -113,6 +113,7 @@ fn line(description: &str, nature: Nature, quantity: Decimal, unit: i64) -> DocL
         description: description.to_string(),
         nature,
         quantity,
+        unit: None,
         unit_price,
         total: unit_price.times(quantity).expect("line total"),
     }

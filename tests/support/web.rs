@@ -38,6 +38,17 @@ impl TestApp {
         TestApp::serve(db, ctx).await
     }
 
+    /// The app with its e-mails sent to `smtp`, a real SMTP server.
+    pub async fn spawn_with_smtp(backend: Backend, smtp: &super::smtp::SmtpServer) -> TestApp {
+        let db = TestDb::new(backend).await;
+        let mut ctx = app_context(&db, |_| None);
+        let config = comptoir::mail::MailConfig::smtp(None, "127.0.0.1", smtp.port, comptoir::mail::SmtpTls::None)
+            .with_from("Comptoir <comptoir@example.fr>")
+            .expect("mail config");
+        ctx.mailer = comptoir::mail::Mailer::new(config).expect("mailer");
+        TestApp::serve(db, ctx).await
+    }
+
     pub async fn serve(db: TestDb, ctx: AppContext) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
@@ -149,6 +160,11 @@ impl TestApp {
             .env("RUST_LOG", "warn")
             .env_remove("COMPTOIR_ADMIN_PASSWORD");
         command
+    }
+
+    /// The database's today (what the app dates things with).
+    pub async fn today(&self) -> chrono::NaiveDate {
+        self.db.store.now().await.expect("now").date_naive()
     }
 
     /// Runs every due job with the product's registry, then returns.

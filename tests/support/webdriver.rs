@@ -138,6 +138,44 @@ impl Browser {
         self.client.goto(url).await.expect("navigate");
     }
 
+    /// Resizes the window: 390 × 844 is a phone held upright.
+    pub async fn set_size(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resize the window");
+    }
+
+    /// Fails when the page is wider than the window (it would scroll sideways),
+    /// naming the widest element that sticks out.
+    pub async fn assert_fits_width(&self, page: &str) {
+        let found = self
+            .client
+            .execute(
+                "const w = document.documentElement.clientWidth;
+                 const wide = document.documentElement.scrollWidth;
+                 let worst = null;
+                 for (const e of document.querySelectorAll('body *')) {
+                   const r = e.getBoundingClientRect();
+                   if (r.right > w + 1 && (!worst || r.right > worst[1])) {
+                     worst = [e.tagName + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''), r.right];
+                   }
+                 }
+                 return [w, wide, worst ? worst[0] : null];",
+                vec![],
+            )
+            .await
+            .expect("measure the page");
+        let (width, scroll) = (found[0].as_f64().unwrap_or(0.0), found[1].as_f64().unwrap_or(0.0));
+        if scroll > width {
+            self.fail(&format!(
+                "{page} is {scroll} px wide in a {width} px window (widest: {})",
+                found[2]
+            ))
+            .await;
+        }
+    }
+
     pub async fn current_url(&self) -> String {
         self.client.current_url().await.expect("url").to_string()
     }

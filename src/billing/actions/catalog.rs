@@ -1,5 +1,5 @@
-//! The catalogue: creating a product and taking one off sale, each with its
-//! audit entry. A retired product stays in the catalogue (orders and
+//! The catalogue: creating a product, changing its terms and taking one off
+//! sale, each with its audit entry. A retired product stays in the catalogue (orders and
 //! invoices name it) but is no longer for sale.
 
 use serde_json::json;
@@ -9,15 +9,33 @@ use crate::billing::catalog::{self, NewProduct, Product};
 use crate::billing::BillingError;
 use crate::store::Tx;
 
+/// What the audit log keeps of a product.
+fn terms(p: &Product) -> serde_json::Value {
+    json!({
+        "sku": p.sku,
+        "name": p.name,
+        "nature": p.nature.as_str(),
+        "unit_price_minor": p.unit_price.minor,
+        "currency": p.unit_price.currency,
+        "unit": p.unit,
+    })
+}
+
 pub async fn create(tx: &mut Tx, by: &Actor, new: NewProduct) -> Result<Product, BillingError> {
     let product = catalog::create(tx, new).await?;
-    let entry = Record::new("product.create", format!("product:{}", product.sku)).details(json!({
-        "sku": product.sku,
-        "name": product.name,
-        "nature": product.nature.as_str(),
-        "unit_price_minor": product.unit_price.minor,
-        "currency": product.unit_price.currency,
-    }));
+    let entry = Record::new("product.create", format!("product:{}", product.sku)).details(terms(&product));
+    audit::record_in(tx, by, entry).await?;
+    Ok(product)
+}
+
+/// Changes product `new.sku`'s name, nature, price or unit; the entry keeps
+/// what it was before.
+pub async fn update(tx: &mut Tx, by: &Actor, new: NewProduct) -> Result<Product, BillingError> {
+    let before = catalog::by_sku(tx, &new.sku).await?;
+    let product = catalog::update(tx, new).await?;
+    let mut details = terms(&product);
+    details["before"] = terms(&before);
+    let entry = Record::new("product.update", format!("product:{}", product.sku)).details(details);
     audit::record_in(tx, by, entry).await?;
     Ok(product)
 }

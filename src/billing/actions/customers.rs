@@ -4,6 +4,7 @@ use serde_json::json;
 
 use crate::audit::{self, Actor, Record};
 use crate::billing::customers::{self, Customer, NewCustomer};
+use crate::billing::mailing::{self, EmailChoices};
 use crate::billing::BillingError;
 use crate::store::Tx;
 
@@ -26,6 +27,17 @@ pub async fn update(tx: &mut Tx, by: &Actor, id: i64, changes: NewCustomer) -> R
     }));
     audit::record_in(tx, by, entry).await?;
     Ok(after)
+}
+
+/// Remembers what customer `id` receives by e-mail; the entry keeps the
+/// choices before and after.
+pub async fn set_email_choices(tx: &mut Tx, by: &Actor, id: i64, choices: EmailChoices) -> Result<(), BillingError> {
+    let before = mailing::get_in(tx, id).await?;
+    mailing::set(tx, id, choices).await?;
+    let entry = Record::new("customer.mailing", format!("customer:{id}"))
+        .details(json!({ "before": before, "after": choices }));
+    audit::record_in(tx, by, entry).await?;
+    Ok(())
 }
 
 fn details(c: &Customer) -> serde_json::Value {

@@ -81,7 +81,7 @@ pub fn invoice_cii_xml(doc: &InvoiceDoc) -> Result<Vec<u8>, DocumentError> {
         x.open("ram:SpecifiedLineTradeDelivery");
         x.leaf_with(
             "ram:BilledQuantity",
-            &[("unitCode", unit_code(line.nature))],
+            &[("unitCode", line.unit.map_or(unit_code(line.nature), |u| u.code))],
             &quantity(billed)?,
         );
         x.close("ram:SpecifiedLineTradeDelivery");
@@ -382,7 +382,8 @@ fn vat_exemption_code(regime: VatRegime) -> &'static str {
     }
 }
 
-/// UN/ECE rec. 20: H87 (piece) for goods, C62 (one, a unit of service) for services.
+/// A line without a unit, UN/ECE rec. 20: H87 (piece) for goods, C62 (one, a unit of service)
+/// for services.
 fn unit_code(nature: Nature) -> &'static str {
     match nature {
         Nature::Goods => "H87",

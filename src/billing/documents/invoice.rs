@@ -52,6 +52,22 @@ pub fn invoice_pdf(doc: &InvoiceDoc) -> Result<Vec<u8>, DocumentError> {
     }
 }
 
+/// The preview of a draft, laid out as its invoice will be but marked "Brouillon", with no number
+/// and no Factur-X XML: it is not an invoice and must not be taken for one. `doc.number` is not
+/// printed.
+pub fn draft_pdf(doc: &InvoiceDoc) -> Result<Vec<u8>, DocumentError> {
+    let title = t("draft.title").to_string();
+    let mut writer = Writer::new(&title, Orientation::Portrait)?;
+    writer.set_running_head(Some(fill("document.continued", &[("title", &title)])));
+    parties(&mut writer, doc);
+    heading(&mut writer, doc, &title);
+    writer.paragraph(Style::bold(9.5), t("draft.warning"));
+    writer.gap(8.0);
+    lines(&mut writer, doc);
+    closing(&mut writer, doc);
+    writer.finish_document(&identity(&doc.seller))?.save()
+}
+
 /// A document issued before migration 0008 was checked by the rules of its day: what it
 /// printed is reprinted, not judged again.
 fn check_legacy_mentions(doc: &InvoiceDoc) -> Result<(), DocumentError> {
@@ -334,7 +350,10 @@ fn lines(writer: &mut Writer, doc: &InvoiceDoc) {
         let cells = [
             line.description.clone(),
             line.nature.short_label().to_string(),
-            quantity_fr(line.quantity),
+            match line.unit {
+                Some(unit) => format!("{} {}", quantity_fr(line.quantity), unit.printed),
+                None => quantity_fr(line.quantity),
+            },
             line.unit_price.format_fr(),
             line.total.format_fr(),
         ];

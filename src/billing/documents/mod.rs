@@ -35,7 +35,7 @@ use crate::money::Money;
 
 pub use self::cii::invoice_cii_xml;
 pub use self::csv::{book_seal_csv, files_message, revenue_book_csv, revenue_totals_csv, table_csv, Cell};
-pub use self::invoice::invoice_pdf;
+pub use self::invoice::{draft_pdf, invoice_pdf};
 pub use self::revenue_book::revenue_book_pdf;
 pub use self::totals::{revenue_totals, Period, PeriodTotals, RevenueTotals};
 
@@ -104,8 +104,18 @@ pub struct DocLine {
     pub description: String,
     pub nature: Nature,
     pub quantity: Decimal,
+    /// None: pieces for goods, units of service for services, nothing printed after the quantity.
+    pub unit: Option<LineUnit>,
     pub unit_price: Money,
     pub total: Money,
+}
+
+/// What a line's quantity counts: its UN/ECE recommendation 20 code (BT-130) and the word
+/// printed after the quantity ("heures").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineUnit {
+    pub code: &'static str,
+    pub printed: &'static str,
 }
 
 /// The date of the sale or of the service (C. com. L441-9), or the period of a service.

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::billing::emails::{self, EmailError};
+use crate::billing::invoices::{self, InvoiceKind};
+use crate::billing::mailing::{self, Mail};
 use crate::billing::BillingError;
 use crate::context::AppContext;
 use crate::jobs::{enqueue, EnqueueOptions, Job, JobContext, JobError, JobKind, JobResult, KindOptions, Outcome};
@@ -30,11 +32,47 @@ fn mail_options() -> KindOptions {
 
 /// An issued document is e-mailed: the job that sends invoice or credit note
 /// `invoice_id` with its PDF, enqueued in `tx` with the fact that issues it
-/// (once per document: a second call returns the same job). Returns the
-/// job's id. The one place that says it.
-pub async fn send_later(tx: &mut Tx, invoice_id: i64) -> Result<i64, BillingError> {
+/// (once per document: a second call returns the same job), unless its
+/// customer chose not to receive that kind of document by e-mail. Returns
+/// the job's id, if any. The one place that says it.
+pub async fn send_later(tx: &mut Tx, invoice_id: i64) -> Result<Option<i64>, BillingError> {
+    let document = invoices::get_in(tx, invoice_id).await?;
+    let mail = match document.kind {
+        InvoiceKind::Invoice => Mail::Invoice,
+        InvoiceKind::CreditNote => Mail::CreditNote,
+    };
+    if !mailing::wanted(tx, document.customer_id, mail).await? {
+        tracing::info!(invoice_id, ?mail, "not e-mailed: the customer's choice");
+        return Ok(None);
+    }
+    Ok(Some(enqueue_once(tx, invoice_id).await?))
+}
+
+/// The invoice of a SEPA debit is its pre-notification (the amount and date
+/// told beforehand, as the SEPA rulebook requires): it is e-mailed whatever
+/// the customer chose for other invoices.
+pub async fn send_as_prenotification(tx: &mut Tx, invoice_id: i64) -> Result<i64, BillingError> {
+    enqueue_once(tx, invoice_id).await
+}
+
+async fn enqueue_once(tx: &mut Tx, invoice_id: i64) -> Result<i64, BillingError> {
     let once = EnqueueOptions::new().unique_key(format!("invoice-email:{invoice_id}"));
     Ok(enqueue(tx, &SendInvoiceEmail { invoice_id }, once).await?.id())
+}
+
+/// A completed payment is acknowledged: the job that e-mails payment
+/// `payment_id`'s receipt to customer `customer_id`, unless they chose not
+/// to receive receipts by e-mail.
+pub async fn send_receipt_later(tx: &mut Tx, payment_id: i64, customer_id: i64) -> Result<Option<i64>, BillingError> {
+    if !mailing::wanted(tx, customer_id, Mail::Receipt).await? {
+        tracing::info!(payment_id, "receipt not e-mailed: the customer's choice");
+        return Ok(None);
+    }
+    Ok(Some(
+        enqueue(tx, &SendReceipt { payment_id }, EnqueueOptions::new())
+            .await?
+            .id(),
+    ))
 }
 
 /// The operator sends a document again: a new job, so a new e-mail.

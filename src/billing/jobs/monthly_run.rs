@@ -105,7 +105,7 @@ impl Job<AppContext> for InvoiceContract {
 /// delay, each under a unique key: enqueued once however often this runs.
 async fn follow_ups(store: &crate::store::Store, invoice_id: i64) -> Result<(), BillingError> {
     let mut tx = store.begin().await?;
-    super::emails::send_later(&mut tx, invoice_id).await?;
+    super::emails::send_as_prenotification(&mut tx, invoice_id).await?;
     let delay = std::time::Duration::from_secs(86_400 * super::sepa::prenotification_days());
     crate::jobs::enqueue(
         &mut tx,

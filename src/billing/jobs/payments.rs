@@ -12,7 +12,6 @@ pub use steps::{capture, charge, ChargeOptions, Step, StepError};
 use chrono::{Duration as Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::emails::SendReceipt;
 use crate::billing::payments::{self, Completion, Payment, PaymentStatus};
 use crate::billing::refunds::{self, Refund, RefundStatus};
 use crate::billing::BillingError;
@@ -55,7 +54,7 @@ async fn after_completion(tx: &mut Tx, before: &Payment, after: &Payment) -> Res
             super::emails::send_later(tx, invoice_id).await?;
         }
     }
-    enqueue(tx, &SendReceipt { payment_id: after.id }, EnqueueOptions::new()).await?;
+    super::emails::send_receipt_later(tx, after.id, after.customer_id).await?;
     Ok(())
 }
 

@@ -17,7 +17,7 @@ const COLUMNS: &str = "id, kind, status, series, number, reference, customer_id,
     currency, total_minor, paid_minor, credited_minor, issue_date, due_date, credited_invoice_id, reason,
     snapshot, sent_at, payment_terms_days, service_date, service_period_start, service_period_end, purchase_order,
     delivery_address";
-const LINE_COLUMNS: &str = "position, description, nature, quantity, unit_price_minor, total_minor";
+const LINE_COLUMNS: &str = "position, description, nature, quantity, unit, unit_price_minor, total_minor";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} {value:?}"))
@@ -75,6 +75,7 @@ fn decode_line(r: &AnyRow, currency: crate::money::Currency) -> Result<InvoiceLi
         description: r.get("description")?,
         nature: Nature::parse(&nature).map_err(|_| corrupt("nature", &nature))?,
         quantity: Decimal::from_str(&quantity).map_err(|_| corrupt("quantity", &quantity))?,
+        unit: super::catalog::unit(r, "unit")?,
         unit_price: Money::new(r.get("unit_price_minor")?, currency),
         total: Money::new(r.get("total_minor")?, currency),
     })
@@ -129,18 +130,43 @@ pub(crate) async fn insert_lines(tx: &mut Tx, invoice_id: i64, lines: &[InvoiceL
         sql!(
             execute,
             tx,
-            "INSERT INTO invoice_lines (invoice_id, position, description, nature, quantity, unit_price_minor,
-                 total_minor) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO invoice_lines (invoice_id, position, description, nature, quantity, unit,
+                 unit_price_minor, total_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             invoice_id,
             l.position,
             &l.description,
             l.nature.as_str(),
             l.quantity.to_string(),
+            l.unit.map(crate::billing::catalog::Unit::as_str),
             l.unit_price.minor,
             l.total.minor
         )?;
     }
     Ok(())
+}
+
+/// Replaces the lines, customer and total of draft `id` (the database
+/// refuses it once issued).
+pub(crate) async fn replace_draft_lines(
+    tx: &mut Tx,
+    id: i64,
+    customer_id: i64,
+    lines: &[InvoiceLine],
+    total: Money,
+) -> Result<(), StoreError> {
+    let n = sql!(
+        execute,
+        tx,
+        "UPDATE invoices SET customer_id = $1, total_minor = $2 WHERE id = $3 AND status = 'draft'",
+        customer_id,
+        total.minor,
+        id
+    )?;
+    if n != 1 {
+        return Err(StoreError::Conflict(format!("invoice {id} is no longer a draft")));
+    }
+    sql!(execute, tx, "DELETE FROM invoice_lines WHERE invoice_id = $1", id)?;
+    insert_lines(tx, id, lines).await
 }
 
 pub(crate) async fn delete_draft(tx: &mut Tx, id: i64) -> Result<(), StoreError> {

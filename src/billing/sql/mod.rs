@@ -12,6 +12,7 @@ pub(crate) mod documents;
 pub(crate) mod imports;
 pub(crate) mod invoices;
 pub(crate) mod ledger;
+pub(crate) mod mailing;
 pub(crate) mod orders;
 pub(crate) mod payments;
 pub(crate) mod provider_events;

@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::AdminError;
-use crate::billing::catalog::Nature;
+use crate::billing::catalog::{Nature, Product, Unit};
 use crate::billing::customers::{self, Customer};
 use crate::billing::BillingError;
 use crate::input;
@@ -142,13 +142,16 @@ pub fn refusal(e: BillingError, fields: &[&str], errors: &mut FieldErrors) -> Re
 }
 
 /// One line row of a form (`description_3`, `nature_3`, `quantity_3`,
-/// `unit_price_3`), as typed.
+/// `unit_3`, `unit_price_3`, and `product_3` picked from the catalogue), as
+/// typed.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct LineInput {
     pub n: usize,
+    pub product: String,
     pub description: String,
     pub nature: String,
     pub quantity: String,
+    pub unit: String,
     pub unit_price: String,
 }
 
@@ -158,18 +161,59 @@ impl LineInput {
     }
 }
 
-/// Rows `1..=rows` of a form read as a map.
+/// The most line rows a form reads: far beyond any hand-typed invoice, and a
+/// bound on what a posted form can make the server allocate.
+pub const MAX_LINE_ROWS: usize = 200;
+
+/// The line rows of a form read as a map: at least `rows`, and as many as
+/// the form numbered (a row added on the page, with or without script).
 pub fn line_inputs(form: &HashMap<String, String>, rows: usize) -> Vec<LineInput> {
+    let numbered = form
+        .keys()
+        .filter_map(|k| {
+            let (name, n) = k.rsplit_once('_')?;
+            ["product", "description", "nature", "quantity", "unit", "unit_price"]
+                .contains(&name)
+                .then(|| n.parse::<usize>().ok())
+                .flatten()
+        })
+        .max()
+        .unwrap_or(0);
     let get = |name: &str, n: usize| form.get(&format!("{name}_{n}")).cloned().unwrap_or_default();
-    (1..=rows)
+    (1..=rows.max(numbered).min(MAX_LINE_ROWS))
         .map(|n| LineInput {
             n,
+            product: get("product", n),
             description: get("description", n),
             nature: get("nature", n),
             quantity: get("quantity", n),
+            unit: get("unit", n),
             unit_price: get("unit_price", n),
         })
         .collect()
+}
+
+/// Rows with a product picked from the catalogue and its fields left blank
+/// take them from the product (what the page's script does as the product
+/// is picked, for a browser without it). An unknown product is an error by
+/// its row.
+pub fn apply_products(rows: &mut [LineInput], products: &[Product], errors: &mut FieldErrors) {
+    for row in rows.iter_mut().filter(|r| !r.product.trim().is_empty()) {
+        let Some(p) = products.iter().find(|p| p.sku == row.product.trim()) else {
+            errors.add(format!("product_{}", row.n), "produit inconnu ou retiré de la vente");
+            continue;
+        };
+        if row.description.trim().is_empty() {
+            row.description = p.name.clone();
+            row.nature = p.nature.as_str().to_string();
+        }
+        if row.unit_price.trim().is_empty() {
+            row.unit_price = p.unit_price.format_number_fr(false);
+        }
+        if row.unit.trim().is_empty() {
+            row.unit = p.unit.map(Unit::as_str).unwrap_or_default().to_string();
+        }
+    }
 }
 
 /// A line checked: what invoice and operation lines are made of.
@@ -178,6 +222,7 @@ pub struct ParsedLine {
     pub description: String,
     pub nature: Nature,
     pub quantity: Decimal,
+    pub unit: Option<Unit>,
     pub unit_price: Money,
 }
 
@@ -220,14 +265,25 @@ pub fn parse_lines(rows: &[LineInput], currency: Currency, errors: &mut FieldErr
                 }
             },
         };
+        let unit = match row.unit.trim() {
+            "" => Some(None),
+            u => match Unit::parse(u) {
+                Ok(u) => Some(Some(u)),
+                Err(_) => {
+                    errors.add(format!("unit_{n}"), "unité inconnue : choisissez-en une de la liste");
+                    None
+                }
+            },
+        };
         let unit_price = amount_allowing_zero(errors, &format!("unit_price_{n}"), &row.unit_price, currency);
-        if let (false, Some(nature), Some(quantity), Some(unit_price)) =
-            (description.is_empty(), nature, quantity, unit_price)
+        if let (false, Some(nature), Some(quantity), Some(unit), Some(unit_price)) =
+            (description.is_empty(), nature, quantity, unit, unit_price)
         {
             out.push(ParsedLine {
                 description,
                 nature,
                 quantity,
+                unit,
                 unit_price,
             });
         }
@@ -275,6 +331,15 @@ pub async fn customer_choices(store: &Store, selected: Option<i64>) -> Result<Ve
         }
     }
     Ok(list)
+}
+
+/// The seller's currency: euros until the settings say otherwise.
+pub async fn seller_currency(store: &Store) -> Result<Currency, AdminError> {
+    match crate::billing::settings::load(store).await {
+        Ok(s) => Ok(s.currency),
+        Err(BillingError::NoSettings) => Ok(Currency::EUR),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// How many customers a select offers.

@@ -1,20 +1,22 @@
 //! `/admin/catalog`: the catalogue — what can be sold and at what price.
 //! Lists every product (for sale and retired), creates one (référence,
-//! libellé, nature, prix unitaire typed in euros with a comma) and retires
-//! one (it stays listed: invoices and orders name it). A refused field shows
-//! the form again (422) with its French message beside it and nothing is
-//! stored; both actions are audited (`billing::actions::catalog`).
+//! libellé, nature, unité, prix unitaire typed in euros with a comma),
+//! edits one (all but its référence) and retires one (it stays listed:
+//! invoices and orders name it). A refused field shows the form again (422)
+//! with its French message beside it and nothing is stored; every action is
+//! audited (`billing::actions::catalog`). The invoice form picks its lines
+//! from the products for sale.
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use super::billing_input::{self, FieldErrors};
+use super::billing_input::{self, seller_currency, FieldErrors};
 use super::{Admin, AdminError, Form, Path};
 use crate::billing::actions::catalog as actions;
-use crate::billing::catalog::{self, Nature, NewProduct};
-use crate::billing::{settings, BillingError};
+use crate::billing::catalog::{self, Nature, NewProduct, Product, Unit};
+use crate::billing::BillingError;
 use crate::money::Currency;
 use crate::web::{Access, Routes};
 
@@ -24,6 +26,8 @@ pub(super) fn routes() -> Routes {
     Routes::new()
         .get("/admin/catalog", Access::Operator, list)
         .post("/admin/catalog", Access::Operator, create)
+        .get("/admin/catalog/{sku}/edit", Access::Operator, edit_form)
+        .post("/admin/catalog/{sku}/edit", Access::Operator, save)
         .post("/admin/catalog/{sku}/retire", Access::Operator, retire)
 }
 
@@ -37,15 +41,20 @@ struct ProductForm {
     #[serde(default)]
     nature: String,
     #[serde(default)]
+    unit: String,
+    #[serde(default)]
     unit_price: String,
 }
 
-/// The seller's currency (euros until the settings say otherwise).
-async fn currency(admin: &Admin) -> Result<Currency, AdminError> {
-    match settings::load(&admin.state.store).await {
-        Ok(s) => Ok(s.currency),
-        Err(BillingError::NoSettings) => Ok(Currency::EUR),
-        Err(e) => Err(e.into()),
+impl ProductForm {
+    fn of(p: &Product) -> ProductForm {
+        ProductForm {
+            sku: p.sku.clone(),
+            name: p.name.clone(),
+            nature: p.nature.as_str().to_string(),
+            unit: p.unit.map(Unit::as_str).unwrap_or_default().to_string(),
+            unit_price: p.unit_price.format_number_fr(false),
+        }
     }
 }
 
@@ -56,7 +65,20 @@ async fn page(
     errors: &FieldErrors,
     error: Option<String>,
 ) -> Result<Response, AdminError> {
+    page_editing(admin, status, None, form, errors, error).await
+}
+
+/// The catalogue with its form: a new product, or product `editing`.
+async fn page_editing(
+    admin: &Admin,
+    status: StatusCode,
+    editing: Option<&str>,
+    form: &ProductForm,
+    errors: &FieldErrors,
+    error: Option<String>,
+) -> Result<Response, AdminError> {
     let products = catalog::list_all(&admin.state.store).await?;
+    let units: Vec<(&str, &str)> = Unit::ALL.iter().map(|u| (u.as_str(), u.label_fr())).collect();
     admin.render_status(
         status,
         "admin/catalog/list.html",
@@ -66,7 +88,9 @@ async fn page(
             form => form,
             errors => errors,
             error => error,
-            currency => currency(admin).await?.code(),
+            editing => editing,
+            units => units,
+            currency => seller_currency(&admin.state.store).await?.code(),
         },
     )
 }
@@ -112,20 +136,31 @@ fn check(form: &ProductForm, currency: Currency, errors: &mut FieldErrors) -> Op
             None
         }
     };
+    let unit = match form.unit.trim() {
+        "" => Some(None),
+        u => match Unit::parse(u) {
+            Ok(u) => Some(Some(u)),
+            Err(_) => {
+                errors.add("unit", "Choisissez une unité de la liste.");
+                None
+            }
+        },
+    };
     let unit_price = billing_input::amount(errors, "unit_price", &form.unit_price, currency);
-    match (nature, unit_price, errors.is_empty()) {
-        (Some(nature), Some(unit_price), true) => Some(NewProduct {
+    match (nature, unit, unit_price, errors.is_empty()) {
+        (Some(nature), Some(unit), Some(unit_price), true) => Some(NewProduct {
             sku: sku.to_string(),
             name: name.to_string(),
             nature,
             unit_price,
+            unit,
         }),
         _ => None,
     }
 }
 
 async fn create(admin: Admin, Form(form): Form<ProductForm>) -> Result<Response, AdminError> {
-    let currency = currency(&admin).await?;
+    let currency = seller_currency(&admin.state.store).await?;
     let mut errors = FieldErrors::new();
     let Some(new) = check(&form, currency, &mut errors) else {
         return page(&admin, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, None).await;
@@ -160,6 +195,66 @@ async fn create(admin: Admin, Form(form): Form<ProductForm>) -> Result<Response,
         "/admin/catalog",
         &format!(
             "Produit {} « {} » ajouté au catalogue ({}).",
+            product.sku,
+            product.name,
+            product.unit_price.format_fr()
+        ),
+    ))
+}
+
+async fn edit_form(admin: Admin, Path(sku): Path<String>) -> Result<Response, AdminError> {
+    let mut tx = admin.state.store.begin().await?;
+    let product = match catalog::by_sku(&mut tx, &sku).await {
+        Ok(p) => p,
+        Err(BillingError::NotFound(_)) => return Err(AdminError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    tx.rollback().await?;
+    let form = ProductForm::of(&product);
+    page_editing(&admin, StatusCode::OK, Some(&sku), &form, &FieldErrors::new(), None).await
+}
+
+async fn save(
+    admin: Admin,
+    Path(sku): Path<String>,
+    Form(mut form): Form<ProductForm>,
+) -> Result<Response, AdminError> {
+    // The référence is the product's name in orders and contracts: it does not change.
+    form.sku = sku.clone();
+    let currency = seller_currency(&admin.state.store).await?;
+    let mut errors = FieldErrors::new();
+    let (shown, typed, editing) = (&admin, &form, sku.as_str());
+    let refused = move |errors: FieldErrors| async move {
+        page_editing(
+            shown,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(editing),
+            typed,
+            &errors,
+            None,
+        )
+        .await
+    };
+    let Some(changes) = check(&form, currency, &mut errors) else {
+        return refused(errors).await;
+    };
+    let mut tx = admin.state.store.begin().await?;
+    let product = match actions::update(&mut tx, &admin.actor, changes).await {
+        Ok(p) => p,
+        Err(BillingError::NotFound(_)) => return Err(AdminError::NotFound),
+        Err(BillingError::Invalid { field, message }) => {
+            tx.rollback().await?;
+            let field = if field == "unit_price" { field } else { "name" };
+            errors.add(field, format!("Valeur refusée : {message}"));
+            return refused(errors).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    tx.commit().await?;
+    Ok(admin.redirect(
+        "/admin/catalog",
+        &format!(
+            "Produit {} « {} » modifié ({}). Les factures déjà émises gardent ce qu'elles ont imprimé.",
             product.sku,
             product.name,
             product.unit_price.format_fr()

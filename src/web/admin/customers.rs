@@ -1,5 +1,6 @@
 //! Customers: the list (searched by name or e-mail), the creation form, and
-//! a customer's page with its contracts, orders, invoices and payments.
+//! a customer's page with its contracts, orders, invoices and payments, and
+//! what they receive by e-mail (invoices, receipts, credit notes).
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -13,6 +14,7 @@ use crate::billing::address::PostalAddress;
 use crate::billing::contracts::{self, ContractFilter};
 use crate::billing::customers::{self, CustomerKind, NewCustomer};
 use crate::billing::invoices::{self, InvoiceFilter};
+use crate::billing::mailing::{self, EmailChoices};
 use crate::billing::orders::{self, OrderFilter};
 use crate::billing::payments::{self, PaymentFilter};
 use crate::web::{Access, Routes};
@@ -31,6 +33,7 @@ pub(super) fn routes() -> Routes {
         .get("/admin/customers/{id}", Access::Operator, show)
         .get("/admin/customers/{id}/edit", Access::Operator, edit_form)
         .post("/admin/customers/{id}", Access::Operator, update)
+        .post("/admin/customers/{id}/mailing", Access::Operator, set_mailing)
 }
 
 /// How many of a customer's invoices, payments… its page shows.
@@ -275,11 +278,13 @@ async fn show(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError>
         },
     )
     .await?;
+    let mailing = mailing::get(store, id).await?;
     admin.render(
         "admin/customers/show.html",
         "customers",
         context! {
             customer => &customer,
+            mailing => mailing,
             contracts => &contracts,
             invoices => &invoices,
             payments => &payments,
@@ -287,4 +292,37 @@ async fn show(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError>
             recent => RECENT,
         },
     )
+}
+
+/// The three checkboxes of "Envois par e-mail"; an unticked box is absent.
+#[derive(Deserialize)]
+struct MailingForm {
+    #[serde(default)]
+    invoices: Option<String>,
+    #[serde(default)]
+    receipts: Option<String>,
+    #[serde(default)]
+    credit_notes: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(customer = id))]
+async fn set_mailing(admin: Admin, Path(id): Path<i64>, Form(form): Form<MailingForm>) -> Result<Response, AdminError> {
+    let choices = EmailChoices {
+        invoices: form.invoices.is_some(),
+        receipts: form.receipts.is_some(),
+        credit_notes: form.credit_notes.is_some(),
+    };
+    let mut tx = admin.state.store.begin().await?;
+    actions::set_email_choices(&mut tx, &admin.actor, id, choices).await?;
+    tx.commit().await?;
+    let said = |on: bool, what: &str| format!("{what} {}", if on { "envoyés" } else { "non envoyés" });
+    Ok(admin.redirect(
+        &format!("/admin/customers/{id}"),
+        &format!(
+            "Envois par e-mail enregistrés : {}, {}, {}.",
+            said(choices.invoices, "factures"),
+            said(choices.receipts, "reçus"),
+            said(choices.credit_notes, "avoirs")
+        ),
+    ))
 }

@@ -2,7 +2,9 @@
 //! `GET /api/customers` (newest first, paged, `?q=` searching names and
 //! e-mails), `GET /api/customers/{id}` and `PUT /api/customers/{id}`
 //! (correct: the whole customer again; issued documents keep the details
-//! frozen in them). Changes go through `billing::actions::customers`.
+//! frozen in them), and `GET`/`PUT /api/customers/{id}/email-choices` (what
+//! the customer receives by e-mail: invoices, receipts, credit notes).
+//! Changes go through `billing::actions::customers`, as the admin's do.
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -16,6 +18,7 @@ use super::{Api, ApiError, Json, Path, Query};
 use crate::billing::actions::customers as actions;
 use crate::billing::address::PostalAddress;
 use crate::billing::customers::{self, Customer, CustomerKind, NewCustomer};
+use crate::billing::mailing::{self, EmailChoices};
 use crate::web::{Access, Routes};
 
 pub(super) fn routes() -> Routes {
@@ -28,6 +31,13 @@ pub(super) fn routes() -> Routes {
             "/api/customers/{id}",
             Access::ApiKey,
             axum::routing::put(correct),
+        )
+        .get("/api/customers/{id}/email-choices", Access::ApiKey, email_choices)
+        .add(
+            Method::PUT,
+            "/api/customers/{id}/email-choices",
+            Access::ApiKey,
+            axum::routing::put(set_email_choices),
         )
 }
 
@@ -120,6 +130,38 @@ async fn correct(api: Api, Path(id): Path<i64>, Json(body): Json<Value>) -> Resu
     let customer = actions::update(&mut tx, &api.actor, id, request.into()).await?;
     tx.commit().await?;
     Ok(Json(customer.into()))
+}
+
+async fn email_choices(api: Api, Path(id): Path<i64>) -> Result<Json<EmailChoices>, ApiError> {
+    let store = &api.state.store;
+    customers::get(store, id).await?;
+    Ok(Json(mailing::get(store, id).await?))
+}
+
+/// The three choices, each required: the whole of them again, as a PUT says.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailChoicesIn {
+    invoices: bool,
+    receipts: bool,
+    credit_notes: bool,
+}
+
+async fn set_email_choices(
+    api: Api,
+    Path(id): Path<i64>,
+    Json(body): Json<Value>,
+) -> Result<Json<EmailChoices>, ApiError> {
+    let request: EmailChoicesIn = from_value(body)?;
+    let choices = EmailChoices {
+        invoices: request.invoices,
+        receipts: request.receipts,
+        credit_notes: request.credit_notes,
+    };
+    let mut tx = api.state.store.begin().await?;
+    actions::set_email_choices(&mut tx, &api.actor, id, choices).await?;
+    tx.commit().await?;
+    Ok(Json(choices))
 }
 
 async fn show(api: Api, Path(id): Path<i64>) -> Result<Json<CustomerView>, ApiError> {

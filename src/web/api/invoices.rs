@@ -23,7 +23,7 @@ use super::money::ApiMoney;
 use super::{Api, ApiError, Json, Path, Query};
 use crate::billing::actions::invoices as actions;
 use crate::billing::address::PostalAddress;
-use crate::billing::catalog::Nature;
+use crate::billing::catalog::{Nature, Unit};
 use crate::billing::invoices::{self, Invoice, InvoiceFilter, InvoiceKind, InvoiceLine, InvoiceStatus};
 use crate::billing::{dates, render, settings, BillingError};
 use crate::money::Money;
@@ -48,6 +48,8 @@ struct LineView {
     nature: Nature,
     /// Exact, as a decimal string.
     quantity: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unit: Option<Unit>,
     unit_price: ApiMoney,
     total: ApiMoney,
 }
@@ -59,6 +61,7 @@ impl From<InvoiceLine> for LineView {
             description: l.description,
             nature: l.nature,
             quantity: l.quantity.normalize().to_string(),
+            unit: l.unit,
             unit_price: l.unit_price.into(),
             total: l.total.into(),
         }

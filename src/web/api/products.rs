@@ -14,7 +14,7 @@ use super::idempotency::{answer, Answer, Idempotency, Keep};
 use super::money::{ApiMoney, MoneyIn};
 use super::{Api, ApiError, Json, Path, Query};
 use crate::billing::actions::catalog as actions;
-use crate::billing::catalog::{self, Nature, NewProduct, Product};
+use crate::billing::catalog::{self, Nature, NewProduct, Product, Unit};
 use crate::web::{Access, Routes};
 
 pub(super) fn routes() -> Routes {
@@ -31,6 +31,8 @@ pub(super) struct ProductView {
     name: String,
     nature: Nature,
     unit_price: ApiMoney,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unit: Option<Unit>,
     /// For sale; a retired product is kept for the documents that name it.
     active: bool,
 }
@@ -42,6 +44,7 @@ impl From<Product> for ProductView {
             name: p.name,
             nature: p.nature,
             unit_price: p.unit_price.into(),
+            unit: p.unit,
             active: p.active,
         }
     }
@@ -77,6 +80,8 @@ struct CreateProduct {
     name: String,
     nature: Nature,
     unit_price: MoneyIn,
+    #[serde(default)]
+    unit: Option<Unit>,
 }
 
 async fn create(api: Api, idem: Idempotency, Json(body): Json<Value>) -> Result<Response, ApiError> {
@@ -95,6 +100,7 @@ async fn create(api: Api, idem: Idempotency, Json(body): Json<Value>) -> Result<
         name: request.name,
         nature: request.nature,
         unit_price,
+        unit: request.unit,
     };
     let caller = api.clone();
     idem.run(&api, &body, move |keep: Keep| async move {

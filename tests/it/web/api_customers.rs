@@ -234,7 +234,72 @@ async fn the_seller_is_set_through_the_api(backend: Backend) {
     assert_eq!(app.audited("settings.update").await.len(), 2);
 }
 
+/// What a customer receives by e-mail, read and set through the API; an
+/// invoice issued through the API then follows the choice.
+async fn email_choices_are_read_and_set_and_followed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let key = app.api_key().await;
+    let mut api = ApiClient::new(&app, &key);
+    assert_eq!(put(&app, &api, &key, "/api/settings", &seller()).await.status, 200);
+    let created = api.post("/api/customers", &business_customer()).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_i64().unwrap();
+    let path = format!("/api/customers/{id}/email-choices");
+    let all = json!({ "invoices": true, "receipts": true, "credit_notes": true });
+    assert_eq!(api.get(&path).await.json(), all, "all three by default");
+
+    let none = json!({ "invoices": false, "receipts": false, "credit_notes": false });
+    let set = put(&app, &api, &key, &path, &none).await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(api.get(&path).await.json(), none);
+    assert_eq!(app.audited("customer.mailing").await.len(), 1);
+    // Refused: one left out, an unknown one, an unknown customer; nothing changes.
+    for (body, status) in [
+        (json!({ "invoices": true, "receipts": true }), 422),
+        (
+            json!({ "invoices": true, "receipts": true, "credit_notes": true, "sms": true }),
+            422,
+        ),
+    ] {
+        let refused = put(&app, &api, &key, &path, &body).await;
+        assert!(
+            refused.status == status || refused.status == 400,
+            "{body}: {}",
+            refused.status
+        );
+    }
+    assert_eq!(api.get(&path).await.json(), none);
+    assert_eq!(
+        put(&app, &api, &key, "/api/customers/999999/email-choices", &all)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(api.get("/api/customers/999999/email-choices").await.status, 404);
+
+    let draft = api
+        .post(
+            "/api/invoices",
+            &json!({ "customer_id": id, "lines": [
+                { "description": "Audit", "nature": "services", "quantity": "1.5", "unit": "day",
+                  "unit_price": { "minor": 40_000, "currency": "EUR" } }
+            ] }),
+        )
+        .await;
+    assert_eq!(draft.status, 201, "{}", draft.body);
+    let draft = draft.json();
+    assert_eq!(draft["lines"][0]["unit"], "day");
+    let invoice_id = draft["id"].as_i64().unwrap();
+    let issued = api.post_empty(&format!("/api/invoices/{invoice_id}/issue")).await;
+    assert_eq!(issued.status, 200, "{}", issued.body);
+    assert!(
+        app.jobs_of("billing.send_invoice_email").await.is_empty(),
+        "not e-mailed"
+    );
+}
+
 on_both_backends!(
+    email_choices_are_read_and_set_and_followed,
     customers_are_created_read_searched_and_corrected,
     the_seller_is_set_through_the_api,
 );

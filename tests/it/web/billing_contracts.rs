@@ -187,6 +187,7 @@ async fn orders_are_listed_and_shown(backend: Backend) {
             name: "Mug émaillé".into(),
             nature: Nature::Goods,
             unit_price: eur(1_990),
+            unit: None,
         },
     )
     .await

@@ -28,7 +28,7 @@ async fn issued_invoice(app: &TestApp) -> i64 {
 }
 
 /// Records a payment through the invoice page's form; returns the answer.
-async fn record(
+pub(crate) async fn record(
     client: &mut Client,
     invoice_id: i64,
     amount: &str,
@@ -212,15 +212,7 @@ async fn a_refund_above_what_remains_is_refused_and_nothing_is_reserved(backend:
     let app = TestApp::spawn(backend).await;
     let invoice_id = issued_invoice(&app).await;
     let mut client = app.signed_in().await;
-    let today = app
-        .db
-        .store
-        .now()
-        .await
-        .unwrap()
-        .date_naive()
-        .format("%Y-%m-%d")
-        .to_string();
+    let today = app.today().await.format("%Y-%m-%d").to_string();
     let answer = record(&mut client, invoice_id, "60,00", "transfer", &today).await;
     let payment_id = id_in(answer.location());
     // More than the balance due is refused by the domain, by its field.

@@ -24,6 +24,7 @@ mod billing_payments;
 mod book;
 mod catalog;
 mod dashboard;
+mod drafts;
 mod example_invoice;
 mod imports;
 mod input_admin;

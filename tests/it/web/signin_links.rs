@@ -3,14 +3,12 @@
 //! unlocks the attacker.
 
 use comptoir::auth::{self, LinkVia};
-use comptoir::mail::{MailConfig, Mailer, SmtpTls};
 
 use crate::on_both_backends;
 use crate::support::billing::{raw_execute, raw_i64};
 use crate::support::smtp::SmtpServer;
 use crate::support::web::{stderr, stdout, Client, TestApp, EMAIL, PASSWORD};
-use crate::support::worker::app_context;
-use crate::support::{Backend, TestDb};
+use crate::support::Backend;
 use crate::web::signin_throttle::{assert_locked_out, lock_out};
 
 /// Opens the link's page, then posts it (with `fields`): the answer.
@@ -163,16 +161,6 @@ async fn an_expired_link_is_refused_and_a_link_can_set_a_new_password(backend: B
 }
 
 /// The app with its e-mail going to a real SMTP server.
-async fn app_with_smtp(backend: Backend, smtp: &SmtpServer) -> TestApp {
-    let db = TestDb::new(backend).await;
-    let mut ctx = app_context(&db, |_| None);
-    let config = MailConfig::smtp(None, "127.0.0.1", smtp.port, SmtpTls::None)
-        .with_from("Comptoir <comptoir@example.fr>")
-        .unwrap();
-    ctx.mailer = Mailer::new(config).unwrap();
-    TestApp::serve(db, ctx).await
-}
-
 /// Asks for a link from the "forgot" page; the answer.
 async fn ask_link(client: &mut Client, email: &str) -> crate::support::web::Answer {
     let page = client.get("/admin/login/forgot").await;
@@ -185,7 +173,7 @@ const SENT: &str =
 
 async fn forgot_password_emails_a_link_that_only_the_mailbox_can_use(backend: Backend) {
     let smtp = SmtpServer::start().await;
-    let app = app_with_smtp(backend, &smtp).await;
+    let app = TestApp::spawn_with_smtp(backend, &smtp).await;
     drop(app.signed_in().await);
     let mut attacker = lock_out(&app).await;
 

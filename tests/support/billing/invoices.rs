@@ -16,6 +16,7 @@ pub fn line(description: &str, nature: Nature, quantity: Decimal, unit: Money) -
         description: description.into(),
         nature,
         quantity,
+        unit: None,
         unit_price: unit,
     }
 }

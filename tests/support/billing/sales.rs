@@ -21,6 +21,7 @@ pub async fn products(store: &Store, items: &[(&str, &str, Nature, i64)]) {
             name: name.to_string(),
             nature: *nature,
             unit_price: eur(*minor),
+            unit: None,
         };
         catalog::create(&mut tx, product).await.expect("valid product");
     }

@@ -1,26 +1,35 @@
-//! What is done to an invoice, through `billing::actions::invoices`: issue a
-//! draft (its number taken, and its e-mail job enqueued, in one
-//! transaction), delete a draft, send it again (a new job, so a new
-//! idempotency key and a new e-mail), and credit it (a credit note,
-//! e-mailed). Each is audited inside its transaction.
+//! What is done to an invoice, through `billing::actions::invoices`: preview
+//! a draft (its PDF as issuing would print it, marked "Brouillon", no
+//! number), issue it after a confirmation page that says what will happen
+//! (its number taken, and its e-mail job enqueued unless the customer does
+//! not want it, in one transaction), delete a draft, send it again (a new
+//! job, so a new idempotency key and a new e-mail), and credit it (a credit
+//! note, e-mailed unless the customer does not want it). Each is audited
+//! inside its transaction.
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
 use super::super::billing_input::{self, refusal, FieldErrors};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::IntoResponse;
+use minijinja::context;
+
 use super::super::{Admin, AdminError, Form, Path};
 use super::page::{page, CreditTyped, Notice};
 use crate::billing::actions::invoices as actions;
 use crate::billing::catalog::Nature;
 use crate::billing::credit_notes::CreditRequest;
-use crate::billing::invoices;
-use crate::billing::BillingError;
+use crate::billing::invoices::{self, InvoiceStatus};
+use crate::billing::{customers, mailing, render, BillingError};
 use crate::money::Money;
 use crate::web::{Access, Routes};
 
 pub(super) fn routes() -> Routes {
     Routes::new()
+        .get("/admin/invoices/{id}/preview", Access::Operator, preview)
+        .get("/admin/invoices/{id}/issue", Access::Operator, confirm_issue)
         .post("/admin/invoices/{id}/issue", Access::Operator, issue)
         .post("/admin/invoices/{id}/delete", Access::Operator, delete)
         .post("/admin/invoices/{id}/resend", Access::Operator, resend)
@@ -38,12 +47,104 @@ async fn refused(admin: &Admin, id: i64, status: StatusCode, e: BillingError) ->
     page(admin, id, status, notice).await
 }
 
-#[tracing::instrument(skip_all)]
-async fn issue(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+/// The draft's PDF as issuing it today would print it, marked "Brouillon",
+/// without number nor Factur-X XML; a draft that could not be issued as it
+/// stands goes back to its page with the reason.
+#[tracing::instrument(skip_all, fields(invoice = id))]
+async fn preview(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+    let store = &admin.state.store;
+    let today = billing_input::today(store).await?;
+    match render::draft_preview_pdf(store, id, today).await {
+        Ok(pdf) => Ok((
+            [
+                (CONTENT_TYPE, "application/pdf".to_string()),
+                (CONTENT_DISPOSITION, format!("inline; filename=\"brouillon-{id}.pdf\"")),
+                (CACHE_CONTROL, "no-store".to_string()),
+            ],
+            pdf,
+        )
+            .into_response()),
+        Err(e @ BillingError::NotFound(_)) => Err(e.into()),
+        Err(e) => {
+            let message = refusal(e, &[], &mut FieldErrors::new())?;
+            Ok(admin.redirect(
+                &format!("/admin/invoices/{id}"),
+                &format!("Aperçu impossible : {message}"),
+            ))
+        }
+    }
+}
+
+/// What the confirmation page says will happen, or why it cannot.
+async fn confirmation(admin: &Admin, id: i64, status: StatusCode, note: Option<&str>) -> Result<Response, AdminError> {
+    let store = &admin.state.store;
+    let draft = invoices::get(store, id).await?;
+    if draft.status != InvoiceStatus::Draft {
+        return Ok(admin.redirect(
+            &format!("/admin/invoices/{id}"),
+            &format!(
+                "La facture {} est déjà émise.",
+                draft.reference.as_deref().unwrap_or_default()
+            ),
+        ));
+    }
+    let customer = customers::get(store, draft.customer_id).await?;
+    let choices = mailing::get(store, draft.customer_id).await?;
+    let today = billing_input::today(store).await?;
+    let (rehearsed, refused) = match invoices::rehearse_issue(store, id, today).await {
+        Ok(r) => (Some(r), None),
+        Err(e @ BillingError::NotFound(_)) => return Err(e.into()),
+        Err(e) => (None, Some(refusal(e, &[], &mut FieldErrors::new())?)),
+    };
+    admin.render_status(
+        status,
+        "admin/invoices/issue.html",
+        "invoices",
+        context! {
+            draft => &draft,
+            customer => &customer,
+            rehearsed => &rehearsed,
+            refused => refused,
+            email_to => customer.email.as_deref().filter(|e| !e.trim().is_empty()),
+            email_chosen => choices.invoices,
+            note => note,
+        },
+    )
+}
+
+async fn confirm_issue(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+    confirmation(&admin, id, StatusCode::OK, None).await
+}
+
+#[derive(Deserialize)]
+struct IssueForm {
+    /// "yes" from the confirmation page's button; anything else issues nothing.
+    #[serde(default)]
+    confirm: String,
+    /// The checkbox "Envoyer la facture par e-mail", present on the page
+    /// when the customer has an address (`email_offered`).
+    #[serde(default)]
+    send_email: Option<String>,
+    #[serde(default)]
+    email_offered: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(invoice = id))]
+async fn issue(admin: Admin, Path(id): Path<i64>, Form(form): Form<IssueForm>) -> Result<Response, AdminError> {
+    if form.confirm != "yes" {
+        return confirmation(
+            &admin,
+            id,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("Rien n'a été émis : confirmez l'émission sur cette page."),
+        )
+        .await;
+    }
+    let email = form.email_offered.is_some().then_some(form.send_email.is_some());
     let store = &admin.state.store;
     let today = billing_input::today(store).await?;
     let mut tx = store.begin().await?;
-    let sent = match actions::issue(&mut tx, &admin.actor, id, today).await {
+    let sent = match actions::issue_confirmed(&mut tx, &admin.actor, id, today, email).await {
         Ok(sent) => sent,
         Err(e @ BillingError::NotFound(_)) => return Err(e.into()),
         Err(e) => {
@@ -53,9 +154,13 @@ async fn issue(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError
     };
     tx.commit().await?;
     let reference = sent.invoice.reference.unwrap_or_default();
+    let mail = match sent.email_job_id {
+        Some(_) => "son envoi par e-mail est en cours",
+        None => "elle n'est pas envoyée par e-mail (choix du client)",
+    };
     Ok(admin.redirect(
         &format!("/admin/invoices/{id}"),
-        &format!("Facture {reference} émise ; e-mail en file d'envoi / invoice issued, e-mail queued"),
+        &format!("Facture {reference} émise ; {mail}."),
     ))
 }
 
@@ -151,8 +256,8 @@ async fn credit(admin: Admin, Path(id): Path<i64>, Form(form): Form<CreditForm>)
         issue_date: today,
         nature,
     };
-    let note = match actions::credit(&mut tx, &admin.actor, id, request).await {
-        Ok(sent) => sent.invoice,
+    let (note, sent_mail) = match actions::credit(&mut tx, &admin.actor, id, request).await {
+        Ok(sent) => (sent.invoice, sent.email_job_id.is_some()),
         Err(e) => {
             tx.rollback().await?;
             if let BillingError::Invalid { field, message } = &e {
@@ -173,8 +278,12 @@ async fn credit(admin: Admin, Path(id): Path<i64>, Form(form): Form<CreditForm>)
     Ok(admin.redirect(
         &format!("/admin/invoices/{}", note.id),
         &format!(
-            "Avoir {reference} émis : {} ; e-mail en file / credit note issued",
-            note.total.format_fr()
+            "Avoir {reference} émis : {} ; {}.",
+            note.total.format_fr(),
+            match sent_mail {
+                true => "son envoi par e-mail est en cours",
+                false => "il n'est pas envoyé par e-mail (choix du client)",
+            }
         ),
     ))
 }

@@ -19,6 +19,7 @@ use crate::billing::invoices::{self, InvoiceFilter, InvoiceKind, InvoiceStatus};
 use crate::web::{Access, Routes};
 
 pub(super) const TEMPLATES: &[(&str, &str)] = &[
+    crate::template!("admin/invoices/issue.html"),
     crate::template!("admin/invoices/labels.html"),
     crate::template!("admin/invoices/lines.html"),
     crate::template!("admin/invoices/list.html"),

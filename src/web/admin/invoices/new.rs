@@ -1,8 +1,11 @@
-//! "Nouvelle facture": a customer, up to five lines (description, nature,
-//! quantity, unit price in euros), the payment terms, the date or period of
-//! the sale or service (blank: the issue date), the customer's purchase
-//! order and a delivery address when it differs; creates a draft and goes to
-//! its page, where it is issued or deleted.
+//! The draft form, for a new invoice and to edit a draft: a customer, any
+//! number of lines (a product picked from the catalogue fills a line; a row
+//! is added by "Ajouter une ligne", with or without script), their units,
+//! the payment terms, the date or period of the sale or service (blank: the
+//! issue date), the customer's purchase order and a delivery address when
+//! it differs. Saving keeps a draft and goes to its page, where it is
+//! previewed, issued (after a confirmation) or deleted. An issued invoice
+//! is not edited: its page says so.
 
 use std::collections::HashMap;
 
@@ -12,26 +15,30 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::super::billing_input::{
-    customer_choices, line_inputs, parse_date, parse_lines, refusal, FieldErrors, LineInput,
+    apply_products, customer_choices, line_inputs, parse_date, parse_lines, refusal, seller_currency, FieldErrors,
+    LineInput,
 };
 use super::super::{empty_as_none, Admin, AdminError, Form, Path, Query};
 use crate::billing::actions::invoices as actions;
 use crate::billing::address::PostalAddress;
+use crate::billing::catalog::{self, Unit};
 use crate::billing::invoices::{self, DraftDetails, Invoice, InvoiceStatus, NewInvoice, NewLine};
 use crate::billing::{settings, BillingError};
-use crate::money::Currency;
+use crate::money::{Currency, Money};
 use crate::web::{Access, Routes};
 
 pub(super) fn routes() -> Routes {
     Routes::new()
         .get("/admin/invoices/new", Access::Operator, form)
         .post("/admin/invoices", Access::Operator, create)
-        .get("/admin/invoices/{id}/details", Access::Operator, details_form)
-        .post("/admin/invoices/{id}/details", Access::Operator, save_details)
+        .get("/admin/invoices/{id}/edit", Access::Operator, edit_form)
+        .post("/admin/invoices/{id}/edit", Access::Operator, save)
+        // Where "Mentions" led before drafts were edited whole.
+        .get("/admin/invoices/{id}/details", Access::Operator, details_moved)
 }
 
-/// Line rows on the form.
-const LINE_ROWS: usize = 5;
+/// Line rows on a new form (more are added on the page).
+const LINE_ROWS: usize = 3;
 /// Payment terms offered, in days after the issue date (60 is the legal maximum).
 const TERMS: [i32; 5] = [0, 15, 30, 45, 60];
 
@@ -66,6 +73,70 @@ const FIELDS: &[&str] = &[
 ];
 
 impl Typed {
+    /// The form as posted.
+    fn posted(form: &HashMap<String, String>) -> Typed {
+        let field = |name: &str| form.get(name).cloned().unwrap_or_default();
+        Typed {
+            customer_id: field("customer_id"),
+            terms: field("terms"),
+            lines: line_inputs(form, 1),
+            service_date: field("service_date"),
+            service_period_start: field("service_period_start"),
+            service_period_end: field("service_period_end"),
+            purchase_order: field("purchase_order"),
+            delivery_lines: field("delivery_lines"),
+            delivery_postcode: field("delivery_postcode"),
+            delivery_city: field("delivery_city"),
+            delivery_country: field("delivery_country"),
+        }
+    }
+
+    /// Draft `invoice` as the form shows it, every line included.
+    fn of_draft(invoice: &Invoice) -> Typed {
+        let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
+        let delivery = invoice.delivery_address.clone().unwrap_or_default();
+        let lines = invoice
+            .lines
+            .iter()
+            .map(|l| LineInput {
+                n: l.position as usize,
+                product: String::new(),
+                description: l.description.clone(),
+                nature: l.nature.as_str().to_string(),
+                quantity: l.quantity.normalize().to_string().replace('.', ","),
+                unit: l.unit.map(Unit::as_str).unwrap_or_default().to_string(),
+                unit_price: l.unit_price.format_number_fr(false),
+            })
+            .collect();
+        Typed {
+            customer_id: invoice.customer_id.to_string(),
+            terms: invoice.payment_terms_days.map(|d| d.to_string()).unwrap_or_default(),
+            lines,
+            service_date: day(invoice.service_date),
+            service_period_start: day(invoice.service_period_start),
+            service_period_end: day(invoice.service_period_end),
+            purchase_order: invoice.purchase_order.clone().unwrap_or_default(),
+            delivery_lines: delivery.lines_text(),
+            delivery_postcode: delivery.postcode,
+            delivery_city: delivery.city,
+            delivery_country: if delivery.country.is_empty() {
+                "FR".into()
+            } else {
+                delivery.country
+            },
+        }
+    }
+
+    /// One more empty line row.
+    fn add_row(&mut self) {
+        if self.lines.len() < super::super::billing_input::MAX_LINE_ROWS {
+            self.lines.push(LineInput {
+                n: self.lines.len() + 1,
+                ..LineInput::default()
+            });
+        }
+    }
+
     /// The service date or period, purchase order and delivery address typed
     /// (dates that do not read as dates are refused by their field).
     fn details(&self, errors: &mut FieldErrors) -> DraftDetails {
@@ -74,7 +145,7 @@ impl Typed {
             t => {
                 let d = parse_date(t);
                 if d.is_none() {
-                    errors.add(field, format!("« {t} » n'est pas une date (jj/mm/aaaa) / not a date"));
+                    errors.add(field, format!("« {t} » n'est pas une date (jj/mm/aaaa)"));
                 }
                 d
             }
@@ -98,21 +169,62 @@ impl Typed {
             }),
         }
     }
+
+    /// The draft the form describes, with its payment terms, or its errors by field.
+    fn checked(&self, currency: Currency, errors: &mut FieldErrors) -> Option<(NewInvoice, Option<i32>)> {
+        let customer_id = self.customer_id.trim().parse::<i64>().ok();
+        if customer_id.is_none() {
+            errors.add("customer_id", "Choisissez un client.");
+        }
+        let terms = match self.terms.trim() {
+            "" => None,
+            t => match t.parse::<i32>() {
+                Ok(d) if (0..=60).contains(&d) => Some(d),
+                _ => {
+                    errors.add("terms", "De 0 à 60 jours.");
+                    None
+                }
+            },
+        };
+        let lines = parse_lines(&self.lines, currency, errors);
+        let details = self.details(errors);
+        let (Some(customer_id), true) = (customer_id, errors.is_empty()) else {
+            return None;
+        };
+        let lines = lines
+            .into_iter()
+            .map(|l| NewLine {
+                description: l.description,
+                nature: l.nature,
+                quantity: l.quantity,
+                unit: l.unit,
+                unit_price: l.unit_price,
+            })
+            .collect();
+        let new = NewInvoice {
+            service_date: details.service_date,
+            service_period_start: details.service_period_start,
+            service_period_end: details.service_period_end,
+            purchase_order: details.purchase_order,
+            delivery_address: details.delivery_address,
+            ..NewInvoice::of_lines(customer_id, currency, lines)
+        };
+        Some((new, terms))
+    }
+
+    /// The sum of the lines that read (what the page shows as "Total" before
+    /// saving, and its script keeps up to date as lines are typed).
+    fn running_total(&self, currency: Currency) -> Money {
+        let mut ignored = FieldErrors::new();
+        parse_lines(&self.lines, currency, &mut ignored)
+            .iter()
+            .filter_map(|l| l.unit_price.times(l.quantity).ok())
+            .fold(Money::zero(currency), |sum, t| sum.checked_add(t).unwrap_or(sum))
+    }
 }
 
+/// The draft form: a new draft (`editing` none) or draft `editing`.
 async fn page(
-    admin: &Admin,
-    status: StatusCode,
-    typed: Typed,
-    errors: &FieldErrors,
-    error: Option<String>,
-) -> Result<Response, AdminError> {
-    edit_page(admin, status, None, typed, errors, error).await
-}
-
-/// The draft form: a new draft, or draft `editing`'s details (service date
-/// or period, purchase order, delivery address; its lines stay).
-async fn edit_page(
     admin: &Admin,
     status: StatusCode,
     editing: Option<i64>,
@@ -127,6 +239,9 @@ async fn edit_page(
         Err(BillingError::NoSettings) => None,
         Err(e) => return Err(e.into()),
     };
+    let currency = settings.as_ref().map_or(Currency::EUR, |s| s.currency);
+    let products = catalog::price_list(store).await?;
+    let units: Vec<(&str, &str)> = Unit::ALL.iter().map(|u| (u.as_str(), u.label_fr())).collect();
     admin.render_status(
         status,
         "admin/invoices/new.html",
@@ -138,7 +253,10 @@ async fn edit_page(
             term_choices => TERMS,
             default_terms => settings.as_ref().map(|s| s.payment_terms_days),
             configured => settings.is_some(),
+            total => typed.running_total(currency),
             lines => typed.lines,
+            products => products,
+            units => units,
             typed => typed,
             errors => errors,
             error => error,
@@ -160,198 +278,146 @@ async fn form(admin: Admin, Query(q): Query<NewQuery>) -> Result<Response, Admin
         delivery_country: "FR".into(),
         ..Typed::default()
     };
-    page(&admin, StatusCode::OK, typed, &FieldErrors::new(), None).await
+    page(&admin, StatusCode::OK, None, typed, &FieldErrors::new(), None).await
+}
+
+/// The form as posted, products applied; `None` with the form shown again
+/// when a row was asked for or a field refused.
+async fn posted(
+    admin: &Admin,
+    editing: Option<i64>,
+    form: &HashMap<String, String>,
+) -> Result<Result<(Typed, NewInvoice, Option<i32>), Response>, AdminError> {
+    let mut typed = Typed::posted(form);
+    let mut errors = FieldErrors::new();
+    let products = catalog::price_list(&admin.state.store).await?;
+    apply_products(&mut typed.lines, &products, &mut errors);
+    if form.contains_key("add_line") {
+        typed.add_row();
+        return Ok(Err(page(admin, StatusCode::OK, editing, typed, &errors, None).await?));
+    }
+    let currency = seller_currency(&admin.state.store).await?;
+    match typed.checked(currency, &mut errors) {
+        Some((new, terms)) if errors.is_empty() => Ok(Ok((typed, new, terms))),
+        _ => Ok(Err(page(
+            admin,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            editing,
+            typed,
+            &errors,
+            None,
+        )
+        .await?)),
+    }
+}
+
+/// The form again with the domain's refusal of the draft by its field.
+async fn refused(admin: &Admin, editing: Option<i64>, typed: Typed, e: BillingError) -> Result<Response, AdminError> {
+    let mut errors = FieldErrors::new();
+    if let BillingError::NotFound(_) = e {
+        errors.add("customer_id", "Client inconnu.");
+        return page(admin, StatusCode::UNPROCESSABLE_ENTITY, editing, typed, &errors, None).await;
+    }
+    let message = refusal(e, FIELDS, &mut errors)?;
+    page(
+        admin,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        editing,
+        typed,
+        &errors,
+        Some(message),
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all)]
 async fn create(admin: Admin, Form(form): Form<HashMap<String, String>>) -> Result<Response, AdminError> {
-    let store = &admin.state.store;
-    let field = |name: &str| form.get(name).cloned().unwrap_or_default();
-    let typed = Typed {
-        customer_id: field("customer_id"),
-        terms: field("terms"),
-        lines: line_inputs(&form, LINE_ROWS),
-        service_date: field("service_date"),
-        service_period_start: field("service_period_start"),
-        service_period_end: field("service_period_end"),
-        purchase_order: field("purchase_order"),
-        delivery_lines: field("delivery_lines"),
-        delivery_postcode: field("delivery_postcode"),
-        delivery_city: field("delivery_city"),
-        delivery_country: field("delivery_country"),
+    let (typed, new, terms) = match posted(&admin, None, &form).await? {
+        Ok(checked) => checked,
+        Err(shown_again) => return Ok(shown_again),
     };
-    let mut errors = FieldErrors::new();
-    let customer_id = typed.customer_id.trim().parse::<i64>().ok();
-    if customer_id.is_none() {
-        errors.add("customer_id", "choisissez un client / choose a customer");
-    }
-    let terms = match typed.terms.trim() {
-        "" => None,
-        t => match t.parse::<i32>() {
-            Ok(d) if (0..=60).contains(&d) => Some(d),
-            _ => {
-                errors.add("terms", "de 0 à 60 jours / 0 to 60 days");
-                None
-            }
-        },
-    };
-    let currency = match settings::load(store).await {
-        Ok(s) => s.currency,
-        Err(BillingError::NoSettings) => Currency::EUR,
-        Err(e) => return Err(e.into()),
-    };
-    let lines = parse_lines(&typed.lines, currency, &mut errors);
-    let details = typed.details(&mut errors);
-    let (Some(customer_id), true) = (customer_id, errors.is_empty()) else {
-        return page(&admin, StatusCode::UNPROCESSABLE_ENTITY, typed, &errors, None).await;
-    };
-    let new = NewInvoice {
-        customer_id,
-        currency,
-        lines: lines
-            .into_iter()
-            .map(|l| NewLine {
-                description: l.description,
-                nature: l.nature,
-                quantity: l.quantity,
-                unit_price: l.unit_price,
-            })
-            .collect(),
-        contract_id: None,
-        order_id: None,
-        period: None,
-        service_date: details.service_date,
-        service_period_start: details.service_period_start,
-        service_period_end: details.service_period_end,
-        purchase_order: details.purchase_order,
-        delivery_address: details.delivery_address,
-    };
-    let mut tx = store.begin().await?;
-    let created = actions::create_draft(&mut tx, &admin.actor, new, terms).await;
-    let draft = match created {
+    let mut tx = admin.state.store.begin().await?;
+    let draft = match actions::create_draft(&mut tx, &admin.actor, new, terms).await {
         Ok(d) => d,
-        Err(BillingError::NotFound(_)) => {
-            tx.rollback().await?;
-            errors.add("customer_id", "client inconnu / unknown customer");
-            return page(&admin, StatusCode::UNPROCESSABLE_ENTITY, typed, &errors, None).await;
-        }
         Err(e) => {
             tx.rollback().await?;
-            let message = refusal(e, FIELDS, &mut errors)?;
-            return page(&admin, StatusCode::UNPROCESSABLE_ENTITY, typed, &errors, Some(message)).await;
+            return refused(&admin, None, typed, e).await;
         }
     };
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/invoices/{}", draft.id),
         &format!(
-            "Brouillon n° {} créé : {} / draft created",
+            "Brouillon n° {} enregistré : {} ({} ligne{}).",
             draft.id,
-            draft.total.format_fr()
+            draft.total.format_fr(),
+            draft.lines.len(),
+            if draft.lines.len() > 1 { "s" } else { "" }
         ),
     ))
 }
 
-impl Typed {
-    /// The details of `invoice` as the form shows them.
-    fn of_details(invoice: &Invoice) -> Typed {
-        let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
-        let delivery = invoice.delivery_address.clone().unwrap_or_default();
-        Typed {
-            customer_id: invoice.customer_id.to_string(),
-            service_date: day(invoice.service_date),
-            service_period_start: day(invoice.service_period_start),
-            service_period_end: day(invoice.service_period_end),
-            purchase_order: invoice.purchase_order.clone().unwrap_or_default(),
-            delivery_lines: delivery.lines_text(),
-            delivery_postcode: delivery.postcode,
-            delivery_city: delivery.city,
-            delivery_country: if delivery.country.is_empty() {
-                "FR".into()
-            } else {
-                delivery.country
-            },
-            ..Typed::default()
-        }
-    }
-
-    /// The details fields of a posted form.
-    fn posted_details(form: &HashMap<String, String>) -> Typed {
-        let field = |name: &str| form.get(name).cloned().unwrap_or_default();
-        Typed {
-            service_date: field("service_date"),
-            service_period_start: field("service_period_start"),
-            service_period_end: field("service_period_end"),
-            purchase_order: field("purchase_order"),
-            delivery_lines: field("delivery_lines"),
-            delivery_postcode: field("delivery_postcode"),
-            delivery_city: field("delivery_city"),
-            delivery_country: field("delivery_country"),
-            ..Typed::default()
-        }
-    }
-}
-
-/// A draft's details; an issued invoice's are frozen (back to its page).
-async fn draft_of(admin: &Admin, id: i64) -> Result<Option<Invoice>, AdminError> {
+/// A draft; an issued invoice's page says it is frozen.
+async fn draft_of(admin: &Admin, id: i64) -> Result<Result<Invoice, Response>, AdminError> {
     let invoice = invoices::get(&admin.state.store, id).await?;
-    Ok((invoice.status == InvoiceStatus::Draft).then_some(invoice))
+    if invoice.status == InvoiceStatus::Draft {
+        return Ok(Ok(invoice));
+    }
+    Ok(Err(admin.redirect(
+        &format!("/admin/invoices/{id}"),
+        &format!(
+            "La facture {} est émise : elle ne se modifie plus. Un avoir la corrige.",
+            invoice.reference.as_deref().unwrap_or("")
+        ),
+    )))
 }
 
-async fn details_form(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
-    let Some(draft) = draft_of(&admin, id).await? else {
-        return Ok(admin.redirect(
-            &format!("/admin/invoices/{id}"),
-            "Facture émise : ses mentions sont figées / issued: its details are frozen",
-        ));
+async fn edit_form(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
+    let draft = match draft_of(&admin, id).await? {
+        Ok(d) => d,
+        Err(frozen) => return Ok(frozen),
     };
-    edit_page(
-        &admin,
-        StatusCode::OK,
-        Some(id),
-        Typed::of_details(&draft),
-        &FieldErrors::new(),
-        None,
-    )
-    .await
+    let mut typed = Typed::of_draft(&draft);
+    typed.add_row();
+    page(&admin, StatusCode::OK, Some(id), typed, &FieldErrors::new(), None).await
+}
+
+async fn details_moved(_admin: Admin, Path(id): Path<i64>) -> Response {
+    axum::response::IntoResponse::into_response(axum::response::Redirect::permanent(&format!(
+        "/admin/invoices/{id}/edit"
+    )))
 }
 
 #[tracing::instrument(skip_all, fields(invoice = id))]
-async fn save_details(
+async fn save(
     admin: Admin,
     Path(id): Path<i64>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, AdminError> {
-    if draft_of(&admin, id).await?.is_none() {
-        return Ok(admin.redirect(
-            &format!("/admin/invoices/{id}"),
-            "Facture émise : ses mentions sont figées / issued: its details are frozen",
-        ));
+    if let Err(frozen) = draft_of(&admin, id).await? {
+        return Ok(frozen);
     }
-    let typed = Typed::posted_details(&form);
-    let mut errors = FieldErrors::new();
-    let details = typed.details(&mut errors);
-    if !errors.is_empty() {
-        return edit_page(&admin, StatusCode::UNPROCESSABLE_ENTITY, Some(id), typed, &errors, None).await;
-    }
+    let (typed, new, terms) = match posted(&admin, Some(id), &form).await? {
+        Ok(checked) => checked,
+        Err(shown_again) => return Ok(shown_again),
+    };
     let mut tx = admin.state.store.begin().await?;
-    if let Err(e) = actions::set_details(&mut tx, &admin.actor, id, details).await {
-        tx.rollback().await?;
-        let message = refusal(e, FIELDS, &mut errors)?;
-        return edit_page(
-            &admin,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(id),
-            typed,
-            &errors,
-            Some(message),
-        )
-        .await;
-    }
+    let draft = match actions::edit_draft(&mut tx, &admin.actor, id, new, terms).await {
+        Ok(d) => d,
+        Err(e) => {
+            tx.rollback().await?;
+            return refused(&admin, Some(id), typed, e).await;
+        }
+    };
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/invoices/{id}"),
-        "Mentions du brouillon enregistrées / draft details saved",
+        &format!(
+            "Brouillon n° {id} enregistré : {} ({} ligne{}).",
+            draft.total.format_fr(),
+            draft.lines.len(),
+            if draft.lines.len() > 1 { "s" } else { "" }
+        ),
     ))
 }
 

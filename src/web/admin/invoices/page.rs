@@ -19,6 +19,7 @@ use crate::billing::customers;
 use crate::billing::emails;
 use crate::billing::invoices::{self, Invoice, InvoiceFilter, InvoiceKind, InvoiceStatus};
 use crate::billing::jobs::emails::SendInvoiceEmail;
+use crate::billing::mailing::{self, Mail};
 use crate::billing::payments::{self, PaymentFilter, PaymentMethod};
 use crate::billing::{settings, BillingError};
 use crate::jobs::JobKind;
@@ -145,6 +146,7 @@ pub(in crate::web::admin) async fn page(
         ..CreditTyped::default()
     });
     let email = email_view(store, &invoice).await?;
+    let mailing = mailing::get(store, invoice.customer_id).await?;
     let methods: Vec<&str> = MANUAL_METHODS.iter().map(|m| m.as_str()).collect();
     admin.render_status(
         status,
@@ -162,6 +164,7 @@ pub(in crate::web::admin) async fn page(
             can_pay => is_invoice && invoice.status == InvoiceStatus::Issued && balance_due.minor > 0,
             can_credit => is_invoice && issued && creditable.minor > 0,
             email => email,
+            mailing => mailing,
             payment_form => payment_form,
             credit_form => credit_form,
             methods => methods,
@@ -261,7 +264,15 @@ pub(super) async fn email_view(store: &Store, invoice: &Invoice) -> Result<Email
     } else if let Some(err) = gave_up {
         format!("échec / failed : {err}")
     } else {
-        "aucun e-mail / none".to_string()
+        let mail = match invoice.kind {
+            InvoiceKind::Invoice => Mail::Invoice,
+            InvoiceKind::CreditNote => Mail::CreditNote,
+        };
+        if mailing::get(store, invoice.customer_id).await?.wants(mail) {
+            "aucun e-mail / none".to_string()
+        } else {
+            "non envoyé : le client a choisi de ne pas recevoir ces documents par e-mail (« Renvoyer par e-mail » l'envoie quand même)".to_string()
+        }
     };
     Ok(EmailView {
         summary,

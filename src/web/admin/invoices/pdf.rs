@@ -1,7 +1,8 @@
 //! The PDF of an issued invoice or credit note (Factur-X: its CII XML inside),
 //! shown in the browser ("Voir le PDF") or downloaded as `<reference>.pdf`
 //! ("Télécharger"), and its CII XML alone (`<reference>.xml`, "XML Factur-X").
-//! A draft has neither: it is not a document yet.
+//! A draft has neither: it is not a document yet (its preview, marked
+//! "Brouillon" and unnumbered, is `/admin/invoices/{id}/preview`).
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};

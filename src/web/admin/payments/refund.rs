@@ -159,6 +159,7 @@ async fn review(admin: Admin, Path(id): Path<i64>, Form(mut form): Form<RefundFo
         .await;
     }
     let customer = customers::get(store, payment.customer_id).await?;
+    let mailing = crate::billing::mailing::get(store, payment.customer_id).await?;
     form.key = crate::auth::random_token(16);
     admin.render(
         "admin/payments/refund_confirm.html",
@@ -166,6 +167,7 @@ async fn review(admin: Admin, Path(id): Path<i64>, Form(mut form): Form<RefundFo
         context! {
             payment => &payment,
             customer => &customer,
+            credit_note_emailed => mailing.credit_notes && customer.email.is_some(),
             amount => checked.amount,
             reason => &checked.reason,
             nature => checked.nature.map(Nature::as_str),

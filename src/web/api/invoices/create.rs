@@ -20,7 +20,7 @@ use super::super::{Api, ApiError, Json};
 use super::{decimal, DocumentView};
 use crate::billing::actions::invoices as actions;
 use crate::billing::address::PostalAddress;
-use crate::billing::catalog::{self, Nature, Product};
+use crate::billing::catalog::{self, Nature, Product, Unit};
 use crate::billing::invoices::{self, NewInvoice, NewLine};
 use crate::billing::{customers, BillingError};
 use crate::input;
@@ -65,6 +65,9 @@ struct LineIn {
     nature: Option<Nature>,
     /// A number (`2`, `1.5`) or a decimal string (`"1.5"`).
     quantity: Value,
+    /// What the quantity counts; a product's own unit when left out.
+    #[serde(default)]
+    unit: Option<Unit>,
     #[serde(default)]
     unit_price: Option<MoneyIn>,
 }
@@ -90,9 +93,13 @@ fn check_lines(
         if quantity.is_none() {
             fields.add(at("quantity"), "a positive number up to 1000000, e.g. 2 or \"1.5\"");
         }
+        let mut unit = line.unit;
         let priced = match (line.sku, line.description, line.nature, line.unit_price) {
             (Some(sku), None, None, None) => match catalogue.get(sku.trim()) {
-                Some(p) if p.active => Some((p.name.clone(), p.nature, p.unit_price)),
+                Some(p) if p.active => {
+                    unit = unit.or(p.unit);
+                    Some((p.name.clone(), p.nature, p.unit_price))
+                }
                 Some(_) => {
                     fields.add(at("sku"), format!("{sku:?} is retired: no longer for sale"));
                     None
@@ -152,6 +159,7 @@ fn check_lines(
             description,
             nature,
             quantity,
+            unit,
             unit_price,
         });
     }
