@@ -731,6 +731,38 @@ pub async fn list(store: &Store, filter: &InvoiceFilter) -> Result<Vec<Invoice>,
     Ok(sql::list(store, filter).await?)
 }
 
+/// What customers owe, in one currency: the issued invoices not fully paid,
+/// and those of them past their due date.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Receivables {
+    pub open_count: i64,
+    pub open_due: Money,
+    pub overdue_count: i64,
+    pub overdue_due: Money,
+}
+
+/// What customers owe on `date`, per currency (none when nothing is owed).
+pub async fn receivables(store: &Store, date: NaiveDate) -> Result<Vec<Receivables>, BillingError> {
+    sql::receivables(store, date)
+        .await?
+        .into_iter()
+        .map(|(code, open_count, open_due, overdue_count, overdue_due)| {
+            let currency: Currency = code.parse()?;
+            Ok(Receivables {
+                open_count,
+                open_due: Money::new(open_due, currency),
+                overdue_count,
+                overdue_due: Money::new(overdue_due, currency),
+            })
+        })
+        .collect()
+}
+
+/// Whether any invoice or credit note was ever issued (the first-run checklist).
+pub async fn any_issued(store: &Store) -> Result<bool, BillingError> {
+    Ok(sql::any_issued(store).await?)
+}
+
 /// Issued invoices not fully paid whose due date is before `date`, oldest due first.
 pub async fn overdue(store: &Store, date: NaiveDate) -> Result<Vec<Invoice>, BillingError> {
     Ok(sql::overdue(store, date).await?)

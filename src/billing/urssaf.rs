@@ -261,6 +261,21 @@ pub async fn declaration(
     compute(period, &totals, services, today)
 }
 
+/// The next declaration to make on `today`, at the configured frequency:
+/// the period just ended while its deadline has not passed, else the
+/// current one (to declare when it ends). Its figures are those of the book
+/// so far.
+pub async fn next_due(store: &Store, today: NaiveDate) -> Result<Declaration, BillingError> {
+    let (services, frequency) = configured(store).await?;
+    let ended = DeclarationPeriod::last_ended(frequency, today);
+    let period = if today <= ended.deadline() {
+        ended
+    } else {
+        DeclarationPeriod::containing(frequency, today)
+    };
+    declaration(store, period, services, today).await
+}
+
 /// The periods of `year` at the configured frequency that have begun on
 /// `today`, each with its declaration.
 pub async fn year(store: &Store, year: i32, today: NaiveDate) -> Result<Vec<Declaration>, BillingError> {

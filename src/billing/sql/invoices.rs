@@ -420,6 +420,48 @@ pub(crate) async fn overdue(store: &Store, date: NaiveDate) -> Result<Vec<Invoic
     Ok(out)
 }
 
+/// Per currency: issued invoices still owed, and those of them due before
+/// `date` (count, sum owed in minor units).
+pub(crate) async fn receivables(
+    store: &Store,
+    date: NaiveDate,
+) -> Result<Vec<(String, i64, i64, i64, i64)>, StoreError> {
+    read!(
+        fetch_all,
+        store,
+        "SELECT currency, COUNT(*) AS open_count,
+                CAST(SUM(total_minor - paid_minor - credited_minor) AS BIGINT) AS open_due,
+                CAST(SUM(CASE WHEN due_date < $1 THEN 1 ELSE 0 END) AS BIGINT) AS late_count,
+                CAST(SUM(CASE WHEN due_date < $1 THEN total_minor - paid_minor - credited_minor ELSE 0 END) AS BIGINT)
+                    AS late_due
+         FROM invoices
+         WHERE kind = 'invoice' AND status = 'issued' AND total_minor > paid_minor + credited_minor
+         GROUP BY currency ORDER BY currency",
+        date
+    )?
+    .iter()
+    .map(|r| {
+        Ok((
+            r.get("currency")?,
+            r.get("open_count")?,
+            r.get("open_due")?,
+            r.get("late_count")?,
+            r.get("late_due")?,
+        ))
+    })
+    .collect()
+}
+
+/// Whether any document was ever numbered.
+pub(crate) async fn any_issued(store: &Store) -> Result<bool, StoreError> {
+    Ok(read!(
+        fetch_optional,
+        store,
+        "SELECT id FROM invoices WHERE number IS NOT NULL LIMIT 1"
+    )?
+    .is_some())
+}
+
 /// What issued credit notes already credited on invoice `id`, per nature.
 pub(crate) async fn credited_by_nature(tx: &mut Tx, id: i64) -> Result<Vec<(Nature, i64)>, StoreError> {
     sql!(

@@ -14,7 +14,9 @@ use rust_decimal::Decimal;
 
 use super::jobs::unescape;
 use crate::on_both_backends;
-use crate::support::billing::{draft, eur, issue, line, pay_in_full, person, raw_execute, save_settings};
+use crate::support::billing::{
+    draft, eur, invoice_payment, issue, line, pay_in_full, person, raw_execute, save_settings,
+};
 use crate::support::web::TestApp;
 use crate::support::worker::drain_noops;
 use crate::support::Backend;
@@ -118,7 +120,8 @@ async fn the_dashboard_counts_what_happened(backend: Backend) {
         let start = at + html[at..].find('>').unwrap() + 1;
         html[start..start + html[start..].find('<').unwrap()].to_string()
     };
-    assert_eq!(card("card-waiting"), "2");
+    assert_eq!(card("card-ready"), "1", "due now");
+    assert_eq!(card("card-later"), "1", "scheduled for later");
     assert_eq!(card("card-running"), "0");
     assert_eq!(card("card-failed"), "2");
     assert_eq!(card("card-workers"), "1");
@@ -130,7 +133,7 @@ async fn the_dashboard_counts_what_happened(backend: Backend) {
     assert!(html.contains(&format!("href=\"/admin/jobs/{due}\"")));
     // This month: 37,02 € of goods, 62,99 € of services, 100,01 € in all.
     let receipts = &html[html.find("id=\"card-receipts\"").unwrap()..];
-    let receipts = &receipts[..receipts.find("</div>\n</div>").unwrap()];
+    let receipts = &receipts[..receipts.find("<div class=\"card\"").unwrap()];
     for amount in ["100,01\u{a0}€", "37,02\u{a0}€", "62,99\u{a0}€"] {
         assert!(receipts.contains(amount), "{amount} in {receipts}");
     }
@@ -165,7 +168,7 @@ async fn the_dashboard_counts_what_happened(backend: Backend) {
     let live = client.get("/admin/dashboard.json").await;
     assert_eq!(live.status, 200);
     let live = live.json();
-    assert_eq!(live["waiting"], 2);
+    assert_eq!((live["ready"].as_i64(), live["later"].as_i64()), (Some(1), Some(1)));
     assert_eq!(live["running"], 0);
     assert_eq!(live["failed_24h"], 2);
     assert_eq!(live["workers_alive"], 1);
@@ -187,7 +190,94 @@ async fn an_empty_dashboard_still_answers(backend: Backend) {
     assert!(html.contains("0 terminée(s), 0 échec(s)"));
     assert!(html.contains("Aucun échec en cours") && html.contains("Aucun worker"));
     assert!(html.contains("0,00\u{a0}€"), "no receipts yet");
+    // A new user is told where to start, in order.
+    let first_run = &html[html.find("id=\"first-run\"").expect("the first-run checklist")..];
+    let settings = first_run.find("href=\"/admin/settings\"").expect("the settings first");
+    let customer = first_run
+        .find("href=\"/admin/customers/new\"")
+        .expect("then a customer");
+    let invoice = first_run.find("href=\"/admin/invoices/new\"").expect("then an invoice");
+    assert!(settings < customer && customer < invoice);
     assert_eq!(client.get("/admin/dashboard.json").await.json()["oldest_waiting"], "—");
 }
 
-on_both_backends!(the_dashboard_counts_what_happened, an_empty_dashboard_still_answers);
+/// The business part: what customers owe and since when, receipts of the
+/// month and quarter, the next URSSAF declaration; the checklist gone once
+/// its three steps are done.
+async fn the_dashboard_says_what_is_owed_and_late(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = &app.db.store;
+    save_settings(store).await;
+    let customer = person(store).await;
+    let today = app.today().await;
+    // Terms are 30 days: issued 45 days ago, 15 days late; 31 days ago, 1 day
+    // late; today, not due. The first is half paid.
+    let on = |days: i64| today - TimeDelta::days(days);
+    let late = issued(store, customer.id, 20_000, on(45)).await;
+    pay(store, &late, 5_000, on(20), "half").await;
+    let just_late = issued(store, customer.id, 3_000, on(31)).await;
+    issued(store, customer.id, 1_250, today).await;
+
+    let mut client = app.signed_in().await;
+    let page = client.get("/admin").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let html = unescape(&page.body);
+    assert!(
+        !html.contains("id=\"first-run\""),
+        "settings, a customer, an invoice: all done"
+    );
+    let card = |id: &str| {
+        let at = html
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("card {id}"));
+        let rest = &html[at..];
+        rest[..rest.find("<div class=\"card\"").unwrap_or(rest.len())].to_string()
+    };
+    let unpaid = card("card-unpaid");
+    assert!(
+        unpaid.contains("192,50\u{a0}€") && unpaid.contains("3 factures non réglées"),
+        "{unpaid}"
+    );
+    let overdue = card("card-overdue");
+    assert!(
+        overdue.contains("180,00\u{a0}€") && overdue.contains("2 factures échues"),
+        "{overdue}"
+    );
+    let listed = &html[html.find("id=\"overdue-invoices\"").unwrap()..];
+    let first = listed.find(&format!("href=\"/admin/invoices/{}\"", late.id)).unwrap();
+    let second = listed
+        .find(&format!("href=\"/admin/invoices/{}\"", just_late.id))
+        .unwrap();
+    assert!(first < second, "the oldest due first");
+    assert!(listed.contains("data-days-late=\"15\"") && listed.contains("15 jours"));
+    assert!(listed.contains("data-days-late=\"1\"") && listed.contains(">1 jour<"));
+    assert!(listed.contains("150,00\u{a0}€"), "what remains owed");
+    // 50 € received 20 days ago: this month's, or last month's, and this quarter's either way.
+    let quarter = card("card-quarter");
+    let quarter_start = NaiveDate::from_ymd_opt(today.year(), (today.month() - 1) / 3 * 3 + 1, 1).unwrap();
+    if on(20) >= quarter_start {
+        assert!(quarter.contains("50,00\u{a0}€"), "{quarter}");
+    }
+    let urssaf = card("card-urssaf");
+    assert!(
+        urssaf.contains("à déclarer") && urssaf.contains("de cotisations"),
+        "{urssaf}"
+    );
+}
+
+/// Issued on `on` for `minor` cents of services.
+async fn issued(store: &Store, customer_id: i64, minor: i64, on: NaiveDate) -> comptoir::billing::invoices::Invoice {
+    crate::support::billing::issued(store, customer_id, minor, on).await
+}
+
+/// `minor` cents received by transfer on `on`.
+async fn pay(store: &Store, invoice: &comptoir::billing::invoices::Invoice, minor: i64, on: NaiveDate, key: &str) {
+    let payment = invoice_payment(invoice, "manual", PaymentMethod::Transfer, eur(minor), key);
+    crate::support::billing::pay(store, payment, on).await;
+}
+
+on_both_backends!(
+    the_dashboard_counts_what_happened,
+    an_empty_dashboard_still_answers,
+    the_dashboard_says_what_is_owed_and_late
+);

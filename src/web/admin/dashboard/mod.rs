@@ -1,6 +1,10 @@
-//! `/admin`: the business at a glance. Jobs waiting and running, failures
-//! of the last 24 hours, the oldest waiting job, workers alive, this month's
-//! receipts, jobs per queue and state, attempts per hour (a chart) and the
+//! `/admin`: the business at a glance, then the queue's health. First what
+//! customers owe (unpaid and overdue invoices, the overdue ones listed with
+//! their days late), this month's and this quarter's receipts, the next
+//! URSSAF declaration, and until the first invoice a checklist (seller's
+//! identity, first customer, first invoice). Then the jobs: ready, later,
+//! running, failures of the last 24 hours, the oldest ready job, workers
+//! alive, jobs per queue and state, attempts per hour (a chart) and the
 //! latest failures. `/admin/dashboard.json` refreshes the counts live.
 
 mod chart;
@@ -39,7 +43,10 @@ pub(super) fn routes() -> Routes {
 /// The numbers of the cards (and of the live JSON).
 #[derive(Debug, Serialize)]
 struct Counts {
-    waiting: i64,
+    /// Due now: what the workers take next.
+    ready: i64,
+    /// Scheduled for later, or waiting for their next attempt.
+    later: i64,
     running: i64,
     failed_24h: i64,
     workers_alive: usize,
@@ -72,7 +79,8 @@ async fn counts(store: &Store, now: DateTime<Utc>, workers: &[WorkerInfo]) -> Re
         queue: j.queue,
     });
     Ok(Counts {
-        waiting: sum(&[JobState::Available, JobState::Scheduled, JobState::Retryable]),
+        ready: sum(&[JobState::Available]),
+        later: sum(&[JobState::Scheduled, JobState::Retryable]),
         running: sum(&[JobState::Running]),
         failed_24h: store.failed_attempts_since(now - TimeDelta::hours(24)).await?,
         workers_alive: workers.iter().filter(|w| now - w.last_seen_at <= ALIVE_WITHIN).count(),
@@ -149,7 +157,102 @@ async fn receipts(store: &Store, today: NaiveDate) -> Result<(String, Vec<Receip
             total: zero,
         });
     }
-    Ok((first.format("%m/%Y").to_string(), out))
+    Ok((
+        format!("{} {}", crate::billing::dates::month_fr(first.month()), first.year()),
+        out,
+    ))
+}
+
+/// The first steps, until each is done: the seller's identity (no invoice
+/// can be issued without it), a customer, an invoice issued.
+#[derive(Debug, Serialize)]
+struct FirstRun {
+    settings: bool,
+    customer: bool,
+    invoice: bool,
+}
+
+async fn first_run(store: &Store) -> Result<FirstRun, AdminError> {
+    let settings = match crate::billing::settings::load(store).await {
+        Ok(_) => true,
+        Err(crate::billing::BillingError::NoSettings) => false,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(FirstRun {
+        settings,
+        customer: !crate::billing::customers::list(store, 1, None).await?.is_empty(),
+        invoice: crate::billing::invoices::any_issued(store).await?,
+    })
+}
+
+/// An overdue invoice as the dashboard lists it.
+#[derive(Debug, Serialize)]
+struct Late {
+    id: i64,
+    reference: Option<String>,
+    customer: Option<String>,
+    due_date: Option<NaiveDate>,
+    days_late: i64,
+    due: Money,
+}
+
+/// Overdue invoices shown on the dashboard (the rest are a click away).
+const LATE_SHOWN: usize = 10;
+
+async fn overdue(store: &Store, today: NaiveDate) -> Result<Vec<Late>, AdminError> {
+    let invoices = crate::billing::invoices::overdue(store, today).await?;
+    Ok(invoices
+        .iter()
+        .take(LATE_SHOWN)
+        .map(|i| Late {
+            id: i.id,
+            reference: i.reference.clone(),
+            customer: i.snapshot.as_ref().map(|s| s.customer.name.clone()),
+            due_date: i.due_date,
+            days_late: i.due_date.map_or(0, |d| (today - d).num_days()),
+            due: i.balance_due(),
+        })
+        .collect())
+}
+
+/// Receipts between the first day of the quarter holding `today` and today.
+async fn quarter_receipts(store: &Store, today: NaiveDate) -> Result<(String, Vec<Money>), AdminError> {
+    let quarter = (today.month() - 1) / 3;
+    let first = NaiveDate::from_ymd_opt(today.year(), quarter * 3 + 1, 1).unwrap_or(today);
+    let next = first.checked_add_months(Months::new(3)).unwrap_or(today);
+    let mut totals: Vec<Money> = Vec::new();
+    for (_, amount) in crate::billing::revenue_book::totals_between(store, first, next).await? {
+        match totals.iter_mut().find(|t| t.currency == amount.currency) {
+            Some(t) => t.minor += amount.minor,
+            None => totals.push(amount),
+        }
+    }
+    if totals.is_empty() {
+        totals.push(Money::zero(Currency::EUR));
+    }
+    let label = match quarter {
+        0 => format!("1er trimestre {}", today.year()),
+        q => format!("{}e trimestre {}", q + 1, today.year()),
+    };
+    Ok((label, totals))
+}
+
+/// The next URSSAF declaration, or why it cannot be told (figures of a year
+/// the program does not know yet, say): the dashboard shows it rather than fail.
+async fn next_declaration(store: &Store, today: NaiveDate) -> Value {
+    match crate::billing::urssaf::next_due(store, today).await {
+        Ok(d) => json!({
+            "label": d.label,
+            "period": d.period,
+            "deadline": d.deadline,
+            "days_left": (d.deadline - today).num_days(),
+            "declared_euros": d.total_declared_euros,
+            "contributions": d.total_contributions,
+            "in_progress": today <= d.to,
+            "error": null,
+        }),
+        Err(e) => json!({ "error": e.to_string() }),
+    }
 }
 
 #[tracing::instrument(skip_all)]
@@ -170,6 +273,12 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
     let urssaf_alerts = crate::billing::urssaf::alerts::year_to_date(store, now.date_naive()).await?;
     let backup = backup_card(store, now).await?;
     let bank_waiting = crate::billing::bank::waiting_count(store).await?;
+    let today = now.date_naive();
+    let first_run = first_run(store).await?;
+    let receivables = crate::billing::invoices::receivables(store, today).await?;
+    let late = overdue(store, today).await?;
+    let (quarter, quarter_receipts) = quarter_receipts(store, today).await?;
+    let declaration = next_declaration(store, today).await;
     let workers: Vec<Value> = workers
         .iter()
         .map(|w| json!({ "worker": w, "alive": now - w.last_seen_at <= ALIVE_WITHIN }))
@@ -199,6 +308,12 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
             alerts => urssaf_alerts,
             backup => backup,
             bank_waiting => bank_waiting,
+            first_run => first_run,
+            receivables => receivables,
+            late => late,
+            quarter => quarter,
+            quarter_receipts => quarter_receipts,
+            declaration => declaration,
         },
     )
 }
@@ -259,7 +374,8 @@ async fn live(admin: Admin) -> Result<Response, AdminError> {
     let workers = store.list_workers().await?;
     let c = counts(store, now, &workers).await?;
     let mut out = Map::new();
-    out.insert("waiting".into(), c.waiting.into());
+    out.insert("ready".into(), c.ready.into());
+    out.insert("later".into(), c.later.into());
     out.insert("running".into(), c.running.into());
     out.insert("failed_24h".into(), c.failed_24h.into());
     out.insert("workers_alive".into(), c.workers_alive.into());
