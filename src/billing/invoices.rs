@@ -758,6 +758,14 @@ pub async fn receivables(store: &Store, date: NaiveDate) -> Result<Vec<Receivabl
         .collect()
 }
 
+/// The numbers of invoices `ids` (for list pages; drafts have none).
+pub async fn references(store: &Store, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>, BillingError> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(sql::references(store, &ids).await?)
+}
+
 /// Whether any invoice or credit note was ever issued (the first-run checklist).
 pub async fn any_issued(store: &Store) -> Result<bool, BillingError> {
     Ok(sql::any_issued(store).await?)

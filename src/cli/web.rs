@@ -13,7 +13,7 @@ use super::web_admin::{self, AdminCommand};
 use crate::app::{registry, AppContext};
 use crate::config::Config;
 use crate::jobs::{Worker, WorkerConfig};
-use crate::store::{redact_url, Store};
+use crate::store::redact_url;
 use crate::web::{AppState, WebConfig};
 
 #[derive(Debug, Parser)]
@@ -71,19 +71,10 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let url = config.database_url();
-    let store = Store::connect(&url)
-        .await
-        .with_context(|| format!("cannot open database {}", redact_url(&url)))?;
-    store.migrate().await.context("cannot apply migrations")?;
-    Ok(store)
-}
-
 /// `comptoir-web admin …` on the configured database; printed links point
 /// to the public URL, else the bind address.
 async fn admin(cli: &Cli, command: &AdminCommand) -> anyhow::Result<u8> {
-    let store = open_store(&cli.config).await?;
+    let store = super::worker::open(&cli.config).await?;
     let base = match &cli.public_url {
         Some(url) => url.trim_end_matches('/').to_string(),
         None => format!("http://{}", cli.bind),
@@ -96,7 +87,7 @@ async fn admin(cli: &Cli, command: &AdminCommand) -> anyhow::Result<u8> {
 async fn serve(cli: Cli) -> anyhow::Result<()> {
     let shutdown = crate::telemetry::shutdown_signal();
     let config = Arc::new(cli.config);
-    let store = super::with_book_key(open_store(&config).await?, &config).await?;
+    let store = super::with_book_key(super::worker::open(&config).await?, &config).await?;
     let listener = tokio::net::TcpListener::bind(&cli.bind)
         .await
         .with_context(|| format!("cannot listen on {}", cli.bind))?;

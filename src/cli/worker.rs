@@ -207,7 +207,19 @@ pub(super) async fn open(config: &Config) -> anyhow::Result<Store> {
         .await
         .with_context(|| format!("cannot open database {}", redact_url(&url)))?;
     store.migrate().await.context("cannot apply migrations")?;
+    fill_search_keys(&store).await?;
     Ok(store)
+}
+
+/// Customers written before migration 0014 get their search key (once).
+async fn fill_search_keys(store: &Store) -> anyhow::Result<()> {
+    let keyed = crate::billing::customers::fill_search_keys(store)
+        .await
+        .context("cannot key the customers for search")?;
+    if keyed > 0 {
+        tracing::info!(keyed, "customers keyed for search");
+    }
+    Ok(())
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
@@ -220,6 +232,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 .await
                 .with_context(|| format!("cannot open database {}", redact_url(&url)))?;
             let applied = store.migrate().await.context("cannot apply migrations")?;
+            fill_search_keys(&store).await?;
             println!(
                 "migrations applied: {applied:?}; database {} is current",
                 redact_url(&url)

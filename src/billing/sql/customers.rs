@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 
 use crate::billing::address::PostalAddress;
-use crate::billing::customers::{Customer, CustomerKind, NewCustomer};
+use crate::billing::customers::{search_key, Customer, CustomerKind, NewCustomer};
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Backend, Store, StoreError, Tx};
 
@@ -36,8 +36,8 @@ pub(crate) async fn insert(tx: &mut Tx, c: &NewCustomer) -> Result<Customer, Sto
         tx,
         &format!(
             "INSERT INTO customers (kind, name, email, address, postcode, city, country, siren,
-                 electronic_address, electronic_address_scheme, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+                 electronic_address, electronic_address_scheme, created_at, search_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {COLUMNS}"
         ),
         c.kind.as_str(),
         &c.name,
@@ -49,7 +49,8 @@ pub(crate) async fn insert(tx: &mut Tx, c: &NewCustomer) -> Result<Customer, Sto
         c.siren.as_deref(),
         c.electronic_address.as_deref(),
         c.electronic_address_scheme.as_deref(),
-        Utc::now()
+        Utc::now(),
+        search_key(&c.name, c.email.as_deref())
     )?;
     decode(&row)
 }
@@ -60,7 +61,8 @@ pub(crate) async fn update(tx: &mut Tx, id: i64, c: &NewCustomer) -> Result<Cust
         tx,
         &format!(
             "UPDATE customers SET kind = $1, name = $2, email = $3, address = $4, postcode = $5, city = $6,
-                 country = $7, siren = $8, electronic_address = $9, electronic_address_scheme = $10
+                 country = $7, siren = $8, electronic_address = $9, electronic_address_scheme = $10,
+                 search_key = $12
              WHERE id = $11 RETURNING {COLUMNS}"
         ),
         c.kind.as_str(),
@@ -73,7 +75,8 @@ pub(crate) async fn update(tx: &mut Tx, id: i64, c: &NewCustomer) -> Result<Cust
         c.siren.as_deref(),
         c.electronic_address.as_deref(),
         c.electronic_address_scheme.as_deref(),
-        id
+        id,
+        search_key(&c.name, c.email.as_deref())
     )?;
     row.as_ref().map(decode).transpose()?.ok_or(StoreError::NotFound)
 }
@@ -109,33 +112,46 @@ pub(crate) async fn list(store: &Store, limit: i64, before: Option<i64>) -> Resu
     .collect()
 }
 
-/// Case is ignored for ASCII letters only, on both backends (PostgreSQL's
-/// `lower()` under the "C" collation folds exactly what SQLite's does).
+/// The key is folded by the program, so both backends compare the same
+/// text; a row not keyed yet (written before migration 0014, filled at the
+/// next start) is compared as before, ASCII case ignored.
 const SEARCH_PG: &str = "SELECT id, kind, name, email, address, postcode, city, country, siren, electronic_address,
      electronic_address_scheme, created_at FROM customers
-     WHERE (LOWER(name COLLATE \"C\") LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(email, '') COLLATE \"C\") LIKE $1 ESCAPE '\\')
+     WHERE (search_key LIKE $1 ESCAPE '\\'
+            OR (search_key IS NULL AND (LOWER(name COLLATE \"C\") LIKE $4 ESCAPE '\\'
+                OR LOWER(COALESCE(email, '') COLLATE \"C\") LIKE $4 ESCAPE '\\')))
        AND id < $2 ORDER BY id DESC LIMIT $3";
 const SEARCH_SQLITE: &str = "SELECT id, kind, name, email, address, postcode, city, country, siren, electronic_address,
      electronic_address_scheme, created_at FROM customers
-     WHERE (LOWER(name) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE $1 ESCAPE '\\')
+     WHERE (search_key LIKE $1 ESCAPE '\\'
+            OR (search_key IS NULL AND (LOWER(name) LIKE $4 ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE $4 ESCAPE '\\')))
        AND id < $2 ORDER BY id DESC LIMIT $3";
 
-/// Customers whose name or e-mail contains `text` (ASCII case ignored), newest first.
+/// Customers whose name or e-mail contains `text`, accents and case aside, newest first.
 pub(crate) async fn search(
     store: &Store,
     text: &str,
     limit: i64,
     before: Option<i64>,
 ) -> Result<Vec<Customer>, StoreError> {
-    let pattern = crate::store::jobs::like_pattern(&text.to_ascii_lowercase());
+    let folded = crate::store::jobs::like_pattern(&search_key(text, None));
+    let legacy = crate::store::jobs::like_pattern(&text.to_ascii_lowercase());
     let query = match store.backend() {
         Backend::Postgres => SEARCH_PG,
         Backend::Sqlite => SEARCH_SQLITE,
     };
-    read!(fetch_all, store, query, pattern, before.unwrap_or(i64::MAX), limit)?
-        .iter()
-        .map(decode)
-        .collect()
+    read!(
+        fetch_all,
+        store,
+        query,
+        folded,
+        before.unwrap_or(i64::MAX),
+        limit,
+        legacy
+    )?
+    .iter()
+    .map(decode)
+    .collect()
 }
 
 const NAMES_PG: &str = "SELECT id, name FROM customers
@@ -155,4 +171,28 @@ pub(crate) async fn names(store: &Store, ids: &[i64]) -> Result<HashMap<i64, Str
         .iter()
         .map(|r| Ok((r.get("id")?, r.get("name")?)))
         .collect()
+}
+
+/// Customers written before their search key existed: (id, name, e-mail), at most `limit`.
+pub(crate) async fn unkeyed(store: &Store, limit: i64) -> Result<Vec<(i64, String, Option<String>)>, StoreError> {
+    read!(
+        fetch_all,
+        store,
+        "SELECT id, name, email FROM customers WHERE search_key IS NULL ORDER BY id LIMIT $1",
+        limit
+    )?
+    .iter()
+    .map(|r| Ok((r.get("id")?, r.get("name")?, r.get("email")?)))
+    .collect()
+}
+
+pub(crate) async fn set_search_key(tx: &mut Tx, id: i64, key: &str) -> Result<(), StoreError> {
+    sql!(
+        execute,
+        tx,
+        "UPDATE customers SET search_key = $1 WHERE id = $2",
+        key,
+        id
+    )?;
+    Ok(())
 }

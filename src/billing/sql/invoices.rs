@@ -496,3 +496,26 @@ pub(crate) async fn last_issue_date(tx: &mut Tx, series: &str) -> Result<Option<
     .transpose()
     .map(Option::flatten)
 }
+
+const REFERENCES_PG: &str = "SELECT id, reference FROM invoices
+     WHERE id IN (SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text($1)) AND reference IS NOT NULL";
+const REFERENCES_SQLITE: &str =
+    "SELECT id, reference FROM invoices WHERE id IN (SELECT value FROM json_each($1)) AND reference IS NOT NULL";
+
+/// The numbers of invoices `ids` (drafts and unknown ids left out), in one query.
+pub(crate) async fn references(
+    store: &Store,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let query = match store.backend() {
+        Backend::Postgres => REFERENCES_PG,
+        Backend::Sqlite => REFERENCES_SQLITE,
+    };
+    read!(fetch_all, store, query, sqlx::types::Json(ids))?
+        .iter()
+        .map(|r| Ok((r.get("id")?, r.get("reference")?)))
+        .collect()
+}

@@ -16,6 +16,7 @@ use serde_json::json;
 use super::{empty_as_none, filter, filter_params, next_before, Admin, AdminError, Query, PAGE_SIZE};
 use crate::billing::customers;
 use crate::billing::invoices::{self, InvoiceFilter, InvoiceKind, InvoiceStatus};
+use crate::money::Money;
 use crate::web::{Access, Routes};
 
 pub(super) const TEMPLATES: &[(&str, &str)] = &[
@@ -46,6 +47,44 @@ struct ListQuery {
     customer_id: Option<i64>,
     #[serde(default, deserialize_with = "empty_as_none")]
     before: Option<i64>,
+}
+
+/// What the invoices of a page add up to, in one currency: issued totals
+/// (credit notes deducted) and what remains owed.
+#[derive(serde::Serialize)]
+struct PageTotal {
+    currency: String,
+    total: Money,
+    due: Money,
+}
+
+fn page_totals(rows: &[invoices::Invoice]) -> Vec<PageTotal> {
+    let mut out: Vec<PageTotal> = Vec::new();
+    for i in rows.iter().filter(|i| i.status != InvoiceStatus::Draft) {
+        let signed = match i.kind {
+            InvoiceKind::Invoice => i.total.minor,
+            InvoiceKind::CreditNote => -i.total.minor,
+        };
+        let due = match (i.kind, i.status) {
+            (InvoiceKind::Invoice, InvoiceStatus::Issued) => i.balance_due().minor,
+            _ => 0,
+        };
+        let currency = i.total.currency;
+        let at = match out.iter().position(|t| t.total.currency == currency) {
+            Some(at) => at,
+            None => {
+                out.push(PageTotal {
+                    currency: currency.code().to_string(),
+                    total: Money::zero(currency),
+                    due: Money::zero(currency),
+                });
+                out.len() - 1
+            }
+        };
+        out[at].total.minor += signed;
+        out[at].due.minor += due;
+    }
+    out
 }
 
 fn parse_status(s: &str) -> Result<InvoiceStatus, ()> {
@@ -80,6 +119,8 @@ async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, Admi
     let next = next_before(&rows, PAGE_SIZE, |i| i.id);
     let ids: Vec<i64> = rows.iter().map(|i| i.customer_id).collect();
     let names = customers::names(store, &ids).await?;
+    let today = super::billing_input::today(store).await?;
+    let page_totals = page_totals(&rows);
     let rows: Vec<_> = rows
         .iter()
         .map(|i| {
@@ -89,7 +130,12 @@ async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, Admi
                 .as_ref()
                 .map(|s| s.customer.name.clone())
                 .or_else(|| names.get(&i.customer_id).cloned());
-            json!({ "invoice": i, "customer": name, "due": i.balance_due() })
+            let late = i.status == InvoiceStatus::Issued
+                && i.kind == InvoiceKind::Invoice
+                && i.balance_due().minor > 0
+                && i.due_date.is_some_and(|d| d < today);
+            let days_late = late.then(|| i.due_date.map_or(0, |d| (today - d).num_days()));
+            json!({ "invoice": i, "customer": name, "due": i.balance_due(), "days_late": days_late })
         })
         .collect();
     let params = filter_params(&[
@@ -105,6 +151,8 @@ async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, Admi
             status => q.status.trim(),
             kind => q.kind.trim(),
             customer_id => q.customer_id,
+            customers => super::billing_input::customer_choices(store, q.customer_id).await?,
+            page_totals => page_totals,
             statuses => ["draft", "issued", "paid", "cancelled"],
             kinds => ["invoice", "credit_note"],
             params => params,

@@ -71,9 +71,14 @@ async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, Admi
     let next = next_before(&rows, PAGE_SIZE, |p| p.id);
     let ids: Vec<i64> = rows.iter().map(|p| p.customer_id).collect();
     let names = customers::names(store, &ids).await?;
+    let invoice_ids: Vec<i64> = rows.iter().filter_map(|p| p.invoice_id).collect();
+    let references = crate::billing::invoices::references(store, &invoice_ids).await?;
     let rows: Vec<_> = rows
         .iter()
-        .map(|p| json!({ "payment": p, "customer": names.get(&p.customer_id) }))
+        .map(|p| {
+            let invoice = p.invoice_id.and_then(|i| references.get(&i));
+            json!({ "payment": p, "customer": names.get(&p.customer_id), "invoice": invoice })
+        })
         .collect();
     let params = filter_params(&[
         ("status", q.status.trim().to_string()),
@@ -89,6 +94,7 @@ async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, Admi
             status => q.status.trim(),
             provider => q.provider.trim(),
             customer_id => q.customer_id,
+            customers => super::billing_input::customer_choices(store, q.customer_id).await?,
             statuses => statuses,
             providers => PROVIDERS,
             params => params,
