@@ -138,6 +138,12 @@ impl Browser {
         self.client.goto(url).await.expect("navigate");
     }
 
+    /// The attribute `name` of the first element matching `css`.
+    pub async fn attribute(&self, css: &str, name: &str) -> String {
+        let e = self.find(css).await;
+        e.attr(name).await.ok().flatten().unwrap_or_default()
+    }
+
     /// Resizes the window: 390 × 844 is a phone held upright.
     pub async fn set_size(&self, width: u32, height: u32) {
         self.client
@@ -146,16 +152,57 @@ impl Browser {
             .expect("resize the window");
     }
 
-    /// Fails when the page is wider than the window (it would scroll sideways),
-    /// naming the widest element that sticks out.
-    pub async fn assert_fits_width(&self, page: &str) {
+    /// The page's serious and critical WCAG 2.1 A/AA violations as axe-core
+    /// finds them (injected from tests/browser/node_modules, which
+    /// scripts/test installs): one line each, "rule: help (elements)".
+    pub async fn axe_violations(&self) -> Vec<String> {
+        let path = std::env::var("COMPTOIR_TEST_AXE").unwrap_or_else(|_| {
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/browser/node_modules/axe-core/axe.min.js"
+            )
+            .to_string()
+        });
+        let source = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("axe-core not found at {path} ({e}): npm ci --prefix tests/browser (scripts/test does)")
+        });
+        self.client.execute(&source, vec![]).await.expect("inject axe-core");
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                   .then(r => done(r.violations
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => v.id + ': ' + v.help + ' (' + v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(', ') + ')')))
+                   .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .expect("run axe-core");
+        found
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .unwrap_or_else(|| vec![format!("axe answered {found}")])
+    }
+
+    /// How far the page sticks out of the window, if it does: "N px wide in a
+    /// W px window (widest: element)".
+    pub async fn overflow(&self) -> Option<String> {
         let found = self
             .client
             .execute(
                 "const w = document.documentElement.clientWidth;
                  const wide = document.documentElement.scrollWidth;
                  let worst = null;
+                 const clipped = e => {
+                   for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+                     if (getComputedStyle(p).overflowX !== 'visible') { return true; }
+                   }
+                   return false;
+                 };
                  for (const e of document.querySelectorAll('body *')) {
+                   if (clipped(e)) { continue; }
                    const r = e.getBoundingClientRect();
                    if (r.right > w + 1 && (!worst || r.right > worst[1])) {
                      worst = [e.tagName + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''), r.right];
@@ -167,12 +214,14 @@ impl Browser {
             .await
             .expect("measure the page");
         let (width, scroll) = (found[0].as_f64().unwrap_or(0.0), found[1].as_f64().unwrap_or(0.0));
-        if scroll > width {
-            self.fail(&format!(
-                "{page} is {scroll} px wide in a {width} px window (widest: {})",
-                found[2]
-            ))
-            .await;
+        (scroll > width).then(|| format!("{scroll} px wide in a {width} px window (widest: {})", found[2]))
+    }
+
+    /// Fails when the page is wider than the window (it would scroll sideways),
+    /// naming the widest element that sticks out.
+    pub async fn assert_fits_width(&self, page: &str) {
+        if let Some(overflow) = self.overflow().await {
+            self.fail(&format!("{page} is {overflow}")).await;
         }
     }
 
