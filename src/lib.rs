@@ -11,6 +11,7 @@ pub mod context;
 pub mod input;
 pub mod jobs;
 pub mod keeping;
+pub mod local_time;
 pub mod mail;
 pub mod metrics;
 pub mod money;

@@ -68,13 +68,14 @@ fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
-/// `2026-12-01 08:30 UTC` from a serialized `DateTime<Utc>`; empty for none.
+/// `01/12/2026 09:30:00` in the operator's time zone from a serialized
+/// `DateTime<Utc>`; empty for none.
 fn datetime(value: Value) -> String {
     if value.is_none() || value.is_undefined() {
         return String::new();
     }
     match parse_time(&value) {
-        Some(t) => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        Some(t) => crate::local_time::format_fr(t),
         None => value.to_string(),
     }
 }
@@ -85,7 +86,10 @@ fn date(value: Value) -> String {
         return String::new();
     }
     if let Some(t) = parse_time(&value) {
-        return t.format("%d/%m/%Y").to_string();
+        return t
+            .with_timezone(&crate::local_time::zone())
+            .format("%d/%m/%Y")
+            .to_string();
     }
     match value
         .as_str()
@@ -116,7 +120,8 @@ mod tests {
         assert_eq!(render("{{ 990|money('EUR') }}", minijinja::context! {}), "9,90\u{a0}€");
         assert_eq!(
             render("{{ t|dt }}", minijinja::context! { t => "2026-12-01T08:30:00.5Z" }),
-            "2026-12-01 08:30:00 UTC"
+            "01/12/2026 09:30:00",
+            "in Paris"
         );
         assert_eq!(
             render("{{ t|date }}", minijinja::context! { t => "2026-12-01" }),

@@ -152,6 +152,7 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
             archives => archive_views,
             due => due,
             pending_job => pending_job(&admin).await?,
+            archive_time => crate::local_time::utc_time_of_day(3, 0),
             backups => backups,
             postgres => store.backend() == Backend::Postgres,
             backup_dir => config.backup_dir().display().to_string(),

@@ -25,10 +25,10 @@ struct Filters {
     action: Option<String>,
     #[serde(default, deserialize_with = "filter_text", skip_serializing_if = "Option::is_none")]
     target: Option<String>,
-    /// First day (UTC), inclusive.
+    /// First day (the operator's), inclusive.
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
     from: Option<NaiveDate>,
-    /// Last day (UTC), inclusive.
+    /// Last day (the operator's), inclusive.
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
     to: Option<NaiveDate>,
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing)]
@@ -54,7 +54,8 @@ fn query(name: &str, value: &str) -> String {
 }
 
 async fn list(admin: Admin, Query(f): Query<Filters>) -> Result<Response, AdminError> {
-    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    // Days are the operator's: from their midnight to the next.
+    let midnight = |d: NaiveDate| crate::local_time::day_start(d).ok();
     let until = match f.to {
         Some(to) => Some(
             to.checked_add_days(Days::new(1))

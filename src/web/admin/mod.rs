@@ -144,6 +144,7 @@ impl Admin {
             csrf_field => CSRF_FIELD,
             flash => &self.flash,
             section => section,
+            time_zone => crate::local_time::zone_name(),
         };
         let html = self
             .state

@@ -93,7 +93,8 @@ async fn the_log_is_listed_filtered_and_paginated(backend: Backend) {
     assert!(row.contains("bob@example.fr") && row.contains("203.0.113.7"), "{row}");
     assert!(row.contains(">invoice.issue<") && row.contains(">invoice:60<"), "{row}");
     assert!(row.contains("{\"amount\":6000}"), "{row}");
-    assert!(row.contains(" UTC</td>"), "{row}");
+    let shown = comptoir::local_time::format_fr(all.iter().find(|e| e.target == "invoice:60").unwrap().at);
+    assert!(row.contains(&format!("<td>{shown}</td>")), "the time in Paris: {row}");
 
     // A prefix: the 60 invoice entries, paginated with the filter kept.
     let page = client.get("/admin/audit?action=invoice.").await;
@@ -127,12 +128,13 @@ async fn the_log_is_listed_filtered_and_paginated(backend: Backend) {
     assert!(ids(&none).is_empty());
     assert!(none.text().contains("pour ces filtres / for these filters"));
 
-    // Days (UTC), from the entries' own clock.
-    let day = all[0].at.date_naive();
+    // Days of Paris, from the entries' own clock.
+    let paris = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&comptoir::local_time::zone()).date_naive();
+    let day = paris(all[0].at);
     let (before, after) = (day.pred_opt().unwrap(), day.succ_opt().unwrap());
     let that_day: Vec<i64> = all
         .iter()
-        .filter(|e| e.at.date_naive() == day)
+        .filter(|e| paris(e.at) == day)
         .map(|e| e.id)
         .take(50)
         .collect();

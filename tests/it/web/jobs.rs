@@ -322,13 +322,11 @@ async fn each_action_where_it_is_allowed_and_refused_elsewhere(backend: Backend)
         format!("Refusé : #{a} attend déjà son tour")
     );
     assert_eq!(job(&app, a).await, before);
-    // Run at a given UTC time.
+    // Run at a given time, typed and shown in Paris (UTC+1 in January).
     let answer = client
-        .post_form(&post(a, "run_at"), &[("run_at", "2030-01-02T03:04")])
+        .post_form(&post(a, "run_at"), &[("run_at", "2030-01-02T04:04")])
         .await;
-    assert!(flash_after(&mut client, answer)
-        .await
-        .contains("2030-01-02 03:04:00 UTC"));
+    assert!(flash_after(&mut client, answer).await.contains("02/01/2030 04:04:00"));
     let j = job(&app, a).await;
     assert_eq!(
         (j.state, j.run_at.to_rfc3339()),
@@ -493,7 +491,7 @@ async fn bulk_actions_tell_each_outcome(backend: Backend) {
     let fields = bulk_form(
         "run_at",
         &[waiting[0], 987_654, waiting[0]],
-        &[("run_at", "2031-05-06T07:08:09")],
+        &[("run_at", "2031-05-06T09:08:09")],
     );
     let answer = bulk(&mut client, fields).await;
     assert_eq!(
@@ -502,7 +500,8 @@ async fn bulk_actions_tell_each_outcome(backend: Backend) {
     );
     assert_eq!(
         job(&app, waiting[0]).await.run_at.to_rfc3339(),
-        "2031-05-06T07:08:09+00:00"
+        "2031-05-06T07:08:09+00:00",
+        "typed in Paris, summer time (UTC+2)"
     );
 
     // Discard two, then cancel all four: the discarded ones are refused.

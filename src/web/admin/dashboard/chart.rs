@@ -2,7 +2,7 @@
 //! by the template as inline SVG (presentation attributes and CSS classes
 //! only: the content policy forbids `style=`).
 
-use chrono::{DateTime, TimeDelta, Timelike, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 use crate::store::types::HourlyAttempts;
@@ -86,13 +86,13 @@ pub fn build(first: DateTime<Utc>, hours: usize, data: &[HourlyAttempts]) -> Cha
                 completed: *completed,
                 failed: *failed,
                 title: format!(
-                    "{} UTC : {completed} terminée(s) / completed, {failed} échec(s) / failed",
-                    hour.format("%d/%m %Hh")
+                    "{} : {completed} terminée(s) / completed, {failed} échec(s) / failed",
+                    hour.with_timezone(&crate::local_time::zone()).format("%d/%m %Hh")
                 ),
                 ok: rect(x, *completed),
                 bad: rect(x + bar_width, *failed),
-                label: if hour.hour() % 3 == 0 {
-                    format!("{}h", hour.hour())
+                label: if crate::local_time::hour_of(*hour).is_multiple_of(3) {
+                    format!("{}h", crate::local_time::hour_of(*hour))
                 } else {
                     String::new()
                 },
@@ -179,12 +179,12 @@ mod tests {
         assert!(b.bad.x > b.ok.x, "failures beside completions");
         assert_eq!(chart.bars[0].ok.height, 0.0);
         assert_eq!(chart.bars[3].bad.height, round1(full * 0.2));
-        // Labels every third hour (9h, 12h, …).
-        assert_eq!(chart.bars[0].label, "9h");
-        assert_eq!(chart.bars[1].label, "");
-        assert_eq!(chart.bars[3].label, "12h");
+        // Labels every third hour of Paris (09:00 UTC is 10h there: 12h, 15h, …).
+        assert_eq!(chart.bars[0].label, "");
+        assert_eq!(chart.bars[2].label, "12h");
+        assert_eq!(chart.bars[5].label, "15h");
         assert!(
-            chart.bars[1].title.starts_with("01/12 10h UTC : 10 terminée(s)"),
+            chart.bars[1].title.starts_with("01/12 11h : 10 terminée(s)"),
             "{}",
             chart.bars[1].title
         );

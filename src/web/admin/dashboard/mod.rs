@@ -327,7 +327,10 @@ async fn backup_card(store: &crate::store::Store, now: DateTime<Utc>) -> Result<
         Freshness::External => (None, "PostgreSQL : sauvegardé par pg_dump (voir le README)".to_string()),
         Freshness::Never => (
             None,
-            "Aucune sauvegarde encore : la première est faite cette nuit à 02:30 UTC par le worker, ou tout de suite avec « comptoir-worker backup »".to_string(),
+            format!(
+                "Aucune sauvegarde encore : la première est faite cette nuit à {} par le worker, ou tout de suite avec « comptoir-worker backup »",
+                crate::local_time::utc_time_of_day(2, 30)
+            ),
         ),
         Freshness::Ok { last } => (Some(*last), format!("il y a {}", age(now - *last))),
         Freshness::Stale { last } => (

@@ -256,7 +256,7 @@ pub(super) async fn email_view(store: &Store, invoice: &Invoice) -> Result<Email
             EmailStatus::Sent => format!(
                 "envoyé à {} le {} / sent",
                 e.to_address,
-                e.sent_at.unwrap_or(e.created_at).format("%d/%m/%Y %H:%M UTC")
+                crate::local_time::format_fr_minutes(e.sent_at.unwrap_or(e.created_at))
             ),
             EmailStatus::Failed => format!("échec / failed : {}", e.error.clone().unwrap_or_default()),
             EmailStatus::Sending => "envoi en cours / sending".to_string(),

@@ -6,7 +6,7 @@
 //! | retry now | scheduled, retryable, discarded, cancelled | available (already due), running, completed |
 //! | cancel (reason) | available, scheduled, retryable, running (its worker stops it) | completed, cancelled, discarded |
 //! | discard (reason) | available, scheduled, retryable | running (cancel it), completed, cancelled, discarded |
-//! | run at (UTC) | available, scheduled, retryable, discarded, cancelled | running, completed |
+//! | run at (operator's time) | available, scheduled, retryable, discarded, cancelled | running, completed |
 //!
 //! A completed job is never run again from the admin: its effects (a charge,
 //! an e-mail) happened. The store's own guards decide in the end; a job that
@@ -115,20 +115,21 @@ impl Request {
             Some(Err(e)) => return Err(AdminError::Invalid(format!("reason : {}", e.fr_en()))),
         };
         let run_at = match run_at.map(str::trim).filter(|t| !t.is_empty()) {
-            Some(text) => Some(parse_utc(text)?),
+            Some(text) => Some(parse_local(text)?),
             None => None,
         };
         if action == Action::RunAt && run_at.is_none() {
             return Err(AdminError::Invalid(
-                "run_at : date et heure requises (UTC) / date and time required".into(),
+                "run_at : date et heure requises / date and time required".into(),
             ));
         }
         Ok(Request { action, reason, run_at })
     }
 }
 
-/// A `datetime-local` value (`2026-12-01T08:30`, seconds optional), read as UTC.
-fn parse_utc(text: &str) -> Result<DateTime<Utc>, AdminError> {
+/// A `datetime-local` value (`2026-12-01T08:30`, seconds optional), read in
+/// the operator's time zone.
+fn parse_local(text: &str) -> Result<DateTime<Utc>, AdminError> {
     [
         "%Y-%m-%dT%H:%M",
         "%Y-%m-%dT%H:%M:%S",
@@ -137,13 +138,13 @@ fn parse_utc(text: &str) -> Result<DateTime<Utc>, AdminError> {
     ]
     .iter()
     .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-    .map(|t| t.and_utc())
     .ok_or_else(|| {
         AdminError::Invalid(format!(
             "run_at : « {} » n'est pas une date et heure AAAA-MM-JJTHH:MM / not a date and time",
             text.chars().take(40).collect::<String>()
         ))
     })
+    .and_then(|local| crate::local_time::from_local(local).map_err(|e| AdminError::Invalid(format!("run_at : {e}"))))
 }
 
 /// How one job's action went.
@@ -216,14 +217,14 @@ async fn explain_conflict(admin: &Admin, id: i64, action: Action) -> Result<Stri
     })
 }
 
-/// "Tâche #12 relancée (maintenant available, prévue le 2026-12-01 08:30:00 UTC)".
+/// "Tâche #12 relancée (maintenant available, prévue le 01/12/2026 09:30:00)", in the operator's time zone.
 pub fn done_sentence(action: Action, job: &JobRow) -> String {
     format!(
         "Tâche #{} {} (maintenant {}, prévue le {})",
         job.id,
         action.participle(),
         job.state,
-        job.run_at.format("%Y-%m-%d %H:%M:%S UTC")
+        crate::local_time::format_fr(job.run_at)
     )
 }
 
@@ -293,7 +294,12 @@ mod tests {
     #[test]
     fn requests_name_the_bad_field() {
         let r = Request::parse("run_at", None, Some("2026-12-01T08:30")).unwrap();
-        assert_eq!(r.run_at.unwrap().to_rfc3339(), "2026-12-01T08:30:00+00:00");
+        // Typed in Paris (winter: UTC+1).
+        assert_eq!(r.run_at.unwrap().to_rfc3339(), "2026-12-01T07:30:00+00:00");
+        match Request::parse("run_at", None, Some("2027-03-28T02:30")) {
+            Err(AdminError::Invalid(m)) => assert!(m.contains("heure d'été"), "{m}"),
+            other => panic!("a time the clocks skip: {other:?}"),
+        }
         for (action, at, field) in [
             ("explode", None, "action"),
             ("run_at", None, "run_at"),
