@@ -11,7 +11,7 @@ mod create;
 mod payments;
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -35,6 +35,12 @@ pub(super) fn routes() -> Routes {
         .post("/api/invoices", Access::ApiKey, create::create)
         .get("/api/invoices", Access::ApiKey, list)
         .get("/api/invoices/{id}", Access::ApiKey, show)
+        .add(
+            Method::PUT,
+            "/api/invoices/{id}",
+            Access::ApiKey,
+            axum::routing::put(create::edit),
+        )
         .post("/api/invoices/{id}/issue", Access::ApiKey, issue)
         .get("/api/invoices/{id}/pdf", Access::ApiKey, pdf)
         .get("/api/invoices/{id}/xml", Access::ApiKey, xml)

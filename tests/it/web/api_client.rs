@@ -34,6 +34,18 @@ impl ApiClient {
         answer
     }
 
+    /// A PUT with a JSON body (no idempotency key: a PUT is idempotent itself).
+    pub async fn put(&mut self, path: &str, body: &Value) -> Answer {
+        let request = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        let answer = self.client.send(request).await;
+        self.check("PUT", path, &answer);
+        answer
+    }
+
     pub async fn post(&mut self, path: &str, body: &Value) -> Answer {
         self.post_with(path, Some(body), None).await
     }

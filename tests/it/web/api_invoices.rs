@@ -496,7 +496,61 @@ async fn the_xml_of_an_issued_invoice_is_its_cii(backend: Backend) {
     assert!(verdict.pass, "{}", verdict.output);
 }
 
+/// A draft rewritten through the API, as the admin's edit form does it (the
+/// same domain function, the same audit entry); refused field by field with
+/// nothing changed; frozen once issued.
+async fn a_draft_is_rewritten_through_the_api(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    save_settings(&app.db.store).await;
+    let customer = business(&app.db.store).await;
+    let key = app.api_key().await;
+    let mut api = ApiClient::new(&app, &key);
+    let line = |description: &str, minor: i64, quantity: &str, unit: &str| {
+        json!({ "description": description, "nature": "services", "quantity": quantity, "unit": unit,
+                "unit_price": { "minor": minor, "currency": "EUR" } })
+    };
+    let created = api
+        .post(
+            "/api/invoices",
+            &json!({ "customer_id": customer.id, "lines": [line("Audit", 40_000, "1", "day")] }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_i64().unwrap();
+    let path = format!("/api/invoices/{id}");
+
+    let rewritten = json!({ "customer_id": customer.id, "payment_terms_days": 15, "purchase_order": "BC-7",
+        "lines": [line("Audit", 40_000, "1.5", "day"), line("Compte rendu", 9_000, "2", "hour")] });
+    let answer = api.put(&path, &rewritten).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let draft = answer.json();
+    assert_eq!(draft["lines"].as_array().unwrap().len(), 2);
+    assert_eq!(draft["lines"][1]["unit"], "hour");
+    assert_eq!(draft["total"]["minor"], 60_000 + 18_000);
+    assert_eq!(draft["purchase_order"], "BC-7");
+    assert_eq!(app.audited("invoice.edit").await.len(), 1);
+
+    // Refused by field, nothing changed.
+    let before = api.get(&path).await.json();
+    for bad in [
+        json!({ "customer_id": 999_999, "lines": [line("X", 100, "1", "day")] }),
+        json!({ "customer_id": customer.id, "lines": [] }),
+        json!({ "customer_id": customer.id, "lines": [line("X", 100, "1", "fortnight")] }),
+    ] {
+        let refused = api.put(&path, &bad).await;
+        assert!(matches!(refused.status, 400 | 422), "{bad}: {}", refused.status);
+    }
+    assert_eq!(api.get(&path).await.json(), before);
+    assert_eq!(api.put("/api/invoices/999999", &rewritten).await.status, 404);
+
+    // Issued, it is frozen.
+    assert_eq!(api.post_empty(&format!("{path}/issue")).await.status, 200);
+    let frozen = api.put(&path, &rewritten).await;
+    assert_eq!(frozen.status, 409, "{}", frozen.body);
+}
+
 on_both_backends!(
+    a_draft_is_rewritten_through_the_api,
     an_invoice_lives_through_the_api,
     bad_drafts_payments_and_credits_are_refused,
     the_xml_of_an_issued_invoice_is_its_cii,

@@ -16,7 +16,7 @@ use super::super::error::Fields;
 use super::super::extract::from_value;
 use super::super::idempotency::{answer, Idempotency, Keep};
 use super::super::money::MoneyIn;
-use super::super::{Api, ApiError, Json};
+use super::super::{Api, ApiError, Json, Path};
 use super::{decimal, DocumentView};
 use crate::billing::actions::invoices as actions;
 use crate::billing::address::PostalAddress;
@@ -169,8 +169,8 @@ fn check_lines(
     currency.map(|c| (c, checked))
 }
 
-pub(super) async fn create(api: Api, idem: Idempotency, Json(body): Json<Value>) -> Result<Response, ApiError> {
-    let request: CreateInvoice = from_value(body.clone())?;
+/// The draft a request describes, with its payment terms, or every problem by its field.
+async fn checked(api: &Api, request: CreateInvoice) -> Result<(NewInvoice, Option<i32>), ApiError> {
     let store = &api.state.store;
     let mut fields = Fields::new();
     match customers::get(store, request.customer_id).await {
@@ -196,19 +196,19 @@ pub(super) async fn create(api: Api, idem: Idempotency, Json(body): Json<Value>)
         return Err(ApiError::Internal("invoice lines checked but absent".into()));
     };
     let new = NewInvoice {
-        customer_id: request.customer_id,
-        currency,
-        lines,
-        contract_id: None,
-        order_id: None,
-        period: None,
         service_date: request.service_date,
         service_period_start: request.service_period_start,
         service_period_end: request.service_period_end,
         purchase_order: request.purchase_order,
         delivery_address: request.delivery_address,
+        ..NewInvoice::of_lines(request.customer_id, currency, lines)
     };
-    let terms = request.payment_terms_days;
+    Ok((new, request.payment_terms_days))
+}
+
+pub(super) async fn create(api: Api, idem: Idempotency, Json(body): Json<Value>) -> Result<Response, ApiError> {
+    let request: CreateInvoice = from_value(body.clone())?;
+    let (new, terms) = checked(&api, request).await?;
     let caller = api.clone();
     idem.run(&api, &body, move |keep: Keep| async move {
         let api = caller;
@@ -222,4 +222,21 @@ pub(super) async fn create(api: Api, idem: Idempotency, Json(body): Json<Value>)
         Ok(answered)
     })
     .await
+}
+
+/// `PUT /api/invoices/{id}`: the whole draft again, as to create it (its
+/// lines replaced, renumbered); an issued invoice is a conflict (409).
+/// Through `actions::invoices::edit_draft`, as the admin's edit form.
+pub(super) async fn edit(
+    api: Api,
+    Path(id): Path<i64>,
+    Json(body): Json<Value>,
+) -> Result<Json<DocumentView>, ApiError> {
+    let request: CreateInvoice = from_value(body)?;
+    invoices::get(&api.state.store, id).await?;
+    let (new, terms) = checked(&api, request).await?;
+    let mut tx = api.state.store.begin().await?;
+    let draft = actions::edit_draft(&mut tx, &api.actor, id, new, terms).await?;
+    tx.commit().await?;
+    Ok(Json(DocumentView::new(draft, Vec::new())))
 }
