@@ -129,6 +129,7 @@ fn bulk_form(action: &str, ids: &[i64], extra: &[(&str, &str)]) -> Vec<(String, 
     let mut fields: Vec<(String, String)> = vec![
         ("action".into(), action.into()),
         ("back".into(), "/admin/jobs?state=scheduled".into()),
+        ("confirmed".into(), "yes".into()),
     ];
     fields.extend(ids.iter().map(|i| ("ids".to_string(), i.to_string())));
     fields.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -563,7 +564,87 @@ async fn bulk_actions_tell_each_outcome(backend: Backend) {
     assert_eq!(bulk(&mut client, fields).await.location(), Some("/admin/jobs"));
 }
 
+/// The bulk form asks first, naming how many jobs of which kinds; the list
+/// counts jobs per state, names what each job is about, tells a claimed job
+/// from a started one, and keeps all that up to date through `live.json`.
+async fn the_list_counts_names_and_asks_before_a_bulk_action(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = &app.db.store;
+    let mut client = app.signed_in().await;
+    let running = enqueue_now(store, &Noop::default(), EnqueueOptions::new())
+        .await
+        .unwrap()
+        .id();
+    assert_eq!(claim_all(store).await, [running]);
+    let waiting = [scheduled(store).await, scheduled(store).await];
+    let invoice_job = insert(
+        store,
+        "billing.send_invoice_email",
+        "mail",
+        serde_json::json!({ "invoice_id": 42 }),
+        RunAt::In(std::time::Duration::from_secs(3600)),
+    )
+    .await;
+
+    let page = client.get("/admin/jobs").await;
+    assert_eq!(page.status, 200);
+    let html = unescape(&page.body);
+    assert!(
+        html.contains(
+            "<a href=\"/admin/jobs?state=scheduled\">programmée <strong data-field=\"count.scheduled\">3</strong>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("<a href=\"/admin/invoices/42\">facture n° 42</a>"),
+        "what the job is about"
+    );
+    let row = &html[html.find(&format!("<tr id=\"job-{running}\"")).unwrap()..];
+    assert!(
+        row[..row.find("</tr>").unwrap()].contains("réservée, pas encore commencée"),
+        "claimed, not started"
+    );
+    let live = client.get("/admin/jobs/live.json").await.json();
+    assert_eq!(live["count.scheduled"], 3);
+    assert_eq!(live["count.running"], 1);
+    assert_eq!(live[format!("job.{invoice_job}.state")], "programmée");
+
+    // Asked first: how many, of which kinds, and what will be left alone. Nothing happens.
+    let mut fields = bulk_form("retry", &[waiting[0], waiting[1], invoice_job, running], &[]);
+    fields.retain(|(k, _)| k != "confirmed");
+    let asked = bulk(&mut client, fields).await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    let text = unescape(&asked.body);
+    assert!(text.contains("Relancer maintenant 4 tâches ?"), "{text}");
+    assert!(
+        text.contains("<tr data-kind=\"noop\"><td><code>noop</code></td><td class=\"n\">3</td>"),
+        "{text}"
+    );
+    assert!(text.contains("<tr data-kind=\"billing.send_invoice_email\">"));
+    assert!(text.contains("1 ne le permet pas"), "the running one: {text}");
+    assert_eq!(job(&app, waiting[0]).await.state, JobState::Scheduled);
+    assert!(job_audit(&app).await.is_empty(), "nothing done before the confirmation");
+    // The confirmation carries the same choice back.
+    let hidden: Vec<(String, String)> = text
+        .match_indices("<input type=\"hidden\" name=\"")
+        .map(|(at, m)| {
+            let rest = &text[at + m.len()..];
+            let name = &rest[..rest.find('"').unwrap()];
+            let v = rest.find("value=\"").unwrap() + 7;
+            (name.to_string(), rest[v..v + rest[v..].find('"').unwrap()].to_string())
+        })
+        .filter(|(name, _)| name != "_csrf")
+        .collect();
+    assert!(hidden.contains(&("confirmed".to_string(), "yes".to_string())));
+    let done = bulk(&mut client, hidden).await;
+    assert_eq!(
+        flash_after(&mut client, done).await,
+        format!("3 relancées, 1 refusée : #{running} est en cours")
+    );
+}
+
 on_both_backends!(
+    the_list_counts_names_and_asks_before_a_bulk_action,
     list_filters_and_pagination,
     a_job_page_shows_everything_but_secrets,
     progress_is_shown_and_polled,

@@ -64,6 +64,16 @@ impl Action {
     }
 
     /// The past participle, feminine like « tâche »: "relancée".
+    /// What the operator asks, as the confirmation page says it.
+    pub fn infinitive(self) -> &'static str {
+        match self {
+            Action::Retry => "Relancer maintenant",
+            Action::Cancel => "Annuler",
+            Action::Discard => "Écarter",
+            Action::RunAt => "Reprogrammer",
+        }
+    }
+
     fn participle(self) -> &'static str {
         match self {
             Action::Retry => "relancée",

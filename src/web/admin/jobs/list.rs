@@ -1,4 +1,7 @@
-//! `/admin/jobs`: the list with its filters and pages, and the bulk form.
+//! `/admin/jobs`: the counts per state, the list with its filters and pages,
+//! kept up to date by `live.json` (the page works without it: reload), and
+//! the bulk form, which asks for a confirmation naming how many jobs of which
+//! kinds it will act on.
 
 use std::sync::OnceLock;
 
@@ -7,7 +10,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::actions::{self, Outcome, Request};
-use super::view;
+use super::{state_fr, state_label, view};
 use crate::store::types::{JobFilter, JobState};
 use crate::web::admin::{empty_as_none, filter_text, next_before, Admin, AdminError, Form, Query, PAGE_SIZE};
 
@@ -54,9 +57,9 @@ fn known() -> &'static (Vec<&'static str>, Vec<String>) {
     })
 }
 
-#[tracing::instrument(skip_all)]
-pub(super) async fn page(admin: Admin, Query(f): Query<Filters>) -> Result<Response, AdminError> {
-    let rows = admin
+/// The page's rows, as its filters select them.
+async fn rows(admin: &Admin, f: &Filters) -> Result<Vec<crate::store::types::JobRow>, AdminError> {
+    Ok(admin
         .state
         .store
         .list_jobs(&JobFilter {
@@ -67,9 +70,66 @@ pub(super) async fn page(admin: Admin, Query(f): Query<Filters>) -> Result<Respo
             limit: PAGE_SIZE,
             before_id: f.before,
         })
-        .await?;
+        .await?)
+}
+
+/// Jobs per state, every queue together, in the order of `JobState::ALL`.
+async fn counts(admin: &Admin) -> Result<Vec<(JobState, i64)>, AdminError> {
+    let by_queue = admin.state.store.count_jobs().await?;
+    Ok(JobState::ALL
+        .iter()
+        .map(|s| (*s, by_queue.iter().filter(|c| c.state == *s).map(|c| c.count).sum()))
+        .collect())
+}
+
+/// The rows as pages show them, an invoice named by its number.
+async fn views(admin: &Admin, rows: &[crate::store::types::JobRow]) -> Result<Vec<serde_json::Value>, AdminError> {
+    let mut jobs: Vec<_> = rows.iter().map(view).collect();
+    let invoice_ids: Vec<i64> = jobs
+        .iter()
+        .filter(|j| j["object"]["key"] == "invoice_id")
+        .filter_map(|j| j["object"]["id"].as_i64())
+        .collect();
+    let references = crate::billing::invoices::references(&admin.state.store, &invoice_ids).await?;
+    for j in jobs.iter_mut().filter(|j| j["object"]["key"] == "invoice_id") {
+        if let Some(reference) = j["object"]["id"].as_i64().and_then(|id| references.get(&id)) {
+            j["object"]["label"] = format!("facture {reference}").into();
+        }
+    }
+    Ok(jobs)
+}
+
+/// What the page's script refreshes every two seconds: the counts per state
+/// (`count.available`…) and each listed job's state (`job.12.state`).
+#[tracing::instrument(skip_all)]
+pub(super) async fn live(admin: Admin, Query(f): Query<Filters>) -> Result<Response, AdminError> {
+    let mut out = serde_json::Map::new();
+    for (state, n) in counts(&admin).await? {
+        out.insert(format!("count.{}", state.as_str()), n.into());
+    }
+    for job in rows(&admin, &f).await? {
+        out.insert(format!("job.{}.state", job.id), state_label(&job).into());
+        out.insert(
+            format!("job.{}.attempt", job.id),
+            format!("{}/{}", job.attempt, job.max_attempts).into(),
+        );
+    }
+    out.insert("done".into(), false.into());
+    Ok(axum::response::IntoResponse::into_response(axum::Json(
+        serde_json::Value::Object(out),
+    )))
+}
+
+#[tracing::instrument(skip_all)]
+pub(super) async fn page(admin: Admin, Query(f): Query<Filters>) -> Result<Response, AdminError> {
+    let rows = rows(&admin, &f).await?;
     let next = next_before(&rows, PAGE_SIZE, |j| j.id);
-    let jobs: Vec<_> = rows.iter().map(view).collect();
+    let jobs = views(&admin, &rows).await?;
+    let counts: Vec<serde_json::Value> = counts(&admin)
+        .await?
+        .into_iter()
+        .map(|(s, n)| serde_json::json!({ "state": s.as_str(), "label": state_fr(s), "count": n }))
+        .collect();
     let params = f.params();
     let mut back = String::from("/admin/jobs");
     if !params.is_empty() || f.before.is_some() {
@@ -85,6 +145,8 @@ pub(super) async fn page(admin: Admin, Query(f): Query<Filters>) -> Result<Respo
         "jobs",
         context! {
             jobs => jobs,
+            counts => counts,
+            live => format!("/admin/jobs/live.json?{}{}", params, f.before.map(|b| format!("&before={b}")).unwrap_or_default()),
             filters => context! {
                 state => f.state.map(JobState::as_str).unwrap_or(""),
                 kind => f.kind.as_deref().unwrap_or(""),
@@ -131,6 +193,9 @@ pub(super) async fn bulk(admin: Admin, Form(fields): Form<Vec<(String, String)>>
             "ids : {BULK_LIMIT} tâches au plus à la fois / at most {BULK_LIMIT} jobs at once"
         )));
     }
+    if field("confirmed") != Some("yes") {
+        return confirmation(&admin, &fields, &ids, req.action).await;
+    }
     let mut outcomes = Vec::with_capacity(ids.len());
     for id in ids {
         let outcome = match actions::apply(&admin, id, &req).await {
@@ -144,6 +209,55 @@ pub(super) async fn bulk(admin: Admin, Form(fields): Form<Vec<(String, String)>>
         outcomes.push(outcome);
     }
     Ok(admin.redirect(&back, &actions::summary(req.action, &outcomes)))
+}
+
+/// "Relancer maintenant 12 tâches ?", with how many of each kind and in
+/// which state, and the form again with `confirmed=yes`.
+async fn confirmation(
+    admin: &Admin,
+    fields: &[(String, String)],
+    ids: &[i64],
+    action: actions::Action,
+) -> Result<Response, AdminError> {
+    let mut kinds: std::collections::BTreeMap<String, (i64, std::collections::BTreeMap<&'static str, i64>)> =
+        std::collections::BTreeMap::new();
+    let mut missing = 0;
+    let mut refused = 0;
+    for id in ids {
+        match admin.state.store.get_job(*id).await {
+            Ok(job) => {
+                if !action.allows(job.state) {
+                    refused += 1;
+                }
+                let entry = kinds.entry(job.kind.clone()).or_default();
+                entry.0 += 1;
+                *entry.1.entry(state_fr(job.state)).or_default() += 1;
+            }
+            Err(crate::store::StoreError::NotFound) => missing += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let kinds: Vec<serde_json::Value> = kinds
+        .into_iter()
+        .map(|(kind, (n, states))| serde_json::json!({ "kind": kind, "count": n, "states": states }))
+        .collect();
+    let hidden: Vec<&(String, String)> = fields
+        .iter()
+        .filter(|(k, _)| k != "confirmed" && k != crate::web::guard::CSRF_FIELD)
+        .collect();
+    admin.render(
+        "admin/jobs/confirm.html",
+        "jobs",
+        context! {
+            action => action.infinitive(),
+            count => ids.len(),
+            kinds => kinds,
+            missing => missing,
+            refused => refused,
+            hidden => hidden,
+            back => fields.iter().find(|(k, _)| k == "back").map(|(_, v)| v.as_str()).unwrap_or("/admin/jobs"),
+        },
+    )
 }
 
 fn shown(value: &str) -> String {

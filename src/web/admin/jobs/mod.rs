@@ -10,10 +10,11 @@ use serde_json::{json, Value};
 
 use crate::jobs::mask;
 
-use crate::store::types::JobRow;
+use crate::store::types::{JobRow, JobState};
 use crate::web::{Access, Routes};
 
 pub(super) const TEMPLATES: &[(&str, &str)] = &[
+    crate::template!("admin/jobs/confirm.html"),
     crate::template!("admin/jobs/list.html"),
     crate::template!("admin/jobs/show.html"),
 ];
@@ -22,6 +23,7 @@ pub(super) fn routes() -> Routes {
     Routes::new()
         .get("/admin/jobs", Access::Operator, list::page)
         .post("/admin/jobs/bulk", Access::Operator, list::bulk)
+        .get("/admin/jobs/live.json", Access::Operator, list::live)
         .get("/admin/jobs/{id}", Access::Operator, show::page)
         .get("/admin/jobs/{id}/status.json", Access::Operator, show::status)
         // `retry`, `cancel`, `discard` or `run_at`.
@@ -51,6 +53,8 @@ fn view(job: &JobRow) -> Value {
         "queue": job.queue,
         "priority": job.priority,
         "state": job.state,
+        "state_label": state_label(job),
+        "object": business_object(&job.args),
         "final": job.state.is_final(),
         "attempt": job.attempt,
         "max_attempts": job.max_attempts,
@@ -68,6 +72,47 @@ fn view(job: &JobRow) -> Value {
         "finished_at": job.finished_at,
         "actions": allowed,
     })
+}
+
+/// A state in French; a running job its worker has claimed but not started
+/// yet (it waits for a free slot) says so.
+pub(super) fn state_label(job: &JobRow) -> &'static str {
+    match (job.state, job.started_at) {
+        (JobState::Running, None) => "réservée, pas encore commencée",
+        (state, _) => state_fr(state),
+    }
+}
+
+pub(super) fn state_fr(state: JobState) -> &'static str {
+    match state {
+        JobState::Available => "prête",
+        JobState::Scheduled => "programmée",
+        JobState::Running => "en cours",
+        JobState::Retryable => "à retenter",
+        JobState::Completed => "terminée",
+        JobState::Cancelled => "annulée",
+        JobState::Discarded => "écartée",
+    }
+}
+
+/// What a job is about, from its arguments: the invoice, payment, contract,
+/// order or import it names, with the page that shows it.
+fn business_object(args: &Value) -> Value {
+    const OBJECTS: [(&str, &str, &str); 5] = [
+        ("invoice_id", "facture n°", "/admin/invoices/"),
+        ("payment_id", "paiement n°", "/admin/payments/"),
+        ("contract_id", "contrat n°", "/admin/contracts/"),
+        ("order_id", "commande n°", "/admin/orders/"),
+        ("import_id", "import n°", "/admin/imports/"),
+    ];
+    OBJECTS
+        .iter()
+        .find_map(|(key, label, href)| {
+            args.get(key).and_then(Value::as_i64).map(
+                |id| json!({ "key": key, "id": id, "label": format!("{label} {id}"), "href": format!("{href}{id}") }),
+            )
+        })
+        .unwrap_or(Value::Null)
 }
 
 /// `{"done": 40, "total": 200}` → (20.0, "40 / 200"); other shapes as compact JSON.

@@ -19,6 +19,7 @@ pub(super) async fn status(admin: Admin, Path(id): Path<i64>) -> Result<Response
     Ok(Json(json!({
         "id": job.id,
         "state": job.state,
+        "state_label": super::state_label(&job),
         "attempt": job.attempt,
         "max_attempts": job.max_attempts,
         "progress_percent": percent,
