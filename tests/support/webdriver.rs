@@ -311,7 +311,14 @@ impl Browser {
                         .collect()
                 })
                 .unwrap_or_default();
-            if let Some(name) = names.iter().find(|n| accept(n) && !n.ends_with(".crdownload")) {
+            // Chromium reserves the final name with an empty file while it
+            // writes `….crdownload`: done once no part is left and the file has bytes.
+            let writing = names.iter().any(|n| n.ends_with(".crdownload"));
+            let complete = |n: &String| std::fs::metadata(self.downloads.join(n)).is_ok_and(|m| m.len() > 0);
+            if let Some(name) = names
+                .iter()
+                .find(|n| accept(n) && !n.ends_with(".crdownload") && !writing && complete(n))
+            {
                 return self.downloads.join(name);
             }
             if Instant::now() > deadline {

@@ -393,6 +393,7 @@ async fn control_characters_in_any_admin_field_are_refused_by_field(backend: Bac
             &[
                 ("ids", job.as_str()),
                 ("action", "retry"),
+                ("confirmed", "yes"),
                 ("back", "/admin/jobs?state=x\r\nSet-Cookie: x=1"),
             ],
         )

@@ -636,6 +636,22 @@ async fn the_list_counts_names_and_asks_before_a_bulk_action(backend: Backend) {
         .filter(|(name, _)| name != "_csrf")
         .collect();
     assert!(hidden.contains(&("confirmed".to_string(), "yes".to_string())));
+    assert!(hidden.contains(&("back".to_string(), "/admin/jobs?state=scheduled".to_string())));
+    // A `back` from elsewhere does not become the page's "Annuler" link.
+    let mut fields = bulk_form("retry", &[waiting[0]], &[]);
+    fields.retain(|(k, _)| k != "confirmed");
+    fields[1].1 = "javascript:alert(1)".into();
+    let asked_elsewhere = bulk(&mut client, fields).await;
+    assert!(
+        !asked_elsewhere.body.contains("javascript:"),
+        "{}",
+        asked_elsewhere.body
+    );
+    assert!(
+        unescape(&asked_elsewhere.body).contains("href=\"/admin/jobs\">Annuler</a>"),
+        "{}",
+        asked_elsewhere.body
+    );
     let done = bulk(&mut client, hidden).await;
     assert_eq!(
         flash_after(&mut client, done).await,

@@ -194,7 +194,7 @@ pub(super) async fn bulk(admin: Admin, Form(fields): Form<Vec<(String, String)>>
         )));
     }
     if field("confirmed") != Some("yes") {
-        return confirmation(&admin, &fields, &ids, req.action).await;
+        return confirmation(&admin, &fields, &ids, req.action, &back).await;
     }
     let mut outcomes = Vec::with_capacity(ids.len());
     for id in ids {
@@ -218,6 +218,7 @@ async fn confirmation(
     fields: &[(String, String)],
     ids: &[i64],
     action: actions::Action,
+    back: &str,
 ) -> Result<Response, AdminError> {
     let mut kinds: std::collections::BTreeMap<String, (i64, std::collections::BTreeMap<&'static str, i64>)> =
         std::collections::BTreeMap::new();
@@ -241,9 +242,10 @@ async fn confirmation(
         .into_iter()
         .map(|(kind, (n, states))| serde_json::json!({ "kind": kind, "count": n, "states": states }))
         .collect();
+    // `back` as checked, not as posted: it is also the page's "Annuler" link.
     let hidden: Vec<&(String, String)> = fields
         .iter()
-        .filter(|(k, _)| k != "confirmed" && k != crate::web::guard::CSRF_FIELD)
+        .filter(|(k, _)| !matches!(k.as_str(), "confirmed" | "back") && k != crate::web::guard::CSRF_FIELD)
         .collect();
     admin.render(
         "admin/jobs/confirm.html",
@@ -255,7 +257,7 @@ async fn confirmation(
             missing => missing,
             refused => refused,
             hidden => hidden,
-            back => fields.iter().find(|(k, _)| k == "back").map(|(_, v)| v.as_str()).unwrap_or("/admin/jobs"),
+            back => back,
         },
     )
 }
