@@ -165,11 +165,9 @@ impl LineInput {
 /// bound on what a posted form can make the server allocate.
 pub const MAX_LINE_ROWS: usize = 200;
 
-/// The line rows of a form read as a map: at least `rows`, and as many as
-/// the form numbered (a row added on the page, with or without script).
-pub fn line_inputs(form: &HashMap<String, String>, rows: usize) -> Vec<LineInput> {
-    let numbered = form
-        .keys()
+/// The highest line number a posted form holds (`description_12` → 12).
+pub fn numbered_rows(form: &HashMap<String, String>) -> usize {
+    form.keys()
         .filter_map(|k| {
             let (name, n) = k.rsplit_once('_')?;
             ["product", "description", "nature", "quantity", "unit", "unit_price"]
@@ -178,7 +176,14 @@ pub fn line_inputs(form: &HashMap<String, String>, rows: usize) -> Vec<LineInput
                 .flatten()
         })
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// The line rows of a form read as a map: at least `rows`, and as many as
+/// the form numbered (a row added on the page, with or without script), up
+/// to [`MAX_LINE_ROWS`] (a form with more is refused, see `numbered_rows`).
+pub fn line_inputs(form: &HashMap<String, String>, rows: usize) -> Vec<LineInput> {
+    let numbered = numbered_rows(form);
     let get = |name: &str, n: usize| form.get(&format!("{name}_{n}")).cloned().unwrap_or_default();
     (1..=rows.max(numbered).min(MAX_LINE_ROWS))
         .map(|n| LineInput {

@@ -197,6 +197,14 @@ async fn a_draft_is_edited_whole_and_keeps_its_lines_and_total(backend: Backend)
     assert_eq!(refused.status, 422);
     assert!(refused.body.contains("value=\"douze\""));
     assert_eq!(invoices::get(&app.db.store, id).await.unwrap(), edited);
+    // More rows than a form reads: refused whole, not cut.
+    let mut too_many = fields.clone();
+    too_many.push(("description_201".into(), "Une de trop".into()));
+    too_many.push(("unit_price_201".into(), "1".into()));
+    let refused = client.post_form(&path, &pairs(&too_many)).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("200 lignes au plus"), "{}", refused.body);
+    assert_eq!(invoices::get(&app.db.store, id).await.unwrap(), edited);
 
     // Issued, it is frozen: the edit form goes back to its page, a post changes nothing.
     let issued = client

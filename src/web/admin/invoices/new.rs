@@ -15,8 +15,8 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::super::billing_input::{
-    apply_products, customer_choices, line_inputs, parse_date, parse_lines, refusal, seller_currency, FieldErrors,
-    LineInput,
+    apply_products, customer_choices, line_inputs, numbered_rows, parse_date, parse_lines, refusal, seller_currency,
+    FieldErrors, LineInput, MAX_LINE_ROWS,
 };
 use super::super::{empty_as_none, Admin, AdminError, Form, Path, Query};
 use crate::billing::actions::invoices as actions;
@@ -129,7 +129,7 @@ impl Typed {
 
     /// One more empty line row.
     fn add_row(&mut self) {
-        if self.lines.len() < super::super::billing_input::MAX_LINE_ROWS {
+        if self.lines.len() < MAX_LINE_ROWS {
             self.lines.push(LineInput {
                 n: self.lines.len() + 1,
                 ..LineInput::default()
@@ -290,6 +290,22 @@ async fn posted(
 ) -> Result<Result<(Typed, NewInvoice, Option<i32>), Response>, AdminError> {
     let mut typed = Typed::posted(form);
     let mut errors = FieldErrors::new();
+    if numbered_rows(form) > MAX_LINE_ROWS {
+        // Lines beyond the form's bound are not read: refuse rather than keep part of them.
+        errors.add(
+            "description_1",
+            format!("{MAX_LINE_ROWS} lignes au plus par facture : rien n'a été enregistré."),
+        );
+        return Ok(Err(page(
+            admin,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            editing,
+            typed,
+            &errors,
+            None,
+        )
+        .await?));
+    }
     let products = catalog::price_list(&admin.state.store).await?;
     apply_products(&mut typed.lines, &products, &mut errors);
     if form.contains_key("add_line") {
