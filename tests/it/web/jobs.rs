@@ -392,11 +392,7 @@ async fn each_action_where_it_is_allowed_and_refused_elsewhere(backend: Backend)
     }
     assert_eq!(job(&app, done).await, before);
     // Running: discard, retry, run_at refused; cancel allowed.
-    let running = enqueue_now(store, &Noop::default(), EnqueueOptions::new())
-        .await
-        .unwrap()
-        .id();
-    assert_eq!(claim_all(store).await, [running]);
+    let running = one_running(store).await;
     for action in ["retry", "discard", "run_at"] {
         let answer = client
             .post_form(&post(running, action), &[("run_at", "2030-01-01T00:00")])
@@ -458,15 +454,21 @@ async fn each_action_where_it_is_allowed_and_refused_elsewhere(backend: Backend)
     assert_eq!(job_audit(&app).await.len(), 6);
 }
 
-async fn bulk_actions_tell_each_outcome(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let store = &app.db.store;
-    let mut client = app.signed_in().await;
+/// A job claimed by a worker (running, not started).
+async fn one_running(store: &Store) -> i64 {
     let running = enqueue_now(store, &Noop::default(), EnqueueOptions::new())
         .await
         .unwrap()
         .id();
     assert_eq!(claim_all(store).await, [running]);
+    running
+}
+
+async fn bulk_actions_tell_each_outcome(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = &app.db.store;
+    let mut client = app.signed_in().await;
+    let running = one_running(store).await;
     let waiting = [scheduled(store).await, scheduled(store).await, scheduled(store).await];
     let answer = bulk(
         &mut client,
@@ -571,11 +573,7 @@ async fn the_list_counts_names_and_asks_before_a_bulk_action(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let store = &app.db.store;
     let mut client = app.signed_in().await;
-    let running = enqueue_now(store, &Noop::default(), EnqueueOptions::new())
-        .await
-        .unwrap()
-        .id();
-    assert_eq!(claim_all(store).await, [running]);
+    let running = one_running(store).await;
     let waiting = [scheduled(store).await, scheduled(store).await];
     let invoice_job = insert(
         store,

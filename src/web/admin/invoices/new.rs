@@ -290,41 +290,29 @@ async fn posted(
 ) -> Result<Result<(Typed, NewInvoice, Option<i32>), Response>, AdminError> {
     let mut typed = Typed::posted(form);
     let mut errors = FieldErrors::new();
-    if numbered_rows(form) > MAX_LINE_ROWS {
+    let too_many = numbered_rows(form) > MAX_LINE_ROWS;
+    if too_many {
         // Lines beyond the form's bound are not read: refuse rather than keep part of them.
         errors.add(
             "description_1",
             format!("{MAX_LINE_ROWS} lignes au plus par facture : rien n'a été enregistré."),
         );
-        return Ok(Err(page(
-            admin,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            editing,
-            typed,
-            &errors,
-            None,
-        )
-        .await?));
+    } else {
+        let products = catalog::price_list(&admin.state.store).await?;
+        apply_products(&mut typed.lines, &products, &mut errors);
+        if form.contains_key("add_line") {
+            typed.add_row();
+            return Ok(Err(page(admin, StatusCode::OK, editing, typed, &errors, None).await?));
+        }
     }
-    let products = catalog::price_list(&admin.state.store).await?;
-    apply_products(&mut typed.lines, &products, &mut errors);
-    if form.contains_key("add_line") {
-        typed.add_row();
-        return Ok(Err(page(admin, StatusCode::OK, editing, typed, &errors, None).await?));
+    if !too_many {
+        let currency = seller_currency(&admin.state.store).await?;
+        if let Some((new, terms)) = typed.checked(currency, &mut errors).filter(|_| errors.is_empty()) {
+            return Ok(Ok((typed, new, terms)));
+        }
     }
-    let currency = seller_currency(&admin.state.store).await?;
-    match typed.checked(currency, &mut errors) {
-        Some((new, terms)) if errors.is_empty() => Ok(Ok((typed, new, terms))),
-        _ => Ok(Err(page(
-            admin,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            editing,
-            typed,
-            &errors,
-            None,
-        )
-        .await?)),
-    }
+    let shown = page(admin, StatusCode::UNPROCESSABLE_ENTITY, editing, typed, &errors, None).await?;
+    Ok(Err(shown))
 }
 
 /// The form again with the domain's refusal of the draft by its field.
