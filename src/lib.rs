@@ -8,6 +8,7 @@ pub mod billing;
 pub mod cli;
 pub mod config;
 pub mod context;
+pub mod i18n;
 pub mod input;
 pub mod jobs;
 pub mod keeping;

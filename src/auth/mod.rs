@@ -20,7 +20,7 @@ use serde::Serialize;
 
 pub use api_keys::{authenticate_key, create_key, create_key_in, list_keys, revoke_key, revoke_key_in, NewApiKey};
 pub use devices::DEVICE_LIFETIME;
-pub use operators::{count_operators, create_operator, list_operators, reset_password, NewOperator};
+pub use operators::{count_operators, create_operator, list_operators, reset_password, set_language, NewOperator};
 pub use password::{hash_password, verify_password, MIN_PASSWORD_CHARS};
 pub(crate) use secret::constant_time_eq;
 pub use secret::{random_token, sha256_hex};
@@ -46,6 +46,8 @@ pub struct Operator {
     pub name: String,
     pub created_at: DateTime<Utc>,
     pub disabled_at: Option<DateTime<Utc>>,
+    /// The language the admin speaks to them in.
+    pub language: crate::i18n::Lang,
 }
 
 /// An API key as listed (its secret is shown once, at creation, and never stored).

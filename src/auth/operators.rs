@@ -58,6 +58,12 @@ pub async fn count_operators(store: &Store) -> Result<i64, AuthError> {
     Ok(sql::operators::count_operators(store).await?)
 }
 
+/// The language the admin speaks to this operator in, from now on.
+#[tracing::instrument(skip(store))]
+pub async fn set_language(store: &Store, operator_id: i64, language: crate::i18n::Lang) -> Result<(), AuthError> {
+    Ok(sql::operators::set_language(store, operator_id, language.code()).await?)
+}
+
 pub async fn list_operators(store: &Store) -> Result<Vec<Operator>, AuthError> {
     Ok(sql::operators::list_operators(store).await?)
 }

@@ -171,9 +171,10 @@ pub async fn operator(State(state): State<AppState>, request: Request, next: Nex
         }
     };
     let actor = operator_actor(&session, ip);
+    let lang = session.operator.language;
     let mut request = request;
     request.extensions_mut().insert(Caller::Operator { session, actor });
-    next.run(request).await
+    crate::web::admin::localize(next.run(request).await, lang)
 }
 
 async fn check_csrf(session: &Session, request: Request) -> Result<Request, Response> {

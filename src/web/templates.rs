@@ -29,6 +29,7 @@ pub(super) fn environment() -> Result<Environment<'static>, Error> {
     env.add_filter("dt", datetime);
     env.add_filter("date", date);
     env.add_filter("pretty_json", pretty_json);
+    crate::i18n::register(&mut env);
     Ok(env)
 }
 

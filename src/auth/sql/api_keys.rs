@@ -54,7 +54,7 @@ pub(crate) async fn api_key_by_prefix(
         store,
         "SELECT k.id AS key_id, k.operator_id, k.name AS key_name, k.prefix, k.key_hash,
                 k.created_at AS key_created_at, k.last_used_at, k.revoked_at,
-                o.id, o.email, o.name, o.created_at, o.disabled_at
+                o.id, o.email, o.name, o.created_at, o.disabled_at, o.language
          FROM api_keys k JOIN operators o ON o.id = k.operator_id
          WHERE k.prefix = $1",
         prefix

@@ -6,7 +6,7 @@ use crate::auth::Operator;
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Store, StoreError, Tx};
 
-pub(crate) const OPERATOR: &str = "id, email, name, created_at, disabled_at";
+pub(crate) const OPERATOR: &str = "id, email, name, created_at, disabled_at, language";
 
 pub(crate) fn operator(r: &AnyRow) -> Result<Operator, StoreError> {
     Ok(Operator {
@@ -15,6 +15,7 @@ pub(crate) fn operator(r: &AnyRow) -> Result<Operator, StoreError> {
         name: r.get("name")?,
         created_at: r.get("created_at")?,
         disabled_at: r.get("disabled_at")?,
+        language: crate::i18n::Lang::parse(&r.get::<String>("language")?).unwrap_or_default(),
     })
 }
 
@@ -94,4 +95,19 @@ pub(crate) async fn operator_in(tx: &mut Tx, id: i64) -> Result<Option<Operator>
         id
     )?;
     row.as_ref().map(operator).transpose()
+}
+
+pub(crate) async fn set_language(store: &Store, id: i64, language: &str) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    let n = sql!(
+        execute,
+        tx,
+        "UPDATE operators SET language = $1 WHERE id = $2",
+        language,
+        id
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    tx.commit().await
 }

@@ -45,7 +45,7 @@ pub(crate) async fn session(
     let row = read!(
         fetch_optional,
         store,
-        "SELECT o.id, o.email, o.name, o.created_at, o.disabled_at,
+        "SELECT o.id, o.email, o.name, o.created_at, o.disabled_at, o.language,
                 s.csrf_token, s.last_seen_at, s.expires_at
          FROM sessions s JOIN operators o ON o.id = s.operator_id
          WHERE s.token_hash = $1",

@@ -132,10 +132,10 @@ async fn confirm_revoke(admin: Admin, Path(id): Path<i64>) -> Result<Response, A
 async fn revoke(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
     let key = find(&admin, id).await?;
     if key.revoked_at.is_some() {
-        return Err(AdminError::Conflict(format!(
+        return Err(AdminError::Conflict(crate::i18n::Text::verbatim(format!(
             "La clé ck_{}_… est déjà révoquée. / This key is already revoked.",
             key.prefix
-        )));
+        ))));
     }
     let mut tx = admin.state.store.begin().await?;
     let revoked = auth::revoke_key_in(&mut tx, id).await?;

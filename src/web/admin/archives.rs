@@ -198,10 +198,10 @@ async fn download(admin: Admin, Path(year): Path<i32>) -> Result<Response, Admin
     };
     let bytes = tokio::fs::read(&path).await.map_err(|e| {
         tracing::error!(path = %path.display(), error = %e, "archive unreadable");
-        AdminError::Conflict(format!(
+        AdminError::Conflict(crate::i18n::Text::verbatim(format!(
             "L'archive {year} ne peut pas être lue ({}) : {e}",
             path.display()
-        ))
+        )))
     })?;
     audit::record(
         store,

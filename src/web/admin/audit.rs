@@ -57,11 +57,11 @@ async fn list(admin: Admin, Query(f): Query<Filters>) -> Result<Response, AdminE
     // Days are the operator's: from their midnight to the next.
     let midnight = |d: NaiveDate| crate::local_time::day_start(d).ok();
     let until = match f.to {
-        Some(to) => Some(
-            to.checked_add_days(Days::new(1))
-                .and_then(midnight)
-                .ok_or_else(|| AdminError::Invalid("to : date hors limites / date out of range".into()))?,
-        ),
+        Some(to) => Some(to.checked_add_days(Days::new(1)).and_then(midnight).ok_or_else(|| {
+            AdminError::Invalid(crate::i18n::Text::verbatim(
+                "to : date hors limites / date out of range",
+            ))
+        })?),
         None => None,
     };
     let filter = AuditFilter {

@@ -137,7 +137,7 @@ async fn page(admin: Admin, Query(q): Query<PeriodQuery>) -> Result<Response, Ad
     let store = &admin.state.store;
     let (from, to) = period
         .bounds()
-        .ok_or_else(|| AdminError::Invalid("period : hors limites / out of range".into()))?;
+        .ok_or_else(|| AdminError::Invalid(crate::i18n::Text::verbatim("period : hors limites / out of range")))?;
     let book_lines = revenue_book::list(store, from, to).await?;
     let (lines, totals) = view::lines_and_totals(period, &book_lines);
     let first_year = revenue_book::first_date(store)
@@ -178,9 +178,9 @@ struct GenerateForm {
 
 async fn generate(admin: Admin, Form(form): Form<GenerateForm>) -> Result<Response, AdminError> {
     if form.period.trim().is_empty() {
-        return Err(AdminError::Invalid(
-            "period : choisissez une période / choose a period".into(),
-        ));
+        return Err(AdminError::Invalid(crate::i18n::Text::verbatim(
+            "period : choisissez une période / choose a period",
+        )));
     }
     let (period, _) = chosen(&admin, Some(&form.period)).await?;
     let store = &admin.state.store;
@@ -189,10 +189,10 @@ async fn generate(admin: Admin, Form(form): Form<GenerateForm>) -> Result<Respon
     // An altered book is never exported: refuse here rather than in the job.
     let verification = book_check::verify(store).await?;
     if !verification.is_intact() {
-        return Err(AdminError::Conflict(format!(
+        return Err(AdminError::Conflict(crate::i18n::Text::verbatim(format!(
             "Export refusé : {} — détail : comptoir-worker billing verify-book",
             verification.summary()
-        )));
+        ))));
     }
     let back = format!("/admin/book?period={}", period.key());
     let mut tx = store.begin().await?;

@@ -267,7 +267,7 @@ async fn retire(admin: Admin, Path(sku): Path<String>) -> Result<Response, Admin
     let product = match actions::retire(&mut tx, &admin.actor, &sku).await {
         Ok(p) => p,
         Err(BillingError::NotFound(_)) => return Err(AdminError::NotFound),
-        Err(BillingError::Conflict(m)) => return Err(AdminError::Conflict(m)),
+        Err(BillingError::Conflict(m)) => return Err(AdminError::Conflict(crate::i18n::Text::verbatim(m))),
         Err(e) => return Err(e.into()),
     };
     tx.commit().await?;

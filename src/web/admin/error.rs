@@ -1,5 +1,5 @@
-//! The admin's error: a readable page with the right status; internals go
-//! to the log, never to the page.
+//! The admin's error: a readable page with the right status, in the
+//! operator's language; internals go to the log, never to the page.
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -7,23 +7,25 @@ use axum::response::{Html, IntoResponse, Response};
 use crate::auth::AuthError;
 use crate::billing::import::ImportError;
 use crate::billing::BillingError;
+use crate::i18n::{Lang, Text};
 use crate::store::StoreError;
+use crate::text;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    #[error("page introuvable / not found")]
+    #[error("page introuvable")]
     NotFound,
-    #[error("accès refusé / forbidden")]
+    #[error("accès refusé")]
     Forbidden,
     /// Input that cannot be accepted, said in words the operator can act on.
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Text),
     /// The action conflicts with the current state (a job already finished…).
     #[error("{0}")]
-    Conflict(String),
-    #[error("service momentanément indisponible, réessayez / service unavailable, try again")]
+    Conflict(Text),
+    #[error("service momentanément indisponible, réessayez")]
     Unavailable,
-    #[error("erreur interne / internal error")]
+    #[error("erreur interne")]
     Internal(String),
 }
 
@@ -38,6 +40,39 @@ impl AdminError {
             AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+
+    /// What the page says, in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            AdminError::Invalid(t) | AdminError::Conflict(t) => t.in_lang(lang),
+            AdminError::NotFound => text!("page introuvable").in_lang(lang),
+            AdminError::Forbidden => text!("accès refusé").in_lang(lang),
+            AdminError::Unavailable => text!("service momentanément indisponible, réessayez").in_lang(lang),
+            AdminError::Internal(_) => text!("erreur interne").in_lang(lang),
+        }
+    }
+}
+
+/// An error page's words, kept on its response so that the operator's guard,
+/// which knows their language, can say it again in English
+/// ([`localize`]).
+#[derive(Clone)]
+struct Said(std::sync::Arc<AdminError>);
+
+/// The error page itself, rendered without the template engine: an error
+/// page must not fail.
+fn page(status: StatusCode, message: &str, lang: Lang) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{code} · Comptoir</title>\
+         <link rel=\"stylesheet\" href=\"/assets/admin.css\"></head><body class=\"error-page\">\
+         <main><h1>{code}</h1><p class=\"error\">{message}</p>\
+         <p><a href=\"javascript:history.back()\">← {back}</a> · <a href=\"/admin\">{home}</a></p>\
+         </main></body></html>",
+        code = status.as_u16(),
+        message = html_escape(message),
+        back = html_escape(&text!("Retour").in_lang(lang)),
+        home = html_escape(&text!("Tableau de bord").in_lang(lang)),
+    ))
 }
 
 impl IntoResponse for AdminError {
@@ -46,18 +81,26 @@ impl IntoResponse for AdminError {
         if let AdminError::Internal(detail) = &self {
             tracing::error!(%detail, "admin request failed");
         }
-        let message = self.to_string();
-        // Rendered without the template engine: an error page must not fail.
-        let html = format!(
-            "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{code} · Comptoir</title>\
-             <link rel=\"stylesheet\" href=\"/assets/admin.css\"></head><body class=\"error-page\">\
-             <main><h1>{code}</h1><p class=\"error\">{message}</p>\
-             <p><a href=\"javascript:history.back()\">← Retour / Back</a> · <a href=\"/admin\">Tableau de bord / Dashboard</a></p>\
-             </main></body></html>",
-            code = status.as_u16(),
-            message = html_escape(&message),
-        );
-        (status, Html(html)).into_response()
+        let mut response = (status, page(status, &self.message(Lang::Fr), Lang::Fr)).into_response();
+        response.extensions_mut().insert(Said(std::sync::Arc::new(self)));
+        response
+    }
+}
+
+/// An admin error page said again in `lang` (the operator's).
+pub(crate) fn localize(response: Response, lang: Lang) -> Response {
+    if lang == Lang::Fr {
+        return response;
+    }
+    match response.extensions().get::<Said>().cloned() {
+        Some(Said(error)) => {
+            let status = response.status();
+            let (mut parts, _) = response.into_parts();
+            parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+            let body = page(status, &error.message(lang), lang).into_response().into_body();
+            Response::from_parts(parts, body)
+        }
+        None => response,
     }
 }
 
@@ -80,7 +123,7 @@ impl From<StoreError> for AdminError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AdminError::NotFound,
-            StoreError::Conflict(m) => AdminError::Conflict(m),
+            StoreError::Conflict(m) => AdminError::Conflict(Text::verbatim(m)),
             StoreError::Unavailable(m) => {
                 tracing::warn!(error = %m, "database unavailable");
                 AdminError::Unavailable
@@ -95,15 +138,17 @@ impl From<BillingError> for AdminError {
         match e {
             BillingError::NotFound(_) => AdminError::NotFound,
             BillingError::Invalid { .. } | BillingError::Refused(_) | BillingError::Money(_) => {
-                AdminError::Invalid(e.to_string())
+                AdminError::Invalid(Text::verbatim(e.to_string()))
             }
-            BillingError::Conflict(m) => AdminError::Conflict(m),
-            BillingError::NoSettings => AdminError::Conflict(format!("{e} — comptoir-worker billing configure …")),
+            BillingError::Conflict(m) => AdminError::Conflict(Text::verbatim(m)),
+            BillingError::NoSettings => {
+                AdminError::Conflict(Text::verbatim(format!("{e} — comptoir-worker billing configure …")))
+            }
             BillingError::Store(s) => s.into(),
             BillingError::Queue(q) => q.into(),
             BillingError::Document(m) => AdminError::Internal(m),
             BillingError::Mail(m) => AdminError::Internal(m.to_string()),
-            BillingError::BookAltered(m) => AdminError::Conflict(m),
+            BillingError::BookAltered(m) => AdminError::Conflict(Text::verbatim(m)),
             BillingError::Seal(crate::billing::seal::SealError::Store(s)) => s.into(),
             BillingError::Seal(s) => AdminError::Internal(s.to_string()),
         }
@@ -114,7 +159,7 @@ impl From<crate::keeping::KeepingError> for AdminError {
     fn from(e: crate::keeping::KeepingError) -> Self {
         use crate::keeping::KeepingError;
         match e {
-            KeepingError::Refused(m) => AdminError::Conflict(m),
+            KeepingError::Refused(m) => AdminError::Conflict(Text::verbatim(m)),
             KeepingError::Store(s) => s.into(),
             KeepingError::Billing(b) => b.into(),
             other => AdminError::Internal(other.to_string()),
@@ -129,8 +174,8 @@ impl From<AuthError> for AdminError {
             AuthError::Hash(m) => AdminError::Internal(m),
             AuthError::Queue(q) => q.into(),
             AuthError::NotFound => AdminError::NotFound,
-            AuthError::Exists(_) => AdminError::Conflict(e.to_string()),
-            other => AdminError::Invalid(other.to_string()),
+            AuthError::Exists(_) => AdminError::Conflict(Text::verbatim(e.to_string())),
+            other => AdminError::Invalid(Text::verbatim(other.to_string())),
         }
     }
 }
@@ -141,8 +186,8 @@ impl From<ImportError> for AdminError {
             ImportError::NotFound(_) => AdminError::NotFound,
             ImportError::Store(s) => s.into(),
             ImportError::Io { .. } => AdminError::Internal(e.to_string()),
-            e if e.is_transient() => AdminError::Conflict(e.to_string()),
-            e => AdminError::Invalid(e.to_string()),
+            e if e.is_transient() => AdminError::Conflict(Text::verbatim(e.to_string())),
+            e => AdminError::Invalid(Text::verbatim(e.to_string())),
         }
     }
 }
@@ -151,7 +196,7 @@ impl From<crate::jobs::Error> for AdminError {
     fn from(e: crate::jobs::Error) -> Self {
         match e {
             crate::jobs::Error::Store(s) => s.into(),
-            other => AdminError::Invalid(other.to_string()),
+            other => AdminError::Invalid(Text::verbatim(other.to_string())),
         }
     }
 }

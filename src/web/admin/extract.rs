@@ -21,7 +21,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| {
-            AdminError::Invalid("formulaire illisible ou trop grand / unreadable or too large form".into())
+            AdminError::Invalid(crate::i18n::Text::verbatim(
+                "formulaire illisible ou trop grand / unreadable or too large form",
+            ))
         })?;
         decode(&bytes).map(Form)
     }
@@ -57,7 +59,10 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError>
     for (name, value) in form_urlencoded::parse(bytes) {
         if let Err(e) = input::check_edge(&name).and_then(|()| input::check_edge(&value)) {
             let name: String = name.chars().take(40).collect::<String>().escape_debug().to_string();
-            return Err(AdminError::Invalid(format!("{name} : {}", e.fr_en())));
+            return Err(AdminError::Invalid(crate::i18n::Text::verbatim(format!(
+                "{name} : {}",
+                e.fr_en()
+            ))));
         }
     }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(bytes));
@@ -65,9 +70,11 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError>
         let field = e.path().to_string();
         let inner = e.into_inner();
         if field.is_empty() || field == "." {
-            AdminError::Invalid(format!("formulaire invalide / invalid form: {inner}"))
+            AdminError::Invalid(crate::i18n::Text::verbatim(format!(
+                "formulaire invalide / invalid form: {inner}"
+            )))
         } else {
-            AdminError::Invalid(format!("{field} : {inner}"))
+            AdminError::Invalid(crate::i18n::Text::verbatim(format!("{field} : {inner}")))
         }
     })
 }
@@ -128,7 +135,7 @@ mod tests {
         let f: Filter = decode(b"before=42").unwrap();
         assert_eq!(f.before, Some(42));
         match decode::<Filter>(b"before=abc") {
-            Err(AdminError::Invalid(m)) => assert!(m.starts_with("before"), "{m}"),
+            Err(AdminError::Invalid(m)) => assert!(m.to_string().starts_with("before"), "{m}"),
             _ => panic!("expected a refusal naming the field"),
         }
     }
@@ -148,7 +155,10 @@ mod tests {
         ] {
             match decode::<Filter>(query) {
                 Err(AdminError::Invalid(m)) => {
-                    assert!(m.starts_with(&format!("{field} : caractère de contrôle")), "{m}")
+                    assert!(
+                        m.to_string().starts_with(&format!("{field} : caractère de contrôle")),
+                        "{m}"
+                    )
                 }
                 other => panic!("{query:?}: expected a refusal, got {other:?}"),
             }
@@ -157,7 +167,7 @@ mod tests {
         assert_eq!(decode::<Search>(b"q=+").unwrap().q, None);
         for bad in [&b"q=a%0Ab"[..], b"q=a%0Db", b"q=a%E2%80%AEb", b"q=a%09b"] {
             match decode::<Search>(bad) {
-                Err(AdminError::Invalid(m)) => assert!(m.starts_with("q : "), "{m}"),
+                Err(AdminError::Invalid(m)) => assert!(m.to_string().starts_with("q : "), "{m}"),
                 other => panic!("{bad:?}: {other:?}"),
             }
         }

@@ -22,6 +22,7 @@ mod extract;
 mod imports;
 mod invoices;
 mod jobs;
+mod language;
 mod orders;
 mod payments;
 mod settings;
@@ -36,6 +37,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::Value;
 use serde::Serialize;
 
+pub(crate) use error::localize;
 pub use error::AdminError;
 pub use extract::{empty_as_none, filter_text, Form, Path, Query};
 
@@ -54,6 +56,7 @@ pub(super) fn routes() -> Routes {
         .merge(signin_link::routes())
         .merge(dashboard::routes())
         .merge(jobs::routes())
+        .merge(language::routes())
         .merge(customers::routes())
         .merge(contracts::routes())
         .merge(orders::routes())
@@ -103,6 +106,8 @@ pub struct Admin {
     pub actor: Actor,
     /// The message left by the previous action, shown once.
     pub flash: Option<String>,
+    /// The page asked for (path and query), where the language switch comes back to.
+    pub here: String,
 }
 
 impl FromRequestParts<AppState> for Admin {
@@ -115,6 +120,11 @@ impl FromRequestParts<AppState> for Admin {
                 session: session.clone(),
                 actor: actor.clone(),
                 flash: cookies::get(&parts.headers, cookies::FLASH).filter(|f| !f.is_empty()),
+                here: match parts.method {
+                    axum::http::Method::GET => parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+                    // After a form, the switch comes back to the page, not to the action.
+                    _ => parts.uri.path().to_string(),
+                },
             }),
             // Only reachable if a route's access were wrong: refuse rather than guess.
             _ => Err(AdminError::Forbidden),
@@ -122,7 +132,43 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// What an action says on the next page: a [`Text`](crate::i18n::Text),
+/// said in the operator's language.
+pub trait Flash {
+    fn said(self, lang: crate::i18n::Lang) -> String;
+}
+
+impl Flash for crate::i18n::Text {
+    fn said(self, lang: crate::i18n::Lang) -> String {
+        self.in_lang(lang)
+    }
+}
+
+// TRANSITIONAL (removed once every message is in the catalogue).
+impl Flash for &str {
+    fn said(self, _: crate::i18n::Lang) -> String {
+        self.to_string()
+    }
+}
+
+// TRANSITIONAL (removed once every message is in the catalogue).
+impl Flash for &String {
+    fn said(self, _: crate::i18n::Lang) -> String {
+        self.clone()
+    }
+}
+
 impl Admin {
+    /// The operator's language.
+    pub fn lang(&self) -> crate::i18n::Lang {
+        self.session.operator.language
+    }
+
+    /// `french` said in the operator's language.
+    pub fn tr(&self, text: crate::i18n::Text) -> String {
+        text.in_lang(self.lang())
+    }
+
     /// Renders `template` inside the layout. Besides `ctx`, the template sees
     /// `operator`, `csrf` (for `<input type="hidden" name="_csrf">`),
     /// `csrf_field` (the field's name), `flash` and `section` (for the nav).
@@ -145,6 +191,9 @@ impl Admin {
             flash => &self.flash,
             section => section,
             time_zone => crate::local_time::zone_name(),
+            lang => self.lang().code(),
+            here => &self.here,
+            languages => crate::i18n::Lang::ALL.iter().map(|l| (l.code(), l.name())).collect::<Vec<_>>(),
         };
         let html = self
             .state
@@ -160,8 +209,8 @@ impl Admin {
     }
 
     /// 303 to `location`, with a message shown on the next page.
-    pub fn redirect(&self, location: &str, flash: &str) -> Response {
-        redirect_with_flash(&self.state, location, flash)
+    pub fn redirect(&self, location: &str, flash: impl Flash) -> Response {
+        redirect_with_flash(&self.state, location, &flash.said(self.lang()))
     }
 }
 
@@ -191,9 +240,11 @@ pub fn filter<T, E>(
 ) -> Result<Option<T>, AdminError> {
     match text.trim() {
         "" => Ok(None),
-        t => parse(t)
-            .map(Some)
-            .map_err(|_| AdminError::Invalid(format!("{field} : {t:?} inconnu / unknown"))),
+        t => parse(t).map(Some).map_err(|_| {
+            AdminError::Invalid(crate::i18n::Text::verbatim(format!(
+                "{field} : {t:?} inconnu / unknown"
+            )))
+        }),
     }
 }
 

@@ -94,9 +94,9 @@ async fn page(admin: Admin, Query(q): Query<YearQuery>) -> Result<Response, Admi
     let years: Vec<i32> = (first_year..=today.year()).rev().collect();
     let year = match q.year.as_deref().map(str::trim).filter(|y| !y.is_empty()) {
         Some(y) => y.parse::<i32>().ok().filter(|y| years.contains(y)).ok_or_else(|| {
-            AdminError::Invalid(format!(
+            AdminError::Invalid(crate::i18n::Text::verbatim(format!(
                 "year : {y:?} n'est pas une année du livre / not a year of the book"
-            ))
+            )))
         })?,
         None => today.year(),
     };

@@ -114,24 +114,29 @@ impl Request {
     /// From the form's text fields; refusals name the field.
     pub fn parse(action: &str, reason: Option<&str>, run_at: Option<&str>) -> Result<Request, AdminError> {
         let action = Action::parse(action.trim()).ok_or_else(|| {
-            AdminError::Invalid(format!(
+            AdminError::Invalid(crate::i18n::Text::verbatim(format!(
                 "action : « {} » inconnue (retry, cancel, discard ou run_at) / unknown action",
                 action.chars().take(40).collect::<String>()
-            ))
+            )))
         })?;
         let reason = match reason.map(|r| crate::input::single_line(r, 500)) {
             None => None,
             Some(Ok(r)) => Some(r).filter(|r| !r.is_empty()),
-            Some(Err(e)) => return Err(AdminError::Invalid(format!("reason : {}", e.fr_en()))),
+            Some(Err(e)) => {
+                return Err(AdminError::Invalid(crate::i18n::Text::verbatim(format!(
+                    "reason : {}",
+                    e.fr_en()
+                ))))
+            }
         };
         let run_at = match run_at.map(str::trim).filter(|t| !t.is_empty()) {
             Some(text) => Some(parse_local(text)?),
             None => None,
         };
         if action == Action::RunAt && run_at.is_none() {
-            return Err(AdminError::Invalid(
-                "run_at : date et heure requises / date and time required".into(),
-            ));
+            return Err(AdminError::Invalid(crate::i18n::Text::verbatim(
+                "run_at : date et heure requises / date and time required",
+            )));
         }
         Ok(Request { action, reason, run_at })
     }
@@ -149,12 +154,15 @@ fn parse_local(text: &str) -> Result<DateTime<Utc>, AdminError> {
     .iter()
     .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
     .ok_or_else(|| {
-        AdminError::Invalid(format!(
+        AdminError::Invalid(crate::i18n::Text::verbatim(format!(
             "run_at : « {} » n'est pas une date et heure AAAA-MM-JJTHH:MM / not a date and time",
             text.chars().take(40).collect::<String>()
-        ))
+        )))
     })
-    .and_then(|local| crate::local_time::from_local(local).map_err(|e| AdminError::Invalid(format!("run_at : {e}"))))
+    .and_then(|local| {
+        crate::local_time::from_local(local)
+            .map_err(|e| AdminError::Invalid(crate::i18n::Text::verbatim(format!("run_at : {e}"))))
+    })
 }
 
 /// How one job's action went.
@@ -180,7 +188,11 @@ pub async fn apply(admin: &Admin, id: i64, req: &Request) -> Result<Outcome, Adm
         Action::Discard => tx.discard_job(id, &reason_text(admin, req, "écartée")).await,
         Action::RunAt => match req.run_at {
             Some(at) => tx.reschedule_job(id, at).await,
-            None => return Err(AdminError::Invalid("run_at : date et heure requises".into())),
+            None => {
+                return Err(AdminError::Invalid(crate::i18n::Text::verbatim(
+                    "run_at : date et heure requises",
+                )))
+            }
         },
     };
     let after = match result {
@@ -307,7 +319,7 @@ mod tests {
         // Typed in Paris (winter: UTC+1).
         assert_eq!(r.run_at.unwrap().to_rfc3339(), "2026-12-01T07:30:00+00:00");
         match Request::parse("run_at", None, Some("2027-03-28T02:30")) {
-            Err(AdminError::Invalid(m)) => assert!(m.contains("heure d'été"), "{m}"),
+            Err(AdminError::Invalid(m)) => assert!(m.to_string().contains("heure d'été"), "{m}"),
             other => panic!("a time the clocks skip: {other:?}"),
         }
         for (action, at, field) in [
@@ -316,7 +328,7 @@ mod tests {
             ("run_at", Some("demain"), "run_at"),
         ] {
             match Request::parse(action, None, at) {
-                Err(AdminError::Invalid(m)) => assert!(m.starts_with(field), "{m}"),
+                Err(AdminError::Invalid(m)) => assert!(m.to_string().starts_with(field), "{m}"),
                 other => panic!("{other:?}"),
             }
         }

@@ -175,10 +175,10 @@ pub(super) async fn bulk(admin: Admin, Form(fields): Form<Vec<(String, String)>>
     let mut ids = Vec::new();
     for (_, value) in fields.iter().filter(|(k, _)| k == "ids") {
         let id: i64 = value.trim().parse().map_err(|_| {
-            AdminError::Invalid(format!(
+            AdminError::Invalid(crate::i18n::Text::verbatim(format!(
                 "ids : « {} » n'est pas un numéro de tâche / not a job id",
                 shown(value)
-            ))
+            )))
         })?;
         if !ids.contains(&id) {
             ids.push(id);
@@ -189,9 +189,9 @@ pub(super) async fn bulk(admin: Admin, Form(fields): Form<Vec<(String, String)>>
         return Ok(admin.redirect(&back, "Aucune tâche cochée / no job selected"));
     }
     if ids.len() > BULK_LIMIT {
-        return Err(AdminError::Invalid(format!(
+        return Err(AdminError::Invalid(crate::i18n::Text::verbatim(format!(
             "ids : {BULK_LIMIT} tâches au plus à la fois / at most {BULK_LIMIT} jobs at once"
-        )));
+        ))));
     }
     if field("confirmed") != Some("yes") {
         return confirmation(&admin, &fields, &ids, req.action, &back).await;
