@@ -89,6 +89,14 @@ impl TestApp {
         client
     }
 
+    /// A client signed in as the test operator, who reads the admin in English.
+    pub async fn signed_in_english(&self) -> Client {
+        let mut client = self.signed_in().await;
+        let answer = client.post_form("/admin/language", &[("language", "en"), ("back", "/admin")]).await;
+        assert_eq!(answer.status, 303, "{}", answer.text());
+        client
+    }
+
     /// An API key (`ck_…`) of the test operator.
     pub async fn api_key(&self) -> String {
         let new = comptoir::auth::NewOperator {
