@@ -7,7 +7,8 @@ use super::tx::TxInner;
 use chrono::{DateTime, Utc};
 
 use super::types::{
-    ClaimParams, ClaimedJob, Finish, HourlyAttempts, Inserted, JobFilter, JobRow, NewJob, QueueCount, WorkerInfo,
+    ClaimParams, ClaimedJob, Finish, HourlyAttempts, Inserted, JobFilter, JobOrder, JobRow, JobSortValue, NewJob,
+    QueueCount, WorkerInfo,
 };
 use super::{postgres, sqlite, Inner, Store, StoreError, Tx};
 
@@ -92,6 +93,17 @@ impl Tx {
         };
         self.wake_workers_on_commit();
         Ok(job)
+    }
+
+    /// Deletes a finished job (completed, cancelled or discarded) and returns
+    /// it as it was. `Conflict` for a job that has not finished (nothing is
+    /// deleted); `NotFound` for an unknown id.
+    #[tracing::instrument(skip(self))]
+    pub async fn delete_job(&mut self, id: i64) -> Result<JobRow, StoreError> {
+        Ok(match &mut self.inner {
+            TxInner::Postgres(tx) => postgres::admin::delete(tx, id).await?,
+            TxInner::Sqlite(tx) => sqlite::admin::delete(tx, id).await?,
+        })
     }
 }
 
@@ -193,7 +205,24 @@ impl Store {
 
     /// Newest first.
     pub async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobRow>, StoreError> {
-        dispatch!(self, admin::list(filter))
+        let order = JobOrder {
+            after: filter.before_id.map(|id| (JobSortValue::Int(id), id)),
+            ..JobOrder::default()
+        };
+        dispatch!(self, admin::list(filter, &order))
+    }
+
+    /// In `order`, from `order.after` (`filter.before_id` is not read).
+    pub async fn list_jobs_ordered(&self, filter: &JobFilter, order: &JobOrder) -> Result<Vec<JobRow>, StoreError> {
+        dispatch!(self, admin::list(filter, order))
+    }
+
+    /// [`Tx::delete_job`] in a transaction of its own.
+    pub async fn delete_job(&self, id: i64) -> Result<JobRow, StoreError> {
+        let mut tx = self.begin().await?;
+        let job = tx.delete_job(id).await?;
+        tx.commit().await?;
+        Ok(job)
     }
 
     /// [`Tx::retry_job`] in a transaction of its own.

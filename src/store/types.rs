@@ -43,6 +43,11 @@ impl JobState {
         }
     }
 
+    /// Its place in [`JobState::ALL`], the order a list sorted by state follows.
+    pub fn rank(self) -> i64 {
+        JobState::ALL.iter().position(|s| *s == self).unwrap_or_default() as i64
+    }
+
     /// Completed, cancelled and discarded jobs never run again by themselves.
     pub fn is_final(self) -> bool {
         matches!(self, JobState::Completed | JobState::Cancelled | JobState::Discarded)
@@ -71,6 +76,16 @@ pub struct AttemptError {
     pub attempt: i32,
     pub at: DateTime<Utc>,
     pub error: String,
+    /// When the attempt that ended here had started (when its worker claimed
+    /// it, if its start was not written yet: starts are written in batches);
+    /// none for an entry written before this was recorded, or for a job
+    /// cancelled or discarded while it was not running (the entry is then its
+    /// reason, not an attempt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When the failed attempt's retry was scheduled for (a retryable end only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<DateTime<Utc>>,
 }
 
 /// A job row as stored.
@@ -183,6 +198,75 @@ pub struct JobFilter {
     pub limit: i64,
     /// Only jobs with an id below this (keyset pagination, newest first).
     pub before_id: Option<i64>,
+}
+
+/// The column a jobs list is sorted by (then by id, in the same direction).
+/// Only these: the SQL of each is a constant of the backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum JobSort {
+    #[default]
+    Id,
+    Kind,
+    Queue,
+    /// In the order of [`JobState::ALL`] (the lifecycle), not alphabetical.
+    State,
+    Attempt,
+    RunAt,
+}
+
+impl JobSort {
+    pub const ALL: [JobSort; 6] = [
+        JobSort::Id,
+        JobSort::Kind,
+        JobSort::Queue,
+        JobSort::State,
+        JobSort::Attempt,
+        JobSort::RunAt,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobSort::Id => "id",
+            JobSort::Kind => "kind",
+            JobSort::Queue => "queue",
+            JobSort::State => "state",
+            JobSort::Attempt => "attempt",
+            JobSort::RunAt => "run_at",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<JobSort> {
+        JobSort::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// A job's value in a [`JobSort`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobSortValue {
+    Int(i64),
+    Text(String),
+    Time(DateTime<Utc>),
+}
+
+/// How a jobs list is ordered and where its page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOrder {
+    pub by: JobSort,
+    pub ascending: bool,
+    /// Keyset pagination: only the jobs that come after the one with this
+    /// sort value and this id.
+    pub after: Option<(JobSortValue, i64)>,
+}
+
+impl Default for JobOrder {
+    /// Newest first.
+    fn default() -> JobOrder {
+        JobOrder {
+            by: JobSort::Id,
+            ascending: false,
+            after: None,
+        }
+    }
 }
 
 /// Count of jobs per queue and state.

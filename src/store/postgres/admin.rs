@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
-use super::super::types::{AttemptError, JobFilter, JobRow, JobState, QueueCount, WorkerInfo};
+use super::super::types::{
+    AttemptError, JobFilter, JobOrder, JobRow, JobSort, JobSortValue, JobState, QueueCount, WorkerInfo,
+};
 use super::super::StoreError;
 use super::PgStore;
 
@@ -64,25 +66,63 @@ pub(crate) async fn live_by_unique_key(s: &PgStore, key: &str) -> Result<Option<
     .transpose()
 }
 
-pub(crate) async fn list(s: &PgStore, f: &JobFilter) -> Result<Vec<JobRow>, StoreError> {
+/// A list sorted by a whitelisted column (each one's SQL a constant here),
+/// then by id, from a keyset cursor.
+pub(crate) async fn list(s: &PgStore, f: &JobFilter, order: &JobOrder) -> Result<Vec<JobRow>, StoreError> {
     let pattern = f.text.as_deref().map(super::super::jobs::like_pattern);
-    let rows = sqlx::query(&format!(
+    let state_rank = state_rank();
+    let key = match order.by {
+        JobSort::Id => "id",
+        JobSort::Kind => "kind",
+        JobSort::Queue => "queue",
+        JobSort::State => state_rank.as_str(),
+        JobSort::Attempt => "attempt",
+        JobSort::RunAt => "run_at",
+    };
+    let (dir, op) = if order.ascending { ("ASC", ">") } else { ("DESC", "<") };
+    let cursor = match (&order.after, order.by) {
+        (None, _) => String::new(),
+        (Some(_), JobSort::Id) => format!("AND id {op} $6"),
+        (Some((JobSortValue::Int(_), _)), _) => format!("AND ({key}, id) {op} ($7::bigint, $6)"),
+        (Some((JobSortValue::Text(_), _)), _) => format!("AND ({key}, id) {op} ($7::text, $6)"),
+        (Some((JobSortValue::Time(_), _)), _) => format!("AND ({key}, id) {op} ($7::timestamptz, $6)"),
+    };
+    let sql = format!(
         "SELECT {COLUMNS} FROM comptoir_jobs
          WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR kind = $2)
-           AND ($3::text IS NULL OR queue = $3) AND ($4::bigint IS NULL OR id < $4)
-           AND ($5::text IS NULL OR kind ILIKE $5 ESCAPE '\\' OR args::text ILIKE $5 ESCAPE '\\'
-                OR unique_key ILIKE $5 ESCAPE '\\' OR errors::text ILIKE $5 ESCAPE '\\')
-         ORDER BY id DESC LIMIT $6"
-    ))
-    .bind(f.state.map(JobState::as_str))
-    .bind(f.kind.as_deref())
-    .bind(f.queue.as_deref())
-    .bind(f.before_id)
-    .bind(pattern)
-    .bind(f.limit)
-    .fetch_all(&s.pool)
-    .await?;
+           AND ($3::text IS NULL OR queue = $3)
+           AND ($4::text IS NULL OR kind ILIKE $4 ESCAPE '\\' OR args::text ILIKE $4 ESCAPE '\\'
+                OR unique_key ILIKE $4 ESCAPE '\\' OR errors::text ILIKE $4 ESCAPE '\\')
+           {cursor}
+         ORDER BY {key} {dir}, id {dir} LIMIT $5"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(f.state.map(JobState::as_str))
+        .bind(f.kind.as_deref())
+        .bind(f.queue.as_deref())
+        .bind(pattern)
+        .bind(f.limit);
+    if let Some((value, id)) = &order.after {
+        query = query.bind(*id);
+        if order.by != JobSort::Id {
+            query = match value {
+                JobSortValue::Int(v) => query.bind(*v),
+                JobSortValue::Text(v) => query.bind(v.clone()),
+                JobSortValue::Time(v) => query.bind(*v),
+            };
+        }
+    }
+    let rows = query.fetch_all(&s.pool).await?;
     rows.iter().map(decode).collect()
+}
+
+/// A state's place in [`JobState::ALL`], as SQL (the lifecycle order).
+fn state_rank() -> String {
+    let whens: Vec<String> = JobState::ALL
+        .iter()
+        .map(|st| format!("WHEN '{}' THEN {}", st.as_str(), st.rank()))
+        .collect();
+    format!("(CASE state {} END)", whens.join(" "))
 }
 
 /// Why an update matched no row: the job is missing, or in a state that refuses it.
@@ -125,7 +165,8 @@ pub(crate) async fn cancel(conn: &mut PgConnection, id: i64, reason: &str) -> Re
     let sql = format!(
         "UPDATE comptoir_jobs
          SET state = 'cancelled', finished_at = now(), lease_expires_at = NULL, updated_at = now(),
-             errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', now(), 'error', $2::text))
+             errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', now(), 'error', $2::text,
+                 'started_at', CASE WHEN state = 'running' THEN coalesce(started_at, locked_at) END))
          WHERE id = $1 AND state NOT IN ('completed', 'cancelled', 'discarded')
          RETURNING {COLUMNS}"
     );
@@ -143,6 +184,15 @@ pub(crate) async fn discard(conn: &mut PgConnection, id: i64, reason: &str) -> R
     );
     let query = sqlx::query(&sql).bind(id).bind(reason);
     update_one(conn, id, query, "only a waiting job can be discarded").await
+}
+
+pub(crate) async fn delete(conn: &mut PgConnection, id: i64) -> Result<JobRow, StoreError> {
+    let sql = format!(
+        "DELETE FROM comptoir_jobs WHERE id = $1 AND state IN ('completed', 'cancelled', 'discarded')
+         RETURNING {COLUMNS}"
+    );
+    let refused = "only a finished job (completed, cancelled or discarded) can be deleted";
+    update_one(conn, id, sqlx::query(&sql).bind(id), refused).await
 }
 
 pub(crate) async fn reschedule(conn: &mut PgConnection, id: i64, at: DateTime<Utc>) -> Result<JobRow, StoreError> {

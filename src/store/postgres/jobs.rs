@@ -234,13 +234,19 @@ pub(crate) async fn finish(
     fn guard(worker_param: u8) -> String {
         format!("WHERE id = $1 AND attempt = $2 AND locked_by = ${worker_param} AND state = 'running'")
     }
-    const PUSH_ERROR: &str =
-        "errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', now(), 'error', $3::text))";
+    // The attempt's error, with when it started (when its worker claimed it if
+    // the start is not recorded yet: starts are written in batches), and for
+    // a retry when the next one is due.
+    const PUSH_ERROR: &str = "errors = errors || jsonb_build_array(jsonb_build_object(
+        'attempt', attempt, 'at', now(), 'error', $3::text, 'started_at', coalesce(started_at, locked_at)))";
+    const PUSH_RETRY_ERROR: &str = "errors = errors || jsonb_build_array(jsonb_build_object(
+        'attempt', attempt, 'at', now(), 'error', $3::text, 'started_at', coalesce(started_at, locked_at),
+        'retry_at', now() + $4 * interval '1 millisecond'))";
     let result = match how {
         Finish::Retry { delay, error } => {
             sqlx::query(&format!(
                 "UPDATE comptoir_jobs SET state = 'retryable', run_at = now() + $4 * interval '1 millisecond',
-                 {PUSH_ERROR}, lease_expires_at = NULL, updated_at = now() {}",
+                 {PUSH_RETRY_ERROR}, lease_expires_at = NULL, updated_at = now() {}",
                 guard(5)
             ))
             .bind(id)
@@ -318,7 +324,8 @@ pub(crate) async fn rescue(s: &PgStore, limit: i64) -> Result<Vec<i64>, StoreErr
                  run_at = now(), lease_expires_at = NULL, updated_at = now(),
                  errors = CASE WHEN j.started_at IS NULL THEN j.errors
                           ELSE j.errors || jsonb_build_array(jsonb_build_object(
-                              'attempt', j.attempt, 'at', now(),
+                              'attempt', j.attempt, 'at', now(), 'started_at', j.started_at,
+                              'retry_at', CASE WHEN j.attempt < j.max_attempts THEN now() END,
                               'error', 'lease expired: worker ' || coalesce(j.locked_by, '?')
                                        || ' stopped renewing it (killed, frozen or cut off)')) END
              FROM expired WHERE j.id = expired.id

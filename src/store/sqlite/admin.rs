@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
-use super::super::types::{AttemptError, JobFilter, JobRow, JobState, QueueCount, WorkerInfo};
+use super::super::types::{
+    AttemptError, JobFilter, JobOrder, JobRow, JobSort, JobSortValue, JobState, QueueCount, WorkerInfo,
+};
 use super::super::StoreError;
 use super::{from_ms, opt_from_ms, SqliteStore, NOW_MS};
 
@@ -12,6 +14,10 @@ pub(super) const COLUMNS: &str =
     "id, kind, args, queue, priority, state, attempt, max_attempts, run_at, locked_by, locked_at,
     started_at, lease_expires_at, errors, unique_key, progress, created_at, updated_at, finished_at";
 const STAMP: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+/// When a running job's attempt started (claimed, if its start is not recorded
+/// yet) as the error history writes instants; null for a job not running.
+const STARTED_IF_RUNNING: &str =
+    "CASE WHEN state = 'running' THEN strftime('%Y-%m-%dT%H:%M:%fZ', coalesce(started_at, locked_at) / 1000.0, 'unixepoch') END";
 
 pub(super) fn decode(r: &SqliteRow) -> Result<JobRow, StoreError> {
     let state: String = r.try_get("state")?;
@@ -67,25 +73,61 @@ pub(crate) async fn live_by_unique_key(s: &SqliteStore, key: &str) -> Result<Opt
     .transpose()
 }
 
-pub(crate) async fn list(s: &SqliteStore, f: &JobFilter) -> Result<Vec<JobRow>, StoreError> {
+/// A list sorted by a whitelisted column (each one's SQL a constant here),
+/// then by id, from a keyset cursor.
+pub(crate) async fn list(s: &SqliteStore, f: &JobFilter, order: &JobOrder) -> Result<Vec<JobRow>, StoreError> {
     let pattern = f.text.as_deref().map(super::super::jobs::like_pattern);
-    let rows = sqlx::query(&format!(
+    let state_rank = state_rank();
+    let key = match order.by {
+        JobSort::Id => "id",
+        JobSort::Kind => "kind",
+        JobSort::Queue => "queue",
+        JobSort::State => state_rank.as_str(),
+        JobSort::Attempt => "attempt",
+        JobSort::RunAt => "run_at",
+    };
+    let (dir, op) = if order.ascending { ("ASC", ">") } else { ("DESC", "<") };
+    let cursor = match (&order.after, order.by) {
+        (None, _) => String::new(),
+        (Some(_), JobSort::Id) => format!("AND id {op} ?6"),
+        (Some(_), _) => format!("AND ({key}, id) {op} (?7, ?6)"),
+    };
+    let sql = format!(
         "SELECT {COLUMNS} FROM comptoir_jobs
          WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR kind = ?2)
-           AND (?3 IS NULL OR queue = ?3) AND (?4 IS NULL OR id < ?4)
-           AND (?5 IS NULL OR kind LIKE ?5 ESCAPE '\\' OR args LIKE ?5 ESCAPE '\\'
-                OR unique_key LIKE ?5 ESCAPE '\\' OR errors LIKE ?5 ESCAPE '\\')
-         ORDER BY id DESC LIMIT ?6"
-    ))
-    .bind(f.state.map(JobState::as_str))
-    .bind(f.kind.as_deref())
-    .bind(f.queue.as_deref())
-    .bind(f.before_id)
-    .bind(pattern)
-    .bind(f.limit)
-    .fetch_all(&s.reader)
-    .await?;
+           AND (?3 IS NULL OR queue = ?3)
+           AND (?4 IS NULL OR kind LIKE ?4 ESCAPE '\\' OR args LIKE ?4 ESCAPE '\\'
+                OR unique_key LIKE ?4 ESCAPE '\\' OR errors LIKE ?4 ESCAPE '\\')
+           {cursor}
+         ORDER BY {key} {dir}, id {dir} LIMIT ?5"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(f.state.map(JobState::as_str))
+        .bind(f.kind.as_deref())
+        .bind(f.queue.as_deref())
+        .bind(pattern)
+        .bind(f.limit);
+    if let Some((value, id)) = &order.after {
+        query = query.bind(*id);
+        if order.by != JobSort::Id {
+            query = match value {
+                JobSortValue::Int(v) => query.bind(*v),
+                JobSortValue::Text(v) => query.bind(v.clone()),
+                JobSortValue::Time(v) => query.bind(v.timestamp_millis()),
+            };
+        }
+    }
+    let rows = query.fetch_all(&s.reader).await?;
     rows.iter().map(decode).collect()
+}
+
+/// A state's place in [`JobState::ALL`], as SQL (the lifecycle order).
+fn state_rank() -> String {
+    let whens: Vec<String> = JobState::ALL
+        .iter()
+        .map(|st| format!("WHEN '{}' THEN {}", st.as_str(), st.rank()))
+        .collect();
+    format!("(CASE state {} END)", whens.join(" "))
 }
 
 async fn explain_miss(conn: &mut SqliteConnection, id: i64, refused: &str) -> StoreError {
@@ -124,7 +166,8 @@ pub(crate) async fn cancel(conn: &mut SqliteConnection, id: i64, reason: &str) -
     let sql = format!(
         "UPDATE comptoir_jobs
          SET state = 'cancelled', finished_at = {NOW_MS}, lease_expires_at = NULL, updated_at = {NOW_MS},
-             errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', {STAMP}, 'error', ?2))
+             errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', {STAMP}, 'error', ?2,
+                 'started_at', {STARTED_IF_RUNNING}))
          WHERE id = ?1 AND state NOT IN ('completed', 'cancelled', 'discarded')
          RETURNING {COLUMNS}"
     );
@@ -136,12 +179,22 @@ pub(crate) async fn discard(conn: &mut SqliteConnection, id: i64, reason: &str) 
     let sql = format!(
         "UPDATE comptoir_jobs
          SET state = 'discarded', finished_at = {NOW_MS}, lease_expires_at = NULL, updated_at = {NOW_MS},
-             errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', {STAMP}, 'error', ?2))
+             errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', {STAMP}, 'error', ?2,
+                 'started_at', {STARTED_IF_RUNNING}))
          WHERE id = ?1 AND state IN ('available', 'scheduled', 'retryable')
          RETURNING {COLUMNS}"
     );
     let query = sqlx::query(&sql).bind(id).bind(reason);
     update_one(conn, id, query, "only a waiting job can be discarded").await
+}
+
+pub(crate) async fn delete(conn: &mut SqliteConnection, id: i64) -> Result<JobRow, StoreError> {
+    let sql = format!(
+        "DELETE FROM comptoir_jobs WHERE id = ?1 AND state IN ('completed', 'cancelled', 'discarded')
+         RETURNING {COLUMNS}"
+    );
+    let refused = "only a finished job (completed, cancelled or discarded) can be deleted";
+    update_one(conn, id, sqlx::query(&sql).bind(id), refused).await
 }
 
 pub(crate) async fn reschedule(conn: &mut SqliteConnection, id: i64, at: DateTime<Utc>) -> Result<JobRow, StoreError> {

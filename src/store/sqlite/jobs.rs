@@ -14,6 +14,9 @@ use super::{from_ms, SqliteStore, NOW_MS};
 /// Rows per INSERT statement: 9 parameters each, well under SQLite's 32,766.
 const INSERT_CHUNK: usize = 500;
 const STAMP: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+/// When the attempt started, as the error history writes instants: when its
+/// worker claimed it if the start is not recorded yet (starts are written in batches).
+const STARTED: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', coalesce(started_at, locked_at) / 1000.0, 'unixepoch')";
 
 pub(crate) async fn insert(conn: &mut SqliteConnection, jobs: &[NewJob]) -> Result<Vec<Inserted>, StoreError> {
     let mut out = Vec::with_capacity(jobs.len());
@@ -205,8 +208,16 @@ pub(crate) async fn finish(
     attempt: i32,
     how: &Finish,
 ) -> Result<bool, StoreError> {
-    let push_error =
-        format!("errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', {STAMP}, 'error', ?3))");
+    // The attempt's error, with when it started (see `STARTED`), and for a retry when the next one is due.
+    let push_error = format!(
+        "errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', {STAMP}, 'error', ?3,
+             'started_at', {STARTED}))"
+    );
+    let push_retry_error = format!(
+        "errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', {STAMP}, 'error', ?3,
+             'started_at', {STARTED},
+             'retry_at', strftime('%Y-%m-%dT%H:%M:%fZ', ({NOW_MS} + ?4) / 1000.0, 'unixepoch')))"
+    );
     // The worker that holds the job, with the attempt it was given, or nothing.
     let guard = |worker_param: u8| {
         format!("WHERE id = ?1 AND attempt = ?2 AND locked_by = ?{worker_param} AND state = 'running'")
@@ -214,7 +225,7 @@ pub(crate) async fn finish(
     let result = match how {
         Finish::Retry { delay, error } => {
             sqlx::query(&format!(
-                "UPDATE comptoir_jobs SET state = 'retryable', run_at = {NOW_MS} + ?4, {push_error},
+                "UPDATE comptoir_jobs SET state = 'retryable', run_at = {NOW_MS} + ?4, {push_retry_error},
                  lease_expires_at = NULL, updated_at = {NOW_MS} {}",
                 guard(5)
             ))
@@ -287,7 +298,8 @@ pub(crate) async fn rescue(s: &SqliteStore, limit: i64) -> Result<Vec<i64>, Stor
              run_at = {NOW_MS}, lease_expires_at = NULL, updated_at = {NOW_MS},
              errors = CASE WHEN started_at IS NULL THEN errors
                       ELSE json_insert(errors, '$[#]', json_object(
-                          'attempt', attempt, 'at', {STAMP},
+                          'attempt', attempt, 'at', {STAMP}, 'started_at', {STARTED},
+                          'retry_at', CASE WHEN attempt < max_attempts THEN {STAMP} END,
                           'error', 'lease expired: worker ' || coalesce(locked_by, '?')
                                    || ' stopped renewing it (killed, frozen or cut off)')) END
          WHERE id IN (SELECT id FROM comptoir_jobs WHERE state = 'running' AND lease_expires_at < {NOW_MS}

@@ -4,14 +4,19 @@
 
 use std::time::Duration;
 
-use comptoir::audit::{self, AuditEntry, AuditFilter};
-use comptoir::jobs::{enqueue_now, EnqueueOptions, JobRow, JobState, Noop};
+use comptoir::audit::{self, Actor, AuditEntry, AuditFilter, Record};
+use comptoir::jobs::{
+    enqueue_now, retry, EnqueueOptions, Job, JobContext, JobError, JobKind, JobResult, JobRow, JobState, KindOptions,
+    Noop, Outcome, Registry,
+};
 use comptoir::store::types::{ClaimParams, NewJob, RunAt};
 use comptoir::store::Store;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::on_both_backends;
 use crate::support::web::{Answer, Client, TestApp};
+use crate::support::worker::{config, drain};
 use crate::support::Backend;
 
 /// Inserts a job of any kind with any args (no registry check), committed.
@@ -90,6 +95,7 @@ fn row_ids(html: &str) -> Vec<i64> {
 pub fn unescape(html: &str) -> String {
     html.replace("&#x2f;", "/")
         .replace("&#x27;", "'")
+        .replace("&#39;", "'")
         .replace("&quot;", "\"")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
@@ -158,6 +164,17 @@ async fn list_filters_and_pagination(backend: Backend) {
     let first = client.get("/admin/jobs").await;
     assert_eq!(first.status, 200, "{}", first.body);
     assert!(first.body.contains("id=\"job-filters\"") && first.body.contains("<table id=\"jobs\">"));
+    // French only: no English twin left.
+    for english in [
+        "<small>jobs",
+        "filter</small>",
+        "retry now",
+        "no jobs",
+        "/ next page",
+        "any</option>",
+    ] {
+        assert!(!first.body.contains(english), "{english} on a French page");
+    }
     let ids = row_ids(&first.body);
     assert_eq!(ids.len(), 50, "a page holds 50 jobs");
     assert_eq!(ids[0], later, "newest first");
@@ -200,7 +217,11 @@ async fn list_filters_and_pagination(backend: Backend) {
     check_rows(&mut client, "/admin/jobs?state=&kind=&queue=mail&text=", &mail).await;
     let bad = client.get("/admin/jobs?state=sleeping").await;
     assert_eq!(bad.status, 422);
-    assert!(bad.body.contains("state"), "{}", bad.body);
+    assert!(
+        unescape(&bad.body).contains("État : « sleeping » inconnu"),
+        "{}",
+        bad.body
+    );
 }
 
 async fn a_job_page_shows_everything_but_secrets(backend: Backend) {
@@ -441,7 +462,11 @@ async fn each_action_where_it_is_allowed_and_refused_elsewhere(backend: Backend)
     let b = scheduled(store).await;
     let missing = client.post_form(&post(b, "run_at"), &[("run_at", "")]).await;
     assert_eq!(missing.status, 422);
-    assert!(missing.body.contains("run_at"), "{}", missing.body);
+    assert!(
+        missing.body.contains("Date et heure : requises pour reprogrammer"),
+        "{}",
+        missing.body
+    );
     let garbled = client
         .post_form(&post(b, "run_at"), &[("run_at", "demain matin")])
         .await;
@@ -544,18 +569,23 @@ async fn bulk_actions_tell_each_outcome(backend: Backend) {
     // Nothing checked; bad fields: named, nothing applied.
     let before = job(&app, waiting[0]).await;
     let answer = bulk(&mut client, bulk_form("retry", &[], &[])).await;
-    assert_eq!(
-        flash_after(&mut client, answer).await,
-        "Aucune tâche cochée / no job selected"
-    );
+    assert_eq!(flash_after(&mut client, answer).await, "Aucune tâche cochée");
     let bad = bulk(&mut client, bulk_form("explode", &[waiting[0]], &[])).await;
     assert_eq!(bad.status, 422);
-    assert!(bad.body.contains("action"));
+    assert!(
+        unescape(&bad.body).contains("Action : « explode » inconnue"),
+        "{}",
+        bad.body
+    );
     let mut fields = bulk_form("retry", &[waiting[0]], &[]);
     fields.push(("ids".into(), "12abc".into()));
     let bad = bulk(&mut client, fields).await;
     assert_eq!(bad.status, 422);
-    assert!(bad.body.contains("ids"));
+    assert!(
+        unescape(&bad.body).contains("Tâches cochées : « 12abc » n'est pas un numéro de tâche"),
+        "{}",
+        bad.body
+    );
     let bad = bulk(&mut client, bulk_form("run_at", &[waiting[0]], &[])).await;
     assert_eq!(bad.status, 422);
     assert_eq!(job(&app, waiting[0]).await, before);
@@ -615,18 +645,23 @@ async fn the_list_counts_names_and_asks_before_a_bulk_action(backend: Backend) {
     let text = unescape(&asked.body);
     assert!(text.contains("Relancer maintenant 4 tâches ?"), "{text}");
     assert!(
-        text.contains("<tr data-kind=\"noop\"><td><code>noop</code></td><td class=\"n\">3</td>"),
+        text.contains(
+            "<tr data-kind=\"noop\"><td><code>noop</code> Tâche d'essai (ne fait rien)</td><td class=\"n\">3</td>"
+        ),
         "{text}"
     );
+    assert!(text.contains("programmée : 2, en cours : 1"), "states in words: {text}");
     assert!(text.contains("<tr data-kind=\"billing.send_invoice_email\">"));
     assert!(text.contains("1 ne le permet pas"), "the running one: {text}");
     assert_eq!(job(&app, waiting[0]).await.state, JobState::Scheduled);
     assert!(job_audit(&app).await.is_empty(), "nothing done before the confirmation");
     // The confirmation carries the same choice back.
-    let hidden: Vec<(String, String)> = text
+    let form = &text[text.find("id=\"bulk-confirm-form\"").unwrap()..];
+    let form = &form[..form.find("</form>").unwrap()];
+    let hidden: Vec<(String, String)> = form
         .match_indices("<input type=\"hidden\" name=\"")
         .map(|(at, m)| {
-            let rest = &text[at + m.len()..];
+            let rest = &form[at + m.len()..];
             let name = &rest[..rest.find('"').unwrap()];
             let v = rest.find("value=\"").unwrap() + 7;
             (name.to_string(), rest[v..v + rest[v..].find('"').unwrap()].to_string())
@@ -657,6 +692,539 @@ async fn the_list_counts_names_and_asks_before_a_bulk_action(backend: Backend) {
     );
 }
 
+/// Fails its first attempt, then succeeds; its retry is due at once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FailsOnce {}
+
+impl JobKind for FailsOnce {
+    const KIND: &'static str = "test.fails_once";
+    fn options() -> KindOptions {
+        KindOptions {
+            backoff: retry::constant_backoff::<1>,
+            ..KindOptions::default()
+        }
+    }
+}
+
+impl Job<()> for FailsOnce {
+    async fn perform(self, ctx: JobContext<()>) -> JobResult {
+        if ctx.job.attempt == 1 {
+            return Err(JobError::msg("boom on attempt 1"));
+        }
+        Ok(Outcome::Done)
+    }
+}
+
+/// The `data-event` of each line of the job page's timeline, in order.
+fn timeline_events(html: &str) -> Vec<String> {
+    let start = html
+        .find("<ol class=\"timeline\" id=\"job-timeline\">")
+        .expect("a timeline");
+    let end = start + html[start..].find("</ol>").unwrap();
+    html[start..end]
+        .match_indices("data-event=\"")
+        .map(|(at, m)| {
+            let rest = &html[start + at + m.len()..];
+            rest[..rest.find('"').unwrap()].to_string()
+        })
+        .collect()
+}
+
+/// The timeline's text, one line per event, tags dropped.
+fn timeline_text(html: &str) -> Vec<String> {
+    let start = html
+        .find("<ol class=\"timeline\" id=\"job-timeline\">")
+        .expect("a timeline");
+    let end = start + html[start..].find("</ol>").unwrap();
+    html[start..end]
+        .split("<li ")
+        .skip(1)
+        .map(|li| {
+            let mut text = String::new();
+            let mut in_tag = true; // the rest of the <li tag
+            for c in li.chars() {
+                match c {
+                    '<' => in_tag = true,
+                    '>' => in_tag = false,
+                    c if !in_tag => text.push(c),
+                    _ => {}
+                }
+            }
+            unescape(&text.split_whitespace().collect::<Vec<_>>().join(" "))
+        })
+        .collect()
+}
+
+/// A job that failed once then succeeded: its page tells each attempt with
+/// its start, duration and error, the retry scheduled and the end; an
+/// operator's cancel is one line with its reason; who asked for a job is
+/// said when the journal recorded it. In French, then in English.
+async fn a_job_page_tells_its_timeline(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = &app.db.store;
+    let id = enqueue_now(store, &FailsOnce {}, EnqueueOptions::new())
+        .await
+        .unwrap()
+        .id();
+    audit::record(store, &Actor::cli(), Record::new("test.enqueue", format!("job:{id}")))
+        .await
+        .unwrap();
+    let registry = || Registry::<()>::new().register::<FailsOnce>();
+    let mut job = self::job(&app, id).await;
+    for _ in 0..50 {
+        drain(store, registry(), &(), config(1)).await;
+        job = self::job(&app, id).await;
+        if job.state == JobState::Completed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!((job.state, job.attempt), (JobState::Completed, 2), "{job:?}");
+    // The engine kept when the failed attempt started and when its retry was due.
+    let failed = &job.errors[0];
+    let started = failed.started_at.expect("the failed attempt's start");
+    assert!(started <= failed.at, "{failed:?}");
+    assert!(failed.retry_at.expect("its retry") >= failed.at, "{failed:?}");
+
+    let mut client = app.signed_in().await;
+    let page = client.get(&format!("/admin/jobs/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(
+        timeline_events(&page.body),
+        ["created", "attempt", "retry", "attempt", "finished"],
+        "{}",
+        page.body
+    );
+    let lines = timeline_text(&page.body);
+    let local = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&chrono_tz::Europe::Paris)
+            .format("%d/%m/%Y %H:%M:%S")
+            .to_string()
+    };
+    assert_eq!(
+        lines[0],
+        format!("{} Créée dans la file « default » par cli", local(job.created_at))
+    );
+    assert!(
+        lines[1].starts_with(&format!("{} Tentative 1 — échec au bout de ", local(started))),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].ends_with(&format!(", le {} boom on attempt 1", local(failed.at))),
+        "{lines:?}"
+    );
+    assert!(lines[2].ends_with("Nouvelle tentative prévue"), "{lines:?}");
+    assert!(
+        lines[3].starts_with(&format!(
+            "{} Tentative 2 — réussie en ",
+            local(job.started_at.or(job.locked_at).unwrap())
+        )),
+        "{lines:?}"
+    );
+    assert_eq!(lines[4], format!("{} Terminée", local(job.finished_at.unwrap())));
+    // Durations said as people say them: "3 ms", "1,2 s".
+    let said = &lines[1]["Tentative 1 — échec au bout de ".len() + 20..];
+    let duration = &said[..said.find(", le").unwrap()];
+    assert!(
+        duration.ends_with(" ms") || duration.ends_with(" s"),
+        "{duration:?} in {lines:?}"
+    );
+
+    // An operator's cancel: one line, with its reason.
+    let waiting = scheduled(store).await;
+    let answer = client
+        .post_form(&format!("/admin/jobs/{waiting}/cancel"), &[("reason", "doublon")])
+        .await;
+    flash_after(&mut client, answer).await;
+    let page = client.get(&format!("/admin/jobs/{waiting}")).await;
+    assert_eq!(timeline_events(&page.body), ["created", "operator"], "{}", page.body);
+    let lines = timeline_text(&page.body);
+    assert!(
+        lines[1].ends_with("Annulée par marie@example.fr — Motif : doublon"),
+        "{lines:?}"
+    );
+
+    // In English.
+    let mut english = app.signed_in_english().await;
+    let page = english.get(&format!("/admin/jobs/{id}")).await;
+    let lines = timeline_text(&page.body);
+    assert!(lines[0].ends_with("Created in the “default” queue by cli"), "{lines:?}");
+    assert!(lines[1].contains("Attempt 1 — failed after "), "{lines:?}");
+    assert!(lines[2].ends_with("Retry due"), "{lines:?}");
+    assert!(lines[3].contains("Attempt 2 — succeeded in "), "{lines:?}");
+    assert!(lines[4].ends_with("Completed"), "{lines:?}");
+    let text = unescape(&page.body);
+    for french in [
+        "Tentative",
+        "Historique",
+        "Créée",
+        "Erreurs",
+        "Arguments <small>(valeurs",
+    ] {
+        assert!(!text.contains(french), "{french} on an English page: {text}");
+    }
+}
+
+/// Finished jobs are deleted one (after a confirmation) or in bulk (through
+/// the confirmation that counts them); a job that has not finished is
+/// refused with why, and nothing is deleted; each delete is audited with
+/// what the job was.
+async fn finished_jobs_are_deleted_and_others_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = &app.db.store;
+    let mut client = app.signed_in().await;
+    let done = enqueue_now(store, &Noop::default(), EnqueueOptions::new())
+        .await
+        .unwrap()
+        .id();
+    app.drain().await;
+    assert_eq!(job(&app, done).await.state, JobState::Completed);
+    let cancelled = scheduled(store).await;
+    store.cancel_job(cancelled, "plus utile").await.unwrap();
+    let discarded = insert(
+        store,
+        "test.sepa",
+        "default",
+        json!({ "iban": "FR7630006000011234567890189" }),
+        RunAt::Now,
+    )
+    .await;
+    store.discard_job(discarded, "abandon").await.unwrap();
+    let running = one_running(store).await;
+    let waiting = scheduled(store).await;
+
+    // One, from its page: the button is there only for a finished job.
+    let page = client.get(&format!("/admin/jobs/{done}")).await;
+    assert!(page.body.contains("id=\"job-delete\""), "{}", page.body);
+    let page = client.get(&format!("/admin/jobs/{running}")).await;
+    assert!(!page.body.contains("id=\"job-delete\""));
+    // Asked first, nothing deleted yet.
+    let asked = client.post_form(&format!("/admin/jobs/{done}/delete"), &[]).await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    let text = unescape(&asked.body);
+    assert!(text.contains("Supprimer 1 tâche ?"), "{text}");
+    assert!(text.contains("id=\"delete-warning\""), "{text}");
+    assert!(
+        text.contains(&format!("action=\"/admin/jobs/{done}/delete\"")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("href=\"/admin/jobs/{done}\">Annuler</a>")),
+        "{text}"
+    );
+    assert!(text.contains("terminée : 1"), "{text}");
+    assert_eq!(job(&app, done).await.state, JobState::Completed);
+    // Confirmed: gone, back to the list.
+    let answer = client
+        .post_form(&format!("/admin/jobs/{done}/delete"), &[("confirmed", "yes")])
+        .await;
+    assert_eq!(answer.location(), Some("/admin/jobs"));
+    assert_eq!(
+        flash_after(&mut client, answer).await,
+        format!("Tâche #{done} supprimée")
+    );
+    assert!(matches!(
+        store.get_job(done).await,
+        Err(comptoir::store::StoreError::NotFound)
+    ));
+    assert_eq!(client.get(&format!("/admin/jobs/{done}")).await.status, 404);
+    assert_eq!(
+        client
+            .post_form(&format!("/admin/jobs/{done}/delete"), &[("confirmed", "yes")])
+            .await
+            .status,
+        404,
+        "deleted already"
+    );
+    // A job that has not finished: refused with why, confirmed or not.
+    for fields in [vec![], vec![("confirmed", "yes")]] {
+        let answer = client
+            .post_form(&format!("/admin/jobs/{running}/delete"), &fields)
+            .await;
+        assert_eq!(answer.location(), Some(format!("/admin/jobs/{running}").as_str()));
+        assert_eq!(
+            flash_after(&mut client, answer).await,
+            format!(
+                "Refusé : #{running} n'est pas finie (en cours) : seule une tâche terminée, annulée ou écartée peut être supprimée"
+            )
+        );
+    }
+    assert_eq!(job(&app, running).await.state, JobState::Running);
+
+    // In bulk: the confirmation counts them and says which will be left.
+    let mut fields = bulk_form("delete", &[cancelled, discarded, running, waiting], &[]);
+    fields.retain(|(k, _)| k != "confirmed");
+    let asked = bulk(&mut client, fields).await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    let text = unescape(&asked.body);
+    assert!(text.contains("Supprimer 4 tâches ?"), "{text}");
+    assert!(text.contains("2 ne le permettent pas dans leur état"), "{text}");
+    assert!(text.contains("action=\"/admin/jobs/bulk\""), "{text}");
+    assert_eq!(job(&app, cancelled).await.state, JobState::Cancelled);
+    let answer = bulk(
+        &mut client,
+        bulk_form("delete", &[cancelled, discarded, running, waiting], &[]),
+    )
+    .await;
+    assert_eq!(
+        flash_after(&mut client, answer).await,
+        format!(
+            "2 supprimées, 2 refusées : #{running} n'est pas finie (en cours) : seule une tâche terminée, annulée ou écartée peut être supprimée ; #{waiting} n'est pas finie (programmée) : seule une tâche terminée, annulée ou écartée peut être supprimée"
+        )
+    );
+    for gone in [cancelled, discarded] {
+        assert!(matches!(
+            store.get_job(gone).await,
+            Err(comptoir::store::StoreError::NotFound)
+        ));
+    }
+    assert_eq!(job(&app, running).await.state, JobState::Running);
+    assert_eq!(job(&app, waiting).await.state, JobState::Scheduled);
+
+    // Audited with what each job was, its args masked.
+    let entries: Vec<AuditEntry> = job_audit(&app)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "job.delete")
+        .collect();
+    assert_eq!(entries.len(), 3);
+    let of = |id: i64| entries.iter().find(|e| e.target == format!("job:{id}")).unwrap();
+    assert_eq!(of(done).details["from"], "completed");
+    assert_eq!(of(done).details["kind"], "noop");
+    assert_eq!(of(cancelled).details["from"], "cancelled");
+    assert_eq!(of(discarded).details["kind"], "test.sepa");
+    assert!(!of(discarded).details.to_string().contains("30006000"), "args masked");
+    assert!(entries.iter().all(|e| e.actor == "marie@example.fr"));
+}
+
+/// Every sortable column, both ways, over two pages: the rows come in the
+/// column's order (then by number), the header says it (`aria-sort`) and
+/// links to the reverse, and the filters, the sort and the pages travel
+/// together. Only the whitelisted columns are accepted.
+async fn the_list_sorts_by_each_column_both_ways(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = &app.db.store;
+    let mut ids = Vec::new();
+    for i in 0..62u64 {
+        let kind = ["b.send", "a.charge", "c.close"][(i % 3) as usize];
+        let queue = if i % 4 == 0 { "default" } else { "mail" };
+        let run_at = if i % 5 == 0 {
+            RunAt::Now
+        } else {
+            RunAt::In(Duration::from_secs(60 * (i % 7 + 1)))
+        };
+        ids.push(insert(store, kind, queue, json!({ "n": i }), run_at).await);
+    }
+    // Some variety in states and attempts.
+    store.cancel_job(ids[1], "x").await.unwrap();
+    store.discard_job(ids[2], "y").await.unwrap();
+    let claimed = claim_all(store).await;
+    assert!(!claimed.is_empty());
+    let mut client = app.signed_in().await;
+
+    let mut all = Vec::new();
+    for id in &ids {
+        all.push(job(&app, *id).await);
+    }
+    let rank = |s: JobState| JobState::ALL.iter().position(|x| *x == s).unwrap();
+    for (sort, name) in [
+        (0, "id"),
+        (1, "kind"),
+        (2, "queue"),
+        (3, "state"),
+        (4, "attempt"),
+        (5, "run_at"),
+    ] {
+        for ascending in [true, false] {
+            let mut expected = all.clone();
+            expected.sort_by(|a, b| {
+                let by = match sort {
+                    0 => std::cmp::Ordering::Equal,
+                    1 => a.kind.cmp(&b.kind),
+                    2 => a.queue.cmp(&b.queue),
+                    3 => rank(a.state).cmp(&rank(b.state)),
+                    4 => a.attempt.cmp(&b.attempt),
+                    _ => a.run_at.cmp(&b.run_at),
+                };
+                by.then(a.id.cmp(&b.id))
+            });
+            if !ascending {
+                expected.reverse();
+            }
+            let expected: Vec<i64> = expected.iter().map(|j| j.id).collect();
+            let dir = if ascending { "asc" } else { "desc" };
+            let path = format!("/admin/jobs?sort={name}&dir={dir}");
+            let page = client.get(&path).await;
+            assert_eq!(page.status, 200, "{path}: {}", page.body);
+            assert_eq!(row_ids(&page.body), expected[..50], "{path}");
+            let html = unescape(&page.body);
+            let aria = if ascending { "ascending" } else { "descending" };
+            assert!(
+                html.contains(&format!("data-sort=\"{name}\" aria-sort=\"{aria}\"")),
+                "{path}: {html}"
+            );
+            assert_eq!(html.matches("aria-sort=").count(), 1, "only the sorted header");
+            // The header links to the reverse order.
+            let header = &html[html.find(&format!("data-sort=\"{name}\"")).unwrap()..];
+            let href = &header[header.find("href=\"").unwrap() + 6..];
+            let href = &href[..href.find('"').unwrap()];
+            // A direction is written only when it is not the column's first
+            // (newest first for the number, ascending for the others).
+            let reverse = match (name, ascending) {
+                ("id", true) => "/admin/jobs".to_string(),
+                ("id", false) => "/admin/jobs?dir=asc".to_string(),
+                (_, true) => format!("/admin/jobs?sort={name}&dir=desc"),
+                (_, false) => format!("/admin/jobs?sort={name}"),
+            };
+            assert_eq!(href, reverse);
+            // The next page keeps the order.
+            let next = &html[html.find("rel=\"next\" href=\"").expect("a next page") + 17..];
+            let next = &next[..next.find('"').unwrap()];
+            assert!(next.contains(&format!("sort={name}")) || name == "id", "{next}");
+            let second = client.get(next).await;
+            assert_eq!(second.status, 200, "{next}: {}", second.body);
+            assert_eq!(row_ids(&second.body), expected[50..], "{next}");
+            assert!(!second.body.contains("rel=\"next\""));
+        }
+    }
+
+    // Filters and sort travel together: the next page, the headers, the
+    // state counts, the filter form, the bulk form's way back, live.json.
+    let page = client.get("/admin/jobs?queue=mail&sort=run_at&dir=desc").await;
+    let html = unescape(&page.body);
+    let mail: Vec<&JobRow> = all.iter().filter(|j| j.queue == "mail").collect();
+    assert_eq!(row_ids(&page.body).len(), mail.len().min(50));
+    assert!(html.contains("href=\"/admin/jobs?queue=mail&sort=kind\""), "{html}");
+    assert!(
+        html.contains("href=\"/admin/jobs?state=scheduled&sort=run_at&dir=desc\""),
+        "{html}"
+    );
+    assert!(html.contains("<input type=\"hidden\" name=\"sort\" value=\"run_at\">"));
+    assert!(html.contains("<input type=\"hidden\" name=\"dir\" value=\"desc\">"));
+    assert!(html.contains("name=\"back\" value=\"/admin/jobs?queue=mail&sort=run_at&dir=desc\""));
+    assert!(html.contains("data-poll=\"/admin/jobs/live.json?queue=mail&sort=run_at&dir=desc\""));
+
+    // Only the whitelisted columns and directions; a broken cursor is named.
+    for path in [
+        "/admin/jobs?sort=args",
+        "/admin/jobs?sort=id%3BDROP%20TABLE%20comptoir_jobs",
+        "/admin/jobs?sort=kind&dir=sideways",
+        "/admin/jobs?sort=kind&before=12",
+        "/admin/jobs?sort=run_at&before=12&last=soon",
+    ] {
+        let bad = client.get(path).await;
+        assert_eq!(bad.status, 422, "{path}");
+        let text = unescape(&bad.body);
+        assert!(text.contains("Tri : ") || text.contains("Page : "), "{path}: {text}");
+    }
+    assert_eq!(store.get_job(ids[0]).await.unwrap().id, ids[0], "still there");
+}
+
+/// An operator who reads English sees the jobs pages, their live labels,
+/// their flashes and their refusals in English only.
+async fn an_english_operator_reads_the_jobs_pages_in_english(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = &app.db.store;
+    let ready = enqueue_now(store, &Noop::default(), EnqueueOptions::new())
+        .await
+        .unwrap()
+        .id();
+    let later = scheduled(store).await;
+    let mut client = app.signed_in_english().await;
+
+    let page = client.get("/admin/jobs").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let html = unescape(&page.body);
+    for english in [
+        "<h1>Jobs</h1>",
+        "Jobs by state",
+        ">Filter</button>",
+        "For the selected jobs",
+        "Delete (finished jobs only)",
+        "Test job (does nothing)",
+        ">ready</td>",
+        ">scheduled</td>",
+        "aria-sort=\"descending\"",
+    ] {
+        assert!(html.contains(english), "{english}: {html}");
+    }
+    for french in [
+        "Tâches",
+        "Filtrer",
+        "prête",
+        "programmée",
+        "Aucune",
+        "Pour les tâches",
+        "<small>jobs",
+    ] {
+        assert!(!html.contains(french), "{french} on an English page");
+    }
+    let live = client.get("/admin/jobs/live.json").await.json();
+    assert_eq!(live[format!("job.{ready}.state")], "ready");
+
+    let page = client.get(&format!("/admin/jobs/{later}")).await;
+    let html = unescape(&page.body);
+    for english in [
+        "Job #",
+        "Retry now",
+        "Timeline",
+        "Next run due",
+        "Lease until",
+        "No errors",
+    ] {
+        assert!(html.contains(english), "{english}: {html}");
+    }
+    for french in ["Tâche", "Relancer", "Historique", "Prévue", "Aucune erreur"] {
+        assert!(!html.contains(french), "{french} on an English page");
+    }
+    let status = client.get(&format!("/admin/jobs/{later}/status.json")).await.json();
+    assert_eq!(status["state_label"], "scheduled");
+
+    // Flashes and refusals.
+    let answer = client.post_form(&format!("/admin/jobs/{later}/retry"), &[]).await;
+    let said = flash_after(&mut client, answer).await;
+    assert!(
+        said.starts_with(&format!("Job #{later} retried (now ready, due ")),
+        "{said}"
+    );
+    let answer = client.post_form(&format!("/admin/jobs/{later}/retry"), &[]).await;
+    assert_eq!(
+        flash_after(&mut client, answer).await,
+        format!("Refused: #{later} is already waiting for its turn")
+    );
+    let answer = client.post_form(&format!("/admin/jobs/{later}/delete"), &[]).await;
+    assert_eq!(
+        flash_after(&mut client, answer).await,
+        format!(
+            "Refused: #{later} has not finished (ready): only a completed, cancelled or discarded job can be deleted"
+        )
+    );
+    let mut fields = bulk_form("cancel", &[ready, later], &[]);
+    fields.retain(|(k, _)| k != "confirmed");
+    let asked = bulk(&mut client, fields).await;
+    let text = unescape(&asked.body);
+    assert!(text.contains("Cancel 2 jobs?"), "{text}");
+    assert!(text.contains("ready: 2"), "{text}");
+    let answer = bulk(&mut client, bulk_form("cancel", &[ready, later], &[])).await;
+    assert_eq!(flash_after(&mut client, answer).await, "2 cancelled");
+    let bad = client.get("/admin/jobs?sort=args").await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        unescape(&bad.body).contains("Sort: unknown column “args”"),
+        "{}",
+        bad.body
+    );
+    let bad = client
+        .post_form(&format!("/admin/jobs/{later}/run_at"), &[("run_at", "demain")])
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        unescape(&bad.body).contains("Date and time: “demain” is not a date and time"),
+        "{}",
+        bad.body
+    );
+}
+
 on_both_backends!(
     the_list_counts_names_and_asks_before_a_bulk_action,
     list_filters_and_pagination,
@@ -664,4 +1232,8 @@ on_both_backends!(
     progress_is_shown_and_polled,
     each_action_where_it_is_allowed_and_refused_elsewhere,
     bulk_actions_tell_each_outcome,
+    a_job_page_tells_its_timeline,
+    finished_jobs_are_deleted_and_others_refused,
+    the_list_sorts_by_each_column_both_ways,
+    an_english_operator_reads_the_jobs_pages_in_english,
 );

@@ -1,16 +1,20 @@
-//! Admin pages: the jobs list (filters, keyset pagination, bulk actions) and
-//! a job's page (every field, args with secrets masked, errors, progress,
-//! actions). Which action each state allows is in [`actions`].
+//! Admin pages: the jobs list (filters, sortable columns, keyset pagination,
+//! bulk actions) and a job's page (every field, args with secrets masked,
+//! errors, progress, its [`timeline`], actions), in the operator's language:
+//! states and the product's kinds in words, codes only where they are the
+//! program's names. Which action each state allows is in [`actions`].
 
 mod actions;
 mod list;
 mod show;
+mod timeline;
 
 use serde_json::{json, Value};
 
+use crate::i18n::{Lang, Text};
 use crate::jobs::mask;
-
 use crate::store::types::{JobRow, JobState};
+use crate::text;
 use crate::web::{Access, Routes};
 
 pub(super) const TEMPLATES: &[(&str, &str)] = &[
@@ -26,16 +30,17 @@ pub(super) fn routes() -> Routes {
         .get("/admin/jobs/live.json", Access::Operator, list::live)
         .get("/admin/jobs/{id}", Access::Operator, show::page)
         .get("/admin/jobs/{id}/status.json", Access::Operator, show::status)
-        // `retry`, `cancel`, `discard` or `run_at`.
+        // `retry`, `cancel`, `discard`, `run_at` or `delete`.
         .post("/admin/jobs/{id}/{action}", Access::Operator, show::act)
 }
 
 /// Errors longer than this are cut in the list.
 const SHORT_ERROR: usize = 90;
 
-/// A job as pages show it: args, progress, unique key and errors masked, the
-/// last error shortened, and the actions its state allows.
-fn view(job: &JobRow) -> Value {
+/// A job as pages show it, in `lang`: args, progress, unique key and errors
+/// masked, the last error shortened, its state and kind in words, and the
+/// actions its state allows.
+fn view(job: &JobRow, lang: Lang) -> Value {
     let errors: Vec<Value> = job
         .errors
         .iter()
@@ -50,11 +55,12 @@ fn view(job: &JobRow) -> Value {
     json!({
         "id": job.id,
         "kind": job.kind,
+        "kind_label": kind_label(&job.kind).map(|t| t.in_lang(lang)),
         "queue": job.queue,
         "priority": job.priority,
         "state": job.state,
-        "state_label": state_label(job),
-        "object": business_object(&job.args),
+        "state_label": state_label(job).in_lang(lang),
+        "object": business_object(&job.args, lang),
         "final": job.state.is_final(),
         "attempt": job.attempt,
         "max_attempts": job.max_attempts,
@@ -74,45 +80,88 @@ fn view(job: &JobRow) -> Value {
     })
 }
 
-/// A state in French; a running job its worker has claimed but not started
-/// yet (it waits for a free slot) says so.
-pub(super) fn state_label(job: &JobRow) -> &'static str {
+/// A job's state in words; a running job its worker has claimed but not
+/// started yet (it waits for a free slot) says so.
+pub(super) fn state_label(job: &JobRow) -> Text {
     match (job.state, job.started_at) {
-        (JobState::Running, None) => "réservée, pas encore commencée",
-        (state, _) => state_fr(state),
+        (JobState::Running, None) => text!("réservée, pas encore commencée"),
+        (state, _) => state_text(state),
     }
 }
 
-pub(super) fn state_fr(state: JobState) -> &'static str {
+/// A state in words (feminine, like « tâche »).
+pub(super) fn state_text(state: JobState) -> Text {
     match state {
-        JobState::Available => "prête",
-        JobState::Scheduled => "programmée",
-        JobState::Running => "en cours",
-        JobState::Retryable => "à retenter",
-        JobState::Completed => "terminée",
-        JobState::Cancelled => "annulée",
-        JobState::Discarded => "écartée",
+        JobState::Available => text!("prête"),
+        JobState::Scheduled => text!("programmée"),
+        JobState::Running => text!("en cours"),
+        JobState::Retryable => text!("à retenter"),
+        JobState::Completed => text!("terminée"),
+        JobState::Cancelled => text!("annulée"),
+        JobState::Discarded => text!("écartée"),
     }
+}
+
+/// What a kind of the product does, in words; none for a kind it does not
+/// know (a test's, a retired one's): its code name is shown alone.
+pub(super) fn kind_label(kind: &str) -> Option<Text> {
+    Some(match kind {
+        "auth.send_signin_link" => text!("Envoi d'un lien de connexion"),
+        "billing.capture_payment" => text!("Capture d'un paiement"),
+        "billing.charge_payment" => text!("Encaissement d'un paiement"),
+        "billing.charge_sepa" => text!("Prélèvement SEPA"),
+        "billing.close_book" => text!("Clôture du livre de recettes"),
+        "billing.dunning" => text!("Relance des factures impayées"),
+        "billing.expire_order" => text!("Expiration d'une commande"),
+        "billing.generate_revenue_book" => text!("Édition du livre de recettes"),
+        "billing.import_csv" => text!("Import d'un fichier CSV"),
+        "billing.invoice_contract" => text!("Facturation d'un contrat"),
+        "billing.monthly_run" => text!("Facturation mensuelle"),
+        "billing.reconcile_payments" => text!("Rapprochement des paiements"),
+        "billing.refund_payment" => text!("Remboursement d'un paiement"),
+        "billing.send_invoice_email" => text!("Envoi d'une facture par e-mail"),
+        "billing.send_receipt" => text!("Envoi d'un reçu"),
+        "billing.send_reminder" => text!("Envoi d'une relance"),
+        "billing.send_urssaf_reminder" => text!("Rappel d'une déclaration URSSAF"),
+        "billing.sync_payment" => text!("Mise à jour d'un paiement auprès du prestataire"),
+        "billing.urssaf_reminders" => text!("Rappels des déclarations URSSAF"),
+        "keeping.archive_years" => text!("Archivage des années closes"),
+        "keeping.backup" => text!("Sauvegarde"),
+        "noop" => text!("Tâche d'essai (ne fait rien)"),
+        _ => return None,
+    })
 }
 
 /// What a job is about, from its arguments: the invoice, payment, contract,
 /// order or import it names, with the page that shows it.
-fn business_object(args: &Value) -> Value {
-    const OBJECTS: [(&str, &str, &str); 5] = [
-        ("invoice_id", "facture n°", "/admin/invoices/"),
-        ("payment_id", "paiement n°", "/admin/payments/"),
-        ("contract_id", "contrat n°", "/admin/contracts/"),
-        ("order_id", "commande n°", "/admin/orders/"),
-        ("import_id", "import n°", "/admin/imports/"),
+fn business_object(args: &Value, lang: Lang) -> Value {
+    const OBJECTS: [(&str, &str); 5] = [
+        ("invoice_id", "/admin/invoices/"),
+        ("payment_id", "/admin/payments/"),
+        ("contract_id", "/admin/contracts/"),
+        ("order_id", "/admin/orders/"),
+        ("import_id", "/admin/imports/"),
     ];
     OBJECTS
         .iter()
-        .find_map(|(key, label, href)| {
-            args.get(key).and_then(Value::as_i64).map(
-                |id| json!({ "key": key, "id": id, "label": format!("{label} {id}"), "href": format!("{href}{id}") }),
-            )
+        .find_map(|(key, href)| {
+            args.get(key).and_then(Value::as_i64).map(|id| {
+                let label = match *key {
+                    "invoice_id" => text!("facture n° {id}", id = id),
+                    "payment_id" => text!("paiement n° {id}", id = id),
+                    "contract_id" => text!("contrat n° {id}", id = id),
+                    "order_id" => text!("commande n° {id}", id = id),
+                    _ => text!("import n° {id}", id = id),
+                };
+                json!({ "key": key, "id": id, "label": label.in_lang(lang), "href": format!("{href}{id}") })
+            })
         })
         .unwrap_or(Value::Null)
+}
+
+/// A number as French writes it (`12,5`), in every language.
+fn number(x: f64) -> String {
+    format!("{x}").replace('.', ",")
 }
 
 /// `{"done": 40, "total": 200}` → (20.0, "40 / 200"); other shapes as compact JSON.
@@ -127,7 +176,7 @@ fn progress(job: &JobRow) -> (Option<f64>, String) {
             let percent = (done / total * 1000.0).round() / 10.0;
             (
                 Some(percent.clamp(0.0, 100.0)),
-                format!("{done} / {total} ({percent} %)"),
+                format!("{} / {} ({} %)", number(done), number(total), number(percent)),
             )
         }
         _ => (None, mask::mask_json(p).to_string()),
