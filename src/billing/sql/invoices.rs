@@ -7,7 +7,8 @@ use super::catalog::money;
 use crate::billing::address::PostalAddress;
 use crate::billing::catalog::Nature;
 use crate::billing::invoices::{
-    DraftDetails, Invoice, InvoiceFilter, InvoiceKind, InvoiceLine, InvoiceStatus, NewInvoice, Snapshot,
+    DraftDetails, Invoice, InvoiceFilter, InvoiceKind, InvoiceLine, InvoiceOrder, InvoiceSort, InvoiceStatus,
+    NewInvoice, Snapshot,
 };
 use crate::money::Money;
 use crate::store::sql::{read, sql, AnyRow};
@@ -374,6 +375,26 @@ pub(crate) async fn for_contract_period(
     }
 }
 
+/// The `ORDER BY` of a list sorted by `sort`: fixed text for each column,
+/// the same on both backends (empty values last either way, ties by id).
+fn order_by(sort: InvoiceSort) -> String {
+    let dir = if sort.descending { "DESC" } else { "ASC" };
+    let key = match sort.by {
+        InvoiceOrder::Newest => return "id DESC".to_string(),
+        InvoiceOrder::Number => format!("CASE WHEN number IS NULL THEN 1 ELSE 0 END, series {dir}, number {dir}"),
+        InvoiceOrder::Customer => {
+            format!("LOWER((SELECT c.name FROM customers c WHERE c.id = invoices.customer_id)) {dir}")
+        }
+        InvoiceOrder::IssueDate => format!("CASE WHEN issue_date IS NULL THEN 1 ELSE 0 END, issue_date {dir}"),
+        InvoiceOrder::DueDate => format!("CASE WHEN due_date IS NULL THEN 1 ELSE 0 END, due_date {dir}"),
+        InvoiceOrder::Total => format!("total_minor {dir}"),
+        InvoiceOrder::Status => {
+            format!("CASE status WHEN 'draft' THEN 0 WHEN 'issued' THEN 1 WHEN 'paid' THEN 2 ELSE 3 END {dir}")
+        }
+    };
+    format!("{key}, id {dir}")
+}
+
 pub(crate) async fn list(store: &Store, f: &InvoiceFilter) -> Result<Vec<Invoice>, StoreError> {
     let rows = read!(
         fetch_all,
@@ -383,7 +404,8 @@ pub(crate) async fn list(store: &Store, f: &InvoiceFilter) -> Result<Vec<Invoice
              WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR kind = $3)
                AND ($6 IS NULL OR credited_invoice_id = $6) AND ($7 IS NULL OR contract_id = $7)
                AND ($8 IS NULL OR order_id = $8) AND id < $4
-             ORDER BY id DESC LIMIT $5"
+             ORDER BY {order} LIMIT $5 OFFSET $9",
+            order = order_by(f.sort)
         ),
         f.customer_id,
         f.status.map(InvoiceStatus::as_str),
@@ -392,7 +414,8 @@ pub(crate) async fn list(store: &Store, f: &InvoiceFilter) -> Result<Vec<Invoice
         f.limit.clamp(1, 1000),
         f.credited_invoice_id,
         f.contract_id,
-        f.order_id
+        f.order_id,
+        f.offset.max(0)
     )?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {

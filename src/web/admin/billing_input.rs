@@ -15,23 +15,40 @@ use rust_decimal::Decimal;
 use super::AdminError;
 use crate::billing::catalog::{Nature, Product, Unit};
 use crate::billing::customers::{self, Customer};
+use crate::billing::error::Message;
 use crate::billing::BillingError;
+use crate::i18n::{Lang, Text};
 use crate::input;
 use crate::money::{Currency, Money, MoneyError};
 use crate::store::Store;
+use crate::text;
 
-/// Field name → message, as `m.field_error(errors, name)` reads it.
-#[derive(Debug, Default, Clone, serde::Serialize)]
-#[serde(transparent)]
-pub struct FieldErrors(BTreeMap<String, String>);
+/// Field name → message. A page hands `errors.said(admin.lang())` to its
+/// template, which `m.field_error(errors, name)` reads.
+#[derive(Debug, Default, Clone)]
+pub struct FieldErrors(BTreeMap<String, Text>);
+
+/// TRANSITIONAL: the messages in French, for a page that has not said them
+/// in its operator's language yet ([`FieldErrors::said`]).
+impl serde::Serialize for FieldErrors {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.said(Lang::Fr).serialize(serializer)
+    }
+}
 
 impl FieldErrors {
     pub fn new() -> FieldErrors {
         FieldErrors::default()
     }
 
-    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.entry(field.into()).or_insert_with(|| message.into());
+    /// The first message for `field` stays (the most basic refusal comes first).
+    pub fn add(&mut self, field: impl Into<String>, message: impl Message) {
+        self.0.entry(field.into()).or_insert_with(|| message.into_text());
+    }
+
+    /// Field name → message in `lang`, for a template.
+    pub fn said(&self, lang: Lang) -> BTreeMap<String, String> {
+        self.0.iter().map(|(k, v)| (k.clone(), v.in_lang(lang))).collect()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -48,13 +65,13 @@ impl FieldErrors {
 pub fn amount(errors: &mut FieldErrors, field: &str, text: &str, currency: Currency) -> Option<Money> {
     let text = text.trim();
     if text.is_empty() {
-        errors.add(field, "obligatoire / required");
+        errors.add(field, text!("obligatoire"));
         return None;
     }
     match Money::parse(text, currency) {
         Ok(m) if m.minor > 0 => Some(m),
         Ok(_) => {
-            errors.add(field, "doit être positif / must be positive");
+            errors.add(field, text!("doit être positif"));
             None
         }
         Err(e) => {
@@ -64,12 +81,15 @@ pub fn amount(errors: &mut FieldErrors, field: &str, text: &str, currency: Curre
     }
 }
 
-fn money_message(text: &str, e: &MoneyError) -> String {
+fn money_message(typed: &str, e: &MoneyError) -> Text {
     match e {
-        MoneyError::TooPrecise { currency, exponent, .. } => {
-            format!("« {text} » : {exponent} décimales au plus en {currency} / at most {exponent} decimals")
-        }
-        _ => format!("« {text} » n'est pas un montant (ex. 12,50) / not an amount"),
+        MoneyError::TooPrecise { currency, exponent, .. } => text!(
+            "« {typed} » : {exponent} décimales au plus en {currency}",
+            typed = typed,
+            exponent = exponent,
+            currency = currency
+        ),
+        _ => text!("« {typed} » n'est pas un montant (ex. 12,50)", typed = typed),
     }
 }
 
@@ -84,17 +104,19 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
 /// A required date.
 pub fn date(errors: &mut FieldErrors, field: &str, text: &str) -> Option<NaiveDate> {
     if text.trim().is_empty() {
-        errors.add(field, "obligatoire / required");
+        errors.add(field, text!("obligatoire"));
         return None;
     }
     let d = parse_date(text);
     if d.is_none() {
-        errors.add(
-            field,
-            format!("« {} » n'est pas une date (jj/mm/aaaa) / not a date", text.trim()),
-        );
+        errors.add(field, not_a_date(text));
     }
     d
+}
+
+/// "« 31/02 » n'est pas une date (jj/mm/aaaa)".
+pub fn not_a_date(typed: &str) -> Text {
+    text!("« {typed} » n'est pas une date (jj/mm/aaaa)", typed = typed.trim())
 }
 
 /// A date given for `field` checked against its bounds
@@ -103,11 +125,11 @@ pub fn bounded(errors: &mut FieldErrors, field: &str, checked: Result<NaiveDate,
     match checked {
         Ok(d) => Some(d),
         Err(BillingError::Invalid { message, .. }) => {
-            errors.add(field, format!("date hors limites / {message}"));
+            errors.add(field, text!("date hors limites : {why}").with("why", message));
             None
         }
         Err(e) => {
-            errors.add(field, e.to_string());
+            errors.add(field, e.text().unwrap_or_else(|| Text::verbatim(e.to_string())));
             None
         }
     }
@@ -119,25 +141,18 @@ pub async fn today(store: &Store) -> Result<NaiveDate, AdminError> {
 }
 
 /// How a form shows a domain refusal: by its field when it names one the form
-/// has (`fields`), else as the form's general message. Errors that are not
-/// about the input (the database, a missing record) go up as they are.
-pub fn refusal(e: BillingError, fields: &[&str], errors: &mut FieldErrors) -> Result<String, AdminError> {
-    match e {
-        BillingError::Invalid { field, message } => {
-            let text = format!("{field} : {message}");
-            if fields.contains(&field) {
-                errors.add(field, message);
-            }
-            Ok(text)
+/// has (`fields`), and as the form's general message (the field's label, then
+/// why). Errors that are not about the input (the database, a missing
+/// record) go up as they are.
+pub fn refused(e: BillingError, fields: &[&str], errors: &mut FieldErrors) -> Result<Text, AdminError> {
+    if let BillingError::Invalid { field, message } = &e {
+        if fields.contains(field) {
+            errors.add(*field, message.clone());
         }
-        BillingError::Refused(r) => Ok(format!("Refusé ({}) : {r} / refused", r.code())),
-        BillingError::Money(m) => Ok(m.to_string()),
-        BillingError::Conflict(m) => Ok(m),
-        BillingError::NoSettings => Ok(format!(
-            "{} — comptoir-worker billing configure …",
-            BillingError::NoSettings
-        )),
-        other => Err(other.into()),
+    }
+    match e.text() {
+        Some(said) if !matches!(e, BillingError::BookAltered(_)) => Ok(said),
+        _ => Err(e.into()),
     }
 }
 
@@ -205,7 +220,10 @@ pub fn line_inputs(form: &HashMap<String, String>, rows: usize) -> Vec<LineInput
 pub fn apply_products(rows: &mut [LineInput], products: &[Product], errors: &mut FieldErrors) {
     for row in rows.iter_mut().filter(|r| !r.product.trim().is_empty()) {
         let Some(p) = products.iter().find(|p| p.sku == row.product.trim()) else {
-            errors.add(format!("product_{}", row.n), "produit inconnu ou retiré de la vente");
+            errors.add(
+                format!("product_{}", row.n),
+                text!("produit inconnu ou retiré de la vente"),
+            );
             continue;
         };
         if row.description.trim().is_empty() {
@@ -240,12 +258,12 @@ pub fn parse_lines(rows: &[LineInput], currency: Currency, errors: &mut FieldErr
         let description = match input::single_line(&row.description, DESCRIPTION_MAX) {
             Ok(d) => {
                 if d.is_empty() {
-                    errors.add(format!("description_{n}"), "obligatoire / required");
+                    errors.add(format!("description_{n}"), text!("obligatoire"));
                 }
                 d
             }
             Err(e) => {
-                errors.add(format!("description_{n}"), e.fr_en());
+                errors.add(format!("description_{n}"), e.text());
                 String::new()
             }
         };
@@ -253,7 +271,7 @@ pub fn parse_lines(rows: &[LineInput], currency: Currency, errors: &mut FieldErr
             "" | "services" => Some(Nature::Services),
             "goods" => Some(Nature::Goods),
             _ => {
-                errors.add(format!("nature_{n}"), "marchandises ou services / goods or services");
+                errors.add(format!("nature_{n}"), text!("marchandises ou services"));
                 None
             }
         };
@@ -264,7 +282,7 @@ pub fn parse_lines(rows: &[LineInput], currency: Currency, errors: &mut FieldErr
                 _ => {
                     errors.add(
                         format!("quantity_{n}"),
-                        format!("« {q} » : une quantité positive, 3 décimales au plus / a positive quantity"),
+                        text!("« {typed} » : une quantité positive, 3 décimales au plus", typed = q),
                     );
                     None
                 }
@@ -275,7 +293,10 @@ pub fn parse_lines(rows: &[LineInput], currency: Currency, errors: &mut FieldErr
             u => match Unit::parse(u) {
                 Ok(u) => Some(Some(u)),
                 Err(_) => {
-                    errors.add(format!("unit_{n}"), "unité inconnue : choisissez-en une de la liste");
+                    errors.add(
+                        format!("unit_{n}"),
+                        text!("unité inconnue : choisissez-en une de la liste"),
+                    );
                     None
                 }
             },
@@ -294,7 +315,7 @@ pub fn parse_lines(rows: &[LineInput], currency: Currency, errors: &mut FieldErr
         }
     }
     if out.is_empty() && errors.is_empty() {
-        errors.add("description_1", "au moins une ligne / at least one line");
+        errors.add("description_1", text!("au moins une ligne"));
     }
     out
 }
@@ -306,13 +327,13 @@ const DESCRIPTION_MAX: usize = 300;
 fn amount_allowing_zero(errors: &mut FieldErrors, field: &str, text: &str, currency: Currency) -> Option<Money> {
     let text = text.trim();
     if text.is_empty() {
-        errors.add(field, "obligatoire / required");
+        errors.add(field, text!("obligatoire"));
         return None;
     }
     match Money::parse(text, currency) {
         Ok(m) if m.minor >= 0 => Some(m),
         Ok(_) => {
-            errors.add(field, "ne peut pas être négatif / must not be negative");
+            errors.add(field, text!("ne peut pas être négatif"));
             None
         }
         Err(e) => {

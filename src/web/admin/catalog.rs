@@ -17,7 +17,9 @@ use super::{Admin, AdminError, Form, Path};
 use crate::billing::actions::catalog as actions;
 use crate::billing::catalog::{self, Nature, NewProduct, Product, Unit};
 use crate::billing::BillingError;
+use crate::i18n::Text;
 use crate::money::Currency;
+use crate::text;
 use crate::web::{Access, Routes};
 
 pub(super) const TEMPLATES: &[(&str, &str)] = &[crate::template!("admin/catalog/list.html")];
@@ -63,7 +65,7 @@ async fn page(
     status: StatusCode,
     form: &ProductForm,
     errors: &FieldErrors,
-    error: Option<String>,
+    error: Option<Text>,
 ) -> Result<Response, AdminError> {
     page_editing(admin, status, None, form, errors, error).await
 }
@@ -75,10 +77,10 @@ async fn page_editing(
     editing: Option<&str>,
     form: &ProductForm,
     errors: &FieldErrors,
-    error: Option<String>,
+    error: Option<Text>,
 ) -> Result<Response, AdminError> {
     let products = catalog::list_all(&admin.state.store).await?;
-    let units: Vec<(&str, &str)> = Unit::ALL.iter().map(|u| (u.as_str(), u.label_fr())).collect();
+    let units: Vec<&str> = Unit::ALL.iter().map(|u| u.as_str()).collect();
     admin.render_status(
         status,
         "admin/catalog/list.html",
@@ -86,8 +88,8 @@ async fn page_editing(
         context! {
             products => products,
             form => form,
-            errors => errors,
-            error => error,
+            errors => errors.said(admin.lang()),
+            error => error.map(|e| admin.tr(e)),
             editing => editing,
             units => units,
             currency => seller_currency(&admin.state.store).await?.code(),
@@ -103,27 +105,27 @@ async fn list(admin: Admin) -> Result<Response, AdminError> {
     page(&admin, StatusCode::OK, &form, &FieldErrors::new(), None).await
 }
 
-/// The product the form describes, or its fields' errors in French.
+/// The product the form describes, or its fields' errors.
 fn check(form: &ProductForm, currency: Currency, errors: &mut FieldErrors) -> Option<NewProduct> {
     let sku = form.sku.trim();
     if sku.is_empty() {
-        errors.add("sku", "La référence est obligatoire.");
+        errors.add("sku", text!("La référence est obligatoire."));
     } else if sku.chars().count() > 64 {
-        errors.add("sku", "64 caractères au plus.");
+        errors.add("sku", text!("{max} caractères au plus.", max = 64));
     } else if !sku
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     {
         errors.add(
             "sku",
-            "Lettres sans accent, chiffres, « - », « _ » et « . » seulement (ex. COURS-1H).",
+            text!("Lettres sans accent, chiffres, « - », « _ » et « . » seulement (ex. COURS-1H)."),
         );
     }
     let name = form.name.trim();
     if name.is_empty() {
-        errors.add("name", "Le libellé est obligatoire.");
+        errors.add("name", text!("Le libellé est obligatoire."));
     } else if name.chars().count() > 200 {
-        errors.add("name", "200 caractères au plus.");
+        errors.add("name", text!("{max} caractères au plus.", max = 200));
     }
     let nature = match form.nature.trim() {
         "goods" => Some(Nature::Goods),
@@ -131,7 +133,7 @@ fn check(form: &ProductForm, currency: Currency, errors: &mut FieldErrors) -> Op
         _ => {
             errors.add(
                 "nature",
-                "Choisissez « Vente de marchandises » ou « Prestation de services ».",
+                text!("Choisissez « Vente de marchandises » ou « Prestation de services »."),
             );
             None
         }
@@ -141,7 +143,7 @@ fn check(form: &ProductForm, currency: Currency, errors: &mut FieldErrors) -> Op
         u => match Unit::parse(u) {
             Ok(u) => Some(Some(u)),
             Err(_) => {
-                errors.add("unit", "Choisissez une unité de la liste.");
+                errors.add("unit", text!("Choisissez une unité de la liste."));
                 None
             }
         },
@@ -173,7 +175,7 @@ async fn create(admin: Admin, Form(form): Form<ProductForm>) -> Result<Response,
             let mut errors = FieldErrors::new();
             let message = match e {
                 BillingError::Conflict(_) => {
-                    errors.add("sku", "Cette référence existe déjà dans le catalogue.");
+                    errors.add("sku", text!("Cette référence existe déjà dans le catalogue."));
                     None
                 }
                 BillingError::Invalid { field, message } => {
@@ -182,7 +184,7 @@ async fn create(admin: Admin, Form(form): Form<ProductForm>) -> Result<Response,
                     } else {
                         "sku"
                     };
-                    errors.add(field, format!("Valeur refusée : {message}"));
+                    errors.add(field, text!("Valeur refusée : {why}").with("why", message));
                     None
                 }
                 other => return Err(other.into()),
@@ -193,11 +195,11 @@ async fn create(admin: Admin, Form(form): Form<ProductForm>) -> Result<Response,
     tx.commit().await?;
     Ok(admin.redirect(
         "/admin/catalog",
-        &format!(
-            "Produit {} « {} » ajouté au catalogue ({}).",
-            product.sku,
-            product.name,
-            product.unit_price.format_fr()
+        text!(
+            "Produit {sku} « {name} » ajouté au catalogue ({price}).",
+            sku = product.sku,
+            name = product.name,
+            price = product.unit_price.format_fr()
         ),
     ))
 }
@@ -245,7 +247,7 @@ async fn save(
         Err(BillingError::Invalid { field, message }) => {
             tx.rollback().await?;
             let field = if field == "unit_price" { field } else { "name" };
-            errors.add(field, format!("Valeur refusée : {message}"));
+            errors.add(field, text!("Valeur refusée : {why}").with("why", message));
             return refused(errors).await;
         }
         Err(e) => return Err(e.into()),
@@ -253,11 +255,11 @@ async fn save(
     tx.commit().await?;
     Ok(admin.redirect(
         "/admin/catalog",
-        &format!(
-            "Produit {} « {} » modifié ({}). Les factures déjà émises gardent ce qu'elles ont imprimé.",
-            product.sku,
-            product.name,
-            product.unit_price.format_fr()
+        text!(
+            "Produit {sku} « {name} » modifié ({price}). Les factures déjà émises gardent ce qu'elles ont imprimé.",
+            sku = product.sku,
+            name = product.name,
+            price = product.unit_price.format_fr()
         ),
     ))
 }
@@ -267,15 +269,16 @@ async fn retire(admin: Admin, Path(sku): Path<String>) -> Result<Response, Admin
     let product = match actions::retire(&mut tx, &admin.actor, &sku).await {
         Ok(p) => p,
         Err(BillingError::NotFound(_)) => return Err(AdminError::NotFound),
-        Err(BillingError::Conflict(m)) => return Err(AdminError::Conflict(crate::i18n::Text::verbatim(m))),
+        Err(BillingError::Conflict(m)) => return Err(AdminError::Conflict(m)),
         Err(e) => return Err(e.into()),
     };
     tx.commit().await?;
     Ok(admin.redirect(
         "/admin/catalog",
-        &format!(
-            "Produit {} « {} » retiré de la vente : il reste sur les documents qui le citent.",
-            product.sku, product.name
+        text!(
+            "Produit {sku} « {name} » retiré de la vente : il reste sur les documents qui le citent.",
+            sku = product.sku,
+            name = product.name
         ),
     ))
 }

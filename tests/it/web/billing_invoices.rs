@@ -241,11 +241,8 @@ async fn a_credit_note_is_issued_from_the_form_and_emailed(backend: Backend) {
     };
     // Refusals: more than the invoice, a nature it does not carry enough of, no reason.
     for (fields, message) in [
-        (post("33,01", "Remise", ""), "exceeds what remains creditable"),
-        (
-            post("9,00", "Mug cassé", "goods"),
-            "exceeds what remains creditable for goods",
-        ),
+        (post("33,01", "Remise", ""), "dépasse ce qui reste à créditer sur"),
+        (post("9,00", "Mug cassé", "goods"), "dépasse ce qui reste à créditer en"),
         (post("5,00", " ", ""), "obligatoire"),
     ] {
         let answer = client
@@ -334,7 +331,7 @@ async fn issuing_without_settings_is_refused_and_enqueues_nothing(backend: Backe
     assert!(
         text_by_id(&answer.body, "invoice-error")
             .unwrap()
-            .contains("billing settings are not configured"),
+            .contains("réglages de facturation"),
         "the reason is said"
     );
     let invoice = invoices::get(&app.db.store, id).await.unwrap();
@@ -608,7 +605,129 @@ async fn a_draft_carries_its_service_period_purchase_order_and_delivery_address(
     assert_eq!(invoices::get(&app.db.store, id).await.unwrap(), issued);
 }
 
+/// An operator who chose English: the invoice list, a draft's and an issued
+/// invoice's pages, the flashes of what was done, the states as words; no
+/// French label left, amounts and quantities still written the French way.
+async fn an_english_operator_reads_invoices_in_english(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut client = app.signed_in_english().await;
+    // An invoice 10 days late (issued before the one made below: numbers follow dates).
+    save_settings(&app.db.store).await;
+    let customer = person(&app.db.store).await;
+    let today = app.today().await;
+    let late = crate::support::billing::issued(&app.db.store, customer.id, 12_000, today - Days::new(40)).await;
+    let id = draft_through_forms(&mut client).await;
+    let draft = client.get(&format!("/admin/invoices/{id}")).await;
+    assert_eq!(draft.status, 200, "{}", draft.body);
+    let html = draft.text();
+    for words in [
+        "Invoice",
+        &format!("draft no. {id}"),
+        "Status",
+        ">draft<",
+        "Issue…",
+        "Delete the draft",
+        "PDF preview",
+        "Lines",
+        "Description",
+        "Unit price",
+        "VAT not applicable, art. 293 B of the CGI",
+        "draft: nothing is sent before it is issued",
+        "15 days",
+    ] {
+        assert!(html.contains(words), "{words:?} on the English draft page");
+    }
+    for french in [
+        "Statut",
+        "brouillon",
+        "Émettre",
+        "Supprimer",
+        "Lignes",
+        "TVA non applicable",
+        "jours",
+    ] {
+        assert!(!html.contains(french), "{french:?} left on the English draft page");
+    }
+
+    let answer = client
+        .post_form(&format!("/admin/invoices/{id}/issue"), &[("confirm", "yes")])
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let page = client.follow(answer).await;
+    let html = page.text();
+    let reference = invoices::get(&app.db.store, id).await.unwrap().reference.unwrap();
+    assert!(
+        html.contains(&format!("Invoice {reference} issued; it is being e-mailed.")),
+        "the flash in English: {}",
+        page.body
+    );
+    for words in [
+        ">issued<",
+        "Balance due",
+        "33,00\u{a0}€",
+        "Sending:",
+        "Payments",
+        "No payments",
+        "Record the payment",
+        "Credit notes",
+        "No credit note",
+        "Issue a credit note",
+        "in proportion",
+    ] {
+        assert!(html.contains(words), "{words:?} on the English invoice page");
+    }
+    for french in [
+        "émise",
+        "Reste dû",
+        "Envoi",
+        "Aucun paiement",
+        "Enregistrer",
+        "Avoirs",
+        "au prorata",
+        "in proportion / ",
+    ] {
+        assert!(!html.contains(french), "{french:?} left on the English invoice page");
+    }
+
+    // The list: states as words, days late in a plural, the page's total.
+    let list = client.get("/admin/invoices").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let html = list.text();
+    for words in [
+        "Invoices and credit notes",
+        "New invoice",
+        "Filter",
+        ">all<",
+        ">Number",
+        ">Customer",
+        ">Issued",
+        ">Due date",
+        ">Balance due<",
+        ">issued<",
+        ">invoice<",
+        "10 days late",
+        "Total of this page",
+        "data-days-late=\"10\"",
+    ] {
+        assert!(html.contains(words), "{words:?} on the English invoice list");
+    }
+    for french in [
+        "Factures",
+        "Nouvelle",
+        "Filtrer",
+        "tous",
+        "émise",
+        "facture<",
+        "en retard",
+        "Total de cette page",
+    ] {
+        assert!(!html.contains(french), "{french:?} left on the English invoice list");
+    }
+    assert!(html.contains(&format!("id=\"invoice-{}\"", late.id)));
+}
+
 on_both_backends!(
+    an_english_operator_reads_invoices_in_english,
     a_draft_carries_its_service_period_purchase_order_and_delivery_address,
     an_invoice_is_drafted_issued_emailed_and_downloaded,
     issuing_without_settings_is_refused_and_enqueues_nothing,

@@ -26,7 +26,7 @@ async fn products_are_created_and_retired_from_the_catalogue_page(backend: Backe
     let page = client.get("/admin/catalog").await;
     assert_eq!(page.status, 200, "{}", page.body);
     for needle in [
-        "href=\"/admin/catalog\" title=\"Catalogue\" aria-current=\"page\"",
+        "href=\"/admin/catalog\" aria-current=\"page\"",
         "id=\"product-form\"",
         "Vente de marchandises",
         "Prestation de services",
@@ -155,4 +155,77 @@ async fn products_are_created_and_retired_from_the_catalogue_page(backend: Backe
     assert_eq!(app.audited("product.retire").await.len(), 1);
 }
 
-on_both_backends!(products_are_created_and_retired_from_the_catalogue_page);
+/// An operator who chose English: the catalogue, its refusals and its
+/// flashes in English; prices still written "12,50 €".
+async fn an_english_operator_keeps_the_catalogue_in_english(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut client = app.signed_in_english().await;
+    let page = client.get("/admin/catalog").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let html = page.text();
+    for words in [
+        "Catalogue",
+        "New product",
+        "Reference (unaccented letters, digits, dashes; e.g. COURS-1H)",
+        "Sale of goods",
+        "Provision of services",
+        ">hour<",
+        ">month<",
+        "Add to the catalogue",
+        "No product yet",
+    ] {
+        assert!(html.contains(words), "{words:?} on the English catalogue");
+    }
+    for french in [
+        "Nouveau produit",
+        "Vente de",
+        "Prestation",
+        ">heure<",
+        "Ajouter",
+        "Aucun produit",
+    ] {
+        assert!(!html.contains(french), "{french:?} left on the English catalogue");
+    }
+
+    let refused = client
+        .post_form("/admin/catalog", &product("", "Book", "goods", "dix"))
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let html = refused.text();
+    assert!(html.contains("The reference is required."), "{html}");
+    assert!(html.contains("“dix” is not an amount (e.g. 12,50)"), "{html}");
+    assert!(!html.contains("obligatoire") && !html.contains("montant"));
+
+    let mut form = product("COURS-1H", "Cours particulier", "services", "45,50");
+    form.push(("unit", "hour"));
+    let created = client.post_form("/admin/catalog", &form).await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let page = client.follow(created).await;
+    let html = page.text();
+    assert!(
+        html.contains("Product COURS-1H “Cours particulier” added to the catalogue (45,50\u{a0}€)."),
+        "{html}"
+    );
+    let listed = row(&page.body, "COURS-1H").expect("listed");
+    for words in [
+        "Provision of services",
+        "hour",
+        "45,50 €",
+        "for sale",
+        "Edit",
+        "Withdraw from sale",
+    ] {
+        assert!(listed.contains(words), "{words:?} in {listed}");
+    }
+    let retired = client.post_form("/admin/catalog/COURS-1H/retire", &[]).await;
+    let page = client.follow(retired).await;
+    assert!(page
+        .text()
+        .contains("withdrawn from sale: it stays on the documents that name it"));
+    assert!(row(&page.body, "COURS-1H").unwrap().contains("withdrawn from sale"));
+}
+
+on_both_backends!(
+    products_are_created_and_retired_from_the_catalogue_page,
+    an_english_operator_keeps_the_catalogue_in_english
+);

@@ -162,7 +162,11 @@ async fn the_dashboard_counts_what_happened(backend: Backend) {
     assert!(failures.contains("le serveur SMTP a refusé"));
     assert!(html.contains("data-field=\"q.default.completed\">3<"));
     assert!(html.contains("data-field=\"q.default.discarded\">2<"));
-    assert!(html.contains("silencieux / silent") && html.contains("en vie / alive"));
+    assert!(html.contains(">silencieux<") && html.contains(">en vie<"));
+    assert!(
+        !html.contains("/ silent") && !html.contains("/ alive"),
+        "no English twin"
+    );
 
     // The live counts.
     let live = client.get("/admin/dashboard.json").await;
@@ -276,8 +280,110 @@ async fn pay(store: &Store, invoice: &comptoir::billing::invoices::Invoice, mino
     crate::support::billing::pay(store, payment, on).await;
 }
 
+/// An operator who chose English reads the whole dashboard in English:
+/// cards, plurals, the overdue list, the queue's health and its chart.
+async fn an_english_operator_reads_the_dashboard_in_english(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = &app.db.store;
+    let mut client = app.signed_in_english().await;
+    // Before anything: the checklist, in English.
+    let empty = unescape(&client.get("/admin").await.body);
+    assert!(empty.contains("Getting started") && empty.contains("Fill in your seller identity"));
+    assert!(!empty.contains("Pour commencer") && !empty.contains("Renseignez"));
+
+    save_settings(store).await;
+    let customer = person(store).await;
+    let today = app.today().await;
+    let on = |days: i64| today - TimeDelta::days(days);
+    issued(store, customer.id, 20_000, on(45)).await;
+    issued(store, customer.id, 3_000, on(31)).await;
+    issued(store, customer.id, 1_250, today).await;
+    let failing = Noop {
+        fail: Some("le serveur SMTP a refusé".into()),
+        ..Noop::default()
+    };
+    enqueue_now(store, &failing, EnqueueOptions::new().max_attempts(1))
+        .await
+        .unwrap();
+    drain_noops(
+        store,
+        WorkerConfig {
+            maintenance: false,
+            ..WorkerConfig::default()
+        },
+    )
+    .await;
+
+    let page = client.get("/admin").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let html = unescape(&page.body);
+    assert!(html.contains("<html lang=\"en\">"));
+    let months = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let month = months[today.month0() as usize];
+    for words in [
+        "Dashboard",
+        "Your business",
+        "To collect",
+        "3 unpaid invoices",
+        "2 overdue invoices",
+        "Overdue invoices",
+        ">15 days<",
+        ">1 day<",
+        &format!("Received in {month} {}", today.year()),
+        &format!("Received in Q{} {}", today.month0() / 3 + 1, today.year()),
+        "Next URSSAF return",
+        "to declare",
+        "Last backup",
+        "Job queue health",
+        "Ready to run",
+        "Attempts per hour, last 24 hours: 0 completed, 1 failed",
+        "Jobs by queue and state",
+        ">discarded<",
+        "Latest failures",
+        "No worker",
+    ] {
+        assert!(html.contains(words), "{words:?} on the English dashboard");
+    }
+    for french in [
+        "Tableau de bord",
+        "À encaisser",
+        "non réglée",
+        "échue",
+        "Factures en retard",
+        "jours",
+        "Encaissé",
+        "trimestre",
+        "Prochaine déclaration",
+        "à déclarer",
+        "Santé de la file",
+        "terminée",
+        "échec(s)",
+        "écartée",
+        "Derniers échecs",
+        "Aucun worker",
+    ] {
+        assert!(!html.contains(french), "{french:?} left on the English dashboard");
+    }
+    // The error is the program's own words, shown as they are.
+    assert!(html.contains("le serveur SMTP a refusé"));
+}
+
 on_both_backends!(
     the_dashboard_counts_what_happened,
     an_empty_dashboard_still_answers,
-    the_dashboard_says_what_is_owed_and_late
+    the_dashboard_says_what_is_owed_and_late,
+    an_english_operator_reads_the_dashboard_in_english
 );

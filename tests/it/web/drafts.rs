@@ -526,7 +526,120 @@ async fn a_product_is_edited_in_the_catalogue(backend: Backend) {
     assert_eq!(client.get("/admin/catalog/NOPE/edit").await.status, 404);
 }
 
+/// An operator who chose English: the draft form, its refusals, the saved
+/// draft's flash, the confirmation of its issue; units named in English, a
+/// quantity still written "2,5".
+async fn an_english_operator_drafts_and_issues_in_english(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    save_settings(&app.db.store).await;
+    let mut client = app.signed_in_english().await;
+    product(&mut client, "COURS-1H", "Cours particulier", "hour", "45,00").await;
+    let form = client.get("/admin/invoices/new").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let html = form.text();
+    for words in [
+        "New invoice",
+        "Customer",
+        "— choose —",
+        "as in the settings (30 days)",
+        "on receipt",
+        "Catalogue product, line 1",
+        "— typed freely —",
+        "provision of services",
+        "sale of goods",
+        ">hour<",
+        ">lump sum<",
+        "Add a line",
+        "data-unreadable=\"(unreadable line)\"",
+        "Date of the sale or service (blank: the issue date)",
+        "Save the draft",
+    ] {
+        assert!(html.contains(words), "{words:?} on the English draft form");
+    }
+    for french in [
+        "Nouvelle facture",
+        "choisir",
+        "réception",
+        "saisie libre",
+        "prestation",
+        ">heure<",
+        "Ajouter",
+        "illisible",
+        "Enregistrer",
+    ] {
+        assert!(!html.contains(french), "{french:?} left on the English draft form");
+    }
+
+    // Refused: the reasons in English, by their fields.
+    let refused = client
+        .post_form(
+            "/admin/invoices",
+            &[
+                ("customer_id", ""),
+                ("description_1", "Atelier"),
+                ("quantity_1", "-2"),
+                ("unit_price_1", "douze"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let html = refused.text();
+    for words in [
+        "Choose a customer.",
+        "“-2”: a positive quantity, 3 decimals at most",
+        "“douze” is not an amount (e.g. 12,50)",
+    ] {
+        assert!(html.contains(words), "{words:?} in {html}");
+    }
+    assert!(!html.contains("Choisissez") && !html.contains("quantité positive") && !html.contains("montant"));
+
+    let (_, id) = two_line_draft(&app, &mut client, "Jean Martin").await;
+    let page = client.get(&format!("/admin/invoices/{id}")).await;
+    let html = page.text();
+    assert!(
+        html.contains("Draft no. ") && html.contains("saved: 137,50\u{a0}€ (2 lines)."),
+        "the flash: {html}"
+    );
+    assert!(
+        html.contains("2,5 h") && html.contains(">services<") && html.contains(">goods<"),
+        "{html}"
+    );
+    assert!(!html.contains("marchandises"));
+
+    let confirm = client.get(&format!("/admin/invoices/{id}/issue")).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    let html = confirm.text();
+    for words in [
+        "Issue the invoice?",
+        "2 lines",
+        "What will happen",
+        "The invoice gets the number",
+        "It can no longer be edited nor deleted",
+        "It is e-mailed to",
+        "See the PDF preview",
+        "Cancel",
+    ] {
+        assert!(html.contains(words), "{words:?} on the English confirmation");
+    }
+    for french in [
+        "Émettre",
+        "lignes",
+        "Ce qui va se passer",
+        "numéro",
+        "Annuler",
+        "e-mail à",
+    ] {
+        assert!(!html.contains(french), "{french:?} left on the English confirmation");
+    }
+    let refused = client.post_form(&format!("/admin/invoices/{id}/issue"), &[]).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused
+        .text()
+        .contains("Nothing was issued: confirm the issue on this page."));
+}
+
 on_both_backends!(
+    an_english_operator_drafts_and_issues_in_english,
     a_draft_is_edited_whole_and_keeps_its_lines_and_total,
     issuing_needs_a_confirmation_that_says_what_will_happen,
     a_draft_preview_is_marked_and_has_no_number,

@@ -5,7 +5,9 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
+use crate::i18n::Lang;
 use crate::store::types::HourlyAttempts;
+use crate::text;
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 200.0;
@@ -54,8 +56,9 @@ pub struct Rect {
 }
 
 /// The `hours` hours from `first` (the start of an hour), each with its
-/// completed and failed attempts from `data` (hours missing there are zero).
-pub fn build(first: DateTime<Utc>, hours: usize, data: &[HourlyAttempts]) -> Chart {
+/// completed and failed attempts from `data` (hours missing there are zero),
+/// its words in `lang`.
+pub fn build(first: DateTime<Utc>, hours: usize, data: &[HourlyAttempts], lang: Lang) -> Chart {
     let at = |i: usize| first + TimeDelta::hours(i as i64);
     let counts: Vec<(DateTime<Utc>, i64, i64)> = (0..hours)
         .map(|i| {
@@ -85,10 +88,13 @@ pub fn build(first: DateTime<Utc>, hours: usize, data: &[HourlyAttempts]) -> Cha
                 hour: hour.to_rfc3339(),
                 completed: *completed,
                 failed: *failed,
-                title: format!(
-                    "{} : {completed} terminée(s) / completed, {failed} échec(s) / failed",
-                    hour.with_timezone(&crate::local_time::zone()).format("%d/%m %Hh")
-                ),
+                title: text!(
+                    "{hour} : {completed} terminée(s), {failed} échec(s)",
+                    hour = hour.with_timezone(&crate::local_time::zone()).format("%d/%m %Hh"),
+                    completed = completed,
+                    failed = failed
+                )
+                .in_lang(lang),
                 ok: rect(x, *completed),
                 bad: rect(x + bar_width, *failed),
                 label: if crate::local_time::hour_of(*hour).is_multiple_of(3) {
@@ -112,10 +118,13 @@ pub fn build(first: DateTime<Utc>, hours: usize, data: &[HourlyAttempts]) -> Cha
         bars,
         completed,
         failed,
-        summary: format!(
-            "Tentatives par heure, {hours} dernières heures : {completed} terminée(s), {failed} échec(s) \
-             / attempts per hour, last {hours} hours: {completed} completed, {failed} failed"
-        ),
+        summary: text!(
+            "Tentatives par heure, {hours} dernières heures : {completed} terminée(s), {failed} échec(s)",
+            hours = hours,
+            completed = completed,
+            failed = failed
+        )
+        .in_lang(lang),
     }
 }
 
@@ -166,7 +175,7 @@ mod tests {
                 failed: 99,
             },
         ];
-        let chart = build(first, 24, &data);
+        let chart = build(first, 24, &data, Lang::Fr);
         assert_eq!(chart.bars.len(), 24);
         assert_eq!((chart.completed, chart.failed, chart.max), (10, 7, 10));
         let full = chart.base_y - chart.top_y;
@@ -193,6 +202,13 @@ mod tests {
             "{}",
             chart.summary
         );
+        let english = build(first, 24, &data, Lang::En);
+        assert!(
+            english.summary.contains("10 completed, 7 failed"),
+            "{}",
+            english.summary
+        );
+        assert!(!english.summary.contains("terminée"), "{}", english.summary);
         // Every bar stays inside the drawing.
         for b in &chart.bars {
             assert!(b.bad.x + b.bad.width <= chart.width, "{b:?}");

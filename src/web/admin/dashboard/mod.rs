@@ -20,9 +20,11 @@ use serde_json::{json, Map, Value};
 
 use super::{Admin, AdminError};
 use crate::billing::catalog::Nature;
+use crate::i18n::{Lang, Text};
 use crate::money::{Currency, Money};
 use crate::store::types::{JobRow, JobState, QueueCount, WorkerInfo};
 use crate::store::{Store, StoreError};
+use crate::text;
 use crate::web::{Access, Routes};
 
 pub(super) const TEMPLATES: &[(&str, &str)] = &[crate::template!("admin/dashboard.html")];
@@ -63,7 +65,7 @@ struct Oldest {
     age: String,
 }
 
-async fn counts(store: &Store, now: DateTime<Utc>, workers: &[WorkerInfo]) -> Result<Counts, StoreError> {
+async fn counts(store: &Store, now: DateTime<Utc>, workers: &[WorkerInfo], lang: Lang) -> Result<Counts, StoreError> {
     let by_state = store.count_jobs().await?;
     let sum = |states: &[JobState]| -> i64 {
         by_state
@@ -74,7 +76,7 @@ async fn counts(store: &Store, now: DateTime<Utc>, workers: &[WorkerInfo]) -> Re
     };
     let oldest = store.oldest_waiting_job().await?.map(|j| Oldest {
         id: j.id,
-        age: age(now - j.run_at),
+        age: age(now - j.run_at, lang),
         kind: j.kind,
         queue: j.queue,
     });
@@ -100,14 +102,59 @@ fn by_queue(counts: &[QueueCount]) -> BTreeMap<String, BTreeMap<&'static str, i6
     out
 }
 
-/// "42 s", "3 min", "2 h 05", "3 j 4 h".
-fn age(d: TimeDelta) -> String {
+/// "42 s", "3 min", "2 h 05", "3 j 4 h" ("3 d 4 h" in English).
+fn age(d: TimeDelta, lang: Lang) -> String {
     let s = d.num_seconds().max(0);
     match s {
         0..60 => format!("{s} s"),
         60..3600 => format!("{} min", s / 60),
         3600..86_400 => format!("{} h {:02}", s / 3600, s % 3600 / 60),
-        _ => format!("{} j {} h", s / 86_400, s % 86_400 / 3600),
+        _ => text!("{days} j {hours} h", days = s / 86_400, hours = s % 86_400 / 3600).in_lang(lang),
+    }
+}
+
+/// A job's state in words, as the jobs' own pages say them
+/// (`jobs::state_text`, private to them).
+pub(in crate::web::admin) fn job_state(state: JobState) -> Text {
+    match state {
+        JobState::Available => text!("prête"),
+        JobState::Scheduled => text!("programmée"),
+        JobState::Running => text!("en cours"),
+        JobState::Retryable => text!("à retenter"),
+        JobState::Completed => text!("terminée"),
+        JobState::Cancelled => text!("annulée"),
+        JobState::Discarded => text!("écartée"),
+    }
+}
+
+/// A month's name (1–12).
+fn month_name(month: u32) -> Text {
+    match month {
+        1 => text!("janvier"),
+        2 => text!("février"),
+        3 => text!("mars"),
+        4 => text!("avril"),
+        5 => text!("mai"),
+        6 => text!("juin"),
+        7 => text!("juillet"),
+        8 => text!("août"),
+        9 => text!("septembre"),
+        10 => text!("octobre"),
+        11 => text!("novembre"),
+        _ => text!("décembre"),
+    }
+}
+
+/// "décembre 2026".
+fn month_label(day: NaiveDate) -> Text {
+    text!("{month} {year}", year = day.year()).with("month", month_name(day.month()))
+}
+
+/// "1er trimestre 2026", "3e trimestre 2026".
+fn quarter_label(day: NaiveDate) -> Text {
+    match (day.month() - 1) / 3 {
+        0 => text!("1er trimestre {year}", year = day.year()),
+        q => text!("{n}e trimestre {year}", n = q + 1, year = day.year()),
     }
 }
 
@@ -121,7 +168,7 @@ struct Receipts {
     total: Money,
 }
 
-async fn receipts(store: &Store, today: NaiveDate) -> Result<(String, Vec<Receipts>), AdminError> {
+async fn receipts(store: &Store, today: NaiveDate) -> Result<(Text, Vec<Receipts>), AdminError> {
     let first = today.with_day(1).unwrap_or(today);
     let next = first.checked_add_months(Months::new(1)).unwrap_or(today);
     let lines = crate::billing::revenue_book::totals_between(store, first, next).await?;
@@ -157,10 +204,7 @@ async fn receipts(store: &Store, today: NaiveDate) -> Result<(String, Vec<Receip
             total: zero,
         });
     }
-    Ok((
-        format!("{} {}", crate::billing::dates::month_fr(first.month()), first.year()),
-        out,
-    ))
+    Ok((month_label(first), out))
 }
 
 /// The first steps, until each is done: the seller's identity (no invoice
@@ -216,7 +260,7 @@ async fn overdue(store: &Store, today: NaiveDate) -> Result<Vec<Late>, AdminErro
 }
 
 /// Receipts between the first day of the quarter holding `today` and today.
-async fn quarter_receipts(store: &Store, today: NaiveDate) -> Result<(String, Vec<Money>), AdminError> {
+async fn quarter_receipts(store: &Store, today: NaiveDate) -> Result<(Text, Vec<Money>), AdminError> {
     let quarter = (today.month() - 1) / 3;
     let first = NaiveDate::from_ymd_opt(today.year(), quarter * 3 + 1, 1).unwrap_or(today);
     let next = first.checked_add_months(Months::new(3)).unwrap_or(today);
@@ -230,19 +274,20 @@ async fn quarter_receipts(store: &Store, today: NaiveDate) -> Result<(String, Ve
     if totals.is_empty() {
         totals.push(Money::zero(Currency::EUR));
     }
-    let label = match quarter {
-        0 => format!("1er trimestre {}", today.year()),
-        q => format!("{}e trimestre {}", q + 1, today.year()),
-    };
-    Ok((label, totals))
+    Ok((quarter_label(today), totals))
 }
 
 /// The next URSSAF declaration, or why it cannot be told (figures of a year
 /// the program does not know yet, say): the dashboard shows it rather than fail.
-async fn next_declaration(store: &Store, today: NaiveDate) -> Value {
+async fn next_declaration(store: &Store, today: NaiveDate, lang: Lang) -> Value {
+    use crate::billing::urssaf::DeclarationFrequency;
     match crate::billing::urssaf::next_due(store, today).await {
         Ok(d) => json!({
-            "label": d.label,
+            "label": match d.frequency {
+                DeclarationFrequency::Monthly => month_label(d.from),
+                DeclarationFrequency::Quarterly => quarter_label(d.from),
+            }
+            .in_lang(lang),
             "period": d.period,
             "deadline": d.deadline,
             "days_left": (d.deadline - today).num_days(),
@@ -251,34 +296,40 @@ async fn next_declaration(store: &Store, today: NaiveDate) -> Value {
             "in_progress": today <= d.to,
             "error": null,
         }),
-        Err(e) => json!({ "error": e.to_string() }),
+        Err(e) => json!({ "error": e.text().unwrap_or_else(|| Text::verbatim(e.to_string())).in_lang(lang) }),
     }
 }
 
 #[tracing::instrument(skip_all)]
 async fn page(admin: Admin) -> Result<Response, AdminError> {
     let store = &admin.state.store;
+    let lang = admin.lang();
     let now = store.now().await?;
     let workers = store.list_workers().await?;
-    let counts = counts(store, now, &workers).await?;
+    let counts = counts(store, now, &workers, lang).await?;
     let first_hour = now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now) - TimeDelta::hours(CHART_HOURS as i64 - 1);
-    let chart = chart::build(first_hour, CHART_HOURS, &store.attempts_per_hour(first_hour).await?);
+    let chart = chart::build(
+        first_hour,
+        CHART_HOURS,
+        &store.attempts_per_hour(first_hour).await?,
+        lang,
+    );
     let failures: Vec<Value> = store
         .recent_failures(FAILURES_SHOWN)
         .await?
         .iter()
-        .map(failure)
+        .map(|j| failure(j, lang))
         .collect();
     let (month, receipts) = receipts(store, now.date_naive()).await?;
     let urssaf_alerts = crate::billing::urssaf::alerts::year_to_date(store, now.date_naive()).await?;
-    let backup = backup_card(store, now).await?;
+    let backup = backup_card(store, now, lang).await?;
     let bank_waiting = crate::billing::bank::waiting_count(store).await?;
     let today = now.date_naive();
     let first_run = first_run(store).await?;
     let receivables = crate::billing::invoices::receivables(store, today).await?;
     let late = overdue(store, today).await?;
     let (quarter, quarter_receipts) = quarter_receipts(store, today).await?;
-    let declaration = next_declaration(store, today).await;
+    let declaration = next_declaration(store, today, lang).await;
     let workers: Vec<Value> = workers
         .iter()
         .map(|w| json!({ "worker": w, "alive": now - w.last_seen_at <= ALIVE_WITHIN }))
@@ -299,11 +350,11 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
             now => now,
             queues => queues,
             counts => counts,
-            states => JobState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            states => JobState::ALL.iter().map(|s| (s.as_str(), job_state(*s).in_lang(lang))).collect::<Vec<_>>(),
             workers => workers,
             chart => chart,
             failures => failures,
-            month => month,
+            month => month.in_lang(lang),
             receipts => receipts,
             alerts => urssaf_alerts,
             backup => backup,
@@ -311,7 +362,7 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
             first_run => first_run,
             receivables => receivables,
             late => late,
-            quarter => quarter,
+            quarter => quarter.in_lang(lang),
             quarter_receipts => quarter_receipts,
             declaration => declaration,
         },
@@ -320,28 +371,29 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
 
 /// The backup card: when the last backup was taken, and a warning after
 /// two days without one (SQLite); on PostgreSQL, where backups are `pg_dump`'s.
-async fn backup_card(store: &crate::store::Store, now: DateTime<Utc>) -> Result<Value, AdminError> {
+async fn backup_card(store: &crate::store::Store, now: DateTime<Utc>, lang: Lang) -> Result<Value, AdminError> {
     use crate::keeping::backup::{self, Freshness, STALE_AFTER_HOURS};
     let freshness = backup::freshness(store).await?;
     let (last, message) = match &freshness {
-        Freshness::External => (None, "PostgreSQL : sauvegardé par pg_dump (voir le README)".to_string()),
+        Freshness::External => (None, text!("PostgreSQL : sauvegardé par pg_dump (voir le README)")),
         Freshness::Never => (
             None,
-            format!(
-                "Aucune sauvegarde encore : la première est faite cette nuit à {} par le worker, ou tout de suite avec « comptoir-worker backup »",
-                crate::local_time::utc_time_of_day(2, 30)
+            text!(
+                "Aucune sauvegarde encore : la première est faite cette nuit à {time} par le worker, ou tout de suite avec « comptoir-worker backup »",
+                time = crate::local_time::utc_time_of_day(2, 30)
             ),
         ),
-        Freshness::Ok { last } => (Some(*last), format!("il y a {}", age(now - *last))),
+        Freshness::Ok { last } => (Some(*last), text!("il y a {age}", age = age(now - *last, lang))),
         Freshness::Stale { last } => (
             Some(*last),
-            format!(
-                "Dernière sauvegarde il y a {} (plus de {} h) : le worker tourne-t-il ? Lancez « comptoir-worker backup »",
-                age(now - *last),
-                STALE_AFTER_HOURS
+            text!(
+                "Dernière sauvegarde il y a {age} (plus de {hours} h) : le worker tourne-t-il ? Lancez « comptoir-worker backup »",
+                age = age(now - *last, lang),
+                hours = STALE_AFTER_HOURS
             ),
         ),
     };
+    let message = message.in_lang(lang);
     Ok(json!({
         "status": match freshness { Freshness::External => "external", Freshness::Never => "never", Freshness::Ok { .. } => "ok", Freshness::Stale { .. } => "stale" },
         "warning": freshness.is_warning(),
@@ -351,7 +403,7 @@ async fn backup_card(store: &crate::store::Store, now: DateTime<Utc>) -> Result<
 }
 
 /// A failed job, its last error masked and shortened.
-fn failure(job: &JobRow) -> Value {
+fn failure(job: &JobRow, lang: Lang) -> Value {
     let error = job
         .errors
         .last()
@@ -362,6 +414,7 @@ fn failure(job: &JobRow) -> Value {
         "kind": job.kind,
         "queue": job.queue,
         "state": job.state,
+        "state_word": job_state(job.state).in_lang(lang),
         "attempt": job.attempt,
         "max_attempts": job.max_attempts,
         "at": job.errors.last().map(|e| e.at),
@@ -375,7 +428,7 @@ async fn live(admin: Admin) -> Result<Response, AdminError> {
     let store = &admin.state.store;
     let now = store.now().await?;
     let workers = store.list_workers().await?;
-    let c = counts(store, now, &workers).await?;
+    let c = counts(store, now, &workers, admin.lang()).await?;
     let mut out = Map::new();
     out.insert("ready".into(), c.ready.into());
     out.insert("later".into(), c.later.into());
@@ -407,10 +460,24 @@ mod tests {
     #[test]
     fn ages() {
         let s = TimeDelta::seconds;
-        assert_eq!(age(s(-3)), "0 s");
-        assert_eq!(age(s(42)), "42 s");
-        assert_eq!(age(s(185)), "3 min");
-        assert_eq!(age(s(7_500)), "2 h 05");
-        assert_eq!(age(s(3 * 86_400 + 4 * 3600 + 59)), "3 j 4 h");
+        let fr = |d| age(d, Lang::Fr);
+        assert_eq!(fr(s(-3)), "0 s");
+        assert_eq!(fr(s(42)), "42 s");
+        assert_eq!(fr(s(185)), "3 min");
+        assert_eq!(fr(s(7_500)), "2 h 05");
+        assert_eq!(fr(s(3 * 86_400 + 4 * 3600 + 59)), "3 j 4 h");
+        assert_eq!(age(s(3 * 86_400 + 4 * 3600 + 59), Lang::En), "3 d 4 h");
+    }
+
+    #[test]
+    fn months_and_quarters() {
+        let day = NaiveDate::from_ymd_opt(2026, 8, 14).unwrap();
+        assert_eq!(month_label(day).in_lang(Lang::Fr), "août 2026");
+        assert_eq!(month_label(day).in_lang(Lang::En), "August 2026");
+        assert_eq!(quarter_label(day).in_lang(Lang::Fr), "3e trimestre 2026");
+        assert_eq!(quarter_label(day).in_lang(Lang::En), "Q3 2026");
+        let january = NaiveDate::from_ymd_opt(2027, 1, 2).unwrap();
+        assert_eq!(quarter_label(january).in_lang(Lang::Fr), "1er trimestre 2027");
+        assert_eq!(quarter_label(january).in_lang(Lang::En), "Q1 2027");
     }
 }

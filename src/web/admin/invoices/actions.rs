@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::super::billing_input::{self, refusal, FieldErrors};
+use super::super::billing_input::{self, refused as refusal_of, FieldErrors};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::IntoResponse;
 use minijinja::context;
@@ -23,7 +23,9 @@ use crate::billing::catalog::Nature;
 use crate::billing::credit_notes::CreditRequest;
 use crate::billing::invoices::{self, InvoiceStatus};
 use crate::billing::{customers, mailing, render, BillingError};
+use crate::i18n::Text;
 use crate::money::Money;
+use crate::text;
 use crate::web::{Access, Routes};
 
 pub(super) fn routes() -> Routes {
@@ -39,9 +41,9 @@ pub(super) fn routes() -> Routes {
 /// The page again with why the action was refused.
 async fn refused(admin: &Admin, id: i64, status: StatusCode, e: BillingError) -> Result<Response, AdminError> {
     let mut errors = FieldErrors::new();
-    let message = refusal(e, &[], &mut errors)?;
+    let message = refusal_of(e, &[], &mut errors)?;
     let notice = Notice {
-        error: Some(message),
+        error: Some(admin.tr(message)),
         ..Notice::default()
     };
     page(admin, id, status, notice).await
@@ -66,25 +68,25 @@ async fn preview(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminErr
             .into_response()),
         Err(e @ BillingError::NotFound(_)) => Err(e.into()),
         Err(e) => {
-            let message = refusal(e, &[], &mut FieldErrors::new())?;
+            let message = refusal_of(e, &[], &mut FieldErrors::new())?;
             Ok(admin.redirect(
                 &format!("/admin/invoices/{id}"),
-                &format!("Aperçu impossible : {message}"),
+                text!("Aperçu impossible : {why}").with("why", message),
             ))
         }
     }
 }
 
 /// What the confirmation page says will happen, or why it cannot.
-async fn confirmation(admin: &Admin, id: i64, status: StatusCode, note: Option<&str>) -> Result<Response, AdminError> {
+async fn confirmation(admin: &Admin, id: i64, status: StatusCode, note: Option<Text>) -> Result<Response, AdminError> {
     let store = &admin.state.store;
     let draft = invoices::get(store, id).await?;
     if draft.status != InvoiceStatus::Draft {
         return Ok(admin.redirect(
             &format!("/admin/invoices/{id}"),
-            &format!(
-                "La facture {} est déjà émise.",
-                draft.reference.as_deref().unwrap_or_default()
+            text!(
+                "La facture {reference} est déjà émise.",
+                reference = draft.reference.as_deref().unwrap_or_default()
             ),
         ));
     }
@@ -94,7 +96,7 @@ async fn confirmation(admin: &Admin, id: i64, status: StatusCode, note: Option<&
     let (rehearsed, refused) = match invoices::rehearse_issue(store, id, today).await {
         Ok(r) => (Some(r), None),
         Err(e @ BillingError::NotFound(_)) => return Err(e.into()),
-        Err(e) => (None, Some(refusal(e, &[], &mut FieldErrors::new())?)),
+        Err(e) => (None, Some(admin.tr(refusal_of(e, &[], &mut FieldErrors::new())?))),
     };
     admin.render_status(
         status,
@@ -107,7 +109,7 @@ async fn confirmation(admin: &Admin, id: i64, status: StatusCode, note: Option<&
             refused => refused,
             email_to => customer.email.as_deref().filter(|e| !e.trim().is_empty()),
             email_chosen => choices.invoices,
-            note => note,
+            note => note.map(|n| admin.tr(n)),
         },
     )
 }
@@ -136,7 +138,7 @@ async fn issue(admin: Admin, Path(id): Path<i64>, Form(form): Form<IssueForm>) -
             &admin,
             id,
             StatusCode::UNPROCESSABLE_ENTITY,
-            Some("Rien n'a été émis : confirmez l'émission sur cette page."),
+            Some(text!("Rien n'a été émis : confirmez l'émission sur cette page.")),
         )
         .await;
     }
@@ -154,14 +156,17 @@ async fn issue(admin: Admin, Path(id): Path<i64>, Form(form): Form<IssueForm>) -
     };
     tx.commit().await?;
     let reference = sent.invoice.reference.unwrap_or_default();
-    let mail = match sent.email_job_id {
-        Some(_) => "son envoi par e-mail est en cours",
-        None => "elle n'est pas envoyée par e-mail (choix du client)",
+    let said = match sent.email_job_id {
+        Some(_) => text!(
+            "Facture {reference} émise ; son envoi par e-mail est en cours.",
+            reference = reference
+        ),
+        None => text!(
+            "Facture {reference} émise ; elle n'est pas envoyée par e-mail (choix du client).",
+            reference = reference
+        ),
     };
-    Ok(admin.redirect(
-        &format!("/admin/invoices/{id}"),
-        &format!("Facture {reference} émise ; {mail}."),
-    ))
+    Ok(admin.redirect(&format!("/admin/invoices/{id}"), said))
 }
 
 #[tracing::instrument(skip_all)]
@@ -178,7 +183,7 @@ async fn delete(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminErro
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/customers/{}", draft.customer_id),
-        &format!("Brouillon n° {id} supprimé / draft deleted"),
+        text!("Brouillon n° {id} supprimé.", id = id),
     ))
 }
 
@@ -197,7 +202,7 @@ async fn resend(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminErro
     let reference = sent.invoice.reference.unwrap_or_default();
     Ok(admin.redirect(
         &format!("/admin/invoices/{id}"),
-        &format!("{reference} : nouvel envoi en file / sending again"),
+        text!("{reference} : nouvel envoi par e-mail en file.", reference = reference),
     ))
 }
 
@@ -231,13 +236,13 @@ async fn credit(admin: Admin, Path(id): Path<i64>, Form(form): Form<CreditForm>)
         n => match Nature::parse(n) {
             Ok(n) => Some(n),
             Err(_) => {
-                errors.add("credit_nature", "marchandises ou services / goods or services");
+                errors.add("credit_nature", text!("marchandises ou services"));
                 None
             }
         },
     };
     if form.reason.trim().is_empty() {
-        errors.add("credit_reason", "obligatoire / required");
+        errors.add("credit_reason", text!("obligatoire"));
     }
     let show_again = |errors: FieldErrors, error: Option<String>| Notice {
         error,
@@ -263,27 +268,30 @@ async fn credit(admin: Admin, Path(id): Path<i64>, Form(form): Form<CreditForm>)
             if let BillingError::Invalid { field, message } = &e {
                 errors.add(format!("credit_{field}"), message.clone());
             }
-            let message = refusal(e, &[], &mut FieldErrors::new())?;
+            let message = refusal_of(e, &[], &mut FieldErrors::new())?;
             return page(
                 &admin,
                 id,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                show_again(errors, Some(message)),
+                show_again(errors, Some(admin.tr(message))),
             )
             .await;
         }
     };
     tx.commit().await?;
     let reference = note.reference.clone().unwrap_or_default();
-    Ok(admin.redirect(
-        &format!("/admin/invoices/{}", note.id),
-        &format!(
-            "Avoir {reference} émis : {} ; {}.",
-            note.total.format_fr(),
-            match sent_mail {
-                true => "son envoi par e-mail est en cours",
-                false => "il n'est pas envoyé par e-mail (choix du client)",
-            }
+    let total = note.total.format_fr();
+    let said = match sent_mail {
+        true => text!(
+            "Avoir {reference} émis : {total} ; son envoi par e-mail est en cours.",
+            reference = reference,
+            total = total
         ),
-    ))
+        false => text!(
+            "Avoir {reference} émis : {total} ; il n'est pas envoyé par e-mail (choix du client).",
+            reference = reference,
+            total = total
+        ),
+    };
+    Ok(admin.redirect(&format!("/admin/invoices/{}", note.id), said))
 }

@@ -15,8 +15,8 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::super::billing_input::{
-    apply_products, customer_choices, line_inputs, numbered_rows, parse_date, parse_lines, refusal, seller_currency,
-    FieldErrors, LineInput, MAX_LINE_ROWS,
+    apply_products, customer_choices, line_inputs, not_a_date, numbered_rows, parse_date, parse_lines,
+    refused as refusal_of, seller_currency, FieldErrors, LineInput, MAX_LINE_ROWS,
 };
 use super::super::{empty_as_none, Admin, AdminError, Form, Path, Query};
 use crate::billing::actions::invoices as actions;
@@ -24,7 +24,9 @@ use crate::billing::address::PostalAddress;
 use crate::billing::catalog::{self, Unit};
 use crate::billing::invoices::{self, DraftDetails, Invoice, InvoiceStatus, NewInvoice, NewLine};
 use crate::billing::{settings, BillingError};
+use crate::i18n::Text;
 use crate::money::{Currency, Money};
+use crate::text;
 use crate::web::{Access, Routes};
 
 pub(super) fn routes() -> Routes {
@@ -145,7 +147,7 @@ impl Typed {
             t => {
                 let d = parse_date(t);
                 if d.is_none() {
-                    errors.add(field, format!("« {t} » n'est pas une date (jj/mm/aaaa)"));
+                    errors.add(field, not_a_date(t));
                 }
                 d
             }
@@ -174,14 +176,14 @@ impl Typed {
     fn checked(&self, currency: Currency, errors: &mut FieldErrors) -> Option<(NewInvoice, Option<i32>)> {
         let customer_id = self.customer_id.trim().parse::<i64>().ok();
         if customer_id.is_none() {
-            errors.add("customer_id", "Choisissez un client.");
+            errors.add("customer_id", text!("Choisissez un client."));
         }
         let terms = match self.terms.trim() {
             "" => None,
             t => match t.parse::<i32>() {
                 Ok(d) if (0..=60).contains(&d) => Some(d),
                 _ => {
-                    errors.add("terms", "De 0 à 60 jours.");
+                    errors.add("terms", text!("De 0 à 60 jours."));
                     None
                 }
             },
@@ -230,7 +232,7 @@ async fn page(
     editing: Option<i64>,
     typed: Typed,
     errors: &FieldErrors,
-    error: Option<String>,
+    error: Option<Text>,
 ) -> Result<Response, AdminError> {
     let store = &admin.state.store;
     let customers = customer_choices(store, typed.customer_id.trim().parse().ok()).await?;
@@ -241,7 +243,7 @@ async fn page(
     };
     let currency = settings.as_ref().map_or(Currency::EUR, |s| s.currency);
     let products = catalog::price_list(store).await?;
-    let units: Vec<(&str, &str)> = Unit::ALL.iter().map(|u| (u.as_str(), u.label_fr())).collect();
+    let units: Vec<&str> = Unit::ALL.iter().map(|u| u.as_str()).collect();
     admin.render_status(
         status,
         "admin/invoices/new.html",
@@ -258,8 +260,8 @@ async fn page(
             products => products,
             units => units,
             typed => typed,
-            errors => errors,
-            error => error,
+            errors => errors.said(admin.lang()),
+            error => error.map(|e| admin.tr(e)),
             editing => editing,
         },
     )
@@ -295,7 +297,10 @@ async fn posted(
         // Lines beyond the form's bound are not read: refuse rather than keep part of them.
         errors.add(
             "description_1",
-            format!("{MAX_LINE_ROWS} lignes au plus par facture : rien n'a été enregistré."),
+            text!(
+                "{max} lignes au plus par facture : rien n'a été enregistré.",
+                max = MAX_LINE_ROWS
+            ),
         );
     } else {
         let products = catalog::price_list(&admin.state.store).await?;
@@ -319,10 +324,10 @@ async fn posted(
 async fn refused(admin: &Admin, editing: Option<i64>, typed: Typed, e: BillingError) -> Result<Response, AdminError> {
     let mut errors = FieldErrors::new();
     if let BillingError::NotFound(_) = e {
-        errors.add("customer_id", "Client inconnu.");
+        errors.add("customer_id", text!("Client inconnu."));
         return page(admin, StatusCode::UNPROCESSABLE_ENTITY, editing, typed, &errors, None).await;
     }
-    let message = refusal(e, FIELDS, &mut errors)?;
+    let message = refusal_of(e, FIELDS, &mut errors)?;
     page(
         admin,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -349,16 +354,7 @@ async fn create(admin: Admin, Form(form): Form<HashMap<String, String>>) -> Resu
         }
     };
     tx.commit().await?;
-    Ok(admin.redirect(
-        &format!("/admin/invoices/{}", draft.id),
-        &format!(
-            "Brouillon n° {} enregistré : {} ({} ligne{}).",
-            draft.id,
-            draft.total.format_fr(),
-            draft.lines.len(),
-            if draft.lines.len() > 1 { "s" } else { "" }
-        ),
-    ))
+    Ok(admin.redirect(&format!("/admin/invoices/{}", draft.id), saved(&draft)))
 }
 
 /// A draft; an issued invoice's page says it is frozen.
@@ -369,9 +365,9 @@ async fn draft_of(admin: &Admin, id: i64) -> Result<Result<Invoice, Response>, A
     }
     Ok(Err(admin.redirect(
         &format!("/admin/invoices/{id}"),
-        &format!(
-            "La facture {} est émise : elle ne se modifie plus. Un avoir la corrige.",
-            invoice.reference.as_deref().unwrap_or("")
+        text!(
+            "La facture {reference} est émise : elle ne se modifie plus. Un avoir la corrige.",
+            reference = invoice.reference.as_deref().unwrap_or("")
         ),
     )))
 }
@@ -414,31 +410,44 @@ async fn save(
         }
     };
     tx.commit().await?;
-    Ok(admin.redirect(
-        &format!("/admin/invoices/{id}"),
-        &format!(
-            "Brouillon n° {id} enregistré : {} ({} ligne{}).",
-            draft.total.format_fr(),
-            draft.lines.len(),
-            if draft.lines.len() > 1 { "s" } else { "" }
+    Ok(admin.redirect(&format!("/admin/invoices/{id}"), saved(&draft)))
+}
+
+/// "Brouillon n° 7 enregistré : 120,00 € (2 lignes)."
+fn saved(draft: &Invoice) -> Text {
+    let total = draft.total.format_fr();
+    match draft.lines.len() {
+        0 | 1 => text!(
+            "Brouillon n° {id} enregistré : {total} (1 ligne).",
+            id = draft.id,
+            total = total
         ),
-    ))
+        n => text!(
+            "Brouillon n° {id} enregistré : {total} ({n} lignes).",
+            id = draft.id,
+            total = total,
+            n = n
+        ),
+    }
 }
 
 /// The terms as said on a page: `à réception`, `30 jours`.
-pub(super) fn terms_label(days: i32) -> String {
+pub(super) fn terms_label(days: i32) -> Text {
     if days == 0 {
-        "à réception / on receipt".to_string()
+        text!("à réception")
     } else {
-        format!("{days} jours / days")
+        text!("{days} jours", days = days)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::i18n::Lang;
+
     #[test]
     fn terms_labels() {
-        assert_eq!(super::terms_label(0), "à réception / on receipt");
-        assert_eq!(super::terms_label(30), "30 jours / days");
+        assert_eq!(super::terms_label(0).in_lang(Lang::Fr), "à réception");
+        assert_eq!(super::terms_label(30).in_lang(Lang::Fr), "30 jours");
+        assert_eq!(super::terms_label(30).in_lang(Lang::En), "30 days");
     }
 }

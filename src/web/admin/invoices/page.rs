@@ -22,10 +22,12 @@ use crate::billing::jobs::emails::SendInvoiceEmail;
 use crate::billing::mailing::{self, Mail};
 use crate::billing::payments::{self, PaymentFilter, PaymentMethod};
 use crate::billing::{settings, BillingError};
+use crate::i18n::{Lang, Text};
 use crate::jobs::JobKind;
 use crate::mail::{EmailRecord, EmailStatus};
 use crate::store::types::{JobFilter, JobState};
 use crate::store::Store;
+use crate::text;
 use crate::web::{Access, Routes};
 
 pub(super) fn routes() -> Routes {
@@ -115,16 +117,16 @@ pub(in crate::web::admin) async fn page(
     .await?;
     let today = billing_input::today(store).await?;
     let terms = match (invoice.status, invoice.payment_terms_days) {
-        (InvoiceStatus::Draft, Some(days)) => terms_label(days),
+        (InvoiceStatus::Draft, Some(days)) => admin.tr(terms_label(days)),
         (InvoiceStatus::Draft, None) => match settings::load(store).await {
-            Ok(s) => format!("{} (par défaut / default)", terms_label(s.payment_terms_days)),
-            Err(BillingError::NoSettings) => "par défaut / default".to_string(),
+            Ok(s) => admin.tr(crate::text!("{terms} (par défaut)").with("terms", terms_label(s.payment_terms_days))),
+            Err(BillingError::NoSettings) => admin.tr(crate::text!("selon les réglages")),
             Err(e) => return Err(e.into()),
         },
         (_, _) => invoice
             .snapshot
             .as_ref()
-            .map(|s| terms_label(s.seller.payment_terms_days))
+            .map(|s| admin.tr(terms_label(s.seller.payment_terms_days)))
             .unwrap_or_default(),
     };
     let balance_due = invoice.balance_due();
@@ -145,7 +147,7 @@ pub(in crate::web::admin) async fn page(
         amount: creditable.format_number_fr(false),
         ..CreditTyped::default()
     });
-    let email = email_view(store, &invoice).await?;
+    let email = email_view(store, &invoice).await?.said(admin.lang());
     let mailing = mailing::get(store, invoice.customer_id).await?;
     let methods: Vec<&str> = MANUAL_METHODS.iter().map(|m| m.as_str()).collect();
     admin.render_status(
@@ -169,7 +171,7 @@ pub(in crate::web::admin) async fn page(
             credit_form => credit_form,
             methods => methods,
             error => notice.error,
-            errors => notice.errors,
+            errors => notice.errors.said(admin.lang()),
         },
     )
 }
@@ -179,15 +181,39 @@ async fn show(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError>
 }
 
 /// Where the e-mails of a document stand.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub(super) struct EmailView {
     /// One line for `#email-status`: contains "envoyé" once the last one went.
-    pub summary: String,
+    pub summary: Text,
     /// Nothing is left to happen: no job waiting, no e-mail being sent.
     pub done: bool,
     pub emails: Vec<EmailRecord>,
     /// Send jobs not finished yet: (job id, state, last error).
-    pub waiting: Vec<(i64, &'static str, Option<String>)>,
+    pub waiting: Vec<(i64, JobState, Option<String>)>,
+}
+
+/// The e-mails' state as a page shows it, in the operator's language.
+#[derive(Debug, Serialize)]
+pub(super) struct EmailShown {
+    pub summary: String,
+    pub done: bool,
+    pub emails: Vec<EmailRecord>,
+    pub waiting: Vec<(i64, String, Option<String>)>,
+}
+
+impl EmailView {
+    pub fn said(self, lang: Lang) -> EmailShown {
+        EmailShown {
+            summary: self.summary.in_lang(lang),
+            done: self.done,
+            emails: self.emails,
+            waiting: self
+                .waiting
+                .into_iter()
+                .map(|(id, state, error)| (id, super::super::dashboard::job_state(state).in_lang(lang), error))
+                .collect(),
+        }
+    }
 }
 
 /// The send jobs of `invoice_id` still waiting or running, and the last
@@ -235,7 +261,7 @@ async fn send_jobs(
 pub(super) async fn email_view(store: &Store, invoice: &Invoice) -> Result<EmailView, AdminError> {
     if invoice.status == InvoiceStatus::Draft {
         return Ok(EmailView {
-            summary: "brouillon : rien n'est envoyé avant l'émission / draft: nothing is sent before issue".into(),
+            summary: text!("brouillon : rien n'est envoyé avant l'émission"),
             done: true,
             emails: Vec::new(),
             waiting: Vec::new(),
@@ -248,30 +274,32 @@ pub(super) async fn email_view(store: &Store, invoice: &Invoice) -> Result<Email
     let last_error = jobs.iter().rev().find_map(|j| j.errors.last().map(|e| e.error.clone()));
     let summary = if !jobs.is_empty() || sending {
         match last_error {
-            Some(err) => format!("envoi en cours, nouvel essai / retrying — dernier échec : {err}"),
-            None => "envoi en cours / sending".to_string(),
+            Some(err) => text!("envoi en cours, nouvel essai — dernier échec : {error}", error = err),
+            None => text!("envoi en cours"),
         }
     } else if let Some(e) = last {
         match e.status {
-            EmailStatus::Sent => format!(
-                "envoyé à {} le {} / sent",
-                e.to_address,
-                crate::local_time::format_fr_minutes(e.sent_at.unwrap_or(e.created_at))
+            EmailStatus::Sent => text!(
+                "envoyé à {to} le {at}",
+                to = e.to_address,
+                at = crate::local_time::format_fr_minutes(e.sent_at.unwrap_or(e.created_at))
             ),
-            EmailStatus::Failed => format!("échec / failed : {}", e.error.clone().unwrap_or_default()),
-            EmailStatus::Sending => "envoi en cours / sending".to_string(),
+            EmailStatus::Failed => text!("échec : {error}", error = e.error.clone().unwrap_or_default()),
+            EmailStatus::Sending => text!("envoi en cours"),
         }
     } else if let Some(err) = gave_up {
-        format!("échec / failed : {err}")
+        text!("échec : {error}", error = err)
     } else {
         let mail = match invoice.kind {
             InvoiceKind::Invoice => Mail::Invoice,
             InvoiceKind::CreditNote => Mail::CreditNote,
         };
         if mailing::get(store, invoice.customer_id).await?.wants(mail) {
-            "aucun e-mail / none".to_string()
+            text!("aucun e-mail")
         } else {
-            "non envoyé : le client a choisi de ne pas recevoir ces documents par e-mail (« Renvoyer par e-mail » l'envoie quand même)".to_string()
+            text!(
+                "non envoyé : le client a choisi de ne pas recevoir ces documents par e-mail (« Renvoyer par e-mail » l'envoie quand même)"
+            )
         }
     };
     Ok(EmailView {
@@ -279,7 +307,7 @@ pub(super) async fn email_view(store: &Store, invoice: &Invoice) -> Result<Email
         done: jobs.is_empty() && !sending,
         waiting: jobs
             .iter()
-            .map(|j| (j.id, j.state.as_str(), j.errors.last().map(|e| e.error.clone())))
+            .map(|j| (j.id, j.state, j.errors.last().map(|e| e.error.clone())))
             .collect(),
         emails,
     })
@@ -289,7 +317,7 @@ pub(super) async fn email_view(store: &Store, invoice: &Invoice) -> Result<Email
 async fn emails_json(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
     let store = &admin.state.store;
     let invoice = invoices::get(store, id).await?;
-    let view = email_view(store, &invoice).await?;
+    let view = email_view(store, &invoice).await?.said(admin.lang());
     Ok(Json(json!({
         "summary": view.summary,
         "done": view.done,

@@ -31,9 +31,10 @@ async fn send(admin: Admin, id: i64, what: Download) -> Result<Response, AdminEr
     let store = &admin.state.store;
     let invoice = invoices::get(store, id).await?;
     let Some(reference) = invoice.reference.clone() else {
-        return Err(AdminError::Conflict(crate::i18n::Text::verbatim(format!(
-            "le brouillon n° {id} n'a ni PDF ni XML : émettez-le d'abord"
-        ))));
+        return Err(AdminError::Conflict(crate::text!(
+            "le brouillon n° {id} n'a ni PDF ni XML : émettez-le d'abord",
+            id = id
+        )));
     };
     let (bytes, action, media, disposition, name) = match what {
         Download::Pdf(disposition) => (
