@@ -3,12 +3,16 @@
 //! Record inside the action's transaction where there is one, so that an
 //! action and its entry commit or vanish together.
 
-use chrono::{DateTime, Utc};
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use crate::money::Money;
 use crate::store::{Store, StoreError, Tx};
 
 mod sql;
+pub mod words;
 
 /// Who acted, and from where.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -99,4 +103,72 @@ pub async fn record(store: &Store, actor: &Actor, record: Record<'_>) -> Result<
 
 pub async fn list(store: &Store, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
     sql::list(store, filter).await
+}
+
+/// The business objects a page of the log names (its entries' targets and
+/// the ids their details cite), by kind.
+#[derive(Debug, Clone, Default)]
+pub struct Wanted {
+    pub invoices: BTreeSet<i64>,
+    pub customers: BTreeSet<i64>,
+    pub operators: BTreeSet<i64>,
+    pub api_keys: BTreeSet<i64>,
+    pub payments: BTreeSet<i64>,
+    pub contracts: BTreeSet<i64>,
+    pub orders: BTreeSet<i64>,
+    pub products: BTreeSet<String>,
+    pub imports: BTreeSet<i64>,
+    pub bank_entries: BTreeSet<i64>,
+    pub documents: BTreeSet<i64>,
+}
+
+/// An invoice or credit note as the log names it: its number (none for a draft).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvoiceName {
+    pub reference: Option<String>,
+    pub credit_note: bool,
+}
+
+/// A payment as the log names it: its amount and its invoice's number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentName {
+    pub amount: Option<Money>,
+    pub reference: Option<String>,
+}
+
+/// A bank credit as the log names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BankEntryName {
+    pub amount: Option<Money>,
+    pub booking_date: NaiveDate,
+    pub payer: Option<String>,
+}
+
+/// What [`Wanted`] found (an object since deleted is absent).
+#[derive(Debug, Clone, Default)]
+pub struct Objects {
+    pub invoices: HashMap<i64, InvoiceName>,
+    /// Customers' names.
+    pub customers: HashMap<i64, String>,
+    /// Operators' names.
+    pub operators: HashMap<i64, String>,
+    /// Keys' names and prefixes.
+    pub api_keys: HashMap<i64, (String, String)>,
+    pub payments: HashMap<i64, PaymentName>,
+    /// Contracts' customers' names.
+    pub contracts: HashMap<i64, String>,
+    /// Orders' customers' names.
+    pub orders: HashMap<i64, String>,
+    /// Products' names by SKU.
+    pub products: HashMap<String, String>,
+    /// Imports' file names.
+    pub imports: HashMap<i64, String>,
+    pub bank_entries: HashMap<i64, BankEntryName>,
+    /// Generated documents' file names.
+    pub documents: HashMap<i64, String>,
+}
+
+/// Reads the objects `wanted` names: one query per kind of object, not one per entry.
+pub async fn objects(store: &Store, wanted: &Wanted) -> Result<Objects, StoreError> {
+    sql::objects(store, wanted).await
 }

@@ -2,10 +2,13 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::audit::{Actor, AuditEntry, AuditFilter, Record};
+use serde::Serialize;
+
+use crate::audit::{Actor, AuditEntry, AuditFilter, BankEntryName, InvoiceName, Objects, PaymentName, Record, Wanted};
+use crate::money::{Currency, Money};
 use crate::store::jobs::like_pattern;
 use crate::store::sql::{read, sql, AnyRow};
-use crate::store::{Store, StoreError, Tx};
+use crate::store::{Backend, Store, StoreError, Tx};
 
 fn decode(r: &AnyRow) -> Result<AuditEntry, StoreError> {
     Ok(AuditEntry {
@@ -76,4 +79,178 @@ pub(crate) async fn list(store: &Store, f: &AuditFilter) -> Result<Vec<AuditEntr
     .iter()
     .map(decode)
     .collect()
+}
+
+/// `column IN (the values of the JSON array $1)`, in the backend's dialect.
+fn in_json(store: &Store, column: &str, integers: bool) -> String {
+    match store.backend() {
+        Backend::Postgres if integers => {
+            format!("{column} IN (SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text($1))")
+        }
+        Backend::Postgres => format!("{column} IN (SELECT value FROM jsonb_array_elements_text($1))"),
+        Backend::Sqlite => format!("{column} IN (SELECT value FROM json_each($1))"),
+    }
+}
+
+/// The rows of `select … WHERE <column in ids>`, in one query; none asked, none read.
+async fn rows_of<T: Serialize>(
+    store: &Store,
+    select: &str,
+    column: &str,
+    ids: &[T],
+    integers: bool,
+) -> Result<Vec<AnyRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let text = format!("{select} WHERE {}", in_json(store, column, integers));
+    read!(fetch_all, store, &text, sqlx::types::Json(ids))
+}
+
+fn money(r: &AnyRow, minor: &str, currency: &str) -> Result<Option<Money>, StoreError> {
+    let code: String = r.get(currency)?;
+    let minor: i64 = r.get(minor)?;
+    Ok(code.parse::<Currency>().ok().map(|c| Money::new(minor, c)))
+}
+
+/// The objects `wanted` names, one query per kind of object.
+pub(crate) async fn objects(store: &Store, wanted: &Wanted) -> Result<Objects, StoreError> {
+    let ids = |set: &std::collections::BTreeSet<i64>| set.iter().copied().collect::<Vec<i64>>();
+    let mut found = Objects::default();
+    for r in rows_of(
+        store,
+        "SELECT id, kind, reference FROM invoices",
+        "id",
+        &ids(&wanted.invoices),
+        true,
+    )
+    .await?
+    {
+        let kind: String = r.get("kind")?;
+        found.invoices.insert(
+            r.get("id")?,
+            InvoiceName {
+                reference: r.get("reference")?,
+                credit_note: kind == "credit_note",
+            },
+        );
+    }
+    for r in rows_of(
+        store,
+        "SELECT id, name FROM customers",
+        "id",
+        &ids(&wanted.customers),
+        true,
+    )
+    .await?
+    {
+        found.customers.insert(r.get("id")?, r.get("name")?);
+    }
+    for r in rows_of(
+        store,
+        "SELECT id, name FROM operators",
+        "id",
+        &ids(&wanted.operators),
+        true,
+    )
+    .await?
+    {
+        found.operators.insert(r.get("id")?, r.get("name")?);
+    }
+    for r in rows_of(
+        store,
+        "SELECT id, name, prefix FROM api_keys",
+        "id",
+        &ids(&wanted.api_keys),
+        true,
+    )
+    .await?
+    {
+        found.api_keys.insert(r.get("id")?, (r.get("name")?, r.get("prefix")?));
+    }
+    for r in rows_of(
+        store,
+        "SELECT p.id, p.amount_minor, p.currency, i.reference
+         FROM payments p LEFT JOIN invoices i ON i.id = p.invoice_id",
+        "p.id",
+        &ids(&wanted.payments),
+        true,
+    )
+    .await?
+    {
+        found.payments.insert(
+            r.get("id")?,
+            PaymentName {
+                amount: money(&r, "amount_minor", "currency")?,
+                reference: r.get("reference")?,
+            },
+        );
+    }
+    for r in rows_of(
+        store,
+        "SELECT c.id, cu.name FROM contracts c JOIN customers cu ON cu.id = c.customer_id",
+        "c.id",
+        &ids(&wanted.contracts),
+        true,
+    )
+    .await?
+    {
+        found.contracts.insert(r.get("id")?, r.get("name")?);
+    }
+    for r in rows_of(
+        store,
+        "SELECT o.id, cu.name FROM orders o JOIN customers cu ON cu.id = o.customer_id",
+        "o.id",
+        &ids(&wanted.orders),
+        true,
+    )
+    .await?
+    {
+        found.orders.insert(r.get("id")?, r.get("name")?);
+    }
+    let skus: Vec<&str> = wanted.products.iter().map(String::as_str).collect();
+    for r in rows_of(store, "SELECT sku, name FROM products", "sku", &skus, false).await? {
+        found.products.insert(r.get("sku")?, r.get("name")?);
+    }
+    for r in rows_of(
+        store,
+        "SELECT id, filename FROM imports",
+        "id",
+        &ids(&wanted.imports),
+        true,
+    )
+    .await?
+    {
+        found.imports.insert(r.get("id")?, r.get("filename")?);
+    }
+    for r in rows_of(
+        store,
+        "SELECT id, amount_minor, currency, booking_date, payer_name FROM bank_entries",
+        "id",
+        &ids(&wanted.bank_entries),
+        true,
+    )
+    .await?
+    {
+        found.bank_entries.insert(
+            r.get("id")?,
+            BankEntryName {
+                amount: money(&r, "amount_minor", "currency")?,
+                booking_date: r.get("booking_date")?,
+                payer: r.get("payer_name")?,
+            },
+        );
+    }
+    for r in rows_of(
+        store,
+        "SELECT id, filename FROM documents",
+        "id",
+        &ids(&wanted.documents),
+        true,
+    )
+    .await?
+    {
+        found.documents.insert(r.get("id")?, r.get("filename")?);
+    }
+    Ok(found)
 }

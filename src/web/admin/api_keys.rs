@@ -60,7 +60,7 @@ async fn page(
     admin: &Admin,
     status: StatusCode,
     name: &str,
-    errors: HashMap<&str, String>,
+    errors: HashMap<&'static str, String>,
     created: Option<auth::NewApiKey>,
 ) -> Result<Response, AdminError> {
     let keys = rows(admin).await?;
@@ -96,9 +96,10 @@ async fn create(admin: Admin, Form(form): Form<NewKey>) -> Result<Response, Admi
     let mut tx = store.begin().await?;
     let created = match auth::create_key_in(&mut tx, admin.session.operator.id, &form.name).await {
         Ok(created) => created,
-        Err(AuthError::Invalid { field, message }) => {
+        Err(e @ AuthError::Invalid { .. }) => {
             drop(tx);
-            let errors = HashMap::from([(field, message)]);
+            // The only field of the form: its message beside it.
+            let errors = HashMap::from([("name", AdminError::from(e).message(admin.lang()))]);
             return page(&admin, StatusCode::UNPROCESSABLE_ENTITY, &form.name, errors, None).await;
         }
         Err(e) => return Err(e.into()),
@@ -132,10 +133,10 @@ async fn confirm_revoke(admin: Admin, Path(id): Path<i64>) -> Result<Response, A
 async fn revoke(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
     let key = find(&admin, id).await?;
     if key.revoked_at.is_some() {
-        return Err(AdminError::Conflict(crate::i18n::Text::verbatim(format!(
-            "La clé ck_{}_… est déjà révoquée. / This key is already revoked.",
-            key.prefix
-        ))));
+        return Err(AdminError::Conflict(crate::text!(
+            "La clé ck_{prefix}_… est déjà révoquée.",
+            prefix = key.prefix
+        )));
     }
     let mut tx = admin.state.store.begin().await?;
     let revoked = auth::revoke_key_in(&mut tx, id).await?;
@@ -151,9 +152,9 @@ async fn revoke(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminErro
     tx.commit().await?;
     Ok(admin.redirect(
         "/admin/api-keys",
-        &format!(
-            "Clé ck_{}_… révoquée : elle n'ouvre plus l'API. / Key revoked.",
-            revoked.prefix
+        crate::text!(
+            "Clé ck_{prefix}_… révoquée : elle n'ouvre plus l'API.",
+            prefix = revoked.prefix
         ),
     ))
 }

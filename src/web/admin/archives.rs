@@ -14,11 +14,13 @@ use serde_json::json;
 use super::{Admin, AdminError, Form, Path};
 use crate::audit::{self, Record};
 use crate::billing::closures::{self, ClosureKind};
+use crate::i18n::Lang;
 use crate::jobs::{EnqueueOptions, Inserted, JobFilter, JobKind, JobState};
 use crate::keeping::archive;
 use crate::keeping::backup;
 use crate::keeping::jobs::ArchiveYears;
 use crate::store::Backend;
+use crate::text;
 use crate::web::{Access, Routes};
 
 pub(super) const TEMPLATES: &[(&str, &str)] = &[crate::template!("admin/archives.html")];
@@ -33,25 +35,27 @@ pub(super) fn routes() -> Routes {
         .get("/admin/archives/{year}", Access::Operator, download)
 }
 
-/// « 1,4 Mo », « 812 ko », « 96 o ».
-fn size_fr(bytes: i64) -> String {
-    const KO: f64 = 1000.0;
+/// A file's size in the reader's units (of 1 024), the number written the
+/// French way: « 1,4 Mo », « 793 Ko », « 96 o » (in English « 1,4 MB »,
+/// « 793 KB », « 96 B »).
+pub(crate) fn file_size(bytes: i64, lang: Lang) -> String {
+    const KO: f64 = 1024.0;
     let b = bytes as f64;
     let (value, unit) = if b >= KO * KO * KO {
-        (b / (KO * KO * KO), "Go")
+        (b / (KO * KO * KO), text!("Go"))
     } else if b >= KO * KO {
-        (b / (KO * KO), "Mo")
+        (b / (KO * KO), text!("Mo"))
     } else if b >= KO {
-        (b / KO, "ko")
+        (b / KO, text!("Ko"))
     } else {
-        return format!("{bytes} o");
+        return format!("{bytes}\u{a0}{}", text!("o").in_lang(lang));
     };
-    let text = if value >= 100.0 {
+    let number = if value >= 100.0 {
         format!("{value:.0}")
     } else {
-        format!("{value:.1}")
+        format!("{value:.1}").trim_end_matches(".0").to_string()
     };
-    format!("{}\u{a0}{unit}", text.replace('.', ","))
+    format!("{}\u{a0}{}", number.replace('.', ","), unit.in_lang(lang))
 }
 
 #[derive(Serialize)]
@@ -71,7 +75,7 @@ struct BackupView {
     file_name: String,
     path: String,
     size: String,
-    origin: &'static str,
+    origin: String,
     created_at: chrono::DateTime<chrono::Utc>,
     present: bool,
 }
@@ -99,6 +103,7 @@ async fn pending_job(admin: &Admin) -> Result<Option<i64>, AdminError> {
 }
 
 async fn page(admin: Admin) -> Result<Response, AdminError> {
+    let lang = admin.lang();
     let store = &admin.state.store;
     let config = &admin.state.app.config;
     let archives = archive::list(store).await?;
@@ -123,7 +128,7 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
                 .display()
                 .to_string(),
             file_name: a.file_name,
-            size: size_fr(a.size_bytes),
+            size: file_size(a.size_bytes, lang),
             sha256: a.sha256,
             files: a.files,
             created_at: a.created_at,
@@ -139,8 +144,13 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
                 present: path.is_file(),
                 path: path.display().to_string(),
                 file_name: b.file_name,
-                size: size_fr(b.size_bytes),
-                origin: if b.origin == "job" { "automatique" } else { "à la main" },
+                size: file_size(b.size_bytes, lang),
+                origin: if b.origin == "job" {
+                    text!("automatique")
+                } else {
+                    text!("à la main")
+                }
+                .in_lang(lang),
                 created_at: b.created_at,
             }
         })
@@ -170,7 +180,7 @@ async fn make(admin: Admin, Form(_): Form<MakeForm>) -> Result<Response, AdminEr
     if let Some(id) = pending_job(&admin).await? {
         return Ok(admin.redirect(
             back,
-            &format!("Les archives dues sont déjà en préparation (tâche n° {id})"),
+            text!("Les archives dues sont déjà en préparation (tâche {id})", id = id),
         ));
     }
     let store = &admin.state.store;
@@ -187,7 +197,10 @@ async fn make(admin: Admin, Form(_): Form<MakeForm>) -> Result<Response, AdminEr
     tx.commit().await?;
     Ok(admin.redirect(
         back,
-        &format!("Préparation des archives dues demandée (tâche n° {id}) : rechargez la page dans un instant"),
+        text!(
+            "Préparation des archives dues demandée (tâche {id}) : rechargez la page dans un instant",
+            id = id
+        ),
     ))
 }
 
@@ -198,10 +211,12 @@ async fn download(admin: Admin, Path(year): Path<i32>) -> Result<Response, Admin
     };
     let bytes = tokio::fs::read(&path).await.map_err(|e| {
         tracing::error!(path = %path.display(), error = %e, "archive unreadable");
-        AdminError::Conflict(crate::i18n::Text::verbatim(format!(
-            "L'archive {year} ne peut pas être lue ({}) : {e}",
-            path.display()
-        )))
+        AdminError::Conflict(text!(
+            "L'archive {year} ne peut pas être lue ({path}) : {error}",
+            year = year,
+            path = path.display(),
+            error = e.kind()
+        ))
     })?;
     audit::record(
         store,
@@ -226,10 +241,14 @@ async fn download(admin: Admin, Path(year): Path<i32>) -> Result<Response, Admin
 #[cfg(test)]
 mod tests {
     #[test]
-    fn sizes_read_in_french() {
-        assert_eq!(super::size_fr(96), "96 o");
-        assert_eq!(super::size_fr(812_400), "812\u{a0}ko");
-        assert_eq!(super::size_fr(1_436_000), "1,4\u{a0}Mo");
-        assert_eq!(super::size_fr(12_000), "12,0\u{a0}ko");
+    fn sizes_read_in_french_units_or_english_ones() {
+        use super::{file_size, Lang};
+        assert_eq!(file_size(96, Lang::Fr), "96\u{a0}o");
+        assert_eq!(file_size(812_400, Lang::Fr), "793\u{a0}Ko");
+        assert_eq!(file_size(1_436_000, Lang::Fr), "1,4\u{a0}Mo");
+        assert_eq!(file_size(12_288, Lang::Fr), "12\u{a0}Ko");
+        assert_eq!(file_size(64 * 1024 * 1024, Lang::Fr), "64\u{a0}Mo");
+        assert_eq!(file_size(1_436_000, Lang::En), "1,4\u{a0}MB");
+        assert_eq!(file_size(96, Lang::En), "96\u{a0}B");
     }
 }

@@ -13,8 +13,38 @@ use super::{Admin, AdminError, Form, Path};
 use crate::billing::bank::matcher::{AmountFit, Candidate, NameFit, OpenInvoice};
 use crate::billing::bank::{self, Allocation, BankEntry, EntryKind, EntryPayment, EntryStatus};
 use crate::billing::BillingError;
+use crate::i18n::{Lang, Text};
 use crate::money::Money;
+use crate::text;
 use crate::web::{Access, Routes};
+
+/// A domain refusal's words, whether they are a message or still a string.
+trait Words {
+    fn words(self) -> Text;
+}
+
+impl Words for String {
+    fn words(self) -> Text {
+        Text::verbatim(self)
+    }
+}
+
+impl Words for Text {
+    fn words(self) -> Text {
+        self
+    }
+}
+
+/// What a decided or waiting entry has become, in words.
+fn status_label(status: EntryStatus) -> Text {
+    match status {
+        EntryStatus::Waiting => text!("À rapprocher"),
+        EntryStatus::Matched => text!("Rapproché automatiquement"),
+        EntryStatus::Confirmed => text!("Rapproché"),
+        EntryStatus::NotSale => text!("Hors ventes"),
+        EntryStatus::Ignored => text!("Ignoré"),
+    }
+}
 
 pub(super) const TEMPLATES: &[(&str, &str)] = &[crate::template!("admin/bank.html")];
 
@@ -41,34 +71,38 @@ struct CandidateView {
     owed: Money,
     /// What confirming pays: the credit, or what is owed when it is more.
     pays: Money,
-    why: Vec<&'static str>,
+    why: Vec<String>,
     warning: Option<String>,
 }
 
-fn candidate_view(entry: &BankEntry, c: &Candidate) -> CandidateView {
+fn candidate_view(entry: &BankEntry, c: &Candidate, lang: Lang) -> CandidateView {
     let mut why = Vec::new();
     if c.named {
-        why.push("numéro cité");
+        why.push(text!("numéro cité"));
     }
     why.push(match c.amount {
-        AmountFit::Exact => "montant exact",
-        AmountFit::Partial => "paiement partiel",
-        AmountFit::Over => "trop-perçu",
+        AmountFit::Exact => text!("montant exact"),
+        AmountFit::Partial => text!("paiement partiel"),
+        AmountFit::Over => text!("trop-perçu"),
     });
     match c.name {
-        NameFit::Same => why.push("même nom"),
-        NameFit::Close => why.push("nom proche"),
-        NameFit::Different => why.push("autre nom"),
+        NameFit::Same => why.push(text!("même nom")),
+        NameFit::Close => why.push(text!("nom proche")),
+        NameFit::Different => why.push(text!("autre nom")),
         NameFit::Unknown => {}
     }
+    let why = why.into_iter().map(|t| t.in_lang(lang)).collect();
     let pays = Money::new(entry.amount.minor.min(c.invoice.owed.minor), entry.amount.currency);
     let warning = if c.before_issue {
-        Some("virement antérieur à la facture".to_string())
+        Some(text!("virement antérieur à la facture").in_lang(lang))
     } else if c.amount == AmountFit::Over {
-        Some(format!(
-            "{} resteront à rembourser au client",
-            Money::new(entry.amount.minor - c.invoice.owed.minor, entry.amount.currency).format_fr()
-        ))
+        Some(
+            text!(
+                "{amount} resteront à rembourser au client",
+                amount = Money::new(entry.amount.minor - c.invoice.owed.minor, entry.amount.currency).format_fr()
+            )
+            .in_lang(lang),
+        )
     } else {
         None
     };
@@ -87,7 +121,7 @@ fn candidate_view(entry: &BankEntry, c: &Candidate) -> CandidateView {
 struct EntryView {
     entry: BankEntry,
     reversal: bool,
-    status: &'static str,
+    status: String,
     candidates: Vec<CandidateView>,
     /// The split form's rows, filled with the candidates the text names.
     split: Vec<(String, String)>,
@@ -113,6 +147,7 @@ fn split_rows(entry: &BankEntry, candidates: &[Candidate]) -> Vec<(String, Strin
 }
 
 async fn page(admin: Admin) -> Result<Response, AdminError> {
+    let lang = admin.lang();
     let store = &admin.state.store;
     let open = bank::open_invoices(store).await?;
     let mut waiting = Vec::new();
@@ -120,9 +155,9 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
         let candidates = bank::candidates(&entry, &open);
         waiting.push(EntryView {
             reversal: entry.kind == EntryKind::Reversal,
-            status: entry.status.label_fr(),
+            status: status_label(entry.status).in_lang(lang),
             split: split_rows(&entry, &candidates),
-            candidates: candidates.iter().map(|c| candidate_view(&entry, c)).collect(),
+            candidates: candidates.iter().map(|c| candidate_view(&entry, c, lang)).collect(),
             payments: Vec::new(),
             entry,
         });
@@ -132,7 +167,7 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
         .into_iter()
         .map(|(entry, payments)| EntryView {
             reversal: entry.kind == EntryKind::Reversal,
-            status: entry.status.label_fr(),
+            status: status_label(entry.status).in_lang(lang),
             payments,
             candidates: Vec::new(),
             split: Vec::new(),
@@ -157,28 +192,32 @@ const BACK: &str = "/admin/bank";
 /// A refusal the operator can act on goes back to the page as a message;
 /// anything else is an error page.
 fn refused(admin: &Admin, e: BillingError) -> Result<Response, AdminError> {
+    let refusal = |why: Text| admin.redirect(BACK, text!("Refusé : {why}").with("why", why));
     match e {
-        BillingError::Invalid { message, .. } => Ok(admin.redirect(BACK, &format!("Refusé : {message}"))),
-        BillingError::Conflict(message) => Ok(admin.redirect(BACK, &format!("Refusé : {message}"))),
-        BillingError::Refused(r) => Ok(admin.redirect(BACK, &format!("Refusé : {r}"))),
-        BillingError::NotFound(what) => Ok(admin.redirect(BACK, &format!("Refusé : {what} introuvable"))),
+        BillingError::Invalid { message, .. } => Ok(refusal(message.words())),
+        BillingError::Conflict(message) => Ok(refusal(message.words())),
+        e @ BillingError::Refused(_) => match AdminError::from(e) {
+            AdminError::Invalid(why) | AdminError::Conflict(why) => Ok(refusal(why)),
+            other => Err(other),
+        },
+        BillingError::NotFound(_) => Ok(refusal(text!("cette écriture ou cette facture est introuvable"))),
         other => Err(other.into()),
     }
 }
 
-fn confirmed_flash(entry: &BankEntry) -> String {
-    let mut text = format!(
-        "Virement de {} du {} rapproché",
-        entry.amount.format_fr(),
-        entry.booking_date.format("%d/%m/%Y")
-    );
+fn confirmed_flash(entry: &BankEntry) -> Text {
+    let amount = entry.amount.format_fr();
+    let date = entry.booking_date.format("%d/%m/%Y").to_string();
     if entry.excess.minor > 0 {
-        text.push_str(&format!(
-            " ; trop-perçu de {} à rembourser au client",
-            entry.excess.format_fr()
-        ));
+        text!(
+            "Virement de {amount} du {date} rapproché ; trop-perçu de {excess} à rembourser au client",
+            amount = amount,
+            date = date,
+            excess = entry.excess.format_fr()
+        )
+    } else {
+        text!("Virement de {amount} du {date} rapproché", amount = amount, date = date)
     }
-    text
 }
 
 #[derive(Deserialize)]
@@ -191,14 +230,14 @@ struct ConfirmForm {
 async fn confirm(admin: Admin, Path(id): Path<i64>, Form(form): Form<ConfirmForm>) -> Result<Response, AdminError> {
     let store = &admin.state.store;
     let Ok(invoice_id) = form.invoice_id.trim().parse::<i64>() else {
-        return Ok(admin.redirect(BACK, "Refusé : choisissez une facture"));
+        return Ok(admin.redirect(BACK, text!("Refusé : choisissez une facture")));
     };
     let entry = bank::get(store, id).await?;
     let open = bank::open_invoices(store).await?;
     let Some(invoice) = open.iter().find(|o| o.id == invoice_id) else {
         return Ok(admin.redirect(
             BACK,
-            "Refusé : cette facture n'est plus due (payée ou annulée entre-temps)",
+            text!("Refusé : cette facture n'est plus due (payée ou annulée entre-temps)"),
         ));
     };
     let amount = Money::new(entry.amount.minor.min(invoice.owed.minor), entry.amount.currency);
@@ -206,7 +245,10 @@ async fn confirm(admin: Admin, Path(id): Path<i64>, Form(form): Form<ConfirmForm
     match bank::confirm(&mut tx, &admin.actor, id, &[Allocation { invoice_id, amount }]).await {
         Ok(done) => {
             tx.commit().await?;
-            Ok(admin.redirect(BACK, &format!("{} à {}", confirmed_flash(&done), invoice.reference)))
+            Ok(admin.redirect(
+                BACK,
+                text!("{done} à {invoice}", invoice = invoice.reference).with("done", confirmed_flash(&done)),
+            ))
         }
         Err(e) => {
             tx.rollback().await?;
@@ -236,13 +278,21 @@ async fn split(
         let Some(invoice) = open.iter().find(|o| o.reference.eq_ignore_ascii_case(reference)) else {
             return Ok(admin.redirect(
                 BACK,
-                &format!("Refusé : ligne {} : « {reference} » n'est pas une facture due", i + 1),
+                text!(
+                    "Refusé : ligne {line} : « {reference} » n'est pas une facture due",
+                    line = i + 1,
+                    reference = reference
+                ),
             ));
         };
         let Some(amount) = Money::parse(amount, entry.amount.currency).ok().filter(|m| m.minor > 0) else {
             return Ok(admin.redirect(
                 BACK,
-                &format!("Refusé : ligne {} : montant « {amount} » illisible", i + 1),
+                text!(
+                    "Refusé : ligne {line} : montant « {amount} » illisible",
+                    line = i + 1,
+                    amount = amount
+                ),
             ));
         };
         names.push(invoice.reference.clone());
@@ -257,7 +307,8 @@ async fn split(
             tx.commit().await?;
             Ok(admin.redirect(
                 BACK,
-                &format!("{} et réparti entre {}", confirmed_flash(&done), names.join(", ")),
+                text!("{done} et réparti entre {invoices}", invoices = names.join(", "))
+                    .with("done", confirmed_flash(&done)),
             ))
         }
         Err(e) => {
@@ -280,7 +331,7 @@ async fn set_aside(admin: Admin, Path(id): Path<i64>, Form(form): Form<SetAsideF
     let Some(status) =
         EntryStatus::parse(form.status.trim()).filter(|s| matches!(s, EntryStatus::NotSale | EntryStatus::Ignored))
     else {
-        return Ok(admin.redirect(BACK, "Refusé : choisissez « hors ventes » ou « ignorer »"));
+        return Ok(admin.redirect(BACK, text!("Refusé : choisissez « hors ventes » ou « ignorer »")));
     };
     let store = &admin.state.store;
     let mut tx = store.begin().await?;
@@ -289,11 +340,18 @@ async fn set_aside(admin: Admin, Path(id): Path<i64>, Form(form): Form<SetAsideF
             tx.commit().await?;
             Ok(admin.redirect(
                 BACK,
-                &format!(
-                    "Virement de {} du {} classé : {}",
-                    done.amount.format_fr(),
-                    done.booking_date.format("%d/%m/%Y"),
-                    status.label_fr().to_lowercase()
+                text!(
+                    "Virement de {amount} du {date} classé : {status}",
+                    amount = done.amount.format_fr(),
+                    date = done.booking_date.format("%d/%m/%Y")
+                )
+                .with(
+                    "status",
+                    if status == EntryStatus::NotSale {
+                        text!("hors ventes")
+                    } else {
+                        text!("ignoré")
+                    },
                 ),
             ))
         }

@@ -7,6 +7,8 @@
 
 mod view;
 
+pub(super) use view::{month_name, period_label};
+
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
@@ -16,11 +18,14 @@ use serde_json::json;
 use super::{Admin, AdminError, Form, Path, Query};
 use crate::audit::{self, Record};
 use crate::billing::actions::book as actions;
+use crate::billing::closures::{Closure, ClosureKind};
 use crate::billing::jobs::book::{self, GenerateRevenueBook};
 use crate::billing::render::BookPeriod;
 use crate::billing::{book_check, revenue_book, settings};
+use crate::i18n::{Lang, Text};
 use crate::jobs::{Inserted, JobKind};
 use crate::store::types::{JobFilter, JobRow, JobState};
+use crate::text;
 use crate::web::{Access, Routes};
 
 pub(super) const TEMPLATES: &[(&str, &str)] = &[crate::template!("admin/book/page.html")];
@@ -89,16 +94,14 @@ struct Status {
     done: bool,
 }
 
-fn status_of(g: &Generation) -> Status {
+fn status_of(g: &Generation, lang: Lang) -> Status {
     let last_error = |j: &JobRow| j.errors.last().map(|e| e.error.clone());
     if let Some(job) = &g.pending {
+        let state = crate::audit::words::job_state(job.state.as_str())
+            .map_or_else(|| job.state.as_str().to_string(), |t| t.in_lang(lang));
         return Status {
             state: job.state.as_str(),
-            label: format!(
-                "Génération en cours / generating… (tâche n°{}, {})",
-                job.id,
-                job.state.as_str()
-            ),
+            label: text!("Génération en cours… (tâche {id}, {state})", id = job.id, state = state).in_lang(lang),
             error: if job.state == JobState::Retryable {
                 last_error(job)
             } else {
@@ -110,22 +113,19 @@ fn status_of(g: &Generation) -> Status {
     match &g.latest {
         Some(job) if matches!(job.state, JobState::Discarded | JobState::Cancelled) => Status {
             state: job.state.as_str(),
-            label: format!(
-                "La dernière génération a échoué / the last generation failed (tâche n°{})",
-                job.id
-            ),
+            label: text!("La dernière génération a échoué (tâche {id})", id = job.id).in_lang(lang),
             error: last_error(job),
             done: true,
         },
         Some(job) => Status {
             state: job.state.as_str(),
-            label: "Générée / generated".into(),
+            label: text!("Générée").in_lang(lang),
             error: None,
             done: true,
         },
         None => Status {
             state: "none",
-            label: "Aucune génération en cours / no generation running".into(),
+            label: text!("Aucune génération en cours").in_lang(lang),
             error: None,
             done: true,
         },
@@ -137,9 +137,10 @@ async fn page(admin: Admin, Query(q): Query<PeriodQuery>) -> Result<Response, Ad
     let store = &admin.state.store;
     let (from, to) = period
         .bounds()
-        .ok_or_else(|| AdminError::Invalid(crate::i18n::Text::verbatim("period : hors limites / out of range")))?;
+        .ok_or_else(|| AdminError::Invalid(text!("Période : hors limites")))?;
+    let lang = admin.lang();
     let book_lines = revenue_book::list(store, from, to).await?;
-    let (lines, totals) = view::lines_and_totals(period, &book_lines);
+    let (lines, totals) = view::lines_and_totals(period, &book_lines, lang);
     let first_year = revenue_book::first_date(store)
         .await?
         .map(|d| chrono::Datelike::year(&d));
@@ -152,21 +153,22 @@ async fn page(admin: Admin, Query(q): Query<PeriodQuery>) -> Result<Response, Ad
         "book",
         context! {
             period => period.key(),
-            period_label => period.label(),
-            years => view::period_options(first_year, chrono::Datelike::year(&today), period),
+            period_label => period_label(period, lang),
+            years => view::period_options(first_year, chrono::Datelike::year(&today), period, lang),
             lines => lines,
             line_count => book_lines.len(),
             lines_shown => view::LINES_SHOWN,
             totals => totals,
             documents => &documents,
+            sizes => documents.iter().map(|d| super::archives::file_size(d.size, lang)).collect::<Vec<_>>(),
             newest_csv => newest(book::DOCUMENT_KIND, "csv"),
             newest_pdf => newest(book::DOCUMENT_KIND, "pdf"),
             newest_totals => newest(book::TOTALS_KIND, "csv"),
             newest_seal => newest(book::SEAL_KIND, "csv"),
             verification => &verification,
-            verification_summary => verification.summary(),
-            last_closure_label => verification.last_closure.as_ref().map(|c| c.label()),
-            status => status_of(&generation),
+            verification_summary => summary(&verification).in_lang(lang),
+            last_closure_label => verification.last_closure.as_ref().map(|c| closure_label(c, lang)),
+            status => status_of(&generation, lang),
         },
     )
 }
@@ -178,9 +180,7 @@ struct GenerateForm {
 
 async fn generate(admin: Admin, Form(form): Form<GenerateForm>) -> Result<Response, AdminError> {
     if form.period.trim().is_empty() {
-        return Err(AdminError::Invalid(crate::i18n::Text::verbatim(
-            "period : choisissez une période / choose a period",
-        )));
+        return Err(AdminError::Invalid(text!("Période : choisissez une période")));
     }
     let (period, _) = chosen(&admin, Some(&form.period)).await?;
     let store = &admin.state.store;
@@ -189,10 +189,10 @@ async fn generate(admin: Admin, Form(form): Form<GenerateForm>) -> Result<Respon
     // An altered book is never exported: refuse here rather than in the job.
     let verification = book_check::verify(store).await?;
     if !verification.is_intact() {
-        return Err(AdminError::Conflict(crate::i18n::Text::verbatim(format!(
-            "Export refusé : {} — détail : comptoir-worker billing verify-book",
-            verification.summary()
-        ))));
+        return Err(AdminError::Conflict(
+            text!("Export refusé : {summary} — détail : comptoir-worker billing verify-book")
+                .with("summary", summary(&verification)),
+        ));
     }
     let back = format!("/admin/book?period={}", period.key());
     let mut tx = store.begin().await?;
@@ -201,33 +201,37 @@ async fn generate(admin: Admin, Form(form): Form<GenerateForm>) -> Result<Respon
         Inserted::Duplicate(id) => {
             tx.rollback().await?;
             let job = store.get_job(id).await?;
+            let label = period_label(period, admin.lang());
             let message = if job.state.is_final() {
-                format!(
-                    "Le livre de {} est déjà généré tel qu'il est (tâche n°{id}) : téléchargez-le ci-dessous / already generated as it stands: download it below",
-                    period.label()
+                text!(
+                    "Le livre de {period} est déjà généré tel qu'il est (tâche {id}) : téléchargez-le ci-dessous",
+                    period = label,
+                    id = id
                 )
             } else {
-                format!(
-                    "Une génération du livre de {} est déjà en cours (tâche n°{id}) / a generation of this period is already pending",
-                    period.label()
+                text!(
+                    "Une génération du livre de {period} est déjà en cours (tâche {id})",
+                    period = label,
+                    id = id
                 )
             };
-            return Ok(admin.redirect(&back, &message));
+            return Ok(admin.redirect(&back, message));
         }
     };
     tx.commit().await?;
     Ok(admin.redirect(
         &back,
-        &format!(
-            "Génération du livre de {} demandée (tâche n°{job_id}) / generation requested",
-            period.label()
+        text!(
+            "Génération du livre de {period} demandée (tâche {id})",
+            period = period_label(period, admin.lang()),
+            id = job_id
         ),
     ))
 }
 
 async fn status(admin: Admin, Query(q): Query<PeriodQuery>) -> Result<Response, AdminError> {
     let (period, _) = chosen(&admin, q.period.as_deref()).await?;
-    let status = status_of(&generation(&admin, period).await?);
+    let status = status_of(&generation(&admin, period).await?, admin.lang());
     Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(status)).into_response())
 }
 
@@ -261,6 +265,28 @@ async fn download(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminEr
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(response)
+}
+
+/// The book's check in one sentence: intact, or altered with how many anomalies.
+fn summary(v: &book_check::Verification) -> Text {
+    let n = v.findings.len();
+    match n {
+        0 => text!("livre de recettes intact"),
+        1 => text!("livre de recettes altéré : 1 anomalie"),
+        n => text!("livre de recettes altéré : {n} anomalies", n = n),
+    }
+}
+
+/// « journée du 06/12/2026 », « Novembre 2026 », « année 2026 ».
+fn closure_label(c: &Closure, lang: Lang) -> String {
+    use chrono::Datelike;
+    match c.kind {
+        ClosureKind::Day => text!("journée du {date}", date = c.period_start.format("%d/%m/%Y")).in_lang(lang),
+        ClosureKind::Month => text!("{month} {year}", year = c.period_start.year())
+            .with("month", month_name(c.period_start.month()))
+            .in_lang(lang),
+        ClosureKind::Year => text!("année {year}", year = c.period_start.year()).in_lang(lang),
+    }
 }
 
 /// A file name fit for a header: letters, digits, `.`, `-` and `_`.

@@ -20,6 +20,8 @@ use super::{empty_as_none, next_before, Admin, AdminError, Path, Query, PAGE_SIZ
 use crate::audit::{self, Record};
 use crate::billing::import::{self, Import, ImportStatus, RowNote, MAX_LISTED};
 use crate::billing::jobs::import as import_job;
+use crate::i18n::Lang;
+use crate::text;
 use crate::web::{Access, Routes};
 use upload::{UploadError, UPLOAD_LIMIT};
 
@@ -44,13 +46,14 @@ pub(super) fn routes() -> Routes {
         .get("/admin/imports/{id}/status.json", Access::Operator, status)
 }
 
-fn status_label(status: ImportStatus) -> &'static str {
+fn status_label(status: ImportStatus, lang: Lang) -> String {
     match status {
-        ImportStatus::Pending => "en attente / pending",
-        ImportStatus::Running => "en cours / running",
-        ImportStatus::Completed => "terminé / completed",
-        ImportStatus::Failed => "échec / failed",
+        ImportStatus::Pending => text!("en attente"),
+        ImportStatus::Running => text!("en cours"),
+        ImportStatus::Completed => text!("terminé"),
+        ImportStatus::Failed => text!("échec"),
     }
+    .in_lang(lang)
 }
 
 fn is_finished(status: ImportStatus) -> bool {
@@ -62,16 +65,22 @@ fn is_finished(status: ImportStatus) -> bool {
 struct ImportView<'a> {
     #[serde(flatten)]
     import: &'a Import,
-    status_label: &'static str,
+    status_label: String,
     finished: bool,
+    /// The kept file's size, in words; none once it is removed.
+    size: Option<String>,
 }
 
 impl<'a> ImportView<'a> {
-    fn of(import: &'a Import) -> ImportView<'a> {
+    fn of(import: &'a Import, data_dir: &std::path::Path, lang: Lang) -> ImportView<'a> {
+        let kept = import_job::stored_path(data_dir, &import.sha256);
         ImportView {
             import,
-            status_label: status_label(import.status),
+            status_label: status_label(import.status, lang),
             finished: is_finished(import.status),
+            size: std::fs::metadata(kept)
+                .ok()
+                .map(|m| super::archives::file_size(i64::try_from(m.len()).unwrap_or(i64::MAX), lang)),
         }
     }
 }
@@ -95,7 +104,11 @@ async fn list_page(
     kind: Option<&str>,
 ) -> Result<Response, AdminError> {
     let imports = import::list(&admin.state.store, before, PAGE_SIZE).await?;
-    let views: Vec<ImportView> = imports.iter().map(ImportView::of).collect();
+    let data_dir = &admin.state.app.config.data_dir;
+    let views: Vec<ImportView> = imports
+        .iter()
+        .map(|i| ImportView::of(i, data_dir, admin.lang()))
+        .collect();
     admin.render_status(
         status,
         "admin/imports/list.html",
@@ -105,7 +118,7 @@ async fn list_page(
             next_before => next_before(&imports, PAGE_SIZE, |i| i.id),
             error => error,
             kind => kind.unwrap_or("customers"),
-            limit_mib => UPLOAD_LIMIT / (1024 * 1024),
+            limit => upload::limit_text().in_lang(admin.lang()),
         },
     )
 }
@@ -132,7 +145,9 @@ async fn upload(admin: Admin, multipart: Result<Multipart, MultipartRejection>) 
             Ok(r) => r,
             Err(e @ import::ImportError::Invalid { .. }) => {
                 tx.rollback().await?;
-                let message = format!("fichier refusé / file refused: {e}");
+                let message = text!("Fichier refusé : {why}")
+                    .with("why", upload::admin_text(e))
+                    .in_lang(admin.lang());
                 return list_page(
                     &admin,
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -163,9 +178,9 @@ async fn upload(admin: Admin, multipart: Result<Multipart, MultipartRejection>) 
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/imports/{}", registered.id),
-        &format!(
-            "Import n°{} enregistré, il s'exécute en arrière-plan / import #{} queued",
-            registered.id, registered.id
+        text!(
+            "Import n° {id} enregistré : il s'exécute en arrière-plan.",
+            id = registered.id
         ),
     ))
 }
@@ -174,7 +189,8 @@ async fn refuse(admin: &Admin, e: UploadError, kind: Option<&str>) -> Result<Res
     if let UploadError::Io(detail) = &e {
         tracing::error!(%detail, "an upload could not be stored");
     }
-    list_page(admin, e.status(), None, Some(e.to_string()), kind).await
+    let status = e.status();
+    list_page(admin, status, None, Some(e.text().in_lang(admin.lang())), kind).await
 }
 
 #[derive(Deserialize)]
@@ -188,19 +204,24 @@ struct ShowQuery {
 /// The import's live progress, polled by its page.
 async fn status(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
     let import = import::get(&admin.state.store, id).await?;
-    Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(progress(&import))).into_response())
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(progress(&import, admin.lang())),
+    )
+        .into_response())
 }
 
 async fn show(admin: Admin, Path(id): Path<i64>, Query(q): Query<ShowQuery>) -> Result<Response, AdminError> {
     let import = import::get(&admin.state.store, id).await?;
     let errors = NotesPage::of(&import.errors, q.errors_from);
     let skips = NotesPage::of(&import.skips, q.skips_from);
+    let lang = admin.lang();
     admin.render(
         "admin/imports/show.html",
         "imports",
         context! {
-            import => ImportView::of(&import),
-            progress => progress(&import),
+            import => ImportView::of(&import, &admin.state.app.config.data_dir, lang),
+            progress => progress(&import, lang),
             errors => errors,
             skips => skips,
             max_listed => MAX_LISTED,
@@ -210,7 +231,7 @@ async fn show(admin: Admin, Path(id): Path<i64>, Query(q): Query<ShowQuery>) -> 
 
 /// What the page's progress bar polls: `rows_done` of `total` rows,
 /// `percent` (null while unknown) and `done` once the import is finished.
-fn progress(import: &Import) -> serde_json::Value {
+fn progress(import: &Import, lang: Lang) -> serde_json::Value {
     let rows_done = (import.imported_rows + import.skipped_rows).max(0);
     let total = import.total_rows.max(0);
     let percent = match import.status {
@@ -220,7 +241,7 @@ fn progress(import: &Import) -> serde_json::Value {
     };
     json!({
         "status": import.status.as_str(),
-        "label": status_label(import.status),
+        "label": status_label(import.status, lang),
         "rows_done": rows_done,
         "total": total,
         "percent": percent,
@@ -277,16 +298,20 @@ mod tests {
 
     #[test]
     fn progress_counts_rows_applied_or_skipped() {
-        let p = progress(&import(ImportStatus::Running, 5000, 900, 100));
+        let p = progress(&import(ImportStatus::Running, 5000, 900, 100), Lang::Fr);
         assert_eq!(
             (&p["rows_done"], &p["total"], &p["percent"], &p["done"]),
             (&json!(1000), &json!(5000), &json!(20), &json!(false))
         );
         // Still validating: the total is not known yet.
-        assert!(progress(&import(ImportStatus::Running, 0, 0, 0))["percent"].is_null());
-        let p = progress(&import(ImportStatus::Completed, 0, 0, 0));
+        assert!(progress(&import(ImportStatus::Running, 0, 0, 0), Lang::Fr)["percent"].is_null());
+        let p = progress(&import(ImportStatus::Completed, 0, 0, 0), Lang::En);
         assert_eq!((&p["percent"], &p["done"]), (&json!(100), &json!(true)));
-        assert_eq!(progress(&import(ImportStatus::Failed, 10, 0, 0))["done"], json!(true));
+        assert_eq!(
+            progress(&import(ImportStatus::Failed, 10, 0, 0), Lang::Fr)["done"],
+            json!(true)
+        );
+        assert_eq!(p["label"], json!("completed"));
     }
 
     #[test]

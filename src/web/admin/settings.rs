@@ -9,14 +9,16 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::billing_input::{refusal, FieldErrors};
+use super::billing_input::FieldErrors;
 use super::{Admin, AdminError, Form};
 use crate::billing::actions::settings as actions;
 use crate::billing::address::PostalAddress;
 use crate::billing::settings::{self, Activity, DeclarationFrequency, ServicesCategory, Settings, VatRegime};
 use crate::billing::terms;
 use crate::billing::BillingError;
+use crate::i18n::{Lang, Text};
 use crate::money::Currency;
+use crate::text;
 use crate::web::{Access, Routes};
 
 pub(super) const TEMPLATES: &[(&str, &str)] = &[crate::template!("admin/settings.html")];
@@ -147,10 +149,7 @@ impl SettingsForm {
     }
 
     fn settings(&self) -> Result<Settings, BillingError> {
-        let invalid = |field: &'static str, message: &str| BillingError::Invalid {
-            field,
-            message: message.into(),
-        };
+        let invalid = |field: &'static str, message: Text| crate::billing::error::invalid(field, message);
         let rate = self
             .late_penalty_rate
             .trim()
@@ -177,11 +176,11 @@ impl SettingsForm {
                 .payment_terms_days
                 .trim()
                 .parse()
-                .map_err(|_| invalid("payment_terms_days", "un nombre de jours / a number of days"))?,
+                .map_err(|_| invalid("payment_terms_days", text!("un nombre de jours")))?,
             late_penalty_rate: rate.parse::<Decimal>().map_err(|_| {
                 invalid(
                     "late_penalty_rate",
-                    "un pourcentage annuel, ex. 15 ou 10,5 / a yearly percentage",
+                    text!("un pourcentage annuel, par exemple 15 ou 10,5"),
                 )
             })?,
             discount_terms: Some(self.discount_terms.clone()),
@@ -190,7 +189,7 @@ impl SettingsForm {
             currency: self
                 .currency
                 .parse::<Currency>()
-                .map_err(|_| invalid("currency", "un code ISO 4217 comme EUR / an ISO 4217 code such as EUR"))?,
+                .map_err(|_| invalid("currency", text!("un code ISO 4217, comme EUR")))?,
             services_category: match self.services_category.trim() {
                 "" => ServicesCategory::default(),
                 s => ServicesCategory::parse(s)?,
@@ -200,6 +199,21 @@ impl SettingsForm {
                 s => DeclarationFrequency::parse(s)?,
             },
         })
+    }
+}
+
+/// A refusal of the domain: the message by its field (when the page shows
+/// that field) and above the form, in the operator's language; anything
+/// else is an error page.
+fn refusal(e: BillingError, errors: &mut FieldErrors, lang: Lang) -> Result<String, AdminError> {
+    if let BillingError::Invalid { field, message } = &e {
+        if FIELDS.contains(field) {
+            errors.add(*field, message.in_lang(lang));
+        }
+    }
+    match e.text() {
+        Some(text) => Ok(text.in_lang(lang)),
+        None => Err(e.into()),
     }
 }
 
@@ -242,7 +256,7 @@ async fn save(admin: Admin, Form(form): Form<SettingsForm>) -> Result<Response, 
     let new = match form.settings() {
         Ok(s) => s,
         Err(e) => {
-            let message = refusal(e, FIELDS, &mut errors)?;
+            let message = refusal(e, &mut errors, admin.lang())?;
             return render(
                 &admin,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -256,7 +270,7 @@ async fn save(admin: Admin, Form(form): Form<SettingsForm>) -> Result<Response, 
     let mut tx = admin.state.store.begin().await?;
     if let Err(e) = actions::save(&mut tx, &admin.actor, new).await {
         tx.rollback().await?;
-        let message = refusal(e, FIELDS, &mut errors)?;
+        let message = refusal(e, &mut errors, admin.lang())?;
         return render(
             &admin,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -267,5 +281,5 @@ async fn save(admin: Admin, Form(form): Form<SettingsForm>) -> Result<Response, 
         );
     }
     tx.commit().await?;
-    Ok(admin.redirect("/admin/settings", "Réglages enregistrés / settings saved"))
+    Ok(admin.redirect("/admin/settings", text!("Réglages enregistrés")))
 }

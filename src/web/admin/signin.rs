@@ -12,6 +12,8 @@ use serde::Deserialize;
 use super::{Admin, AdminError, Form, Query};
 use crate::audit::{self, Actor, Record};
 use crate::auth::{self, AuthError, NewOperator};
+use crate::i18n::{Lang, Text};
+use crate::text;
 use crate::web::guard::{ClientIp, CSRF_FIELD};
 use crate::web::{cookies, Access, AppState, Routes};
 
@@ -43,9 +45,36 @@ fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-fn page(state: &AppState, status: StatusCode, template: &str, ctx: minijinja::Value) -> Result<Response, AdminError> {
+/// The language of a page shown before sign-in: the browser's first choice
+/// of French or English, French by default.
+pub(super) fn browser_lang(headers: &HeaderMap) -> Lang {
+    headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Lang::from_accept_language)
+        .unwrap_or_default()
+}
+
+/// Why a form posted before sign-in was refused, said in `lang`.
+pub(super) fn refusal(e: AuthError, lang: Lang) -> String {
+    AdminError::from(e).message(lang)
+}
+
+fn page(
+    state: &AppState,
+    status: StatusCode,
+    template: &str,
+    lang: Lang,
+    ctx: minijinja::Value,
+) -> Result<Response, AdminError> {
+    let ctx = minijinja::context! { lang => lang.code(), ..ctx };
     let html = state.templates.get_template(template)?.render(ctx)?;
-    Ok((status, Html(html)).into_response())
+    let mut response = (status, Html(html)).into_response();
+    response.headers_mut().insert(
+        axum::http::header::VARY,
+        axum::http::HeaderValue::from_static("accept-language"),
+    );
+    Ok(response)
 }
 
 /// Renders a page of a form posted before any session (sign-in, "forgot",
@@ -55,11 +84,12 @@ pub(super) fn double_submit_page(
     state: &AppState,
     status: StatusCode,
     template: &str,
+    lang: Lang,
     ctx: minijinja::Value,
 ) -> Result<Response, AdminError> {
     let token = auth::random_token(16);
     let ctx = minijinja::context! { csrf => &token, csrf_field => CSRF_FIELD, ..ctx };
-    let mut response = page(state, status, template, ctx)?;
+    let mut response = page(state, status, template, lang, ctx)?;
     let cookie = cookies::set(cookies::SIGNIN_CSRF, &token, Some(3600), state.web.secure_cookies());
     cookies::add(&mut response, &cookie);
     Ok(response)
@@ -75,15 +105,17 @@ pub(super) fn double_submit_ok(headers: &HeaderMap, given: &str) -> bool {
 fn signin_page(
     state: &AppState,
     status: StatusCode,
+    lang: Lang,
     next: &str,
     email: &str,
-    error: Option<String>,
+    error: Option<Text>,
 ) -> Result<Response, AdminError> {
     double_submit_page(
         state,
         status,
         "admin/signin.html",
-        minijinja::context! { next => next, email => email, error => error },
+        lang,
+        minijinja::context! { next => next, email => email, error => error.map(|e| e.in_lang(lang)) },
     )
 }
 
@@ -132,8 +164,19 @@ pub(super) async fn audit_sign_in(
     Ok(())
 }
 
-async fn form(State(state): State<AppState>, Query(q): Query<Next>) -> Result<Response, AdminError> {
-    signin_page(&state, StatusCode::OK, safe_next(q.next.as_deref()), "", None)
+async fn form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<Next>,
+) -> Result<Response, AdminError> {
+    signin_page(
+        &state,
+        StatusCode::OK,
+        browser_lang(&headers),
+        safe_next(q.next.as_deref()),
+        "",
+        None,
+    )
 }
 
 #[derive(Deserialize)]
@@ -153,14 +196,16 @@ async fn submit(
     Form(f): Form<SignIn>,
 ) -> Result<Response, AdminError> {
     let next = safe_next(f.next.as_deref()).to_string();
+    let lang = browser_lang(&headers);
     if !double_submit_ok(&headers, &f.csrf) {
         tracing::warn!(%ip, "sign-in form without its CSRF token");
         return signin_page(
             &state,
             StatusCode::FORBIDDEN,
+            lang,
             &next,
             &f.email,
-            Some("Le formulaire a expiré, réessayez. / The form expired, try again.".into()),
+            Some(text!("Le formulaire a expiré, réessayez.")),
         );
     }
     let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -181,21 +226,26 @@ async fn submit(
         Err(AuthError::BadCredentials) => signin_page(
             &state,
             StatusCode::UNAUTHORIZED,
+            lang,
             &next,
             &f.email,
-            Some("E-mail ou mot de passe incorrect. / Wrong e-mail or password.".into()),
+            Some(text!("E-mail ou mot de passe incorrect.")),
         ),
         Err(AuthError::Throttled { retry_after_secs }) => {
             let minutes = retry_after_secs.div_ceil(60);
             let mut response = signin_page(
                 &state,
                 StatusCode::TOO_MANY_REQUESTS,
+                lang,
                 &next,
                 &f.email,
-                Some(format!(
-                    "Trop d'essais : réessayez dans {minutes} min, ou utilisez « Mot de passe oublié ou compte bloqué ? ». \
-                     / Too many attempts: try again in {minutes} min, or use \"Forgot your password or locked out?\"."
-                )),
+                Some(
+                    text!(
+                        "Trop d'essais : réessayez dans {minutes} min, ou utilisez « {forgot} ».",
+                        minutes = minutes
+                    )
+                    .with("forgot", text!("Mot de passe oublié ou compte bloqué ?")),
+                ),
             )?;
             if let Ok(v) = retry_after_secs.to_string().parse() {
                 response.headers_mut().insert("retry-after", v);
@@ -220,9 +270,11 @@ async fn sign_out(admin: Admin) -> Result<Response, AdminError> {
     Ok(response)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn setup_page(
     state: &AppState,
     status: StatusCode,
+    lang: Lang,
     token: &str,
     valid: bool,
     email: &str,
@@ -233,15 +285,20 @@ fn setup_page(
         state,
         status,
         "admin/setup.html",
+        lang,
         minijinja::context! { token => token, valid => valid, email => email, name => name, error => error,
         min_password => auth::MIN_PASSWORD_CHARS },
     )
 }
 
-async fn setup_form(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, AdminError> {
+async fn setup_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, AdminError> {
     let valid = auth::setup_token_valid(&state.store, &token).await?;
     let status = if valid { StatusCode::OK } else { StatusCode::NOT_FOUND };
-    setup_page(&state, status, &token, valid, "", "", None)
+    setup_page(&state, status, browser_lang(&headers), &token, valid, "", "", None)
 }
 
 #[derive(Deserialize)]
@@ -261,15 +318,17 @@ async fn setup_submit(
     headers: HeaderMap,
     Form(f): Form<Setup>,
 ) -> Result<Response, AdminError> {
+    let lang = browser_lang(&headers);
     if f.password != f.password_again {
         return setup_page(
             &state,
             StatusCode::UNPROCESSABLE_ENTITY,
+            lang,
             &token,
             true,
             &f.email,
             &f.name,
-            Some("Les deux mots de passe diffèrent. / The passwords differ.".into()),
+            Some(text!("Les deux mots de passe diffèrent.").in_lang(lang)),
         );
     }
     let new = NewOperator {
@@ -280,17 +339,18 @@ async fn setup_submit(
     let operator = match auth::setup_first_operator(&state.store, &token, &new).await {
         Ok(op) => op,
         Err(AuthError::SetupLinkInvalid) => {
-            return setup_page(&state, StatusCode::NOT_FOUND, &token, false, "", "", None);
+            return setup_page(&state, StatusCode::NOT_FOUND, lang, &token, false, "", "", None);
         }
         Err(e @ AuthError::Invalid { .. }) => {
             return setup_page(
                 &state,
                 StatusCode::UNPROCESSABLE_ENTITY,
+                lang,
                 &token,
                 true,
                 &f.email,
                 &f.name,
-                Some(e.to_string()),
+                Some(refusal(e, lang)),
             );
         }
         Err(e) => return Err(e.into()),

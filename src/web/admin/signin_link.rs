@@ -18,10 +18,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::signin::{audit_sign_in, double_submit_ok, double_submit_page, signed_in_response};
+use super::signin::{audit_sign_in, browser_lang, double_submit_ok, double_submit_page, refusal, signed_in_response};
 use super::{AdminError, Form};
 use crate::audit::{self, Actor, Record};
 use crate::auth::{self, AuthError, LinkUse};
+use crate::i18n::{Lang, Text};
+use crate::text;
 use crate::web::guard::ClientIp;
 use crate::web::{cookies, Access, AppState, Routes};
 
@@ -38,11 +40,14 @@ pub(super) fn routes() -> Routes {
         .post("/admin/login/forgot", Access::Public, forgot_submit)
 }
 
-const EXPIRED: &str = "Le formulaire a expiré, réessayez. / The form expired, try again.";
+fn expired() -> Text {
+    text!("Le formulaire a expiré, réessayez.")
+}
 
 fn link_page(
     state: &AppState,
     status: StatusCode,
+    lang: Lang,
     token: &str,
     valid: bool,
     error: Option<String>,
@@ -51,15 +56,20 @@ fn link_page(
         state,
         status,
         "admin/signin_link.html",
+        lang,
         minijinja::context! { token => token, valid => valid, error => error,
         min_password => auth::MIN_PASSWORD_CHARS },
     )
 }
 
-async fn link_form(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, AdminError> {
+async fn link_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, AdminError> {
     let valid = auth::signin_link_valid(&state.store, &token).await?;
     let status = if valid { StatusCode::OK } else { StatusCode::NOT_FOUND };
-    link_page(&state, status, &token, valid, None)
+    link_page(&state, status, browser_lang(&headers), &token, valid, None)
 }
 
 #[derive(Deserialize)]
@@ -81,21 +91,30 @@ async fn link_submit(
     headers: HeaderMap,
     Form(f): Form<LinkForm>,
 ) -> Result<Response, AdminError> {
+    let lang = browser_lang(&headers);
     if !double_submit_ok(&headers, &f.csrf) {
         // A dead link says so, whatever the form carried.
         return match auth::signin_link_valid(&state.store, &token).await? {
-            true => link_page(&state, StatusCode::FORBIDDEN, &token, true, Some(EXPIRED.into())),
-            false => link_page(&state, StatusCode::NOT_FOUND, &token, false, None),
+            true => link_page(
+                &state,
+                StatusCode::FORBIDDEN,
+                lang,
+                &token,
+                true,
+                Some(expired().in_lang(lang)),
+            ),
+            false => link_page(&state, StatusCode::NOT_FOUND, lang, &token, false, None),
         };
     }
     if f.password != f.password_again {
-        let error = "Les deux mots de passe diffèrent. / The passwords differ.";
+        let error = text!("Les deux mots de passe diffèrent.").in_lang(lang);
         return link_page(
             &state,
             StatusCode::UNPROCESSABLE_ENTITY,
+            lang,
             &token,
             true,
-            Some(error.into()),
+            Some(error),
         );
     }
     let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -109,14 +128,17 @@ async fn link_submit(
     };
     let done = match auth::sign_in_with_link(&state.store, &link).await {
         Ok(done) => done,
-        Err(AuthError::SigninLinkInvalid) => return link_page(&state, StatusCode::NOT_FOUND, &token, false, None),
+        Err(AuthError::SigninLinkInvalid) => {
+            return link_page(&state, StatusCode::NOT_FOUND, lang, &token, false, None)
+        }
         Err(e @ AuthError::Invalid { .. }) => {
             return link_page(
                 &state,
                 StatusCode::UNPROCESSABLE_ENTITY,
+                lang,
                 &token,
                 true,
-                Some(e.to_string()),
+                Some(refusal(e, lang)),
             );
         }
         Err(e) => return Err(e.into()),
@@ -150,6 +172,7 @@ fn mail_base(state: &AppState) -> Option<String> {
 fn forgot_page(
     state: &AppState,
     status: StatusCode,
+    lang: Lang,
     email: &str,
     sent: bool,
     error: Option<String>,
@@ -158,13 +181,14 @@ fn forgot_page(
         state,
         status,
         "admin/forgot.html",
+        lang,
         minijinja::context! { enabled => mail_base(state).is_some(), email => email, sent => sent, error => error,
         minutes => auth::SIGNIN_LINK_LIFETIME.as_secs() / 60 },
     )
 }
 
-async fn forgot_form(State(state): State<AppState>) -> Result<Response, AdminError> {
-    forgot_page(&state, StatusCode::OK, "", false, None)
+async fn forgot_form(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AdminError> {
+    forgot_page(&state, StatusCode::OK, browser_lang(&headers), "", false, None)
 }
 
 #[derive(Deserialize)]
@@ -181,30 +205,44 @@ async fn forgot_submit(
     headers: HeaderMap,
     Form(f): Form<Forgot>,
 ) -> Result<Response, AdminError> {
+    let lang = browser_lang(&headers);
     let Some(base) = mail_base(&state) else {
-        return forgot_page(&state, StatusCode::NOT_FOUND, &f.email, false, None);
+        return forgot_page(&state, StatusCode::NOT_FOUND, lang, &f.email, false, None);
     };
     if !double_submit_ok(&headers, &f.csrf) {
-        return forgot_page(&state, StatusCode::FORBIDDEN, &f.email, false, Some(EXPIRED.into()));
+        return forgot_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            lang,
+            &f.email,
+            false,
+            Some(expired().in_lang(lang)),
+        );
     }
     // The link comes from the seller, like the business's other e-mails.
     let from = crate::billing::emails::sender(&state.store).await?;
     match auth::request_signin_link(&state.store, &f.email, &ip, &base, from).await {
         // The same answer for every well-formed e-mail, an operator's or not.
-        Ok(()) => forgot_page(&state, StatusCode::OK, "", true, None),
+        Ok(()) => forgot_page(&state, StatusCode::OK, lang, "", true, None),
         Err(e @ AuthError::Invalid { .. }) => forgot_page(
             &state,
             StatusCode::UNPROCESSABLE_ENTITY,
+            lang,
             &f.email,
             false,
-            Some(e.to_string()),
+            Some(refusal(e, lang)),
         ),
         Err(AuthError::Throttled { retry_after_secs }) => {
             let minutes = retry_after_secs.div_ceil(60);
-            let error = format!(
-                "Trop de demandes : réessayez dans {minutes} min. / Too many requests: try again in {minutes} min."
-            );
-            let mut response = forgot_page(&state, StatusCode::TOO_MANY_REQUESTS, &f.email, false, Some(error))?;
+            let error = text!("Trop de demandes : réessayez dans {minutes} min.", minutes = minutes).in_lang(lang);
+            let mut response = forgot_page(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                lang,
+                &f.email,
+                false,
+                Some(error),
+            )?;
             if let Ok(v) = retry_after_secs.to_string().parse() {
                 response.headers_mut().insert("retry-after", v);
             }

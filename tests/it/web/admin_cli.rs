@@ -76,7 +76,7 @@ async fn the_command_line_creates_an_api_key_for_scripts(backend: Backend) {
             vec!["--email", "nobody@example.fr", "--name", "x"],
             "no operator with the e-mail",
         ),
-        (vec!["--email", EMAIL, "--name", "  "], "name"),
+        (vec!["--email", EMAIL, "--name", "  "], "Nom : "),
     ] {
         let mut all = vec!["admin", "api-key", "create"];
         all.extend(args);

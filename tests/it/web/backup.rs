@@ -679,3 +679,29 @@ async fn a_pending_import_runs_after_a_restore_elsewhere() {
         .unwrap();
     assert_eq!(zoe, 1);
 }
+
+/// The archives page speaks the operator's language: French by default,
+/// English for an operator who reads English.
+#[tokio::test]
+async fn the_archives_page_reads_in_french_or_in_english() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut french = app.signed_in().await;
+    let page = french.get("/admin/archives").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.text().contains("Sauvegardes et archives"), "{}", page.body);
+    let mut english = app.signed_in_english().await;
+    let page = english.get("/admin/archives").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let text = page.text();
+    for shown in [
+        "Backups and archives",
+        "Yearly archives",
+        "No archive yet",
+        "No backup yet.",
+    ] {
+        assert!(text.contains(shown), "{shown} missing: {text}");
+    }
+    for french in ["Sauvegardes", "Archives annuelles", "Aucune sauvegarde"] {
+        assert!(!text.contains(french), "{french} in the English page");
+    }
+}

@@ -12,7 +12,10 @@ use crate::support::camt::{document, tx, Entry, Statement, Version};
 use crate::support::web::TestApp;
 use crate::support::Backend;
 
-on_both_backends!(bad_decisions_are_refused_in_french_and_a_good_one_is_recorded);
+on_both_backends!(
+    bad_decisions_are_refused_in_french_and_a_good_one_is_recorded,
+    the_bank_page_reads_in_english
+);
 
 async fn bad_decisions_are_refused_in_french_and_a_good_one_is_recorded(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -170,8 +173,81 @@ async fn bad_decisions_are_refused_in_french_and_a_good_one_is_recorded(backend:
     assert!(
         page.body
             .replace("&#39;", "'")
-            .contains("Refusé : cette écriture est déjà traitée (rapproché)"),
+            .contains("Refusé : cette écriture est déjà traitée"),
         "{}",
         page.body
     );
+}
+
+/// An operator who reads English gets the bank page in English: the
+/// credit waiting, its clues and its decisions, and the flash of a decision.
+async fn the_bank_page_reads_in_english(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = &app.db.store;
+    save_settings(store).await;
+    let jean = person(store).await;
+    let a = issued(store, jean.id, 40_000, date(2026, 1, 15)).await;
+    let ra = a.reference.clone().unwrap();
+    let booking = date(2026, 2, 10);
+    let xml = document(
+        Version::V08,
+        &[Statement {
+            id: "S1".into(),
+            iban: "FR7630006000011234567890189".into(),
+            from: booking,
+            to: booking,
+            entries: vec![Entry {
+                reference: "BQ-1".into(),
+                booking,
+                value: booking,
+                credit: true,
+                reversal: false,
+                amount_minor: None,
+                txs: vec![tx(15_000, "MARTIN JEAN", &format!("ACOMPTE {ra}"))],
+                additional: None,
+            }],
+        }],
+    );
+    let mut client = app.signed_in_english().await;
+    let answer = client
+        .post_file(
+            "/admin/imports",
+            &[("kind", "payments")],
+            "file",
+            "releve.xml",
+            xml.as_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    assert!(app.drain().await.all_succeeded());
+    let page = client.get("/admin/bank").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let text = page.text();
+    for shown in [
+        "Bank matching",
+        "To match (1)",
+        "number quoted",
+        "part payment",
+        "Confirm 150,00\u{a0}€",
+        "Not a sale",
+        "Ignore",
+    ] {
+        assert!(text.contains(shown), "{shown} missing: {text}");
+    }
+    for french in [
+        "Rapprochement bancaire",
+        "À rapprocher",
+        "numéro cité",
+        "Hors ventes",
+        "Ignorer",
+    ] {
+        assert!(!text.contains(french), "{french} in the English page");
+    }
+    let id = bank::list(store, Some(EntryStatus::Waiting), 10).await.unwrap()[0].id;
+    let answer = client
+        .post_form(&format!("/admin/bank/{id}/set-aside"), &[("status", "ignored")])
+        .await;
+    let page = client.follow(answer).await;
+    assert!(page.text().contains("filed: ignored"), "{}", page.body);
+    assert!(page.text().contains("Nothing to match"), "{}", page.body);
 }

@@ -16,6 +16,7 @@ use crate::support::Backend;
 
 on_both_backends!(
     a_quarter_is_shown_generated_once_and_downloaded_as_stored,
+    the_book_and_urssaf_pages_read_in_english,
     bad_periods_and_missing_settings_are_refused_before_anything_is_queued,
     an_altered_book_is_shown_in_red_and_nothing_is_exported,
 );
@@ -149,11 +150,7 @@ async fn a_quarter_is_shown_generated_once_and_downloaded_as_stored(backend: Bac
         "{}",
         page.body
     );
-    assert!(
-        page.text().contains("Génération en cours / generating"),
-        "{}",
-        page.body
-    );
+    assert!(page.text().contains("Génération en cours"), "{}", page.body);
     assert_eq!(generation_jobs(&app).await, 1);
     let status = client.get("/admin/book/status.json?period=2026-Q4").await.json();
     assert_eq!(status["done"], false, "{status}");
@@ -200,7 +197,7 @@ async fn a_quarter_is_shown_generated_once_and_downloaded_as_stored(backend: Bac
         "{}",
         page.body
     );
-    assert!(page.text().contains("Livre vérifié : 3 ligne(s)"), "{}", page.body);
+    assert!(page.text().contains("Livre vérifié : 3 lignes"), "{}", page.body);
     let (status, _, totals_csv) = download(&app, &client, &download_link(&page.body, "totals")).await;
     assert_eq!(status, 200);
     assert!(
@@ -277,7 +274,7 @@ async fn bad_periods_and_missing_settings_are_refused_before_anything_is_queued(
     for bad in ["2026-Q7", "2026-13", "soon", ""] {
         let answer = client.post_form("/admin/book/generate", &[("period", bad)]).await;
         assert_eq!(answer.status, 422, "{bad}: {}", answer.body);
-        assert!(answer.text().contains("period"), "names the field: {}", answer.body);
+        assert!(answer.text().contains("ériode"), "names the field: {}", answer.body);
     }
     let page = client.get("/admin/book?period=2026-Q9").await;
     assert_eq!(page.status, 422);
@@ -351,4 +348,66 @@ async fn an_altered_book_is_shown_in_red_and_nothing_is_exported(backend: Backen
         "{status}"
     );
     assert!(book::latest(store, "2026-Q4", "csv").await.unwrap().is_none());
+}
+
+/// An operator who reads English gets the revenue book and the URSSAF
+/// declarations in English: periods, headings, lines' natures and methods.
+async fn the_book_and_urssaf_pages_read_in_english(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = &app.db.store;
+    save_settings(store).await;
+    let jean = person(store).await;
+    let today = app.today().await;
+    let conseil = line("Conseil", Nature::Services, Decimal::ONE, eur(15_000));
+    let inv = draft(store, jean.id, vec![conseil]).await;
+    let inv = issue(store, inv.id, today).await;
+    pay_in_full(store, &inv, today, "manual", PaymentMethod::Transfer, "pay-en").await;
+    let mut client = app.signed_in_english().await;
+    let page = client.get("/admin/book").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let text = page.text();
+    for shown in [
+        "Revenue book",
+        "Generated files",
+        "Totals",
+        "Receipts",
+        "Provision of services",
+        "Bank transfer",
+        "150,00\u{a0}€",
+        "Show the period",
+        "1 line",
+        "December",
+    ] {
+        assert!(text.contains(shown), "{shown} missing: {text}");
+    }
+    for french in [
+        "Fichiers générés",
+        "Recettes",
+        "Prestation de services",
+        "Voir la période",
+        "Décembre",
+        "Virement",
+    ] {
+        assert!(!text.contains(french), "{french} in the English page");
+    }
+    let urssaf = client.get("/admin/urssaf").await;
+    assert_eq!(urssaf.status, 200, "{}", urssaf.body);
+    let text = urssaf.text();
+    for shown in [
+        "URSSAF declarations",
+        "Contributions",
+        "Category",
+        "Services (BIC)",
+        "quarterly",
+    ] {
+        assert!(text.contains(shown), "{shown} missing: {text}");
+    }
+    for french in [
+        "Cotisations",
+        "Catégorie",
+        "trimestrielle",
+        "Prestations de services BIC",
+    ] {
+        assert!(!text.contains(french), "{french} in the English page");
+    }
 }

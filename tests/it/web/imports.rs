@@ -13,6 +13,7 @@ use crate::support::Backend;
 
 on_both_backends!(
     a_good_csv_is_uploaded_run_and_reported,
+    the_imports_read_in_english_with_sizes_in_their_units,
     a_csv_with_two_bad_rows_names_both_and_imports_nothing,
     files_that_are_no_usable_csv_fail_in_words,
     unusable_uploads_are_refused_and_register_nothing,
@@ -78,7 +79,7 @@ async fn a_good_csv_is_uploaded_run_and_reported(backend: Backend) {
 
     let page = client.get(&format!("/admin/imports/{id}")).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.text().contains("en attente / pending"), "{}", page.body);
+    assert!(page.text().contains("en attente"), "{}", page.body);
     assert!(
         page.body
             .contains(&format!("data-poll=\"/admin/imports/{id}/status.json\"")),
@@ -104,13 +105,13 @@ async fn a_good_csv_is_uploaded_run_and_reported(backend: Backend) {
     assert_eq!(
         live,
         serde_json::json!({
-            "status": "completed", "label": "terminé / completed",
+            "status": "completed", "label": "terminé",
             "rows_done": 3, "total": 3, "percent": 100, "done": true
         })
     );
     let page = client.get(&format!("/admin/imports/{id}")).await;
     let text = page.text();
-    assert!(text.contains("terminé / completed"), "{text}");
+    assert!(text.contains("terminé"), "{text}");
     assert!(!page.body.contains("data-poll"), "finished: no more polling");
     assert!(page.body.contains("value=\"100\""), "{}", page.body);
     for (card, n) in [
@@ -129,7 +130,7 @@ async fn a_good_csv_is_uploaded_run_and_reported(backend: Backend) {
 
     // The list shows it with its counts.
     let list = client.get("/admin/imports").await;
-    assert!(list.text().contains("clients.csv") && list.text().contains("terminé / completed"));
+    assert!(list.text().contains("clients.csv") && list.text().contains("terminé"));
 
     let entries = audit::list(
         &app.db.store,
@@ -172,18 +173,18 @@ async fn a_csv_with_two_bad_rows_names_both_and_imports_nothing(backend: Backend
     let page = client.get(&format!("/admin/imports/{id}")).await;
     assert_eq!(page.status, 200);
     let text = page.text();
-    assert!(text.contains("échec / failed"), "{text}");
-    assert!(text.contains("2 bad rows: nothing was imported"), "{text}");
+    assert!(text.contains("échec"), "{text}");
+    assert!(text.contains("2 lignes en erreur : rien n'a été importé"), "{text}");
     assert!(page.body.contains("id=\"import-errors\""), "{}", page.body);
     assert!(page.body.contains("id=\"count-imported\">0<") && page.body.contains("id=\"count-bad\">2<"));
     let errors = &text[text.find("id=\"import-errors\"").unwrap()..];
     assert!(
-        errors.contains("<td class=\"n\">3</td><td>SIREN: \"552100555\" has a wrong control key (Luhn)</td>"),
+        errors.contains("<td class=\"n\">3</td><td>SIREN : « 552100555 » : clé de contrôle fausse (Luhn)</td>"),
         "{errors}"
     );
     assert!(
         errors.contains(
-            "<td class=\"n\">5</td><td>Type: \"inconnu\" is neither particulier/person nor entreprise/business</td>"
+            "<td class=\"n\">5</td><td>Type : « inconnu » n'est ni particulier (person) ni entreprise (business)</td>"
         ),
         "{errors}"
     );
@@ -212,20 +213,20 @@ async fn files_that_are_no_usable_csv_fail_in_words(backend: Backend) {
     for (id, words) in [
         (
             zip,
-            "not a CSV file: this is a ZIP file (an .xlsx or .ods spreadsheet?): save it as CSV",
+            "ce n'est pas un fichier CSV : c'est un fichier ZIP (un tableur .xlsx ou .ods ?) : enregistrez-le en CSV",
         ),
         (
             no_address,
-            "missing column \"adresse\" / \"address\": the header (line 1) has \"Type\", \"Nom\", \"E-mail\", \"SIREN\"",
+            "colonne \"adresse\" / \"address\" manquante : l'en-tête (ligne 1) a \"Type\", \"Nom\", \"E-mail\", \"SIREN\"",
         ),
-        (blank, "the file is empty"),
+        (blank, "le fichier est vide"),
     ] {
         let page = client.get(&format!("/admin/imports/{id}")).await;
         assert_eq!(page.status, 200);
         let text = page.text();
-        assert!(text.contains("échec / failed"), "{text}");
+        assert!(text.contains("échec"), "{text}");
         assert!(
-            text.contains(&format!("Échec de l'import / import failed : {words}")),
+            text.contains(&format!("Échec de l'import : {words}")),
             "import {id} should say {words:?}: {text}"
         );
         let live = client.get(&format!("/admin/imports/{id}/status.json")).await.json();
@@ -241,20 +242,20 @@ async fn unusable_uploads_are_refused_and_register_nothing(backend: Backend) {
 
     type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a [u8], &'a str);
     let cases: [Case; 4] = [
-        (&[], "clients.csv", csv, "choisissez le type d'import"),
+        (&[], "clients.csv", csv, "Choisissez le type d'import"),
         (
             &[("kind", "invoices")],
             "clients.csv",
             csv,
-            "type d'import inconnu / unknown kind of import \"invoices\"",
+            "Type d'import inconnu : « invoices »",
         ),
         (
             &[("kind", "customers")],
             "vide.csv",
             b"",
-            "le fichier \"vide.csv\" est vide / the file is empty",
+            "Le fichier « vide.csv » est vide.",
         ),
-        (&[("kind", "customers")], "", csv, "choisissez un fichier CSV"),
+        (&[("kind", "customers")], "", csv, "Choisissez un fichier CSV"),
     ];
     for (fields, name, bytes, message) in cases {
         let answer = client.post_file("/admin/imports", fields, "file", name, bytes).await;
@@ -322,7 +323,7 @@ async fn an_oversized_upload_is_refused_and_leaves_no_file(backend: Backend) {
         .await;
     assert_eq!(answer.status, 413, "{}", answer.body);
     assert!(
-        answer.text().contains("fichier trop volumineux : 64 Mio au plus"),
+        answer.text().contains("Fichier trop volumineux : 64 Mo au plus"),
         "{}",
         answer.body
     );
@@ -336,9 +337,9 @@ async fn an_upload_refused_for_its_name_leaves_no_file(backend: Backend) {
     let mut client = app.signed_in().await;
     let long = format!("{}.csv", "a".repeat(300));
     for (name, words) in [
-        ("dossier/", "is not a file name"),
-        ("facture\u{202E}vsc.exe", "bidirectional formatting character U+202E"),
-        (long.as_str(), "longer than 255 characters"),
+        ("dossier/", "« dossier/ » n'est pas un nom de fichier"),
+        ("facture\u{202E}vsc.exe", "U+202E"),
+        (long.as_str(), "255"),
     ] {
         let answer = client
             .post_file(
@@ -351,10 +352,7 @@ async fn an_upload_refused_for_its_name_leaves_no_file(backend: Backend) {
             .await;
         assert_eq!(answer.status, 422, "{name:?}: {}", answer.body);
         let text = answer.text();
-        assert!(
-            text.contains("nom de fichier refusé / file name refused"),
-            "{name:?}: {text}"
-        );
+        assert!(text.contains("Nom du fichier"), "{name:?}: {text}");
         assert!(text.contains(words), "{name:?}: {text}");
         assert!(answer.body.contains("id=\"import-form\""), "the form again");
         assert!(kept_files(&app).is_empty(), "{name:?} left {:?}", kept_files(&app));
@@ -420,4 +418,52 @@ async fn the_file_of_a_failed_import_is_deleted_and_a_used_one_kept(backend: Bac
         ImportStatus::Failed
     );
     assert_eq!(kept_files(&app), [format!("{}.csv", sha256_hex(CUSTOMERS.as_bytes()))]);
+}
+
+/// An operator who reads English gets the imports in English, sizes in
+/// their units ("B", "KB"), the SHA-256 shortened with its full value at hand.
+async fn the_imports_read_in_english_with_sizes_in_their_units(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut french = app.signed_in().await;
+    let id = upload(&mut french, "customers", "clients.csv", CUSTOMERS.as_bytes()).await;
+    let size = CUSTOMERS.len();
+    let sha = sha256_hex(CUSTOMERS.as_bytes());
+    let list = french.get("/admin/imports").await.text();
+    assert!(list.contains(&format!("{size}\u{a0}o<")), "{list}");
+    assert!(list.contains("64 Mo au plus"), "{list}");
+    let page = french.get(&format!("/admin/imports/{id}")).await.text();
+    assert!(
+        page.contains(&format!("{}…", &sha[..12])) && page.contains(&format!(">{sha}<")),
+        "{page}"
+    );
+
+    let mut client = app.signed_in_english().await;
+    let list = client.get("/admin/imports").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let text = list.text();
+    for shown in [
+        "Import a file",
+        "Recent imports",
+        "64 MB at most",
+        &format!("{size}\u{a0}B<"),
+        "pending",
+        "customers",
+    ] {
+        assert!(text.contains(shown), "{shown} missing: {text}");
+    }
+    for french in ["Importer un fichier", "Imports récents", "en attente", "Mo au plus"] {
+        assert!(!text.contains(french), "{french} in the English page");
+    }
+    assert!(app.drain().await.all_succeeded());
+    let page = client.get(&format!("/admin/imports/{id}")).await.text();
+    for shown in [
+        "Report",
+        "completed",
+        "Import completed: 3 rows imported.",
+        "imported",
+        "skipped",
+    ] {
+        assert!(page.contains(shown), "{shown} missing: {page}");
+    }
+    assert!(!page.contains("terminé") && !page.contains("Rapport"), "{page}");
 }

@@ -122,7 +122,7 @@ async fn refused_terms_are_said_in_french_by_their_field(backend: Backend) {
         ("iban", "FR76 3000 6000 0112 3456 7890 188", "iban", "clé de contrôle"),
         ("bic", "BNPAFR", "bic", "n&#x27;est pas un BIC"),
     ];
-    for (name, value, field, french) in cases {
+    for (name, value, _field, french) in cases {
         let mut f = form("Marie Dupont EI", "F");
         for entry in f.iter_mut() {
             if entry.0 == *name {
@@ -131,16 +131,20 @@ async fn refused_terms_are_said_in_french_by_their_field(backend: Backend) {
         }
         let refused = client.post_form("/admin/settings", &f).await;
         assert_eq!(refused.status, 422, "{name}={value}: {}", refused.body);
-        let at = refused
+        // The message by its field: the first one after the field's input.
+        let input = refused
             .body
-            .find("<span class=\"field-error\" role=\"alert\">")
-            .unwrap_or_else(|| panic!("{name}={value}: no field error in {}", refused.body));
+            .find(&format!("name=\"{name}\""))
+            .unwrap_or_else(|| panic!("{name}: no input"));
+        let at = input
+            + refused.body[input..]
+                .find("<span class=\"field-error\" role=\"alert\">")
+                .unwrap_or_else(|| panic!("{name}={value}: no field error in {}", refused.body));
         assert!(
             refused.body[at..].contains(french),
-            "{name}={value} ({field}): {french:?} not in {}",
+            "{name}={value}: {french:?} not in {}",
             &refused.body[at..]
         );
-        assert!(refused.body.contains(field), "{field}: {}", refused.body);
         assert!(refused.body.contains("Bâtiment B"), "typed values kept");
         assert!(
             settings::load(&app.db.store).await.is_err(),
@@ -151,5 +155,81 @@ async fn refused_terms_are_said_in_french_by_their_field(backend: Backend) {
 
 on_both_backends!(
     settings_are_set_from_the_admin_and_series_stay_fixed,
+    the_settings_read_in_english,
     refused_terms_are_said_in_french_by_their_field,
 );
+
+/// An operator who reads English gets the settings in English, and a
+/// refused value said in English by its field.
+async fn the_settings_read_in_english(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut client = app.signed_in_english().await;
+    let page = client.get("/admin/settings").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let text = page.text();
+    for shown in [
+        "Settings",
+        "Trade name with “EI”",
+        "VAT regime",
+        "Postcode",
+        "Quarterly",
+        "Save",
+    ] {
+        assert!(text.contains(shown), "{shown} missing: {text}");
+    }
+    for french in [
+        "Enregistrer",
+        "Nom commercial",
+        "Régime de TVA",
+        "Code postal",
+        "Trimestrielle",
+    ] {
+        assert!(!text.contains(french), "{french} in the English page");
+    }
+    let refused = client
+        .post_form(
+            "/admin/settings",
+            &[
+                ("seller_name", "Marie Dupont EI"),
+                ("siren", "732829320"),
+                ("address_lines", "12 rue des Lilas"),
+                ("postcode", "75011"),
+                ("city", "Paris"),
+                ("country", "FR"),
+                ("activity", "services"),
+                ("vat_regime", "franchise"),
+                ("payment_terms_days", "thirty"),
+                ("late_penalty_rate", "12"),
+                ("invoice_prefix", "F"),
+                ("credit_note_prefix", "A"),
+                ("currency", "EUR"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.text().contains("a number of days"), "{}", refused.body);
+    assert!(!refused.text().contains("un nombre de jours"), "{}", refused.body);
+    let saved = client
+        .post_form(
+            "/admin/settings",
+            &[
+                ("seller_name", "Marie Dupont EI"),
+                ("siren", "732829320"),
+                ("address_lines", "12 rue des Lilas"),
+                ("postcode", "75011"),
+                ("city", "Paris"),
+                ("country", "FR"),
+                ("activity", "services"),
+                ("vat_regime", "franchise"),
+                ("payment_terms_days", "30"),
+                ("late_penalty_rate", "12"),
+                ("invoice_prefix", "F"),
+                ("credit_note_prefix", "A"),
+                ("currency", "EUR"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let page = client.follow(saved).await;
+    assert!(page.text().contains("Settings saved"), "{}", page.body);
+}

@@ -206,8 +206,72 @@ async fn api_keys_are_hashed_and_revocable(backend: Backend) {
 
 on_both_backends!(
     sign_in_sets_a_safe_cookie_and_sign_out_ends_the_session,
+    the_pages_before_sign_in_follow_the_browsers_language,
     forms_without_their_csrf_token_are_refused,
     failed_sign_ins_are_throttled,
     the_setup_link_creates_the_first_operator_once,
     api_keys_are_hashed_and_revocable,
 );
+
+/// The pages shown before sign-in have no operator: they speak the
+/// browser's language (`Accept-Language`), French by default.
+async fn the_pages_before_sign_in_follow_the_browsers_language(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let http = reqwest::Client::new();
+    let get = |path: &str, language: Option<&str>| {
+        let mut request = http.get(format!("{}{path}", app.base));
+        if let Some(l) = language {
+            request = request.header("accept-language", l);
+        }
+        async move { request.send().await.expect("request").text().await.expect("body") }
+    };
+    let english = get("/admin/login", Some("en-GB,en;q=0.9,fr;q=0.5")).await;
+    assert!(english.contains("<html lang=\"en\">"), "{english}");
+    for shown in ["Sign in", "Password", "Forgot your password or locked out?"] {
+        assert!(english.contains(shown), "{shown} missing: {english}");
+    }
+    for french in ["Mot de passe", "Se connecter", "connexion / sign in"] {
+        assert!(!english.contains(french), "{french} in the English page");
+    }
+    let french = get("/admin/login", None).await;
+    assert!(
+        french.contains("<html lang=\"fr\">") && french.contains("Mot de passe"),
+        "{french}"
+    );
+    assert!(!french.contains("Password") && !french.contains("sign in"), "{french}");
+    let preferred = get("/admin/login", Some("de, fr;q=0.8, en;q=0.5")).await;
+    assert!(
+        preferred.contains("Se connecter"),
+        "French is preferred to English here"
+    );
+    let forgot = get("/admin/login/forgot", Some("en")).await;
+    assert!(
+        forgot.contains("Forgotten password") && !forgot.contains("Mot de passe oublié"),
+        "{forgot}"
+    );
+    let link = get("/admin/login/link/not-a-token", Some("en")).await;
+    assert!(link.contains("This link is unknown, used or expired."), "{link}");
+    let setup = get("/setup/not-a-token", Some("en")).await;
+    assert!(
+        setup.contains("First account") && !setup.contains("Premier compte"),
+        "{setup}"
+    );
+
+    // A refusal is said in the browser's language too.
+    let mut client = Client::new(&app.base);
+    client.get("/admin/login").await;
+    let mut fields: Vec<(String, String)> = vec![
+        ("email".into(), EMAIL.into()),
+        ("password".into(), "not the password".into()),
+    ];
+    fields.push(("_csrf".into(), client.csrf.clone().expect("the form's token")));
+    let body = serde_urlencoded::to_string(&fields).unwrap();
+    let request = http
+        .post(format!("{}/admin/login", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept-language", "en")
+        .body(body);
+    let answer = client.send(request).await;
+    assert_eq!(answer.status, 401, "{}", answer.body);
+    assert!(answer.body.contains("Wrong e-mail or password."), "{}", answer.body);
+}

@@ -14,7 +14,23 @@ use sha2::{Digest, Sha256};
 
 use crate::billing::import::{self, ImportError, ImportKind};
 use crate::billing::jobs::import::TempFile;
+use crate::i18n::{Lang, Text};
 use crate::input;
+use crate::text;
+use crate::web::admin::AdminError;
+
+/// The upload limit, in the reader's units (« 64 Mo », « 64 MB »).
+pub(crate) fn limit_text() -> Text {
+    text!("{n} Mo", n = UPLOAD_LIMIT / (1024 * 1024))
+}
+
+/// An import's refusal as the admin says it.
+pub(crate) fn admin_text(e: ImportError) -> Text {
+    match AdminError::from(e) {
+        AdminError::Invalid(t) | AdminError::Conflict(t) => t,
+        other => Text::verbatim(other.message(Lang::Fr)),
+    }
+}
 
 /// The largest upload accepted (the route's body limit).
 pub(crate) const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
@@ -23,29 +39,51 @@ const WRITE_CHUNK: usize = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum UploadError {
-    #[error("formulaire d'envoi de fichier attendu / a file upload form (multipart/form-data) was expected")]
+    #[error("formulaire d'envoi de fichier attendu (multipart/form-data)")]
     NotMultipart,
-    #[error("fichier trop volumineux : 64 Mio au plus / file too large: 64 MiB at most")]
+    #[error("fichier trop volumineux")]
     TooLarge,
-    #[error("envoi interrompu ou illisible, réessayez / upload interrupted or unreadable, try again")]
+    #[error("envoi interrompu ou illisible")]
     Malformed,
-    #[error("choisissez un fichier CSV / choose a CSV file (field file)")]
+    #[error("aucun fichier choisi")]
     NoFile,
-    #[error("un seul fichier à la fois / one file at a time")]
+    #[error("plusieurs fichiers")]
     TwoFiles,
-    #[error("le fichier {0:?} est vide / the file is empty")]
+    #[error("le fichier {0:?} est vide")]
     EmptyFile(String),
-    #[error("nom de fichier refusé / file name refused: {0}")]
-    BadName(String),
-    #[error("choisissez le type d'import / choose the kind of import (field kind: customers or payments)")]
+    #[error("nom de fichier refusé : {0}")]
+    BadName(Box<ImportError>),
+    #[error("type d'import absent")]
     NoKind,
-    #[error("type d'import inconnu / unknown kind of import {0:?} (field kind: customers or payments)")]
+    #[error("type d'import inconnu : {0:?}")]
     BadKind(String),
-    #[error("le fichier n'a pas pu être enregistré / the file could not be stored: {0}")]
+    #[error("le fichier n'a pas pu être enregistré : {0}")]
     Io(String),
 }
 
 impl UploadError {
+    /// What the form says, in the operator's language.
+    pub(crate) fn text(self) -> Text {
+        match self {
+            UploadError::NotMultipart => text!("Un formulaire d'envoi de fichier (multipart/form-data) était attendu."),
+            UploadError::TooLarge => text!("Fichier trop volumineux : {size} au plus.").with("size", limit_text()),
+            UploadError::Malformed => text!("Envoi interrompu ou illisible : réessayez."),
+            UploadError::NoFile => text!("Choisissez un fichier CSV ou un relevé camt.053."),
+            UploadError::TwoFiles => text!("Un seul fichier à la fois."),
+            UploadError::EmptyFile(name) => text!("Le fichier « {name} » est vide.", name = name),
+            // The refusal names the file name's field itself.
+            UploadError::BadName(e) => admin_text(*e),
+            UploadError::NoKind => text!("Choisissez le type d'import : clients ou relevé bancaire."),
+            UploadError::BadKind(kind) => text!(
+                "Type d'import inconnu : « {kind} » (clients ou relevé bancaire).",
+                kind = kind
+            ),
+            UploadError::Io(_) => {
+                text!("Le fichier n'a pas pu être enregistré : réessayez, ou voyez le journal du serveur.")
+            }
+        }
+    }
+
     pub(crate) fn status(&self) -> StatusCode {
         match self {
             UploadError::NotMultipart | UploadError::Malformed => StatusCode::BAD_REQUEST,
@@ -97,10 +135,7 @@ pub(crate) async fn receive(mut multipart: Multipart, dir: &Path) -> Result<Rece
                 if file.is_some() {
                     return Err(UploadError::TwoFiles);
                 }
-                let name = import::file_name(&given).map_err(|e| match e {
-                    ImportError::Invalid { message, .. } => UploadError::BadName(message),
-                    other => UploadError::BadName(other.to_string()),
-                })?;
+                let name = import::file_name(&given).map_err(|e| UploadError::BadName(Box::new(e)))?;
                 let (sha, size, temp) = stream_to_disk(field, dir).await?;
                 file = Some((name, sha, size, temp));
             }
