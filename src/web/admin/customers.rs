@@ -7,12 +7,13 @@ use axum::response::Response;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use super::billing_input::{refusal, FieldErrors};
+use super::billing_input::{refused, FieldErrors};
+use super::payments::sort::order;
 use super::{empty_as_none, filter_text, next_before, Admin, AdminError, Form, Path, Query, PAGE_SIZE};
 use crate::billing::actions::customers as actions;
 use crate::billing::address::PostalAddress;
 use crate::billing::contracts::{self, ContractFilter};
-use crate::billing::customers::{self, CustomerKind, NewCustomer};
+use crate::billing::customers::{self, CustomerKind, CustomerSort, NewCustomer};
 use crate::billing::invoices::{self, InvoiceFilter};
 use crate::billing::mailing::{self, EmailChoices};
 use crate::billing::orders::{self, OrderFilter};
@@ -45,12 +46,35 @@ struct ListQuery {
     q: Option<String>,
     #[serde(default, deserialize_with = "empty_as_none")]
     before: Option<i64>,
+    /// A column to sort by (`name`, `created`, `kind`), `dir` its direction.
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    dir: String,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    page: Option<i64>,
 }
 
 async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, AdminError> {
     let text = q.q.as_deref().unwrap_or("");
-    let rows = customers::search(&admin.state.store, text, PAGE_SIZE, q.before).await?;
+    let order = order(&q.sort, &q.dir, q.page, CustomerSort::parse)?;
     let params = serde_urlencoded::to_string([("q", text)]).unwrap_or_default();
+    let store = &admin.state.store;
+    let (rows, more, next) = match order.column {
+        // The list's own order, newest first, paged by `before`.
+        None => {
+            let rows = customers::search(store, text, PAGE_SIZE, q.before).await?;
+            let next = next_before(&rows, PAGE_SIZE, |c| c.id);
+            (rows, false, next)
+        }
+        Some(column) => {
+            let mut rows =
+                customers::search_sorted(store, text, column, order.descending, PAGE_SIZE + 1, order.offset()).await?;
+            let more = rows.len() as i64 > PAGE_SIZE;
+            rows.truncate(PAGE_SIZE as usize);
+            (rows, more, None)
+        }
+    };
     admin.render(
         "admin/customers/list.html",
         "customers",
@@ -58,7 +82,12 @@ async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, Admi
             customers => &rows,
             q => text,
             params => params,
-            next_before => next_before(&rows, PAGE_SIZE, |c| c.id),
+            next_before => next,
+            sorted => order.column.is_some(),
+            sort => order.column.map_or("created", CustomerSort::as_str),
+            dir => if order.column.is_some() { order.dir() } else { "desc" },
+            page => order.page,
+            has_more => more,
         },
     )
 }
@@ -126,7 +155,7 @@ fn edit_page(
         status,
         "admin/customers/new.html",
         "customers",
-        context! { form => form, errors => errors, error => error, editing => editing },
+        context! { form => form, errors => errors.said(admin.lang()), error => error, editing => editing },
     )
 }
 
@@ -149,7 +178,7 @@ impl CustomerForm {
     /// The customer the form describes, or the field errors.
     fn customer(&self, errors: &mut FieldErrors) -> Option<NewCustomer> {
         let Ok(kind) = CustomerKind::parse(self.kind.trim()) else {
-            errors.add("kind", "particulier ou professionnel / person or business");
+            errors.add("kind", crate::text!("particulier ou professionnel"));
             return None;
         };
         Some(NewCustomer {
@@ -191,7 +220,7 @@ async fn update(admin: Admin, Path(id): Path<i64>, Form(form): Form<CustomerForm
     let mut tx = admin.state.store.begin().await?;
     if let Err(e) = actions::update(&mut tx, &admin.actor, id, changes).await {
         tx.rollback().await?;
-        let message = refusal(e, FIELDS, &mut errors)?;
+        let message = admin.tr(refused(e, FIELDS, &mut errors)?);
         return edit_page(
             &admin,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -204,7 +233,7 @@ async fn update(admin: Admin, Path(id): Path<i64>, Form(form): Form<CustomerForm
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/customers/{id}"),
-        "Client modifié : les prochains documents portent ces coordonnées / customer updated",
+        crate::text!("Client modifié : les prochains documents portent ces coordonnées"),
     ))
 }
 
@@ -228,14 +257,14 @@ async fn create(admin: Admin, Form(form): Form<CustomerForm>) -> Result<Response
         Ok(c) => c,
         Err(e) => {
             tx.rollback().await?;
-            let message = refusal(e, FIELDS, &mut errors)?;
+            let message = admin.tr(refused(e, FIELDS, &mut errors)?);
             return form_page(&admin, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, Some(message));
         }
     };
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/customers/{}", customer.id),
-        &format!("Client « {} » créé / customer created", customer.name),
+        crate::text!("Client « {name} » créé", name = customer.name),
     ))
 }
 
@@ -315,14 +344,33 @@ async fn set_mailing(admin: Admin, Path(id): Path<i64>, Form(form): Form<Mailing
     let mut tx = admin.state.store.begin().await?;
     actions::set_email_choices(&mut tx, &admin.actor, id, choices).await?;
     tx.commit().await?;
-    let said = |on: bool, what: &str| format!("{what} {}", if on { "envoyés" } else { "non envoyés" });
+    let said = |on: bool, sent: crate::i18n::Text, not_sent: crate::i18n::Text| if on { sent } else { not_sent };
     Ok(admin.redirect(
         &format!("/admin/customers/{id}"),
-        &format!(
-            "Envois par e-mail enregistrés : {}, {}, {}.",
-            said(choices.invoices, "factures"),
-            said(choices.receipts, "reçus"),
-            said(choices.credit_notes, "avoirs")
-        ),
+        crate::text!("Envois par e-mail enregistrés : {invoices}, {receipts}, {credit_notes}.")
+            .with(
+                "invoices",
+                said(
+                    choices.invoices,
+                    crate::text!("factures envoyées"),
+                    crate::text!("factures non envoyées"),
+                ),
+            )
+            .with(
+                "receipts",
+                said(
+                    choices.receipts,
+                    crate::text!("reçus envoyés"),
+                    crate::text!("reçus non envoyés"),
+                ),
+            )
+            .with(
+                "credit_notes",
+                said(
+                    choices.credit_notes,
+                    crate::text!("avoirs envoyés"),
+                    crate::text!("avoirs non envoyés"),
+                ),
+            ),
     ))
 }

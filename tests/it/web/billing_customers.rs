@@ -55,7 +55,8 @@ async fn a_customer_is_created_through_the_form(backend: Backend) {
         "flash shown once"
     );
     let again = client.get(&format!("/admin/customers/{id}")).await;
-    assert!(!again.body.contains("créé / customer created"), "the flash is gone");
+    assert!(!again.body.contains("» créé"), "the flash is gone");
+    assert!(!page.body.contains("customer created"), "no English twin");
 
     let stored = comptoir::billing::customers::get(&app.db.store, id).await.unwrap();
     assert_eq!(stored.kind, CustomerKind::Business);
@@ -157,7 +158,7 @@ async fn an_invalid_customer_is_refused_by_its_field_and_nothing_is_created(back
                 ("email", ""),
                 ("siren", "552100555"),
             ],
-            "wrong control key",
+            "clé de contrôle fausse (Luhn)",
         ),
         (
             [
@@ -167,7 +168,7 @@ async fn an_invalid_customer_is_refused_by_its_field_and_nothing_is_created(back
                 ("email", "not-an-email"),
                 ("siren", ""),
             ],
-            "is not an e-mail address",
+            "n&#x27;est pas une adresse e-mail",
         ),
         (
             [
@@ -177,7 +178,7 @@ async fn an_invalid_customer_is_refused_by_its_field_and_nothing_is_created(back
                 ("email", ""),
                 ("siren", ""),
             ],
-            "is required",
+            "est obligatoire",
         ),
         (
             [
@@ -187,7 +188,7 @@ async fn an_invalid_customer_is_refused_by_its_field_and_nothing_is_created(back
                 ("email", ""),
                 ("siren", ""),
             ],
-            "person or business",
+            "particulier ou professionnel",
         ),
     ] {
         let answer = client.post_form("/admin/customers", &fields).await;
@@ -380,7 +381,204 @@ fn urlencode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
+/// The ids of the rows `<tr id="{prefix}-N"` in the page's order.
+pub(crate) fn row_ids(html: &str, prefix: &str) -> Vec<i64> {
+    let marker = format!("<tr id=\"{prefix}-");
+    html.match_indices(&marker)
+        .map(|(at, _)| {
+            let rest = &html[at + marker.len()..];
+            rest[..rest.find('"').unwrap()].parse().unwrap()
+        })
+        .collect()
+}
+
+/// The `aria-sort` of the header whose link has id `sort-{column}`, if any.
+pub(crate) fn aria_sort(html: &str, column: &str) -> Option<String> {
+    let at = html.find(&format!("id=\"sort-{column}\""))?;
+    let th = html[..at].rfind("<th")?;
+    let tag = &html[th..th + html[th..].find('>')?];
+    let v = tag.split("aria-sort=\"").nth(1)?;
+    Some(v[..v.find('"')?].to_string())
+}
+
+/// The href of the header link `sort-{column}`, unescaped.
+pub(crate) fn sort_link(html: &str, column: &str) -> String {
+    let at = html.find(&format!("id=\"sort-{column}\"")).expect("a sortable column");
+    let a = html[..at].rfind("<a ").unwrap();
+    let href = html[a..].split("href=\"").nth(1).unwrap();
+    crate::web::jobs::unescape(&href[..href.find('"').unwrap()])
+}
+
+async fn the_customer_list_sorts_by_name_creation_and_kind_both_ways(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = &app.db.store;
+    let zoe = create_customer(store, person_input("zoé Abel")).await.id;
+    let atelier = create_customer(store, crate::support::billing::business_input())
+        .await
+        .id;
+    let adam = create_customer(store, person_input("Adam Côté")).await.id;
+    let elodie = create_customer(store, person_input("Élodie Brun")).await.id;
+    let bruno = create_customer(store, person_input("bruno Durand")).await.id;
+    let mut client = app.signed_in().await;
+
+    // The list's own order: newest first, said on its column.
+    let page = client.get("/admin/customers").await;
+    assert_eq!(row_ids(&page.body, "customer"), [bruno, elodie, adam, atelier, zoe]);
+    assert_eq!(aria_sort(&page.body, "created").as_deref(), Some("descending"));
+    assert_eq!(aria_sort(&page.body, "name"), None);
+    assert_eq!(
+        sort_link(&page.body, "created"),
+        "/admin/customers?q=&sort=created&dir=asc"
+    );
+
+    // By name, accents and case aside, then the other way when clicked again.
+    let by_name = [adam, atelier, bruno, elodie, zoe];
+    let page = client.get(&sort_link(&page.body, "name")).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(row_ids(&page.body, "customer"), by_name);
+    assert_eq!(aria_sort(&page.body, "name").as_deref(), Some("ascending"));
+    assert_eq!(aria_sort(&page.body, "created"), None);
+    let page = client.get(&sort_link(&page.body, "name")).await;
+    let mut reversed = by_name.to_vec();
+    reversed.reverse();
+    assert_eq!(row_ids(&page.body, "customer"), reversed);
+    assert_eq!(aria_sort(&page.body, "name").as_deref(), Some("descending"));
+
+    let page = client.get("/admin/customers?sort=created&dir=asc").await;
+    assert_eq!(row_ids(&page.body, "customer"), [zoe, atelier, adam, elodie, bruno]);
+    let page = client.get("/admin/customers?sort=created&dir=desc").await;
+    assert_eq!(row_ids(&page.body, "customer"), [bruno, elodie, adam, atelier, zoe]);
+    // By kind: individuals then businesses, by name within each.
+    let page = client.get("/admin/customers?sort=kind&dir=asc").await;
+    assert_eq!(row_ids(&page.body, "customer"), [adam, bruno, elodie, zoe, atelier]);
+    let page = client.get("/admin/customers?sort=kind&dir=desc").await;
+    assert_eq!(row_ids(&page.body, "customer"), [atelier, adam, bruno, elodie, zoe]);
+
+    // The search keeps the sort, and the sort keeps the search.
+    let page = client.get("/admin/customers?q=DU&sort=name&dir=desc").await;
+    assert_eq!(row_ids(&page.body, "customer"), [bruno, atelier], "Durand, Dupré");
+    assert!(page
+        .body
+        .contains("<input type=\"hidden\" name=\"sort\" value=\"name\">"));
+    assert!(page
+        .body
+        .contains("<input type=\"hidden\" name=\"dir\" value=\"desc\">"));
+    assert_eq!(sort_link(&page.body, "kind"), "/admin/customers?q=DU&sort=kind&dir=asc");
+
+    // Only the list's columns, and a direction that is one.
+    for bad in [
+        "sort=id",
+        "sort=name%3BDROP+TABLE+customers",
+        "sort=name&dir=sideways",
+        "sort=name&page=0",
+    ] {
+        let answer = client.get(&format!("/admin/customers?{bad}")).await;
+        assert_eq!(answer.status, 422, "{bad}");
+    }
+    assert_eq!(count(&app.db, "customers").await, 5);
+}
+
+async fn a_sorted_customer_list_pages_with_its_sort_and_search(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for i in 1..=55 {
+        create_customer(&app.db.store, person_input(&format!("Client {i:03}"))).await;
+    }
+    create_customer(&app.db.store, person_input("Aude Martin")).await;
+    let mut client = app.signed_in().await;
+    let first = client.get("/admin/customers?q=client+0&sort=name&dir=desc").await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.body.matches("<tr id=\"customer-").count(), 50);
+    let text = text_by_id(&first.body, "customers").unwrap();
+    assert!(text.find("Client 055").unwrap() < text.find("Client 054").unwrap());
+    assert!(!text.contains("Client 005") && !text.contains("Aude"));
+    let next = next_page(&first.body).expect("a next page");
+    assert_eq!(
+        crate::web::jobs::unescape(&next),
+        "/admin/customers?q=client+0&sort=name&dir=desc&page=2"
+    );
+    let second = client.get(&crate::web::jobs::unescape(&next)).await;
+    assert_eq!(second.body.matches("<tr id=\"customer-").count(), 5);
+    let text = text_by_id(&second.body, "customers").unwrap();
+    assert!(text.find("Client 005").unwrap() < text.find("Client 001").unwrap());
+    assert!(!second.body.contains("rel=\"next\""), "the last page");
+    assert_eq!(aria_sort(&second.body, "name").as_deref(), Some("descending"));
+}
+
+/// An English operator's customer pages: English words only, and the
+/// flashes of the actions in English too.
+async fn an_english_operator_reads_the_customer_pages_in_english(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let customer = create_customer(&app.db.store, person_input("Jean Martin")).await;
+    let mut client = app.signed_in_english().await;
+    let list = client.get("/admin/customers").await;
+    assert_eq!(list.status, 200);
+    for words in ["New customer", "Name or e-mail", "Search", ">Name</a>", ">Created</a>"] {
+        assert!(list.body.contains(words), "{words} in the English list");
+    }
+    for french in ["Nouveau client", "Chercher", "Nom ou e-mail", "particulier", "Créé le"] {
+        assert!(!list.body.contains(french), "no {french} in the English list");
+    }
+    let page = client.get(&format!("/admin/customers/{}", customer.id)).await;
+    assert_eq!(page.status, 200);
+    for words in [
+        &format!("customer no. {}", customer.id),
+        "E-mails",
+        "Save these choices",
+        "No contracts",
+        "Invoices and credit notes",
+        "New invoice",
+    ] {
+        assert!(page.body.contains(&words.to_string()), "{words} in the English page");
+    }
+    for french in ["Envois par e-mail", "Aucun contrat", "Nouvelle facture", "client n°"] {
+        assert!(!page.body.contains(french), "no {french} in the English page");
+    }
+    let answer = client
+        .post_form(
+            &format!("/admin/customers/{}/mailing", customer.id),
+            &[("receipts", "1")],
+        )
+        .await;
+    assert_eq!(answer.status, 303);
+    let page = client.follow(answer).await;
+    assert!(
+        page.body
+            .contains("E-mail choices saved: invoices not sent, receipts sent, credit notes not sent."),
+        "{}",
+        page.body
+    );
+    let form = client.get("/admin/customers/new").await;
+    assert!(form.body.contains("Individual") && form.body.contains("Business (SIREN required)"));
+    assert!(!form.body.contains("Particulier"));
+    let answer = client
+        .post_form(
+            "/admin/customers",
+            &[
+                ("kind", "person"),
+                ("name", "Zoé Petit"),
+                ("address_lines", "1 rue Neuve"),
+                ("postcode", "75011"),
+                ("city", "Paris"),
+                ("country", "FR"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let page = client.follow(answer).await;
+    assert!(
+        crate::web::jobs::unescape(&page.body).contains("Customer \"Zoé Petit\" created"),
+        "{}",
+        page.body
+    );
+    let refused = client.post_form("/admin/customers", &[("kind", "robot")]).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("individual or business"), "{}", refused.body);
+}
+
 on_both_backends!(
+    the_customer_list_sorts_by_name_creation_and_kind_both_ways,
+    a_sorted_customer_list_pages_with_its_sort_and_search,
+    an_english_operator_reads_the_customer_pages_in_english,
     customers_are_found_whatever_the_accents_and_case,
     a_customer_is_corrected_and_issued_invoices_keep_their_details,
     a_customer_is_created_through_the_form,

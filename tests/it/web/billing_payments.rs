@@ -11,10 +11,14 @@ use comptoir::billing::refunds::{self, RefundStatus};
 use comptoir::billing::revenue_book;
 
 use crate::on_both_backends;
-use crate::support::billing::{count, issue, person, save_settings, simple_draft};
+use crate::support::billing::{
+    complete, count, create_customer, eur, initiate, invoice_payment, issue, issued, pay, person, person_input,
+    save_settings, simple_draft,
+};
 use crate::support::web::{Client, TestApp};
 use crate::support::Backend;
-use crate::web::billing_html::{audit_actions, id_in, input_value, text_by_id};
+use crate::web::billing_customers::{aria_sort, row_ids, sort_link};
+use crate::web::billing_html::{audit_actions, element_by, id_in, input_value, text_by_id};
 
 /// An issued invoice of 100,00 € for Jean Martin, dated a week ago (money
 /// is never received before the invoice's date); returns its id.
@@ -121,6 +125,33 @@ async fn a_recorded_payment_settles_the_invoice_and_a_refund_is_confirmed_then_p
 
     // Refund: a link, a form, a confirmation page, then the confirmation.
     let page = client.get(&format!("/admin/payments/{payment_id}")).await;
+    // Its reference is what a person recognises it by: the means, the day
+    // the money came, the invoice; the internal key only under "Référence technique".
+    let invoice_reference = invoices::get(&app.db.store, invoice_id)
+        .await
+        .unwrap()
+        .reference
+        .unwrap();
+    let reference = text_by_id(&page.body, "payment-reference").unwrap();
+    assert_eq!(
+        reference,
+        format!(
+            "chèque · reçu le {} · facture {invoice_reference}",
+            yesterday.format("%d/%m/%Y")
+        )
+    );
+    assert!(!reference.contains("manual-"), "{reference}");
+    let technical = element_by(&page.body, "id=\"payment-technical\"").expect("the technical reference");
+    assert!(technical.contains("Référence technique"));
+    assert!(
+        technical.contains(&format!("manual-{}:charge", payment.idempotency_key)),
+        "{technical}"
+    );
+    let outside = page.body.replace(&technical, "");
+    assert!(
+        !outside.contains("manual-admin-payment"),
+        "only in the technical details"
+    );
     assert!(page
         .body
         .contains(&format!("id=\"refund\" href=\"/admin/payments/{payment_id}/refund\"")));
@@ -134,10 +165,7 @@ async fn a_recorded_payment_settles_the_invoice_and_a_refund_is_confirmed_then_p
         )
         .await;
     assert_eq!(review.status, 200, "{}", review.body);
-    assert_eq!(
-        plain_h1(&review.body),
-        "Rembourser 30,00 € à Jean Martin ? confirm the refund"
-    );
+    assert_eq!(plain_h1(&review.body), "Rembourser 30,00 € à Jean Martin ?");
     assert!(review.body.contains("id=\"refund-confirm\""));
     assert_eq!(count(&app.db, "refunds").await, 0, "nothing before the confirmation");
     let key = input_value(&review.body, "key").expect("the confirmation's key");
@@ -222,11 +250,11 @@ async fn a_refund_above_what_remains_is_refused_and_nothing_is_reserved(backend:
     app.drain().await;
     let too_much = record(&mut client, invoice_id, "40,01", "cash", &today).await;
     assert_eq!(too_much.status, 422);
-    assert!(too_much.body.contains("is more than what"), "{}", too_much.body);
+    assert!(too_much.body.contains("dépasse ce qui reste dû"), "{}", too_much.body);
     assert_eq!(count(&app.db, "payments").await, 1);
 
     for (amount, message) in [
-        ("60,01", "exceeds what remains refundable"),
+        ("60,01", "dépasse ce qui reste à rembourser"),
         ("0", "doit être positif"),
         ("abc", "n&#x27;est pas un montant"),
     ] {
@@ -248,7 +276,7 @@ async fn a_refund_above_what_remains_is_refused_and_nothing_is_reserved(backend:
         )
         .await;
     assert_eq!(answer.status, 422);
-    assert!(answer.body.contains("exceeds what remains creditable for goods"));
+    assert!(answer.body.contains("dépasse ce qui reste à créditer en biens"));
     // A confirmation forged past the form is refused the same way.
     let answer = client
         .post_form(
@@ -262,7 +290,7 @@ async fn a_refund_above_what_remains_is_refused_and_nothing_is_reserved(backend:
         )
         .await;
     assert_eq!(answer.status, 422);
-    assert!(answer.body.contains("exceeds what remains refundable"));
+    assert!(answer.body.contains("dépasse ce qui reste à rembourser"));
     assert_eq!(count(&app.db, "refunds").await, 0, "nothing reserved");
     assert_eq!(
         payments::get(&app.db.store, payment_id).await.unwrap().refunded.minor,
@@ -275,7 +303,160 @@ async fn a_refund_above_what_remains_is_refused_and_nothing_is_reserved(backend:
     );
 }
 
+/// Three payments told apart by every sortable column: Zoé's 50,00 € on the
+/// first invoice (received), Adam's 20,00 € on the second (initiated),
+/// Élodie's 80,00 € on the third (received through Stripe).
+async fn the_payment_list_sorts_by_each_column_both_ways(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = &app.db.store;
+    save_settings(store).await;
+    let today = app.today().await;
+    let zoe = create_customer(store, person_input("zoé Abel")).await;
+    let adam = create_customer(store, person_input("Adam Côté")).await;
+    let elodie = create_customer(store, person_input("Élodie Brun")).await;
+    let first = issued(store, zoe.id, 10_000, today).await;
+    let second = issued(store, adam.id, 10_000, today).await;
+    let third = issued(store, elodie.id, 10_000, today).await;
+    let p1 = pay(
+        store,
+        invoice_payment(&first, "manual", PaymentMethod::Transfer, eur(5_000), "p1"),
+        today,
+    )
+    .await
+    .id;
+    let p2 = initiate(
+        store,
+        invoice_payment(&second, "manual", PaymentMethod::Cheque, eur(2_000), "p2"),
+    )
+    .await
+    .unwrap()
+    .id;
+    let p3 = initiate(
+        store,
+        invoice_payment(&third, "stripe", PaymentMethod::Card, eur(8_000), "p3"),
+    )
+    .await
+    .unwrap()
+    .id;
+    complete(store, p3, today, 0).await.unwrap();
+    let mut client = app.signed_in().await;
+
+    let page = client.get("/admin/payments").await;
+    assert_eq!(row_ids(&page.body, "payment"), [p3, p2, p1], "newest first");
+    assert_eq!(aria_sort(&page.body, "date").as_deref(), Some("descending"));
+    for (column, ascending) in [
+        ("date", [p1, p2, p3]),
+        ("amount", [p2, p1, p3]),
+        ("customer", [p2, p3, p1]),
+        ("invoice", [p1, p2, p3]),
+    ] {
+        let page = client.get(&format!("/admin/payments?sort={column}&dir=asc")).await;
+        assert_eq!(page.status, 200, "{column}");
+        assert_eq!(row_ids(&page.body, "payment"), ascending, "{column} ascending");
+        assert_eq!(aria_sort(&page.body, column).as_deref(), Some("ascending"));
+        let page = client.get(&sort_link(&page.body, column)).await;
+        let mut descending = ascending.to_vec();
+        descending.reverse();
+        assert_eq!(row_ids(&page.body, "payment"), descending, "{column} descending");
+        assert_eq!(aria_sort(&page.body, column).as_deref(), Some("descending"));
+    }
+    // By state: initiated, then received; the other way, received first.
+    let page = client.get("/admin/payments?sort=state&dir=asc").await;
+    assert_eq!(row_ids(&page.body, "payment"), [p2, p1, p3]);
+    let page = client.get("/admin/payments?sort=state&dir=desc").await;
+    assert_eq!(row_ids(&page.body, "payment"), [p3, p1, p2]);
+
+    // The filters keep the sort and the sort keeps the filters.
+    let page = client
+        .get("/admin/payments?status=completed&sort=amount&dir=desc")
+        .await;
+    assert_eq!(row_ids(&page.body, "payment"), [p3, p1]);
+    assert_eq!(
+        sort_link(&page.body, "customer"),
+        "/admin/payments?status=completed&provider=&customer_id=&sort=customer&dir=asc"
+    );
+    assert!(page
+        .body
+        .contains("<input type=\"hidden\" name=\"sort\" value=\"amount\">"));
+    assert!(!page.body.contains("rel=\"next\""));
+    for bad in ["sort=amount_minor", "sort=1", "sort=date&dir=up"] {
+        assert_eq!(client.get(&format!("/admin/payments?{bad}")).await.status, 422, "{bad}");
+    }
+
+    // The provider's own id is the reference a person can look up.
+    let page = client.get(&format!("/admin/payments/{p3}")).await;
+    let reference = text_by_id(&page.body, "payment-reference").unwrap();
+    assert!(
+        reference.starts_with("carte bancaire · reçu le ")
+            && reference.contains(&format!("facture {}", third.reference.clone().unwrap()))
+            && reference.ends_with(&format!("référence Stripe : sim_{p3}")),
+        "{reference}"
+    );
+    // An initiated payment has no day of receipt yet: the day it was recorded.
+    let page = client.get(&format!("/admin/payments/{p2}")).await;
+    let reference = text_by_id(&page.body, "payment-reference").unwrap();
+    assert_eq!(
+        reference,
+        format!(
+            "chèque · enregistré le {} · facture {}",
+            today.format("%d/%m/%Y"),
+            second.reference.clone().unwrap()
+        )
+    );
+
+    // In English: the words of the list and of a payment, the numbers French.
+    let mut english = app.signed_in_english().await;
+    let list = english.get("/admin/payments?sort=amount&dir=asc").await;
+    assert_eq!(row_ids(&list.body, "payment"), [p2, p1, p3]);
+    for words in [
+        ">Amount</a>",
+        ">Customer</a>",
+        ">Invoice</a>",
+        ">Status</a>",
+        "Provider",
+        "Filter",
+        "80,00",
+    ] {
+        assert!(list.body.contains(words), "{words} in the English list");
+    }
+    for french in ["Montant", "Prestataire", "Filtrer", "saisi à la main", "reçu le"] {
+        assert!(!list.body.contains(french), "no {french} in the English list");
+    }
+    let page = english.get(&format!("/admin/payments/{p3}")).await;
+    for words in [
+        format!("Payment no. {p3}"),
+        "Technical reference".to_string(),
+        "Refunds".to_string(),
+        "Receipts sent".to_string(),
+        format!("Stripe reference: sim_{p3}"),
+    ] {
+        assert!(page.body.contains(&words), "{words} in the English payment");
+    }
+    let reference = text_by_id(&page.body, "payment-reference").unwrap();
+    assert!(
+        reference.contains(&format!("received on {}", today.format("%d/%m/%Y"))),
+        "{reference}"
+    );
+    for french in [
+        "Remboursements",
+        "Référence technique",
+        "Reçus envoyés",
+        "facture ",
+        "reçu le",
+    ] {
+        assert!(!page.body.contains(french), "no {french} in the English payment");
+    }
+    let live = english.get(&format!("/admin/payments/{p2}/status.json")).await.json();
+    assert_eq!(live["status"].as_str(), Some("initiated"));
+    assert_ne!(
+        live["status_label"].as_str(),
+        Some("initié"),
+        "the live words in English"
+    );
+}
+
 on_both_backends!(
+    the_payment_list_sorts_by_each_column_both_ways,
     a_recorded_payment_settles_the_invoice_and_a_refund_is_confirmed_then_paid_back,
     a_refund_above_what_remains_is_refused_and_nothing_is_reserved,
 );

@@ -192,7 +192,8 @@ async fn the_api_refuses_bad_receipt_dates_and_confirms_a_week_back(backend: Bac
     let app = TestApp::spawn(backend).await;
     let (invoice, today, closed) = invoice_and_closed_period(&app).await;
     let key = app.api_key().await;
-    let mut api = ApiClient::new(&app, &key);
+    // The API speaks English by default; this client reads its refusals in French.
+    let mut api = ApiClient::new(&app, &key).with_language("fr");
     let path = format!("/api/invoices/{}/payments", invoice.id);
     let body = |on: NaiveDate, confirm: Option<bool>| {
         let mut b = json!({ "amount": { "minor": 1_000, "currency": "EUR" }, "method": "transfer",

@@ -10,12 +10,13 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::billing_input::{self, customer_choices, refusal, FieldErrors};
+use super::billing_input::{self, customer_choices, refused, FieldErrors};
 use super::{empty_as_none, filter, filter_params, next_before, Admin, AdminError, Form, Query, PAGE_SIZE};
 use crate::billing::actions::contracts as actions;
 use crate::billing::contracts::{self, ContractFilter, ContractStatus, NewContract};
 use crate::billing::customers;
 use crate::money::Currency;
+use crate::text;
 use crate::web::{Access, Routes};
 
 pub(super) const TEMPLATES: &[(&str, &str)] = &[
@@ -125,7 +126,7 @@ async fn form_page(
         status,
         "admin/contracts/new.html",
         "contracts",
-        context! { form => form, errors => errors, error => error, customers => customers },
+        context! { form => form, errors => errors.said(admin.lang()), error => error, customers => customers },
     )
 }
 
@@ -151,12 +152,12 @@ async fn create(admin: Admin, Form(form): Form<ContractForm>) -> Result<Response
     let mut errors = FieldErrors::new();
     let customer_id = form.customer_id.trim().parse::<i64>().ok();
     if customer_id.is_none() {
-        errors.add("customer_id", "choisissez un client / choose a customer");
+        errors.add("customer_id", text!("choisissez un client"));
     }
     let currency = match form.currency.trim().parse::<Currency>() {
         Ok(c) => Some(c),
         Err(e) => {
-            errors.add("currency", e.to_string());
+            errors.add("currency", e.text());
             None
         }
     };
@@ -183,7 +184,7 @@ async fn create(admin: Admin, Form(form): Form<ContractForm>) -> Result<Response
         Ok(c) => c,
         Err(crate::billing::BillingError::NotFound(_)) => {
             tx.rollback().await?;
-            errors.add("customer_id", "client inconnu / unknown customer");
+            errors.add("customer_id", text!("client inconnu"));
             return form_page(&admin, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, None).await;
         }
         Err(crate::billing::BillingError::Conflict(m)) => {
@@ -194,13 +195,13 @@ async fn create(admin: Admin, Form(form): Form<ContractForm>) -> Result<Response
         }
         Err(e) => {
             tx.rollback().await?;
-            let message = refusal(e, FIELDS, &mut errors)?;
+            let message = admin.tr(refused(e, FIELDS, &mut errors)?);
             return form_page(&admin, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, Some(message)).await;
         }
     };
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/contracts/{}", contract.id),
-        &format!("Contrat n° {} créé / contract created", contract.id),
+        text!("Contrat n° {id} créé", id = contract.id),
     ))
 }

@@ -11,13 +11,14 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::super::billing_input::{self, line_inputs, parse_lines, refusal, FieldErrors, LineInput};
+use super::super::billing_input::{self, line_inputs, parse_lines, refused, FieldErrors, LineInput};
 use super::super::{Admin, AdminError, Form, Path};
 use crate::billing::actions::contracts::{self as actions, Transition};
 use crate::billing::contracts::{self, NewOperation, OperationKind, OperationLine};
 use crate::billing::customers;
 use crate::billing::invoices::{self, InvoiceFilter};
 use crate::billing::BillingError;
+use crate::text;
 use crate::web::{Access, Routes};
 
 pub(super) fn routes() -> Routes {
@@ -39,6 +40,9 @@ const OPERATIONS_SHOWN: usize = 100;
 #[derive(Default)]
 struct Notice {
     error: Option<String>,
+    /// The failed rule's stable code (`ceiling_exceeded`…), kept on the page
+    /// for scripts and tests; people read `error`.
+    error_code: Option<&'static str>,
     kind: String,
     occurred_on: String,
     lines: Vec<LineInput>,
@@ -53,12 +57,13 @@ async fn page(admin: &Admin, id: i64, status: StatusCode, notice: Notice) -> Res
     let today = billing_input::today(store).await?;
     let mandate = match contract.mandate.check(today) {
         Ok(()) => json!({ "valid": true }),
-        Err(r) => json!({ "valid": false, "code": r.code(), "message": r.to_string() }),
+        Err(r) => json!({ "valid": false, "code": r.code(), "message": admin.tr(r.text()) }),
     };
     let mut operations = contracts::list_operations(store, id).await?;
     let operation_count = operations.len();
     operations.reverse();
     operations.truncate(OPERATIONS_SHOWN);
+    let operations: Vec<serde_json::Value> = operations.iter().map(operation_row).collect();
     let invoices = invoices::list(
         store,
         &InvoiceFilter {
@@ -88,12 +93,29 @@ async fn page(admin: &Admin, id: i64, status: StatusCode, notice: Notice) -> Res
             invoices => &invoices,
             today => today.format("%Y-%m-%d").to_string(),
             error => notice.error,
+            error_code => notice.error_code,
             op_kind => if notice.kind.is_empty() { "purchase".to_string() } else { notice.kind },
             op_occurred_on => if notice.occurred_on.is_empty() { today.format("%Y-%m-%d").to_string() } else { notice.occurred_on },
             lines => lines,
-            errors => notice.errors,
+            errors => notice.errors.said(admin.lang()),
         },
     )
+}
+
+/// An operation for the page, its quantities written the French way ("3,5").
+fn operation_row(o: &contracts::Operation) -> serde_json::Value {
+    let mut row = json!(o);
+    if let Some(lines) = row.get_mut("lines").and_then(|l| l.as_array_mut()) {
+        for (line, typed) in lines.iter_mut().zip(&o.lines) {
+            line["quantity"] = json!(quantity_fr(typed.quantity));
+        }
+    }
+    row
+}
+
+/// `3.50` as a person writes it in French: `3,5`.
+fn quantity_fr(q: rust_decimal::Decimal) -> String {
+    q.normalize().to_string().replace('.', ",")
 }
 
 async fn show(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
@@ -109,7 +131,7 @@ async fn transition(admin: Admin, id: i64, to: Transition) -> Result<Response, A
         Err(BillingError::Conflict(m)) => {
             tx.rollback().await?;
             let notice = Notice {
-                error: Some(m),
+                error: Some(admin.tr(m)),
                 ..Notice::default()
             };
             return page(&admin, id, StatusCode::CONFLICT, notice).await;
@@ -118,11 +140,11 @@ async fn transition(admin: Admin, id: i64, to: Transition) -> Result<Response, A
     };
     tx.commit().await?;
     let said = match to {
-        Transition::Suspend => "suspendu / suspended",
-        Transition::Resume => "réactivé / resumed",
-        Transition::Cancel => "résilié / cancelled",
+        Transition::Suspend => text!("Contrat n° {id} suspendu", id = id),
+        Transition::Resume => text!("Contrat n° {id} réactivé", id = id),
+        Transition::Cancel => text!("Contrat n° {id} résilié", id = id),
     };
-    Ok(admin.redirect(&format!("/admin/contracts/{id}"), &format!("Contrat n° {id} {said}")))
+    Ok(admin.redirect(&format!("/admin/contracts/{id}"), said))
 }
 
 async fn suspend(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
@@ -152,7 +174,7 @@ async fn revoke_mandate(
     let mut errors = FieldErrors::new();
     let Some(on) = billing_input::date(&mut errors, "revoked_on", &form.revoked_on) else {
         let notice = Notice {
-            error: Some("Date de révocation invalide / invalid revocation date".into()),
+            error: Some(admin.tr(text!("Date de révocation invalide"))),
             errors,
             ..Notice::default()
         };
@@ -162,7 +184,7 @@ async fn revoke_mandate(
     if let Err(e) = actions::revoke_mandate(&mut tx, &admin.actor, id, on).await {
         tx.rollback().await?;
         let mut errors = FieldErrors::new();
-        let message = refusal(e, &["revoked_on"], &mut errors)?;
+        let message = admin.tr(refused(e, &["revoked_on"], &mut errors)?);
         let notice = Notice {
             error: Some(message),
             errors,
@@ -173,7 +195,7 @@ async fn revoke_mandate(
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/contracts/{id}"),
-        &format!("Mandat révoqué au {} / mandate revoked", on.format("%d/%m/%Y")),
+        text!("Mandat révoqué au {date}", date = on.format("%d/%m/%Y")),
     ))
 }
 
@@ -195,7 +217,7 @@ async fn post_operation(
         "purchase" => Some(OperationKind::Purchase),
         "refund" => Some(OperationKind::Refund),
         _ => {
-            notice.errors.add("kind", "achat ou remboursement / purchase or refund");
+            notice.errors.add("kind", text!("achat ou remboursement"));
             None
         }
     };
@@ -226,17 +248,20 @@ async fn post_operation(
         Ok(op) => op,
         Err(e) => {
             tx.rollback().await?;
-            notice.error = Some(refusal(e, &["kind", "occurred_on"], &mut notice.errors)?);
+            if let BillingError::Refused(r) = &e {
+                notice.error_code = Some(r.code());
+            }
+            notice.error = Some(admin.tr(refused(e, &["kind", "occurred_on"], &mut notice.errors)?));
             return page(&admin, id, StatusCode::UNPROCESSABLE_ENTITY, notice).await;
         }
     };
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/contracts/{id}"),
-        &format!(
-            "Opération n° {} acceptée : {} / operation accepted",
-            operation.id,
-            operation.amount.format_fr()
+        text!(
+            "Opération n° {id} acceptée : {amount}",
+            id = operation.id,
+            amount = operation.amount.format_fr()
         ),
     ))
 }

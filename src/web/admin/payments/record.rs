@@ -9,19 +9,43 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::super::billing_input::{self, refusal, FieldErrors};
+use super::super::billing_input::{self, refused, FieldErrors};
 use super::super::invoices::page::{page, Notice, PaymentTyped, MANUAL_METHODS};
 use super::super::{Admin, AdminError, Form, Path};
 use crate::billing::actions::payments::{self as actions, ManualPayment, Recorded};
 use crate::billing::dates::{self, ReceiptBounds};
 use crate::billing::invoices::{self, Invoice, InvoiceKind, InvoiceStatus};
-use crate::billing::payments::{self, PaymentFilter, PaymentStatus};
+use crate::billing::payments::{self, PaymentFilter, PaymentMethod, PaymentStatus};
 use crate::billing::BillingError;
+use crate::i18n::Text;
 use crate::store::Store;
+use crate::text;
 use crate::web::{Access, Routes};
 
 pub(super) fn routes() -> Routes {
     Routes::new().post("/admin/invoices/{id}/payments", Access::Operator, record)
+}
+
+/// A payment means in words.
+fn method_word(method: PaymentMethod) -> Text {
+    match method {
+        PaymentMethod::Card => text!("carte bancaire"),
+        PaymentMethod::Paypal => Text::verbatim("PayPal"),
+        PaymentMethod::SepaDebit => text!("prélèvement SEPA"),
+        PaymentMethod::Transfer => text!("virement"),
+        PaymentMethod::Cheque => text!("chèque"),
+        PaymentMethod::Cash => text!("espèces"),
+    }
+}
+
+/// An invoice's state in words ("la facture est {state}").
+fn invoice_state(status: InvoiceStatus) -> Text {
+    match status {
+        InvoiceStatus::Draft => text!("brouillon"),
+        InvoiceStatus::Issued => text!("émise"),
+        InvoiceStatus::Paid => text!("payée"),
+        InvoiceStatus::Cancelled => text!("annulée"),
+    }
 }
 
 #[derive(Deserialize)]
@@ -101,10 +125,12 @@ async fn record(admin: Admin, Path(id): Path<i64>, Form(form): Form<PaymentForm>
         let (status, notice) = show_again(
             StatusCode::CONFLICT,
             FieldErrors::new(),
-            Some(format!(
-                "la facture est {} : seule une facture émise et impayée reçoit un paiement / only an issued, unpaid invoice takes a payment",
-                invoice.status.as_str()
-            )),
+            Some(
+                admin.tr(
+                    text!("la facture est {state} : seule une facture émise et impayée reçoit un paiement")
+                        .with("state", invoice_state(invoice.status)),
+                ),
+            ),
         );
         return page(&admin, id, status, notice).await;
     }
@@ -112,10 +138,7 @@ async fn record(admin: Admin, Path(id): Path<i64>, Form(form): Form<PaymentForm>
     let amount = billing_input::amount(&mut errors, "amount", &form.amount, invoice.total.currency);
     let method = MANUAL_METHODS.into_iter().find(|m| m.as_str() == form.method.trim());
     if method.is_none() {
-        errors.add(
-            "method",
-            "virement, chèque, espèces ou carte / transfer, cheque, cash or card",
-        );
+        errors.add("method", text!("virement, chèque, espèces ou carte"));
     }
     let received_on = billing_input::date(&mut errors, "received_on", &form.received_on).and_then(|d| {
         match dates::confirmed_received_on(d, &bounds, confirmed) {
@@ -131,10 +154,7 @@ async fn record(admin: Admin, Path(id): Path<i64>, Form(form): Form<PaymentForm>
         }
     });
     if form.key.trim().is_empty() || form.key.len() > 64 {
-        errors.add(
-            "amount",
-            "formulaire expiré, rechargez la page / stale form, reload the page",
-        );
+        errors.add("amount", text!("formulaire expiré, rechargez la page"));
     }
     if let Some(a) = amount {
         let waiting = in_flight(store, &invoice).await?;
@@ -142,10 +162,10 @@ async fn record(admin: Admin, Path(id): Path<i64>, Form(form): Form<PaymentForm>
         if waiting > 0 && a.minor > room {
             errors.add(
                 "amount",
-                format!(
-                    "{} de paiements sont déjà en cours sur cette facture : reste {} / payments in flight",
-                    crate::money::Money::new(waiting, a.currency).format_fr(),
-                    crate::money::Money::new(room.max(0), a.currency).format_fr()
+                text!(
+                    "{waiting} de paiements sont déjà en cours sur cette facture : reste {room}",
+                    waiting = crate::money::Money::new(waiting, a.currency).format_fr(),
+                    room = crate::money::Money::new(room.max(0), a.currency).format_fr()
                 ),
             );
         }
@@ -168,11 +188,11 @@ async fn record(admin: Admin, Path(id): Path<i64>, Form(form): Form<PaymentForm>
         Err(e) => {
             tx.rollback().await?;
             let mut errors = FieldErrors::new();
-            let message = refusal(
+            let message = admin.tr(refused(
                 e,
                 &["amount", "method", "received_on", "confirm_received_on"],
                 &mut errors,
-            )?;
+            )?);
             let (status, notice) = show_again(StatusCode::UNPROCESSABLE_ENTITY, errors, Some(message));
             return page(&admin, id, status, notice).await;
         }
@@ -184,18 +204,24 @@ async fn record(admin: Admin, Path(id): Path<i64>, Form(form): Form<PaymentForm>
             tx.rollback().await?;
             return Ok(admin.redirect(
                 &format!("/admin/payments/{}", payment.id),
-                &format!("Paiement n° {} déjà enregistré / already recorded", payment.id),
+                text!("Paiement n° {id} déjà enregistré", id = payment.id),
             ));
         }
     };
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/payments/{}", payment.id),
-        &format!(
-            "Paiement de {} ({}) enregistré pour {} / payment recorded",
-            amount.format_fr(),
-            method.label_fr(),
-            invoice.reference.as_deref().unwrap_or("la facture")
+        text!(
+            "Paiement de {amount} ({method}) enregistré pour {invoice}",
+            amount = amount.format_fr()
+        )
+        .with("method", method_word(method))
+        .with(
+            "invoice",
+            invoice
+                .reference
+                .clone()
+                .map_or_else(|| text!("la facture"), crate::i18n::Text::verbatim),
         ),
     ))
 }

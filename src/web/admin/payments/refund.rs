@@ -9,7 +9,7 @@ use axum::response::Response;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use super::super::billing_input::{self, refusal, FieldErrors};
+use super::super::billing_input::{self, refused, FieldErrors};
 use super::super::{Admin, AdminError, Form, Path};
 use super::refundable;
 use crate::billing::actions::payments::{self as actions, RefundAsked};
@@ -72,7 +72,7 @@ async fn form_page(
             invoice_reference => invoice,
             refundable => Money::new(refundable(payment), payment.amount.currency),
             form => form,
-            errors => errors,
+            errors => errors.said(admin.lang()),
             error => error,
         },
     )
@@ -86,10 +86,10 @@ async fn form(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError>
     } else {
         (
             StatusCode::CONFLICT,
-            Some(format!(
-                "Rien à rembourser : le paiement est {} / nothing to refund",
-                payment.status.as_str()
-            )),
+            Some(
+                admin.tr(crate::text!("Rien à rembourser : le paiement est {state}")
+                    .with("state", super::payment_state(payment.status))),
+            ),
         )
     };
     let form = RefundForm {
@@ -103,14 +103,14 @@ fn check(payment: &Payment, form: &RefundForm, errors: &mut FieldErrors) -> Opti
     let amount = billing_input::amount(errors, "amount", &form.amount, payment.amount.currency);
     let reason = form.reason.trim();
     if reason.is_empty() {
-        errors.add("reason", "obligatoire / required");
+        errors.add("reason", crate::text!("obligatoire"));
     }
     let nature = match form.nature.trim() {
         "" => Some(None),
         n => match Nature::parse(n) {
             Ok(n) => Some(Some(n)),
             Err(_) => {
-                errors.add("nature", "marchandises ou services / goods or services");
+                errors.add("nature", crate::text!("marchandises ou services"));
                 None
             }
         },
@@ -147,7 +147,7 @@ async fn review(admin: Admin, Path(id): Path<i64>, Form(mut form): Form<RefundFo
         return form_page(&admin, &payment, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, None).await;
     };
     if let Err(e) = dry_run(&admin, id, &checked).await? {
-        let message = refusal(e, FIELDS, &mut errors)?;
+        let message = admin.tr(refused(e, FIELDS, &mut errors)?);
         return form_page(
             &admin,
             &payment,
@@ -182,10 +182,7 @@ async fn confirm(admin: Admin, Path(id): Path<i64>, Form(form): Form<RefundForm>
     let payment = payments::get(store, id).await?;
     let mut errors = FieldErrors::new();
     if form.key.trim().is_empty() || form.key.len() > 64 {
-        errors.add(
-            "amount",
-            "confirmation expirée, recommencez / stale confirmation, start again",
-        );
+        errors.add("amount", crate::text!("confirmation expirée, recommencez"));
     }
     let checked = check(&payment, &form, &mut errors);
     let Some(checked) = checked.filter(|_| errors.is_empty()) else {
@@ -210,12 +207,12 @@ async fn confirm(admin: Admin, Path(id): Path<i64>, Form(form): Form<RefundForm>
             tx.rollback().await?;
             return Ok(admin.redirect(
                 &format!("/admin/payments/{id}"),
-                &format!("Remboursement n° {} déjà demandé / already requested", refund.id),
+                crate::text!("Remboursement n° {id} déjà demandé", id = refund.id),
             ));
         }
         Err(e) => {
             tx.rollback().await?;
-            let message = refusal(e, FIELDS, &mut errors)?;
+            let message = admin.tr(refused(e, FIELDS, &mut errors)?);
             return form_page(
                 &admin,
                 &payment,
@@ -230,9 +227,6 @@ async fn confirm(admin: Admin, Path(id): Path<i64>, Form(form): Form<RefundForm>
     tx.commit().await?;
     Ok(admin.redirect(
         &format!("/admin/payments/{id}"),
-        &format!(
-            "Remboursement de {} demandé / refund requested",
-            refund.amount.format_fr()
-        ),
+        crate::text!("Remboursement de {amount} demandé", amount = refund.amount.format_fr()),
     ))
 }
