@@ -17,22 +17,52 @@ USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWG";
 const ZERO_DECIMALS: &str = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF";
 const THREE_DECIMALS: &str = "BHD IQD JOD KWD LYD OMR TND";
 
+/// Why an amount or a currency was refused; `Display` says it in French,
+/// [`MoneyError::text`] in the reader's language.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
-    #[error("unknown currency {0:?} (expected an ISO 4217 code such as EUR)")]
+    #[error("{}", self.text())]
     UnknownCurrency(String),
-    #[error("cannot mix {0} and {1}")]
+    #[error("{}", self.text())]
     CurrencyMismatch(Currency, Currency),
-    #[error("{amount} has more decimals than {currency} allows ({exponent})")]
+    #[error("{}", self.text())]
     TooPrecise {
         amount: Decimal,
         currency: Currency,
         exponent: u32,
     },
-    #[error("amount out of range")]
+    #[error("{}", self.text())]
     Overflow,
-    #[error("{0:?} is not an amount")]
+    #[error("{}", self.text())]
     NotANumber(String),
+}
+
+impl MoneyError {
+    pub fn text(&self) -> crate::i18n::Text {
+        use crate::text;
+        match self {
+            MoneyError::UnknownCurrency(code) => text!(
+                "devise inconnue « {code} » (un code ISO 4217 comme EUR est attendu)",
+                code = code.chars().take(20).collect::<String>()
+            ),
+            MoneyError::CurrencyMismatch(a, b) => text!("impossible de mêler {a} et {b}", a = a, b = b),
+            MoneyError::TooPrecise {
+                amount,
+                currency,
+                exponent,
+            } => text!(
+                "{amount} a plus de décimales que {currency} n'en permet ({exponent})",
+                amount = amount.to_string().replace('.', ","),
+                currency = currency,
+                exponent = exponent
+            ),
+            MoneyError::Overflow => text!("montant hors limites"),
+            MoneyError::NotANumber(t) => text!(
+                "« {text} » n'est pas un montant",
+                text = t.chars().take(40).collect::<String>()
+            ),
+        }
+    }
 }
 
 /// An ISO 4217 currency code, validated.

@@ -27,8 +27,8 @@ pub async fn create_key(store: &Store, operator_id: i64, name: &str) -> Result<N
 pub async fn create_key_in(tx: &mut Tx, operator_id: i64, name: &str) -> Result<NewApiKey, AuthError> {
     let name = match crate::input::single_line(name, 100) {
         Ok(name) if !name.is_empty() => name,
-        Ok(_) => return Err(invalid("name", "1 to 100 characters / 1 à 100 caractères")),
-        Err(e) => return Err(invalid("name", e.fr_en())),
+        Ok(_) => return Err(invalid("name", crate::text!("de 1 à {max} caractères", max = 100))),
+        Err(e) => return Err(invalid("name", e.text())),
     };
     let prefix = random_token(4);
     let secret = format!("ck_{prefix}_{}", random_token(24));

@@ -63,37 +63,63 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// Why a sign-in or an operator's change failed; `Display` says it in
+/// French, [`AuthError::text`] in the reader's language.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// Unknown e-mail, wrong password, disabled operator: one answer for all.
-    #[error("e-mail or password is wrong")]
+    #[error("{}", self.text())]
     BadCredentials,
     /// Too many failed sign-ins; try again after this many seconds.
-    #[error("too many failed sign-ins; try again in {retry_after_secs} s")]
+    #[error("{}", self.text())]
     Throttled { retry_after_secs: u64 },
-    #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
-    #[error("an operator with the e-mail {0} exists already")]
+    #[error("{}", self.text())]
+    Invalid {
+        field: &'static str,
+        message: crate::i18n::Text,
+    },
+    #[error("{}", self.text())]
     Exists(String),
-    #[error("this setup link is unknown, used or expired")]
+    #[error("{}", self.text())]
     SetupLinkInvalid,
-    #[error("this sign-in link is unknown, used or expired")]
+    #[error("{}", self.text())]
     SigninLinkInvalid,
-    #[error("the API key is missing, unknown or revoked")]
+    #[error("{}", self.text())]
     BadApiKey,
-    #[error("not found")]
+    #[error("{}", self.text())]
     NotFound,
-    #[error("password hashing failed: {0}")]
+    #[error("échec du hachage du mot de passe : {0}")]
     Hash(String),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot enqueue: {0}")]
+    #[error("mise en file impossible : {0}")]
     Queue(#[from] crate::jobs::Error),
 }
 
-pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> AuthError {
-    AuthError::Invalid {
-        field,
-        message: message.into(),
+impl AuthError {
+    /// What a person is told, in their language.
+    pub fn text(&self) -> crate::i18n::Text {
+        use crate::i18n::Text;
+        use crate::text;
+        match self {
+            AuthError::BadCredentials => text!("e-mail ou mot de passe erroné"),
+            AuthError::Throttled { retry_after_secs } => text!(
+                "trop de connexions manquées ; réessayez dans {secs} s",
+                secs = retry_after_secs
+            ),
+            AuthError::Invalid { field, message } => text!("{field} : {message}")
+                .with("field", crate::billing::error::field_label(field))
+                .with("message", message.clone()),
+            AuthError::Exists(email) => text!("un opérateur a déjà l'e-mail {email}", email = email),
+            AuthError::SetupLinkInvalid => text!("ce lien d'installation est inconnu, déjà utilisé ou expiré"),
+            AuthError::SigninLinkInvalid => text!("ce lien de connexion est inconnu, déjà utilisé ou expiré"),
+            AuthError::BadApiKey => text!("la clé d'API manque, est inconnue ou révoquée"),
+            AuthError::NotFound => text!("introuvable"),
+            AuthError::Hash(_) | AuthError::Store(_) | AuthError::Queue(_) => Text::verbatim(self.to_string()),
+        }
     }
+}
+
+pub(crate) fn invalid(field: &'static str, message: crate::i18n::Text) -> AuthError {
+    AuthError::Invalid { field, message }
 }

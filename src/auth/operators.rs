@@ -19,8 +19,8 @@ impl NewOperator {
         let email = normalized_email(&self.email)?;
         let name = match input::single_line(&self.name, 200) {
             Ok(name) if !name.is_empty() => name,
-            Ok(_) => return Err(invalid("name", "1 to 200 characters / 1 à 200 caractères")),
-            Err(e) => return Err(invalid("name", e.fr_en())),
+            Ok(_) => return Err(invalid("name", crate::text!("de 1 à {max} caractères", max = 200))),
+            Err(e) => return Err(invalid("name", e.text())),
         };
         Ok((email, name))
     }
@@ -30,7 +30,7 @@ impl NewOperator {
 pub(crate) fn normalized_email(text: &str) -> Result<String, AuthError> {
     input::email(text)
         .map(|e| e.to_lowercase())
-        .map_err(|_| invalid("email", "not an e-mail address / adresse e-mail invalide"))
+        .map_err(|_| invalid("email", crate::text!("adresse e-mail invalide")))
 }
 
 /// Creates an operator inside `tx` (the setup link uses its own transaction).

@@ -15,11 +15,14 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(invalid(
             "password",
-            format!("at least {MIN_PASSWORD_CHARS} characters / au moins {MIN_PASSWORD_CHARS} caractères"),
+            crate::text!("au moins {min} caractères", min = MIN_PASSWORD_CHARS),
         ));
     }
     if password.len() > MAX_PASSWORD_BYTES {
-        return Err(invalid("password", format!("at most {MAX_PASSWORD_BYTES} bytes")));
+        return Err(invalid(
+            "password",
+            crate::text!("{max} octets au plus", max = MAX_PASSWORD_BYTES),
+        ));
     }
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()

@@ -75,10 +75,7 @@ pub async fn create_signin_link(store: &Store, email: &str, via: LinkVia) -> Res
         .await?
         .ok_or(AuthError::NotFound)?;
     if operator.disabled_at.is_some() {
-        return Err(invalid(
-            "email",
-            "this operator is disabled / cet opérateur est désactivé",
-        ));
+        return Err(invalid("email", crate::text!("cet opérateur est désactivé")));
     }
     let token = random_token(32);
     let now = Utc::now();

@@ -6,6 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::error::{invalid, BillingError};
 use crate::input;
+use crate::text;
 
 /// At most this many street lines (EN 16931 has three address lines).
 pub const MAX_LINES: usize = 3;
@@ -62,42 +63,33 @@ impl PostalAddress {
     pub fn validated(self, f: &AddressFields) -> Result<PostalAddress, BillingError> {
         let mut lines = Vec::with_capacity(self.lines.len());
         for line in &self.lines {
-            let line = input::single_line(line, LINE_MAX).map_err(|e| invalid(f.lines, e.fr_en()))?;
+            let line = input::single_line(line, LINE_MAX).map_err(|e| invalid(f.lines, e.text()))?;
             if !line.is_empty() {
                 lines.push(line);
             }
         }
         if lines.is_empty() {
-            return Err(invalid(
-                f.lines,
-                "l'adresse (numéro et rue) est obligatoire / the street address is required",
-            ));
+            return Err(invalid(f.lines, text!("l'adresse (numéro et rue) est obligatoire")));
         }
         if lines.len() > MAX_LINES {
             return Err(invalid(
                 f.lines,
-                format!("{MAX_LINES} lignes d'adresse au plus / at most {MAX_LINES} address lines"),
+                text!("{max} lignes d'adresse au plus", max = MAX_LINES),
             ));
         }
-        let postcode = input::single_line(&self.postcode, POSTCODE_MAX).map_err(|e| invalid(f.postcode, e.fr_en()))?;
+        let postcode = input::single_line(&self.postcode, POSTCODE_MAX).map_err(|e| invalid(f.postcode, e.text()))?;
         if postcode.is_empty() {
-            return Err(invalid(
-                f.postcode,
-                "le code postal est obligatoire / the postcode is required",
-            ));
+            return Err(invalid(f.postcode, text!("le code postal est obligatoire")));
         }
-        let city = input::single_line(&self.city, CITY_MAX).map_err(|e| invalid(f.city, e.fr_en()))?;
+        let city = input::single_line(&self.city, CITY_MAX).map_err(|e| invalid(f.city, e.text()))?;
         if city.is_empty() {
-            return Err(invalid(f.city, "la ville est obligatoire / the city is required"));
+            return Err(invalid(f.city, text!("la ville est obligatoire")));
         }
         let country = input::single_line(&self.country, 2)
             .map_err(|_| invalid(f.country, country_message(&self.country)))?
             .to_ascii_uppercase();
         if country.is_empty() {
-            return Err(invalid(
-                f.country,
-                "le pays est obligatoire (code ISO, ex. FR) / the country is required",
-            ));
+            return Err(invalid(f.country, text!("le pays est obligatoire (code ISO, ex. FR)")));
         }
         if !is_country(&country) {
             return Err(invalid(f.country, country_message(&self.country)));
@@ -105,7 +97,10 @@ impl PostalAddress {
         if country == "FR" && !(postcode.len() == 5 && postcode.bytes().all(|b| b.is_ascii_digit())) {
             return Err(invalid(
                 f.postcode,
-                format!("« {postcode} » : un code postal français a 5 chiffres / a French postcode has 5 digits"),
+                text!(
+                    "« {postcode} » : un code postal français a 5 chiffres",
+                    postcode = postcode
+                ),
             ));
         }
         Ok(PostalAddress {
@@ -195,10 +190,10 @@ impl PostalAddress {
     }
 }
 
-fn country_message(given: &str) -> String {
-    format!(
-        "« {} » n'est pas un code pays ISO 3166 (ex. FR, BE, DE) / not an ISO 3166 country code",
-        given.trim()
+fn country_message(given: &str) -> crate::i18n::Text {
+    text!(
+        "« {given} » n'est pas un code pays ISO 3166 (ex. FR, BE, DE)",
+        given = given.trim()
     )
 }
 

@@ -8,6 +8,7 @@ use super::validate;
 use crate::billing::sql::catalog as sql;
 use crate::money::Money;
 use crate::store::{Store, Tx};
+use crate::text;
 
 /// Goods and services are kept apart in the livre de recettes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -29,7 +30,10 @@ impl Nature {
         match s {
             "goods" => Ok(Nature::Goods),
             "services" => Ok(Nature::Services),
-            other => Err(invalid("nature", format!("{other:?} is not goods or services"))),
+            other => Err(invalid(
+                "nature",
+                text!("« {value} » n'est ni des biens ni des services", value = other),
+            )),
         }
     }
 }
@@ -79,7 +83,7 @@ impl Unit {
         Unit::ALL
             .into_iter()
             .find(|u| u.as_str() == s)
-            .ok_or_else(|| invalid("unit", format!("unité inconnue « {s} »")))
+            .ok_or_else(|| invalid("unit", text!("unité inconnue « {unit} »", unit = s)))
     }
 
     /// UN/ECE recommendation 20 (the code list EN 16931 reads for BT-130).
@@ -148,7 +152,7 @@ pub struct Product {
 /// The name and price of a product, checked (its SKU is checked on creation only).
 fn checked_terms(new: NewProduct) -> Result<NewProduct, BillingError> {
     if new.unit_price.is_negative() {
-        return Err(invalid("unit_price", "must not be negative"));
+        return Err(invalid("unit_price", text!("ne peut pas être négatif")));
     }
     Ok(NewProduct {
         name: validate::text("name", &new.name, 200)?,
@@ -162,12 +166,15 @@ pub async fn create(tx: &mut Tx, new: NewProduct) -> Result<Product, BillingErro
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     {
-        return Err(invalid("sku", "letters, digits, '-', '_' and '.' only"));
+        return Err(invalid(
+            "sku",
+            text!("lettres, chiffres, « - », « _ » et « . » seulement"),
+        ));
     }
     let product = checked_terms(NewProduct { sku, ..new })?;
     sql::insert(tx, &product).await.map_err(|e| match e {
         crate::store::StoreError::Conflict(_) => {
-            BillingError::Conflict(format!("sku {:?} already exists", product.sku))
+            BillingError::Conflict(text!("la référence « {sku} » existe déjà", sku = product.sku))
         }
         other => other.into(),
     })

@@ -19,6 +19,7 @@ use super::revenue_book::{BookLine, GENESIS};
 use super::seal::{self, BookKey};
 use crate::billing::sql::closures as sql;
 use crate::store::{Store, Tx};
+use crate::text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -84,8 +85,13 @@ pub struct Closure {
 
 impl Closure {
     pub fn totals(&self) -> Result<Vec<ClosureTotals>, BillingError> {
-        serde_json::from_str(&self.totals_json)
-            .map_err(|e| BillingError::Conflict(format!("clôture n° {}: totaux illisibles ({e})", self.number)))
+        serde_json::from_str(&self.totals_json).map_err(|e| {
+            BillingError::Conflict(text!(
+                "clôture n° {number} : totaux illisibles ({error})",
+                number = self.number,
+                error = e
+            ))
+        })
     }
 
     /// « journée du 06/12/2026 », « mois de novembre 2026 », « année 2026 ».
@@ -284,14 +290,14 @@ pub async fn close_period(
 ) -> Result<Closure, BillingError> {
     let key = seal::key_of(store)?;
     if end < start {
-        return Err(super::error::invalid("period", "la fin précède le début"));
+        return Err(super::error::invalid("period", text!("la fin précède le début")));
     }
     let mut tx = store.begin().await?;
     let lines = lock_and_read(&mut tx).await?;
     if sql::closed_periods(&mut tx).await?.contains(&(kind, start)) {
-        return Err(BillingError::Conflict(format!(
-            "la période du {} est déjà close",
-            start.format("%d/%m/%Y")
+        return Err(BillingError::Conflict(text!(
+            "la période du {start} est déjà close",
+            start = start.format("%d/%m/%Y")
         )));
     }
     let closure = seal_period(&mut tx, &key, kind, start, end, &lines).await?;
@@ -344,10 +350,10 @@ async fn seal_period(
 pub fn in_closed_period(on: NaiveDate, closed: NaiveDate) -> BillingError {
     super::error::invalid(
         "received_on",
-        format!(
-            "le {} est dans une période close (livre de recettes clôturé jusqu'au {}) : une recette n'y entre plus, datez-la d'aujourd'hui",
-            on.format("%d/%m/%Y"),
-            closed.format("%d/%m/%Y")
+        text!(
+            "le {on} est dans une période close (livre de recettes clôturé jusqu'au {closed}) : une recette n'y entre plus, datez-la d'aujourd'hui",
+            on = on.format("%d/%m/%Y"),
+            closed = closed.format("%d/%m/%Y")
         ),
     )
 }

@@ -6,11 +6,12 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::catalog::Nature;
-use super::error::{at_line, invalid, BillingError, Refusal};
+use super::error::{at_line, contract_status, invalid, BillingError, Refusal};
 use super::{dates, validate};
 use crate::billing::sql::contracts as sql;
 use crate::money::{Currency, Money};
 use crate::store::{Store, StoreError, Tx};
+use crate::text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -34,7 +35,10 @@ impl ContractStatus {
             "active" => Ok(ContractStatus::Active),
             "suspended" => Ok(ContractStatus::Suspended),
             "cancelled" => Ok(ContractStatus::Cancelled),
-            other => Err(invalid("status", format!("{other:?} is not a contract status"))),
+            other => Err(invalid(
+                "status",
+                text!("« {value} » n'est pas un état de contrat", value = other),
+            )),
         }
     }
 }
@@ -94,7 +98,7 @@ pub struct NewContract {
 
 pub async fn subscribe(tx: &mut Tx, new: NewContract) -> Result<Contract, BillingError> {
     if new.ceiling.minor <= 0 {
-        return Err(invalid("ceiling", "must be positive"));
+        return Err(invalid("ceiling", text!("doit être positif")));
     }
     let reference = validate::text("mandate_reference", &new.mandate_reference, 35)?;
     let iban = validate::iban(&new.iban)?;
@@ -106,9 +110,10 @@ pub async fn subscribe(tx: &mut Tx, new: NewContract) -> Result<Contract, Billin
         ..new
     };
     sql::insert(tx, &new).await.map_err(|e| match e {
-        StoreError::Conflict(_) => {
-            BillingError::Conflict(format!("mandate reference {:?} is already used", new.mandate_reference))
-        }
+        StoreError::Conflict(_) => BillingError::Conflict(text!(
+            "la référence de mandat « {reference} » est déjà prise",
+            reference = new.mandate_reference
+        )),
         other => other.into(),
     })
 }
@@ -135,11 +140,14 @@ async fn transition(
 ) -> Result<Contract, BillingError> {
     let contract = lock(tx, id).await?;
     if !from.contains(&contract.status) {
-        return Err(BillingError::Conflict(format!(
-            "contract {id} is {}: it cannot become {}",
-            contract.status.as_str(),
-            to.as_str()
-        )));
+        return Err(BillingError::Conflict(
+            text!(
+                "le contrat {contract} est {status} : il ne peut pas devenir {to}",
+                contract = id
+            )
+            .with("status", contract_status(contract.status.as_str()))
+            .with("to", contract_status(to.as_str())),
+        ));
     }
     sql::set_status(tx, id, to).await?;
     Ok(Contract { status: to, ..contract })
@@ -224,7 +232,7 @@ pub struct Operation {
 /// The total of `lines` in `currency`, checking every line.
 pub fn lines_total(lines: &[OperationLine], currency: Currency) -> Result<Money, BillingError> {
     if lines.is_empty() {
-        return Err(invalid("lines", "at least one line is required"));
+        return Err(invalid("lines", text!("au moins une ligne est requise")));
     }
     let mut total = Money::zero(currency);
     for (i, line) in lines.iter().enumerate() {
@@ -232,13 +240,13 @@ pub fn lines_total(lines: &[OperationLine], currency: Currency) -> Result<Money,
         if line.quantity <= Decimal::ZERO {
             return Err(invalid(
                 "lines.quantity",
-                format!("line {}: quantity must be positive", i + 1),
+                text!("ligne {line} : la quantité doit être positive", line = i + 1),
             ));
         }
         if line.unit_price.is_negative() {
             return Err(invalid(
                 "lines.unit_price",
-                format!("line {}: unit price must not be negative", i + 1),
+                text!("ligne {line} : le prix unitaire ne peut pas être négatif", line = i + 1),
             ));
         }
         if line.unit_price.currency != currency {
@@ -251,7 +259,7 @@ pub fn lines_total(lines: &[OperationLine], currency: Currency) -> Result<Money,
         total = total.checked_add(line.unit_price.times(line.quantity)?)?;
     }
     if total.minor <= 0 {
-        return Err(invalid("lines", "the operation's total must be positive"));
+        return Err(invalid("lines", text!("le total de l'opération doit être positif")));
     }
     Ok(total)
 }

@@ -7,12 +7,13 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::catalog::Nature;
-use super::error::{invalid, BillingError};
+use super::error::{invalid, invoice_state, nature_words, BillingError};
 use super::invoices::{self, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, NewInvoice};
 use super::{dates, validate};
 use crate::billing::sql::invoices as sql;
 use crate::money::Money;
 use crate::store::Tx;
+use crate::text;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct CreditRequest {
@@ -31,13 +32,18 @@ pub struct CreditRequest {
 pub async fn issue(tx: &mut Tx, invoice_id: i64, request: CreditRequest) -> Result<Invoice, BillingError> {
     let original = invoices::lock(tx, invoice_id).await?;
     if original.kind != InvoiceKind::Invoice {
-        return Err(BillingError::Conflict("a credit note cannot itself be credited".into()));
+        return Err(BillingError::Conflict(text!(
+            "un avoir ne peut pas lui-même être crédité"
+        )));
     }
     if matches!(original.status, InvoiceStatus::Draft | InvoiceStatus::Cancelled) {
-        return Err(BillingError::Conflict(format!(
-            "invoice {invoice_id} is {}: only an issued invoice can be credited",
-            original.status.as_str()
-        )));
+        return Err(BillingError::Conflict(
+            text!(
+                "la facture {invoice} est {state} : seule une facture émise peut être créditée",
+                invoice = reference(&original)
+            )
+            .with("state", invoice_state(original.status.as_str())),
+        ));
     }
     let reason = validate::text("reason", &request.reason, 300)?;
     dates::issue_date(request.issue_date, dates::today_in(tx).await?, original.issue_date)?;
@@ -46,20 +52,20 @@ pub async fn issue(tx: &mut Tx, invoice_id: i64, request: CreditRequest) -> Resu
     if amount.currency != original.total.currency {
         return Err(invalid(
             "amount",
-            format!("currency must be {}", original.total.currency),
+            text!("la devise doit être {currency}", currency = original.total.currency),
         ));
     }
     if amount.minor <= 0 {
-        return Err(invalid("amount", "must be positive"));
+        return Err(invalid("amount", text!("doit être positif")));
     }
     if amount.minor > creditable.minor {
         return Err(invalid(
             "amount",
-            format!(
-                "{} exceeds what remains creditable on {} ({})",
-                amount.format_fr(),
-                reference(&original),
-                creditable.format_fr()
+            text!(
+                "{amount} dépasse ce qui reste à créditer sur {invoice} ({left})",
+                amount = amount.format_fr(),
+                invoice = reference(&original),
+                left = creditable.format_fr()
             ),
         ));
     }
@@ -75,13 +81,13 @@ pub async fn issue(tx: &mut Tx, invoice_id: i64, request: CreditRequest) -> Resu
             if amount.minor > billed - credited {
                 return Err(invalid(
                     "amount",
-                    format!(
-                        "{} exceeds what remains creditable for {} on {} ({})",
-                        amount.format_fr(),
-                        nature.as_str(),
-                        reference(&original),
-                        Money::new((billed - credited).max(0), amount.currency).format_fr()
-                    ),
+                    text!(
+                        "{amount} dépasse ce qui reste à créditer en {nature} sur {invoice} ({left})",
+                        amount = amount.format_fr(),
+                        invoice = reference(&original),
+                        left = Money::new((billed - credited).max(0), amount.currency).format_fr()
+                    )
+                    .with("nature", nature_words(nature)),
                 ));
             }
             vec![InvoiceLine {

@@ -7,7 +7,9 @@
 use chrono::{Days, Months, NaiveDate};
 
 use super::error::{invalid, BillingError};
+use crate::i18n::Text;
 use crate::store::{Store, Tx};
+use crate::text;
 
 /// The months in French, lower case (« novembre 2026 »); [`month_fr`] gives one.
 pub const MONTHS_FR: [&str; 12] = [
@@ -63,20 +65,34 @@ fn fr(d: NaiveDate) -> String {
 fn within(
     field: &'static str,
     on: NaiveDate,
-    not_before: Option<(NaiveDate, &str)>,
-    not_after: (NaiveDate, &str),
+    not_before: Option<(NaiveDate, Text)>,
+    not_after: (NaiveDate, Text),
 ) -> Result<NaiveDate, BillingError> {
     if on < EARLIEST {
-        return Err(invalid(field, format!("{} is before {}", fr(on), fr(EARLIEST))));
+        return Err(invalid(
+            field,
+            text!("le {on} est antérieur au {first}", on = fr(on), first = fr(EARLIEST)),
+        ));
     }
     if let Some((first, what)) = not_before {
         if on < first {
-            return Err(invalid(field, format!("{} is before {what} ({})", fr(on), fr(first))));
+            return Err(invalid(
+                field,
+                text!(
+                    "le {on} est antérieur à {what} ({first})",
+                    on = fr(on),
+                    first = fr(first)
+                )
+                .with("what", what),
+            ));
         }
     }
     let (last, what) = not_after;
     if on > last {
-        return Err(invalid(field, format!("{} is after {what} ({})", fr(on), fr(last))));
+        return Err(invalid(
+            field,
+            text!("le {on} est postérieur à {what} ({last})", on = fr(on), last = fr(last)).with("what", what),
+        ));
     }
     Ok(on)
 }
@@ -153,20 +169,20 @@ pub fn received_on(on: NaiveDate, b: &ReceiptBounds) -> Result<ReceiptDate, Bill
     if on < EARLIEST {
         return Err(invalid(
             field,
-            format!(
-                "le {} est antérieur au {} : une faute de frappe ?",
-                fr(on),
-                fr(EARLIEST)
+            text!(
+                "le {on} est antérieur au {first} : une faute de frappe ?",
+                on = fr(on),
+                first = fr(EARLIEST)
             ),
         ));
     }
     if on > b.today {
         return Err(invalid(
             field,
-            format!(
-                "le {} est dans le futur (aujourd'hui : {}) : une recette est datée du jour où l'argent est reçu",
-                fr(on),
-                fr(b.today)
+            text!(
+                "le {on} est dans le futur (aujourd'hui : {today}) : une recette est datée du jour où l'argent est reçu",
+                on = fr(on),
+                today = fr(b.today)
             ),
         ));
     }
@@ -176,10 +192,10 @@ pub fn received_on(on: NaiveDate, b: &ReceiptBounds) -> Result<ReceiptDate, Bill
     if let Some(issued) = b.issued_on.filter(|i| on < *i) {
         return Err(invalid(
             field,
-            format!(
-                "le {} est antérieur à l'émission de la facture (le {}) : une facture n'est pas payée avant d'être émise",
-                fr(on),
-                fr(issued)
+            text!(
+                "le {on} est antérieur à l'émission de la facture (le {issued}) : une facture n'est pas payée avant d'être émise",
+                on = fr(on),
+                issued = fr(issued)
             ),
         ));
     }
@@ -198,11 +214,11 @@ pub fn confirmed_received_on(on: NaiveDate, b: &ReceiptBounds, confirmed: bool) 
     if date.backdated() && !confirmed {
         return Err(invalid(
             "confirm_received_on",
-            format!(
-                "le {} est {} jours avant aujourd'hui : sans confirmation, une recette est datée du {} au plus tôt ; confirmez la date de réception",
-                fr(on),
-                date.days_back,
-                fr(b.unconfirmed_from())
+            text!(
+                "le {on} est {days} jours avant aujourd'hui : sans confirmation, une recette est datée du {from} au plus tôt ; confirmez la date de réception",
+                on = fr(on),
+                days = date.days_back,
+                from = fr(b.unconfirmed_from())
             ),
         ));
     }
@@ -211,7 +227,7 @@ pub fn confirmed_received_on(on: NaiveDate, b: &ReceiptBounds, confirmed: bool) 
 
 /// When a SEPA mandate was signed: not in the future.
 pub fn mandate_signed_on(on: NaiveDate, today: NaiveDate) -> Result<NaiveDate, BillingError> {
-    within("mandate_signed_on", on, None, (today, "today"))
+    within("mandate_signed_on", on, None, (today, text!("aujourd'hui")))
 }
 
 /// When a mandate is revoked: not before it was signed, at most a year ahead.
@@ -220,15 +236,15 @@ pub fn revoked_on(on: NaiveDate, signed_on: NaiveDate, today: NaiveDate) -> Resu
     within(
         "revoked_on",
         on,
-        Some((signed_on, "the mandate's signature")),
-        (last, "a year from today"),
+        Some((signed_on, text!("la signature du mandat"))),
+        (last, text!("la limite d'un an")),
     )
 }
 
 /// When a contract operation took place: at most a year ahead of `today`.
 pub fn occurred_on(on: NaiveDate, today: NaiveDate) -> Result<NaiveDate, BillingError> {
     let last = today.checked_add_months(OPERATION_AHEAD).unwrap_or(today);
-    within("occurred_on", on, None, (last, "a year from today"))
+    within("occurred_on", on, None, (last, text!("la limite d'un an")))
 }
 
 /// The issue date of an invoice or credit note: at most a month ahead, and a
@@ -238,15 +254,15 @@ pub fn issue_date(on: NaiveDate, today: NaiveDate, credits: Option<NaiveDate>) -
     within(
         "issue_date",
         on,
-        credits.map(|d| (d, "the credited invoice's issue date")),
-        (last, "a month from today"),
+        credits.map(|d| (d, text!("l'émission de la facture créditée"))),
+        (last, text!("la limite d'un mois")),
     )
 }
 
 /// A period (a month to invoice, a period of the livre de recettes) starting
 /// on `first_day`: it must have begun.
 pub fn period(first_day: NaiveDate, today: NaiveDate) -> Result<(), BillingError> {
-    within("period", first_day, None, (today, "today")).map(drop)
+    within("period", first_day, None, (today, text!("aujourd'hui"))).map(drop)
 }
 
 #[cfg(test)]
@@ -298,7 +314,11 @@ mod tests {
         let e = mandate_signed_on(d(9999, 12, 31), d(2026, 12, 6)).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "mandate_signed_on: 31/12/9999 is after today (06/12/2026)"
+            "Date de signature du mandat : le 31/12/9999 est postérieur à aujourd'hui (06/12/2026)"
+        );
+        assert_eq!(
+            e.text().unwrap().in_lang(crate::i18n::Lang::En),
+            "Mandate signature date: 31/12/9999 is after today (06/12/2026)"
         );
     }
 
@@ -312,7 +332,7 @@ mod tests {
 
     fn message_of(r: Result<ReceiptDate, BillingError>) -> (&'static str, String) {
         match r {
-            Err(BillingError::Invalid { field, message }) => (field, message),
+            Err(BillingError::Invalid { field, message }) => (field, message.to_string()),
             other => panic!("expected a refusal, got {other:?}"),
         }
     }

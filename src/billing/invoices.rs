@@ -16,6 +16,7 @@ use super::{dates, validate};
 use crate::billing::sql::invoices as sql;
 use crate::money::{Currency, Money};
 use crate::store::{Store, Tx};
+use crate::text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -318,11 +319,11 @@ impl DraftDetails {
             match d {
                 Some(d) if d < dates::EARLIEST || d > latest => Err(invalid(
                     field,
-                    format!(
-                        "{} : date hors limites (du {} au {}) / out of range",
-                        d.format("%d/%m/%Y"),
-                        dates::EARLIEST.format("%d/%m/%Y"),
-                        latest.format("%d/%m/%Y")
+                    text!(
+                        "{date} : date hors limites (du {from} au {to})",
+                        date = d.format("%d/%m/%Y"),
+                        from = dates::EARLIEST.format("%d/%m/%Y"),
+                        to = latest.format("%d/%m/%Y")
                     ),
                 )),
                 other => Ok(other),
@@ -333,27 +334,24 @@ impl DraftDetails {
         let end = check("service_period_end", self.service_period_end)?;
         match (service_date, start, end) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                return Err(invalid(
-                    "service_date",
-                    "une date ou une période, pas les deux / a date or a period, not both",
-                ))
+                return Err(invalid("service_date", text!("une date ou une période, pas les deux")))
             }
             (None, Some(_), None) => {
                 return Err(invalid(
                     "service_period_end",
-                    "la fin de la période est obligatoire / the end of the period is required",
+                    text!("la fin de la période est obligatoire"),
                 ))
             }
             (None, None, Some(_)) => {
                 return Err(invalid(
                     "service_period_start",
-                    "le début de la période est obligatoire / the start of the period is required",
+                    text!("le début de la période est obligatoire"),
                 ))
             }
             (None, Some(s), Some(e)) if e < s => {
                 return Err(invalid(
                     "service_period_end",
-                    "la fin de la période précède son début / the period ends before it starts",
+                    text!("la fin de la période précède son début"),
                 ))
             }
             _ => {}
@@ -411,7 +409,7 @@ impl NewInvoice {
 /// Lines priced and totalled; the total must be positive.
 pub(crate) fn priced_lines(lines: &[NewLine], currency: Currency) -> Result<(Vec<InvoiceLine>, Money), BillingError> {
     if lines.is_empty() {
-        return Err(invalid("lines", "at least one line is required"));
+        return Err(invalid("lines", text!("au moins une ligne est requise")));
     }
     let mut total = Money::zero(currency);
     let mut out = Vec::with_capacity(lines.len());
@@ -420,24 +418,24 @@ pub(crate) fn priced_lines(lines: &[NewLine], currency: Currency) -> Result<(Vec
         if l.quantity <= Decimal::ZERO {
             return Err(invalid(
                 "lines.quantity",
-                format!("line {}: quantity must be positive", i + 1),
+                text!("ligne {line} : la quantité doit être positive", line = i + 1),
             ));
         }
         // EN 16931 as the French platforms read it: at most 4 decimals (BR-FR-DEC-02).
         if l.quantity.normalize().scale() > 4 {
             return Err(invalid(
                 "lines.quantity",
-                format!(
-                    "ligne {} : une quantité a au plus 4 décimales / line {}: at most 4 decimals",
-                    i + 1,
-                    i + 1
-                ),
+                text!("ligne {line} : une quantité a au plus 4 décimales", line = i + 1),
             ));
         }
         if l.unit_price.currency != currency {
             return Err(invalid(
                 "lines.unit_price",
-                format!("line {}: currency must be {currency}", i + 1),
+                text!(
+                    "ligne {line} : la devise doit être {currency}",
+                    line = i + 1,
+                    currency = currency
+                ),
             ));
         }
         let line_total = l.unit_price.times(l.quantity)?;
@@ -453,7 +451,7 @@ pub(crate) fn priced_lines(lines: &[NewLine], currency: Currency) -> Result<(Vec
         });
     }
     if total.minor <= 0 {
-        return Err(invalid("lines", "the invoice total must be positive"));
+        return Err(invalid("lines", text!("le total de la facture doit être positif")));
     }
     Ok((out, total))
 }
@@ -472,13 +470,14 @@ pub async fn create_draft(tx: &mut Tx, new: NewInvoice) -> Result<Invoice, Billi
 pub async fn set_payment_terms(tx: &mut Tx, id: i64, days: Option<i32>) -> Result<(), BillingError> {
     if let Some(d) = days {
         if !(0..=60).contains(&d) {
-            return Err(invalid("payment_terms_days", "must be between 0 and 60 days"));
+            return Err(invalid("payment_terms_days", text!("de 0 à 60 jours")));
         }
     }
     let invoice = lock(tx, id).await?;
     if invoice.status != InvoiceStatus::Draft {
-        return Err(BillingError::Conflict(format!(
-            "invoice {id} is issued: its terms are frozen"
+        return Err(BillingError::Conflict(text!(
+            "la facture {invoice} est émise : ses conditions sont figées",
+            invoice = named(&invoice)
         )));
     }
     sql::set_payment_terms(tx, id, days).await?;
@@ -491,8 +490,9 @@ pub async fn set_details(tx: &mut Tx, id: i64, details: DraftDetails) -> Result<
     let details = details.validated(dates::today_in(tx).await?)?;
     let invoice = lock(tx, id).await?;
     if invoice.status != InvoiceStatus::Draft {
-        return Err(BillingError::Conflict(format!(
-            "invoice {id} is issued: its details are frozen"
+        return Err(BillingError::Conflict(text!(
+            "la facture {invoice} est émise : ses détails sont figés",
+            invoice = named(&invoice)
         )));
     }
     sql::set_details(tx, id, &details).await?;
@@ -505,9 +505,9 @@ pub async fn set_details(tx: &mut Tx, id: i64, details: DraftDetails) -> Result<
 pub async fn edit_draft(tx: &mut Tx, id: i64, new: NewInvoice) -> Result<Invoice, BillingError> {
     let draft = lock(tx, id).await?;
     if draft.status != InvoiceStatus::Draft {
-        return Err(BillingError::Conflict(format!(
-            "la facture {} est émise : elle ne se modifie plus, un avoir la corrige / invoice {id} is issued",
-            draft.reference.as_deref().unwrap_or("?")
+        return Err(BillingError::Conflict(text!(
+            "la facture {invoice} est émise : elle ne se modifie plus, un avoir la corrige",
+            invoice = named(&draft)
         )));
     }
     super::customers::get_in(tx, new.customer_id).await?;
@@ -522,8 +522,9 @@ pub async fn edit_draft(tx: &mut Tx, id: i64, new: NewInvoice) -> Result<Invoice
 pub async fn delete_draft(tx: &mut Tx, id: i64) -> Result<(), BillingError> {
     let invoice = lock(tx, id).await?;
     if invoice.status != InvoiceStatus::Draft {
-        return Err(BillingError::Conflict(format!(
-            "invoice {id} is issued: cancel it with a credit note"
+        return Err(BillingError::Conflict(text!(
+            "la facture {invoice} est émise : un avoir l'annule",
+            invoice = named(&invoice)
         )));
     }
     sql::delete_draft(tx, id).await?;
@@ -536,11 +537,10 @@ pub async fn delete_draft(tx: &mut Tx, id: i64) -> Result<(), BillingError> {
 pub async fn issue(tx: &mut Tx, id: i64, issue_date: NaiveDate) -> Result<Invoice, BillingError> {
     let draft = lock(tx, id).await?;
     if draft.status != InvoiceStatus::Draft {
-        return Err(BillingError::Conflict(format!(
-            "invoice {} is already {}",
-            draft.reference.as_deref().unwrap_or("?"),
-            draft.status.as_str()
-        )));
+        return Err(BillingError::Conflict(
+            text!("la facture {invoice} est déjà {state}", invoice = named(&draft))
+                .with("state", super::error::invoice_state(draft.status.as_str())),
+        ));
     }
     dates::issue_date(issue_date, dates::today_in(tx).await?, None)?;
     let seller = settings::load_in(tx).await?;
@@ -554,15 +554,15 @@ pub async fn issue(tx: &mut Tx, id: i64, issue_date: NaiveDate) -> Result<Invoic
     if !seller.address.is_complete() {
         return Err(invalid(
             "seller.address",
-            "l'adresse du vendeur est incomplète (code postal, ville, pays) : complétez les réglages / the seller's address is incomplete",
+            text!("l'adresse du vendeur est incomplète (code postal, ville, pays) : complétez les réglages"),
         ));
     }
     if !customer.address.is_complete() {
         return Err(invalid(
             "customer.address",
-            format!(
-                "l'adresse du client n° {} est incomplète (code postal, ville, pays) : complétez sa fiche / the customer's address is incomplete",
-                customer.id
+            text!(
+                "l'adresse du client n° {customer} est incomplète (code postal, ville, pays) : complétez sa fiche",
+                customer = customer.id
             ),
         ));
     }
@@ -574,16 +574,17 @@ pub async fn issue(tx: &mut Tx, id: i64, issue_date: NaiveDate) -> Result<Invoic
     }
     let due_date = issue_date
         .checked_add_days(Days::new(seller.payment_terms_days.max(0) as u64))
-        .ok_or_else(|| invalid("issue_date", "out of range"))?;
+        .ok_or_else(|| invalid("issue_date", text!("date hors limites")))?;
     let number = crate::billing::sql::settings::next_number(tx, &series).await?;
     // Numbers are chronological: with the series' counter locked, no later
     // number may carry an earlier date than the last one issued.
     if let Some(last) = sql::last_issue_date(tx, &series).await? {
         if issue_date < last {
-            return Err(BillingError::Conflict(format!(
-                "series {series} was last issued on {}: a later number cannot be dated {}",
-                last.format("%d/%m/%Y"),
-                issue_date.format("%d/%m/%Y")
+            return Err(BillingError::Conflict(text!(
+                "la série {series} a émis en dernier le {last} : un numéro suivant ne peut pas être daté du {date}",
+                series = series,
+                last = last.format("%d/%m/%Y"),
+                date = issue_date.format("%d/%m/%Y")
             )));
         }
     }
@@ -656,15 +657,18 @@ async fn post_issue(tx: &mut Tx, doc: &Invoice) -> Result<(), BillingError> {
 pub async fn apply_payment(tx: &mut Tx, id: i64, amount: Money) -> Result<Invoice, BillingError> {
     let invoice = lock(tx, id).await?;
     if invoice.kind != InvoiceKind::Invoice || !matches!(invoice.status, InvoiceStatus::Issued | InvoiceStatus::Paid) {
-        return Err(BillingError::Conflict(format!(
-            "invoice {id} is {} and cannot take a payment",
-            invoice.status.as_str()
-        )));
+        return Err(BillingError::Conflict(
+            text!(
+                "la facture {invoice} est {state} et ne peut pas recevoir de paiement",
+                invoice = named(&invoice)
+            )
+            .with("state", super::error::invoice_state(invoice.status.as_str())),
+        ));
     }
     if amount.currency != invoice.total.currency {
         return Err(invalid(
             "amount",
-            format!("currency must be {}", invoice.total.currency),
+            text!("la devise doit être {currency}", currency = invoice.total.currency),
         ));
     }
     let paid = invoice.paid.checked_add(amount)?;
@@ -680,12 +684,18 @@ pub async fn apply_payment(tx: &mut Tx, id: i64, amount: Money) -> Result<Invoic
 pub async fn mark_sent(tx: &mut Tx, id: i64, at: DateTime<Utc>) -> Result<(), BillingError> {
     let invoice = lock(tx, id).await?;
     if invoice.status == InvoiceStatus::Draft {
-        return Err(BillingError::Conflict(format!(
-            "invoice {id} is a draft: issue it before sending it"
+        return Err(BillingError::Conflict(text!(
+            "la facture {invoice} est un brouillon : émettez-la avant de l'envoyer",
+            invoice = named(&invoice)
         )));
     }
     sql::set_sent(tx, id, at).await?;
     Ok(())
+}
+
+/// An invoice as a message names it: its number, or `#id` for a draft.
+fn named(invoice: &Invoice) -> String {
+    invoice.reference.clone().unwrap_or_else(|| format!("#{}", invoice.id))
 }
 
 pub async fn get(store: &Store, id: i64) -> Result<Invoice, BillingError> {
@@ -725,6 +735,69 @@ pub struct InvoiceFilter {
     pub order_id: Option<i64>,
     pub limit: i64,
     pub before_id: Option<i64>,
+    /// The order of the list (newest first by default).
+    pub sort: InvoiceSort,
+    /// Rows skipped: the pages of a list in another order than newest
+    /// first (`before_id` pages the newest first).
+    pub offset: i64,
+}
+
+/// A column an invoice list is sorted by; the SQL of each is fixed
+/// (`sql::invoices::order_by`), nothing typed reaches the query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InvoiceOrder {
+    /// Newest first (the order they were made in).
+    #[default]
+    Newest,
+    /// The number (series, then number); drafts, without one, last.
+    Number,
+    /// The customer's name.
+    Customer,
+    /// The issue date; drafts last.
+    IssueDate,
+    /// The due date; drafts last.
+    DueDate,
+    Total,
+    /// The state, in the order of a document's life: draft, issued, paid, cancelled.
+    Status,
+}
+
+impl InvoiceOrder {
+    pub const COLUMNS: [InvoiceOrder; 6] = [
+        InvoiceOrder::Number,
+        InvoiceOrder::Customer,
+        InvoiceOrder::IssueDate,
+        InvoiceOrder::DueDate,
+        InvoiceOrder::Total,
+        InvoiceOrder::Status,
+    ];
+
+    /// The name in a URL (`?sort=due`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvoiceOrder::Newest => "newest",
+            InvoiceOrder::Number => "number",
+            InvoiceOrder::Customer => "customer",
+            InvoiceOrder::IssueDate => "date",
+            InvoiceOrder::DueDate => "due",
+            InvoiceOrder::Total => "total",
+            InvoiceOrder::Status => "status",
+        }
+    }
+
+    /// One of the names above, else none.
+    pub fn parse(name: &str) -> Option<InvoiceOrder> {
+        std::iter::once(InvoiceOrder::Newest)
+            .chain(InvoiceOrder::COLUMNS)
+            .find(|o| o.as_str() == name)
+    }
+}
+
+/// A list's order: a column, up or down (ties by id, the same way).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InvoiceSort {
+    pub by: InvoiceOrder,
+    pub descending: bool,
 }
 
 pub async fn list(store: &Store, filter: &InvoiceFilter) -> Result<Vec<Invoice>, BillingError> {

@@ -7,6 +7,7 @@ use super::error::{invalid, BillingError};
 use crate::billing::sql::ledger as sql;
 use crate::money::Money;
 use crate::store::{Store, Tx};
+use crate::text;
 
 /// Account names.
 pub mod accounts {
@@ -68,12 +69,18 @@ pub async fn post(tx: &mut Tx, kind: &str, reference: &str, postings: &[Posting]
         let sum = sums.entry(p.amount.currency.to_string()).or_default();
         *sum = sum
             .checked_add(p.amount.minor)
-            .ok_or_else(|| invalid("ledger", "amount overflow"))?;
+            .ok_or_else(|| invalid("ledger", text!("montant hors limites")))?;
     }
     if let Some((currency, sum)) = sums.iter().find(|(_, s)| **s != 0) {
         return Err(invalid(
             "ledger",
-            format!("transaction {kind} {reference} is unbalanced by {sum} in {currency}"),
+            text!(
+                "l'écriture {kind} {reference} est déséquilibrée de {sum} {currency}",
+                kind = kind,
+                reference = reference,
+                sum = sum,
+                currency = currency
+            ),
         ));
     }
     if postings.is_empty() {

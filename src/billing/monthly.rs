@@ -9,6 +9,7 @@ use super::contracts::{self, OperationKind};
 use super::error::{invalid, BillingError};
 use super::invoices::{self, NewInvoice, NewLine};
 use crate::store::{Store, StoreError};
+use crate::text;
 
 /// A calendar month, written `YYYY-MM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,7 +20,12 @@ pub struct Period {
 
 impl Period {
     pub fn parse(text: &str) -> Result<Period, BillingError> {
-        let bad = || invalid("period", format!("{text:?} is not a month (YYYY-MM)"));
+        let bad = || {
+            invalid(
+                "period",
+                text!("« {text} » n'est pas un mois (AAAA-MM)", text = text.trim()),
+            )
+        };
         let (y, m) = text.trim().split_once('-').ok_or_else(bad)?;
         let period = Period {
             year: y.parse().map_err(|_| bad())?,
@@ -97,8 +103,9 @@ pub async fn invoice_contract(
                 Some(existing) => Ok(ContractOutcome::AlreadyInvoiced {
                     invoice_id: existing.id,
                 }),
-                None => Err(BillingError::Conflict(format!(
-                    "contract {contract_id}: concurrent change, try again"
+                None => Err(BillingError::Conflict(text!(
+                    "contrat {contract} : modifié en même temps ailleurs, réessayez",
+                    contract = contract_id
                 ))),
             }
         }
@@ -112,7 +119,9 @@ async fn try_invoice(
     period: Period,
     issue_date: NaiveDate,
 ) -> Result<ContractOutcome, BillingError> {
-    let last_day = period.last_day().ok_or_else(|| invalid("period", "out of range"))?;
+    let last_day = period
+        .last_day()
+        .ok_or_else(|| invalid("period", text!("date hors limites")))?;
     let mut tx = store.begin().await?;
     let contract = contracts::lock(&mut tx, contract_id).await?;
     if let Some(existing) =
@@ -189,7 +198,9 @@ async fn try_invoice(
 
 /// Contracts with operations not yet invoiced up to the end of `period`.
 pub async fn contracts_to_invoice(store: &Store, period: Period) -> Result<Vec<i64>, BillingError> {
-    let last_day = period.last_day().ok_or_else(|| invalid("period", "out of range"))?;
+    let last_day = period
+        .last_day()
+        .ok_or_else(|| invalid("period", text!("date hors limites")))?;
     Ok(crate::billing::sql::contracts::with_open_operations(store, last_day).await?)
 }
 
@@ -199,7 +210,9 @@ pub async fn run(
     period: Period,
     issue_date: NaiveDate,
 ) -> Result<Vec<(i64, ContractOutcome)>, BillingError> {
-    let first_day = period.first_day().ok_or_else(|| invalid("period", "out of range"))?;
+    let first_day = period
+        .first_day()
+        .ok_or_else(|| invalid("period", text!("date hors limites")))?;
     super::dates::period(first_day, super::dates::today(store).await?)?;
     let mut out = Vec::new();
     for contract_id in contracts_to_invoice(store, period).await? {

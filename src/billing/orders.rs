@@ -11,6 +11,7 @@ use super::invoices::{self, Invoice, NewInvoice, NewLine};
 use crate::billing::sql::orders as sql;
 use crate::money::Money;
 use crate::store::{Store, Tx};
+use crate::text;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct OrderItem {
@@ -64,7 +65,7 @@ impl OrderStatus {
         OrderStatus::ALL
             .into_iter()
             .find(|st| st.as_str() == s)
-            .ok_or_else(|| invalid("status", format!("{s:?} is not an order status")))
+            .ok_or_else(|| invalid("status", text!("« {value} » n'est pas un état de commande", value = s)))
     }
 }
 
@@ -84,7 +85,7 @@ pub const MAX_QUANTITY: u32 = 10_000;
 /// Prices every item from the catalogue; the client's idea of the total is never asked.
 pub async fn create(tx: &mut Tx, new: NewOrder) -> Result<Order, BillingError> {
     if new.items.is_empty() {
-        return Err(invalid("items", "at least one item is required"));
+        return Err(invalid("items", text!("au moins un article est requis")));
     }
     super::customers::get_in(tx, new.customer_id).await?;
     let mut lines = Vec::with_capacity(new.items.len());
@@ -92,12 +93,19 @@ pub async fn create(tx: &mut Tx, new: NewOrder) -> Result<Order, BillingError> {
         if item.quantity == 0 || item.quantity > MAX_QUANTITY {
             return Err(invalid(
                 "items.quantity",
-                format!("item {}: quantity must be 1 to {MAX_QUANTITY}", i + 1),
+                text!(
+                    "article {item} : la quantité va de 1 à {max}",
+                    item = i + 1,
+                    max = MAX_QUANTITY
+                ),
             ));
         }
         let product = catalog::by_sku(tx, item.sku.trim()).await?;
         if !product.active {
-            return Err(invalid("items.sku", format!("{} is no longer sold", product.sku)));
+            return Err(invalid(
+                "items.sku",
+                text!("{sku} n'est plus en vente", sku = product.sku),
+            ));
         }
         let total = product.unit_price.times(Decimal::from(item.quantity))?;
         lines.push(OrderLine {
@@ -113,12 +121,15 @@ pub async fn create(tx: &mut Tx, new: NewOrder) -> Result<Order, BillingError> {
     let mut total = Money::zero(currency);
     for l in &lines {
         if l.unit_price.currency != currency {
-            return Err(invalid("items", "all items of an order must be in one currency"));
+            return Err(invalid(
+                "items",
+                text!("tous les articles d'une commande sont dans une même devise"),
+            ));
         }
         total = total.checked_add(l.total)?;
     }
     if total.minor <= 0 {
-        return Err(invalid("items", "the order's total must be positive"));
+        return Err(invalid("items", text!("le total de la commande doit être positif")));
     }
     Ok(sql::insert(tx, new.customer_id, total, &lines).await?)
 }
@@ -142,10 +153,10 @@ pub async fn invoice(tx: &mut Tx, order_id: i64, issue_date: NaiveDate) -> Resul
         return invoices::get_in(tx, id).await;
     }
     if order.status != OrderStatus::Pending {
-        return Err(BillingError::Conflict(format!(
-            "order {order_id} is {}",
-            order.status.as_str()
-        )));
+        return Err(BillingError::Conflict(
+            text!("la commande {order} est {state}", order = order_id)
+                .with("state", super::error::order_state(order.status.as_str())),
+        ));
     }
     let lines = order
         .lines

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog::Nature;
 use super::dates::{self, ReceiptBounds, ReceiptDate};
-use super::error::{invalid, BillingError};
+use super::error::{invalid, order_state, payment_state, BillingError};
 use super::invoices::{self, Invoice};
 use super::ledger::{self, accounts, Posting};
 use super::revenue_book::{self, NewBookLine};
@@ -15,6 +15,7 @@ use super::validate;
 use crate::billing::sql::payments as sql;
 use crate::money::Money;
 use crate::store::{Store, Tx};
+use crate::text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -64,7 +65,7 @@ impl PaymentMethod {
         PaymentMethod::ALL
             .into_iter()
             .find(|m| m.as_str() == s)
-            .ok_or_else(|| invalid("method", format!("{s:?} is not a payment method")))
+            .ok_or_else(|| invalid("method", text!("« {value} » n'est pas un moyen de paiement", value = s)))
     }
 }
 
@@ -104,7 +105,7 @@ impl PaymentStatus {
         PaymentStatus::ALL
             .into_iter()
             .find(|st| st.as_str() == s)
-            .ok_or_else(|| invalid("status", format!("{s:?} is not a payment status")))
+            .ok_or_else(|| invalid("status", text!("« {value} » n'est pas un état de paiement", value = s)))
     }
 
     /// Money was received (whether or not some went back since).
@@ -158,12 +159,15 @@ pub struct NewPayment {
 /// invoice or order, customer and amount; for anything else it is a conflict.
 pub async fn initiate(tx: &mut Tx, new: NewPayment) -> Result<Payment, BillingError> {
     if new.amount.minor <= 0 {
-        return Err(invalid("amount", "must be positive"));
+        return Err(invalid("amount", text!("doit être positif")));
     }
     let key = validate::text("idempotency_key", &new.idempotency_key, 200)?;
     let provider = validate::text("provider", &new.provider, 40)?;
     if new.invoice_id.is_none() && new.order_id.is_none() {
-        return Err(invalid("invoice_id", "a payment settles an invoice or an order"));
+        return Err(invalid(
+            "invoice_id",
+            text!("un paiement règle une facture ou une commande"),
+        ));
     }
     if let Some(existing) = sql::by_key(tx, &key).await? {
         if existing.amount != new.amount
@@ -172,8 +176,9 @@ pub async fn initiate(tx: &mut Tx, new: NewPayment) -> Result<Payment, BillingEr
             // An order's payment gets its invoice once paid.
             || (new.invoice_id.is_some() && existing.invoice_id != new.invoice_id)
         {
-            return Err(BillingError::Conflict(format!(
-                "idempotency key {key:?} was used for another payment"
+            return Err(BillingError::Conflict(text!(
+                "la clé d'idempotence « {key} » a servi pour un autre paiement",
+                key = key
             )));
         }
         return Ok(existing);
@@ -183,17 +188,17 @@ pub async fn initiate(tx: &mut Tx, new: NewPayment) -> Result<Payment, BillingEr
         if invoice.customer_id != new.customer_id || invoice.total.currency != new.amount.currency {
             return Err(invalid(
                 "invoice_id",
-                "the invoice belongs to another customer or currency",
+                text!("la facture est celle d'un autre client ou dans une autre devise"),
             ));
         }
         if new.amount.minor > invoice.balance_due().minor {
             return Err(invalid(
                 "amount",
-                format!(
-                    "{} is more than what {} still owes ({})",
-                    new.amount.format_fr(),
-                    invoice.reference.as_deref().unwrap_or("the invoice"),
-                    invoice.balance_due().format_fr()
+                text!(
+                    "{amount} dépasse ce qui reste dû sur {invoice} ({left})",
+                    amount = new.amount.format_fr(),
+                    invoice = invoice.reference.clone().unwrap_or_else(|| format!("#{}", invoice.id)),
+                    left = invoice.balance_due().format_fr()
                 ),
             ));
         }
@@ -203,18 +208,21 @@ pub async fn initiate(tx: &mut Tx, new: NewPayment) -> Result<Payment, BillingEr
         // that customer's, for the total the server computed, while the order is still open.
         let order = super::orders::lock(tx, order_id).await?;
         if order.customer_id != new.customer_id {
-            return Err(invalid("order_id", "the order belongs to another customer"));
+            return Err(invalid("order_id", text!("la commande est celle d'un autre client")));
         }
         if order.status != super::orders::OrderStatus::Pending {
-            return Err(BillingError::Conflict(format!(
-                "order {order_id} is {}",
-                order.status.as_str()
-            )));
+            return Err(BillingError::Conflict(
+                text!("la commande {order} est {state}", order = order_id)
+                    .with("state", order_state(order.status.as_str())),
+            ));
         }
         if order.total != new.amount {
             return Err(invalid(
                 "amount",
-                format!("must be the order's total, {}", order.total.format_fr()),
+                text!(
+                    "doit être le total de la commande, {total}",
+                    total = order.total.format_fr()
+                ),
             ));
         }
     }
@@ -238,11 +246,14 @@ pub async fn declare_received_on(
 ) -> Result<(Payment, ReceiptDate), BillingError> {
     let p = lock(tx, id).await?;
     if p.provider != "manual" || p.status != PaymentStatus::Initiated {
-        return Err(BillingError::Conflict(format!(
-            "payment {id} is {} through {}: only an initiated manual payment takes a declared date",
-            p.status.as_str(),
-            p.provider
-        )));
+        return Err(BillingError::Conflict(
+            text!(
+                "le paiement {payment} ({provider}) est {state} : seul un paiement manuel initié prend une date déclarée",
+                payment = id,
+                provider = p.provider
+            )
+            .with("state", payment_state(p.status.as_str())),
+        ));
     }
     let bounds = receipt_bounds(tx, &p).await?;
     let date = dates::confirmed_received_on(on, &bounds, confirmed)?;
@@ -330,10 +341,13 @@ pub async fn fail(tx: &mut Tx, id: i64, reason: &str) -> Result<Payment, Billing
             lock(tx, id).await
         }
         PaymentStatus::Failed => Ok(p),
-        other => Err(BillingError::Conflict(format!(
-            "payment {id} is {} and cannot fail",
-            other.as_str()
-        ))),
+        other => Err(BillingError::Conflict(
+            text!(
+                "le paiement {payment} est {state} et ne peut plus échouer",
+                payment = id
+            )
+            .with("state", payment_state(other.as_str())),
+        )),
     }
 }
 
@@ -364,14 +378,15 @@ pub async fn complete(tx: &mut Tx, id: i64, done: Completion) -> Result<Payment,
         return Ok(p);
     }
     if p.status == PaymentStatus::Failed {
-        return Err(BillingError::Conflict(format!(
-            "payment {id} failed and cannot complete"
+        return Err(BillingError::Conflict(text!(
+            "le paiement {payment} a échoué et ne peut plus être encaissé",
+            payment = id
         )));
     }
     if done.fee.currency != p.amount.currency || done.fee.is_negative() || done.fee.minor > p.amount.minor {
         return Err(invalid(
             "fee",
-            "must be in the payment's currency, between zero and the amount",
+            text!("doit être dans la devise du paiement, entre zéro et le montant"),
         ));
     }
     if p.provider == "manual" {
@@ -380,7 +395,7 @@ pub async fn complete(tx: &mut Tx, id: i64, done: Completion) -> Result<Payment,
     let invoice_id = match (p.invoice_id, p.order_id) {
         (Some(i), _) => i,
         (None, Some(order_id)) => super::orders::invoice(tx, order_id, done.received_on).await?.id,
-        (None, None) => return Err(invalid("invoice_id", "payment settles nothing")),
+        (None, None) => return Err(invalid("invoice_id", text!("le paiement ne règle rien"))),
     };
     let invoice = invoices::apply_payment(tx, invoice_id, p.amount).await?;
     sql::set_completed(
@@ -499,6 +514,54 @@ pub struct PaymentFilter {
     pub order_id: Option<i64>,
     pub limit: i64,
     pub before_id: Option<i64>,
+    /// The order (newest first by default); any other skips `offset` rows
+    /// rather than paging by `before_id`.
+    pub sort: PaymentSort,
+    pub descending: bool,
+    pub offset: i64,
+}
+
+/// The columns the admin's payment list sorts by: a closed list, each with
+/// its own SQL (nothing of the query string reaches the query).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PaymentSort {
+    /// The last recorded first (the lists' and the API's order).
+    #[default]
+    Newest,
+    /// When it was recorded.
+    Date,
+    Amount,
+    /// The customer's name, accents and case aside.
+    Customer,
+    /// The invoice's reference; payments without one last.
+    Invoice,
+    /// By the payment's course: initiated, pending, received, refunded, failed.
+    State,
+}
+
+impl PaymentSort {
+    pub const ALL: [PaymentSort; 5] = [
+        PaymentSort::Date,
+        PaymentSort::Amount,
+        PaymentSort::Customer,
+        PaymentSort::Invoice,
+        PaymentSort::State,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentSort::Newest => "",
+            PaymentSort::Date => "date",
+            PaymentSort::Amount => "amount",
+            PaymentSort::Customer => "customer",
+            PaymentSort::Invoice => "invoice",
+            PaymentSort::State => "state",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PaymentSort> {
+        PaymentSort::ALL.into_iter().find(|c| c.as_str() == s)
+    }
 }
 
 pub async fn list(store: &Store, filter: &PaymentFilter) -> Result<Vec<Payment>, BillingError> {

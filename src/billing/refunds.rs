@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::catalog::Nature;
-use super::error::{invalid, BillingError};
+use super::error::{invalid, nature_words, payment_state, BillingError};
 use super::ledger::{self, accounts, Posting};
 use super::payments::{self, holding_account, split_by_nature, PaymentStatus};
 use super::revenue_book::{self, NewBookLine};
@@ -16,6 +16,7 @@ use super::{credit_notes, validate};
 use crate::billing::sql::payments as sql;
 use crate::money::Money;
 use crate::store::Tx;
+use crate::text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -75,36 +76,41 @@ pub async fn begin_for(
     let key = validate::text("idempotency_key", key, 200)?;
     if let Some(existing) = sql::refund_by_key(tx, &key).await? {
         if existing.payment_id != payment_id || existing.amount != amount {
-            return Err(BillingError::Conflict(format!(
-                "idempotency key {key:?} was used for another refund"
+            return Err(BillingError::Conflict(text!(
+                "la clé d'idempotence « {key} » a servi pour un autre remboursement",
+                key = key
             )));
         }
         return Ok(existing);
     }
     let payment = payments::lock(tx, payment_id).await?;
     if !payment.status.received() {
-        return Err(BillingError::Conflict(format!(
-            "payment {payment_id} is {}: only received money can be refunded",
-            payment.status.as_str()
-        )));
+        return Err(BillingError::Conflict(
+            text!(
+                "le paiement {payment} est {state} : seul un paiement reçu peut être remboursé",
+                payment = payment_id
+            )
+            .with("state", payment_state(payment.status.as_str())),
+        ));
     }
     if amount.currency != payment.amount.currency {
         return Err(invalid(
             "amount",
-            format!("currency must be {}", payment.amount.currency),
+            text!("la devise doit être {currency}", currency = payment.amount.currency),
         ));
     }
     if amount.minor <= 0 {
-        return Err(invalid("amount", "must be positive"));
+        return Err(invalid("amount", text!("doit être positif")));
     }
     let refundable = payment.amount.minor - payment.refunded.minor;
     if amount.minor > refundable {
         return Err(invalid(
             "amount",
-            format!(
-                "{} exceeds what remains refundable on payment {payment_id} ({})",
-                amount.format_fr(),
-                Money::new(refundable, amount.currency).format_fr()
+            text!(
+                "{amount} dépasse ce qui reste à rembourser sur le paiement {payment} ({left})",
+                amount = amount.format_fr(),
+                payment = payment_id,
+                left = Money::new(refundable, amount.currency).format_fr()
             ),
         ));
     }
@@ -147,13 +153,21 @@ pub async fn complete(
     let refund = lock(tx, refund_id).await?;
     match refund.status {
         RefundStatus::Completed => return Ok(refund),
-        RefundStatus::Failed => return Err(BillingError::Conflict(format!("refund {refund_id} failed"))),
+        RefundStatus::Failed => {
+            return Err(BillingError::Conflict(text!(
+                "le remboursement {refund} a échoué",
+                refund = refund_id
+            )))
+        }
         RefundStatus::Pending => {}
     }
     let payment = payments::lock(tx, refund.payment_id).await?;
-    let invoice_id = payment
-        .invoice_id
-        .ok_or_else(|| BillingError::Conflict(format!("payment {} has no invoice to credit", payment.id)))?;
+    let invoice_id = payment.invoice_id.ok_or_else(|| {
+        BillingError::Conflict(text!(
+            "le paiement {payment} n'a pas de facture à créditer",
+            payment = payment.id
+        ))
+    })?;
     let note = credit_notes::issue(
         tx,
         invoice_id,
@@ -262,19 +276,31 @@ async fn creditable(tx: &mut Tx, invoice_id: i64, amount: Money, nature: Option<
         let pending_n: i64 = pending.iter().filter(|(k, _)| *k == Some(n)).map(|(_, m)| m).sum();
         billed - credited - pending_n
     };
-    let (limit, what) = match nature {
-        Some(n) => (left.min(left_in(n)), format!("for {} on", n.as_str())),
-        None => (left, "on".to_string()),
+    let limit = match nature {
+        Some(n) => left.min(left_in(n)),
+        None => left,
     };
     if amount.minor > limit {
+        let reference = invoice.reference.clone().unwrap_or_else(|| format!("#{}", invoice.id));
+        let left = Money::new(limit.max(0), amount.currency).format_fr();
+        let amount = amount.format_fr();
         return Err(invalid(
             "amount",
-            format!(
-                "{} exceeds what remains creditable {what} {} ({})",
-                amount.format_fr(),
-                invoice.reference.as_deref().unwrap_or("the invoice"),
-                Money::new(limit.max(0), amount.currency).format_fr()
-            ),
+            match nature {
+                Some(n) => text!(
+                    "{amount} dépasse ce qui reste à créditer en {nature} sur {invoice} ({left})",
+                    amount = amount,
+                    invoice = reference,
+                    left = left
+                )
+                .with("nature", nature_words(n)),
+                None => text!(
+                    "{amount} dépasse ce qui reste à créditer sur {invoice} ({left})",
+                    amount = amount,
+                    invoice = reference,
+                    left = left
+                ),
+            },
         ));
     }
     Ok(())

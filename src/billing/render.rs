@@ -20,6 +20,7 @@ use super::revenue_book::{self, BookLine};
 use super::settings;
 use super::settings::VatRegime;
 use crate::store::Store;
+use crate::text;
 
 impl From<Nature> for doc::Nature {
     fn from(n: Nature) -> Self {
@@ -78,9 +79,9 @@ pub fn invoice_document(
     refund: Option<(&Refund, PaymentMethod)>,
 ) -> Result<InvoiceDoc, BillingError> {
     let draft = || {
-        BillingError::Conflict(format!(
-            "invoice {} is a draft: only issued documents print",
-            invoice.id
+        BillingError::Conflict(text!(
+            "la facture #{invoice} est un brouillon : seuls les documents émis s'impriment",
+            invoice = invoice.id
         ))
     };
     let snapshot = invoice.snapshot.as_ref().ok_or_else(draft)?;
@@ -95,7 +96,7 @@ pub fn invoice_document(
             number: original.reference.clone().unwrap_or_default(),
             issue_date: original
                 .issue_date
-                .ok_or_else(|| BillingError::Conflict("credited invoice has no date".into()))?,
+                .ok_or_else(|| BillingError::Conflict(text!("la facture créditée n'a pas de date")))?,
             settlement: match refund.and_then(|(r, method)| Some((r.refunded_on?, method))) {
                 Some((on, method)) => CreditSettlement::Refunded {
                     on,
@@ -105,8 +106,9 @@ pub fn invoice_document(
             },
         }),
         (InvoiceKind::CreditNote, None) => {
-            return Err(BillingError::Conflict(format!(
-                "credit note {number} needs the invoice it corrects"
+            return Err(BillingError::Conflict(text!(
+                "l'avoir {number} a besoin de la facture qu'il corrige",
+                number = number
             )))
         }
         (InvoiceKind::Invoice, _) => None,
@@ -236,9 +238,9 @@ pub async fn draft_preview_pdf(store: &Store, id: i64, on: NaiveDate) -> Result<
 pub async fn invoice_xml(store: &Store, id: i64) -> Result<Vec<u8>, BillingError> {
     let document = printable(store, id).await?;
     if document.legacy.is_some() {
-        return Err(BillingError::Conflict(format!(
-            "{} was issued before Factur-X: it has no CII XML, only its PDF",
-            document.number
+        return Err(BillingError::Conflict(text!(
+            "{number} a été émis avant Factur-X : il n'a pas de XML CII, seulement son PDF",
+            number = document.number
         )));
     }
     doc::invoice_cii_xml(&document).map_err(document_error)
@@ -277,7 +279,7 @@ pub fn file_name(reference: &str, extension: &str) -> String {
 fn document_error(e: doc::DocumentError) -> BillingError {
     match e {
         doc::DocumentError::MissingMention(_) | doc::DocumentError::Invalid { .. } => {
-            BillingError::Conflict(e.to_string())
+            BillingError::Conflict(crate::i18n::Text::verbatim(e.to_string()))
         }
         other => BillingError::Document(other.to_string()),
     }
@@ -351,7 +353,10 @@ impl BookPeriod {
         let bad = || {
             super::error::invalid(
                 "period",
-                format!("{text:?} is not a year, quarter or month (2026, 2026-Q1, 2026-11)"),
+                text!(
+                    "« {text} » n'est ni une année, ni un trimestre, ni un mois (2026, 2026-Q1, 2026-11)",
+                    text = text.trim()
+                ),
             )
         };
         let t = text.trim();
@@ -406,7 +411,7 @@ impl BookExport {
 pub async fn export_book(store: &Store, period: BookPeriod) -> Result<BookExport, BillingError> {
     let (from, to) = period
         .bounds()
-        .ok_or_else(|| super::error::invalid("period", "out of range"))?;
+        .ok_or_else(|| super::error::invalid("period", text!("date hors limites")))?;
     let today = super::dates::today(store).await?;
     super::dates::period(from, today)?;
     let key = super::seal::key_of(store)?;

@@ -9,6 +9,7 @@ use super::error::{invalid, BillingError};
 use super::{terms, validate};
 use crate::money::Currency;
 use crate::store::{Store, Tx};
+use crate::text;
 
 /// What the seller sells; decides the nature of receipts in the livre de recettes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,7 +36,7 @@ impl Activity {
             "mixed" => Ok(Activity::Mixed),
             other => Err(invalid(
                 "activity",
-                format!("{other:?} is not goods, services or mixed"),
+                text!("« {value} » : biens (goods), services ou mixte (mixed)", value = other),
             )),
         }
     }
@@ -115,7 +116,7 @@ impl Settings {
         if !words.contains(&"EI") {
             return Err(invalid(
                 "seller_name",
-                "an individual entrepreneur's name must carry \"EI\" (e.g. \"Marie Dupont EI\")",
+                text!("le nom d'un entrepreneur individuel porte « EI » (ex. « Marie Dupont EI »)"),
             ));
         }
         self.siren = validate::siren(&self.siren)?;
@@ -126,7 +127,7 @@ impl Settings {
             Some(&self.electronic_address_scheme),
             Some(&self.siren),
         )?
-        .ok_or_else(|| invalid("electronic_address", "obligatoire / required"))?;
+        .ok_or_else(|| invalid("electronic_address", text!("est obligatoire")))?;
         validate::directory_address(&address, &scheme, &self.siren)?;
         self.electronic_address = address;
         self.electronic_address_scheme = scheme;
@@ -135,7 +136,7 @@ impl Settings {
         if !(0..=60).contains(&self.payment_terms_days) {
             return Err(invalid(
                 "payment_terms_days",
-                "must be between 0 and 60 days (Code de commerce L441-10)",
+                text!("de 0 à 60 jours (Code de commerce L441-10)"),
             ));
         }
         self.late_penalty_rate = terms::late_penalty_rate(self.late_penalty_rate, today)?;
@@ -149,11 +150,11 @@ impl Settings {
         ] {
             *prefix = validate::text(field, prefix, 10)?;
             if !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
-                return Err(invalid(field, "letters and digits only"));
+                return Err(invalid(field, text!("lettres et chiffres seulement")));
             }
         }
         if self.invoice_prefix == self.credit_note_prefix {
-            return Err(invalid("credit_note_prefix", "credit notes need their own series"));
+            return Err(invalid("credit_note_prefix", text!("les avoirs ont leur propre série")));
         }
         Ok(self)
     }
@@ -206,7 +207,7 @@ pub async fn save(tx: &mut Tx, settings: Settings) -> Result<Settings, BillingEr
             if before != after {
                 return Err(invalid(
                     field,
-                    "documents are already numbered in this series: it cannot change / des documents sont déjà numérotés dans cette série",
+                    text!("des documents sont déjà numérotés dans cette série : elle ne change plus"),
                 ));
             }
         }

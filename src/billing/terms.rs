@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::error::{invalid, BillingError};
+use crate::text;
 
 /// The seller's VAT regime. Only the franchise en base (CGI 293 B) today: a
 /// micro-entrepreneur under it must not print any VAT (CGI 283-3 would make
@@ -32,8 +33,9 @@ impl VatRegime {
             "franchise" => Ok(VatRegime::Franchise),
             other => Err(invalid(
                 "vat_regime",
-                format!(
-                    "« {other} » : seule la franchise en base de TVA (art. 293 B du CGI) est prise en charge / only the VAT franchise is supported"
+                text!(
+                    "« {value} » : seule la franchise en base de TVA (art. 293 B du CGI) est prise en charge",
+                    value = other
                 ),
             )),
         }
@@ -100,25 +102,19 @@ pub fn late_penalty_rate(rate: Decimal, on: NaiveDate) -> Result<Decimal, Billin
     if rate < minimum {
         return Err(invalid(
             "late_penalty_rate",
-            format!(
-                "{} % est sous le minimum légal de {} % (trois fois le taux d'intérêt légal de {} %, C. com. L441-10) / below the legal minimum",
-                percent(rate),
-                percent(minimum),
-                percent(legal_interest_rate(on))
+            text!(
+                "{rate} % est sous le minimum légal de {minimum} % (trois fois le taux d'intérêt légal de {legal} %, C. com. L441-10)",
+                rate = percent(rate),
+                minimum = percent(minimum),
+                legal = percent(legal_interest_rate(on))
             ),
         ));
     }
     if rate > Decimal::from(100) {
-        return Err(invalid(
-            "late_penalty_rate",
-            "100 % par an au plus / at most 100 % a year",
-        ));
+        return Err(invalid("late_penalty_rate", text!("100 % par an au plus")));
     }
     if rate.normalize().scale() > 2 {
-        return Err(invalid(
-            "late_penalty_rate",
-            "deux décimales au plus / at most two decimals",
-        ));
+        return Err(invalid("late_penalty_rate", text!("deux décimales au plus")));
     }
     Ok(rate.normalize())
 }

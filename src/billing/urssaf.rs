@@ -31,6 +31,7 @@ use super::error::{invalid, BillingError};
 use super::{dates, revenue_book, settings};
 use crate::money::{Currency, Money};
 use crate::store::Store;
+use crate::text;
 
 /// Where the seller's services are declared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -57,7 +58,10 @@ impl ServicesCategory {
             "bnc" => Ok(ServicesCategory::Bnc),
             other => Err(invalid(
                 "services_category",
-                format!("« {other} » : bic (prestations commerciales ou artisanales) ou bnc (professions libérales)"),
+                text!(
+                    "« {value} » : bic (prestations commerciales ou artisanales) ou bnc (professions libérales)",
+                    value = other
+                ),
             )),
         }
     }

@@ -3,16 +3,23 @@
 
 use super::error::{invalid, BillingError};
 use crate::input::{self, Lines};
+use crate::text;
 
 /// A SIREN: 9 digits whose Luhn key is valid. Spaces are ignored.
 pub fn siren(text: &str) -> Result<String, BillingError> {
-    input::check(text.trim(), Lines::One).map_err(|e| invalid("siren", e.to_string()))?;
+    input::check(text.trim(), Lines::One).map_err(|e| invalid("siren", e.text()))?;
     let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     if digits.len() != 9 || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(invalid("siren", format!("{text:?} is not 9 digits")));
+        return Err(invalid(
+            "siren",
+            text!("« {text} » n'a pas 9 chiffres", text = text.trim()),
+        ));
     }
     if !luhn(&digits) {
-        return Err(invalid("siren", format!("{text:?} has a wrong control key (Luhn)")));
+        return Err(invalid(
+            "siren",
+            text!("« {text} » : clé de contrôle fausse (Luhn)", text = text.trim()),
+        ));
     }
     Ok(digits)
 }
@@ -42,7 +49,7 @@ fn luhn(digits: &str) -> bool {
 /// An IBAN checked by ISO 13616 mod-97 (and its length for the common SEPA
 /// countries). Returned without spaces, upper case.
 pub fn iban(text: &str) -> Result<String, BillingError> {
-    input::check(text.trim(), Lines::One).map_err(|e| invalid("iban", e.to_string()))?;
+    input::check(text.trim(), Lines::One).map_err(|e| invalid("iban", e.text()))?;
     let iban: String = text
         .chars()
         .filter(|c| !c.is_whitespace())
@@ -51,14 +58,17 @@ pub fn iban(text: &str) -> Result<String, BillingError> {
     if iban.len() < 15 || iban.len() > 34 || !iban.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(invalid(
             "iban",
-            format!("« {} » n'est pas un IBAN / {text:?} is not an IBAN", text.trim()),
+            text!("« {text} » n'est pas un IBAN", text = text.trim()),
         ));
     }
     let (country, check) = (&iban[..2], &iban[2..4]);
     if !country.chars().all(|c| c.is_ascii_uppercase()) || !check.chars().all(|c| c.is_ascii_digit()) {
         return Err(invalid(
             "iban",
-            format!("{text:?} does not start with a country code and check digits"),
+            text!(
+                "« {text} » ne commence pas par un code pays et une clé de contrôle",
+                text = text.trim()
+            ),
         ));
     }
     let expected_len = match country {
@@ -78,10 +88,11 @@ pub fn iban(text: &str) -> Result<String, BillingError> {
         if iban.len() != n {
             return Err(invalid(
                 "iban",
-                format!(
-                    "un IBAN {country} a {n} caractères, celui-ci {} / an IBAN of {country} has {n} characters, {text:?} has {}",
-                    iban.len(),
-                    iban.len()
+                text!(
+                    "un IBAN {country} a {n} caractères, celui-ci {len}",
+                    country = country,
+                    n = n,
+                    len = iban.len()
                 ),
             ));
         }
@@ -97,10 +108,7 @@ pub fn iban(text: &str) -> Result<String, BillingError> {
     if remainder != 1 {
         return Err(invalid(
             "iban",
-            format!(
-                "« {} » : clé de contrôle fausse / {text:?} has wrong check digits (mod 97)",
-                text.trim()
-            ),
+            text!("« {text} » : clé de contrôle fausse (mod 97)", text = text.trim()),
         ));
     }
     Ok(iban)
@@ -110,7 +118,7 @@ pub fn iban(text: &str) -> Result<String, BillingError> {
 /// digits (location), then optionally 3 (branch): 8 or 11 characters.
 /// Returned without spaces, upper case.
 pub fn bic(text: &str) -> Result<String, BillingError> {
-    input::check(text.trim(), Lines::One).map_err(|e| invalid("bic", e.fr_en()))?;
+    input::check(text.trim(), Lines::One).map_err(|e| invalid("bic", e.text()))?;
     let bic: String = text
         .chars()
         .filter(|c| !c.is_whitespace())
@@ -123,19 +131,19 @@ pub fn bic(text: &str) -> Result<String, BillingError> {
     if !shaped {
         return Err(invalid(
             "bic",
-            format!(
-                "« {} » n'est pas un BIC (8 ou 11 caractères, ex. BNPAFRPPXXX) / not a BIC",
-                text.trim()
+            text!(
+                "« {text} » n'est pas un BIC (8 ou 11 caractères, ex. BNPAFRPPXXX)",
+                text = text.trim()
             ),
         ));
     }
     if !super::address::is_country(&bic[4..6]) {
         return Err(invalid(
             "bic",
-            format!(
-                "« {} » : le pays du BIC ({}) n'existe pas / unknown country in the BIC",
-                text.trim(),
-                &bic[4..6]
+            text!(
+                "« {text} » : le pays du BIC ({country}) n'existe pas",
+                text = text.trim(),
+                country = &bic[4..6]
             ),
         ));
     }
@@ -164,10 +172,11 @@ pub fn directory_address(address: &str, scheme: &str, own_siren: &str) -> Result
     }
     Err(invalid(
         "electronic_address",
-        format!(
+        text!(
             "« {address} » : l'adresse électronique d'une entreprise est celle de l'annuaire, \
-             schéma 0225, commençant par son SIREN {own_siren} / a business's electronic \
-             address is its directory address, scheme 0225, starting with its SIREN"
+             schéma 0225, commençant par son SIREN {siren}",
+            address = address,
+            siren = own_siren
         ),
     ))
 }
@@ -195,8 +204,9 @@ pub fn electronic_address(
         if s != "EM" && !is_icd {
             return Err(invalid(
                 SCHEME,
-                format!(
-                    "« {s} » : un code ISO 6523 à 4 chiffres (0225 pour un SIREN) ou EM (e-mail) / a 4-digit ICD or EM"
+                text!(
+                    "« {scheme} » : un code ISO 6523 à 4 chiffres (0225 pour un SIREN) ou EM (e-mail)",
+                    scheme = s
                 ),
             ));
         }
@@ -208,33 +218,36 @@ pub fn electronic_address(
             }
             Some(other) => Err(invalid(
                 FIELD,
-                format!("l'adresse est obligatoire avec le schéma {other} / required with scheme {other}"),
+                text!("l'adresse est obligatoire avec le schéma {scheme}", scheme = other),
             )),
         };
     };
-    input::check(address, Lines::One).map_err(|e| invalid(FIELD, e.fr_en()))?;
+    input::check(address, Lines::One).map_err(|e| invalid(FIELD, e.text()))?;
     let scheme = match scheme {
         Some(s) => s,
         None if address.contains('@') => crate::billing::settings::EMAIL_SCHEME.into(),
         None => crate::billing::settings::SIREN_SCHEME.into(),
     };
     if address.chars().count() > 100 {
-        return Err(invalid(FIELD, "100 caractères au plus / at most 100 characters"));
+        return Err(invalid(FIELD, input::TextError::TooLong(100).text()));
     }
     let address = match scheme.as_str() {
-        "EM" => input::email(address).map_err(|e| invalid(FIELD, e.to_string()))?,
+        "EM" => input::email(address).map_err(|e| invalid(FIELD, e.text()))?,
         "0225" => {
             let head = address.split('_').next().unwrap_or_default();
             siren(head).map_err(|_| {
                 invalid(
                     FIELD,
-                    format!("« {address} » : une adresse 0225 commence par un SIREN valide (SIREN, SIREN_SIRET…) / must start with a valid SIREN"),
+                    text!(
+                        "« {address} » : une adresse 0225 commence par un SIREN valide (SIREN, SIREN_SIRET…)",
+                        address = address
+                    ),
                 )
             })?;
             if !address.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(invalid(
                     FIELD,
-                    format!("« {address} » : lettres, chiffres et _ seulement / letters, digits and _ only"),
+                    text!("« {address} » : lettres, chiffres et _ seulement", address = address),
                 ));
             }
             address.to_string()
@@ -243,7 +256,7 @@ pub fn electronic_address(
             if !address.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) {
                 return Err(invalid(
                     FIELD,
-                    format!("« {address} » : lettres, chiffres et -_.: seulement / letters, digits and -_.: only"),
+                    text!("« {address} » : lettres, chiffres et -_.: seulement", address = address),
                 ));
             }
             address.to_string()
@@ -265,9 +278,9 @@ pub fn lines(field: &'static str, value: &str, max: usize) -> Result<String, Bil
 
 fn required(field: &'static str, checked: Result<String, input::TextError>) -> Result<String, BillingError> {
     match checked {
-        Ok(v) if v.is_empty() => Err(invalid(field, "is required")),
+        Ok(v) if v.is_empty() => Err(invalid(field, text!("est obligatoire"))),
         Ok(v) => Ok(v),
-        Err(e) => Err(invalid(field, e.to_string())),
+        Err(e) => Err(invalid(field, e.text())),
     }
 }
 
@@ -278,7 +291,7 @@ pub fn email(value: Option<&str>) -> Result<Option<String>, BillingError> {
     };
     match input::email(v) {
         Ok(address) => Ok(Some(address)),
-        Err(e) => Err(invalid("email", e.to_string())),
+        Err(e) => Err(invalid("email", e.text())),
     }
 }
 
@@ -404,7 +417,16 @@ mod tests {
                 field: "email",
                 message,
             }) => {
-                assert!(message.contains("is not an e-mail address"), "{message}")
+                assert!(
+                    message.to_string().contains("n'est pas une adresse e-mail"),
+                    "{message}"
+                );
+                assert!(
+                    message
+                        .in_lang(crate::i18n::Lang::En)
+                        .contains("is not an e-mail address"),
+                    "{message}"
+                )
             }
             other => panic!("{other:?}"),
         }

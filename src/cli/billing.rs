@@ -262,9 +262,9 @@ async fn execute(store: &Store, cmd: BillingCommand) -> Result<u8, BillingError>
                 late_penalty_rate: rate.parse().map_err(|_| {
                     invalid(
                         "late_penalty_rate",
-                        format!(
-                            "« {} » n'est pas un pourcentage (ex. 15 ou 10,5) / not a percentage",
-                            a.late_penalty_rate
+                        crate::text!(
+                            "« {rate} » n'est pas un pourcentage (ex. 15 ou 10,5)",
+                            rate = a.late_penalty_rate
                         ),
                     )
                 })?,
@@ -403,7 +403,7 @@ async fn product(store: &Store, command: ProductCommand) -> Result<(), BillingEr
         } => {
             let currency = currency.parse()?;
             let unit_price =
-                Money::parse(&price, currency).map_err(|e| crate::billing::error::invalid("price", e.to_string()))?;
+                Money::parse(&price, currency).map_err(|e| crate::billing::error::invalid("price", e.text()))?;
             let mut tx = store.begin().await?;
             let product = catalog::create(
                 &mut tx,

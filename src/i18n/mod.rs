@@ -202,6 +202,9 @@ fn fill(pattern: &str, args: &[(&str, String)]) -> String {
 pub struct Text {
     kind: TextKind,
     args: Vec<(&'static str, String)>,
+    /// Arguments that are messages themselves, said in the same language
+    /// ([`Text::with`]).
+    nested: Vec<(&'static str, Text)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,6 +221,7 @@ impl Text {
         Text {
             kind: TextKind::Message(french),
             args,
+            nested: Vec::new(),
         }
     }
 
@@ -226,12 +230,25 @@ impl Text {
         Text {
             kind: TextKind::Verbatim(words.into()),
             args: Vec::new(),
+            nested: Vec::new(),
         }
+    }
+
+    /// The argument `name` filled with another message, said in the reader's
+    /// language too: `text!("ligne {line} : {message}", line = 3).with("message", why)`.
+    pub fn with(mut self, name: &'static str, value: Text) -> Text {
+        self.nested.push((name, value));
+        self
     }
 
     pub fn in_lang(&self, lang: Lang) -> String {
         match &self.kind {
-            TextKind::Message(french) => tr_args(lang, french, &self.args),
+            TextKind::Message(french) if self.nested.is_empty() => tr_args(lang, french, &self.args),
+            TextKind::Message(french) => {
+                let mut args = self.args.clone();
+                args.extend(self.nested.iter().map(|(name, t)| (*name, t.in_lang(lang))));
+                tr_args(lang, french, &args)
+            }
             TextKind::Verbatim(words) => words.clone(),
         }
     }

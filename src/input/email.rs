@@ -8,42 +8,53 @@ use std::net::IpAddr;
 use lettre::Address;
 
 use super::{check, Lines};
+use crate::i18n::Text;
+use crate::text;
 
 /// The longest address SMTP carries (RFC 5321 path limit).
 pub const EMAIL_MAX: usize = 254;
 
 /// Why an address was refused (the text given is kept to say it back).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{text:?} is not an e-mail address ({why})")]
+#[error("{}", self.text())]
 pub struct EmailError {
     pub text: String,
-    pub why: String,
+    pub why: Text,
+}
+
+impl EmailError {
+    /// In the reader's language.
+    pub fn text(&self) -> Text {
+        text!("« {text} » n'est pas une adresse e-mail ({why})", text = self.text).with("why", self.why.clone())
+    }
 }
 
 /// `text` trimmed, if it is an address a message can be sent to.
 pub fn email(text: &str) -> Result<String, EmailError> {
     let text = text.trim();
-    let refuse = |why: String| EmailError {
+    let refuse = |why: Text| EmailError {
         text: text.chars().take(80).collect(),
         why,
     };
-    check(text, Lines::One).map_err(|e| refuse(e.to_string()))?;
+    check(text, Lines::One).map_err(|e| refuse(e.text()))?;
     if text.chars().count() > EMAIL_MAX {
-        return Err(refuse(format!("longer than {EMAIL_MAX} characters")));
+        return Err(refuse(text!("plus de {max} caractères", max = EMAIL_MAX)));
     }
     let address: Address = text
         .parse()
-        .map_err(|e: lettre::address::AddressError| refuse(e.to_string().to_lowercase()))?;
+        .map_err(|e: lettre::address::AddressError| refuse(Text::verbatim(e.to_string().to_lowercase())))?;
     if address.user().contains('"') {
-        return Err(refuse("quoted local parts are not accepted".into()));
+        return Err(refuse(text!("les guillemets ne sont pas acceptés avant le @")));
     }
     let domain = address.domain();
     if domain.starts_with('[') || domain.parse::<IpAddr>().is_ok() {
-        return Err(refuse("the domain must be a host name, not an IP address".into()));
+        return Err(refuse(text!("le domaine doit être un nom d'hôte, pas une adresse IP")));
     }
     let tld = domain.rsplit('.').next().unwrap_or("");
     if !domain.contains('.') || tld.is_empty() || tld.chars().all(|c| c.is_ascii_digit()) {
-        return Err(refuse("the domain needs a dot, as in example.fr".into()));
+        return Err(refuse(text!(
+            "le domaine doit contenir un point, comme dans exemple.fr"
+        )));
     }
     Ok(text.to_string())
 }
@@ -111,8 +122,16 @@ mod tests {
         let e = email("a@b").unwrap_err();
         assert_eq!(
             e.to_string(),
+            "« a@b » n'est pas une adresse e-mail (le domaine doit contenir un point, comme dans exemple.fr)"
+        );
+        assert_eq!(
+            e.text().in_lang(crate::i18n::Lang::En),
             "\"a@b\" is not an e-mail address (the domain needs a dot, as in example.fr)"
         );
-        assert!(email("\"a b\"@c.fr").unwrap_err().why.contains("quoted"));
+        assert!(email("\"a b\"@c.fr")
+            .unwrap_err()
+            .why
+            .to_string()
+            .contains("guillemets"));
     }
 }

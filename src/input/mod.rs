@@ -26,30 +26,31 @@ pub enum Lines {
     Many,
 }
 
-/// Why a text was refused.
+/// Why a text was refused; `Display` says it in French, [`TextError::text`]
+/// in the reader's language.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TextError {
-    #[error("contains a line break: one line only")]
+    #[error("{}", self.text())]
     LineBreak,
-    #[error("contains the control character {}", code(*.0))]
+    #[error("{}", self.text())]
     Control(char),
-    #[error("contains the bidirectional formatting character {}", code(*.0))]
+    #[error("{}", self.text())]
     Bidi(char),
-    #[error("contains the line or paragraph separator {}", code(*.0))]
+    #[error("{}", self.text())]
     Separator(char),
-    #[error("is longer than {0} characters")]
+    #[error("{}", self.text())]
     TooLong(usize),
 }
 
 impl TextError {
-    /// The same, French first, for the admin's pages.
-    pub fn fr_en(&self) -> String {
+    pub fn text(&self) -> crate::i18n::Text {
+        use crate::text;
         match self {
-            TextError::LineBreak => format!("retour à la ligne refusé : une seule ligne / {self}"),
-            TextError::Control(c) => format!("caractère de contrôle {} refusé / {self}", code(*c)),
-            TextError::Bidi(c) => format!("caractère de sens d'écriture {} refusé / {self}", code(*c)),
-            TextError::Separator(c) => format!("séparateur {} refusé / {self}", code(*c)),
-            TextError::TooLong(max) => format!("{max} caractères au plus / {self}"),
+            TextError::LineBreak => text!("retour à la ligne refusé : une seule ligne"),
+            TextError::Control(c) => text!("caractère de contrôle {code} refusé", code = code(*c)),
+            TextError::Bidi(c) => text!("caractère de sens d'écriture {code} refusé", code = code(*c)),
+            TextError::Separator(c) => text!("séparateur {code} refusé", code = code(*c)),
+            TextError::TooLong(max) => text!("{max} caractères au plus", max = max),
         }
     }
 }
@@ -194,12 +195,12 @@ mod tests {
     fn messages_name_the_character() {
         assert_eq!(
             TextError::Control('\0').to_string(),
-            "contains the control character U+0000"
+            "caractère de contrôle U+0000 refusé"
         );
         assert_eq!(
-            TextError::Bidi('\u{202E}').fr_en(),
-            "caractère de sens d'écriture U+202E refusé / contains the bidirectional formatting character U+202E"
+            TextError::Bidi('\u{202E}').text().in_lang(crate::i18n::Lang::En),
+            "bidirectional formatting character U+202E refused"
         );
-        assert!(TextError::LineBreak.fr_en().starts_with("retour à la ligne refusé"));
+        assert!(TextError::LineBreak.to_string().starts_with("retour à la ligne refusé"));
     }
 }

@@ -40,6 +40,26 @@ pub enum Error {
     Encode(#[from] serde_json::Error),
 }
 
+impl Error {
+    /// What an operator is told, in their language (`Display` is the
+    /// program's English, for logs and the worker's command line). The
+    /// details are the program's own words (a kind's name, a serde message).
+    pub fn text(&self) -> crate::i18n::Text {
+        use crate::text;
+        match self {
+            Error::Store(e) => crate::i18n::Text::verbatim(e.to_string()),
+            Error::UnknownKind(kind) => text!("type de tâche inconnu : {kind}", kind = kind),
+            Error::InvalidArgs { kind, message } => text!(
+                "arguments invalides pour une tâche {kind} : {detail}",
+                kind = kind,
+                detail = message
+            ),
+            Error::InvalidOption(detail) => text!("option invalide : {detail}", detail = detail),
+            Error::Encode(e) => text!("arguments impossibles à encoder : {detail}", detail = e),
+        }
+    }
+}
+
 /// Enqueues a job of a kind known only by name (CLI, admin, API), after
 /// checking its args against the registry.
 pub async fn enqueue_raw<C>(

@@ -97,6 +97,7 @@ pub fn app(state: AppState) -> Router {
         .into_router(&state)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(api::localize))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)

@@ -251,7 +251,7 @@ async fn camt_statements_pay_the_invoices_they_name_on_the_booking_date_once(bac
             again
                 .skips
                 .iter()
-                .all(|s| s.message.starts_with("already imported") || s.message.starts_with("débit")),
+                .all(|s| s.message.starts_with("déjà importée") || s.message.starts_with("débit")),
             "{:?}",
             again.skips
         );
@@ -354,7 +354,7 @@ async fn the_operator_confirms_splits_sets_aside_and_ignores_each_audited(backen
     match bank::confirm(&mut tx, &operator, both.id, &too_much).await {
         Err(BillingError::Invalid { message, .. }) => {
             assert_eq!(
-                message,
+                message.to_string(),
                 "la répartition (550,00\u{a0}€) dépasse le virement (500,00\u{a0}€)"
             )
         }
@@ -399,7 +399,7 @@ async fn the_operator_confirms_splits_sets_aside_and_ignores_each_audited(backen
     // A decision is made once.
     let mut tx = db.store.begin().await.unwrap();
     match bank::set_aside(&mut tx, &operator, loan.id, EntryStatus::Ignored, "").await {
-        Err(BillingError::Conflict(m)) => assert_eq!(m, "cette écriture est déjà traitée (hors ventes)"),
+        Err(BillingError::Conflict(m)) => assert_eq!(m.to_string(), "cette écriture est déjà traitée (hors ventes)"),
         other => panic!("{other:?}"),
     }
     tx.rollback().await.unwrap();

@@ -105,7 +105,7 @@ async fn full_credit_cancels_an_unpaid_invoice(backend: Backend) {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, BillingError::Conflict(ref m) if m.contains("cancelled")),
+        matches!(err, BillingError::Conflict(ref m) if m.to_string().contains("annulée")),
         "{err:?}"
     );
     assert_eq!(billing_counts(&db).await, before);
@@ -234,7 +234,7 @@ async fn over_credit_is_refused_and_changes_nothing(backend: Backend) {
         match &err {
             BillingError::Invalid { field: f, message } => {
                 assert_eq!(*f, field, "{amount:?}: {message}");
-                assert!(err.to_string().starts_with("amount:"), "{err}");
+                assert!(err.to_string().starts_with("Montant : "), "{err}");
             }
             other => panic!("{amount:?}: expected Invalid, got {other:?}"),
         }
@@ -283,7 +283,7 @@ async fn drafts_and_credit_notes_cannot_be_credited(backend: Backend) {
     let before = billing_counts(&db).await;
     let err = credit(&db.store, d.id, None, date(2026, 6, 3)).await.unwrap_err();
     assert!(
-        matches!(err, BillingError::Conflict(ref m) if m.contains("draft")),
+        matches!(err, BillingError::Conflict(ref m) if m.to_string().contains("brouillon")),
         "{err:?}"
     );
     assert_eq!(billing_counts(&db).await, before);

@@ -270,10 +270,7 @@ async fn every_text_field_refuses_control_characters(backend: Backend) {
     })
     .await
     .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "name: contains the bidirectional formatting character U+202E"
-    );
+    assert_eq!(err.to_string(), "Nom : caractère de sens d'écriture U+202E refusé");
 }
 
 async fn addresses_keep_their_line_breaks_as_lf(backend: Backend) {

@@ -219,7 +219,7 @@ async fn unpaid_order_expires_and_paid_order_stays(backend: Backend) {
     assert_eq!(waiting.status, comptoir::billing::payments::PaymentStatus::Failed);
     let job = db.store.get_job(missing.id()).await.unwrap();
     assert!(
-        job.errors[0].error.contains("order 999999 not found"),
+        job.errors[0].error.contains("order 999999 introuvable"),
         "{:?}",
         job.errors
     );

@@ -212,7 +212,7 @@ async fn data_of_0007_migrates_and_issued_invoices_stay_as_issued(backend: Backe
         "a legacy PDF embeds no XML"
     );
     let err = render::invoice_xml(&db.store, 1).await.unwrap_err();
-    assert!(err.to_string().contains("before Factur-X"), "{err}");
+    assert!(err.to_string().contains("avant Factur-X"), "{err}");
     // Still immutable, the new columns included.
     let err = raw_execute(&db, "UPDATE invoices SET purchase_order = 'BC-1' WHERE id = 1")
         .await
@@ -394,7 +394,9 @@ async fn billing_configure_takes_the_structured_terms(backend: Backend) {
         let out = run(&extra);
         assert_ne!(out.status.code(), Some(0), "{extra:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(said), "{extra:?}: {stderr}");
+        // The command line says the field in words, as the admin does.
+        let label = comptoir::billing::error::field_label(said).to_string();
+        assert!(stderr.contains(&format!("{label} : ")), "{extra:?}: {stderr}");
         assert!(settings::load(&db.store).await.is_err(), "{extra:?}: nothing saved");
     }
     let out = run(&[

@@ -60,7 +60,7 @@ async fn record(db: &TestDb, p: ManualPayment) -> Result<Recorded, BillingError>
 /// The refusal's field and message.
 fn refusal(r: Result<Recorded, BillingError>) -> (&'static str, String) {
     match r {
-        Err(BillingError::Invalid { field, message }) => (field, message),
+        Err(BillingError::Invalid { field, message }) => (field, message.to_string()),
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
@@ -115,7 +115,7 @@ async fn receipts_are_refused_in_a_closed_period_before_the_invoice_and_in_the_f
             field: "received_on",
             message,
         }) => {
-            assert!(message.contains(&fr(closed)), "{message}")
+            assert!(message.to_string().contains(&fr(closed)), "{message}")
         }
         other => panic!("completing in the closed period: {other:?}"),
     }

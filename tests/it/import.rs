@@ -164,7 +164,7 @@ async fn a_hundred_thousand_customers_import_once_with_progress(backend: Backend
     assert_eq!(report.status, ImportStatus::Completed);
     assert_eq!((report.total, report.imported, report.skipped), (100_000, 0, 100_000));
     assert_eq!(report.skips.len(), import::MAX_LISTED);
-    let expected = format!("already imported (import #{})", first.id);
+    let expected = format!("déjà importée (import n° {})", first.id);
     assert!(
         report.skips.iter().all(|s| s.message == expected),
         "{:?}",
@@ -192,7 +192,7 @@ async fn bad_rows_are_reported_with_their_line_and_nothing_is_applied(backend: B
     assert_eq!(report.status, ImportStatus::Failed);
     assert_eq!(
         report.errors,
-        vec![note(6, "SIREN: \"552100555\" has a wrong control key (Luhn)")]
+        vec![note(6, "SIREN : « 552100555 » : clé de contrôle fausse (Luhn)")]
     );
     assert_eq!((report.total, report.imported, report.bad_rows), (4, 0, 1));
     assert!(run.progress.is_empty());
@@ -201,7 +201,10 @@ async fn bad_rows_are_reported_with_their_line_and_nothing_is_applied(backend: B
     let stored = import::get(&db.store, run.id).await.expect("stored");
     assert_eq!(stored.status, ImportStatus::Failed);
     assert_eq!(stored.errors, report.errors);
-    assert_eq!(stored.failure.as_deref(), Some("1 bad row: nothing was imported"));
+    assert_eq!(
+        stored.failure.as_deref(),
+        Some("1 ligne en erreur : rien n'a été importé")
+    );
 
     // A bank statement in Windows-1252: a bad amount on line 3, a bad date on line 4.
     let reference = a.reference.clone().unwrap();
@@ -217,8 +220,8 @@ async fn bad_rows_are_reported_with_their_line_and_nothing_is_applied(backend: B
     assert_eq!(
         report.errors,
         vec![
-            note(3, "Montant: \"12,3,4\" is not an amount"),
-            note(4, "Date: \"31/02/2026\" is not a valid date"),
+            note(3, "Montant : « 12,3,4 » n'est pas un montant"),
+            note(4, "Date : « 31/02/2026 » n'est pas une date valide"),
         ]
     );
     assert_eq!(count(&db, "payments").await, 0);
@@ -227,7 +230,7 @@ async fn bad_rows_are_reported_with_their_line_and_nothing_is_applied(backend: B
     assert_eq!((a.status, a.paid), (InvoiceStatus::Issued, eur(0)));
     assert_eq!(
         import::get(&db.store, run.id).await.unwrap().failure.as_deref(),
-        Some("2 bad rows: nothing was imported")
+        Some("2 lignes en erreur : rien n'a été importé")
     );
 }
 
@@ -320,7 +323,7 @@ async fn a_bank_export_pays_the_invoices_it_names_and_skips_the_rest(backend: Ba
     let again = run_file(&db, ImportKind::Payments, "releve-fevrier (1).csv", &bytes).await;
     let report = again.result.expect("the import runs");
     assert_eq!((report.imported, report.skipped, report.bad_rows), (0, 4, 0));
-    let already = format!("already imported (import #{})", run.id);
+    let already = format!("déjà importée (import n° {})", run.id);
     assert_eq!(
         report
             .skips
@@ -365,7 +368,9 @@ async fn a_row_it_cannot_apply_waits_and_an_unreadable_row_refuses_the_file(back
         "{:?}",
         report.errors
     );
-    assert!(report.errors[0].message.contains("\"bitcoin\" is not a payment method"));
+    assert!(report.errors[0]
+        .message
+        .contains("« bitcoin » n'est pas un moyen de paiement"));
     assert_eq!((count(&db, "payments").await, count(&db, "bank_entries").await), (0, 0));
 
     let run = run_file(&db, ImportKind::Payments, "paiements-corrige.csv", rows.as_bytes()).await;
@@ -432,10 +437,7 @@ async fn utf8_with_bom_commas_and_iso_dates(backend: Backend) {
     let existing = raw_i64(&db, "SELECT MIN(id) FROM customers WHERE siren = '552100554'").await;
     assert_eq!(
         report.skips,
-        vec![note(
-            3,
-            &format!("a customer with SIREN 552100554 already exists (#{existing})")
-        )]
+        vec![note(3, &format!("un client a déjà le SIREN 552100554 (n° {existing})"))]
     );
     assert_eq!(
         raw_i64(
@@ -480,7 +482,7 @@ async fn unusable_files_get_a_clear_error(backend: Backend) {
     assert!(matches!(run.result, Err(ImportError::EmptyFile)), "{:?}", run.result);
     let stored = import::get(&db.store, run.id).await.unwrap();
     assert_eq!(stored.status, ImportStatus::Failed);
-    assert_eq!(stored.failure.as_deref(), Some("the file is empty"));
+    assert_eq!(stored.failure.as_deref(), Some("le fichier est vide"));
 
     let run = run_file(&db, customers, "blanc.csv", "\u{feff}\r\n  \r\n;;;\r\n".as_bytes()).await;
     assert!(matches!(run.result, Err(ImportError::EmptyFile)), "{:?}", run.result);
@@ -495,7 +497,7 @@ async fn unusable_files_get_a_clear_error(backend: Backend) {
     assert!(matches!(run.result, Err(ImportError::NoRows)), "{:?}", run.result);
     assert_eq!(
         run.result.unwrap_err().to_string(),
-        "the file has a header line but no data rows"
+        "le fichier a une ligne d'en-tête mais aucune ligne de données"
     );
 
     let run = run_file(
@@ -508,7 +510,7 @@ async fn unusable_files_get_a_clear_error(backend: Backend) {
     let message = run.result.unwrap_err().to_string();
     assert_eq!(
         message,
-        "missing column \"adresse\" / \"address\": the header (line 1) has \"Type\", \"Nom\", \"E-mail\", \"SIREN\""
+        "colonne \"adresse\" / \"address\" manquante : l'en-tête (ligne 1) a \"Type\", \"Nom\", \"E-mail\", \"SIREN\""
     );
     assert_eq!(import::get(&db.store, run.id).await.unwrap().failure, Some(message));
 
@@ -520,10 +522,7 @@ async fn unusable_files_get_a_clear_error(backend: Backend) {
     )
     .await;
     let message = run.result.unwrap_err().to_string();
-    assert!(
-        message.starts_with("missing column \"montant\" / \"amount\""),
-        "{message}"
-    );
+    assert!(message.starts_with("colonne \"montant\" / \"amount\""), "{message}");
 
     let run = run_file(
         &db,
@@ -614,7 +613,7 @@ async fn an_interrupted_import_resumes_without_duplicates(backend: Backend) {
     let report = import::run(&db.store, id, &path, |p| progress.push(p)).await.unwrap();
     assert_eq!(report.status, ImportStatus::Completed);
     assert_eq!((report.total, report.imported, report.skipped), (2_501, 2_500, 1));
-    assert_eq!(report.skips, vec![note(2_502, "same as line 9")]);
+    assert_eq!(report.skips, vec![note(2_502, "identique à la ligne 9")]);
     assert_eq!(
         progress.iter().map(|p| p.done).collect::<Vec<_>>(),
         vec![1_000, 2_000, 2_501]

@@ -67,7 +67,7 @@ async fn customer_addresses_import_by_parts_with_a_country(backend: Backend) {
     assert!(
         report.errors[0]
             .message
-            .starts_with("Pays: « XX » n'est pas un code pays ISO 3166"),
+            .starts_with("Pays : « XX » n'est pas un code pays ISO 3166"),
         "{:?}",
         report.errors[0]
     );
@@ -75,7 +75,7 @@ async fn customer_addresses_import_by_parts_with_a_country(backend: Backend) {
     assert!(
         report.errors[1]
             .message
-            .starts_with("Code postal: le code postal est obligatoire"),
+            .starts_with("Code postal : le code postal est obligatoire"),
         "{:?}",
         report.errors[1]
     );
@@ -122,12 +122,12 @@ async fn customer_cells_with_control_characters_are_bad_rows(backend: Backend) {
     assert_eq!(
         report.errors,
         vec![
-            note(4, "Nom: contains the control character U+0000"),
-            note(5, "Adresse: contains the control character U+001B"),
-            note(6, "Nom: contains a line break: one line only"),
-            note(8, "E-mail: contains the bidirectional formatting character U+202E"),
-            note(9, "Ville: contains the bidirectional formatting character U+202E"),
-            note(10, "SIREN: contains the control character U+0009"),
+            note(4, "Nom : caractère de contrôle U+0000 refusé"),
+            note(5, "Adresse : caractère de contrôle U+001B refusé"),
+            note(6, "Nom : retour à la ligne refusé : une seule ligne"),
+            note(8, "E-mail : caractère de sens d'écriture U+202E refusé"),
+            note(9, "Ville : caractère de sens d'écriture U+202E refusé"),
+            note(10, "SIREN : caractère de contrôle U+0009 refusé"),
         ]
     );
     assert_eq!(count(&db, "customers").await, 0, "nothing applied");
@@ -171,10 +171,10 @@ async fn bank_cells_with_control_characters_are_bad_rows(backend: Backend) {
     assert_eq!(
         report.errors,
         vec![
-            note(4, "Libellé: contains the control character U+001B"),
-            note(5, "Référence: contains the bidirectional formatting character U+202E"),
-            note(6, "Date: contains the control character U+0000"),
-            note(7, "Montant: contains a line break: one line only"),
+            note(4, "Libellé : caractère de contrôle U+001B refusé"),
+            note(5, "Référence : caractère de sens d'écriture U+202E refusé"),
+            note(6, "Date : caractère de contrôle U+0000 refusé"),
+            note(7, "Montant : retour à la ligne refusé : une seule ligne"),
         ]
     );
     assert_eq!(count(&db, "payments").await, 0, "nothing applied");
@@ -203,15 +203,15 @@ async fn bank_rows_dated_out_of_bounds_are_bad_rows(backend: Backend) {
     assert_eq!(
         report.errors,
         vec![
-            note(2, "Date: le 01/01/1900 est antérieur au 01/01/2000 : une faute de frappe ?"),
+            note(2, "Date : le 01/01/1900 est antérieur au 01/01/2000 : une faute de frappe ?"),
             note(
                 3,
                 &format!(
-                    "Date: le {tomorrow} est dans le futur (aujourd'hui : {}) : une recette est datée du jour où l'argent est reçu",
+                    "Date : le {tomorrow} est dans le futur (aujourd'hui : {}) : une recette est datée du jour où l'argent est reçu",
                     today.format("%d/%m/%Y")
                 )
             ),
-            note(6, "Date: le 02/01/1999 est antérieur au 01/01/2000 : une faute de frappe ?"),
+            note(6, "Date : le 02/01/1999 est antérieur au 01/01/2000 : une faute de frappe ?"),
         ]
     );
     assert_eq!(count(&db, "payments").await, 0);

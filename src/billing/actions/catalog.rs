@@ -44,8 +44,9 @@ pub async fn update(tx: &mut Tx, by: &Actor, new: NewProduct) -> Result<Product,
 pub async fn retire(tx: &mut Tx, by: &Actor, sku: &str) -> Result<Product, BillingError> {
     let product = catalog::by_sku(tx, sku).await?;
     if !product.active {
-        return Err(BillingError::Conflict(format!(
-            "le produit {sku:?} est déjà retiré de la vente / product {sku:?} is already retired"
+        return Err(BillingError::Conflict(crate::text!(
+            "le produit « {sku} » est déjà retiré de la vente",
+            sku = sku
         )));
     }
     catalog::set_active(tx, sku, false).await?;

@@ -126,9 +126,9 @@ pub async fn issue_confirmed(
 pub async fn resend(tx: &mut Tx, by: &Actor, id: i64) -> Result<Sent, BillingError> {
     let invoice = invoices::lock(tx, id).await?;
     if invoice.status == InvoiceStatus::Draft {
-        return Err(BillingError::Conflict(
-            "un brouillon ne s'envoie pas : émettez-le d'abord / issue the draft first".into(),
-        ));
+        return Err(BillingError::Conflict(crate::text!(
+            "un brouillon ne s'envoie pas : émettez-le d'abord"
+        )));
     }
     let email_job_id = Some(send_again(tx, id).await?);
     let entry = Record::new("invoice.resend", format!("invoice:{id}"))

@@ -46,10 +46,10 @@ pub enum Recorded {
 pub async fn record_manual(tx: &mut Tx, by: &Actor, p: ManualPayment) -> Result<Recorded, BillingError> {
     let invoice = invoices::lock(tx, p.invoice_id).await?;
     if invoice.kind != InvoiceKind::Invoice || invoice.status != InvoiceStatus::Issued {
-        return Err(BillingError::Conflict(format!(
-            "la facture est {} : seule une facture émise et impayée reçoit un paiement / only an issued, unpaid invoice takes a payment",
-            invoice.status.as_str()
-        )));
+        return Err(BillingError::Conflict(
+            crate::text!("la facture est {state} : seule une facture émise et impayée reçoit un paiement")
+                .with("state", crate::billing::error::invoice_state(invoice.status.as_str())),
+        ));
     }
     let new = NewPayment {
         customer_id: invoice.customer_id,

@@ -19,6 +19,7 @@ use crate::billing::sql::bank as sql;
 use crate::billing::BillingError;
 use crate::money::Money;
 use crate::store::{Store, Tx};
+use crate::text;
 use matcher::{Candidate, Credit, OpenInvoice};
 
 /// Where an entry was read.
@@ -106,6 +107,17 @@ impl EntryStatus {
             EntryStatus::Confirmed => "Rapproché",
             EntryStatus::NotSale => "Hors ventes",
             EntryStatus::Ignored => "Ignoré",
+        }
+    }
+
+    /// The state in words, lower case, as a sentence says it.
+    pub fn said(self) -> crate::i18n::Text {
+        match self {
+            EntryStatus::Waiting => text!("à rapprocher"),
+            EntryStatus::Matched => text!("rapprochée automatiquement"),
+            EntryStatus::Confirmed => text!("rapprochée"),
+            EntryStatus::NotSale => text!("hors ventes"),
+            EntryStatus::Ignored => text!("ignorée"),
         }
     }
 
@@ -282,10 +294,9 @@ async fn waiting_entry(tx: &mut Tx, id: i64) -> Result<BankEntry, BillingError> 
         .await?
         .ok_or_else(|| BillingError::NotFound(format!("écriture bancaire {id}")))?;
     if entry.status != EntryStatus::Waiting {
-        return Err(BillingError::Conflict(format!(
-            "cette écriture est déjà traitée ({})",
-            entry.status.label_fr().to_lowercase()
-        )));
+        return Err(BillingError::Conflict(
+            text!("cette écriture est déjà traitée ({state})").with("state", entry.status.said()),
+        ));
     }
     Ok(entry)
 }
@@ -299,38 +310,39 @@ async fn waiting_entry(tx: &mut Tx, id: i64) -> Result<BankEntry, BillingError> 
 pub async fn confirm(tx: &mut Tx, by: &Actor, id: i64, allocations: &[Allocation]) -> Result<BankEntry, BillingError> {
     let entry = waiting_entry(tx, id).await?;
     if entry.kind != EntryKind::Credit {
-        return Err(BillingError::Conflict(
-            "une contre-passation ne paie pas de facture : ignorez-la ou classez-la hors ventes".into(),
-        ));
+        return Err(BillingError::Conflict(text!(
+            "une contre-passation ne paie pas de facture : ignorez-la ou classez-la hors ventes"
+        )));
     }
-    let invalid = |message: String| BillingError::Invalid {
+    let invalid = |message: crate::i18n::Text| BillingError::Invalid {
         field: "allocations",
         message,
     };
     if allocations.is_empty() {
-        return Err(invalid("choisissez au moins une facture".into()));
+        return Err(invalid(text!("choisissez au moins une facture")));
     }
     let mut total = 0i64;
     for (i, a) in allocations.iter().enumerate() {
         if a.amount.currency != entry.amount.currency {
-            return Err(invalid(format!(
-                "le virement est en {}, pas en {}",
-                entry.amount.currency, a.amount.currency
+            return Err(invalid(text!(
+                "le virement est en {currency}, pas en {other}",
+                currency = entry.amount.currency,
+                other = a.amount.currency
             )));
         }
         if a.amount.minor <= 0 {
-            return Err(invalid("chaque montant réparti doit être positif".into()));
+            return Err(invalid(text!("chaque montant réparti doit être positif")));
         }
         if allocations[..i].iter().any(|b| b.invoice_id == a.invoice_id) {
-            return Err(invalid("une même facture figure deux fois dans la répartition".into()));
+            return Err(invalid(text!("une même facture figure deux fois dans la répartition")));
         }
         total += a.amount.minor;
     }
     if total > entry.amount.minor {
-        return Err(invalid(format!(
-            "la répartition ({}) dépasse le virement ({})",
-            Money::new(total, entry.amount.currency).format_fr(),
-            entry.amount.format_fr()
+        return Err(invalid(text!(
+            "la répartition ({total}) dépasse le virement ({amount})",
+            total = Money::new(total, entry.amount.currency).format_fr(),
+            amount = entry.amount.format_fr()
         )));
     }
     let mut paid = Vec::new();
@@ -395,13 +407,13 @@ pub async fn set_aside(
         other => {
             return Err(BillingError::Invalid {
                 field: "status",
-                message: format!("« {} » n'est pas un classement possible", other.label_fr()),
+                message: text!("« {state} » n'est pas un classement possible").with("state", other.said()),
             })
         }
     };
     let note = crate::input::single_line(note, 500).map_err(|e| BillingError::Invalid {
         field: "note",
-        message: e.to_string(),
+        message: e.text(),
     })?;
     let note = (!note.is_empty()).then_some(note);
     let entry = waiting_entry(tx, id).await?;

@@ -78,13 +78,13 @@ impl Tally {
             notes.push(StoredNote {
                 line: None,
                 error: Some(format!(
-                    "{} bad row{}: {}",
+                    "{} ligne{} en erreur : {}",
                     self.bad_rows,
                     if self.bad_rows > 1 { "s" } else { "" },
                     if self.done == 0 {
-                        "nothing was imported"
+                        "rien n'a été importé"
                     } else {
-                        "the rows before it were imported"
+                        "les lignes d'avant ont été importées"
                     }
                 )),
                 skipped: None,
@@ -196,8 +196,8 @@ impl<'a> Ctx<'a> {
         match claim {
             Claim::New => {}
             Claim::Resumed => self.tally.imported += 1,
-            Claim::Duplicate(first) => self.tally.skip(line, format!("same as line {first}")),
-            Claim::Taken(by) => self.tally.skip(line, format!("already imported (import #{by})")),
+            Claim::Duplicate(first) => self.tally.skip(line, format!("identique à la ligne {first}")),
+            Claim::Taken(by) => self.tally.skip(line, format!("déjà importée (import n° {by})")),
         }
     }
 
@@ -239,7 +239,7 @@ impl<'a> Ctx<'a> {
                     reason(other)
                 } else {
                     format!(
-                        "{} (the rows before this chunk were imported; run the import again for the rest)",
+                        "{} (les lignes d'avant ce lot ont été importées ; relancez l'import pour le reste)",
                         reason(other)
                     )
                 };

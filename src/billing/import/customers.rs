@@ -82,7 +82,7 @@ impl Columns {
 
     fn parse(&self, h: &Header, record: &csv::StringRecord) -> Result<NewCustomer, String> {
         let col = |index: Option<usize>, default: &str, message: String| {
-            format!("{}: {message}", index.map(|i| h.name(i)).unwrap_or(default))
+            format!("{} : {message}", index.map(|i| h.name(i)).unwrap_or(default))
         };
         check_cells(
             h,
@@ -125,12 +125,16 @@ impl Columns {
                 return Err(col(
                     self.kind,
                     "type",
-                    format!("{raw_kind:?} is neither particulier/person nor entreprise/business"),
+                    format!("« {raw_kind} » n'est ni particulier (person) ni entreprise (business)"),
                 ))
             }
         };
         if kind == CustomerKind::Business && siren.is_none() {
-            return Err(col(self.siren, "SIREN", "is required for a business customer".into()));
+            return Err(col(
+                self.siren,
+                "SIREN",
+                "est obligatoire pour un client professionnel".into(),
+            ));
         }
         let full_name = collapse(&format!(
             "{} {}",
@@ -285,7 +289,7 @@ async fn apply_chunk(ctx: &mut Ctx<'_>, chunk: &[Pending<NewCustomer>]) -> Resul
             }
             if let Some((siren, id)) = p.item.siren.as_ref().and_then(|s| existing.get(s).map(|id| (s, id))) {
                 ctx.tally
-                    .skip(p.line, format!("a customer with SIREN {siren} already exists (#{id})"));
+                    .skip(p.line, format!("un client a déjà le SIREN {siren} (n° {id})"));
                 continue;
             }
             match customers::create(&mut tx, p.item.clone()).await {

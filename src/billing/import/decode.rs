@@ -88,13 +88,15 @@ pub(crate) fn scan(path: &Path) -> Result<Scan, ImportError> {
     } else if head.starts_with(&[0xfe, 0xff]) {
         encoding_rs::UTF_16BE
     } else if head.starts_with(b"PK\x03\x04") {
-        return Err(ImportError::NotText(
-            "this is a ZIP file (an .xlsx or .ods spreadsheet?): save it as CSV".into(),
-        ));
+        return Err(ImportError::NotText(crate::text!(
+            "c'est un fichier ZIP (un tableur .xlsx ou .ods ?) : enregistrez-le en CSV"
+        )));
     } else if head.starts_with(b"%PDF") {
-        return Err(ImportError::NotText("this is a PDF file".into()));
+        return Err(ImportError::NotText(crate::text!("c'est un fichier PDF")));
     } else if nul {
-        return Err(ImportError::NotText("the file holds binary data (NUL bytes)".into()));
+        return Err(ImportError::NotText(crate::text!(
+            "le fichier contient des données binaires (octets NUL)"
+        )));
     } else if utf8 && carry.is_empty() {
         encoding_rs::UTF_8
     } else if a4 && !c1 {
@@ -248,7 +250,7 @@ pub(crate) fn words(text: &str) -> String {
 /// `12,50 €`, `1.234,56`, `1,234.56`, `(12,50)`, `12,50-`, with regular,
 /// no-break or narrow no-break spaces between thousands.
 pub(crate) fn parse_amount(text: &str) -> Result<Decimal, String> {
-    let bad = || format!("{:?} is not an amount", text.trim());
+    let bad = || format!("« {} » n'est pas un montant", text.trim());
     let mut s: String = text
         .chars()
         .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\'' | '€' | '¤'))
@@ -328,7 +330,7 @@ pub(crate) fn parse_amount(text: &str) -> Result<Decimal, String> {
 /// 2000–2069 below 70, else 1970–1999.
 pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
     let t = text.trim();
-    let bad = || format!("{t:?} is not a date (expected dd/mm/yyyy or yyyy-mm-dd)");
+    let bad = || format!("« {t} » n'est pas une date (jj/mm/aaaa ou aaaa-mm-jj attendu)");
     let day_part = t.split([' ', 'T']).next().unwrap_or("");
     let separator = day_part
         .chars()
@@ -356,7 +358,7 @@ pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
         }
         _ => return Err(bad()),
     };
-    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| format!("{t:?} is not a valid date"))
+    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| format!("« {t} » n'est pas une date valide"))
 }
 
 #[cfg(test)]

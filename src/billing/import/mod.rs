@@ -188,31 +188,36 @@ pub struct ImportProgress {
     pub total: u64,
 }
 
+/// Why an import failed as a whole; `Display` says it in French (it is
+/// stored as the import's failure), [`ImportError::text`] in the reader's language.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("import {0} not found")]
+    #[error("{}", self.text())]
     NotFound(i64),
-    #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
-    #[error("cannot read {path}: {source}")]
+    #[error("{}", self.text())]
+    Invalid {
+        field: &'static str,
+        message: crate::i18n::Text,
+    },
+    #[error("lecture impossible de {path} : {source}")]
     Io {
         path: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("the file is empty")]
+    #[error("{}", self.text())]
     EmptyFile,
-    #[error("the file has a header line but no data rows")]
+    #[error("{}", self.text())]
     NoRows,
-    #[error("not a CSV file: {0}")]
-    NotText(String),
-    #[error("missing column {column}: the header (line {line}) has {found}")]
+    #[error("{}", self.text())]
+    NotText(crate::i18n::Text),
+    #[error("{}", self.text())]
     MissingColumn { column: String, line: u64, found: String },
-    #[error("the file is not the one registered (SHA-256 {actual}, registered {expected})")]
+    #[error("{}", self.text())]
     ChecksumMismatch { expected: String, actual: String },
-    #[error("other imports kept writing the same rows at the same time; run it again")]
+    #[error("{}", self.text())]
     Contention,
-    #[error("the file of import {0} was deleted when it failed; upload the file again")]
+    #[error("{}", self.text())]
     FileDiscarded(i64),
     #[error(transparent)]
     Statement(#[from] crate::billing::bank::camt::CamtError),
@@ -221,6 +226,42 @@ pub enum ImportError {
 }
 
 impl ImportError {
+    /// What a person is told, in their language.
+    pub fn text(&self) -> crate::i18n::Text {
+        use crate::i18n::Text;
+        use crate::text;
+        match self {
+            ImportError::NotFound(id) => text!("import n° {id} introuvable", id = id),
+            ImportError::Invalid { field, message } => text!("{field} : {message}")
+                .with("field", crate::billing::error::field_label(field))
+                .with("message", message.clone()),
+            ImportError::Io { .. } => Text::verbatim(self.to_string()),
+            ImportError::EmptyFile => text!("le fichier est vide"),
+            ImportError::NoRows => text!("le fichier a une ligne d'en-tête mais aucune ligne de données"),
+            ImportError::NotText(why) => text!("ce n'est pas un fichier CSV : {why}").with("why", why.clone()),
+            ImportError::MissingColumn { column, line, found } => text!(
+                "colonne {column} manquante : l'en-tête (ligne {line}) a {found}",
+                column = column,
+                line = line,
+                found = found
+            ),
+            ImportError::ChecksumMismatch { expected, actual } => text!(
+                "ce n'est pas le fichier enregistré (SHA-256 {actual}, enregistré {expected})",
+                actual = actual,
+                expected = expected
+            ),
+            ImportError::Contention => {
+                text!("d'autres imports écrivaient les mêmes lignes en même temps ; relancez-le")
+            }
+            ImportError::FileDiscarded(id) => text!(
+                "le fichier de l'import n° {id} a été supprimé à son échec ; envoyez le fichier à nouveau",
+                id = id
+            ),
+            ImportError::Statement(e) => Text::verbatim(e.to_string()),
+            ImportError::Store(e) => Text::verbatim(e.to_string()),
+        }
+    }
+
     /// Whether running the import again later may succeed as is.
     pub fn is_transient(&self) -> bool {
         match self {
@@ -250,14 +291,18 @@ pub fn file_name(filename: &str) -> Result<String, ImportError> {
         Ok(name) if !name.is_empty() => Ok(name),
         Ok(_) => Err(ImportError::Invalid {
             field: "filename",
-            message: format!("{filename:?} is not a file name"),
+            message: crate::text!(
+                "« {name} » n'est pas un nom de fichier",
+                name = filename.chars().take(80).collect::<String>()
+            ),
         }),
         Err(e) => Err(ImportError::Invalid {
             field: "filename",
-            message: format!(
-                "{:?} is not a file name: {e}",
-                filename.chars().take(80).collect::<String>()
-            ),
+            message: crate::text!(
+                "« {name} » n'est pas un nom de fichier : {why}",
+                name = filename.chars().take(80).collect::<String>().escape_debug()
+            )
+            .with("why", e.text()),
         }),
     }
 }
@@ -275,7 +320,10 @@ pub async fn register(
     if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(ImportError::Invalid {
             field: "sha256",
-            message: format!("{bytes_sha256:?} is not a SHA-256 in hex"),
+            message: crate::text!(
+                "« {text} » n'est pas un SHA-256 en hexadécimal",
+                text = bytes_sha256.chars().take(80).collect::<String>()
+            ),
         });
     }
     Ok(sql::insert(tx, kind, &name, &sha).await?)
@@ -474,7 +522,7 @@ impl Header {
             column: column.to_string(),
             line: self.line,
             found: if found.is_empty() {
-                "no column names".into()
+                "aucun nom de colonne".into()
             } else {
                 found.join(", ")
             },
@@ -486,7 +534,7 @@ impl Header {
     pub fn misfit(&self, record: &csv::StringRecord) -> Option<String> {
         if let Some(extra) = record.iter().skip(self.names.len()).position(|f| !f.trim().is_empty()) {
             return Some(format!(
-                "the row has a value in field {} but the header has {} columns (a separator inside an unquoted value?)",
+                "la ligne a une valeur au champ {} mais l'en-tête a {} colonnes (un séparateur dans une valeur sans guillemets ?)",
                 self.names.len() + extra + 1,
                 self.names.len()
             ));
@@ -498,7 +546,7 @@ impl Header {
             .filter(|n| *n > 20)
             .map(|n| {
                 format!(
-                    "a quoted field runs over {} lines: is its closing quote missing?",
+                    "un champ entre guillemets court sur {} lignes : manque-t-il le guillemet fermant ?",
                     n + 1
                 )
             })
@@ -525,7 +573,7 @@ pub(crate) fn check_cells(
     for (index, lines) in columns {
         let Some(i) = *index else { continue };
         if let Err(e) = input::check(field(record, Some(i)), *lines) {
-            return Err(format!("{}: {e}", h.name(i)));
+            return Err(format!("{} : {e}", h.name(i)));
         }
     }
     Ok(())
@@ -534,7 +582,7 @@ pub(crate) fn check_cells(
 /// The message of a validation error, without its field name.
 pub(crate) fn reason(e: BillingError) -> String {
     match e {
-        BillingError::Invalid { message, .. } => message,
+        BillingError::Invalid { message, .. } => message.to_string(),
         other => other.to_string(),
     }
 }

@@ -95,16 +95,16 @@ impl Columns {
             method: h.find(METHOD),
         };
         if c.label.is_none() && c.reference.is_none() {
-            return Err(h.missing("\"libellé\" / \"label\" (or \"référence\")"));
+            return Err(h.missing("\"libellé\" / \"label\" (ou \"référence\")"));
         }
         if c.amount.is_none() && c.credit.is_none() {
-            return Err(h.missing("\"montant\" / \"amount\" (or \"crédit\" and \"débit\")"));
+            return Err(h.missing("\"montant\" / \"amount\" (ou \"crédit\" et \"débit\")"));
         }
         Ok(c)
     }
 
     fn parse(&self, h: &Header, record: &csv::StringRecord, currency: Currency) -> Result<BankLine, String> {
-        let col = |i: usize, message: String| format!("{}: {message}", h.name(i));
+        let col = |i: usize, message: String| format!("{} : {message}", h.name(i));
         // Banks write labels over several lines; every other cell is one line.
         check_cells(
             h,
@@ -135,7 +135,7 @@ impl Columns {
         };
         dates::received_on(date, &past).map_err(|e| col(self.date, reason(e)))?;
         let (amount, column) = match (self.amount, self.credit) {
-            (Some(i), _) => (amount_in(i)?.ok_or_else(|| col(i, "is empty".into()))?, i),
+            (Some(i), _) => (amount_in(i)?.ok_or_else(|| col(i, "est vide".into()))?, i),
             (None, Some(c)) => {
                 let debit = match self.debit {
                     Some(d) => amount_in(d)?.filter(|v| !v.is_zero()).map(|v| (-v.abs(), d)),
@@ -144,18 +144,20 @@ impl Columns {
                 match (amount_in(c)?.filter(|v| !v.is_zero()), debit) {
                     (Some(v), None) => (v, c),
                     (None, Some(d)) => d,
-                    (None, None) => return Err(format!("no amount in {:?} nor in the debit column", h.name(c))),
-                    (Some(_), Some(_)) => return Err("both the credit and the debit columns have an amount".into()),
+                    (None, None) => {
+                        return Err(format!("aucun montant dans « {} » ni dans la colonne débit", h.name(c)))
+                    }
+                    (Some(_), Some(_)) => return Err("les colonnes crédit et débit ont toutes deux un montant".into()),
                 }
             }
-            (None, None) => return Err("no amount column".into()),
+            (None, None) => return Err("aucune colonne de montant".into()),
         };
         let amount = Money::from_decimal(amount, currency).map_err(|e| col(column, e.to_string()))?;
         let method = match self.method.map(|i| (i, field(record, Some(i)))) {
             Some((i, text)) if !text.is_empty() => Some(method_in(text).ok_or_else(|| {
                 col(
                     i,
-                    format!("{text:?} is not a payment method (virement, chèque, espèces, carte, prélèvement, PayPal)"),
+                    format!("« {text} » n'est pas un moyen de paiement (virement, chèque, espèces, carte, prélèvement, PayPal)"),
                 )
             })?),
             _ => None,

@@ -57,7 +57,10 @@ impl Job<AppContext> for ChargeSepa {
                 )));
             }
             let contract_id = invoice.contract_id.ok_or_else(|| {
-                BillingError::Conflict(format!("invoice {} has no contract to debit", self.invoice_id))
+                BillingError::Conflict(crate::text!(
+                    "la facture #{invoice} n'a pas de contrat à prélever",
+                    invoice = self.invoice_id
+                ))
             })?;
             let contract = contracts::lock(&mut tx, contract_id).await?;
             if let Err(refusal) = contract.mandate.check(today) {

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 
 use crate::billing::address::PostalAddress;
-use crate::billing::customers::{search_key, Customer, CustomerKind, NewCustomer};
+use crate::billing::customers::{search_key, Customer, CustomerKind, CustomerSort, NewCustomer};
 use crate::store::sql::{read, sql, AnyRow};
 use crate::store::{Backend, Store, StoreError, Tx};
 
@@ -152,6 +152,59 @@ pub(crate) async fn search(
     .iter()
     .map(decode)
     .collect()
+}
+
+/// The search of [`search`] as a condition on `$1` (the folded pattern) and
+/// `$2` (the legacy one), for [`search_sorted`].
+const MATCH_PG: &str = "(search_key LIKE $1 ESCAPE '\\'
+     OR (search_key IS NULL AND (LOWER(name COLLATE \"C\") LIKE $2 ESCAPE '\\'
+         OR LOWER(COALESCE(email, '') COLLATE \"C\") LIKE $2 ESCAPE '\\')))";
+const MATCH_SQLITE: &str = "(search_key LIKE $1 ESCAPE '\\'
+     OR (search_key IS NULL AND (LOWER(name) LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE $2 ESCAPE '\\')))";
+
+/// Customers matching `text` (all when it is empty) in `sort`'s order, the
+/// ORDER BY chosen here from the closed list. Names are compared by their
+/// folded search key, byte by byte on both backends.
+pub(crate) async fn search_sorted(
+    store: &Store,
+    text: &str,
+    sort: CustomerSort,
+    descending: bool,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Customer>, StoreError> {
+    let dir = if descending { "DESC" } else { "ASC" };
+    let (matching, name) = match store.backend() {
+        Backend::Postgres => (MATCH_PG, "COALESCE(search_key, LOWER(name)) COLLATE \"C\""),
+        Backend::Sqlite => (MATCH_SQLITE, "COALESCE(search_key, LOWER(name))"),
+    };
+    let order = match sort {
+        CustomerSort::Name => format!("{name} {dir}, id {dir}"),
+        CustomerSort::Created => format!("created_at {dir}, id {dir}"),
+        CustomerSort::Kind => format!("CASE kind WHEN 'person' THEN 0 ELSE 1 END {dir}, {name} ASC, id ASC"),
+    };
+    let rows = if text.is_empty() {
+        read!(
+            fetch_all,
+            store,
+            &format!("SELECT {COLUMNS} FROM customers ORDER BY {order} LIMIT $1 OFFSET $2"),
+            limit,
+            offset
+        )?
+    } else {
+        let folded = crate::store::jobs::like_pattern(&search_key(text, None));
+        let legacy = crate::store::jobs::like_pattern(&text.to_ascii_lowercase());
+        read!(
+            fetch_all,
+            store,
+            &format!("SELECT {COLUMNS} FROM customers WHERE {matching} ORDER BY {order} LIMIT $3 OFFSET $4"),
+            folded,
+            legacy,
+            limit,
+            offset
+        )?
+    };
+    rows.iter().map(decode).collect()
 }
 
 const NAMES_PG: &str = "SELECT id, name FROM customers

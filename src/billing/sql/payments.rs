@@ -1,7 +1,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::catalog::money;
-use crate::billing::payments::{NewPayment, Payment, PaymentFilter, PaymentMethod, PaymentStatus};
+use crate::billing::payments::{NewPayment, Payment, PaymentFilter, PaymentMethod, PaymentSort, PaymentStatus};
 use crate::billing::refunds::{Refund, RefundStatus};
 use crate::money::Money;
 use crate::store::sql::{read, sql, AnyRow};
@@ -227,7 +227,32 @@ pub(crate) async fn set_refunded(
     Ok(())
 }
 
+/// The ORDER BY of `sort`, chosen from the closed list: names by their
+/// folded search key and references byte by byte on both backends.
+fn payment_order(backend: Backend, sort: PaymentSort, descending: bool) -> String {
+    let dir = if descending { "DESC" } else { "ASC" };
+    let collate = match backend {
+        Backend::Postgres => " COLLATE \"C\"",
+        Backend::Sqlite => "",
+    };
+    let reference = "(SELECT i.reference FROM invoices i WHERE i.id = payments.invoice_id)";
+    match sort {
+        PaymentSort::Newest => "id DESC".to_string(),
+        PaymentSort::Date => format!("created_at {dir}, id {dir}"),
+        PaymentSort::Amount => format!("amount_minor {dir}, id {dir}"),
+        PaymentSort::Customer => format!(
+            "(SELECT COALESCE(c.search_key, LOWER(c.name)) FROM customers c WHERE c.id = payments.customer_id){collate} {dir}, id {dir}"
+        ),
+        PaymentSort::Invoice => format!("CASE WHEN {reference} IS NULL THEN 1 ELSE 0 END, {reference}{collate} {dir}, id {dir}"),
+        PaymentSort::State => format!(
+            "CASE status WHEN 'initiated' THEN 0 WHEN 'pending' THEN 1 WHEN 'completed' THEN 2
+                 WHEN 'partially_refunded' THEN 3 WHEN 'refunded' THEN 4 ELSE 5 END {dir}, id {dir}"
+        ),
+    }
+}
+
 pub(crate) async fn list(store: &Store, f: &PaymentFilter) -> Result<Vec<Payment>, StoreError> {
+    let order = payment_order(store.backend(), f.sort, f.descending);
     read!(
         fetch_all,
         store,
@@ -235,7 +260,7 @@ pub(crate) async fn list(store: &Store, f: &PaymentFilter) -> Result<Vec<Payment
             "SELECT {COLUMNS} FROM payments
              WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2) AND id < $3
                AND ($5 IS NULL OR provider = $5) AND ($6 IS NULL OR invoice_id = $6) AND ($7 IS NULL OR order_id = $7)
-             ORDER BY id DESC LIMIT $4"
+             ORDER BY {order} LIMIT $4 OFFSET $8"
         ),
         f.customer_id,
         f.status.map(PaymentStatus::as_str),
@@ -243,7 +268,8 @@ pub(crate) async fn list(store: &Store, f: &PaymentFilter) -> Result<Vec<Payment
         f.limit.clamp(1, 1000),
         f.provider.as_deref(),
         f.invoice_id,
-        f.order_id
+        f.order_id,
+        f.offset.max(0)
     )?
     .iter()
     .map(decode)

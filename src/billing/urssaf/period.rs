@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::billing::dates::EARLIEST;
 use crate::billing::error::{invalid, BillingError};
+use crate::text;
 
 /// How often the seller declares (chosen at registration, changeable each year).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -39,7 +40,10 @@ impl DeclarationFrequency {
             "quarterly" => Ok(DeclarationFrequency::Quarterly),
             other => Err(invalid(
                 "declaration_frequency",
-                format!("« {other} » : mensuelle (monthly) ou trimestrielle (quarterly)"),
+                text!(
+                    "« {value} » : mensuelle (monthly) ou trimestrielle (quarterly)",
+                    value = other
+                ),
             )),
         }
     }
@@ -104,7 +108,10 @@ impl DeclarationPeriod {
         let bad = || {
             invalid(
                 "period",
-                format!("« {t} » n'est ni un trimestre (2026-Q3) ni un mois (2026-11) / neither a quarter nor a month"),
+                text!(
+                    "« {text} » n'est ni un trimestre (2026-Q3) ni un mois (2026-11)",
+                    text = t
+                ),
             )
         };
         let (year, rest) = t.split_once('-').ok_or_else(bad)?;

@@ -123,7 +123,13 @@ impl From<StoreError> for AdminError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AdminError::NotFound,
-            StoreError::Conflict(m) => AdminError::Conflict(Text::verbatim(m)),
+            StoreError::Conflict(detail) => {
+                // The database's words (a row changed meanwhile, a unique key): for the log.
+                tracing::info!(%detail, "admin conflict");
+                AdminError::Conflict(text!(
+                    "une autre action a modifié ces données entre-temps : rechargez la page et réessayez"
+                ))
+            }
             StoreError::Unavailable(m) => {
                 tracing::warn!(error = %m, "database unavailable");
                 AdminError::Unavailable
@@ -138,12 +144,13 @@ impl From<BillingError> for AdminError {
         match e {
             BillingError::NotFound(_) => AdminError::NotFound,
             BillingError::Invalid { .. } | BillingError::Refused(_) | BillingError::Money(_) => {
-                AdminError::Invalid(Text::verbatim(e.to_string()))
+                AdminError::Invalid(e.text().unwrap_or_else(|| Text::verbatim(e.to_string())))
             }
-            BillingError::Conflict(m) => AdminError::Conflict(Text::verbatim(m)),
-            BillingError::NoSettings => {
-                AdminError::Conflict(Text::verbatim(format!("{e} — comptoir-worker billing configure …")))
-            }
+            BillingError::Conflict(m) => AdminError::Conflict(m),
+            BillingError::NoSettings => AdminError::Conflict(text!(
+                "les réglages de facturation ne sont pas faits (identité du vendeur, SIREN, séries) : \
+                 remplissez la page Réglages ou lancez comptoir-worker billing configure"
+            )),
             BillingError::Store(s) => s.into(),
             BillingError::Queue(q) => q.into(),
             BillingError::Document(m) => AdminError::Internal(m),
@@ -174,8 +181,8 @@ impl From<AuthError> for AdminError {
             AuthError::Hash(m) => AdminError::Internal(m),
             AuthError::Queue(q) => q.into(),
             AuthError::NotFound => AdminError::NotFound,
-            AuthError::Exists(_) => AdminError::Conflict(Text::verbatim(e.to_string())),
-            other => AdminError::Invalid(Text::verbatim(other.to_string())),
+            AuthError::Exists(_) => AdminError::Conflict(e.text()),
+            other => AdminError::Invalid(other.text()),
         }
     }
 }
@@ -186,8 +193,8 @@ impl From<ImportError> for AdminError {
             ImportError::NotFound(_) => AdminError::NotFound,
             ImportError::Store(s) => s.into(),
             ImportError::Io { .. } => AdminError::Internal(e.to_string()),
-            e if e.is_transient() => AdminError::Conflict(Text::verbatim(e.to_string())),
-            e => AdminError::Invalid(Text::verbatim(e.to_string())),
+            e if e.is_transient() => AdminError::Conflict(e.text()),
+            e => AdminError::Invalid(e.text()),
         }
     }
 }
@@ -196,7 +203,7 @@ impl From<crate::jobs::Error> for AdminError {
     fn from(e: crate::jobs::Error) -> Self {
         match e {
             crate::jobs::Error::Store(s) => s.into(),
-            other => AdminError::Invalid(Text::verbatim(other.to_string())),
+            other => AdminError::Invalid(other.text()),
         }
     }
 }

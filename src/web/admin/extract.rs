@@ -10,7 +10,15 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::AdminError;
+use crate::i18n::Text;
 use crate::input;
+use crate::text;
+
+/// A form field as the page names it (a form's names are its own, not the
+/// domain's: `kind` here may be a job's kind).
+fn label(field: &str) -> Text {
+    Text::verbatim(field)
+}
 
 /// A URL-encoded form (its `_csrf` field was checked by the guard and is
 /// ignored here unless the form type names it).
@@ -20,11 +28,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
     type Rejection = AdminError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| {
-            AdminError::Invalid(crate::i18n::Text::verbatim(
-                "formulaire illisible ou trop grand / unreadable or too large form",
-            ))
-        })?;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| AdminError::Invalid(text!("formulaire illisible ou trop grand")))?;
         decode(&bytes).map(Form)
     }
 }
@@ -59,24 +65,41 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError>
     for (name, value) in form_urlencoded::parse(bytes) {
         if let Err(e) = input::check_edge(&name).and_then(|()| input::check_edge(&value)) {
             let name: String = name.chars().take(40).collect::<String>().escape_debug().to_string();
-            return Err(AdminError::Invalid(crate::i18n::Text::verbatim(format!(
-                "{name} : {}",
-                e.fr_en()
-            ))));
+            return Err(AdminError::Invalid(
+                text!("{field} : {message}")
+                    .with("field", label(&name))
+                    .with("message", e.text()),
+            ));
         }
     }
+    REFUSED.with(|r| r.borrow_mut().take());
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(bytes));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
         let inner = e.into_inner();
+        // Our own refusal when a field of ours made it ([`filter_text`]),
+        // else serde's words (its own, in English) say what did not fit.
+        let why = REFUSED
+            .with(|r| r.borrow_mut().take())
+            .map(|e| e.text())
+            .unwrap_or_else(|| Text::verbatim(inner.to_string()));
         if field.is_empty() || field == "." {
-            AdminError::Invalid(crate::i18n::Text::verbatim(format!(
-                "formulaire invalide / invalid form: {inner}"
-            )))
+            AdminError::Invalid(text!("formulaire invalide : {message}").with("message", why))
         } else {
-            AdminError::Invalid(crate::i18n::Text::verbatim(format!("{field} : {inner}")))
+            AdminError::Invalid(
+                text!("{field} : {message}")
+                    .with("field", label(&field))
+                    .with("message", why),
+            )
         }
     })
+}
+
+thread_local! {
+    /// The input policy's refusal of a field being decoded, so that [`decode`]
+    /// says it in the reader's language (serde carries only a string). Decoding
+    /// is synchronous: set and read on the same thread, within one call.
+    static REFUSED: std::cell::RefCell<Option<input::TextError>> = const { std::cell::RefCell::new(None) };
 }
 
 /// For optional form fields: an empty (or blank) value is `None`, anything
@@ -106,7 +129,10 @@ where
         None => Ok(None),
         Some(Ok(t)) if t.is_empty() => Ok(None),
         Some(Ok(t)) => Ok(Some(t)),
-        Some(Err(e)) => Err(serde::de::Error::custom(e.fr_en())),
+        Some(Err(e)) => {
+            REFUSED.with(|r| *r.borrow_mut() = Some(e.clone()));
+            Err(serde::de::Error::custom(e))
+        }
     }
 }
 
@@ -158,6 +184,11 @@ mod tests {
                     assert!(
                         m.to_string().starts_with(&format!("{field} : caractère de contrôle")),
                         "{m}"
+                    );
+                    assert!(
+                        m.in_lang(crate::i18n::Lang::En)
+                            .starts_with(&format!("{field}: control character")),
+                        "{m:?}"
                     )
                 }
                 other => panic!("{query:?}: expected a refusal, got {other:?}"),

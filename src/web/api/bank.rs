@@ -116,16 +116,18 @@ async fn upload(
         }
         Err(e) => {
             tracing::info!(error = %e.body_text(), "bank statement unreadable");
-            return Err(ApiError::BadRequest(
-                "the body could not be read; send the statement file as the body".into(),
-            ));
+            return Err(ApiError::BadRequest(crate::text!(
+                "le corps de la requête est illisible ; envoyez le fichier du relevé comme corps"
+            )));
         }
     };
     tracing::Span::current().record("bytes", bytes.len());
     if bytes.is_empty() {
         return Err(ApiError::field(
             "body",
-            "the statement file is empty: send a camt.053 (XML) or CSV bank statement as the body",
+            crate::text!(
+                "le fichier du relevé est vide : envoyez un relevé bancaire camt.053 (XML) ou CSV comme corps"
+            ),
         ));
     }
     let sha = {

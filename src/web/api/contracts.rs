@@ -167,13 +167,14 @@ async fn subscribe(api: Api, idem: Idempotency, Json(body): Json<Value>) -> Resu
     let mut fields = Fields::new();
     let ceiling = request.ceiling.check("ceiling", &mut fields);
     if ceiling.is_some_and(|c| c.minor <= 0) {
-        fields.add("ceiling.minor", "must be positive");
+        fields.add("ceiling.minor", crate::text!("doit être positif"));
     }
     match customers::get(&api.state.store, request.customer_id).await {
         Ok(_) => {}
-        Err(BillingError::NotFound(_)) => {
-            fields.add("customer_id", format!("no customer has the id {}", request.customer_id))
-        }
+        Err(BillingError::NotFound(_)) => fields.add(
+            "customer_id",
+            crate::text!("aucun client n'a l'id {id}", id = request.customer_id),
+        ),
         Err(e) => return Err(e.into()),
     }
     fields.finish()?;

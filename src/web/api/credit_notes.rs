@@ -132,7 +132,7 @@ async fn check_and_credit(api: Api, id: i64, r: CreateCreditNote, key: String, k
         None => None,
         Some(a) => match a.check("amount", &mut fields) {
             Some(m) if m.minor <= 0 => {
-                fields.add("amount.minor", "must be positive");
+                fields.add("amount.minor", crate::text!("doit être positif"));
                 None
             }
             Some(m) => Some(m),
@@ -140,10 +140,10 @@ async fn check_and_credit(api: Api, id: i64, r: CreateCreditNote, key: String, k
         },
     };
     if r.reason.trim().is_empty() {
-        fields.add("reason", "required: why the invoice is credited");
+        fields.add("reason", crate::text!("obligatoire : pourquoi la facture est créditée"));
     }
     if r.settlement == Settlement::Credit && r.payment_id.is_some() {
-        fields.add("payment_id", "only with settlement refund");
+        fields.add("payment_id", crate::text!("seulement avec settlement refund"));
     }
     fields.finish()?;
     match r.settlement {
@@ -198,13 +198,20 @@ async fn refund(
     let received = payments::list(store, &filter).await?;
     let payment_id = match r.payment_id {
         Some(p) if received.iter().any(|k| k.id == p) => p,
-        Some(p) => return Err(ApiError::field("payment_id", format!("payment {p} is not a payment of this invoice"))),
+        Some(p) => {
+            return Err(ApiError::field(
+                "payment_id",
+                crate::text!("le paiement {payment} n'est pas un paiement de cette facture", payment = p),
+            ))
+        }
         None => match refundable(&received, amount.minor) {
             Some(p) => p.id,
             None => {
                 return Err(ApiError::field(
                     "payment_id",
-                    "no payment received for this invoice can pay this amount back: give settlement credit, or a smaller amount",
+                    crate::text!(
+                        "aucun paiement reçu pour cette facture ne peut rembourser ce montant : donnez settlement credit, ou un montant plus petit"
+                    ),
                 ))
             }
         },

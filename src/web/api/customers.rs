@@ -192,11 +192,11 @@ struct CustomerList {
 async fn list(api: Api, Query(q): Query<ListQuery>) -> Result<Json<CustomerList>, ApiError> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
-        return Err(ApiError::field("limit", "1 to 100"));
+        return Err(ApiError::field("limit", crate::text!("de 1 à {max}", max = 100)));
     }
     let text = q.q.unwrap_or_default();
     if text.chars().count() > 200 {
-        return Err(ApiError::field("q", "at most 200 characters"));
+        return Err(ApiError::field("q", crate::input::TextError::TooLong(200).text()));
     }
     let found = customers::search(&api.state.store, &text, limit, q.before).await?;
     let next_before = (found.len() as i64 == limit)

@@ -13,7 +13,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{ApiError, FieldError};
+use crate::i18n::Text;
 use crate::input;
+use crate::text;
 
 /// A JSON body in, or a JSON answer out.
 pub struct Json<T>(pub T);
@@ -33,19 +35,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             })
             .unwrap_or(false);
         if !is_json {
-            return Err(ApiError::BadRequest("expected Content-Type: application/json".into()));
+            return Err(ApiError::BadRequest(text!("Content-Type: application/json attendu")));
         }
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|_| ApiError::BadRequest("the body could not be read (too large?)".into()))?;
+            .map_err(|_| ApiError::BadRequest(text!("le corps de la requête est illisible (trop grand ?)")))?;
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
             if e.is_syntax() || e.is_eof() {
-                ApiError::BadRequest(format!("the body is not valid JSON: {e}"))
+                ApiError::BadRequest(
+                    text!("le corps n'est pas du JSON valide : {detail}").with("detail", Text::verbatim(e.to_string())),
+                )
             } else {
                 // Nesting too deep, a number out of range…
                 ApiError::Validation(vec![FieldError {
                     field: String::new(),
-                    message: without_position(&e.to_string()),
+                    message: Text::verbatim(without_position(&e.to_string())),
                 }])
             }
         })?;
@@ -66,7 +70,7 @@ fn edge_refusals(value: &serde_json::Value, path: &mut String, out: &mut Vec<Fie
     let refuse = |out: &mut Vec<FieldError>, at: &str, e: input::TextError| {
         out.push(FieldError {
             field: at.to_string(),
-            message: e.to_string(),
+            message: e.text(),
         })
     };
     match value {
@@ -117,7 +121,7 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ap
         let field = e.path().to_string();
         ApiError::Validation(vec![FieldError {
             field: if field == "." { String::new() } else { field },
-            message: without_position(&e.into_inner().to_string()),
+            message: Text::verbatim(without_position(&e.into_inner().to_string())),
         }])
     })
 }
@@ -143,7 +147,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
             if let Err(e) = input::check_edge(&key).and_then(|()| input::check_edge(&value)) {
                 refused.push(FieldError {
                     field: key.escape_debug().to_string(),
-                    message: e.to_string(),
+                    message: e.text(),
                 });
             }
         }
@@ -155,7 +159,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
             let field = e.path().to_string();
             ApiError::Validation(vec![FieldError {
                 field: if field == "." { String::new() } else { field },
-                message: e.into_inner().to_string(),
+                message: Text::verbatim(e.into_inner().to_string()),
             }])
         })
     }
@@ -198,6 +202,9 @@ mod tests {
         super::edge_refusals(&body, &mut String::new(), &mut out);
         let fields: Vec<&str> = out.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["customer.name", "items[1].sku", "k\\u{7}"]);
-        assert_eq!(out[0].message, "contains the control character U+0000");
+        assert_eq!(
+            out[0].message.in_lang(crate::i18n::Lang::En),
+            "control character U+0000 refused"
+        );
     }
 }

@@ -172,7 +172,7 @@ pub(super) async fn of_kind(store: &Store, id: i64, kind: InvoiceKind) -> Result
     if found.kind != kind {
         let what = match kind {
             InvoiceKind::Invoice => "invoice",
-            InvoiceKind::CreditNote => "credit note",
+            InvoiceKind::CreditNote => "credit_note",
         };
         return Err(ApiError::NotFound(format!("{what} {id}")));
     }
@@ -218,7 +218,7 @@ struct ListQuery {
 async fn list(api: Api, Query(q): Query<ListQuery>) -> Result<Json<InvoiceList>, ApiError> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
-        return Err(ApiError::field("limit", "1 to 100"));
+        return Err(ApiError::field("limit", crate::text!("de 1 à {max}", max = 100)));
     }
     let store = &api.state.store;
     let filter = InvoiceFilter {
@@ -261,9 +261,9 @@ async fn issue_now(api: Api, id: i64, keep: Keep) -> Result<Answer, ApiError> {
     match settings::load(store).await {
         Ok(_) => {}
         Err(BillingError::NoSettings) => {
-            return Err(ApiError::Conflict(
-                "the seller is not set up yet (PUT /api/settings): nothing can be issued".into(),
-            ))
+            return Err(ApiError::Conflict(crate::text!(
+                "le vendeur n'est pas encore réglé (PUT /api/settings) : rien ne peut être émis"
+            )))
         }
         Err(e) => return Err(e.into()),
     }
@@ -305,9 +305,10 @@ pub(super) async fn download(api: &Api, id: i64, kind: InvoiceKind, format: Form
     let store = &api.state.store;
     let document = of_kind(store, id, kind).await?;
     let Some(reference) = document.reference else {
-        return Err(ApiError::Conflict(format!(
-            "draft {id} has no {}: issue it first",
-            match format {
+        return Err(ApiError::Conflict(crate::text!(
+            "le brouillon {id} n'a pas de {format} : émettez-le d'abord",
+            id = id,
+            format = match format {
                 Format::Pdf => "PDF",
                 Format::Xml => "XML",
             }

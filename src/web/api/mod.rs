@@ -24,7 +24,7 @@ mod urssaf;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-pub use error::{ApiError, FieldError};
+pub use error::{caller_lang, localize, ApiError, FieldError};
 pub use extract::{Json, Path, Query};
 pub use openapi::DOCUMENT as OPENAPI;
 

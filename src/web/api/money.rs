@@ -41,7 +41,7 @@ impl MoneyIn {
         let currency: Currency = match self.currency.parse() {
             Ok(c) => c,
             Err(e) => {
-                fields.add(format!("{field}.currency"), e.to_string());
+                fields.add(format!("{field}.currency"), e.text());
                 return None;
             }
         };
@@ -50,10 +50,12 @@ impl MoneyIn {
             if Money::parse(amount, currency).ok() != Some(money) {
                 fields.add(
                     format!("{field}.amount"),
-                    format!(
-                        "{amount:?} differs from minor {} {currency} (leave amount out, or make it {})",
-                        self.minor,
-                        money.to_decimal()
+                    crate::text!(
+                        "« {amount} » diffère de minor {minor} {currency} (omettez amount, ou donnez {decimal})",
+                        amount = amount,
+                        minor = self.minor,
+                        currency = currency,
+                        decimal = money.to_decimal()
                     ),
                 );
                 return None;

@@ -143,11 +143,17 @@ async fn capture_now(api: Api, order_id: i64) -> Result<Answer, ApiError> {
     let payment_id = match (order.status, waiting) {
         (OrderStatus::Pending, Some(p)) => p.id,
         (OrderStatus::Pending, None) => {
-            return Err(ApiError::Conflict(format!(
-                "order {order_id} has no payment waiting to be captured"
+            return Err(ApiError::Conflict(crate::text!(
+                "la commande {order} n'a pas de paiement en attente de capture",
+                order = order_id
             )))
         }
-        (status, _) => return Err(ApiError::Conflict(format!("order {order_id} is {}", status.as_str()))),
+        (status, _) => {
+            return Err(ApiError::Conflict(
+                crate::text!("la commande {order} est {state}", order = order_id)
+                    .with("state", crate::billing::error::order_state(status.as_str())),
+            ))
+        }
     };
     let asked_by = AskedBy {
         actor: &api.actor,
@@ -159,7 +165,7 @@ async fn capture_now(api: Api, order_id: i64) -> Result<Answer, ApiError> {
         Ok(Step::Refused(reason)) => {
             return Err(ApiError::Refused {
                 code: "capture_refused",
-                message: format!("the provider refused the capture: {reason}"),
+                message: crate::text!("le prestataire a refusé la capture : {reason}", reason = reason),
             })
         }
         // Recorded with its audit entry, in one transaction.

@@ -89,7 +89,7 @@ async fn create(api: Api, idem: Idempotency, Json(body): Json<Value>) -> Result<
     let mut fields = Fields::new();
     let unit_price = request.unit_price.check("unit_price", &mut fields);
     if unit_price.is_some_and(|p| p.is_negative()) {
-        fields.add("unit_price.minor", "must not be negative");
+        fields.add("unit_price.minor", crate::text!("ne peut pas être négatif"));
     }
     fields.finish()?;
     let Some(unit_price) = unit_price else {

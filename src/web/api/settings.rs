@@ -148,7 +148,7 @@ async fn save(api: Api, Json(body): Json<Value>) -> Result<Json<SettingsView>, A
     let currency: Option<Currency> = match v.currency.parse() {
         Ok(c) => Some(c),
         Err(e) => {
-            fields.add("currency", format!("{e}"));
+            fields.add("currency", e.text());
             None
         }
     };
@@ -156,16 +156,19 @@ async fn save(api: Api, Json(body): Json<Value>) -> Result<Json<SettingsView>, A
     if rate.is_none() {
         fields.add(
             "late_penalty_rate",
-            "a percentage a year, e.g. 15 or \"10.5\" (at least three times the legal interest rate)",
+            crate::text!(
+                "un pourcentage par an, par exemple 15 ou \"10.5\" (au moins trois fois le taux d'intérêt légal)"
+            ),
         );
     }
     let mention = v.vat_regime.vat_mention();
     if v.vat_mention.as_deref().is_some_and(|m| m.trim() != mention) {
         fields.add(
             "vat_mention",
-            format!(
-                "follows from vat_regime: {} prints « {mention} » and nothing else (a VAT printed under the franchise becomes due, CGI art. 283-3)",
-                v.vat_regime.as_str()
+            crate::text!(
+                "découle de vat_regime : {regime} imprime « {mention} » et rien d'autre (une TVA imprimée sous la franchise devient due, CGI art. 283-3)",
+                regime = v.vat_regime.as_str(),
+                mention = mention
             ),
         );
     }

@@ -165,7 +165,7 @@ async fn a_statement_sent_to_the_api_pays_its_invoice_and_is_reported_once(backe
         .iter()
         .map(|s| s["message"].as_str().unwrap())
         .collect();
-    let already = format!("already imported (import #{first})");
+    let already = format!("déjà importée (import n° {first})");
     assert_eq!(skips, [already.as_str(), already.as_str()], "{report:#}");
     assert_eq!(kept_files(&app), [format!("{sha}.csv")]);
 

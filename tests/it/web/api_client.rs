@@ -27,6 +27,17 @@ impl ApiClient {
         }
     }
 
+    /// The same client, every request saying `Accept-Language: {value}`.
+    pub fn with_language(mut self, value: &str) -> ApiClient {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::ACCEPT_LANGUAGE, value.parse().expect("a header value"));
+        self.http = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("an HTTP client");
+        self
+    }
+
     pub async fn get(&mut self, path: &str) -> Answer {
         let request = self.http.get(format!("{}{path}", self.base));
         let answer = self.client.send(request).await;

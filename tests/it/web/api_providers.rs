@@ -201,6 +201,15 @@ async fn a_paypal_order_gives_the_approval_url_then_is_captured(backend: Backend
     let again = api.post_empty(&capture).await;
     assert_eq!(again.status, 409, "{}", again.body);
     assert_eq!(again.json()["error"]["message"], format!("order {order_id} is paid"));
+    // The same refusal to a caller who reads French.
+    let mut french = ApiClient::new(&app, &key).with_language("fr-FR,fr;q=0.9,en;q=0.5");
+    let again = french.post_empty(&capture).await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert_eq!(again.json()["error"]["code"], "conflict");
+    assert_eq!(
+        again.json()["error"]["message"],
+        format!("la commande {order_id} est payée")
+    );
 }
 
 on_both_backends!(

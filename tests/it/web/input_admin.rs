@@ -21,6 +21,7 @@ on_both_backends!(
     control_characters_in_filters_are_refused,
     admin_addresses_keep_their_line_breaks,
     admin_dates_out_of_bounds_are_refused_by_field,
+    refusals_are_said_in_the_operators_language,
 );
 
 /// Every table a form could write to.
@@ -59,10 +60,12 @@ fn names_field(answer: &Answer, field: &str, domain_field: &str) -> bool {
         rest[..end].contains("class=\"field-error\"")
     });
     let text = answer.text();
+    let label = comptoir::billing::error::field_label(domain_field).to_string();
     by_input
         || text.contains(&format!("{field} : "))
         || text.contains(&format!("{domain_field}: "))
         || text.contains(&format!(">{domain_field} : "))
+        || text.contains(&format!("{label} : "))
 }
 
 /// Posts `form` with `field` set to `value` and checks the refusal: 422, the
@@ -575,4 +578,88 @@ async fn admin_dates_out_of_bounds_are_refused_by_field(backend: Backend) {
     )
     .await;
     assert_eq!(client.get(&format!("/admin/book?period={next}")).await.status, 422);
+}
+
+/// A refusal is said in the operator's language, French or English, with the
+/// field's words rather than its name; never both languages at once.
+async fn refusals_are_said_in_the_operators_language(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    save_settings(&app.db.store).await;
+    let customer = |postcode: &'static str, kind: &'static str, siren: &'static str| {
+        vec![
+            ("kind", kind),
+            ("name", "Zoé Roux"),
+            ("address_lines", "3 place du Marché"),
+            ("postcode", postcode),
+            ("city", "Lyon"),
+            ("country", "FR"),
+            ("email", ""),
+            ("siren", siren),
+        ]
+    };
+    let no_postcode = customer("", "person", "");
+    let bad_luhn = customer("69002", "business", "552100555");
+    // The language is the operator's: French first, then the same operator in English.
+    let mut french = app.signed_in().await;
+
+    let answer = french.post_form("/admin/customers", &no_postcode).await;
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    let text = answer.text();
+    assert!(text.contains("le code postal est obligatoire"), "{text}");
+    assert!(!text.contains("postcode is required"), "no English in French: {text}");
+    let answer = french.post_form("/admin/customers", &bad_luhn).await;
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    let text = answer.text();
+    assert!(text.contains("clé de contrôle fausse (Luhn)"), "{text}");
+    assert!(!text.contains("wrong control key"), "{text}");
+    // A filter refused at the edge: the refusal page.
+    let answer = french.get("/admin/customers?q=a%1Bb").await;
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    assert!(
+        answer.text().contains("q : caractère de contrôle U+001B refusé"),
+        "{}",
+        answer.text()
+    );
+    let answer = french.get("/admin/customers?q=a%E2%80%AEb").await;
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    let text = answer.text().replace("&#39;", "'");
+    assert!(
+        text.contains("q : caractère de sens d'écriture U+202E refusé"),
+        "{text}"
+    );
+
+    let mut english = app.signed_in_english().await;
+    let answer = english.post_form("/admin/customers", &no_postcode).await;
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    let text = answer.text();
+    assert!(text.contains("the postcode is required"), "{text}");
+    assert!(
+        !text.contains("code postal est obligatoire"),
+        "no French in English: {text}"
+    );
+    let answer = english.post_form("/admin/customers", &bad_luhn).await;
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    let text = answer.text();
+    assert!(text.contains("has a wrong control key (Luhn)"), "{text}");
+    assert!(!text.contains("clé de contrôle"), "{text}");
+    let answer = english.get("/admin/customers?q=a%1Bb").await;
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    assert!(
+        answer.text().contains("q: control character U+001B refused"),
+        "{}",
+        answer.text()
+    );
+    let answer = english.get("/admin/customers?q=a%E2%80%AEb").await;
+    assert!(
+        answer
+            .text()
+            .contains("q: bidirectional formatting character U+202E refused"),
+        "{}",
+        answer.text()
+    );
+    assert_eq!(
+        row_counts(&app.db, &["customers"]).await,
+        vec![("customers", 0)],
+        "nothing stored"
+    );
 }

@@ -20,6 +20,7 @@ on_both_backends!(
     an_inline_address_keeps_its_line_breaks,
     api_e_mail_addresses_are_parsed,
     api_dates_out_of_bounds_are_refused_by_field,
+    api_messages_are_english_unless_the_caller_prefers_french,
 );
 
 /// Tables an API call could write to.
@@ -178,7 +179,7 @@ async fn control_characters_in_any_api_field_are_refused_by_path(backend: Backen
         .await;
     assert_eq!(
         answer.json()["error"]["fields"][0]["message"],
-        "contains the control character U+001B"
+        "control character U+001B refused"
     );
     assert_eq!(count(&app.db, "customers").await, 1, "only the fixture's");
 }
@@ -263,4 +264,108 @@ async fn api_dates_out_of_bounds_are_refused_by_field(backend: Backend) {
     let ahead = api.post(&operations, &purchase(Some(today + Days::new(30)))).await;
     assert_eq!(ahead.status, 201, "within a year: {}", ahead.body);
     assert_eq!(count(&app.db, "contract_operations").await, 1);
+}
+
+/// Developers read the API's messages: English by default, French when the
+/// request's `Accept-Language` prefers it; the code and the names in
+/// `fields` are the API's contract and do not change.
+async fn api_messages_are_english_unless_the_caller_prefers_french(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    catalogue(&app).await;
+    let key = app.api_key().await;
+    let customers_before = count(&app.db, "customers").await;
+    let mut no_postcode = order("simulated");
+    no_postcode["customer"]["address"] =
+        json!({ "lines": ["3 place du Marché"], "postcode": "", "city": "Lyon", "country": "FR" });
+    let siren = |s: &str| {
+        let mut o = order("simulated");
+        o["customer"]["kind"] = json!("business");
+        o["customer"]["siren"] = json!(s);
+        o
+    };
+    let refusal = |answer: &crate::support::web::Answer| {
+        let error = answer.json()["error"].clone();
+        (
+            error["code"].as_str().unwrap_or_default().to_string(),
+            error["message"].as_str().unwrap_or_default().to_string(),
+            error["fields"][0]["field"].as_str().unwrap_or_default().to_string(),
+            error["fields"][0]["message"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+
+    for accept in [None, Some("en-GB,en;q=0.9"), Some("de-DE"), Some("fr;q=0.1, en")] {
+        let mut api = match accept {
+            Some(a) => ApiClient::new(&app, &key).with_language(a),
+            None => ApiClient::new(&app, &key),
+        };
+        let answer = api.post("/api/orders", &no_postcode).await;
+        assert_eq!(answer.status, 422, "{}", answer.body);
+        assert_eq!(
+            refusal(&answer),
+            (
+                "invalid".into(),
+                "invalid request".into(),
+                "customer.address.postcode".into(),
+                "the postcode is required".into()
+            ),
+            "Accept-Language {accept:?}"
+        );
+        let answer = api.post("/api/orders", &siren("552100555")).await;
+        assert_eq!(
+            refusal(&answer),
+            (
+                "invalid".into(),
+                "invalid request".into(),
+                "customer.siren".into(),
+                "\"552100555\" has a wrong control key (Luhn)".into()
+            ),
+            "Accept-Language {accept:?}"
+        );
+    }
+
+    let mut api = ApiClient::new(&app, &key).with_language("fr-FR,fr;q=0.9,en;q=0.8");
+    let answer = api.post("/api/orders", &no_postcode).await;
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    assert_eq!(
+        refusal(&answer),
+        (
+            "invalid".into(),
+            "requête invalide".into(),
+            "customer.address.postcode".into(),
+            "le code postal est obligatoire".into()
+        )
+    );
+    let answer = api.post("/api/orders", &siren("552100555")).await;
+    assert_eq!(
+        refusal(&answer),
+        (
+            "invalid".into(),
+            "requête invalide".into(),
+            "customer.siren".into(),
+            "« 552100555 » : clé de contrôle fausse (Luhn)".into()
+        )
+    );
+    // The edge's refusals and a 400 too.
+    let answer = api
+        .post("/api/orders", &with(&order("simulated"), "customer.name", "a\u{1b}b"))
+        .await;
+    assert_eq!(
+        answer.json()["error"]["fields"][0]["message"],
+        "caractère de contrôle U+001B refusé"
+    );
+    let answer = api.post_raw("/api/orders", "text/plain", "{}").await;
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert_eq!(answer.json()["error"]["code"], "bad_request");
+    assert_eq!(
+        answer.json()["error"]["message"],
+        "Content-Type: application/json attendu"
+    );
+    let answer = ApiClient::new(&app, &key)
+        .post_raw("/api/orders", "text/plain", "{}")
+        .await;
+    assert_eq!(
+        answer.json()["error"]["message"],
+        "expected Content-Type: application/json"
+    );
+    assert_eq!(count(&app.db, "customers").await, customers_before, "nothing stored");
 }

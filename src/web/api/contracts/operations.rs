@@ -110,28 +110,37 @@ fn quantity(value: &Value) -> Option<Decimal> {
 fn check_lines(lines: Vec<LineIn>) -> Result<Vec<OperationLine>, ApiError> {
     let mut fields = Fields::new();
     if lines.is_empty() {
-        fields.add("lines", "at least one line is required");
+        fields.add("lines", crate::text!("au moins une ligne est requise"));
     }
     let mut checked = Vec::with_capacity(lines.len());
     for (i, line) in lines.into_iter().enumerate() {
         let description = match input::single_line(&line.description, 300) {
             Ok(d) if !d.is_empty() => d,
             Ok(_) => {
-                fields.add(format!("lines[{i}].description"), "1 to 300 characters");
+                fields.add(
+                    format!("lines[{i}].description"),
+                    crate::text!("de 1 à {max} caractères", max = 300),
+                );
                 String::new()
             }
             Err(e) => {
-                fields.add(format!("lines[{i}].description"), e.to_string());
+                fields.add(format!("lines[{i}].description"), e.text());
                 String::new()
             }
         };
         let quantity = quantity(&line.quantity).filter(|q| *q > Decimal::ZERO);
         if quantity.is_none() {
-            fields.add(format!("lines[{i}].quantity"), "a positive number, e.g. 2 or \"1.5\"");
+            fields.add(
+                format!("lines[{i}].quantity"),
+                crate::text!("un nombre positif, par exemple 2 ou \"1.5\""),
+            );
         }
         let unit_price = line.unit_price.check(&format!("lines[{i}].unit_price"), &mut fields);
         if unit_price.is_some_and(|p| p.is_negative()) {
-            fields.add(format!("lines[{i}].unit_price.minor"), "must not be negative");
+            fields.add(
+                format!("lines[{i}].unit_price.minor"),
+                crate::text!("ne peut pas être négatif"),
+            );
         }
         if let (Some(quantity), Some(unit_price)) = (quantity, unit_price) {
             checked.push(OperationLine {

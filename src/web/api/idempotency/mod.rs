@@ -72,7 +72,10 @@ impl FromRequestParts<AppState> for Idempotency {
                     .ok_or_else(|| {
                         ApiError::field(
                             "Idempotency-Key",
-                            format!("1 to {MAX_KEY} visible ASCII characters, e.g. a UUID"),
+                            crate::text!(
+                                "de 1 à {max} caractères ASCII visibles, par exemple un UUID",
+                                max = MAX_KEY
+                            ),
                         )
                     })?;
                 Some(key.to_string())
@@ -162,8 +165,9 @@ impl Idempotency {
             Replay::Mismatch => {
                 return Err(ApiError::Refused {
                     code: "idempotency_mismatch",
-                    message: "this Idempotency-Key was used with another request; use a new key for a new request"
-                        .into(),
+                    message: crate::text!(
+                        "cette Idempotency-Key a servi pour une autre requête ; une nouvelle requête prend une nouvelle clé"
+                    ),
                 })
             }
             Replay::InFlight { until } => {

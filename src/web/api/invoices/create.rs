@@ -25,6 +25,7 @@ use crate::billing::invoices::{self, NewInvoice, NewLine};
 use crate::billing::{customers, BillingError};
 use crate::input;
 use crate::money::Currency;
+use crate::text;
 
 /// At most this many lines on one invoice.
 const MAX_LINES: usize = 200;
@@ -79,10 +80,10 @@ fn check_lines(
     fields: &mut Fields,
 ) -> Option<(Currency, Vec<NewLine>)> {
     if lines.is_empty() {
-        fields.add("lines", "at least one line is required");
+        fields.add("lines", text!("au moins une ligne est requise"));
     }
     if lines.len() > MAX_LINES {
-        fields.add("lines", format!("at most {MAX_LINES} lines"));
+        fields.add("lines", text!("{max} lignes au plus", max = MAX_LINES));
     }
     let mut checked = Vec::with_capacity(lines.len());
     let mut currency: Option<Currency> = None;
@@ -91,7 +92,10 @@ fn check_lines(
         let at = |f: &str| format!("lines[{i}].{f}");
         let quantity = decimal(&line.quantity).filter(|q| *q > Decimal::ZERO && *q <= Decimal::from(1_000_000));
         if quantity.is_none() {
-            fields.add(at("quantity"), "a positive number up to 1000000, e.g. 2 or \"1.5\"");
+            fields.add(
+                at("quantity"),
+                text!("un nombre positif jusqu'à 1000000, par exemple 2 ou \"1.5\""),
+            );
         }
         let mut unit = line.unit;
         let priced = match (line.sku, line.description, line.nature, line.unit_price) {
@@ -101,18 +105,23 @@ fn check_lines(
                     Some((p.name.clone(), p.nature, p.unit_price))
                 }
                 Some(_) => {
-                    fields.add(at("sku"), format!("{sku:?} is retired: no longer for sale"));
+                    fields.add(
+                        at("sku"),
+                        text!("« {sku} » est retiré : il n'est plus en vente", sku = sku),
+                    );
                     None
                 }
                 None => {
-                    fields.add(at("sku"), format!("{sku:?} is not in the catalogue"));
+                    fields.add(at("sku"), text!("« {sku} » n'est pas au catalogue", sku = sku));
                     None
                 }
             },
             (Some(_), ..) => {
                 fields.add(
                     at("sku"),
-                    "give sku (the catalogue's name, nature and price), or description, nature and unit_price: not both",
+                    text!(
+                        "donnez sku (le nom, la nature et le prix du catalogue), ou description, nature et unit_price : pas les deux"
+                    ),
                 );
                 None
             }
@@ -120,26 +129,29 @@ fn check_lines(
                 let description = match description.as_deref().map(|d| input::single_line(d, 300)) {
                     Some(Ok(d)) if !d.is_empty() => Some(d),
                     Some(Err(e)) => {
-                        fields.add(at("description"), e.to_string());
+                        fields.add(at("description"), e.text());
                         None
                     }
                     _ => {
-                        fields.add(at("description"), "required without sku: 1 to 300 characters");
+                        fields.add(
+                            at("description"),
+                            text!("obligatoire sans sku : de 1 à {max} caractères", max = 300),
+                        );
                         None
                     }
                 };
                 if nature.is_none() {
-                    fields.add(at("nature"), "required without sku: goods or services");
+                    fields.add(at("nature"), text!("obligatoire sans sku : goods (biens) ou services"));
                 }
                 let unit_price = match unit_price {
                     Some(p) => p.check(&at("unit_price"), fields),
                     None => {
-                        fields.add(at("unit_price"), "required without sku");
+                        fields.add(at("unit_price"), text!("obligatoire sans sku"));
                         None
                     }
                 };
                 if unit_price.is_some_and(|p| p.is_negative()) {
-                    fields.add(at("unit_price.minor"), "must not be negative");
+                    fields.add(at("unit_price.minor"), text!("ne peut pas être négatif"));
                 }
                 match (description, nature, unit_price) {
                     (Some(d), Some(n), Some(p)) => Some((d, n, p)),
@@ -164,7 +176,10 @@ fn check_lines(
         });
     }
     if mixed {
-        fields.add("lines", "all lines of an invoice must be in one currency");
+        fields.add(
+            "lines",
+            text!("toutes les lignes d'une facture sont dans une même devise"),
+        );
     }
     currency.map(|c| (c, checked))
 }
@@ -175,14 +190,18 @@ async fn checked(api: &Api, request: CreateInvoice) -> Result<(NewInvoice, Optio
     let mut fields = Fields::new();
     match customers::get(store, request.customer_id).await {
         Ok(_) => {}
-        Err(BillingError::NotFound(_)) => {
-            fields.add("customer_id", format!("no customer has the id {}", request.customer_id))
-        }
+        Err(BillingError::NotFound(_)) => fields.add(
+            "customer_id",
+            text!("aucun client n'a l'id {id}", id = request.customer_id),
+        ),
         Err(e) => return Err(e.into()),
     }
     if let Some(days) = request.payment_terms_days {
         if !(0..=60).contains(&days) {
-            fields.add("payment_terms_days", "0 to 60 days (Code de commerce L441-10)");
+            fields.add(
+                "payment_terms_days",
+                text!("de 0 à 60 jours (Code de commerce L441-10)"),
+            );
         }
     }
     let catalogue: HashMap<String, Product> = catalog::list_all(store)

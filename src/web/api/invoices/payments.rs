@@ -25,8 +25,10 @@ use crate::billing::invoices::{self, InvoiceKind, InvoiceStatus};
 use crate::billing::jobs::payments::{self as payment_jobs, ChargeOptions};
 use crate::billing::payments::{self, PaymentFilter, PaymentMethod, PaymentStatus};
 use crate::billing::BillingError;
+use crate::i18n::Text;
 use crate::money::Money;
 use crate::store::Store;
+use crate::text;
 
 /// How money received by hand may have come.
 const METHODS: [PaymentMethod; 3] = [PaymentMethod::Transfer, PaymentMethod::Cheque, PaymentMethod::Cash];
@@ -72,9 +74,9 @@ async fn in_flight(store: &Store, invoice_id: i64) -> Result<i64, ApiError> {
 }
 
 /// A refusal for want of a confirmation says how to give it.
-fn with_hint(field: &str, message: String) -> String {
+fn with_hint(field: &str, message: Text) -> Text {
     if field == "confirm_received_on" {
-        format!("{message} : envoyez \"confirm_received_on\": true")
+        text!("{message} : envoyez \"confirm_received_on\": true").with("message", message)
     } else {
         message
     }
@@ -106,16 +108,22 @@ async fn check_and_record(
     let store = &api.state.store;
     let invoice = of_kind(store, id, InvoiceKind::Invoice).await?;
     if invoice.status != InvoiceStatus::Issued {
-        return Err(ApiError::Conflict(format!(
-            "invoice {id} is {}: only an issued, unpaid invoice takes a payment",
-            invoice.status.as_str()
-        )));
+        return Err(ApiError::Conflict(
+            text!(
+                "la facture {invoice} est {state} : seule une facture émise et impayée reçoit un paiement",
+                invoice = id
+            )
+            .with("state", crate::billing::error::invoice_state(invoice.status.as_str())),
+        ));
     }
     let mut fields = Fields::new();
     let amount = request.amount.check("amount", &mut fields);
     let method = METHODS.into_iter().find(|m| m.as_str() == request.method.trim());
     if method.is_none() {
-        fields.add("method", "transfer, cheque or cash");
+        fields.add(
+            "method",
+            text!("transfer (virement), cheque (chèque) ou cash (espèces)"),
+        );
     }
     let bounds = ReceiptBounds::now(store, invoice.issue_date).await?;
     let on = request.received_on.unwrap_or(bounds.today);
@@ -131,18 +139,18 @@ async fn check_and_record(
         if a.currency != invoice.total.currency {
             fields.add(
                 "amount.currency",
-                format!("the invoice is in {}", invoice.total.currency),
+                text!("la facture est en {currency}", currency = invoice.total.currency),
             );
         } else if a.minor <= 0 {
-            fields.add("amount.minor", "must be positive");
+            fields.add("amount.minor", text!("doit être positif"));
         } else {
             let room = invoice.balance_due().minor - in_flight(store, id).await?;
             if a.minor > room {
                 fields.add(
                     "amount.minor",
-                    format!(
-                        "more than what is still due on the invoice ({})",
-                        Money::new(room.max(0), a.currency).to_decimal()
+                    text!(
+                        "plus que ce qui reste dû sur la facture ({left})",
+                        left = Money::new(room.max(0), a.currency).to_decimal()
                     ),
                 );
             }

@@ -28,6 +28,7 @@ use crate::billing::orders::{OrderItem, MAX_QUANTITY};
 use crate::billing::payments::PaymentStatus;
 use crate::billing::{settings, BillingError};
 use crate::input;
+use crate::text;
 
 /// The providers an API order may use (`manual` is the operator's own record
 /// of a transfer, cheque or cash, not something a client may claim).
@@ -115,11 +116,14 @@ async fn check(api: &Api, r: CreateOrder) -> Result<Checked, ApiError> {
     let mut fields = Fields::new();
     let payer = match (r.customer, r.customer_id) {
         (Some(_), Some(_)) => {
-            fields.add("customer_id", "give customer or customer_id, not both");
+            fields.add("customer_id", text!("donnez customer ou customer_id, pas les deux"));
             None
         }
         (None, None) => {
-            fields.add("customer", "required: the customer's details, or customer_id");
+            fields.add(
+                "customer",
+                text!("obligatoire : les coordonnées du client, ou customer_id"),
+            );
             None
         }
         (Some(c), None) => Some(Payer::New(Box::new(NewCustomer {
@@ -134,7 +138,7 @@ async fn check(api: &Api, r: CreateOrder) -> Result<Checked, ApiError> {
         (None, Some(id)) => match customers::get(store, id).await {
             Ok(_) => Some(Payer::Existing(id)),
             Err(BillingError::NotFound(_)) => {
-                fields.add("customer_id", format!("no customer has the id {id}"));
+                fields.add("customer_id", text!("aucun client n'a l'id {id}", id = id));
                 None
             }
             Err(e) => return Err(e.into()),
@@ -146,45 +150,63 @@ async fn check(api: &Api, r: CreateOrder) -> Result<Checked, ApiError> {
         .map(|p| (p.sku.clone(), p))
         .collect();
     if r.items.is_empty() {
-        fields.add("items", "at least one item is required");
+        fields.add("items", text!("au moins un article est requis"));
     }
     let mut currencies = Vec::new();
     for (i, item) in r.items.iter().enumerate() {
         match catalogue.get(item.sku.trim()) {
             Some(p) => currencies.push(p.unit_price.currency),
-            None => fields.add(format!("items[{i}].sku"), format!("{:?} is not for sale", item.sku)),
+            None => fields.add(
+                format!("items[{i}].sku"),
+                text!("« {sku} » n'est pas en vente", sku = item.sku),
+            ),
         }
         if item.quantity == 0 || item.quantity > MAX_QUANTITY {
-            fields.add(format!("items[{i}].quantity"), format!("1 to {MAX_QUANTITY}"));
+            fields.add(
+                format!("items[{i}].quantity"),
+                text!("de 1 à {max}", max = MAX_QUANTITY),
+            );
         }
     }
     if currencies.windows(2).any(|w| w[0] != w[1]) {
-        fields.add("items", "all items of an order must be in one currency");
+        fields.add(
+            "items",
+            text!("tous les articles d'une commande sont dans une même devise"),
+        );
     }
     let provider = PROVIDERS.into_iter().find(|p| *p == r.provider);
     match provider {
-        None => fields.add("provider", format!("one of {}", PROVIDERS.join(", "))),
-        Some(p) if api.state.app.providers.get(p).is_err() => {
-            fields.add("provider", format!("{p} is not available on this server"))
-        }
+        None => fields.add("provider", text!("l'un de {list}", list = PROVIDERS.join(", "))),
+        Some(p) if api.state.app.providers.get(p).is_err() => fields.add(
+            "provider",
+            text!("{provider} n'est pas disponible sur ce serveur", provider = p),
+        ),
         Some(_) => {}
     }
     let payment_method = r
         .payment_method
         .and_then(|m| one_line(&mut fields, "payment_method", &m));
     match (provider, &payment_method) {
-        (Some("stripe"), None) => fields.add("payment_method", "required with stripe: the PaymentMethod (pm_…)"),
+        (Some("stripe"), None) => fields.add(
+            "payment_method",
+            text!("obligatoire avec stripe : le PaymentMethod (pm_…)"),
+        ),
         (Some("stripe"), Some(m)) if !m.starts_with("pm_") || m.len() > 255 || !m.is_ascii() => {
-            fields.add("payment_method", "a Stripe PaymentMethod id, pm_…")
+            fields.add("payment_method", text!("un id de PaymentMethod Stripe, pm_…"))
         }
-        (Some(p), Some(_)) if p != "stripe" => fields.add("payment_method", "only used with provider stripe"),
+        (Some(p), Some(_)) if p != "stripe" => {
+            fields.add("payment_method", text!("seulement avec le prestataire stripe"))
+        }
         _ => {}
     }
     let return_url = r.return_url.and_then(|u| one_line(&mut fields, "return_url", &u));
     if let Some(url) = &return_url {
         let absolute = reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "https" | "http") && u.has_host());
         if !absolute || url.len() > 2000 {
-            fields.add("return_url", "an absolute http(s) URL of at most 2000 characters");
+            fields.add(
+                "return_url",
+                text!("une URL http(s) absolue de {max} caractères au plus", max = 2000),
+            );
         }
     }
     fields.finish()?;
@@ -217,7 +239,7 @@ fn one_line(fields: &mut Fields, field: &str, text: &str) -> Option<String> {
     match input::single_line(text, 2000) {
         Ok(t) => Some(t),
         Err(e) => {
-            fields.add(field, e.to_string());
+            fields.add(field, e.text());
             None
         }
     }
