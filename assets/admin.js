@@ -73,7 +73,8 @@
         cell.textContent = euros(amount);
         sum += amount;
       });
-      if (total) { total.textContent = ok ? euros(sum) : euros(sum) + " (ligne illisible)"; }
+      // The words come from the page, in the operator's language.
+      if (total) { total.textContent = ok ? euros(sum) : euros(sum) + " " + (total.getAttribute("data-unreadable") || "?"); }
     }
     rows.forEach(function (row) {
       var pick = row.querySelector("select.product-pick");

@@ -92,7 +92,9 @@ impl TestApp {
     /// A client signed in as the test operator, who reads the admin in English.
     pub async fn signed_in_english(&self) -> Client {
         let mut client = self.signed_in().await;
-        let answer = client.post_form("/admin/language", &[("language", "en"), ("back", "/admin")]).await;
+        let answer = client
+            .post_form("/admin/language", &[("language", "en"), ("back", "/admin")])
+            .await;
         assert_eq!(answer.status, 303, "{}", answer.text());
         client
     }

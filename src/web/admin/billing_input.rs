@@ -28,14 +28,6 @@ use crate::text;
 #[derive(Debug, Default, Clone)]
 pub struct FieldErrors(BTreeMap<String, Text>);
 
-/// TRANSITIONAL: the messages in French, for a page that has not said them
-/// in its operator's language yet ([`FieldErrors::said`]).
-impl serde::Serialize for FieldErrors {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.said(Lang::Fr).serialize(serializer)
-    }
-}
-
 impl FieldErrors {
     pub fn new() -> FieldErrors {
         FieldErrors::default()

@@ -144,20 +144,6 @@ impl Flash for crate::i18n::Text {
     }
 }
 
-// TRANSITIONAL (removed once every message is in the catalogue).
-impl Flash for &str {
-    fn said(self, _: crate::i18n::Lang) -> String {
-        self.to_string()
-    }
-}
-
-// TRANSITIONAL (removed once every message is in the catalogue).
-impl Flash for &String {
-    fn said(self, _: crate::i18n::Lang) -> String {
-        self.clone()
-    }
-}
-
 impl Admin {
     /// The operator's language.
     pub fn lang(&self) -> crate::i18n::Lang {
@@ -241,9 +227,16 @@ pub fn filter<T, E>(
     match text.trim() {
         "" => Ok(None),
         t => parse(t).map(Some).map_err(|_| {
-            AdminError::Invalid(crate::i18n::Text::verbatim(format!(
-                "{field} : {t:?} inconnu / unknown"
-            )))
+            let value = t.to_string();
+            AdminError::Invalid(match field {
+                "status" => crate::text!("Filtre « état » : « {value} » n'est pas un état connu", value = value),
+                "kind" => crate::text!("Filtre « type » : « {value} » n'est pas un type connu", value = value),
+                "provider" => crate::text!(
+                    "Filtre « prestataire » : « {value} » n'est pas un prestataire connu",
+                    value = value
+                ),
+                _ => crate::text!("Filtre « {field} » : « {value} » inconnu", field = field, value = value),
+            })
         }),
     }
 }

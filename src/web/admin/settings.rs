@@ -208,7 +208,7 @@ impl SettingsForm {
 fn refusal(e: BillingError, errors: &mut FieldErrors, lang: Lang) -> Result<String, AdminError> {
     if let BillingError::Invalid { field, message } = &e {
         if FIELDS.contains(field) {
-            errors.add(*field, message.in_lang(lang));
+            errors.add(*field, message.clone());
         }
     }
     match e.text() {
@@ -235,7 +235,7 @@ fn render(
         "admin/settings.html",
         "settings",
         minijinja::context! {
-            form => form, locked => locked, errors => errors, error => error, minimum_rate => minimum,
+            form => form, locked => locked, errors => errors.said(admin.lang()), error => error, minimum_rate => minimum,
         },
     )
 }

@@ -30,6 +30,7 @@ mod imports;
 mod input_admin;
 mod input_api;
 mod jobs;
+mod languages;
 mod lists;
 mod metrics;
 mod openapi;
