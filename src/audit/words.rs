@@ -271,16 +271,7 @@ pub fn value(key: &str, code: &str) -> Option<Text> {
 
 /// A job's state in words, for a job action's before and after.
 pub fn job_state(code: &str) -> Option<Text> {
-    Some(match code {
-        "available" => text!("prête"),
-        "scheduled" => text!("planifiée"),
-        "running" => text!("en cours"),
-        "retryable" => text!("à réessayer"),
-        "completed" => text!("terminée"),
-        "cancelled" => text!("annulée"),
-        "discarded" => text!("abandonnée"),
-        _ => return None,
-    })
+    crate::jobs::JobState::parse(code).map(crate::jobs::JobState::words)
 }
 
 /// Yes or no.

@@ -163,7 +163,8 @@ pub fn tr_plural(lang: Lang, one: &str, other: &str, n: i64, args: &[(&str, Stri
     fill(tr(lang, form), &all)
 }
 
-fn fill(pattern: &str, args: &[(&str, String)]) -> String {
+/// `pattern` with its `{name}` placeholders replaced; unknown ones stay as they are.
+pub(crate) fn fill(pattern: &str, args: &[(&str, impl AsRef<str>)]) -> String {
     if args.is_empty() || !pattern.contains('{') {
         return pattern.to_string();
     }
@@ -176,7 +177,7 @@ fn fill(pattern: &str, args: &[(&str, String)]) -> String {
             Some(close) => {
                 let name = &after[..close];
                 match args.iter().find(|(k, _)| *k == name) {
-                    Some((_, v)) => out.push_str(v),
+                    Some((_, v)) => out.push_str(v.as_ref()),
                     None => {
                         out.push('{');
                         out.push_str(name);

@@ -48,6 +48,26 @@ impl JobState {
         JobState::ALL.iter().position(|s| *s == self).unwrap_or_default() as i64
     }
 
+    /// The state in words (feminine, like « tâche »), the same on every page
+    /// and in the audit log.
+    pub fn words(self) -> crate::i18n::Text {
+        use crate::text;
+        match self {
+            JobState::Available => text!("prête"),
+            JobState::Scheduled => text!("programmée"),
+            JobState::Running => text!("en cours"),
+            JobState::Retryable => text!("à retenter"),
+            JobState::Completed => text!("terminée"),
+            JobState::Cancelled => text!("annulée"),
+            JobState::Discarded => text!("écartée"),
+        }
+    }
+
+    /// The state named by `code` (`as_str`), if any.
+    pub fn parse(code: &str) -> Option<JobState> {
+        JobState::ALL.into_iter().find(|s| s.as_str() == code)
+    }
+
     /// Completed, cancelled and discarded jobs never run again by themselves.
     pub fn is_final(self) -> bool {
         matches!(self, JobState::Completed | JobState::Cancelled | JobState::Discarded)

@@ -163,7 +163,10 @@ async fn order_to_refund_to_book(backend: Backend) {
     )
     .await
     .unwrap_err();
-    assert!(err.to_string().contains("creditable for services"), "{err}");
+    assert!(
+        err.to_string().contains("dépasse ce qui reste à créditer en services"),
+        "{err}"
+    );
     drop(tx);
     // A refund above what remains is refused before anything is enqueued.
     let mut tx = db.store.begin().await.unwrap();

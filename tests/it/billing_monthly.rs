@@ -291,6 +291,6 @@ fn periods_are_parsed_strictly() {
     assert_eq!(Period::parse("2026-01").unwrap().previous().key(), "2025-12");
     for bad in ["2026-13", "2026-00", "2026", "novembre", "2026-11-01", ""] {
         let err = Period::parse(bad).expect_err(bad);
-        assert!(err.to_string().starts_with("period:"), "{bad:?}: {err}");
+        assert!(err.to_string().starts_with("Période :"), "{bad:?}: {err}");
     }
 }

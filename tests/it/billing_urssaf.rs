@@ -228,7 +228,7 @@ async fn two_quarters_of_goods_and_services_with_a_refund_equal_the_hand_computa
     let err = urssaf::declaration(&db.store, q("2027-Q1"), bnc, today)
         .await
         .unwrap_err();
-    assert!(err.to_string().starts_with("period:"), "{err}");
+    assert!(err.to_string().starts_with("Période :"), "{err}");
 }
 
 async fn the_command_line_prints_the_same_figures(backend: Backend) {

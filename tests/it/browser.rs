@@ -194,7 +194,7 @@ async fn an_operators_day_in_a_real_browser() {
     // following both; saved as a draft, edited, previewed, then issued after
     // its confirmation page.
     b.goto(&url("/admin/customers")).await;
-    b.click("#customers a").await;
+    b.click("#customers tr[id^=customer-] a").await;
     let customer_page = b.current_url().await;
     b.click("#new-invoice").await;
     b.fill("#invoice-form [name=description_1]", "Atelier photo, demi-journée")
@@ -292,7 +292,7 @@ async fn an_operators_day_in_a_real_browser() {
     b.fill("#payment-form [name=amount]", "300,00").await;
     b.select("#payment-form [name=method]", "transfer").await;
     b.click("#record-payment").await;
-    b.wait_text("#payment-status", "completed", PATIENCE).await;
+    b.wait_text("#payment-status", "encaissé", PATIENCE).await;
 
     // Refund part of it, confirmed.
     b.click("#refund").await;
@@ -301,7 +301,7 @@ async fn an_operators_day_in_a_real_browser() {
     b.click("#refund-continue").await;
     b.shot("refund-confirm").await;
     b.click("#refund-confirm").await;
-    b.wait_text("#refund-status", "completed", PATIENCE).await;
+    b.wait_text("#refund-status", "effectué", PATIENCE).await;
     b.shot("payment").await;
     let payment_page = b.current_url().await;
 

@@ -42,29 +42,7 @@ pub(crate) fn t(key: &'static str) -> &'static str {
 
 /// The text for `key` with its `{name}` placeholders replaced; unknown ones stay as they are.
 pub(crate) fn fill(key: &'static str, values: &[(&str, &str)]) -> String {
-    let template = t(key);
-    let mut out = String::with_capacity(template.len() + 16);
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        match after.find('}') {
-            Some(close) => {
-                let name = &after[..close];
-                match values.iter().find(|(n, _)| *n == name) {
-                    Some((_, value)) => out.push_str(value),
-                    None => out.push_str(&rest[open..open + close + 2]),
-                }
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push_str(&rest[open..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    crate::i18n::fill(t(key), values)
 }
 
 #[cfg(test)]

@@ -671,6 +671,6 @@ mod tests {
 
         let job = json!({ "from": "retryable", "to": "available", "kind": "x", "reason": null, "run_at": null });
         let got = facts("job.retry", &job, &o, Lang::Fr);
-        assert_eq!(got[0].value, "à réessayer → prête");
+        assert_eq!(got[0].value, "à retenter → prête");
     }
 }

@@ -217,7 +217,7 @@ async fn the_log_is_said_in_words_in_french_and_in_english(backend: Backend) {
         "Virement",
         "01/12/2026",
         "Élodie Château → Élodie Château-Brûlé",
-        "à réessayer → prête",
+        "à retenter → prête",
     ] {
         assert!(text.contains(shown), "{shown} missing: {text}");
     }

@@ -113,20 +113,6 @@ fn age(d: TimeDelta, lang: Lang) -> String {
     }
 }
 
-/// A job's state in words, as the jobs' own pages say them
-/// (`jobs::state_text`, private to them).
-pub(in crate::web::admin) fn job_state(state: JobState) -> Text {
-    match state {
-        JobState::Available => text!("prête"),
-        JobState::Scheduled => text!("programmée"),
-        JobState::Running => text!("en cours"),
-        JobState::Retryable => text!("à retenter"),
-        JobState::Completed => text!("terminée"),
-        JobState::Cancelled => text!("annulée"),
-        JobState::Discarded => text!("écartée"),
-    }
-}
-
 /// A month's name (1–12).
 fn month_name(month: u32) -> Text {
     match month {
@@ -350,7 +336,7 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
             now => now,
             queues => queues,
             counts => counts,
-            states => JobState::ALL.iter().map(|s| (s.as_str(), job_state(*s).in_lang(lang))).collect::<Vec<_>>(),
+            states => JobState::ALL.iter().map(|s| (s.as_str(), s.words().in_lang(lang))).collect::<Vec<_>>(),
             workers => workers,
             chart => chart,
             failures => failures,
@@ -414,7 +400,7 @@ fn failure(job: &JobRow, lang: Lang) -> Value {
         "kind": job.kind,
         "queue": job.queue,
         "state": job.state,
-        "state_word": job_state(job.state).in_lang(lang),
+        "state_word": job.state.words().in_lang(lang),
         "attempt": job.attempt,
         "max_attempts": job.max_attempts,
         "at": job.errors.last().map(|e| e.at),

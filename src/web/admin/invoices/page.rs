@@ -210,7 +210,7 @@ impl EmailView {
             waiting: self
                 .waiting
                 .into_iter()
-                .map(|(id, state, error)| (id, super::super::dashboard::job_state(state).in_lang(lang), error))
+                .map(|(id, state, error)| (id, state.words().in_lang(lang), error))
                 .collect(),
         }
     }

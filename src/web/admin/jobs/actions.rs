@@ -130,7 +130,7 @@ pub fn refusal(action: Action, id: i64, state: JobState, lang: Lang) -> Text {
         Action::Delete => text!(
             "#{id} n'est pas finie ({state}) : seule une tâche terminée, annulée ou écartée peut être supprimée",
             id = id,
-            state = super::state_text(state).in_lang(lang)
+            state = state.words().in_lang(lang)
         ),
         _ => state_says(id, state),
     }
@@ -320,7 +320,7 @@ async fn explain_conflict(admin: &Admin, id: i64, action: Action) -> Result<Stri
 /// in the operator's time zone.
 pub fn done_sentence(action: Action, job: &JobRow, lang: Lang) -> Text {
     let id = job.id;
-    let state = super::state_text(job.state).in_lang(lang);
+    let state = job.state.words().in_lang(lang);
     let at = crate::local_time::format_fr(job.run_at);
     match action {
         Action::Retry => text!(

@@ -18,7 +18,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::actions::{self, Action, Outcome, Request};
-use super::{kind_label, state_label, state_text, view};
+use super::{kind_label, state_label, view};
 use crate::i18n::Text;
 use crate::store::types::{JobFilter, JobOrder, JobRow, JobSort, JobSortValue, JobState};
 use crate::text;
@@ -350,7 +350,7 @@ pub(super) async fn page(admin: Admin, Query(raw): Query<RawFilters>) -> Result<
             pairs.extend(sort_params.clone());
             serde_json::json!({
                 "state": s.as_str(),
-                "label": state_text(s).in_lang(lang),
+                "label": s.words().in_lang(lang),
                 "count": n,
                 "href": format!("/admin/jobs?{}", query_string(&pairs)),
             })
@@ -489,7 +489,7 @@ pub(super) async fn confirmation(admin: &Admin, c: &Confirm<'_>) -> Result<Respo
                 let state = entry
                     .1
                     .entry(job.state.rank())
-                    .or_insert_with(|| (state_text(job.state).in_lang(lang), 0));
+                    .or_insert_with(|| (job.state.words().in_lang(lang), 0));
                 state.1 += 1;
             }
             Err(crate::store::StoreError::NotFound) => missing += 1,

@@ -85,20 +85,7 @@ fn view(job: &JobRow, lang: Lang) -> Value {
 pub(super) fn state_label(job: &JobRow) -> Text {
     match (job.state, job.started_at) {
         (JobState::Running, None) => text!("réservée, pas encore commencée"),
-        (state, _) => state_text(state),
-    }
-}
-
-/// A state in words (feminine, like « tâche »).
-pub(super) fn state_text(state: JobState) -> Text {
-    match state {
-        JobState::Available => text!("prête"),
-        JobState::Scheduled => text!("programmée"),
-        JobState::Running => text!("en cours"),
-        JobState::Retryable => text!("à retenter"),
-        JobState::Completed => text!("terminée"),
-        JobState::Cancelled => text!("annulée"),
-        JobState::Discarded => text!("écartée"),
+        (state, _) => state.words(),
     }
 }
 
