@@ -62,9 +62,55 @@ async fn invoices_show_who_is_late_and_what_the_page_adds_up_to(backend: Backend
     );
 }
 
+/// A new user's empty lists say what to do next, in their language; a
+/// filtered list that finds nothing does not send them to create things.
+async fn empty_lists_say_what_to_do_next(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut client = app.signed_in().await;
+    let expect = [
+        (
+            "/admin/customers",
+            "href=\"/admin/customers/new\" id=\"first-customer\"",
+        ),
+        (
+            "/admin/contracts",
+            "href=\"/admin/contracts/new\" id=\"first-contract\"",
+        ),
+        ("/admin/orders", "POST /api/orders"),
+        ("/admin/payments", "s'enregistre sur la page de sa facture"),
+        ("/admin/invoices", "href=\"/admin/invoices/new\""),
+    ];
+    for (path, next) in expect {
+        let page = client.get(path).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert!(
+            unescape(&page.body).contains(next),
+            "{path} says what to do next ({next})"
+        );
+    }
+    let filtered = client.get("/admin/contracts?status=suspended").await;
+    assert!(
+        !filtered.body.contains("first-contract"),
+        "a filter that finds nothing is not an empty book"
+    );
+    let filtered = client.get("/admin/payments?status=failed").await;
+    assert!(!unescape(&filtered.body).contains("s'enregistre sur la page"));
+
+    let mut english = app.signed_in_english().await;
+    let page = english.get("/admin/payments").await;
+    assert!(
+        page.body.contains("A payment received is recorded on its invoice"),
+        "{}",
+        page.body
+    );
+    let page = english.get("/admin/customers").await;
+    assert!(page.body.contains("create the first one"));
+}
+
 on_both_backends!(
     invoices_show_who_is_late_and_what_the_page_adds_up_to,
     invoices_sort_by_a_column_both_ways_with_their_filters_and_pages,
+    empty_lists_say_what_to_do_next,
 );
 
 /// The ids of the invoice rows of a list page, in their order.
