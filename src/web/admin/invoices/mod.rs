@@ -191,7 +191,7 @@ async fn list(admin: Admin, Query(q): Query<ListQuery>) -> Result<Response, Admi
     } else {
         next_before(&rows, PAGE_SIZE, |i| i.id)
     };
-    let next_offset = (by_column && full).then_some(offset + PAGE_SIZE);
+    let next_offset = (by_column && full).then_some(offset.saturating_add(PAGE_SIZE));
     let ids: Vec<i64> = rows.iter().map(|i| i.customer_id).collect();
     let names = customers::names(store, &ids).await?;
     let today = super::billing_input::today(store).await?;
