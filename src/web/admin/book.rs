@@ -204,7 +204,7 @@ async fn generate(admin: Admin, Form(form): Form<GenerateForm>) -> Result<Respon
             let label = period_label(period, admin.lang());
             let message = if job.state.is_final() {
                 text!(
-                    "Le livre de {period} est déjà généré tel qu'il est (tâche {id}) : téléchargez-le ci-dessous",
+                    "Livre déjà généré tel qu'il est : {period} (tâche {id}) ; téléchargez-le ci-dessous",
                     period = label,
                     id = id
                 )
@@ -222,7 +222,7 @@ async fn generate(admin: Admin, Form(form): Form<GenerateForm>) -> Result<Respon
     Ok(admin.redirect(
         &back,
         text!(
-            "Génération du livre de {period} demandée (tâche {id})",
+            "Génération du livre demandée : {period} (tâche {id})",
             period = period_label(period, admin.lang()),
             id = job_id
         ),

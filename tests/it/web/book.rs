@@ -140,7 +140,7 @@ async fn a_quarter_is_shown_generated_once_and_downloaded_as_stored(backend: Bac
     assert_eq!(answer.location(), Some("/admin/book?period=2026-Q4"));
     let page = client.follow(answer).await;
     assert!(
-        page.text().contains("Génération du livre de T4 2026 demandée"),
+        page.text().contains("Génération du livre demandée : T4 2026"),
         "{}",
         page.body
     );
