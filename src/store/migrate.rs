@@ -5,7 +5,9 @@
 //! Many processes may migrate at once: on PostgreSQL they queue on sqlx's
 //! advisory lock (on a session of its own, closed afterwards, so that the
 //! lock is released whatever happens); on SQLite, where sqlx takes no lock,
-//! on a file lock beside the database.
+//! on a file lock beside the database. Behind a pooler in transaction mode,
+//! which cannot keep a session lock, migrations run on a direct URL
+//! (`COMPTOIR_DIRECT_DATABASE_URL`), or are refused when pending.
 //!
 //! sqlx's `Migrator::run` on a connection makes a future that is not `Send`
 //! ("implementation of `Acquire` is not general enough",
@@ -21,8 +23,10 @@
 use std::path::Path;
 
 use sqlx::migrate::{AppliedMigration, Migrate, MigrateError, Migrator};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool, SqliteConnection, SqlitePool};
 
+use super::postgres::pool::Pool;
 use super::{exclusive, StoreError};
 
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
@@ -76,6 +80,46 @@ pub(super) async fn run_postgres(pool: &PgPool) -> Result<Vec<i64>, StoreError> 
         tracing::warn!(error = %e, "closing the migration session");
     }
     result
+}
+
+/// Migrates on a session of its own opened to PostgreSQL itself (`direct`),
+/// for a store that reaches it through a pooler in transaction mode.
+#[tracing::instrument(skip_all)]
+pub(super) async fn run_postgres_direct(direct: &PgConnectOptions) -> Result<Vec<i64>, StoreError> {
+    let mut conn = PgConnection::connect_with(direct).await.map_err(|e| {
+        StoreError::Unavailable(format!(
+            "cannot reach PostgreSQL through {} to migrate: {e}",
+            super::DIRECT_URL_ENV
+        ))
+    })?;
+    let result = migrate_postgres(&mut conn).await;
+    if let Err(e) = conn.close().await {
+        tracing::warn!(error = %e, "closing the migration session");
+    }
+    result
+}
+
+/// Behind a pooler in transaction mode without a direct URL: nothing to do
+/// on a current database; else a refusal that says how to migrate (sqlx's
+/// migration lock is a session lock, which such a pooler may take on one
+/// server connection and release on another).
+pub(super) async fn refuse_through_pooler(pool: &Pool) -> Result<Vec<i64>, StoreError> {
+    let status = status_postgres(pool).await?;
+    if let Some(&version) = status.changed.first() {
+        return Err(StoreError::MigrationChanged { version });
+    }
+    if status.pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    Err(StoreError::Config(format!(
+        "migrations {:?} are pending, and {}=transaction cannot migrate through the pooler: \
+         set {} to PostgreSQL itself (not PgBouncer), or run `comptoir-worker migrate` \
+         with DATABASE_URL naming PostgreSQL itself and {} unset",
+        status.pending,
+        super::POOLER_ENV,
+        super::DIRECT_URL_ENV,
+        super::POOLER_ENV
+    )))
 }
 
 async fn migrate_postgres(conn: &mut PgConnection) -> Result<Vec<i64>, StoreError> {
@@ -211,21 +255,24 @@ fn failed(e: MigrateError) -> StoreError {
     }
 }
 
-pub(super) async fn status_postgres(pool: &PgPool) -> Result<MigrationStatus, StoreError> {
-    let mut conn = pool.acquire().await?;
+/// Read in one transaction (behind a pooler, the only way to keep one
+/// server connection for the three reads).
+pub(super) async fn status_postgres(pool: &Pool) -> Result<MigrationStatus, StoreError> {
+    let mut tx = pool.begin().await?;
     let (current, legacy) = sqlx::query_as::<_, (bool, bool)>(LEDGERS_PG)
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut *tx)
         .await?;
     let recorded = if current {
-        sqlx::query_as(RECORDED).fetch_all(&mut *conn).await?
+        sqlx::query_as(RECORDED).fetch_all(&mut *tx).await?
     } else {
         Vec::new()
     };
     let legacy = if legacy {
-        sqlx::query_scalar(LEGACY).fetch_all(&mut *conn).await?
+        sqlx::query_scalar(LEGACY).fetch_all(&mut *tx).await?
     } else {
         Vec::new()
     };
+    tx.commit().await?;
     Ok(status(&POSTGRES, recorded, legacy))
 }
 

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::on_both_backends;
+use crate::on_all_backends;
 use crate::support::billing::{count, raw_execute, raw_i64};
 use crate::support::worker::{all_jobs, config, drain, Ctx};
 use crate::support::{Backend, TestDb};
@@ -371,6 +371,7 @@ async fn operator_repair(backend: Backend) {
         .id();
     let claimed = store
         .claim_jobs(&ClaimParams {
+            rate_room: 0,
             queue: "default",
             limit: 1,
             worker_id: "test-claimer",
@@ -677,7 +678,7 @@ async fn a_changed_migration_is_refused(backend: Backend) {
     );
 }
 
-on_both_backends!(
+on_all_backends!(
     transactional_enqueue,
     bulk_enqueue,
     priority_and_run_at,

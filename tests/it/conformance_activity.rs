@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::on_both_backends;
+use crate::on_all_backends;
 use crate::support::billing::raw_execute;
 use crate::support::worker::{config, drain_noops};
 use crate::support::{Backend, TestDb};
@@ -21,6 +21,7 @@ async fn noop(store: &Store, opts: EnqueueOptions) -> i64 {
 async fn claim_one(store: &Store) -> i64 {
     let claimed = store
         .claim_jobs(&ClaimParams {
+            rate_room: 0,
             queue: "default",
             limit: 1,
             worker_id: "conformance",
@@ -123,6 +124,7 @@ async fn discard(backend: Backend) {
     let done = noop(store, EnqueueOptions::new().queue("other")).await;
     store
         .claim_jobs(&ClaimParams {
+            rate_room: 0,
             queue: "other",
             limit: 1,
             worker_id: "conformance",
@@ -328,7 +330,7 @@ async fn recent_failures(backend: Backend) {
     assert_eq!(ids, [retryable, discarded_last]);
 }
 
-on_both_backends!(
+on_all_backends!(
     discard,
     reschedule,
     attempts_per_hour,

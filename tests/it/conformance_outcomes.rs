@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::on_both_backends;
+use crate::on_all_backends;
 use crate::support::worker::{config, drain, is_state, wait_for, Ctx, Live};
 use crate::support::{Backend, TestDb};
 use comptoir::jobs::{
@@ -479,7 +479,7 @@ async fn idempotency_key_is_stable(backend: Backend) {
     assert_ne!(keys[&a][0], keys[&b][0], "two jobs share a key");
 }
 
-on_both_backends!(
+on_all_backends!(
     retries,
     snooze,
     cancel_and_discard_outcomes,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::on_both_backends;
+use crate::on_all_backends;
 use crate::support::worker::{all_jobs, config, drain, Ctx, Live};
 use crate::support::{eventually, Backend, TestDb};
 use comptoir::jobs::{
@@ -256,6 +256,7 @@ async fn rescue_after_lease_expiry(backend: Backend) {
         .id();
     let claimed = store
         .claim_jobs(&ClaimParams {
+            rate_room: 0,
             queue: "default",
             limit: 2,
             worker_id: "dead",
@@ -319,6 +320,7 @@ async fn unstarted_last_attempt_is_not_discarded(backend: Backend) {
     for _ in 0..3 {
         let claimed = store
             .claim_jobs(&ClaimParams {
+                rate_room: 0,
                 queue: "default",
                 limit: 1,
                 worker_id: "dead",
@@ -576,7 +578,7 @@ async fn pruning(backend: Backend) {
     assert_eq!(all_jobs(store).await.len(), 1);
 }
 
-on_both_backends!(
+on_all_backends!(
     runs_exactly_once,
     runs_exactly_once_across_workers,
     drain_runs_jobs_enqueued_by_jobs,

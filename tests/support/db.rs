@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use comptoir::store::Store;
+use comptoir::store::{Store, StoreOptions};
 use sqlx::Connection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,11 +55,19 @@ impl Drop for TestDir {
 
 /// A database of its own for one test: on PostgreSQL `comptoir_t_*` (dropped
 /// when the test ends), on SQLite a file in `dir`.
+///
+/// In a test run [through PgBouncer](super::pgbouncer::through), `store`
+/// (and `other_store`, and the processes given [`TestDb::app_url`] and
+/// [`TestDb::app_env`]) reach it through PgBouncer in transaction mode,
+/// migrating straight to PostgreSQL; `url` stays PostgreSQL itself, for the
+/// test's own SQL.
 pub struct TestDb {
     pub backend: Backend,
     pub url: String,
     pub store: Store,
     pub dir: TestDir,
+    /// The database through PgBouncer, when the test runs there.
+    pub pooled_url: Option<String>,
     /// Last, so that it is dropped after everything else.
     _postgres: Option<PgDatabase>,
 }
@@ -97,7 +105,17 @@ impl TestDb {
                 url
             }
         };
-        let store = with_book_key(Store::connect(&url).await.expect("connect"));
+        let pooled_url = match &postgres {
+            Some(database) if super::pgbouncer::active() && admin == postgres_admin_url() => {
+                Some(super::pgbouncer::running().url(&database.name))
+            }
+            _ => None,
+        };
+        let store = connect(
+            pooled_url.as_deref().unwrap_or(&url),
+            &options(&url, pooled_url.as_deref()),
+        )
+        .await;
         if let Some(database) = postgres.as_mut() {
             database.store = Some(store.clone());
         }
@@ -106,8 +124,31 @@ impl TestDb {
             url,
             store,
             dir,
+            pooled_url,
             _postgres: postgres,
         }
+    }
+
+    /// The URL the application uses: PgBouncer's when the test runs there.
+    pub fn app_url(&self) -> &str {
+        self.pooled_url.as_deref().unwrap_or(&self.url)
+    }
+
+    /// The environment a `comptoir-*` process needs beside [`TestDb::app_url`]:
+    /// behind PgBouncer, the pooler setting and the direct URL to migrate on.
+    pub fn app_env(&self) -> Vec<(&'static str, String)> {
+        match &self.pooled_url {
+            Some(_) => vec![
+                (comptoir::store::POOLER_ENV, "transaction".to_string()),
+                (comptoir::store::DIRECT_URL_ENV, self.url.clone()),
+            ],
+            None => Vec::new(),
+        }
+    }
+
+    /// What `store` was connected with.
+    pub fn store_options(&self) -> StoreOptions {
+        options(&self.url, self.pooled_url.as_deref())
     }
 
     /// Today by the database clock (which decides what "today" is for the application).
@@ -117,7 +158,7 @@ impl TestDb {
 
     /// Another handle on the same database, as another process would have.
     pub async fn other_store(&self) -> Store {
-        with_book_key(Store::connect(&self.url).await.expect("connect"))
+        connect(self.app_url(), &self.store_options()).await
     }
 }
 
@@ -266,6 +307,19 @@ pub fn book_key_path() -> &'static Path {
         comptoir::billing::seal::BookKey::load_or_create(&dir, None).expect("the tests' book key");
         dir.join(comptoir::billing::seal::KEY_FILE)
     })
+}
+
+/// Through PgBouncer in transaction mode when `pooled` is given (migrating on
+/// `direct`), else straight (ignoring the environment's pooler setting).
+fn options(direct: &str, pooled: Option<&str>) -> StoreOptions {
+    match pooled {
+        Some(_) => StoreOptions::transaction_pooler(Some(direct.to_string())),
+        None => StoreOptions::default(),
+    }
+}
+
+async fn connect(url: &str, options: &StoreOptions) -> Store {
+    with_book_key(Store::connect_with(url, options).await.expect("connect"))
 }
 
 /// `store` signing with the tests' book key.

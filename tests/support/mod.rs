@@ -8,6 +8,7 @@ pub mod cluster;
 mod db;
 pub mod input;
 pub mod pdf;
+pub mod pgbouncer;
 pub mod providers_replay;
 pub mod smtp;
 pub mod web;
@@ -36,6 +37,32 @@ macro_rules! on_both_backends {
                 }
             )*
         }
+    };
+}
+
+/// Generates `pgbouncer::name` tests calling `name(Backend::Postgres)` with
+/// the test's databases reached through PgBouncer in transaction mode.
+#[macro_export]
+macro_rules! through_pgbouncer {
+    ($($name:ident),* $(,)?) => {
+        mod pgbouncer {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    $crate::support::pgbouncer::through(super::$name($crate::support::Backend::Postgres)).await
+                }
+            )*
+        }
+    };
+}
+
+/// [`on_both_backends!`] and [`through_pgbouncer!`]: `postgres::name`,
+/// `sqlite::name` and `pgbouncer::name`.
+#[macro_export]
+macro_rules! on_all_backends {
+    ($($name:ident),* $(,)?) => {
+        $crate::on_both_backends!($($name),*);
+        $crate::through_pgbouncer!($($name),*);
     };
 }
 
