@@ -29,6 +29,12 @@ const BULK_TX: u64 = 10_000;
 const WAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Concurrency of the untimed drain that clears the enqueue phase's jobs.
 const CLEAR_CONCURRENCY: usize = 50;
+/// Keys of the drain under a per-key concurrency limit of 1.
+const LIMIT_KEYS: u64 = 100;
+/// Starts per second allowed in the rate-limited drain, and its most jobs
+/// (the drain lasts about `RATE_JOBS / RATE_PER_S` seconds whatever the machine).
+const RATE_PER_S: i32 = 2_000;
+const RATE_JOBS: u64 = 10_000;
 
 /// What to measure, and where.
 #[derive(Debug, Clone)]
@@ -72,6 +78,12 @@ pub struct BenchResult {
     pub drain_per_s: Vec<(usize, f64)>,
     pub wake_p50_ms: f64,
     pub wake_p99_ms: f64,
+    /// Drain at concurrency 10 of jobs under a concurrency limit of 1 per
+    /// key, over [`LIMIT_KEYS`] keys.
+    pub drain_keyed_per_s: f64,
+    /// Drain at concurrency 10 of jobs under one rate key of [`RATE_PER_S`]
+    /// starts per second.
+    pub drain_rate_limited_per_s: f64,
 }
 
 impl BenchResult {
@@ -88,13 +100,15 @@ impl BenchResult {
     pub fn result_line(&self) -> String {
         format!(
             "RESULT system=comptoir-{} jobs_per_s_drain={:.0} enqueue_bulk_per_s={:.0} enqueue_single_per_s={:.0} \
-             wake_p50_ms={:.1} wake_p99_ms={:.1}",
+             wake_p50_ms={:.1} wake_p99_ms={:.1} jobs_per_s_drain_keyed={:.0} jobs_per_s_drain_rate_limited={:.0}",
             self.backend.name(),
             self.headline_drain_per_s(),
             self.enqueue_bulk_per_s,
             self.enqueue_single_per_s,
             self.wake_p50_ms,
             self.wake_p99_ms,
+            self.drain_keyed_per_s,
+            self.drain_rate_limited_per_s,
         )
     }
 }
@@ -240,6 +254,41 @@ async fn measure_on(
         print_rate(name, &format!("drain c={c}"), opts.jobs, elapsed);
         drain_per_s.push((c, rate(opts.jobs, elapsed)));
     }
+
+    // The same drain at concurrency 10, with every job under a limit: one
+    // at a time per key over 100 keys (never binding at 10 slots: this is
+    // the cost of the limited claim), then one rate key that binds.
+    prune_all(backend, store).await?;
+    insert_with(store, opts.jobs, |i| {
+        EnqueueOptions::new().concurrency(format!("bench:{}", i % LIMIT_KEYS), 1)
+    })
+    .await?;
+    if backend == Backend::Postgres {
+        vacuum_postgres(url).await?;
+    }
+    let (_, elapsed) = drain(backend, store, 10, opts.jobs).await?;
+    print_rate(
+        name,
+        &format!("drain c=10, limit 1 per key over {LIMIT_KEYS} keys"),
+        opts.jobs,
+        elapsed,
+    );
+    let drain_keyed_per_s = rate(opts.jobs, elapsed);
+
+    prune_all(backend, store).await?;
+    let rate_jobs = opts.jobs.min(RATE_JOBS);
+    insert_with(store, rate_jobs, |_| {
+        EnqueueOptions::new().rate("bench:provider", RATE_PER_S, Duration::from_secs(1))
+    })
+    .await?;
+    let (_, elapsed) = drain(backend, store, 10, rate_jobs).await?;
+    print_rate(
+        name,
+        &format!("drain c=10, rate limit {RATE_PER_S}/s on one key"),
+        rate_jobs,
+        elapsed,
+    );
+    let drain_rate_limited_per_s = rate(rate_jobs, elapsed);
     prune_all(backend, store).await?;
 
     let (wake_p50_ms, wake_p99_ms) = wake_latency(backend, store, url, opts.wake_samples).await?;
@@ -259,7 +308,22 @@ async fn measure_on(
         drain_per_s,
         wake_p50_ms,
         wake_p99_ms,
+        drain_keyed_per_s,
+        drain_rate_limited_per_s,
     })
+}
+
+/// Inserts `n` no-op jobs, job `i` with `options(i)`, in transactions of [`BULK_TX`].
+async fn insert_with(store: &Store, n: u64, options: impl Fn(u64) -> EnqueueOptions) -> Result<(), BenchError> {
+    let mut start = 0;
+    while start < n {
+        let end = (start + BULK_TX).min(n);
+        let mut tx = store.begin().await?;
+        enqueue_many(&mut tx, (start..end).map(|i| (Noop::default(), options(i)))).await?;
+        tx.commit().await?;
+        start = end;
+    }
+    Ok(())
 }
 
 /// Inserts `n` no-op jobs in transactions of [`BULK_TX`]; returns the time taken.

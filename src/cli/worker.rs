@@ -97,7 +97,8 @@ struct WorkerArgs {
     /// Lease of a claimed job; renewed every third of it.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     lease: Duration,
-    /// Idle poll period (default: 1s on PostgreSQL, 200ms on SQLite).
+    /// Idle poll period (default: 1s on PostgreSQL, 500ms behind PgBouncer in
+    /// transaction mode, 200ms on SQLite).
     #[arg(long, value_parser = parse_duration)]
     poll_interval: Option<Duration>,
     /// On SIGTERM, how long running jobs may take to finish.
@@ -208,6 +209,10 @@ pub(super) async fn open(config: &Config) -> anyhow::Result<Store> {
         .with_context(|| format!("cannot open database {}", redact_url(&url)))?;
     store.migrate().await.context("cannot apply migrations")?;
     fill_search_keys(&store).await?;
+    registry()
+        .publish(&store)
+        .await
+        .context("cannot list the job kinds in the database")?;
     Ok(store)
 }
 
@@ -233,6 +238,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 .with_context(|| format!("cannot open database {}", redact_url(&url)))?;
             let applied = store.migrate().await.context("cannot apply migrations")?;
             fill_search_keys(&store).await?;
+            registry()
+                .publish(&store)
+                .await
+                .context("cannot list the job kinds in the database")?;
             println!(
                 "migrations applied: {applied:?}; database {} is current",
                 redact_url(&url)
@@ -263,7 +272,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 Err(e) => return usage(&e),
             };
             let store = super::with_book_key(open(&config).await?, &config).await?;
-            let Some(_guard) = store.try_exclusive("drain").await? else {
+            let Some(guard) = store.try_exclusive("drain").await? else {
                 eprintln!("another `comptoir-worker drain` is running on this database; nothing done");
                 return Ok(exit::ALREADY_RUNNING);
             };
@@ -284,7 +293,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 report.stopped_by,
                 report.elapsed_ms
             );
-            drop(_guard);
+            for queue in &report.paused {
+                println!("drain: queue {queue:?} is paused: its jobs were left waiting (`comptoir-worker jobs resume {queue}`)");
+            }
+            // Released before the pool closes (behind a pooler it is a row to delete).
+            if let Err(e) = guard.release().await {
+                tracing::warn!(error = %e, "cannot release the drain lock: it lasts until its lease runs out");
+            }
             store.close().await;
             Ok(if report.all_succeeded() {
                 exit::OK

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::job::JobKind;
 use super::Error;
-use crate::store::types::{Inserted, NewJob, RunAt};
+use crate::store::types::{ConcurrencyLimit, Inserted, NewJob, RateLimit, RunAt};
 use crate::store::{Store, Tx};
 
 /// Per-enqueue overrides of a kind's defaults.
@@ -17,6 +17,10 @@ pub struct EnqueueOptions {
     pub run_at: Option<RunAt>,
     /// While a job with this key is alive or completed, another is not inserted.
     pub unique_key: Option<String>,
+    /// Replaces the kind's concurrency limit (key and value).
+    pub concurrency: Option<ConcurrencyLimit>,
+    /// Replaces the kind's rate limit (key, value and period).
+    pub rate: Option<RateLimit>,
 }
 
 impl EnqueueOptions {
@@ -47,6 +51,20 @@ impl EnqueueOptions {
         self.unique_key = Some(key.into());
         self
     }
+    /// At most `limit` jobs with `key` run at once, across every worker.
+    pub fn concurrency(mut self, key: impl Into<String>, limit: i32) -> Self {
+        self.concurrency = Some(ConcurrencyLimit { key: key.into(), limit });
+        self
+    }
+    /// At most `limit` jobs with `key` start per `period`, across every worker.
+    pub fn rate(mut self, key: impl Into<String>, limit: i32, period: Duration) -> Self {
+        self.rate = Some(RateLimit {
+            key: key.into(),
+            limit,
+            period,
+        });
+        self
+    }
 }
 
 /// Builds the row for `kind` with `args`, applying defaults then overrides.
@@ -56,7 +74,30 @@ pub(crate) fn new_job(
     defaults: &super::KindOptions,
     opts: EnqueueOptions,
 ) -> Result<NewJob, Error> {
+    let invalid_args = |message: String| Error::InvalidArgs {
+        kind: kind.to_string(),
+        message,
+    };
+    let concurrency = match (opts.concurrency, defaults.concurrency) {
+        (Some(c), _) => Some(c),
+        (None, Some(c)) => Some(ConcurrencyLimit {
+            key: c.key.key_for(kind, &args).map_err(invalid_args)?,
+            limit: c.limit,
+        }),
+        (None, None) => None,
+    };
+    let rate = match (opts.rate, defaults.rate) {
+        (Some(r), _) => Some(r),
+        (None, Some(r)) => Some(RateLimit {
+            key: r.key.key_for(kind, &args).map_err(invalid_args)?,
+            limit: r.limit,
+            period: r.period,
+        }),
+        (None, None) => None,
+    };
     let job = NewJob {
+        concurrency,
+        rate,
         kind: kind.to_string(),
         args,
         queue: opts.queue.unwrap_or_else(|| defaults.queue.to_string()),
@@ -78,6 +119,21 @@ pub(crate) fn new_job(
     }
     if job.unique_key.as_deref().is_some_and(|k| k.is_empty()) {
         return Err(Error::InvalidOption("unique_key must not be empty".into()));
+    }
+    if let Some(c) = &job.concurrency {
+        if c.key.is_empty() || c.key.len() > 200 || c.limit < 1 {
+            return Err(Error::InvalidOption(
+                "a concurrency limit needs a key of 1 to 200 characters and a limit of at least 1".into(),
+            ));
+        }
+    }
+    if let Some(r) = &job.rate {
+        if r.key.is_empty() || r.key.len() > 200 || r.limit < 1 || r.period < Duration::from_millis(1) {
+            return Err(Error::InvalidOption(
+                "a rate limit needs a key of 1 to 200 characters, a limit of at least 1 and a period of at least 1ms"
+                    .into(),
+            ));
+        }
     }
     Ok(job)
 }

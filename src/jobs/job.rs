@@ -94,6 +94,52 @@ pub struct KindOptions {
     pub timeout: Duration,
     /// Delay before the retry that follows failed attempt number `attempt` (1-based).
     pub backoff: fn(i32) -> Duration,
+    /// At most this many jobs of one key run at once, across every worker.
+    pub concurrency: Option<KindConcurrency>,
+    /// At most this many starts per period under one key, across every worker.
+    pub rate: Option<KindRate>,
+}
+
+/// Where a kind's limit key comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitKey {
+    /// One key for the whole kind: `kind:<KIND>`.
+    Kind,
+    /// `<name>:<value>`, the value read from the args at a JSON pointer
+    /// (`/customer_id`). Kinds naming the same `name` share the limit (a
+    /// charge and a refund on one provider account, say).
+    Arg { name: &'static str, pointer: &'static str },
+}
+
+impl LimitKey {
+    /// The key of a job of `kind` with `args`; an error when the args lack
+    /// the value (or hold an object or an array there).
+    pub fn key_for(&self, kind: &str, args: &serde_json::Value) -> Result<String, String> {
+        match self {
+            LimitKey::Kind => Ok(format!("kind:{kind}")),
+            LimitKey::Arg { name, pointer } => match args.pointer(pointer) {
+                Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(format!("{name}:{s}")),
+                Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => Ok(format!("{name}:{v}")),
+                _ => Err(format!("args have no value at {pointer} for the {name} limit key")),
+            },
+        }
+    }
+}
+
+/// A kind's concurrency limit: at most `limit` of one key at once (1 =
+/// strictly one at a time, in order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindConcurrency {
+    pub key: LimitKey,
+    pub limit: i32,
+}
+
+/// A kind's rate limit: at most `limit` starts per `period` under one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindRate {
+    pub key: LimitKey,
+    pub limit: i32,
+    pub period: Duration,
 }
 
 impl Default for KindOptions {
@@ -104,6 +150,8 @@ impl Default for KindOptions {
             max_attempts: retry::DEFAULT_MAX_ATTEMPTS,
             timeout: Duration::from_secs(3600),
             backoff: retry::delayed_job_backoff,
+            concurrency: None,
+            rate: None,
         }
     }
 }
@@ -115,6 +163,8 @@ impl fmt::Debug for KindOptions {
             .field("priority", &self.priority)
             .field("max_attempts", &self.max_attempts)
             .field("timeout", &self.timeout)
+            .field("concurrency", &self.concurrency)
+            .field("rate", &self.rate)
             .finish_non_exhaustive()
     }
 }
@@ -166,4 +216,51 @@ impl<C> JobContext<C> {
 /// The idempotency key of job `id`.
 pub fn idempotency_key(id: i64) -> String {
     format!("comptoir-job-{id}")
+}
+
+#[cfg(test)]
+mod limit_key_tests {
+    use super::LimitKey;
+    use serde_json::json;
+
+    #[test]
+    fn keys_come_from_the_kind_a_name_or_the_args() {
+        let args = json!({ "payment_id": 42, "account": "acct_1", "nested": { "id": "x" } });
+        assert_eq!(
+            LimitKey::Kind.key_for("billing.charge", &args).unwrap(),
+            "kind:billing.charge"
+        );
+        let by_payment = LimitKey::Arg {
+            name: "payment",
+            pointer: "/payment_id",
+        };
+        assert_eq!(by_payment.key_for("k", &args).unwrap(), "payment:42");
+        let by_account = LimitKey::Arg {
+            name: "stripe",
+            pointer: "/account",
+        };
+        assert_eq!(by_account.key_for("k", &args).unwrap(), "stripe:acct_1");
+        let nested = LimitKey::Arg {
+            name: "n",
+            pointer: "/nested/id",
+        };
+        assert_eq!(nested.key_for("k", &args).unwrap(), "n:x");
+    }
+
+    #[test]
+    fn args_without_the_key_are_refused() {
+        let key = LimitKey::Arg {
+            name: "payment",
+            pointer: "/payment_id",
+        };
+        for args in [
+            json!({}),
+            json!({ "payment_id": null }),
+            json!({ "payment_id": "" }),
+            json!({ "payment_id": {} }),
+        ] {
+            let err = key.key_for("k", &args).unwrap_err();
+            assert!(err.contains("/payment_id"), "{err}");
+        }
+    }
 }

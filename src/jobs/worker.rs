@@ -2,7 +2,7 @@
 //! orderly shutdown. `run` serves until told to stop; `drain` runs what is due
 //! and returns (for cron).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -87,6 +87,8 @@ pub struct Report {
     pub interrupted: u64,
     /// Claimed but never started, given back to the queue.
     pub released: u64,
+    /// Queues this worker found paused (a drain skips them, their jobs left waiting).
+    pub paused: Vec<String>,
     pub stopped_by: StopReason,
     pub elapsed_ms: u64,
 }
@@ -122,7 +124,18 @@ impl Stats {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn report(&self, stopped_by: StopReason, elapsed: Duration) -> Report {
+    /// Attempts that ended so far, however they ended.
+    fn ended(&self) -> u64 {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        get(&self.completed)
+            + get(&self.retried)
+            + get(&self.discarded)
+            + get(&self.cancelled)
+            + get(&self.snoozed)
+            + get(&self.interrupted)
+    }
+
+    fn report(&self, stopped_by: StopReason, elapsed: Duration, paused: Vec<String>) -> Report {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         Report {
             completed: get(&self.completed),
@@ -132,21 +145,29 @@ impl Stats {
             snoozed: get(&self.snoozed),
             interrupted: get(&self.interrupted),
             released: get(&self.released),
+            paused,
             stopped_by,
             elapsed_ms: elapsed.as_millis() as u64,
         }
     }
 }
 
-/// The jobs a drain may still claim (unbounded for `run`).
+/// The jobs a drain may still claim (unbounded for `run`). A producer takes
+/// a share before its claim and settles after it: what it did not claim
+/// goes back, for the others.
 pub(crate) struct Budget {
     left: Option<AtomicU64>,
+    /// Taken by producers whose claim has not settled yet.
+    lent: AtomicU64,
+    returned: Notify,
 }
 
 impl Budget {
     fn new(max: Option<u64>) -> Self {
         Budget {
             left: max.map(AtomicU64::new),
+            lent: AtomicU64::new(0),
+            returned: Notify::new(),
         }
     }
 
@@ -157,20 +178,40 @@ impl Budget {
         loop {
             let grant = current.min(want as u64);
             match left.compare_exchange(current, current - grant, Ordering::SeqCst, Ordering::SeqCst) {
-                Ok(_) => return grant as usize,
+                Ok(_) => {
+                    self.lent.fetch_add(grant, Ordering::SeqCst);
+                    return grant as usize;
+                }
                 Err(actual) => current = actual,
             }
         }
     }
 
-    pub fn give_back(&self, n: usize) {
+    /// Settles a share of `taken`: `used` jobs were claimed, the rest goes back.
+    pub fn settle(&self, taken: usize, used: usize) {
         if let Some(left) = &self.left {
-            left.fetch_add(n as u64, Ordering::SeqCst);
+            left.fetch_add((taken - used) as u64, Ordering::SeqCst);
+            self.lent.fetch_sub(taken as u64, Ordering::SeqCst);
+            self.returned.notify_waiters();
         }
     }
 
+    /// Nothing left and nothing lent: no producer can claim again.
     fn spent(&self) -> bool {
-        self.left.as_ref().is_some_and(|l| l.load(Ordering::SeqCst) == 0)
+        self.left.as_ref().is_some_and(|l| l.load(Ordering::SeqCst) == 0) && self.lent.load(Ordering::SeqCst) == 0
+    }
+
+    /// Waits until a share lent to another producer is settled; `false` at
+    /// once when nothing is lent (the budget is spent for good).
+    pub async fn wait_for_return(&self) -> bool {
+        let returned = self.returned.notified();
+        tokio::pin!(returned);
+        returned.as_mut().enable();
+        if self.lent.load(Ordering::SeqCst) == 0 {
+            return self.left.as_ref().is_some_and(|l| l.load(Ordering::SeqCst) > 0);
+        }
+        returned.await;
+        true
     }
 }
 
@@ -200,6 +241,10 @@ pub(crate) struct Shared<C> {
     pub active: AtomicUsize,
     pub finished: Notify,
     pub stats: Stats,
+    /// The queues paused now, as last read from the database.
+    pub paused: watch::Sender<BTreeSet<String>>,
+    /// The queues this worker found paused, for its report.
+    pub paused_seen: Mutex<BTreeSet<String>>,
 }
 
 /// A worker over one store, with the kinds of `registry` and the application
@@ -299,6 +344,8 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
             active: AtomicUsize::new(0),
             finished: Notify::new(),
             stats: Stats::default(),
+            paused: watch::Sender::new(BTreeSet::new()),
+            paused_seen: Mutex::new(BTreeSet::new()),
         });
         self.store
             .register_worker(&WorkerInfo {
@@ -314,10 +361,13 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
         tracing::info!(worker = %worker_id, queues = %queue_names.join(","), "worker started");
 
         let listener = self.store.spawn_listener().await?;
+        // Read once before any claim, so that a drain skips a paused queue from the start.
+        refresh_paused(&shared).await;
         // Producers stop first; leases are renewed until the last running job has ended.
         let (stop_tx, stop_rx) = watch::channel(false);
         let (upkeep_stop_tx, upkeep_stop_rx) = watch::channel(false);
         let heartbeat = tokio::spawn(maintenance::heartbeat(shared.clone(), upkeep_stop_rx.clone()));
+        let pause_watch = tokio::spawn(watch_paused(shared.clone(), upkeep_stop_rx.clone()));
         let upkeep = if !self.config.maintenance {
             None
         } else if mode == Mode::Run {
@@ -335,7 +385,9 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
 
         let mut stopped_by = StopReason::Empty;
         tokio::pin!(shutdown);
+        let mut idle_rounds = 0u32;
         loop {
+            let ended_before = shared.stats.ended();
             let mut producers = tokio::task::JoinSet::new();
             for q in &queues {
                 let q = QueueRun {
@@ -378,6 +430,10 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
                 stopped_by = StopReason::MaxJobs;
                 break;
             }
+            // The last completions written, the batches they (or failures)
+            // finished get their callback: work for this drain too.
+            completer.flush().await;
+            super::batch::close_finished_logged(&self.store).await;
             // A job may have enqueued work into a queue whose producer had already finished.
             let mut more = false;
             for q in &queues {
@@ -385,6 +441,25 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
             }
             if !more {
                 break;
+            }
+            if shared.stats.ended() == ended_before {
+                // Nothing ran this round: the due jobs wait for a limit other
+                // workers hold, or producers raced for the last of a
+                // `--max-jobs` budget. Try again at once, then back off (25 ms,
+                // doubling, up to a poll) while rounds stay empty.
+                idle_rounds += 1;
+            } else {
+                idle_rounds = 0;
+            }
+            if idle_rounds > 1 {
+                let nap = Duration::from_millis(25 << (idle_rounds - 2).min(6)).min(shared.poll_interval);
+                tokio::select! {
+                    _ = tokio::time::sleep(nap) => {}
+                    _ = &mut shutdown => {
+                        stopped_by = StopReason::Signal;
+                        break;
+                    }
+                }
             }
             let _ = stop_tx.send(false);
         }
@@ -394,6 +469,7 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
         let _ = completer_task.await;
         let _ = upkeep_stop_tx.send(true);
         let _ = heartbeat.await;
+        let _ = pause_watch.await;
         if let Some(task) = upkeep {
             let _ = task.await;
         }
@@ -403,9 +479,65 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
         if let Err(e) = self.store.remove_worker(&worker_id).await {
             tracing::warn!(error = %e, "cannot remove worker row; it expires by itself");
         }
-        let report = shared.stats.report(stopped_by, started.elapsed());
+        let paused: Vec<String> = shared
+            .paused_seen
+            .lock()
+            .expect("paused set poisoned")
+            .iter()
+            .cloned()
+            .collect();
+        for queue in &paused {
+            if mode == Mode::Drain {
+                tracing::warn!(queue = %queue, "queue paused: this drain left its jobs waiting");
+            }
+        }
+        let report = shared.stats.report(stopped_by, started.elapsed(), paused);
         tracing::info!(?report, "worker stopped");
         Ok(report)
+    }
+}
+
+/// How often a worker reads which queues are paused: a pause is seen by
+/// every worker within this (a claim already refuses a paused queue's jobs;
+/// this makes workers give back what they had claimed ahead). A wake-up
+/// (a resume notifies) reads at once.
+const PAUSE_READ_EVERY: Duration = Duration::from_millis(500);
+
+async fn refresh_paused<C>(shared: &Shared<C>) {
+    match shared.store.paused_queues().await {
+        Ok(queues) => {
+            let queues: BTreeSet<String> = queues.into_iter().collect();
+            shared.paused.send_if_modified(|current| {
+                if *current == queues {
+                    return false;
+                }
+                tracing::info!(paused = ?queues, "paused queues changed");
+                *current = queues;
+                true
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read paused queues; keeping the last known"),
+    }
+}
+
+/// Keeps [`Shared::paused`] current until `stop`.
+async fn watch_paused<C>(shared: Arc<Shared<C>>, mut stop: watch::Receiver<bool>) {
+    let wake = shared.store.wake_handle();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(PAUSE_READ_EVERY) => {}
+            // A resume notifies: read at once, so that the queue starts again
+            // without waiting for the next period.
+            _ = wake.notified() => {}
+            _ = stop.changed() => return,
+        }
+        refresh_paused(&shared).await;
+        // Under a stream of notifications (every enqueue sends one), no more
+        // than ten reads a second.
+        tokio::select! {
+            _ = tokio::time::sleep(PAUSE_READ_EVERY / 5) => {}
+            _ = stop.changed() => return,
+        }
     }
 }
 

@@ -7,8 +7,8 @@ use super::tx::TxInner;
 use chrono::{DateTime, Utc};
 
 use super::types::{
-    ClaimParams, ClaimedJob, Finish, HourlyAttempts, Inserted, JobFilter, JobOrder, JobRow, JobSortValue, NewJob,
-    QueueCount, WorkerInfo,
+    ClaimParams, ClaimedJob, Finish, HourlyAttempts, Inserted, JobFilter, JobOrder, JobRow, JobSortValue, LimitedClaim,
+    NewJob, QueueCount, WorkerInfo,
 };
 use super::{postgres, sqlite, Inner, Store, StoreError, Tx};
 
@@ -113,11 +113,25 @@ impl Store {
         dispatch!(self, jobs::has_due(queue))
     }
 
-    /// Moves up to `limit` due jobs of a queue to `running` under this worker's
-    /// lease, most urgent first. No two claimers ever get the same job.
+    /// Moves up to `limit` due jobs of a queue that carry no limit to
+    /// `running` under this worker's lease, most urgent first. No two
+    /// claimers ever get the same job; a paused queue gives nothing.
     #[tracing::instrument(skip_all, fields(queue = p.queue, limit = p.limit))]
     pub async fn claim_jobs(&self, p: &ClaimParams<'_>) -> Result<Vec<ClaimedJob>, StoreError> {
         dispatch!(self, jobs::claim(p))
+    }
+
+    /// Claims due jobs of a queue that carry a concurrency or rate limit,
+    /// as many as their limits allow across every worker, earliest of each
+    /// key first ([`Store::claim_jobs`] takes only jobs without limits).
+    #[tracing::instrument(skip_all, fields(queue = p.queue, limit = p.limit))]
+    pub async fn claim_limited_jobs(&self, p: &ClaimParams<'_>) -> Result<LimitedClaim, StoreError> {
+        dispatch!(self, jobs::claim_limited(p))
+    }
+
+    /// The queues paused now: no worker claims their jobs.
+    pub async fn paused_queues(&self) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, jobs::paused_queues())
     }
 
     /// Records that this worker started attempts `(id, attempt)`: from now on

@@ -155,6 +155,29 @@ pub struct NewJob {
     pub max_attempts: i32,
     pub run_at: RunAt,
     pub unique_key: Option<String>,
+    /// At most this many jobs of the key run at once, across every worker.
+    pub concurrency: Option<ConcurrencyLimit>,
+    /// At most this many starts per period under the key, across every worker.
+    pub rate: Option<RateLimit>,
+}
+
+/// A per-key concurrency limit carried by a job row: at most `limit` jobs
+/// with `key` are running at any time, on every worker and machine; with 1
+/// they run strictly one at a time, in claim order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConcurrencyLimit {
+    pub key: String,
+    pub limit: i32,
+}
+
+/// A rate limit carried by a job row: at most `limit` jobs with `key` start
+/// within any window of `period` (the window slides), across every worker.
+/// A job held back waits without using an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimit {
+    pub key: String,
+    pub limit: i32,
+    pub period: Duration,
 }
 
 /// What an insert did.
@@ -186,10 +209,27 @@ pub struct ClaimedJob {
     pub created_at: DateTime<Utc>,
 }
 
+/// What a claim of limited jobs got, and when to try again for the jobs a
+/// rate limit held back.
+#[derive(Debug, Clone, Default)]
+pub struct LimitedClaim {
+    pub jobs: Vec<ClaimedJob>,
+    /// Due jobs were held back by a rate limit: the earliest moment one of
+    /// their keys has a start free again (from now).
+    pub rate_wait: Option<Duration>,
+    /// Due limited jobs were seen that this claim could not take (their
+    /// keys at their limit, or locked by another claimer).
+    pub held: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct ClaimParams<'a> {
     pub queue: &'a str,
+    /// Most jobs to claim.
     pub limit: i64,
+    /// Of those, most jobs under a rate limit ([`crate::store::Store::claim_limited_jobs`]):
+    /// about what can start at once, so that they start when they are let through.
+    pub rate_room: i64,
     pub worker_id: &'a str,
     pub lease: Duration,
 }

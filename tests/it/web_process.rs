@@ -218,7 +218,7 @@ async fn web_serves_and_runs_jobs(backend: Backend) {
         &db.store,
         &Noop {
             sleep_ms: Some(1),
-            fail: None,
+            ..Noop::default()
         },
         EnqueueOptions::new(),
     )

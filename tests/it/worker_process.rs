@@ -22,7 +22,7 @@ const WORKER: &str = env!("CARGO_BIN_EXE_comptoir-worker");
 
 /// Generous bound for a process to do something it should do at once
 /// (liveness only: nothing here asserts on speed).
-const LIVENESS: Duration = Duration::from_secs(30);
+pub(crate) const LIVENESS: Duration = Duration::from_secs(30);
 
 on_both_backends!(
     many_processes_run_each_job_once,
@@ -35,6 +35,21 @@ on_both_backends!(
     migrate_from_many_processes,
 );
 
+// The same through PgBouncer in transaction mode, and what only it does.
+// (`second_drain_exits_at_once` is not run there: a killed drain's lock is a
+// lease that lasts, see `drain_lock_is_a_lease_behind_pgbouncer`.)
+crate::through_pgbouncer!(
+    many_processes_run_each_job_once,
+    sigkill_mid_job_is_rescued,
+    sigterm_finishes_running_job_and_claims_no_more,
+    drain_exit_codes,
+    cli_enqueue_list_show_retry_cancel,
+    a_job_error_cannot_forge_a_log_line,
+    migrate_from_many_processes,
+    drain_lock_is_a_lease_behind_pgbouncer,
+    migrating_through_pgbouncer_needs_the_direct_url,
+);
+
 // ---------------------------------------------------------------------------
 // Child processes
 // ---------------------------------------------------------------------------
@@ -43,8 +58,8 @@ static SPAWNED: AtomicU32 = AtomicU32::new(0);
 
 /// A child process whose output goes to files in the test's directory; killed
 /// (SIGKILL) when dropped, its stderr printed if the test is failing.
-struct Child {
-    label: String,
+pub(crate) struct Child {
+    pub(crate) label: String,
     child: tokio::process::Child,
     pid: u32,
     stdout: PathBuf,
@@ -53,14 +68,14 @@ struct Child {
 }
 
 /// `comptoir-worker --database-url … --data-dir … ARGS`, quiet unless warning.
-fn spawn(db: &TestDb, label: &str, args: &[&str]) -> Child {
+pub(crate) fn spawn(db: &TestDb, label: &str, args: &[&str]) -> Child {
     let n = SPAWNED.fetch_add(1, Ordering::SeqCst);
     let stdout = db.dir.path().join(format!("{n:03}-{label}.stdout"));
     let stderr = db.dir.path().join(format!("{n:03}-{label}.stderr"));
     let child = tokio::process::Command::new(WORKER)
         .env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path())
         .arg("--database-url")
-        .arg(&db.url)
+        .arg(db.app_url())
         .arg("--data-dir")
         .arg(db.dir.path().join("data"))
         .args(args)
@@ -68,6 +83,9 @@ fn spawn(db: &TestDb, label: &str, args: &[&str]) -> Child {
         .env("RUST_LOG", child_log())
         .env_remove("DATABASE_URL")
         .env_remove("COMPTOIR_DATA_DIR")
+        .env_remove(comptoir::store::POOLER_ENV)
+        .env_remove(comptoir::store::DIRECT_URL_ENV)
+        .envs(db.app_env())
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&stdout).expect("stdout file"))
         .stderr(std::fs::File::create(&stderr).expect("stderr file"))
@@ -86,7 +104,7 @@ fn spawn(db: &TestDb, label: &str, args: &[&str]) -> Child {
 }
 
 impl Child {
-    fn signal(&self, signal: &str) {
+    pub(crate) fn signal(&self, signal: &str) {
         let status = std::process::Command::new("kill")
             .args([signal, &self.pid.to_string()])
             .status()
@@ -94,12 +112,12 @@ impl Child {
         assert!(status.success(), "kill {signal} {} failed", self.label);
     }
 
-    fn still_running(&mut self) -> bool {
+    pub(crate) fn still_running(&mut self) -> bool {
         self.status.is_none() && matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Waits for the exit; panics (the guard then prints stderr) past `within`.
-    async fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+    pub(crate) async fn wait_exit(&mut self, within: Duration) -> ExitStatus {
         if let Some(s) = self.status {
             return s;
         }
@@ -113,16 +131,16 @@ impl Child {
         }
     }
 
-    fn stdout(&self) -> String {
+    pub(crate) fn stdout(&self) -> String {
         std::fs::read_to_string(&self.stdout).unwrap_or_default()
     }
 
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
     /// What the process said, for assertion messages.
-    fn said(&self) -> String {
+    pub(crate) fn said(&self) -> String {
         format!(
             "{}\n--- stdout ---\n{}--- stderr ---\n{}",
             self.label,
@@ -190,7 +208,7 @@ async fn enqueue_noops(store: &Store, n: usize, noop: Noop) -> Vec<i64> {
 fn sleeping(ms: u64) -> Noop {
     Noop {
         sleep_ms: Some(ms),
-        fail: None,
+        ..Noop::default()
     }
 }
 
@@ -441,8 +459,8 @@ async fn drain_exit_codes(backend: Backend) {
         &db.store,
         1,
         Noop {
-            sleep_ms: None,
             fail: Some("boom".into()),
+            ..Noop::default()
         },
     )
     .await[0];
@@ -575,8 +593,8 @@ async fn a_job_error_cannot_forge_a_log_line(backend: Backend) {
     enqueue(
         &mut tx,
         &Noop {
-            sleep_ms: None,
             fail: Some(fail.into()),
+            ..Noop::default()
         },
         EnqueueOptions::new().max_attempts(1),
     )
@@ -801,4 +819,110 @@ async fn unreachable_database_is_a_clear_error() {
 /// (e.g. `COMPTOIR_TEST_CHILD_LOG=debug` to read a failing test's stderr).
 fn child_log() -> String {
     std::env::var("COMPTOIR_TEST_CHILD_LOG").unwrap_or_else(|_| "warn".into())
+}
+
+// ---------------------------------------------------------------------------
+// Behind PgBouncer in transaction mode
+// ---------------------------------------------------------------------------
+
+/// The holder of the `drain` lock row, read straight from PostgreSQL.
+async fn drain_lock_holder(db: &TestDb) -> Option<String> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    sqlx::query_scalar("SELECT holder FROM comptoir_locks WHERE name = 'drain'")
+        .fetch_optional(&mut conn)
+        .await
+        .expect("comptoir_locks")
+}
+
+/// Behind PgBouncer the drain lock is a row: held by the running drain (a
+/// second exits 75 at once), deleted when it ends; a drain killed with
+/// SIGKILL keeps it until its lease runs out, and the next drain then takes
+/// it over and runs.
+async fn drain_lock_is_a_lease_behind_pgbouncer(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    assert!(db.pooled_url.is_some(), "not through PgBouncer");
+    let ids = enqueue_noops(&db.store, 2, sleeping(3_000)).await;
+    let mut a = spawn(&db, "drainA", &["drain", "--concurrency", "1"]);
+    wait_running(&db.store, ids[0], &mut [&mut a]).await;
+    let holder = drain_lock_holder(&db).await.expect("A's lock row");
+    assert!(holder.contains(&format!(":{}:", a.pid)), "{holder}");
+
+    let b = run(&db, &["drain"]).await;
+    assert_eq!(b.code, Some(75), "second drain: {b:?}");
+    assert!(b.stderr.contains("another `comptoir-worker drain` is running"), "{b:?}");
+    assert!(a.still_running(), "A should still be draining while B is refused");
+    let status = a.wait_exit(LIVENESS * 2).await;
+    assert_eq!(status.code(), Some(0), "{}", a.said());
+    assert_eq!(drain_lock_holder(&db).await, None, "A left its row behind");
+    let r = run(&db, &["drain"]).await;
+    assert_eq!(r.code, Some(0), "drain after A released the lock: {r:?}");
+
+    let sleeper = enqueue_noops(&db.store, 1, sleeping(60_000)).await[0];
+    let mut c = spawn(&db, "drainC", &["drain"]);
+    wait_running(&db.store, sleeper, &mut [&mut c]).await;
+    c.signal("-KILL");
+    let status = c.wait_exit(LIVENESS).await;
+    assert_eq!(status.code(), None, "C should have died of SIGKILL: {status}");
+    let holder = drain_lock_holder(&db)
+        .await
+        .expect("the killed drain's row outlives it");
+    assert!(holder.contains(&format!(":{}:", c.pid)), "{holder}");
+
+    // The lease (15s) runs out; until then drains are refused.
+    let killed = Instant::now();
+    let mut refused = 0;
+    let d = loop {
+        let d = run(&db, &["drain"]).await;
+        if d.code != Some(75) || killed.elapsed() > Duration::from_secs(120) {
+            break d;
+        }
+        refused += 1;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(d.code, Some(0), "the killed drain's lease never ran out: {d:?}");
+    eprintln!(
+        "[pgbouncer] killed drain's lock taken over after {:?} ({refused} drains refused meanwhile)",
+        killed.elapsed()
+    );
+    assert_eq!(drain_lock_holder(&db).await, None, "D left its row behind");
+}
+
+/// Behind PgBouncer without `COMPTOIR_DIRECT_DATABASE_URL`, pending
+/// migrations are refused with a message naming it (exit 3); with it they
+/// run straight on PostgreSQL; a current database then needs no direct URL.
+async fn migrating_through_pgbouncer_needs_the_direct_url(backend: Backend) {
+    let db = TestDb::unmigrated(backend).await;
+    let without = |args: &'static [&'static str]| {
+        std::process::Command::new(WORKER)
+            .env(comptoir::billing::seal::KEY_ENV, crate::support::book_key_path())
+            .env("RUST_LOG", "warn")
+            .env("COMPTOIR_DATA_DIR", db.dir.path().join("data"))
+            .env_remove("DATABASE_URL")
+            .env(comptoir::store::POOLER_ENV, "transaction")
+            .env_remove(comptoir::store::DIRECT_URL_ENV)
+            .arg("--database-url")
+            .arg(db.app_url())
+            .args(args)
+            .output()
+            .expect("run comptoir-worker")
+    };
+    let refused = without(&["migrate"]);
+    let said = crate::support::worker::output_text(&refused);
+    assert_eq!(refused.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains("are pending") && said.contains(comptoir::store::DIRECT_URL_ENV),
+        "{said}"
+    );
+    let status = db.store.migration_status().await.expect("status");
+    assert!(status.applied.is_empty(), "migrated through PgBouncer: {status:?}");
+
+    let r = run(&db, &["migrate"]).await;
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let listed = without(&["jobs", "list"]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        crate::support::worker::output_text(&listed)
+    );
 }

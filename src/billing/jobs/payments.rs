@@ -16,16 +16,45 @@ use crate::billing::payments::{self, Completion, Payment, PaymentStatus};
 use crate::billing::refunds::{self, Refund, RefundStatus};
 use crate::billing::BillingError;
 use crate::context::AppContext;
-use crate::jobs::{enqueue, EnqueueOptions, Job, JobContext, JobError, JobKind, JobResult, KindOptions, Outcome};
+use crate::jobs::{
+    enqueue, EnqueueOptions, Job, JobContext, JobError, JobKind, JobResult, KindConcurrency, KindOptions, KindRate,
+    LimitKey, Outcome,
+};
 use crate::money::Money;
 use crate::providers::{ChargeOutcome, Provider, ProviderError, RefundStatus as ProviderRefund};
 use crate::store::{Store, Tx};
+
+/// Starts per second of each payment kind (charge, capture, refund, sync),
+/// over every worker: each calls a provider once or twice, and Stripe's
+/// live mode allows 100 requests per second, PayPal's fewer. More than one
+/// trader needs; what it stops is a backlog replayed all at once.
+const PROVIDER_CALLS_PER_S: i32 = 25;
 
 fn payment_options() -> KindOptions {
     KindOptions {
         queue: "payments".into(),
         max_attempts: 10,
+        rate: Some(KindRate {
+            key: LimitKey::Kind,
+            limit: PROVIDER_CALLS_PER_S,
+            period: std::time::Duration::from_secs(1),
+        }),
         ..KindOptions::default()
+    }
+}
+
+/// The jobs of one payment (charge, capture, sync) run one at a time, in
+/// order, on every worker: a sync never races the capture it would read.
+fn one_payment_at_a_time() -> KindOptions {
+    KindOptions {
+        concurrency: Some(KindConcurrency {
+            key: LimitKey::Arg {
+                name: "payment",
+                pointer: "/payment_id",
+            },
+            limit: 1,
+        }),
+        ..payment_options()
     }
 }
 
@@ -214,7 +243,7 @@ pub struct ChargePayment {
 impl JobKind for ChargePayment {
     const KIND: &'static str = "billing.charge_payment";
     fn options() -> KindOptions {
-        payment_options()
+        one_payment_at_a_time()
     }
 }
 
@@ -239,7 +268,7 @@ pub struct CapturePayment {
 impl JobKind for CapturePayment {
     const KIND: &'static str = "billing.capture_payment";
     fn options() -> KindOptions {
-        payment_options()
+        one_payment_at_a_time()
     }
 }
 
@@ -479,7 +508,7 @@ pub struct SyncPayment {
 impl JobKind for SyncPayment {
     const KIND: &'static str = "billing.sync_payment";
     fn options() -> KindOptions {
-        payment_options()
+        one_payment_at_a_time()
     }
 }
 

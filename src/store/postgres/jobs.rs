@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Row};
 
-use super::super::types::{millis, ClaimParams, ClaimedJob, Finish, Inserted, NewJob, RunAt};
+use super::super::types::{millis, ClaimParams, ClaimedJob, Finish, Inserted, LimitedClaim, NewJob, RunAt};
 use super::super::StoreError;
 use super::PgStore;
 
@@ -33,7 +33,17 @@ async fn insert_chunk(conn: &mut PgConnection, jobs: &[NewJob]) -> Result<Vec<In
     let mut run_ats: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(jobs.len());
     let mut delays = Vec::with_capacity(jobs.len());
     let mut keys = Vec::with_capacity(jobs.len());
+    let mut c_keys: Vec<Option<&str>> = Vec::with_capacity(jobs.len());
+    let mut c_limits: Vec<Option<i32>> = Vec::with_capacity(jobs.len());
+    let mut r_keys: Vec<Option<&str>> = Vec::with_capacity(jobs.len());
+    let mut r_limits: Vec<Option<i32>> = Vec::with_capacity(jobs.len());
+    let mut r_periods: Vec<Option<i64>> = Vec::with_capacity(jobs.len());
     for j in jobs {
+        c_keys.push(j.concurrency.as_ref().map(|c| c.key.as_str()));
+        c_limits.push(j.concurrency.as_ref().map(|c| c.limit));
+        r_keys.push(j.rate.as_ref().map(|r| r.key.as_str()));
+        r_limits.push(j.rate.as_ref().map(|r| r.limit));
+        r_periods.push(j.rate.as_ref().map(|r| millis(r.period)));
         kinds.push(j.kind.as_str());
         args.push(&j.args);
         queues.push(j.queue.as_str());
@@ -50,13 +60,17 @@ async fn insert_chunk(conn: &mut PgConnection, jobs: &[NewJob]) -> Result<Vec<In
     }
     // Ids come from one sequence in row order, so sorting them restores the input order.
     let rows = sqlx::query(&format!(
-        "INSERT INTO comptoir_jobs (kind, args, queue, priority, max_attempts, run_at, state, unique_key)
+        "INSERT INTO comptoir_jobs (kind, args, queue, priority, max_attempts, run_at, state, unique_key,
+                                    concurrency_key, concurrency_limit, rate_key, rate_limit, rate_period_ms)
          SELECT kind, args, queue, priority, max_attempts, due,
-                CASE WHEN due > now() THEN 'scheduled' ELSE 'available' END, unique_key
+                CASE WHEN due > now() THEN 'scheduled' ELSE 'available' END, unique_key,
+                c_key, c_limit, r_key, r_limit, r_period
          FROM (SELECT t.*, COALESCE(t.at, now() + t.delay_ms * interval '1 millisecond') AS due
                FROM unnest($1::text[], $2::jsonb[], $3::text[], $4::smallint[], $5::int[],
-                           $6::timestamptz[], $7::bigint[], $8::text[])
-                    WITH ORDINALITY AS t(kind, args, queue, priority, max_attempts, at, delay_ms, unique_key, ord)
+                           $6::timestamptz[], $7::bigint[], $8::text[],
+                           $9::text[], $10::int[], $11::text[], $12::int[], $13::bigint[])
+                    WITH ORDINALITY AS t(kind, args, queue, priority, max_attempts, at, delay_ms, unique_key,
+                                         c_key, c_limit, r_key, r_limit, r_period, ord)
                ORDER BY t.ord) AS s
          ON CONFLICT {LIVE_UNIQUE} DO NOTHING
          RETURNING id, unique_key"
@@ -69,6 +83,11 @@ async fn insert_chunk(conn: &mut PgConnection, jobs: &[NewJob]) -> Result<Vec<In
     .bind(&run_ats)
     .bind(&delays)
     .bind(&keys)
+    .bind(&c_keys)
+    .bind(&c_limits)
+    .bind(&r_keys)
+    .bind(&r_limits)
+    .bind(&r_periods)
     .fetch_all(&mut *conn)
     .await?;
 
@@ -126,18 +145,26 @@ async fn insert_chunk(conn: &mut PgConnection, jobs: &[NewJob]) -> Result<Vec<In
 pub(crate) async fn has_due(s: &PgStore, queue: &str) -> Result<bool, StoreError> {
     Ok(sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM comptoir_jobs
-         WHERE state IN ('available', 'scheduled', 'retryable') AND queue = $1 AND run_at <= now())",
+         WHERE state IN ('available', 'scheduled', 'retryable') AND queue = $1 AND run_at <= now())
+           AND NOT EXISTS (SELECT 1 FROM comptoir_queues WHERE name = $1 AND paused)",
     )
     .bind(queue)
     .fetch_one(&s.pool)
     .await?)
 }
 
+/// The due jobs of a queue that a claim may take: not paused, most urgent first.
+const DUE: &str = "state IN ('available', 'scheduled', 'retryable') AND queue = $1 AND run_at <= now()";
+const CLAIMED_COLUMNS: &str =
+    "j.id, j.kind, j.args, j.queue, j.priority, j.attempt, j.max_attempts, j.created_at, j.run_at";
+
+/// Claims due jobs that carry no limit (one statement, `SKIP LOCKED`).
 pub(crate) async fn claim(s: &PgStore, p: &ClaimParams<'_>) -> Result<Vec<ClaimedJob>, StoreError> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "WITH picked AS (
              SELECT id FROM comptoir_jobs
-             WHERE state IN ('available', 'scheduled', 'retryable') AND queue = $1 AND run_at <= now()
+             WHERE {DUE} AND concurrency_key IS NULL AND rate_key IS NULL
+               AND NOT EXISTS (SELECT 1 FROM comptoir_queues WHERE name = $1 AND paused)
              ORDER BY priority, run_at, id
              LIMIT $2
              FOR UPDATE SKIP LOCKED)
@@ -145,14 +172,164 @@ pub(crate) async fn claim(s: &PgStore, p: &ClaimParams<'_>) -> Result<Vec<Claime
          SET state = 'running', attempt = j.attempt + 1, locked_by = $3, locked_at = now(), started_at = NULL,
              lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
          FROM picked WHERE j.id = picked.id
-         RETURNING j.id, j.kind, j.args, j.queue, j.priority, j.attempt, j.max_attempts, j.created_at, j.run_at",
-    )
+         RETURNING {CLAIMED_COLUMNS}"
+    ))
     .bind(p.queue)
     .bind(p.limit)
     .bind(p.worker_id)
     .bind(millis(p.lease))
     .fetch_all(&s.pool)
     .await?;
+    claimed(rows)
+}
+
+/// Claims due jobs that carry a concurrency or rate limit, within their limits.
+///
+/// One transaction. The first statement lists the keys of the next limited
+/// jobs and takes a transaction advisory lock per key it can (`try`: a key
+/// another claimer holds is left to it, and nothing waits); the second, a
+/// fresh snapshot taken under those locks, counts what runs and what started
+/// within each rate window and claims at most what is left, the earliest
+/// jobs of each key first. Only claimers of the same key wait on each other;
+/// the rest of the queue is untouched. The locks end with the transaction,
+/// by which time the claimed rows are `running` and the starts recorded.
+pub(crate) async fn claim_limited(s: &PgStore, p: &ClaimParams<'_>) -> Result<LimitedClaim, StoreError> {
+    let mut tx = s.pool.begin().await?;
+    let seen: Vec<(String, bool)> = sqlx::query_as(&format!(
+        "WITH next AS (
+             SELECT concurrency_key, rate_key FROM comptoir_jobs
+             WHERE {DUE} AND (concurrency_key IS NOT NULL OR rate_key IS NOT NULL)
+               AND NOT EXISTS (SELECT 1 FROM comptoir_queues WHERE name = $1 AND paused)
+             ORDER BY priority, run_at, id
+             LIMIT $2),
+         keys AS (
+             SELECT DISTINCT k FROM next
+             CROSS JOIN LATERAL (VALUES ('c:' || next.concurrency_key), ('r:' || next.rate_key)) AS v(k)
+             WHERE k IS NOT NULL)
+         SELECT k, pg_try_advisory_xact_lock(hashtextextended('comptoir:' || k, 0)) FROM keys"
+    ))
+    .bind(p.queue)
+    .bind(p.limit.saturating_mul(4))
+    .fetch_all(&mut *tx)
+    .await?;
+    let keys: Vec<&String> = seen.iter().filter(|(_, locked)| *locked).map(|(k, _)| k).collect();
+    if keys.is_empty() {
+        tx.commit().await?;
+        return Ok(LimitedClaim {
+            // Limited jobs are due under keys other claimers hold right now.
+            held: !seen.is_empty(),
+            ..LimitedClaim::default()
+        });
+    }
+    let c_keys: Vec<&str> = keys.iter().filter_map(|k| k.strip_prefix("c:")).collect();
+    let r_keys: Vec<&str> = keys.iter().filter_map(|k| k.strip_prefix("r:")).collect();
+    let rows = sqlx::query(&format!(
+        "WITH clock AS MATERIALIZED (SELECT clock_timestamp() AS at),
+         ckeys AS (
+             SELECT k.key, lim.concurrency_limit - (
+                        SELECT count(*) FROM comptoir_jobs r
+                        WHERE r.state = 'running' AND r.concurrency_key = k.key) AS free
+             FROM unnest($5::text[]) AS k(key)
+             CROSS JOIN LATERAL (
+                 SELECT concurrency_limit FROM comptoir_jobs
+                 WHERE {DUE} AND concurrency_key = k.key
+                 ORDER BY priority, run_at, id LIMIT 1) AS lim),
+         rkeys AS (
+             SELECT k.key, lim.rate_limit - (
+                        SELECT count(*) FROM comptoir_rate_starts st
+                        WHERE st.rate_key = k.key
+                          AND st.started_at > (SELECT at FROM clock) - lim.rate_period_ms * interval '1 millisecond')
+                    AS free
+             FROM unnest($6::text[]) AS k(key)
+             CROSS JOIN LATERAL (
+                 SELECT rate_limit, rate_period_ms FROM comptoir_jobs
+                 WHERE {DUE} AND rate_key = k.key
+                 ORDER BY priority, run_at, id LIMIT 1) AS lim),
+         by_concurrency AS (
+             SELECT j.id, j.priority, j.run_at, j.rate_key FROM ckeys
+             CROSS JOIN LATERAL (
+                 SELECT id, priority, run_at, rate_key FROM comptoir_jobs
+                 WHERE {DUE} AND concurrency_key = ckeys.key
+                   AND (rate_key IS NULL OR rate_key IN (SELECT key FROM rkeys))
+                 ORDER BY priority, run_at, id
+                 LIMIT greatest(ckeys.free, 0)) AS j),
+         by_rate AS (
+             SELECT j.id, j.priority, j.run_at, j.rate_key FROM rkeys
+             CROSS JOIN LATERAL (
+                 SELECT id, priority, run_at, rate_key FROM comptoir_jobs
+                 WHERE {DUE} AND rate_key = rkeys.key AND concurrency_key IS NULL
+                 ORDER BY priority, run_at, id
+                 LIMIT greatest(rkeys.free, 0)) AS j),
+         candidates AS (
+             SELECT c.*,
+                    row_number() OVER (PARTITION BY c.rate_key ORDER BY c.priority, c.run_at, c.id) AS rate_rank,
+                    row_number() OVER (PARTITION BY c.rate_key IS NULL ORDER BY c.priority, c.run_at, c.id)
+                        AS limited_rank
+             FROM (SELECT * FROM by_concurrency UNION ALL SELECT * FROM by_rate) AS c),
+         picked AS (
+             SELECT c.id FROM candidates c LEFT JOIN rkeys ON rkeys.key = c.rate_key
+             WHERE c.rate_key IS NULL OR (c.rate_rank <= rkeys.free AND c.limited_rank <= $7)
+             ORDER BY c.priority, c.run_at, c.id
+             LIMIT $2),
+         claimed AS (
+             UPDATE comptoir_jobs j
+             SET state = 'running', attempt = j.attempt + 1, locked_by = $3, locked_at = (SELECT at FROM clock),
+                 started_at = NULL, lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
+             FROM picked WHERE j.id = picked.id AND j.state IN ('available', 'scheduled', 'retryable')
+             RETURNING {CLAIMED_COLUMNS}, j.rate_key),
+         started AS (
+             INSERT INTO comptoir_rate_starts (rate_key, started_at, job_id)
+             SELECT rate_key, (SELECT at FROM clock), id FROM claimed WHERE rate_key IS NOT NULL)
+         SELECT * FROM claimed"
+    ))
+    .bind(p.queue)
+    .bind(p.limit)
+    .bind(p.worker_id)
+    .bind(millis(p.lease))
+    .bind(&c_keys)
+    .bind(&r_keys)
+    .bind(p.rate_room)
+    .fetch_all(&mut *tx)
+    .await?;
+    let jobs = claimed(rows)?;
+    let rate_wait = if r_keys.is_empty() {
+        None
+    } else {
+        // Starts older than the window are forgotten, and the caller learns
+        // when the next start frees up under a key that is full.
+        let wait_ms: Option<f64> = sqlx::query_scalar(
+            "WITH windows AS (
+                 SELECT k.key, lim.rate_limit, lim.rate_period_ms * interval '1 millisecond' AS period
+                 FROM unnest($1::text[]) AS k(key)
+                 CROSS JOIN LATERAL (
+                     SELECT rate_limit, rate_period_ms FROM comptoir_jobs
+                     WHERE state IN ('available', 'scheduled', 'retryable') AND rate_key = k.key AND queue = $2
+                     ORDER BY priority, run_at, id LIMIT 1) AS lim),
+             forgotten AS (
+                 DELETE FROM comptoir_rate_starts st USING windows w
+                 WHERE st.rate_key = w.key AND st.started_at <= clock_timestamp() - w.period)
+             SELECT min(extract(epoch FROM (first.started_at + w.period - clock_timestamp())) * 1000)::float8
+             FROM windows w
+             CROSS JOIN LATERAL (
+                 SELECT started_at FROM comptoir_rate_starts st
+                 WHERE st.rate_key = w.key AND st.started_at > clock_timestamp() - w.period
+                 ORDER BY started_at LIMIT 1) AS first
+             WHERE (SELECT count(*) FROM comptoir_rate_starts st
+                    WHERE st.rate_key = w.key AND st.started_at > clock_timestamp() - w.period) >= w.rate_limit",
+        )
+        .bind(&r_keys)
+        .bind(p.queue)
+        .fetch_one(&mut *tx)
+        .await?;
+        wait_ms.map(|ms| Duration::from_micros((ms.max(0.0) * 1000.0) as u64))
+    };
+    tx.commit().await?;
+    let held = (jobs.len() as i64) < p.limit;
+    Ok(LimitedClaim { jobs, rate_wait, held })
+}
+
+/// The claimed rows, most urgent first.
+fn claimed(rows: Vec<sqlx::postgres::PgRow>) -> Result<Vec<ClaimedJob>, StoreError> {
     let mut jobs = rows
         .into_iter()
         .map(|r| {
@@ -173,6 +350,15 @@ pub(crate) async fn claim(s: &PgStore, p: &ClaimParams<'_>) -> Result<Vec<Claime
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     jobs.sort_by_key(|(run_at, j)| (j.priority, *run_at, j.id));
     Ok(jobs.into_iter().map(|(_, j)| j).collect())
+}
+
+/// Queues paused now.
+pub(crate) async fn paused_queues(s: &PgStore) -> Result<Vec<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM comptoir_queues WHERE paused ORDER BY name")
+            .fetch_all(&s.pool)
+            .await?,
+    )
 }
 
 /// Groups `(id, attempt)` pairs by attempt: a batch nearly always holds one

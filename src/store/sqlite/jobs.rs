@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use sqlx::{Row, SqliteConnection};
 
-use super::super::types::{millis, ClaimParams, ClaimedJob, Finish, Inserted, NewJob, RunAt};
+use super::super::types::{millis, ClaimParams, ClaimedJob, Finish, Inserted, LimitedClaim, NewJob, RunAt};
 use super::super::StoreError;
 use super::{from_ms, SqliteStore, NOW_MS};
 
-/// Rows per INSERT statement: 9 parameters each, well under SQLite's 32,766.
+/// Rows per INSERT statement: 14 parameters each, well under SQLite's 32,766.
 const INSERT_CHUNK: usize = 500;
 const STAMP: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 /// When the attempt started, as the error history writes instants: when its
@@ -27,14 +27,18 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, jobs: &[NewJob]) -> Resu
 }
 
 async fn insert_chunk(conn: &mut SqliteConnection, jobs: &[NewJob]) -> Result<Vec<Inserted>, StoreError> {
-    let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; jobs.len()].join(", ");
+    let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; jobs.len()].join(", ");
     let sql = format!(
-        "INSERT INTO comptoir_jobs (kind, args, queue, priority, max_attempts, run_at, state, unique_key)
+        "INSERT INTO comptoir_jobs (kind, args, queue, priority, max_attempts, run_at, state, unique_key,
+                                    concurrency_key, concurrency_limit, rate_key, rate_limit, rate_period_ms)
          SELECT kind, args, queue, priority, max_attempts, due,
-                CASE WHEN due > n THEN 'scheduled' ELSE 'available' END, unique_key
+                CASE WHEN due > n THEN 'scheduled' ELSE 'available' END, unique_key,
+                c_key, c_limit, r_key, r_limit, r_period
          FROM (SELECT v.column1 AS ord, v.column2 AS kind, v.column3 AS args, v.column4 AS queue,
                       v.column5 AS priority, v.column6 AS max_attempts,
-                      COALESCE(v.column7, c.n + v.column8) AS due, v.column9 AS unique_key, c.n AS n
+                      COALESCE(v.column7, c.n + v.column8) AS due, v.column9 AS unique_key, c.n AS n,
+                      v.column10 AS c_key, v.column11 AS c_limit, v.column12 AS r_key, v.column13 AS r_limit,
+                      v.column14 AS r_period
                FROM (VALUES {values}) AS v CROSS JOIN (SELECT {NOW_MS} AS n) AS c
                ORDER BY v.column1)
          WHERE true
@@ -58,7 +62,12 @@ async fn insert_chunk(conn: &mut SqliteConnection, jobs: &[NewJob]) -> Result<Ve
             .bind(j.max_attempts)
             .bind(at)
             .bind(delay)
-            .bind(j.unique_key.as_deref());
+            .bind(j.unique_key.as_deref())
+            .bind(j.concurrency.as_ref().map(|c| c.key.as_str()))
+            .bind(j.concurrency.as_ref().map(|c| c.limit))
+            .bind(j.rate.as_ref().map(|r| r.key.as_str()))
+            .bind(j.rate.as_ref().map(|r| r.limit))
+            .bind(j.rate.as_ref().map(|r| millis(r.period)));
     }
     let rows = query.fetch_all(&mut *conn).await?;
 
@@ -110,31 +119,228 @@ async fn insert_chunk(conn: &mut SqliteConnection, jobs: &[NewJob]) -> Result<Ve
 pub(crate) async fn has_due(s: &SqliteStore, queue: &str) -> Result<bool, StoreError> {
     Ok(sqlx::query_scalar(&format!(
         "SELECT EXISTS (SELECT 1 FROM comptoir_jobs
-         WHERE state IN ('available', 'scheduled', 'retryable') AND queue = ? AND run_at <= {NOW_MS})"
+         WHERE state IN ('available', 'scheduled', 'retryable') AND queue = ?1 AND run_at <= {NOW_MS})
+           AND NOT EXISTS (SELECT 1 FROM comptoir_queues WHERE name = ?1 AND paused)"
     ))
     .bind(queue)
     .fetch_one(&s.reader)
     .await?)
 }
 
+/// The due jobs of queue `?1`.
+fn due() -> String {
+    format!("state IN ('available', 'scheduled', 'retryable') AND queue = ?1 AND run_at <= {NOW_MS}")
+}
+const CLAIMED_COLUMNS: &str = "id, kind, args, queue, priority, attempt, max_attempts, created_at, run_at";
+
+/// Claims due jobs that carry no limit.
 pub(crate) async fn claim(s: &SqliteStore, p: &ClaimParams<'_>) -> Result<Vec<ClaimedJob>, StoreError> {
     // One statement: SQLite takes the write lock before reading, so two
     // claimers (threads or processes) never pick the same row.
     let rows = sqlx::query(&format!(
         "UPDATE comptoir_jobs
-         SET state = 'running', attempt = attempt + 1, locked_by = ?, locked_at = {NOW_MS}, started_at = NULL,
-             lease_expires_at = {NOW_MS} + ?, updated_at = {NOW_MS}
+         SET state = 'running', attempt = attempt + 1, locked_by = ?3, locked_at = {NOW_MS}, started_at = NULL,
+             lease_expires_at = {NOW_MS} + ?4, updated_at = {NOW_MS}
          WHERE id IN (SELECT id FROM comptoir_jobs
-                      WHERE state IN ('available', 'scheduled', 'retryable') AND queue = ? AND run_at <= {NOW_MS}
-                      ORDER BY priority, run_at, id LIMIT ?)
-         RETURNING id, kind, args, queue, priority, attempt, max_attempts, created_at, run_at"
+                      WHERE {due} AND concurrency_key IS NULL AND rate_key IS NULL
+                        AND NOT EXISTS (SELECT 1 FROM comptoir_queues WHERE name = ?1 AND paused)
+                      ORDER BY priority, run_at, id LIMIT ?2)
+         RETURNING {CLAIMED_COLUMNS}",
+        due = due()
     ))
-    .bind(p.worker_id)
-    .bind(millis(p.lease))
     .bind(p.queue)
     .bind(p.limit)
+    .bind(p.worker_id)
+    .bind(millis(p.lease))
     .fetch_all(&s.writer)
     .await?;
+    claimed(rows)
+}
+
+/// Claims due jobs that carry a concurrency or rate limit, within their
+/// limits. One `BEGIN IMMEDIATE` transaction: SQLite's write lock already
+/// makes claimers take turns, so the counts read here cannot change before
+/// the claimed rows are written. A handful of statements per key, all local.
+pub(crate) async fn claim_limited(s: &SqliteStore, p: &ClaimParams<'_>) -> Result<LimitedClaim, StoreError> {
+    let due = due();
+    let mut tx = s.writer.begin_with("BEGIN IMMEDIATE").await?;
+    let now: i64 = sqlx::query_scalar(&format!("SELECT {NOW_MS}"))
+        .fetch_one(&mut *tx)
+        .await?;
+    let next: Vec<(Option<String>, Option<String>)> = sqlx::query_as(&format!(
+        "SELECT concurrency_key, rate_key FROM comptoir_jobs
+         WHERE {due} AND (concurrency_key IS NOT NULL OR rate_key IS NOT NULL)
+           AND NOT EXISTS (SELECT 1 FROM comptoir_queues WHERE name = ?1 AND paused)
+         ORDER BY priority, run_at, id LIMIT ?2"
+    ))
+    .bind(p.queue)
+    .bind(p.limit.saturating_mul(4))
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut c_keys: Vec<String> = next.iter().filter_map(|(c, _)| c.clone()).collect();
+    let mut r_keys: Vec<String> = next.iter().filter_map(|(_, r)| r.clone()).collect();
+    c_keys.sort();
+    c_keys.dedup();
+    r_keys.sort();
+    r_keys.dedup();
+    if c_keys.is_empty() && r_keys.is_empty() {
+        tx.commit().await?;
+        return Ok(LimitedClaim::default());
+    }
+
+    // Starts left per rate key in the window ending now, and the window's length.
+    let mut rate_free: HashMap<String, (i64, i64)> = HashMap::new();
+    for key in &r_keys {
+        let Some((limit, period)): Option<(i64, i64)> = sqlx::query_as(&format!(
+            "SELECT rate_limit, rate_period_ms FROM comptoir_jobs WHERE {due} AND rate_key = ?2
+             ORDER BY priority, run_at, id LIMIT 1"
+        ))
+        .bind(p.queue)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            continue;
+        };
+        sqlx::query("DELETE FROM comptoir_rate_starts WHERE rate_key = ? AND started_at <= ?")
+            .bind(key)
+            .bind(now - period)
+            .execute(&mut *tx)
+            .await?;
+        let used: i64 = sqlx::query_scalar("SELECT count(*) FROM comptoir_rate_starts WHERE rate_key = ?")
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await?;
+        rate_free.insert(key.clone(), (limit - used, period));
+    }
+
+    // (priority, run_at, id, rate key) of the jobs each key allows, earliest first.
+    let mut candidates: Vec<(i64, i64, i64, Option<String>)> = Vec::new();
+    for key in &c_keys {
+        let Some(limit): Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT concurrency_limit FROM comptoir_jobs WHERE {due} AND concurrency_key = ?2
+             ORDER BY priority, run_at, id LIMIT 1"
+        ))
+        .bind(p.queue)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            continue;
+        };
+        let running: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM comptoir_jobs WHERE state = 'running' AND concurrency_key = ?")
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await?;
+        if limit - running <= 0 {
+            continue;
+        }
+        let rows: Vec<(i64, i64, i64, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT priority, run_at, id, rate_key FROM comptoir_jobs WHERE {due} AND concurrency_key = ?2
+             ORDER BY priority, run_at, id LIMIT ?3"
+        ))
+        .bind(p.queue)
+        .bind(key)
+        .bind(limit - running)
+        .fetch_all(&mut *tx)
+        .await?;
+        candidates.extend(
+            rows.into_iter()
+                .filter(|(_, _, _, r)| r.as_ref().is_none_or(|r| rate_free.contains_key(r))),
+        );
+    }
+    for (key, (free, _)) in &rate_free {
+        if *free <= 0 {
+            continue;
+        }
+        let rows: Vec<(i64, i64, i64, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT priority, run_at, id, rate_key FROM comptoir_jobs
+             WHERE {due} AND rate_key = ?2 AND concurrency_key IS NULL
+             ORDER BY priority, run_at, id LIMIT ?3"
+        ))
+        .bind(p.queue)
+        .bind(key)
+        .bind(free)
+        .fetch_all(&mut *tx)
+        .await?;
+        candidates.extend(rows);
+    }
+    candidates.sort();
+    let mut taken: HashMap<&str, i64> = HashMap::new();
+    let mut picked: Vec<(i64, Option<String>)> = Vec::new();
+    let mut rate_picked = 0;
+    for (_, _, id, rate_key) in &candidates {
+        if picked.len() as i64 >= p.limit {
+            break;
+        }
+        if let Some(key) = rate_key {
+            let free = rate_free.get(key).map_or(0, |(free, _)| *free);
+            let n = taken.entry(key.as_str()).or_insert(0);
+            if *n >= free || rate_picked >= p.rate_room {
+                continue;
+            }
+            *n += 1;
+            rate_picked += 1;
+        }
+        picked.push((*id, rate_key.clone()));
+    }
+
+    let mut rows = Vec::with_capacity(picked.len());
+    for (id, rate_key) in &picked {
+        if let Some(row) = sqlx::query(&format!(
+            "UPDATE comptoir_jobs
+             SET state = 'running', attempt = attempt + 1, locked_by = ?2, locked_at = ?4, started_at = NULL,
+                 lease_expires_at = ?4 + ?3, updated_at = ?4
+             WHERE id = ?1 AND state IN ('available', 'scheduled', 'retryable')
+             RETURNING {CLAIMED_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(p.worker_id)
+        .bind(millis(p.lease))
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?
+        {
+            if let Some(key) = rate_key {
+                sqlx::query("INSERT INTO comptoir_rate_starts (rate_key, started_at, job_id) VALUES (?, ?, ?)")
+                    .bind(key)
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            rows.push(row);
+        }
+    }
+
+    // When the next start frees up under a rate key that is full.
+    let mut rate_wait: Option<i64> = None;
+    for (key, (free, period)) in &rate_free {
+        let used_now = taken.get(key.as_str()).copied().unwrap_or(0);
+        if free - used_now > 0 {
+            continue;
+        }
+        let first: Option<i64> =
+            sqlx::query_scalar("SELECT min(started_at) FROM comptoir_rate_starts WHERE rate_key = ?")
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await?;
+        if let Some(first) = first {
+            let wait = (first + period - now).max(0);
+            rate_wait = Some(rate_wait.map_or(wait, |w| w.min(wait)));
+        }
+    }
+    tx.commit().await?;
+    Ok(LimitedClaim {
+        held: (rows.len() as i64) < p.limit,
+        jobs: claimed(rows)?,
+        rate_wait: rate_wait.map(|ms| Duration::from_millis(ms as u64)),
+    })
+}
+
+/// The claimed rows, most urgent first.
+fn claimed(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<ClaimedJob>, StoreError> {
     let mut jobs = rows
         .into_iter()
         .map(|r| {
@@ -156,6 +362,15 @@ pub(crate) async fn claim(s: &SqliteStore, p: &ClaimParams<'_>) -> Result<Vec<Cl
         .collect::<Result<Vec<_>, StoreError>>()?;
     jobs.sort_by_key(|(run_at, j)| (j.priority, *run_at, j.id));
     Ok(jobs.into_iter().map(|(_, j)| j).collect())
+}
+
+/// Queues paused now.
+pub(crate) async fn paused_queues(s: &SqliteStore) -> Result<Vec<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM comptoir_queues WHERE paused ORDER BY name")
+            .fetch_all(&s.reader)
+            .await?,
+    )
 }
 
 pub(crate) async fn mark_started(s: &SqliteStore, worker_id: &str, started: &[(i64, i32)]) -> Result<u64, StoreError> {

@@ -215,7 +215,7 @@ async fn a_backup_of_the_running_product_restores_every_committed_fact() {
             &app.db.store,
             &Noop {
                 sleep_ms: Some(5),
-                fail: None,
+                ..Noop::default()
             },
             EnqueueOptions::new(),
         )

@@ -31,6 +31,8 @@ async fn insert(store: &Store, kind: &str, queue: &str, args: serde_json::Value,
             max_attempts: 3,
             run_at,
             unique_key: None,
+            concurrency: None,
+            rate: None,
         }])
         .await
         .unwrap();
@@ -52,6 +54,7 @@ async fn scheduled(store: &Store) -> i64 {
 async fn claim_all(store: &Store) -> Vec<i64> {
     store
         .claim_jobs(&ClaimParams {
+            rate_room: 0,
             queue: "default",
             limit: 100,
             worker_id: "web-test",
