@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::periodic::enqueue_next_slots;
+use super::periodic::enqueue_periodic;
 use super::worker::Shared;
 
 const RESCUE_BATCH: i64 = 1_000;
@@ -91,12 +91,21 @@ pub(crate) async fn prune_once<C>(shared: &Shared<C>) {
     }
 }
 
-/// Enqueues the next periodic slots; returns how long to wait before doing it again.
+/// Enqueues the periodic slots as of the database clock
+/// ([`enqueue_periodic`]); returns how long to wait before doing it again.
 pub(crate) async fn periodic_once<C>(shared: &Shared<C>) -> Duration {
-    match enqueue_next_slots(&shared.store, shared.registry.periodic_jobs()).await {
-        Ok(Some(slot)) => {
-            // Come back just after the slot, to enqueue the one after it.
-            let until = (slot - chrono::Utc::now()).to_std().unwrap_or_default();
+    if shared.registry.periodic_jobs().is_empty() {
+        return Duration::from_secs(60);
+    }
+    let pass = async {
+        let now = shared.store.now().await?;
+        let next = enqueue_periodic(&shared.store, &shared.registry, now).await?;
+        Ok::<_, super::Error>(next.map(|slot| slot - now))
+    };
+    match pass.await {
+        // Come back just after the next slot, to enqueue it (skip) or the one after it.
+        Ok(Some(until)) => {
+            let until = until.to_std().unwrap_or_default();
             until.clamp(Duration::from_millis(200), Duration::from_secs(60)) + Duration::from_millis(50)
         }
         Ok(None) => Duration::from_secs(60),
@@ -113,6 +122,8 @@ pub(crate) async fn run<C>(shared: Arc<Shared<C>>, mut stop: watch::Receiver<boo
     let prune_every = Duration::from_secs(300);
     let now = tokio::time::Instant::now();
     let (mut next_rescue, mut next_prune, mut next_periodic) = (now, now, now);
+    // Batches whose last job failed, was rescued or was cancelled get their callback here.
+    let mut next_batches = now;
     loop {
         let now = tokio::time::Instant::now();
         if now >= next_rescue {
@@ -121,12 +132,18 @@ pub(crate) async fn run<C>(shared: Arc<Shared<C>>, mut stop: watch::Receiver<boo
         }
         if now >= next_prune {
             prune_once(&shared).await;
+            super::batch::prune_closed(&shared.store, shared.retention).await;
             next_prune = now + prune_every;
         }
         if now >= next_periodic {
             next_periodic = now + periodic_once(&shared).await;
         }
+        if now >= next_batches {
+            super::batch::close_finished_logged(&shared.store).await;
+            next_batches = now + super::batch::CLOSE_EVERY;
+        }
         let wake_at = next_rescue.min(next_prune).min(next_periodic);
+        let wake_at = wake_at.min(next_batches);
         tokio::select! {
             _ = tokio::time::sleep_until(wake_at) => {}
             _ = stop.changed() => return,
