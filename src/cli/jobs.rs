@@ -1,4 +1,5 @@
-//! `comptoir-worker jobs …`: enqueue, list, show, retry, cancel, stats — for
+//! `comptoir-worker jobs …`: enqueue, list, show, retry, cancel, stats, and
+//! pause, resume, queues — for
 //! an operator without the admin, and for shell scripts (`--json`).
 
 use std::time::Duration;
@@ -7,9 +8,11 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
 use super::exit;
+use crate::audit::{self, Actor, Record};
 use crate::config::parse_duration;
 use crate::context::AppContext;
 use crate::jobs::{self, EnqueueOptions, Inserted, JobFilter, JobRow, JobState, Registry, RunAt};
+use crate::store::queues::{self, QueueInfo, QueueName};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +73,16 @@ pub enum JobsCommand {
     },
     /// Jobs per queue and state, and the live workers.
     Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pause a queue on every worker: its jobs keep being accepted and wait;
+    /// none starts until it is resumed (drains skip it).
+    Pause { queue: String },
+    /// Resume a paused queue: the workers start its jobs again.
+    Resume { queue: String },
+    /// The queues: paused or not (since when, by whom), jobs waiting and running.
+    Queues {
         #[arg(long)]
         json: bool,
     },
@@ -144,6 +157,7 @@ async fn execute(store: &Store, registry: &Registry<AppContext>, cmd: JobsComman
                 max_attempts,
                 run_at: delay.map(RunAt::In).or(at.map(RunAt::At)),
                 unique_key,
+                ..EnqueueOptions::default()
             };
             let mut tx = store.begin().await?;
             let inserted = jobs::enqueue_raw(&mut tx, registry, &kind, args, opts)
@@ -242,6 +256,9 @@ async fn execute(store: &Store, registry: &Registry<AppContext>, cmd: JobsComman
                 }
             }
         }
+        JobsCommand::Pause { queue } => pause(store, &queue).await?,
+        JobsCommand::Resume { queue } => resume(store, &queue).await?,
+        JobsCommand::Queues { json } => queues(store, registry, json).await?,
     }
     Ok(())
 }
@@ -325,4 +342,113 @@ fn truncate(s: &str, max: usize) -> String {
         t.push('…');
         t
     }
+}
+
+/// The checked name of a queue typed on the command line.
+fn queue_name(name: &str) -> Result<QueueName, Failure> {
+    QueueName::parse(name).map_err(|_| {
+        Failure::Refused(format!(
+            "file {name:?} : un nom de 1 à {} caractères, pas seulement des blancs, sans caractère de contrôle",
+            QueueName::MAX
+        ))
+    })
+}
+
+/// `jobs pause QUEUE`: paused at once for every worker on the database,
+/// audited as the command line's.
+async fn pause(store: &Store, name: &str) -> Result<(), Failure> {
+    let queue = queue_name(name)?;
+    let actor = Actor::cli();
+    let mut tx = store.begin().await?;
+    let changed = tx.pause_queue(&queue, &actor.name).await?;
+    if changed {
+        audit::record_in(&mut tx, &actor, Record::new("queue.pause", format!("queue:{queue}"))).await?;
+    }
+    tx.commit().await?;
+    let info = store.queue_info(&queue).await?;
+    if changed {
+        println!(
+            "File « {queue} » en pause : les tâches y attendent, aucune ne démarre ({} en attente, {} en cours)",
+            info.waiting, info.running
+        );
+    } else {
+        println!("File « {queue} » déjà en pause{}", since(&info));
+    }
+    Ok(())
+}
+
+/// `jobs resume QUEUE`: its jobs start again; the workers are woken.
+async fn resume(store: &Store, name: &str) -> Result<(), Failure> {
+    let queue = queue_name(name)?;
+    let mut tx = store.begin().await?;
+    let changed = tx.resume_queue(&queue).await?;
+    if changed {
+        audit::record_in(
+            &mut tx,
+            &Actor::cli(),
+            Record::new("queue.resume", format!("queue:{queue}")),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    let info = store.queue_info(&queue).await?;
+    if changed {
+        println!(
+            "File « {queue} » reprise : ses tâches démarrent de nouveau ({} en attente)",
+            info.waiting
+        );
+    } else {
+        println!("File « {queue} » n'était pas en pause : rien à reprendre");
+    }
+    Ok(())
+}
+
+/// " depuis le 01/12/2026 09:30:00 (par cli)", or nothing when unknown.
+fn since(q: &QueueInfo) -> String {
+    let mut out = String::new();
+    if let Some(at) = q.paused_at {
+        out.push_str(&format!(" depuis le {}", crate::local_time::format_fr(at)));
+    }
+    if let Some(by) = &q.paused_by {
+        out.push_str(&format!(" (par {by})"));
+    }
+    out
+}
+
+/// "01/12/2026 09:30:00 par cli" for a paused queue, nothing otherwise.
+fn paused_since(q: &QueueInfo) -> String {
+    match (q.paused, q.paused_at) {
+        (false, _) => String::new(),
+        (true, Some(at)) => format!(
+            "{} par {}",
+            crate::local_time::format_fr(at),
+            q.paused_by.as_deref().unwrap_or("?")
+        ),
+        (true, None) => q.paused_by.clone().unwrap_or_default(),
+    }
+}
+
+/// `jobs queues`: every queue the store or the worker knows.
+async fn queues(store: &Store, registry: &Registry<AppContext>, json: bool) -> Result<(), Failure> {
+    let queues = queues::with_known(store.list_queues().await?, registry.queues());
+    if json {
+        print_json(&queues);
+        return Ok(());
+    }
+    println!(
+        "{:<16} {:<10} {:>10} {:>8}  en pause depuis",
+        "file", "état", "en attente", "en cours"
+    );
+    for q in &queues {
+        let line = format!(
+            "{:<16} {:<10} {:>10} {:>8}  {}",
+            truncate(&q.name, 16),
+            if q.paused { "en pause" } else { "active" },
+            q.waiting,
+            q.running,
+            paused_since(q)
+        );
+        println!("{}", line.trim_end());
+    }
+    Ok(())
 }

@@ -316,6 +316,12 @@ fn target(target: &str, objects: &Objects, lang: Lang) -> Named {
     if kind == "session" {
         return Named::plain(say(text!("session")));
     }
+    if kind == "queue" {
+        return Named::link(
+            say(text!("file {queue}", queue = raw)),
+            format!("/admin/jobs?{}", query("queue", raw)),
+        );
+    }
     let Ok(id) = raw.parse::<i64>() else {
         return Named::plain(target);
     };

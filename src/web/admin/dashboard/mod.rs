@@ -320,12 +320,21 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
         .iter()
         .map(|w| json!({ "worker": w, "alive": now - w.last_seen_at <= ALIVE_WITHIN }))
         .collect();
+    // Paused queues, with or without jobs: their jobs wait, none starts.
+    let paused_queues: Vec<String> = store
+        .list_queues()
+        .await?
+        .into_iter()
+        .filter(|q| q.paused)
+        .map(|q| q.name)
+        .collect();
     let queues: Vec<Value> = counts
         .queues
         .iter()
         .map(|(queue, by_state)| {
             let encoded: String = form_urlencoded::byte_serialize(queue.as_bytes()).collect();
-            json!({ "name": queue, "encoded": encoded, "counts": by_state })
+            let paused = paused_queues.contains(queue);
+            json!({ "name": queue, "encoded": encoded, "counts": by_state, "paused": paused })
         })
         .collect();
     admin.render(
@@ -335,6 +344,7 @@ async fn page(admin: Admin) -> Result<Response, AdminError> {
             backend => store.backend().name(),
             now => now,
             queues => queues,
+            paused_queues => paused_queues,
             counts => counts,
             states => JobState::ALL.iter().map(|s| (s.as_str(), s.words().in_lang(lang))).collect::<Vec<_>>(),
             workers => workers,

@@ -363,6 +363,12 @@ pub(super) async fn page(admin: Admin, Query(raw): Query<RawFilters>) -> Result<
         format!("/admin/jobs?{here}")
     };
     let sort_only = query_string(&sort_params);
+    let all_queues = super::queues::all(&admin).await?;
+    let paused: Vec<&str> = all_queues
+        .iter()
+        .filter(|q| q.paused)
+        .map(|q| q.name.as_str())
+        .collect();
     let (kinds, queues) = known();
     let kinds: Vec<serde_json::Value> = kinds
         .iter()
@@ -387,6 +393,8 @@ pub(super) async fn page(admin: Admin, Query(raw): Query<RawFilters>) -> Result<
             columns => columns(&f, lang),
             kinds => kinds,
             queues => queues,
+            queue_rows => super::queues::rows(&all_queues, lang),
+            paused => paused,
             params => f.params(),
             next => next,
             back => back,
