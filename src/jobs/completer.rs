@@ -7,11 +7,16 @@
 //! it had really started (a claimed job may wait in its worker's buffer). A
 //! job that starts and completes within one batch needs no start of its own:
 //! its completion says it all.
+//!
+//! After rounds that completed jobs, the batches those completions
+//! finished get their callback (see `batch`; at most every 50 ms under
+//! load); [`Completer::flush`] waits until everything sent before it is
+//! written, for a drain deciding whether work is left.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::store::Store;
@@ -21,6 +26,8 @@ const MAX_BATCH: usize = 2_000;
 enum Event {
     Started(i64, i32),
     Completed(i64, i32),
+    /// Answered once what came before is written.
+    Flush(oneshot::Sender<()>),
 }
 
 #[derive(Clone)]
@@ -46,42 +53,126 @@ impl Completer {
     pub fn completed(&self, id: i64, attempt: i32) {
         let _ = self.tx.send(Event::Completed(id, attempt));
     }
+
+    /// Returns once every start and completion sent before is written (or
+    /// given up on), and the batches they finished are closed.
+    pub async fn flush(&self) {
+        let (done, written) = oneshot::channel();
+        if self.tx.send(Event::Flush(done)).is_ok() {
+            let _ = written.await;
+        }
+    }
 }
 
 async fn run(store: Store, worker_id: String, mut rx: mpsc::UnboundedReceiver<Event>) {
     let mut events = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut events, MAX_BATCH).await > 0 {
-        let (started, completed) = split(&mut events);
+    let mut closer = BatchCloser::default();
+    loop {
+        // Completions wait for a batch check: come back when it is due, even with nothing received.
+        let received = match closer.due_in() {
+            Some(wait) => match tokio::time::timeout(wait, rx.recv_many(&mut events, MAX_BATCH)).await {
+                Ok(n) => n,
+                Err(_elapsed) => {
+                    closer.close(&store).await;
+                    continue;
+                }
+            },
+            None => rx.recv_many(&mut events, MAX_BATCH).await,
+        };
+        if received == 0 {
+            break;
+        }
+        let Split {
+            started,
+            completed,
+            flushes,
+        } = split(&mut events);
         // Completions first: a job done but not recorded runs again if the
         // worker dies, so that window is kept as short as before starts
         // were recorded.
-        write(&store, &worker_id, &completed, Write::Completions).await;
+        let recorded = write(&store, &worker_id, &completed, Write::Completions).await;
         write(&store, &worker_id, &started, Write::Starts).await;
+        // One of them may have been the last of a batch.
+        closer.pending |= recorded > 0;
+        if closer.due_in() == Some(Duration::ZERO) || (closer.pending && !flushes.is_empty()) {
+            closer.close(&store).await;
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
+    }
+    if closer.pending {
+        closer.close(&store).await;
+    }
+}
+
+/// After completions, the batches they may have finished are closed (see
+/// `batch`): at most once per [`CLOSE_GAP`] under load, so that a worker
+/// writing hundreds of rounds a second does not add a read to each; at once
+/// for a flush.
+#[derive(Default)]
+struct BatchCloser {
+    pending: bool,
+    last: Option<tokio::time::Instant>,
+}
+
+/// The least time between two batch checks of one completer.
+const CLOSE_GAP: Duration = Duration::from_millis(50);
+
+impl BatchCloser {
+    /// How long until the pending check is due; `None` when none is pending.
+    fn due_in(&self) -> Option<Duration> {
+        if !self.pending {
+            return None;
+        }
+        Some(match self.last {
+            Some(last) => CLOSE_GAP.saturating_sub(last.elapsed()),
+            None => Duration::ZERO,
+        })
+    }
+
+    async fn close(&mut self, store: &Store) {
+        self.pending = false;
+        self.last = Some(tokio::time::Instant::now());
+        super::batch::close_finished_logged(store).await;
     }
 }
 
 /// An attempt: job id and attempt number.
 type Attempt = (i64, i32);
 
-/// The starts of jobs still running, and the completions, of one batch.
-fn split(events: &mut Vec<Event>) -> (Vec<Attempt>, Vec<Attempt>) {
+/// One round's events, sorted.
+struct Split {
+    /// Starts of jobs still running.
+    started: Vec<Attempt>,
+    completed: Vec<Attempt>,
+    flushes: Vec<oneshot::Sender<()>>,
+}
+
+/// Empties `events` into the starts of jobs still running, the completions
+/// and the flushes waiting for them.
+fn split(events: &mut Vec<Event>) -> Split {
     let done: HashSet<Attempt> = events
         .iter()
         .filter_map(|e| match e {
             Event::Completed(id, attempt) => Some((*id, *attempt)),
-            Event::Started(..) => None,
+            Event::Started(..) | Event::Flush(_) => None,
         })
         .collect();
-    let mut started = Vec::new();
-    let mut completed = Vec::with_capacity(done.len());
+    let mut out = Split {
+        started: Vec::new(),
+        completed: Vec::with_capacity(done.len()),
+        flushes: Vec::new(),
+    };
     for event in events.drain(..) {
         match event {
-            Event::Started(id, attempt) if !done.contains(&(id, attempt)) => started.push((id, attempt)),
+            Event::Started(id, attempt) if !done.contains(&(id, attempt)) => out.started.push((id, attempt)),
             Event::Started(..) => {}
-            Event::Completed(id, attempt) => completed.push((id, attempt)),
+            Event::Completed(id, attempt) => out.completed.push((id, attempt)),
+            Event::Flush(waiting) => out.flushes.push(waiting),
         }
     }
-    (started, completed)
+    out
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -90,9 +181,11 @@ enum Write {
     Completions,
 }
 
-async fn write(store: &Store, worker_id: &str, jobs: &[(i64, i32)], what: Write) {
+/// Writes `jobs`, retrying while the database is unreachable; returns how
+/// many rows it changed (0 when it gave up).
+async fn write(store: &Store, worker_id: &str, jobs: &[(i64, i32)], what: Write) -> u64 {
     if jobs.is_empty() {
-        return;
+        return 0;
     }
     let mut wait = Duration::from_millis(50);
     for tries in 0.. {
@@ -108,7 +201,7 @@ async fn write(store: &Store, worker_id: &str, jobs: &[(i64, i32)], what: Write)
             }),
         };
         match result {
-            Ok(_) => return,
+            Ok(n) => return n,
             Err(e) if tries < 20 => {
                 tracing::error!(error = %e, count = jobs.len(), ?what, "cannot record; retrying");
                 tokio::time::sleep(wait).await;
@@ -118,15 +211,29 @@ async fn write(store: &Store, worker_id: &str, jobs: &[(i64, i32)], what: Write)
                 // Completions: their leases expire and the jobs run again (at
                 // least once). Starts: a lost lease then gives the attempt back.
                 tracing::error!(error = %e, count = jobs.len(), ?what, "giving up recording");
-                return;
+                return 0;
             }
         }
     }
+    0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn batch_checks_are_spaced_but_never_dropped() {
+        let mut closer = BatchCloser::default();
+        assert_eq!(closer.due_in(), None, "nothing completed, nothing to check");
+        closer.pending = true;
+        assert_eq!(closer.due_in(), Some(Duration::ZERO), "the first check is at once");
+        closer.last = Some(tokio::time::Instant::now());
+        let wait = closer.due_in().expect("still pending");
+        assert!(wait > Duration::ZERO && wait <= CLOSE_GAP, "{wait:?}");
+        closer.last = Some(tokio::time::Instant::now() - CLOSE_GAP);
+        assert_eq!(closer.due_in(), Some(Duration::ZERO));
+    }
 
     #[test]
     fn a_job_started_and_completed_in_one_batch_needs_no_start() {
@@ -137,9 +244,12 @@ mod tests {
             Event::Started(3, 2),
             Event::Completed(4, 1),
         ];
-        let (started, completed) = split(&mut events);
-        assert_eq!(started, vec![(2, 1), (3, 2)]);
-        assert_eq!(completed, vec![(1, 1), (4, 1)]);
+        let (done, _written) = oneshot::channel();
+        events.push(Event::Flush(done));
+        let out = split(&mut events);
+        assert_eq!(out.started, vec![(2, 1), (3, 2)]);
+        assert_eq!(out.completed, vec![(1, 1), (4, 1)]);
+        assert_eq!(out.flushes.len(), 1);
         assert!(events.is_empty());
     }
 }

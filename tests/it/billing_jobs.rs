@@ -47,8 +47,8 @@ async fn monthly_run_fans_out_one_invoice_per_contract(backend: Backend) {
     enqueue_now(&db.store, &run, EnqueueOptions::new()).await.unwrap();
     let report = drain_app_ok(&db.store, &app_context(&db, |_| None)).await;
     assert_eq!(
-        report.completed, 5,
-        "the run, one job per contract, one e-mail per invoice: {report:?}"
+        report.completed, 6,
+        "the run, one job per contract, one e-mail per invoice, the operator's summary: {report:?}"
     );
     let all = invoices::list(
         &db.store,

@@ -1,14 +1,17 @@
 //! The monthly billing run: a periodic job on the 1st of the month fans out
 //! one job per contract, each invoicing that contract for the month just ended.
+//! The contracts' jobs form a batch whose callback e-mails the operator a
+//! summary once they have all finished (`monthly_summary`).
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::monthly_summary::{outcome_progress, MonthlySummary};
 use super::settle;
 use crate::billing::monthly::{self, ContractOutcome, Period};
 use crate::billing::BillingError;
 use crate::context::AppContext;
-use crate::jobs::{enqueue_many, EnqueueOptions, Job, JobContext, JobKind, JobResult, KindOptions};
+use crate::jobs::{Batch, EnqueueOptions, Inserted, Job, JobContext, JobKind, JobResult, KindOptions, Outcome};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -36,7 +39,10 @@ impl Job<AppContext> for MonthlyRun {
 }
 
 /// Enqueues one `InvoiceContract` per contract with open operations, with a
-/// unique key per contract and period: a second run adds nothing.
+/// unique key per contract and period: a second run adds nothing. The new
+/// jobs form a batch whose callback is the operator's summary; a month with
+/// nothing to invoice (or a run that adds nothing) makes no batch and sends
+/// no summary.
 pub async fn fan_out(store: &crate::store::Store, period: Option<&str>) -> Result<usize, BillingError> {
     let today = store.now().await?.date_naive();
     let period = match period {
@@ -54,10 +60,31 @@ pub async fn fan_out(store: &crate::store::Store, period: Option<&str>) -> Resul
             EnqueueOptions::new().unique_key(format!("invoice-contract:{contract_id}:{}", period.key())),
         )
     });
+    if contracts.is_empty() {
+        tracing::info!(period = %period.key(), "monthly run: no contract to invoice, no summary");
+        return Ok(0);
+    }
     let mut tx = store.begin().await?;
-    let inserted = enqueue_many(&mut tx, jobs).await?;
+    let batch = Batch::open(
+        &mut tx,
+        |batch_id| MonthlySummary {
+            batch_id,
+            period: period.key(),
+        },
+        EnqueueOptions::new(),
+    )
+    .await?;
+    let inserted = batch.enqueue_many(&mut tx, jobs).await?;
+    if !inserted.iter().any(|i| matches!(i, Inserted::New(_))) {
+        // Every contract's job exists already (a run again, or rescued after
+        // its commit): their batch is the first run's.
+        tx.rollback().await?;
+        tracing::info!(period = %period.key(), "monthly run: every contract's job exists already");
+        return Ok(inserted.len());
+    }
+    let batch_id = batch.seal(&mut tx).await?;
     tx.commit().await?;
-    tracing::info!(period = %period.key(), contracts = inserted.len(), "monthly run fanned out");
+    tracing::info!(period = %period.key(), contracts = inserted.len(), batch.id = batch_id, "monthly run fanned out");
     Ok(inserted.len())
 }
 
@@ -92,12 +119,28 @@ impl Job<AppContext> for InvoiceContract {
                 }
                 // Rescued after the invoice committed: the follow-ups may be missing.
                 ContractOutcome::AlreadyInvoiced { invoice_id } => *invoice_id,
-                _ => return Ok(()),
+                ContractOutcome::NothingToInvoice => return Ok(Some("nothing_to_invoice")),
+                ContractOutcome::NetNotPositive => return Ok(Some("net_not_positive")),
             };
-            follow_ups(ctx.store(), invoice_id).await
+            follow_ups(ctx.store(), invoice_id).await.map(|()| Some("invoiced"))
         }
         .await;
-        settle(result)
+        // What became of the contract, for the run's summary (see `monthly_summary`).
+        let (recorded, result) = match result {
+            Ok(outcome) => (outcome, Ok(())),
+            Err(e) => (None, Err(e)),
+        };
+        let settled = settle(result);
+        let recorded = match &settled {
+            Ok(Outcome::Discard(_)) => Some("refused"),
+            _ => recorded,
+        };
+        if let Some(outcome) = recorded {
+            if let Err(e) = ctx.set_progress(outcome_progress(outcome)).await {
+                tracing::warn!(error = %e, contract = self.contract_id, "cannot record the contract's outcome");
+            }
+        }
+        settled
     }
 }
 
