@@ -1,6 +1,7 @@
 //! The queue engine: typed jobs, an explicit registry, transactional enqueue,
 //! and a worker that claims, leases, retries and rescues.
 
+pub mod batch;
 mod builtin;
 mod completer;
 mod enqueue;
@@ -12,15 +13,22 @@ mod periodic;
 mod producer;
 mod registry;
 pub mod retry;
+mod schedule;
 mod worker;
 
+pub use batch::{Batch, BatchOutcomes, JobOutcome};
 pub use builtin::Noop;
 pub use enqueue::{enqueue, enqueue_many, enqueue_now, EnqueueOptions};
-pub use job::{idempotency_key, Job, JobContext, JobError, JobKind, JobMeta, JobResult, KindOptions, Outcome};
-pub use registry::Registry;
+pub use job::{
+    idempotency_key, Job, JobContext, JobError, JobKind, JobMeta, JobResult, KindConcurrency, KindOptions, KindRate,
+    LimitKey, Outcome,
+};
+pub use periodic::enqueue_periodic;
+pub use registry::{ArgsError, Registry};
+pub use schedule::{Missed, Schedule};
 pub use worker::{DrainLimits, Report, StopReason, Worker, WorkerConfig};
 
-pub use crate::store::types::{Inserted, JobFilter, JobRow, JobState, RunAt};
+pub use crate::store::types::{ConcurrencyLimit, Inserted, JobFilter, JobRow, JobState, RateLimit, RunAt};
 
 use thiserror::Error;
 

@@ -50,6 +50,18 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../../templates/email/signin_link.html"),
     ),
     (
+        "monthly_summary.subject.txt",
+        include_str!("../../templates/email/monthly_summary.subject.txt"),
+    ),
+    (
+        "monthly_summary.txt",
+        include_str!("../../templates/email/monthly_summary.txt"),
+    ),
+    (
+        "monthly_summary.html",
+        include_str!("../../templates/email/monthly_summary.html"),
+    ),
+    (
         "urssaf_reminder.subject.txt",
         include_str!("../../templates/email/urssaf_reminder.subject.txt"),
     ),

@@ -5,11 +5,15 @@
 //! to the backend module owning its SQL (`postgres/`, `sqlite/`); callers never
 //! see a dialect. Backend errors become the neutral [`StoreError`].
 
+pub mod batches;
 mod error;
 mod exclusive;
 pub mod jobs;
+pub mod kinds;
 mod migrate;
+mod options;
 mod postgres;
+pub mod queues;
 pub(crate) mod sql;
 mod sqlite;
 pub(crate) mod tx;
@@ -24,6 +28,7 @@ use tokio::sync::Notify;
 pub use error::StoreError;
 pub use exclusive::ExclusiveGuard;
 pub use migrate::MigrationStatus;
+pub use options::{Pooler, StoreOptions, DIRECT_URL_ENV, POOLER_ENV};
 pub use tx::Tx;
 
 /// Which engine a [`Store`] talks to.
@@ -64,12 +69,19 @@ enum Inner {
 }
 
 impl Store {
-    /// Connects to `url`: `postgres://…`/`postgresql://…` or `sqlite://path`.
-    #[tracing::instrument(skip_all, fields(backend))]
+    /// Connects to `url`: `postgres://…`/`postgresql://…` or `sqlite://path`,
+    /// with the [`StoreOptions`] of the environment (`COMPTOIR_PG_POOLER`,
+    /// `COMPTOIR_DIRECT_DATABASE_URL`).
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Store::connect_with(url, &StoreOptions::from_env()?).await
+    }
+
+    /// Connects to `url` with `options` (which SQLite ignores).
+    #[tracing::instrument(skip_all, fields(backend, pooler = ?options.pooler))]
+    pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
         let inner = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             tracing::Span::current().record("backend", "postgres");
-            Inner::Postgres(postgres::PgStore::connect(url).await?)
+            Inner::Postgres(postgres::PgStore::connect(url, options).await?)
         } else if url.starts_with("sqlite:") {
             tracing::Span::current().record("backend", "sqlite");
             Inner::Sqlite(sqlite::SqliteStore::connect(url).await?)
@@ -114,10 +126,15 @@ impl Store {
     }
 
     /// Applies the pending migrations of this backend; safe to run from many
-    /// processes at once.
+    /// processes at once. Behind a pooler in transaction mode they run on
+    /// the direct URL; without one, pending migrations are an error saying so.
     pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
         match &self.inner {
-            Inner::Postgres(s) => migrate::run_postgres(&s.pool).await,
+            Inner::Postgres(s) => match (s.pool.is_pooled(), &s.direct) {
+                (false, _) => migrate::run_postgres(s.pool.raw()).await,
+                (true, Some(direct)) => migrate::run_postgres_direct(direct).await,
+                (true, None) => migrate::refuse_through_pooler(&s.pool).await,
+            },
             Inner::Sqlite(s) => migrate::run_sqlite(&s.writer, &s.path).await,
         }
     }
@@ -150,11 +167,13 @@ impl Store {
     }
 
     /// Takes a named lock held until the guard is dropped or the process dies
-    /// (PostgreSQL: a session advisory lock; SQLite: an exclusive file lock).
-    /// `None` when another holder has it.
+    /// (PostgreSQL: a session advisory lock, or behind a pooler in
+    /// transaction mode a leased row that outlives a killed holder by its
+    /// lease; SQLite: an exclusive file lock). `None` when another holder has it.
     pub async fn try_exclusive(&self, name: &str) -> Result<Option<ExclusiveGuard>, StoreError> {
         match &self.inner {
-            Inner::Postgres(s) => exclusive::postgres(&s.pool, name).await,
+            Inner::Postgres(s) if s.pool.is_pooled() => exclusive::leased(&s.pool, name).await,
+            Inner::Postgres(s) => exclusive::postgres(s.pool.raw(), name).await,
             Inner::Sqlite(s) => exclusive::sqlite(&s.path, name),
         }
     }
@@ -170,11 +189,13 @@ impl Store {
     }
 
     /// Forwards `LISTEN/NOTIFY` wake-ups from other processes to
-    /// [`Store::wake_handle`]. `None` on backends without notifications
+    /// [`Store::wake_handle`]. `None` on backends without notifications, and
+    /// behind a pooler in transaction mode, which cannot keep a `LISTEN`
     /// (workers then rely on polling). Abort the handle to stop listening.
     pub async fn spawn_listener(&self) -> Result<Option<tokio::task::JoinHandle<()>>, StoreError> {
         match &self.inner {
-            Inner::Postgres(s) => Ok(Some(postgres::spawn_listener(&s.pool, self.wake.clone()).await?)),
+            Inner::Postgres(s) if s.pool.is_pooled() => Ok(None),
+            Inner::Postgres(s) => Ok(Some(postgres::spawn_listener(s.pool.raw(), self.wake.clone()).await?)),
             Inner::Sqlite(_) => Ok(None),
         }
     }
@@ -182,10 +203,21 @@ impl Store {
     /// How long an idle worker should wait between two polls when nothing woke it.
     pub fn default_poll_interval(&self) -> Duration {
         match self.backend() {
+            // Behind a pooler in transaction mode nothing is notified: a job
+            // another process enqueues waits a quarter of a second on average.
+            Backend::Postgres if self.pooler() == Pooler::Transaction => Duration::from_millis(500),
             // LISTEN/NOTIFY does the waking; polling only catches scheduled jobs.
             Backend::Postgres => Duration::from_secs(1),
             // Other processes can only be seen by polling.
             Backend::Sqlite => Duration::from_millis(200),
+        }
+    }
+
+    /// What stands between this store and PostgreSQL (always none on SQLite).
+    pub fn pooler(&self) -> Pooler {
+        match &self.inner {
+            Inner::Postgres(s) if s.pool.is_pooled() => Pooler::Transaction,
+            _ => Pooler::None,
         }
     }
 
@@ -240,7 +272,7 @@ impl Store {
 }
 
 pub(crate) enum Pools<'a> {
-    Postgres(&'a sqlx::PgPool),
+    Postgres(&'a postgres::pool::Pool),
     Sqlite(&'a sqlx::SqlitePool),
 }
 

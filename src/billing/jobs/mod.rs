@@ -6,6 +6,7 @@ pub mod dunning;
 pub mod emails;
 pub mod import;
 pub mod monthly_run;
+pub mod monthly_summary;
 pub mod orders;
 pub mod payments;
 pub mod sepa;

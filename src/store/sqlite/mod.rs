@@ -4,7 +4,10 @@
 
 pub(super) mod activity;
 pub(super) mod admin;
+pub(super) mod batches;
 pub(super) mod jobs;
+pub(super) mod kinds;
+pub(super) mod queues;
 
 use std::path::PathBuf;
 use std::str::FromStr;

@@ -12,12 +12,14 @@ mod error;
 mod extract;
 pub mod idempotency;
 mod invoices;
+mod jobs;
 mod money;
 mod openapi;
 mod orders;
 mod payments;
 mod prices;
 mod products;
+mod queues;
 mod settings;
 mod urssaf;
 
@@ -47,6 +49,8 @@ pub(super) fn routes() -> Routes {
         .merge(settings::routes())
         .merge(urssaf::routes())
         .merge(bank::routes())
+        .merge(queues::routes())
+        .merge(jobs::routes())
 }
 
 /// The API key a request was admitted with (the guard put it there).

@@ -1,11 +1,13 @@
 //! Admin pages: the jobs list (filters, sortable columns, keyset pagination,
-//! bulk actions) and a job's page (every field, args with secrets masked,
-//! errors, progress, its [`timeline`], actions), in the operator's language:
+//! bulk actions, the [`queues`] with their pause button) and a job's page
+//! (every field, args with secrets masked, errors, progress, its
+//! [`timeline`], actions), in the operator's language:
 //! states and the product's kinds in words, codes only where they are the
 //! program's names. Which action each state allows is in [`actions`].
 
 mod actions;
 mod list;
+mod queues;
 mod show;
 mod timeline;
 
@@ -28,6 +30,8 @@ pub(super) fn routes() -> Routes {
         .get("/admin/jobs", Access::Operator, list::page)
         .post("/admin/jobs/bulk", Access::Operator, list::bulk)
         .get("/admin/jobs/live.json", Access::Operator, list::live)
+        // `pause` or `resume` the queue named by the form's `queue`.
+        .post("/admin/jobs/queues/{action}", Access::Operator, queues::act)
         .get("/admin/jobs/{id}", Access::Operator, show::page)
         .get("/admin/jobs/{id}/status.json", Access::Operator, show::status)
         // `retry`, `cancel`, `discard`, `run_at` or `delete`.
@@ -104,6 +108,7 @@ pub(super) fn kind_label(kind: &str) -> Option<Text> {
         "billing.import_csv" => text!("Import d'un fichier CSV"),
         "billing.invoice_contract" => text!("Facturation d'un contrat"),
         "billing.monthly_run" => text!("Facturation mensuelle"),
+        "billing.monthly_summary" => text!("Bilan de la facturation mensuelle"),
         "billing.reconcile_payments" => text!("Rapprochement des paiements"),
         "billing.refund_payment" => text!("Remboursement d'un paiement"),
         "billing.send_invoice_email" => text!("Envoi d'une facture par e-mail"),

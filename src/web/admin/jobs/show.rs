@@ -52,6 +52,26 @@ async fn audited(admin: &Admin, id: i64) -> Result<Vec<AuditEntry>, AdminError> 
     Ok(entries)
 }
 
+/// The batch job `id` belongs to, or whose callback it is (see `jobs::batch`).
+async fn batch_facts(admin: &Admin, id: i64) -> Result<Option<serde_json::Value>, AdminError> {
+    let store = &admin.state.store;
+    if let Some(b) = store.batch_with_callback(id).await? {
+        return Ok(Some(json!({ "id": b.id, "size": b.size, "callback": true })));
+    }
+    let Some(batch_id) = store.batch_of_job(id).await? else {
+        return Ok(None);
+    };
+    let b = store.get_batch(batch_id).await?;
+    Ok(Some(json!({
+        "id": b.id,
+        "size": b.size,
+        "callback": false,
+        "sealed": b.sealed_at.is_some(),
+        "closed": b.finished_at.is_some(),
+        "callback_job_id": b.callback_job_id,
+    })))
+}
+
 #[tracing::instrument(skip_all)]
 pub(super) async fn page(admin: Admin, Path(id): Path<i64>) -> Result<Response, AdminError> {
     let job = admin.state.store.get_job(id).await?;
@@ -68,6 +88,7 @@ pub(super) async fn page(admin: Admin, Path(id): Path<i64>) -> Result<Response, 
             progress_text => text,
             has_progress => job.progress.is_some(),
             timeline => timeline::events(&job, &history, now, lang),
+            batch => batch_facts(&admin, id).await?,
         },
     )
 }
