@@ -423,11 +423,17 @@ pub(crate) async fn finish(
     // The attempt's error, with when it started (when its worker claimed it if
     // the start is not recorded yet: starts are written in batches), and for
     // a retry when the next one is due.
+    // The attempt's end is never before its start: the start may have been
+    // written by a statement that began after this one and held the row
+    // first (this statement then reads the row again, but its `now()` is
+    // fixed when it began).
     const PUSH_ERROR: &str = "errors = errors || jsonb_build_array(jsonb_build_object(
-        'attempt', attempt, 'at', now(), 'error', $3::text, 'started_at', coalesce(started_at, locked_at)))";
+        'attempt', attempt, 'at', greatest(now(), coalesce(started_at, locked_at)), 'error', $3::text,
+        'started_at', coalesce(started_at, locked_at)))";
     const PUSH_RETRY_ERROR: &str = "errors = errors || jsonb_build_array(jsonb_build_object(
-        'attempt', attempt, 'at', now(), 'error', $3::text, 'started_at', coalesce(started_at, locked_at),
-        'retry_at', now() + $4 * interval '1 millisecond'))";
+        'attempt', attempt, 'at', greatest(now(), coalesce(started_at, locked_at)), 'error', $3::text,
+        'started_at', coalesce(started_at, locked_at),
+        'retry_at', greatest(now(), coalesce(started_at, locked_at)) + $4 * interval '1 millisecond'))";
     let result = match how {
         Finish::Retry { delay, error } => {
             sqlx::query(&format!(
